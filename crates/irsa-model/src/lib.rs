@@ -1,1 +1,15 @@
-//! placeholder
+//! The snapshot: a typed, indexed view of a cluster and AWS account for IRSA
+//! diagnosis, and the loader that builds it from the raw output of the very
+//! `kubectl`/`aws` commands the troubleshooting articles use.
+//!
+//! Parsing only: no network, no async, no SDK.
+
+#![warn(missing_docs)]
+
+pub mod command;
+pub mod loader;
+pub mod model;
+mod raw;
+
+pub use loader::{load_paths, Loader, REDACTED};
+pub use model::*;

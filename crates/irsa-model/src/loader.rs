@@ -1,0 +1,1108 @@
+//! Builds a [`Snapshot`] from files and directories of raw `kubectl`/`aws` output.
+//!
+//! Every file is recognised by its content, never its name: JSON or YAML (multi-
+//! document), a single object, a `List`/`*List`, an AWS CLI output recognised by its
+//! top-level keys, or a `{"command", "output"}` envelope whose command names the
+//! subject. A file that cannot be parsed is rejected with path:line:column and the
+//! rest still loads; anything not understood is counted as skipped, never dropped
+//! silently.
+
+use crate::command::CommandInfo;
+use crate::model::*;
+use crate::raw;
+use irsa_policy::{OidcProviderArn, Partition, PolicyDocument, PolicyError};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Env vars whose values carry no secret and are kept from `kubectl exec … env`.
+pub const SAFE_AWS_ENV: [&str; 14] = [
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_STS_REGIONAL_ENDPOINTS",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "AWS_PROFILE",
+    "AWS_SDK_LOAD_CONFIG",
+    "AWS_EC2_METADATA_DISABLED",
+];
+
+/// The value stored in place of a secret.
+pub const REDACTED: &str = "<redacted>";
+
+/// Accumulates inputs, then [`Loader::finish`] indexes them.
+#[derive(Default)]
+pub struct Loader {
+    snap: Snapshot,
+    pod_index: HashMap<(String, String), usize>,
+    attached_by_role: HashMap<String, Vec<AttachedPolicy>>,
+    inline_by_role: HashMap<String, Vec<String>>,
+    trust_by_role: Vec<(String, Result<PolicyDocument, PolicyError>, String)>,
+    provider_lists: Vec<(Vec<String>, String)>,
+    read_providers: Vec<(raw::GetProvider, Option<String>)>,
+}
+
+struct Ctx<'a> {
+    path: &'a str,
+    /// The whole file text, when the text being parsed is a slice of it (for positions).
+    file: Option<&'a str>,
+    command: Option<&'a CommandInfo>,
+}
+
+impl Loader {
+    /// A loader with command-line context.
+    pub fn new(flags: ContextFlags) -> Loader {
+        Loader {
+            snap: Snapshot {
+                flags,
+                ..Snapshot::default()
+            },
+            ..Loader::default()
+        }
+    }
+
+    /// Adds a file or a directory (recursively, in name order, hidden files skipped).
+    pub fn add_path(&mut self, path: &Path) {
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = walkdir::WalkDir::new(path)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_entry(|e| {
+                    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+                })
+                .filter_map(|e| match e {
+                    Ok(e) if e.file_type().is_file() => Some(e.into_path()),
+                    Ok(_) => None,
+                    Err(err) => {
+                        self.reject(
+                            &err.path()
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_default(),
+                            None,
+                            format!("cannot read: {err}"),
+                        );
+                        None
+                    }
+                })
+                .collect();
+            files.sort();
+            for f in files {
+                self.add_file(&f);
+            }
+        } else {
+            self.add_file(path);
+        }
+    }
+
+    fn add_file(&mut self, path: &Path) {
+        let shown = path.display().to_string();
+        match std::fs::read(path) {
+            Err(e) => self.reject(&shown, None, format!("cannot read: {e}")),
+            Ok(bytes) => {
+                self.snap.inputs.files += 1;
+                match String::from_utf8(bytes) {
+                    Ok(text) => self.add_text(&shown, &text),
+                    Err(_) => self.skip("file that is not UTF-8 text"),
+                }
+            }
+        }
+    }
+
+    /// Adds one document text (JSON or YAML) read from `path`.
+    pub fn add_text(&mut self, path: &str, text: &str) {
+        let body = text.trim_start_matches('\u{feff}');
+        let first = body.trim_start().chars().next();
+        match first {
+            None => self.skip("empty file"),
+            Some('{') => self.dispatch_json(
+                body,
+                &Ctx {
+                    path,
+                    file: Some(body),
+                    command: None,
+                },
+            ),
+            Some('[') => match serde_json::from_str::<IgnoredAny>(body) {
+                Ok(_) => self.skip("top-level JSON array (use the command's full --output json)"),
+                Err(e) => self.reject(path, Some((e.line(), e.column())), clean_json_error(&e)),
+            },
+            Some(_) => self.add_yaml(path, body),
+        }
+    }
+
+    fn add_yaml(&mut self, path: &str, text: &str) {
+        for (i, doc) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+            let value = match serde_json::Value::deserialize(doc) {
+                Ok(v) => v,
+                Err(e) => {
+                    let pos = e.location().map(|l| (l.line(), l.column()));
+                    let msg = e.to_string();
+                    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                    self.reject(path, pos, format!("invalid YAML: {msg}"));
+                    // The YAML stream cannot be resynchronised after a syntax error.
+                    return;
+                }
+            };
+            match value {
+                serde_json::Value::Null => {}
+                serde_json::Value::Object(_) => {
+                    let json = value.to_string();
+                    let label = format!("{path} (YAML document {})", i + 1);
+                    self.dispatch_json(
+                        &json,
+                        &Ctx {
+                            path: &label,
+                            file: None,
+                            command: None,
+                        },
+                    );
+                }
+                _ if i == 0 => {
+                    self.skip("text that is neither a JSON object nor a YAML mapping");
+                    return;
+                }
+                _ => self.skip("YAML document that is not a mapping"),
+            }
+        }
+    }
+
+    fn skip(&mut self, what: &str) {
+        *self
+            .snap
+            .inputs
+            .skipped
+            .entry(what.to_string())
+            .or_insert(0) += 1;
+    }
+
+    fn reject(&mut self, path: &str, pos: Option<(usize, usize)>, error: String) {
+        self.snap.inputs.rejected.push(Rejected {
+            path: path.to_string(),
+            line: pos.map(|p| p.0),
+            column: pos.map(|p| p.1),
+            error,
+        });
+    }
+
+    /// Parses `text` as `T`, rejecting with a file position on failure.
+    fn parse<'t, T: Deserialize<'t>>(
+        &mut self,
+        text: &'t str,
+        ctx: &Ctx<'_>,
+        what: &str,
+    ) -> Option<T> {
+        match serde_json::from_str::<T>(text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let pos = absolute_position(ctx.file, text, e.line(), e.column());
+                self.reject(ctx.path, pos, format!("{what}: {}", clean_json_error(&e)));
+                None
+            }
+        }
+    }
+
+    fn dispatch_json(&mut self, text: &str, ctx: &Ctx<'_>) {
+        let Some(peek) = self.parse::<raw::Peek>(text, ctx, "invalid JSON") else {
+            return;
+        };
+        if let Some(command) = &peek.command {
+            if ctx.command.is_some() {
+                self.skip("nested envelope");
+                return;
+            }
+            let info = CommandInfo::parse(command);
+            if let Some(error) = &peek.error {
+                self.snap
+                    .inputs
+                    .collection_failures
+                    .push(CollectionFailure {
+                        command: command.clone(),
+                        error: error.clone(),
+                        path: ctx.path.to_string(),
+                    });
+            }
+            match peek.output {
+                None if peek.error.is_some() => {}
+                None => self.skip("envelope without output"),
+                Some(out) if out.get().trim_start().starts_with('"') => {
+                    match serde_json::from_str::<String>(out.get()) {
+                        Ok(s) => self.text_output(&info, &s, ctx),
+                        Err(e) => self.reject(ctx.path, None, clean_json_error(&e)),
+                    }
+                }
+                Some(out) if out.get().trim_start().starts_with('{') => self.dispatch_json(
+                    out.get(),
+                    &Ctx {
+                        path: ctx.path,
+                        file: ctx.file,
+                        command: Some(&info),
+                    },
+                ),
+                Some(_) => self.skip("envelope output that is neither text nor an object"),
+            }
+            return;
+        }
+        if let Some(items) = &peek.items {
+            let item_kind = peek
+                .kind
+                .as_deref()
+                .and_then(|k| k.strip_suffix("List"))
+                .filter(|k| !k.is_empty())
+                .map(str::to_string);
+            let mut listed_kinds: Vec<String> = Vec::new();
+            for item in items {
+                #[derive(Deserialize)]
+                struct KindOnly {
+                    kind: Option<String>,
+                }
+                let own = serde_json::from_str::<KindOnly>(item.get())
+                    .ok()
+                    .and_then(|k| k.kind);
+                let kind = own.or_else(|| item_kind.clone());
+                match kind {
+                    Some(k) => {
+                        if !listed_kinds.contains(&k) {
+                            listed_kinds.push(k.clone());
+                        }
+                        self.object(&k, item.get(), ctx, true);
+                    }
+                    None => self.skip("list item without kind"),
+                }
+            }
+            if let Some(k) = &item_kind {
+                if !listed_kinds.contains(k) {
+                    listed_kinds.push(k.clone());
+                }
+            }
+            for k in &listed_kinds {
+                self.record_listing(k, ctx.command, items.is_empty());
+            }
+            return;
+        }
+        if let Some(kind) = &peek.kind {
+            self.object(kind, text, ctx, false);
+            return;
+        }
+        self.aws_output(&peek, text, ctx);
+    }
+
+    fn record_listing(&mut self, kind: &str, command: Option<&CommandInfo>, _empty: bool) {
+        let cov = &mut self.snap.coverage;
+        let listing = match kind {
+            "ServiceAccount" => &mut cov.service_accounts,
+            "Pod" => &mut cov.pods,
+            "MutatingWebhookConfiguration" => {
+                cov.webhooks_listed = true;
+                return;
+            }
+            _ => return,
+        };
+        if let Some(c) = command {
+            if c.all_namespaces {
+                listing.add(None);
+            } else if let Some(ns) = &c.namespace {
+                listing.add(Some(ns));
+            }
+        }
+    }
+
+    fn object(&mut self, kind: &str, text: &str, ctx: &Ctx<'_>, in_list: bool) {
+        let source = Source {
+            path: ctx.path.to_string(),
+        };
+        match kind {
+            "ServiceAccount" => {
+                let Some(o) = self.parse::<raw::Object<IgnoredAny>>(text, ctx, "ServiceAccount")
+                else {
+                    return;
+                };
+                let (ns, name) = names(&o.metadata);
+                if in_list {
+                    self.snap.coverage.service_accounts.add(Some(&ns));
+                }
+                self.snap.service_accounts.insert(
+                    (ns.clone(), name.clone()),
+                    ServiceAccount {
+                        namespace: ns,
+                        name,
+                        created: o.metadata.creation_timestamp,
+                        annotations: o.metadata.annotations.unwrap_or_default(),
+                        labels: o.metadata.labels.unwrap_or_default(),
+                        source,
+                    },
+                );
+            }
+            "Pod" => {
+                let Some(p) = self.parse::<raw::PodObject>(text, ctx, "Pod") else {
+                    return;
+                };
+                let (ns, name) = names(&p.metadata);
+                if in_list {
+                    self.snap.coverage.pods.add(Some(&ns));
+                }
+                let pod = Pod {
+                    namespace: ns.clone(),
+                    name: name.clone(),
+                    created: p.metadata.creation_timestamp.clone(),
+                    labels: p.metadata.labels.clone().unwrap_or_default(),
+                    annotations: p.metadata.annotations.clone().unwrap_or_default(),
+                    owner: controller(&p.metadata),
+                    spec: pod_spec(p.spec.unwrap_or_default()),
+                    phase: p.status.and_then(|s| s.phase),
+                    source,
+                };
+                match self.pod_index.get(&(ns.clone(), name.clone())) {
+                    Some(&i) => self.snap.pods[i] = pod,
+                    None => {
+                        self.pod_index.insert((ns, name), self.snap.pods.len());
+                        self.snap.pods.push(pod);
+                    }
+                }
+            }
+            "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job" | "CronJob" => {
+                let Some(o) = self.parse::<raw::Object<raw::WorkloadSpec>>(text, ctx, kind) else {
+                    return;
+                };
+                let wk = WorkloadKind::from_kind(kind).expect("matched above");
+                let (ns, name) = names(&o.metadata);
+                let template = o.spec.and_then(|s| match s.template {
+                    Some(t) => Some(t),
+                    None => s.job_template.and_then(|j| j.spec).and_then(|s| s.template),
+                });
+                let (template, labels) = match template {
+                    Some(t) => (
+                        pod_spec(t.spec.unwrap_or_default()),
+                        t.metadata.labels.unwrap_or_default(),
+                    ),
+                    None => (PodSpec::default(), BTreeMap::new()),
+                };
+                let w = Workload {
+                    kind: wk,
+                    namespace: ns,
+                    name,
+                    owner: controller(&o.metadata),
+                    template,
+                    template_labels: labels,
+                    source,
+                };
+                match self.snap.workloads.iter().position(|x| {
+                    x.kind == w.kind && x.namespace == w.namespace && x.name == w.name
+                }) {
+                    Some(i) => self.snap.workloads[i] = w,
+                    None => self.snap.workloads.push(w),
+                }
+            }
+            "MutatingWebhookConfiguration" => {
+                let Some(c) = self.parse::<raw::WebhookConfiguration>(text, ctx, kind) else {
+                    return;
+                };
+                let name = c.metadata.name.unwrap_or_default();
+                self.snap.coverage.webhook_seen = true;
+                let webhooks = c
+                    .webhooks
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(webhook)
+                    .collect();
+                self.snap.webhook_configurations.retain(|w| w.name != name);
+                self.snap.webhook_configurations.push(WebhookConfiguration {
+                    name,
+                    webhooks,
+                    source,
+                });
+            }
+            "Namespace" => {
+                if let Some(o) = self.parse::<raw::Object<IgnoredAny>>(text, ctx, kind) {
+                    if let Some(n) = o.metadata.name {
+                        self.snap.namespaces.insert(n);
+                    }
+                }
+            }
+            "Node" => {
+                if let Some(n) = self.parse::<raw::NodeObject>(text, ctx, kind) {
+                    self.snap.nodes.push(Node {
+                        name: n.metadata.name.unwrap_or_default(),
+                        kubelet_version: n
+                            .status
+                            .and_then(|s| s.node_info)
+                            .and_then(|i| i.kubelet_version),
+                        labels: n.metadata.labels.unwrap_or_default(),
+                    });
+                }
+            }
+            other => {
+                self.skip(&format!("kind {other}"));
+                return;
+            }
+        }
+        self.snap.inputs.objects += 1;
+    }
+
+    fn aws_output(&mut self, peek: &raw::Peek<'_>, text: &str, ctx: &Ctx<'_>) {
+        let source = Source {
+            path: ctx.path.to_string(),
+        };
+        let role_name = ctx.command.and_then(|c| c.role_name.clone());
+        if peek.cluster.is_some() {
+            let Some(d) =
+                self.parse::<raw::DescribeCluster>(text, ctx, "aws eks describe-cluster output")
+            else {
+                return;
+            };
+            let c = d.cluster;
+            let (region, account) = match c.arn.as_deref().map(|a| a.split(':').collect::<Vec<_>>())
+            {
+                Some(p) if p.len() >= 6 => (Some(p[3].to_string()), Some(p[4].to_string())),
+                _ => (None, None),
+            };
+            let name = c
+                .name
+                .or_else(|| ctx.command.and_then(|x| x.cluster_name.clone()))
+                .unwrap_or_default();
+            let vpc = c.resources_vpc_config;
+            self.snap.clusters.retain(|x| x.name != name);
+            self.snap.clusters.push(Cluster {
+                name,
+                arn: c.arn,
+                region,
+                account,
+                version: c.version,
+                issuer: c
+                    .identity
+                    .and_then(|i| i.oidc)
+                    .and_then(|o| o.issuer)
+                    .filter(|s| !s.is_empty()),
+                endpoint: c.endpoint,
+                endpoint_public: vpc.as_ref().and_then(|v| v.endpoint_public_access),
+                endpoint_private: vpc.as_ref().and_then(|v| v.endpoint_private_access),
+                source,
+            });
+        } else if peek.role.is_some() {
+            if let Some(r) = self.parse::<raw::GetRole>(text, ctx, "aws iam get-role output") {
+                self.add_role(r.role, &source);
+            }
+        } else if peek.roles.is_some() {
+            if let Some(r) = self.parse::<raw::ListRoles>(text, ctx, "aws iam list-roles output") {
+                for role in r.roles {
+                    self.add_role(role, &source);
+                }
+            }
+        } else if peek.role_detail_list.is_some() {
+            if let Some(r) = self.parse::<raw::AccountAuthorizationDetails>(
+                text,
+                ctx,
+                "aws iam get-account-authorization-details output",
+            ) {
+                for mut role in r.role_detail_list {
+                    // Collected details lists are complete for each role.
+                    if role.attached_managed_policies.is_none() {
+                        role.attached_managed_policies = Some(vec![]);
+                    }
+                    if role.role_policy_list.is_none() {
+                        role.role_policy_list = Some(vec![]);
+                    }
+                    self.add_role(role, &source);
+                }
+            }
+        } else if peek.oidc_list.is_some() {
+            if let Some(l) = self.parse::<raw::ListProviders>(
+                text,
+                ctx,
+                "aws iam list-open-id-connect-providers output",
+            ) {
+                self.provider_lists.push((
+                    l.list.into_iter().map(|e| e.arn).collect(),
+                    ctx.path.to_string(),
+                ));
+            }
+        } else if peek.url.is_some() {
+            if let Some(p) = self.parse::<raw::GetProvider>(
+                text,
+                ctx,
+                "aws iam get-open-id-connect-provider output",
+            ) {
+                let arn = ctx.command.and_then(|c| c.provider_arn.clone());
+                self.read_providers.push((p, arn));
+            }
+        } else if peek.account.is_some() {
+            if let Some(c) =
+                self.parse::<raw::CallerIdentity>(text, ctx, "aws sts get-caller-identity output")
+            {
+                self.snap.caller_account = Some(c.account);
+            }
+        } else if peek.associations.is_some() {
+            if let Some(l) = self.parse::<raw::ListAssociations>(
+                text,
+                ctx,
+                "aws eks list-pod-identity-associations output",
+            ) {
+                self.snap.coverage.pod_identity_listed = true;
+                for a in l.associations {
+                    self.add_association(a);
+                }
+            }
+        } else if peek.association.is_some() {
+            if let Some(d) = self.parse::<raw::DescribeAssociation>(
+                text,
+                ctx,
+                "aws eks describe-pod-identity-association output",
+            ) {
+                self.add_association(d.association);
+            }
+        } else if peek.attached_policies.is_some() {
+            let Some(l) = self.parse::<raw::ListAttachedRolePolicies>(
+                text,
+                ctx,
+                "aws iam list-attached-role-policies output",
+            ) else {
+                return;
+            };
+            match role_name {
+                Some(n) => self.attached_by_role.entry(n).or_default().extend(l.attached_policies.into_iter().map(attached)),
+                None => self.skip("list-attached-role-policies output without its command (wrap it in an envelope)"),
+            }
+        } else if peek.policy_names.is_some() {
+            let Some(l) =
+                self.parse::<raw::ListRolePolicies>(text, ctx, "aws iam list-role-policies output")
+            else {
+                return;
+            };
+            match role_name {
+                Some(n) => self
+                    .inline_by_role
+                    .entry(n)
+                    .or_default()
+                    .extend(l.policy_names),
+                None => self
+                    .skip("list-role-policies output without its command (wrap it in an envelope)"),
+            }
+        } else if peek.policy_document.is_some() {
+            if let Some(p) =
+                self.parse::<raw::GetRolePolicy>(text, ctx, "aws iam get-role-policy output")
+            {
+                if let (Some(r), Some(n)) = (p.role_name.or(role_name), p.policy_name) {
+                    let names = self.inline_by_role.entry(r).or_default();
+                    if !names.contains(&n) {
+                        names.push(n);
+                    }
+                }
+            }
+        } else if peek.statement.is_some() {
+            match role_name {
+                Some(n) => {
+                    let parsed = PolicyDocument::parse(text);
+                    self.trust_by_role.push((n, parsed, ctx.path.to_string()));
+                }
+                None => self.skip(
+                    "policy document without a role (wrap it in an envelope naming `--role-name`)",
+                ),
+            }
+        } else if peek.clusters.is_some() {
+            self.skip("aws eks list-clusters output (add describe-cluster instead)");
+        } else {
+            self.skip("unrecognised JSON document");
+            return;
+        }
+        self.snap.inputs.objects += 1;
+    }
+
+    fn add_association(&mut self, a: raw::PodIdentityAssociation) {
+        let entry = PodIdentityAssociation {
+            namespace: a.namespace,
+            service_account: a.service_account,
+            role_arn: a.role_arn,
+            cluster: a.cluster_name,
+        };
+        match self
+            .snap
+            .pod_identity
+            .iter_mut()
+            .find(|x| x.namespace == entry.namespace && x.service_account == entry.service_account)
+        {
+            Some(existing) => {
+                if entry.role_arn.is_some() {
+                    *existing = entry;
+                }
+            }
+            None => self.snap.pod_identity.push(entry),
+        }
+    }
+
+    fn add_role(&mut self, r: raw::Role, source: &Source) {
+        let Some(arn) = r.arn else {
+            self.skip("role without Arn");
+            return;
+        };
+        let name = r
+            .role_name
+            .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or_default().to_string());
+        let trust = r
+            .assume_role_policy_document
+            .map(PolicyDocument::from_value);
+        let role = Role {
+            arn: arn.clone(),
+            name,
+            path: r.path.unwrap_or_else(|| "/".into()),
+            trust,
+            attached_policies: r
+                .attached_managed_policies
+                .map(|v| v.into_iter().map(attached).collect()),
+            inline_policies: r
+                .role_policy_list
+                .map(|v| v.into_iter().map(|p| p.policy_name).collect()),
+            max_session_duration: r.max_session_duration,
+            source: source.clone(),
+        };
+        match self.snap.roles.get_mut(&arn) {
+            Some(existing) => {
+                // Merge: a later list-roles output must not erase collected policies.
+                let attached = existing.attached_policies.take();
+                let inline = existing.inline_policies.take();
+                let trust = existing.trust.take();
+                *existing = role;
+                existing.attached_policies = existing.attached_policies.take().or(attached);
+                existing.inline_policies = existing.inline_policies.take().or(inline);
+                existing.trust = existing.trust.take().or(trust);
+            }
+            None => {
+                self.snap.roles.insert(arn, role);
+            }
+        }
+    }
+
+    fn text_output(&mut self, info: &CommandInfo, text: &str, ctx: &Ctx<'_>) {
+        let (Some(pod), Some(inner)) = (info.exec_pod(), info.inner.first()) else {
+            self.skip("text output of a command that is not `kubectl exec`");
+            return;
+        };
+        let evidence = match inner.as_str() {
+            "env" | "printenv" => ExecEvidence::Env(parse_env_output(text)),
+            "id" => match parse_id_output(text) {
+                Some((uid, gid, groups)) => ExecEvidence::Id { uid, gid, groups },
+                None => {
+                    self.reject(
+                        ctx.path,
+                        None,
+                        format!("`id` output not understood: {:?}", text.trim()),
+                    );
+                    return;
+                }
+            },
+            _ => {
+                self.skip("output of an exec command other than env/id");
+                return;
+            }
+        };
+        self.snap.exec.push(ExecOutput {
+            namespace: info.namespace.clone().unwrap_or_else(|| "default".into()),
+            pod: pod.to_string(),
+            container: info.container.clone(),
+            evidence,
+        });
+        self.snap.inputs.objects += 1;
+    }
+
+    /// Resolves cross-file references and builds the indexes.
+    pub fn finish(mut self) -> Snapshot {
+        let account = self.snap.account();
+        // Providers listed.
+        for (arns, path) in std::mem::take(&mut self.provider_lists) {
+            let mut accounts: Vec<String> = arns
+                .iter()
+                .filter_map(|a| OidcProviderArn::parse(a).map(|p| p.account))
+                .collect();
+            accounts.dedup();
+            if accounts.is_empty() {
+                match &account {
+                    Some(a) => accounts.push(a.clone()),
+                    None => {
+                        self.snap.coverage.provider_list_unknown_account = true;
+                        let _ = path;
+                    }
+                }
+            }
+            self.snap.coverage.provider_accounts.extend(accounts);
+            for arn in arns {
+                match OidcProviderArn::parse(&arn) {
+                    Some(p) => {
+                        if !self
+                            .snap
+                            .providers
+                            .iter()
+                            .any(|x| x.arn.as_deref() == Some(arn.as_str()))
+                        {
+                            self.snap.providers.push(OidcProvider {
+                                arn: Some(arn.clone()),
+                                account: Some(p.account),
+                                url: p.url,
+                                client_ids: None,
+                                thumbprints: None,
+                            });
+                        }
+                    }
+                    None => self.skip("OIDC provider ARN that does not parse"),
+                }
+            }
+        }
+        // Providers read.
+        for (p, arn) in std::mem::take(&mut self.read_providers) {
+            let url = p.url.trim_start_matches("https://").to_string();
+            let arn = arn
+                .or_else(|| {
+                    self.snap
+                        .providers
+                        .iter()
+                        .find(|x| x.url == url && x.arn.is_some())
+                        .and_then(|x| x.arn.clone())
+                })
+                .or_else(|| {
+                    account.as_ref().map(|a| {
+                        let partition = self.snap.partition().unwrap_or(Partition::Aws);
+                        OidcProviderArn::for_issuer(partition, a, &url).to_string()
+                    })
+                });
+            let acct = arn
+                .as_deref()
+                .and_then(OidcProviderArn::parse)
+                .map(|x| x.account);
+            let entry = OidcProvider {
+                arn: arn.clone(),
+                account: acct,
+                url,
+                client_ids: Some(p.client_id_list),
+                thumbprints: Some(p.thumbprint_list),
+            };
+            match self
+                .snap
+                .providers
+                .iter_mut()
+                .find(|x| x.arn.is_some() && x.arn == arn)
+            {
+                Some(existing) => *existing = entry,
+                None => self.snap.providers.push(entry),
+            }
+        }
+        // Per-role listings and bare trust documents, by role name.
+        let by_name: HashMap<String, String> = self
+            .snap
+            .roles
+            .values()
+            .map(|r| (r.name.clone(), r.arn.clone()))
+            .collect();
+        for (name, list) in std::mem::take(&mut self.attached_by_role) {
+            match by_name.get(&name).and_then(|a| self.snap.roles.get_mut(a)) {
+                Some(r) => r.attached_policies = Some(list),
+                None => self.skip("attached policies of a role that is not in the snapshot"),
+            }
+        }
+        for (name, list) in std::mem::take(&mut self.inline_by_role) {
+            match by_name.get(&name).and_then(|a| self.snap.roles.get_mut(a)) {
+                Some(r) => r.inline_policies = Some(list),
+                None => self.skip("inline policies of a role that is not in the snapshot"),
+            }
+        }
+        for (name, doc, path) in std::mem::take(&mut self.trust_by_role) {
+            if let Some(r) = by_name.get(&name).and_then(|a| self.snap.roles.get_mut(a)) {
+                r.trust = Some(doc);
+                continue;
+            }
+            match &account {
+                Some(acct) => {
+                    let partition = self.snap.partition().unwrap_or(Partition::Aws);
+                    let arn = format!("arn:{partition}:iam::{acct}:role/{name}");
+                    self.snap.roles.insert(
+                        arn.clone(),
+                        Role {
+                            arn,
+                            name,
+                            path: "/".into(),
+                            trust: Some(doc),
+                            attached_policies: None,
+                            inline_policies: None,
+                            max_session_duration: None,
+                            source: Source { path },
+                        },
+                    );
+                }
+                None => self.reject(
+                    &path,
+                    None,
+                    format!("trust policy of role `{name}`: the account is unknown (add `aws sts get-caller-identity` output or --account)"),
+                ),
+            }
+        }
+        // Indexes.
+        let mut by_sa: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        for (i, p) in self.snap.pods.iter().enumerate() {
+            by_sa
+                .entry((
+                    p.namespace.clone(),
+                    p.spec.effective_service_account().to_string(),
+                ))
+                .or_default()
+                .push(i);
+        }
+        self.snap.pods_by_sa = by_sa;
+        self.snap.workload_index = self
+            .snap
+            .workloads
+            .iter()
+            .enumerate()
+            .map(|(i, w)| ((w.kind, w.namespace.clone(), w.name.clone()), i))
+            .collect();
+        self.snap
+    }
+}
+
+/// Loads paths into a snapshot.
+pub fn load_paths(paths: &[PathBuf], flags: ContextFlags) -> Snapshot {
+    let mut l = Loader::new(flags);
+    for p in paths {
+        l.add_path(p);
+    }
+    l.finish()
+}
+
+fn names(m: &raw::Meta) -> (String, String) {
+    (
+        m.namespace.clone().unwrap_or_else(|| "default".into()),
+        m.name.clone().unwrap_or_default(),
+    )
+}
+
+fn controller(m: &raw::Meta) -> Option<Owner> {
+    let refs = m.owner_references.as_ref()?;
+    refs.iter()
+        .find(|r| r.controller == Some(true))
+        .or_else(|| refs.first())
+        .map(|r| Owner {
+            kind: r.kind.clone(),
+            name: r.name.clone(),
+        })
+}
+
+fn attached(p: raw::AttachedPolicy) -> AttachedPolicy {
+    AttachedPolicy {
+        name: p.policy_name.unwrap_or_default(),
+        arn: p.policy_arn,
+    }
+}
+
+fn container(c: raw::Container) -> Container {
+    let sc = c.security_context.unwrap_or_default();
+    Container {
+        name: c.name,
+        image: c.image,
+        env: c
+            .env
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| EnvVar {
+                name: e.name,
+                from_ref: e.value_from.is_some(),
+                value: e.value,
+            })
+            .collect(),
+        env_from: c
+            .env_from
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|e| {
+                let (kind, r) = match (e.secret_ref, e.config_map_ref) {
+                    (Some(s), _) => ("secret", s),
+                    (None, Some(c)) => ("configMap", c),
+                    _ => return None,
+                };
+                Some(EnvFrom {
+                    kind,
+                    name: r.name.unwrap_or_default(),
+                    prefix: e.prefix,
+                })
+            })
+            .collect(),
+        mounts: c
+            .volume_mounts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| (m.name, m.mount_path.unwrap_or_default()))
+            .collect(),
+        run_as_user: sc.run_as_user,
+        run_as_non_root: sc.run_as_non_root,
+    }
+}
+
+fn pod_spec(s: raw::PodSpec) -> PodSpec {
+    let sc = s.security_context.unwrap_or_default();
+    PodSpec {
+        service_account_name: s
+            .service_account_name
+            .or(s.service_account)
+            .filter(|n| !n.is_empty()),
+        containers: s
+            .containers
+            .unwrap_or_default()
+            .into_iter()
+            .map(container)
+            .collect(),
+        init_containers: s
+            .init_containers
+            .unwrap_or_default()
+            .into_iter()
+            .map(container)
+            .collect(),
+        volumes: s
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| Volume {
+                name: v.name,
+                tokens: v
+                    .projected
+                    .and_then(|p| p.sources)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|src| src.service_account_token)
+                    .map(|t| ProjectedToken {
+                        audience: t.audience,
+                        expiration_seconds: t.expiration_seconds,
+                        path: t.path.unwrap_or_default(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        fs_group: sc.fs_group,
+        run_as_user: sc.run_as_user,
+        run_as_non_root: sc.run_as_non_root,
+        node_selector: s.node_selector.unwrap_or_default(),
+        host_network: s.host_network.unwrap_or(false),
+    }
+}
+
+fn selector(s: raw::LabelSelector) -> LabelSelector {
+    LabelSelector {
+        match_labels: s.match_labels.unwrap_or_default(),
+        match_expressions: s
+            .match_expressions
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| SelectorRequirement {
+                key: e.key,
+                operator: e.operator,
+                values: e.values.unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
+
+fn webhook(w: raw::Webhook) -> Webhook {
+    let covers = w.rules.as_ref().is_some_and(|rules| {
+        rules.iter().any(|r| {
+            let has = |v: &Option<Vec<String>>, want: &str| {
+                v.as_ref()
+                    .is_some_and(|v| v.iter().any(|x| x == want || x == "*"))
+            };
+            has(&r.operations, "CREATE")
+                && has(&r.api_groups, "")
+                && has(&r.api_versions, "v1")
+                && has(&r.resources, "pods")
+        })
+    });
+    let cc = w.client_config;
+    Webhook {
+        name: w.name,
+        url: cc.as_ref().and_then(|c| c.url.clone()),
+        service: cc.and_then(|c| c.service).map(|s| {
+            format!(
+                "{}/{} {}",
+                s.namespace.unwrap_or_default(),
+                s.name.unwrap_or_default(),
+                s.path.unwrap_or_default()
+            )
+        }),
+        covers_pod_create: covers,
+        failure_policy: w.failure_policy,
+        object_selector: w.object_selector.map(selector),
+        namespace_selector: w.namespace_selector.map(selector),
+        admission_review_versions: w.admission_review_versions.unwrap_or_default(),
+    }
+}
+
+/// Parses `KEY=VALUE` lines, keeping only `AWS_*` names; secret values are replaced.
+pub fn parse_env_output(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let k = k.trim();
+        if !k.starts_with("AWS_") {
+            continue;
+        }
+        let v = if SAFE_AWS_ENV.contains(&k) {
+            v.trim_end_matches('\r').to_string()
+        } else {
+            REDACTED.to_string()
+        };
+        out.insert(k.to_string(), v);
+    }
+    out
+}
+
+/// Parses `uid=1000(app) gid=1000(app) groups=1000(app),65534`.
+pub fn parse_id_output(text: &str) -> Option<(i64, i64, Vec<i64>)> {
+    let num = |s: &str| -> Option<i64> { s.split('(').next()?.trim().parse().ok() };
+    let mut uid = None;
+    let mut gid = None;
+    let mut groups = Vec::new();
+    for part in text.split_whitespace() {
+        if let Some(v) = part.strip_prefix("uid=") {
+            uid = num(v);
+        } else if let Some(v) = part.strip_prefix("gid=") {
+            gid = num(v);
+        } else if let Some(v) = part.strip_prefix("groups=") {
+            groups = v.split(',').filter_map(num).collect();
+        }
+    }
+    Some((uid?, gid?, groups))
+}
+
+fn clean_json_error(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    s.split(" at line ").next().unwrap_or(&s).to_string()
+}
+
+/// Converts a position inside `slice` to a position in `file` (when `slice` is part of it).
+fn absolute_position(
+    file: Option<&str>,
+    slice: &str,
+    line: usize,
+    column: usize,
+) -> Option<(usize, usize)> {
+    if line == 0 {
+        return None;
+    }
+    let Some(file) = file else {
+        return Some((line, column));
+    };
+    let start = file.as_ptr() as usize;
+    let at = slice.as_ptr() as usize;
+    if at < start || at + slice.len() > start + file.len() {
+        return Some((line, column));
+    }
+    let offset = at - start;
+    let before = &file[..offset];
+    let base_line = before.matches('\n').count();
+    let base_col = offset - before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    if line == 1 {
+        Some((base_line + 1, base_col + column))
+    } else {
+        Some((base_line + line, column))
+    }
+}

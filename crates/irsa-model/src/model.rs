@@ -1,0 +1,779 @@
+//! The typed snapshot every rule reads. A fact that was not collected is absent
+//! *with a reason*: coverage records what was listed, so a rule can tell "there is
+//! no such ServiceAccount" from "ServiceAccounts of that namespace were not listed".
+
+use irsa_policy::{Partition, PolicyDocument, PolicyError};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Where an object came from (file and, for lists, position).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// File path as given.
+    pub path: String,
+}
+
+/// A ServiceAccount.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceAccount {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Creation time (RFC 3339), if printed.
+    pub created: Option<String>,
+    /// Annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Source file.
+    pub source: Source,
+}
+
+/// A controller owner reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Owner {
+    /// Kind (`ReplicaSet`, `Job`, `DaemonSet`, ...).
+    pub kind: String,
+    /// Name.
+    pub name: String,
+}
+
+/// One env var of a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvVar {
+    /// Name.
+    pub name: String,
+    /// Literal value; `None` when absent or set through `valueFrom`.
+    pub value: Option<String>,
+    /// Set through `valueFrom` (secret, config map, field ref).
+    pub from_ref: bool,
+}
+
+/// `envFrom` source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvFrom {
+    /// `secret` or `configMap`.
+    pub kind: &'static str,
+    /// Referenced object name.
+    pub name: String,
+    /// Prefix added to every key.
+    pub prefix: Option<String>,
+}
+
+/// A container (or init container).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Container {
+    /// Name.
+    pub name: String,
+    /// Image.
+    pub image: Option<String>,
+    /// Env vars in order.
+    pub env: Vec<EnvVar>,
+    /// `envFrom` sources.
+    pub env_from: Vec<EnvFrom>,
+    /// Volume mounts: (volume name, mount path).
+    pub mounts: Vec<(String, String)>,
+    /// `securityContext.runAsUser`.
+    pub run_as_user: Option<i64>,
+    /// `securityContext.runAsNonRoot`.
+    pub run_as_non_root: Option<bool>,
+}
+
+impl Container {
+    /// The env var with this name, if set.
+    pub fn env(&self, name: &str) -> Option<&EnvVar> {
+        self.env.iter().find(|e| e.name == name)
+    }
+}
+
+/// A projected ServiceAccount token in a volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectedToken {
+    /// Audience (`None` = the API server's default audience).
+    pub audience: Option<String>,
+    /// Expiry in seconds.
+    pub expiration_seconds: Option<i64>,
+    /// File name inside the volume.
+    pub path: String,
+}
+
+/// A pod volume (only what matters here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Volume {
+    /// Name.
+    pub name: String,
+    /// Projected service-account tokens in it.
+    pub tokens: Vec<ProjectedToken>,
+}
+
+/// A pod spec (of a pod or a workload template).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct PodSpec {
+    /// `serviceAccountName` (or the deprecated `serviceAccount`), if set.
+    pub service_account_name: Option<String>,
+    /// Containers.
+    pub containers: Vec<Container>,
+    /// Init containers.
+    pub init_containers: Vec<Container>,
+    /// Volumes.
+    pub volumes: Vec<Volume>,
+    /// Pod `securityContext.fsGroup`.
+    pub fs_group: Option<i64>,
+    /// Pod `securityContext.runAsUser`.
+    pub run_as_user: Option<i64>,
+    /// Pod `securityContext.runAsNonRoot`.
+    pub run_as_non_root: Option<bool>,
+    /// `nodeSelector`.
+    pub node_selector: BTreeMap<String, String>,
+    /// `hostNetwork`.
+    pub host_network: bool,
+}
+
+impl PodSpec {
+    /// The ServiceAccount the pods run as (`default` when unset, as the API server fills it in).
+    pub fn effective_service_account(&self) -> &str {
+        self.service_account_name.as_deref().unwrap_or("default")
+    }
+    /// All containers, init containers first (as the webhook mutates both).
+    pub fn all_containers(&self) -> impl Iterator<Item = &Container> {
+        self.init_containers.iter().chain(self.containers.iter())
+    }
+    /// The volume with this name.
+    pub fn volume(&self, name: &str) -> Option<&Volume> {
+        self.volumes.iter().find(|v| v.name == name)
+    }
+}
+
+/// A pod.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pod {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Creation time.
+    pub created: Option<String>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// Controller owner.
+    pub owner: Option<Owner>,
+    /// Spec.
+    pub spec: PodSpec,
+    /// `status.phase`.
+    pub phase: Option<String>,
+    /// Source file.
+    pub source: Source,
+}
+
+/// Kinds of pod-owning workloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum WorkloadKind {
+    /// apps/v1 Deployment.
+    Deployment,
+    /// apps/v1 DaemonSet.
+    DaemonSet,
+    /// apps/v1 StatefulSet.
+    StatefulSet,
+    /// apps/v1 ReplicaSet.
+    ReplicaSet,
+    /// batch/v1 Job.
+    Job,
+    /// batch/v1 CronJob.
+    CronJob,
+}
+
+impl WorkloadKind {
+    /// Parses a `kind`.
+    pub fn from_kind(kind: &str) -> Option<WorkloadKind> {
+        Some(match kind {
+            "Deployment" => WorkloadKind::Deployment,
+            "DaemonSet" => WorkloadKind::DaemonSet,
+            "StatefulSet" => WorkloadKind::StatefulSet,
+            "ReplicaSet" => WorkloadKind::ReplicaSet,
+            "Job" => WorkloadKind::Job,
+            "CronJob" => WorkloadKind::CronJob,
+            _ => return None,
+        })
+    }
+    /// The `kind` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::DaemonSet => "DaemonSet",
+            WorkloadKind::StatefulSet => "StatefulSet",
+            WorkloadKind::ReplicaSet => "ReplicaSet",
+            WorkloadKind::Job => "Job",
+            WorkloadKind::CronJob => "CronJob",
+        }
+    }
+    /// Whether `kubectl rollout restart` works on it.
+    pub fn restartable(self) -> bool {
+        matches!(
+            self,
+            WorkloadKind::Deployment | WorkloadKind::DaemonSet | WorkloadKind::StatefulSet
+        )
+    }
+}
+
+/// A workload with a pod template.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Workload {
+    /// Kind.
+    pub kind: WorkloadKind,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Controller owner (ReplicaSet → Deployment, Job → CronJob).
+    pub owner: Option<Owner>,
+    /// Pod template spec.
+    pub template: PodSpec,
+    /// Pod template labels.
+    pub template_labels: BTreeMap<String, String>,
+    /// Source file.
+    pub source: Source,
+}
+
+/// A label selector requirement (`matchExpressions` entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SelectorRequirement {
+    /// Label key.
+    pub key: String,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist`.
+    pub operator: String,
+    /// Values.
+    pub values: Vec<String>,
+}
+
+/// A label selector.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct LabelSelector {
+    /// `matchLabels`.
+    pub match_labels: BTreeMap<String, String>,
+    /// `matchExpressions`.
+    pub match_expressions: Vec<SelectorRequirement>,
+}
+
+impl LabelSelector {
+    /// Whether the labels satisfy the selector.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+            && self.match_expressions.iter().all(|e| {
+                let val = labels.get(&e.key);
+                match e.operator.as_str() {
+                    "In" => val.is_some_and(|v| e.values.contains(v)),
+                    "NotIn" => val.is_none_or(|v| !e.values.contains(v)),
+                    "Exists" => val.is_some(),
+                    "DoesNotExist" => val.is_none(),
+                    _ => false,
+                }
+            })
+    }
+}
+
+/// One webhook of a MutatingWebhookConfiguration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Webhook {
+    /// Webhook name (`iam-for-pods.amazonaws.com` on EKS).
+    pub name: String,
+    /// `clientConfig.url`.
+    pub url: Option<String>,
+    /// `clientConfig.service` as `namespace/name path`.
+    pub service: Option<String>,
+    /// Whether some rule covers CREATE of v1 pods.
+    pub covers_pod_create: bool,
+    /// `failurePolicy`.
+    pub failure_policy: Option<String>,
+    /// `objectSelector`.
+    pub object_selector: Option<LabelSelector>,
+    /// `namespaceSelector`.
+    pub namespace_selector: Option<LabelSelector>,
+    /// `admissionReviewVersions`.
+    pub admission_review_versions: Vec<String>,
+}
+
+/// A MutatingWebhookConfiguration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WebhookConfiguration {
+    /// Name (`pod-identity-webhook`).
+    pub name: String,
+    /// Webhooks.
+    pub webhooks: Vec<Webhook>,
+    /// Source file.
+    pub source: Source,
+}
+
+/// A node (only its kubelet version and labels matter).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Node {
+    /// Name.
+    pub name: String,
+    /// Kubelet version (`v1.29.3-eks-ae9a62a`).
+    pub kubelet_version: Option<String>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The EKS cluster (`aws eks describe-cluster`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cluster {
+    /// Name.
+    pub name: String,
+    /// ARN.
+    pub arn: Option<String>,
+    /// Region (from the ARN).
+    pub region: Option<String>,
+    /// Account (from the ARN).
+    pub account: Option<String>,
+    /// Kubernetes version (`1.29`).
+    pub version: Option<String>,
+    /// OIDC issuer URL; `None` = the cluster reports none.
+    pub issuer: Option<String>,
+    /// API endpoint.
+    pub endpoint: Option<String>,
+    /// Public endpoint access.
+    pub endpoint_public: Option<bool>,
+    /// Private endpoint access.
+    pub endpoint_private: Option<bool>,
+    /// Source file.
+    pub source: Source,
+}
+
+/// An IAM OIDC provider.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OidcProvider {
+    /// ARN, when known.
+    pub arn: Option<String>,
+    /// Account, when known.
+    pub account: Option<String>,
+    /// URL without `https://`.
+    pub url: String,
+    /// ClientIDList (audiences); `None` when only listed, not read.
+    pub client_ids: Option<Vec<String>>,
+    /// ThumbprintList.
+    pub thumbprints: Option<Vec<String>>,
+}
+
+/// A managed policy attached to a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttachedPolicy {
+    /// Name.
+    pub name: String,
+    /// ARN.
+    pub arn: Option<String>,
+}
+
+/// An IAM role.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Role {
+    /// ARN.
+    pub arn: String,
+    /// Name.
+    pub name: String,
+    /// Path.
+    pub path: String,
+    /// The trust policy: parsed, unparsable, or not in the snapshot.
+    pub trust: Option<Result<PolicyDocument, PolicyError>>,
+    /// Attached managed policies (`None` = not collected).
+    pub attached_policies: Option<Vec<AttachedPolicy>>,
+    /// Inline policy names (`None` = not collected).
+    pub inline_policies: Option<Vec<String>>,
+    /// MaxSessionDuration.
+    pub max_session_duration: Option<i64>,
+    /// Source file.
+    pub source: Source,
+}
+
+/// An EKS Pod Identity association.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PodIdentityAssociation {
+    /// Namespace.
+    pub namespace: String,
+    /// ServiceAccount.
+    pub service_account: String,
+    /// Role, when described.
+    pub role_arn: Option<String>,
+    /// Cluster name.
+    pub cluster: Option<String>,
+}
+
+/// What `kubectl exec … -- env|id` printed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum ExecEvidence {
+    /// `env` / `printenv`: name → value (secret values are never kept).
+    Env(BTreeMap<String, String>),
+    /// `id`: uid, gid, groups.
+    Id {
+        /// uid.
+        uid: i64,
+        /// gid.
+        gid: i64,
+        /// Supplementary groups.
+        groups: Vec<i64>,
+    },
+}
+
+/// One exec output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExecOutput {
+    /// Namespace.
+    pub namespace: String,
+    /// Pod.
+    pub pod: String,
+    /// Container (`-c`), if named.
+    pub container: Option<String>,
+    /// What it showed.
+    pub evidence: ExecEvidence,
+}
+
+/// Which objects of a kind were listed (so absence can be trusted).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Listing {
+    /// Never listed: absence means nothing.
+    #[default]
+    None,
+    /// Listed in these namespaces.
+    Namespaces(BTreeSet<String>),
+    /// Listed in all namespaces.
+    All,
+}
+
+impl Listing {
+    /// Whether objects of namespace `ns` were listed.
+    pub fn covers(&self, ns: &str) -> bool {
+        match self {
+            Listing::None => false,
+            Listing::Namespaces(s) => s.contains(ns),
+            Listing::All => true,
+        }
+    }
+    pub(crate) fn add(&mut self, ns: Option<&str>) {
+        match ns {
+            None => *self = Listing::All,
+            Some(n) => match self {
+                Listing::All => {}
+                Listing::Namespaces(s) => {
+                    s.insert(n.to_string());
+                }
+                Listing::None => *self = Listing::Namespaces([n.to_string()].into()),
+            },
+        }
+    }
+}
+
+/// What the snapshot covers.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Coverage {
+    /// ServiceAccounts.
+    pub service_accounts: Listing,
+    /// Pods.
+    pub pods: Listing,
+    /// Whether MutatingWebhookConfigurations were listed (all of them).
+    pub webhooks_listed: bool,
+    /// Whether a `pod-identity-webhook` get was attempted and answered (found or not).
+    pub webhook_seen: bool,
+    /// Accounts whose OIDC providers were listed.
+    pub provider_accounts: BTreeSet<String>,
+    /// A provider listing whose account could not be determined.
+    pub provider_list_unknown_account: bool,
+    /// Whether Pod Identity associations were listed.
+    pub pod_identity_listed: bool,
+}
+
+/// A file or document that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    /// Path.
+    pub path: String,
+    /// 1-based line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// 1-based column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub error: String,
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.path, self.error),
+            (Some(l), None) => write!(f, "{}:{l}: {}", self.path, self.error),
+            _ => write!(f, "{}: {}", self.path, self.error),
+        }
+    }
+}
+
+/// A command whose output recorded a failure (e.g. AccessDenied during `collect`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CollectionFailure {
+    /// The command.
+    pub command: String,
+    /// The error it got.
+    pub error: String,
+    /// Source file.
+    pub path: String,
+}
+
+/// Accounting of the inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct InputReport {
+    /// Files read.
+    pub files: usize,
+    /// Documents/objects recognised.
+    pub objects: usize,
+    /// Unreadable inputs.
+    pub rejected: Vec<Rejected>,
+    /// Skipped things by description (`kind ConfigMap`, `unrecognised JSON`) → count.
+    pub skipped: BTreeMap<String, usize>,
+    /// Recorded collection failures.
+    pub collection_failures: Vec<CollectionFailure>,
+}
+
+impl InputReport {
+    /// Total skipped.
+    pub fn skipped_total(&self) -> usize {
+        self.skipped.values().sum()
+    }
+}
+
+/// Facts given on the command line to fill gaps.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ContextFlags {
+    /// `--issuer`.
+    pub issuer: Option<String>,
+    /// `--region`.
+    pub region: Option<String>,
+    /// `--account`.
+    pub account: Option<String>,
+    /// `--kubernetes-version`.
+    pub kubernetes_version: Option<String>,
+    /// `--cluster` (selects among several describe-cluster outputs).
+    pub cluster: Option<String>,
+}
+
+/// Everything known, indexed.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// ServiceAccounts by (namespace, name).
+    pub service_accounts: BTreeMap<(String, String), ServiceAccount>,
+    /// Pods (unique by namespace/name).
+    pub pods: Vec<Pod>,
+    /// Workloads (unique by kind/namespace/name).
+    pub workloads: Vec<Workload>,
+    /// MutatingWebhookConfigurations.
+    pub webhook_configurations: Vec<WebhookConfiguration>,
+    /// Namespaces seen as objects.
+    pub namespaces: BTreeSet<String>,
+    /// Nodes.
+    pub nodes: Vec<Node>,
+    /// Clusters described.
+    pub clusters: Vec<Cluster>,
+    /// OIDC providers (listed and/or read).
+    pub providers: Vec<OidcProvider>,
+    /// Roles by ARN.
+    pub roles: BTreeMap<String, Role>,
+    /// `sts get-caller-identity` account.
+    pub caller_account: Option<String>,
+    /// Pod Identity associations.
+    pub pod_identity: Vec<PodIdentityAssociation>,
+    /// Exec evidence.
+    pub exec: Vec<ExecOutput>,
+    /// Coverage.
+    pub coverage: Coverage,
+    /// Input accounting.
+    pub inputs: InputReport,
+    /// Command-line context.
+    pub flags: ContextFlags,
+    pub(crate) pods_by_sa: HashMap<(String, String), Vec<usize>>,
+    pub(crate) workload_index: HashMap<(WorkloadKind, String, String), usize>,
+}
+
+impl Snapshot {
+    /// A ServiceAccount.
+    pub fn service_account(&self, namespace: &str, name: &str) -> Option<&ServiceAccount> {
+        self.service_accounts
+            .get(&(namespace.to_string(), name.to_string()))
+    }
+
+    /// Pods running as a ServiceAccount.
+    pub fn pods_of(&self, namespace: &str, sa: &str) -> impl Iterator<Item = &Pod> {
+        self.pods_by_sa
+            .get(&(namespace.to_string(), sa.to_string()))
+            .into_iter()
+            .flatten()
+            .map(|i| &self.pods[*i])
+    }
+
+    /// A workload.
+    pub fn workload(&self, kind: WorkloadKind, namespace: &str, name: &str) -> Option<&Workload> {
+        self.workload_index
+            .get(&(kind, namespace.to_string(), name.to_string()))
+            .map(|i| &self.workloads[*i])
+    }
+
+    /// The top-level controller of a pod (ReplicaSet → Deployment, Job → CronJob),
+    /// as (kind, name). When the ReplicaSet is not in the snapshot, a ReplicaSet named
+    /// `<deployment>-<hash>` is attributed to that Deployment if it is present.
+    pub fn controller_of(&self, pod: &Pod) -> Option<(WorkloadKind, String)> {
+        let owner = pod.owner.as_ref()?;
+        let mut kind = WorkloadKind::from_kind(&owner.kind)?;
+        let mut name = owner.name.clone();
+        for _ in 0..3 {
+            match self.workload(kind, &pod.namespace, &name) {
+                Some(w) => match w
+                    .owner
+                    .as_ref()
+                    .and_then(|o| WorkloadKind::from_kind(&o.kind).map(|k| (k, o.name.clone())))
+                {
+                    Some((k, n)) => {
+                        kind = k;
+                        name = n;
+                    }
+                    None => break,
+                },
+                None => {
+                    if kind == WorkloadKind::ReplicaSet {
+                        if let Some((deploy, _hash)) = name.rsplit_once('-') {
+                            if self
+                                .workload(WorkloadKind::Deployment, &pod.namespace, deploy)
+                                .is_some()
+                            {
+                                return Some((WorkloadKind::Deployment, deploy.to_string()));
+                            }
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+        Some((kind, name))
+    }
+
+    /// The cluster to diagnose: `--cluster`, else the only one described.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        match &self.flags.cluster {
+            Some(name) => self.clusters.iter().find(|c| &c.name == name),
+            None => self.clusters.first(),
+        }
+    }
+
+    /// The cluster's issuer: describe-cluster, else `--issuer`.
+    pub fn issuer(&self) -> Option<String> {
+        self.cluster()
+            .and_then(|c| c.issuer.clone())
+            .or_else(|| self.flags.issuer.clone())
+    }
+
+    /// The cluster's region: cluster ARN, else issuer host, else `--region`.
+    pub fn region(&self) -> Option<String> {
+        self.cluster()
+            .and_then(|c| c.region.clone())
+            .or_else(|| {
+                self.issuer()
+                    .and_then(|i| irsa_policy::Issuer::parse(&i).ok())
+                    .and_then(|i| i.eks.map(|e| e.region))
+            })
+            .or_else(|| self.flags.region.clone())
+    }
+
+    /// The cluster's partition, from its region.
+    pub fn partition(&self) -> Option<Partition> {
+        self.region().map(|r| Partition::for_region(&r))
+    }
+
+    /// The cluster's account: cluster ARN, else caller identity, else `--account`.
+    pub fn account(&self) -> Option<String> {
+        self.cluster()
+            .and_then(|c| c.account.clone())
+            .or_else(|| self.caller_account.clone())
+            .or_else(|| self.flags.account.clone())
+    }
+
+    /// Kubernetes minor version, e.g. `(1, 29)`: describe-cluster, else `--kubernetes-version`.
+    pub fn kubernetes_version(&self) -> Option<(u32, u32)> {
+        let v = self
+            .cluster()
+            .and_then(|c| c.version.clone())
+            .or_else(|| self.flags.kubernetes_version.clone())?;
+        parse_minor_version(&v)
+    }
+
+    /// OIDC providers in an account.
+    pub fn providers_in(&self, account: &str) -> impl Iterator<Item = &OidcProvider> {
+        let account = account.to_string();
+        self.providers
+            .iter()
+            .filter(move |p| p.account.as_deref() == Some(account.as_str()))
+    }
+
+    /// Whether the providers of `account` were listed.
+    pub fn providers_listed_in(&self, account: &str) -> bool {
+        self.coverage.provider_accounts.contains(account)
+    }
+
+    /// The `pod-identity-webhook` configuration, if present.
+    pub fn pod_identity_webhook(&self) -> Option<&WebhookConfiguration> {
+        self.webhook_configurations
+            .iter()
+            .find(|w| w.name == "pod-identity-webhook")
+    }
+
+    /// A role by ARN.
+    pub fn role(&self, arn: &str) -> Option<&Role> {
+        self.roles.get(arn)
+    }
+}
+
+/// Parses `1.29`, `v1.29.3-eks-…`, `1.29+`.
+pub fn parse_minor_version(v: &str) -> Option<(u32, u32)> {
+    let v = v.trim().trim_start_matches('v');
+    let mut it = v.split('.');
+    let major = it.next()?.parse().ok()?;
+    let minor_text: String = it
+        .next()?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some((major, minor_text.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse_minor_version("1.29"), Some((1, 29)));
+        assert_eq!(parse_minor_version("v1.18.9-eks-d1db3c"), Some((1, 18)));
+        assert_eq!(parse_minor_version("1.29+"), Some((1, 29)));
+        assert_eq!(parse_minor_version("x"), None);
+    }
+
+    #[test]
+    fn selectors() {
+        let s = LabelSelector {
+            match_labels: BTreeMap::new(),
+            match_expressions: vec![SelectorRequirement {
+                key: "eks.amazonaws.com/skip-pod-identity-webhook".into(),
+                operator: "DoesNotExist".into(),
+                values: vec![],
+            }],
+        };
+        assert!(s.matches(&BTreeMap::new()));
+        assert!(!s.matches(
+            &[(
+                "eks.amazonaws.com/skip-pod-identity-webhook".to_string(),
+                "".to_string()
+            )]
+            .into()
+        ));
+    }
+}

@@ -1,0 +1,407 @@
+//! Serde shapes of the `kubectl … -o json|yaml` and `aws … --output json` outputs
+//! we read. Only the fields the diagnosis needs are declared; everything else is
+//! skipped by the parser without being materialised (fast on 50 MB pod lists, lenient
+//! to new API fields). Lists carry items as raw JSON so one odd item of an unrelated
+//! kind cannot reject the whole file.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Just enough of a document to decide what it is.
+#[derive(Deserialize)]
+pub struct Peek<'a> {
+    pub kind: Option<String>,
+    #[serde(borrow)]
+    pub items: Option<Vec<&'a RawValue>>,
+    pub command: Option<String>,
+    #[serde(borrow)]
+    pub output: Option<&'a RawValue>,
+    pub error: Option<String>,
+    pub cluster: Option<serde::de::IgnoredAny>,
+    pub clusters: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "Role")]
+    pub role: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "Roles")]
+    pub roles: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "RoleDetailList")]
+    pub role_detail_list: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "OpenIDConnectProviderList")]
+    pub oidc_list: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "Url")]
+    pub url: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "Account")]
+    pub account: Option<serde::de::IgnoredAny>,
+    pub associations: Option<serde::de::IgnoredAny>,
+    pub association: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "AttachedPolicies")]
+    pub attached_policies: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "PolicyNames")]
+    pub policy_names: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "PolicyDocument")]
+    pub policy_document: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "Statement")]
+    pub statement: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub creation_timestamp: Option<String>,
+    pub labels: Option<BTreeMap<String, String>>,
+    pub annotations: Option<BTreeMap<String, String>>,
+    pub owner_references: Option<Vec<OwnerRef>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerRef {
+    pub kind: String,
+    pub name: String,
+    pub controller: Option<bool>,
+}
+
+#[derive(Deserialize)]
+pub struct Object<S> {
+    #[serde(default)]
+    pub metadata: Meta,
+    pub spec: Option<S>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSpec {
+    pub service_account_name: Option<String>,
+    pub service_account: Option<String>,
+    pub containers: Option<Vec<Container>>,
+    pub init_containers: Option<Vec<Container>>,
+    pub volumes: Option<Vec<Volume>>,
+    pub security_context: Option<PodSecurityContext>,
+    pub node_selector: Option<BTreeMap<String, String>>,
+    pub host_network: Option<bool>,
+}
+
+#[derive(Deserialize)]
+pub struct PodObject {
+    #[serde(default)]
+    pub metadata: Meta,
+    pub spec: Option<PodSpec>,
+    pub status: Option<PodStatus>,
+}
+
+#[derive(Deserialize)]
+pub struct PodStatus {
+    pub phase: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSecurityContext {
+    pub run_as_user: Option<i64>,
+    pub fs_group: Option<i64>,
+    pub run_as_non_root: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Container {
+    pub name: String,
+    pub image: Option<String>,
+    pub env: Option<Vec<EnvVar>>,
+    pub env_from: Option<Vec<EnvFrom>>,
+    pub volume_mounts: Option<Vec<VolumeMount>>,
+    pub security_context: Option<PodSecurityContext>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvVar {
+    pub name: String,
+    pub value: Option<String>,
+    pub value_from: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvFrom {
+    pub prefix: Option<String>,
+    pub secret_ref: Option<NameRef>,
+    pub config_map_ref: Option<NameRef>,
+}
+
+#[derive(Deserialize)]
+pub struct NameRef {
+    pub name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeMount {
+    pub name: String,
+    pub mount_path: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Volume {
+    pub name: String,
+    pub projected: Option<Projected>,
+}
+
+#[derive(Deserialize)]
+pub struct Projected {
+    pub sources: Option<Vec<ProjectionSource>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectionSource {
+    pub service_account_token: Option<ServiceAccountToken>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccountToken {
+    pub audience: Option<String>,
+    pub expiration_seconds: Option<i64>,
+    pub path: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Template {
+    #[serde(default)]
+    pub metadata: Meta,
+    pub spec: Option<PodSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadSpec {
+    pub template: Option<Template>,
+    pub job_template: Option<JobTemplate>,
+}
+
+#[derive(Deserialize)]
+pub struct JobTemplate {
+    pub spec: Option<Box<WorkloadSpec>>,
+}
+
+#[derive(Deserialize)]
+pub struct WebhookConfiguration {
+    #[serde(default)]
+    pub metadata: Meta,
+    pub webhooks: Option<Vec<Webhook>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub name: String,
+    pub client_config: Option<ClientConfig>,
+    pub rules: Option<Vec<Rule>>,
+    pub failure_policy: Option<String>,
+    pub object_selector: Option<LabelSelector>,
+    pub namespace_selector: Option<LabelSelector>,
+    pub admission_review_versions: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+pub struct ClientConfig {
+    pub url: Option<String>,
+    pub service: Option<ServiceRef>,
+}
+
+#[derive(Deserialize)]
+pub struct ServiceRef {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub path: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rule {
+    pub operations: Option<Vec<String>>,
+    pub api_groups: Option<Vec<String>>,
+    pub api_versions: Option<Vec<String>>,
+    pub resources: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelSelector {
+    pub match_labels: Option<BTreeMap<String, String>>,
+    pub match_expressions: Option<Vec<LabelExpression>>,
+}
+
+#[derive(Deserialize)]
+pub struct LabelExpression {
+    pub key: String,
+    pub operator: String,
+    pub values: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+pub struct NodeObject {
+    #[serde(default)]
+    pub metadata: Meta,
+    pub status: Option<NodeStatus>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeStatus {
+    pub node_info: Option<NodeInfo>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeInfo {
+    pub kubelet_version: Option<String>,
+}
+
+// ---- AWS CLI outputs -------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct DescribeCluster {
+    pub cluster: Cluster,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cluster {
+    pub name: Option<String>,
+    pub arn: Option<String>,
+    pub version: Option<String>,
+    pub endpoint: Option<String>,
+    pub identity: Option<ClusterIdentity>,
+    pub resources_vpc_config: Option<VpcConfig>,
+}
+
+#[derive(Deserialize)]
+pub struct ClusterIdentity {
+    pub oidc: Option<ClusterOidc>,
+}
+
+#[derive(Deserialize)]
+pub struct ClusterOidc {
+    pub issuer: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcConfig {
+    pub endpoint_public_access: Option<bool>,
+    pub endpoint_private_access: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Role {
+    pub path: Option<String>,
+    pub role_name: Option<String>,
+    pub arn: Option<String>,
+    pub assume_role_policy_document: Option<Value>,
+    pub max_session_duration: Option<i64>,
+    pub attached_managed_policies: Option<Vec<AttachedPolicy>>,
+    pub role_policy_list: Option<Vec<InlinePolicy>>,
+}
+
+#[derive(Deserialize)]
+pub struct GetRole {
+    #[serde(rename = "Role")]
+    pub role: Role,
+}
+
+#[derive(Deserialize)]
+pub struct ListRoles {
+    #[serde(rename = "Roles")]
+    pub roles: Vec<Role>,
+}
+
+#[derive(Deserialize)]
+pub struct AccountAuthorizationDetails {
+    #[serde(rename = "RoleDetailList")]
+    pub role_detail_list: Vec<Role>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttachedPolicy {
+    pub policy_name: Option<String>,
+    pub policy_arn: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InlinePolicy {
+    pub policy_name: String,
+}
+
+#[derive(Deserialize)]
+pub struct ListAttachedRolePolicies {
+    #[serde(rename = "AttachedPolicies")]
+    pub attached_policies: Vec<AttachedPolicy>,
+}
+
+#[derive(Deserialize)]
+pub struct ListRolePolicies {
+    #[serde(rename = "PolicyNames")]
+    pub policy_names: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetRolePolicy {
+    pub role_name: Option<String>,
+    pub policy_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ListProviders {
+    #[serde(rename = "OpenIDConnectProviderList")]
+    pub list: Vec<ArnEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ArnEntry {
+    pub arn: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetProvider {
+    pub url: String,
+    #[serde(rename = "ClientIDList", default)]
+    pub client_id_list: Vec<String>,
+    #[serde(default)]
+    pub thumbprint_list: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CallerIdentity {
+    pub account: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodIdentityAssociation {
+    pub cluster_name: Option<String>,
+    pub namespace: String,
+    pub service_account: String,
+    pub role_arn: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ListAssociations {
+    pub associations: Vec<PodIdentityAssociation>,
+}
+
+#[derive(Deserialize)]
+pub struct DescribeAssociation {
+    pub association: PodIdentityAssociation,
+}
