@@ -490,6 +490,9 @@ impl Loader {
             }
         } else if peek.roles.is_some() {
             if let Some(r) = self.parse::<raw::ListRoles>(text, ctx, "aws iam list-roles output") {
+                if !r.is_truncated {
+                    self.record_role_listing(&r.roles);
+                }
                 for role in r.roles {
                     self.add_role(role, &source);
                 }
@@ -500,6 +503,7 @@ impl Loader {
                 ctx,
                 "aws iam get-account-authorization-details output",
             ) {
+                self.record_role_listing(&r.role_detail_list);
                 for mut role in r.role_detail_list {
                     // Collected details lists are complete for each role.
                     if role.attached_managed_policies.is_none() {
@@ -611,6 +615,16 @@ impl Loader {
             return;
         }
         self.snap.inputs.objects += 1;
+    }
+
+    fn record_role_listing(&mut self, roles: &[raw::Role]) {
+        // The CLI pages through by default, so a printed list without `IsTruncated`
+        // is the whole account [INF].
+        for r in roles {
+            if let Some(a) = r.arn.as_deref().and_then(irsa_policy::arn::account_of) {
+                self.snap.coverage.role_accounts.insert(a.to_string());
+            }
+        }
     }
 
     fn add_association(&mut self, a: raw::PodIdentityAssociation) {

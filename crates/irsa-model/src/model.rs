@@ -484,6 +484,8 @@ pub struct Coverage {
     pub provider_list_unknown_account: bool,
     /// Whether Pod Identity associations were listed.
     pub pod_identity_listed: bool,
+    /// Accounts whose roles were listed completely (list-roles, get-account-authorization-details).
+    pub role_accounts: BTreeSet<String>,
 }
 
 /// A file or document that could not be read.
@@ -724,6 +726,11 @@ impl Snapshot {
         self.webhook_configurations
             .iter()
             .find(|w| w.name == "pod-identity-webhook")
+    }
+
+    /// Whether every role of `account` was listed (so a missing role really is missing).
+    pub fn coverage_roles_listed(&self, account: &str) -> bool {
+        self.coverage.role_accounts.contains(account)
     }
 
     /// A role by ARN.

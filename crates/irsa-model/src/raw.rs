@@ -319,6 +319,8 @@ pub struct GetRole {
 pub struct ListRoles {
     #[serde(rename = "Roles")]
     pub roles: Vec<Role>,
+    #[serde(rename = "IsTruncated", default)]
+    pub is_truncated: bool,
 }
 
 #[derive(Deserialize)]

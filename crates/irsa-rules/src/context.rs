@@ -1,0 +1,507 @@
+//! What every rule reads: the snapshot, the scope, cluster facts, and for each
+//! ServiceAccount that asks for a role, the analysis computed once (role ARN
+//! parse, role lookup, trust-policy diagnosis, predicted STS answer).
+
+use crate::finding::{Finding, Pass, Severity, Subject};
+use crate::messages::Message;
+use crate::registry::RuleMeta;
+use irsa_model::{Pod, Role, ServiceAccount, Snapshot, Workload};
+use irsa_policy::{
+    diagnose, predict, service_account_subject, Diagnosis, Issuer, Known, OidcProviderArn,
+    Partition, PolicyError, ProviderFacts, RoleArn, RoleArnError, StsPrediction, StsQuestion,
+    TokenClaims, WebIdentityRequest, DEFAULT_AUDIENCE,
+};
+
+/// The annotation the webhook reads.
+pub const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+/// The audience annotation.
+pub const AUDIENCE_ANNOTATION: &str = "eks.amazonaws.com/audience";
+/// The pod label that makes the webhook skip a pod.
+pub const SKIP_LABEL: &str = "eks.amazonaws.com/skip-pod-identity-webhook";
+
+/// Which objects to diagnose.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// `-n`: only this namespace.
+    pub namespace: Option<String>,
+    /// `--service-account`: only this ServiceAccount.
+    pub service_account: Option<String>,
+    /// `--pod`: only this pod (and its ServiceAccount).
+    pub pod: Option<String>,
+}
+
+impl Scope {
+    /// Whether a namespace is in scope.
+    pub fn namespace_in(&self, ns: &str) -> bool {
+        self.namespace.as_deref().is_none_or(|n| n == ns)
+    }
+}
+
+/// Extra facts from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--sdk NAME=VERSION` (which SDK the workload uses).
+    pub sdks: Vec<(String, String)>,
+}
+
+/// The role behind an annotation.
+#[derive(Debug, Clone)]
+pub enum RoleState<'a> {
+    /// In the snapshot.
+    Found(&'a Role),
+    /// Known not to exist (why).
+    NotFound(String),
+    /// Not in the snapshot.
+    NotCollected,
+}
+
+/// The trust policy's answer for one ServiceAccount.
+#[derive(Debug, Clone)]
+pub enum TrustState {
+    /// Diagnosed.
+    Diagnosed {
+        /// The request evaluated.
+        request: WebIdentityRequest,
+        /// The diagnosis.
+        diagnosis: Box<Diagnosis>,
+    },
+    /// The policy did not parse.
+    Unparsable(PolicyError),
+    /// Not evaluable: why (no issuer, role not collected, ...).
+    NotEvaluable(String),
+}
+
+/// Analysis of one ServiceAccount that carries a role annotation.
+#[derive(Debug, Clone)]
+pub struct SaIrsa<'a> {
+    /// The ServiceAccount.
+    pub sa: &'a ServiceAccount,
+    /// The annotation value as written.
+    pub annotation: &'a str,
+    /// Parsed role ARN.
+    pub role_arn: Result<RoleArn, RoleArnError>,
+    /// Token audience.
+    pub audience: String,
+    /// Token subject.
+    pub sub: String,
+    /// Role lookup.
+    pub role: RoleState<'a>,
+    /// Trust evaluation.
+    pub trust: TrustState,
+    /// Predicted STS answer.
+    pub prediction: StsPrediction,
+}
+
+impl SaIrsa<'_> {
+    /// The subject of findings about this ServiceAccount.
+    pub fn subject(&self) -> Subject {
+        Subject::namespaced("ServiceAccount", &self.sa.namespace, &self.sa.name)
+    }
+    /// The role ARN text (parsed form when valid, else as written).
+    pub fn role_text(&self) -> String {
+        match &self.role_arn {
+            Ok(r) => r.to_string(),
+            Err(_) => self.annotation.to_string(),
+        }
+    }
+    /// The diagnosis, if the trust policy was evaluated.
+    pub fn diagnosis(&self) -> Option<(&WebIdentityRequest, &Diagnosis)> {
+        match &self.trust {
+            TrustState::Diagnosed { request, diagnosis } => Some((request, diagnosis)),
+            _ => None,
+        }
+    }
+}
+
+/// Cluster facts, resolved once.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterFacts {
+    /// Cluster name, if described.
+    pub name: Option<String>,
+    /// Parsed issuer.
+    pub issuer: Option<Issuer>,
+    /// Region.
+    pub region: Option<String>,
+    /// Partition.
+    pub partition: Option<Partition>,
+    /// Cluster account.
+    pub account: Option<String>,
+    /// Kubernetes (major, minor).
+    pub version: Option<(u32, u32)>,
+}
+
+/// Everything rules read.
+pub struct Context<'a> {
+    /// The snapshot.
+    pub snap: &'a Snapshot,
+    /// Scope.
+    pub scope: &'a Scope,
+    /// Options.
+    pub options: &'a Options,
+    /// Cluster facts.
+    pub cluster: ClusterFacts,
+    /// ServiceAccounts in scope that carry a role annotation.
+    pub irsa: Vec<SaIrsa<'a>>,
+    /// Literal `sub` values (and wildcard patterns) that roles' trust policies name
+    /// for this cluster's issuer: candidate roles for a ServiceAccount.
+    trusted_subjects: std::collections::HashMap<String, Vec<&'a str>>,
+    trusted_patterns: Vec<(String, &'a str)>,
+}
+
+impl<'a> Context<'a> {
+    /// Builds the context and the per-ServiceAccount analyses.
+    pub fn new(snap: &'a Snapshot, scope: &'a Scope, options: &'a Options) -> Context<'a> {
+        let issuer = snap.issuer().and_then(|i| Issuer::parse(&i).ok());
+        let cluster = ClusterFacts {
+            name: snap.cluster().map(|c| c.name.clone()),
+            region: snap.region(),
+            partition: snap.partition(),
+            account: snap.account(),
+            version: snap.kubernetes_version(),
+            issuer,
+        };
+        let mut cx = Context {
+            snap,
+            scope,
+            options,
+            cluster,
+            irsa: Vec::new(),
+            trusted_subjects: Default::default(),
+            trusted_patterns: Vec::new(),
+        };
+        cx.index_trusted_subjects();
+        let selected_sa = cx.selected_service_account();
+        let irsa: Vec<SaIrsa<'a>> = snap
+            .service_accounts
+            .values()
+            .filter(|sa| scope.namespace_in(&sa.namespace))
+            .filter(|sa| {
+                selected_sa
+                    .as_ref()
+                    .is_none_or(|(ns, n)| ns == &sa.namespace && n == &sa.name)
+            })
+            .filter_map(|sa| {
+                let annotation = sa.annotations.get(ROLE_ANNOTATION)?;
+                Some(cx.analyse(sa, annotation))
+            })
+            .collect();
+        cx.irsa = irsa;
+        cx
+    }
+
+    fn index_trusted_subjects(&mut self) {
+        let Some(issuer) = &self.cluster.issuer else { return };
+        let sub_key = format!("{}:sub", issuer.host_path).to_lowercase();
+        for r in self.snap.roles.values() {
+            let Some(Ok(doc)) = &r.trust else { continue };
+            for st in &doc.statements {
+                for c in &st.conditions {
+                    if c.key.to_lowercase() != sub_key || c.operator.base().is_some_and(|b| b.is_negated()) {
+                        continue;
+                    }
+                    for v in &c.values {
+                        if irsa_policy::glob::has_wildcards(v) {
+                            self.trusted_patterns.push((v.clone(), r.arn.as_str()));
+                        } else {
+                            self.trusted_subjects.entry(v.clone()).or_default().push(r.arn.as_str());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Roles whose trust policy allows this ServiceAccount of this cluster (verified
+    /// by evaluation, not just by text).
+    pub fn roles_trusting(&self, namespace: &str, name: &str) -> Vec<&'a str> {
+        let Some(issuer) = &self.cluster.issuer else { return vec![] };
+        let sub = service_account_subject(namespace, name);
+        let mut candidates: Vec<&'a str> = self.trusted_subjects.get(&sub).cloned().unwrap_or_default();
+        candidates.extend(
+            self.trusted_patterns
+                .iter()
+                .filter(|(p, _)| irsa_policy::glob::wildcard_match(p, &sub, false))
+                .map(|(_, r)| *r),
+        );
+        candidates.sort();
+        candidates.dedup();
+        candidates
+            .into_iter()
+            .filter(|arn| {
+                let (Some(role), Ok(parsed)) = (self.snap.role(arn), RoleArn::parse(arn)) else {
+                    return false;
+                };
+                let Some(Ok(doc)) = &role.trust else { return false };
+                let request = WebIdentityRequest {
+                    provider_arn: OidcProviderArn::for_issuer(parsed.partition, &parsed.account, &issuer.host_path).to_string(),
+                    issuer_host_path: issuer.host_path.clone(),
+                    sub: sub.clone(),
+                    aud: vec![DEFAULT_AUDIENCE.to_string()],
+                    region: None,
+                };
+                irsa_policy::evaluate(doc, &request).decision.is_allow()
+            })
+            .collect()
+    }
+
+    /// The ServiceAccount selected by `--service-account` or `--pod`, if any.
+    pub fn selected_service_account(&self) -> Option<(String, String)> {
+        if let Some(pod) = &self.scope.pod {
+            let p = self.pods_in_scope().find(|p| &p.name == pod)?;
+            return Some((
+                p.namespace.clone(),
+                p.spec.effective_service_account().to_string(),
+            ));
+        }
+        let name = self.scope.service_account.as_ref()?;
+        let ns = self.scope.namespace.clone().unwrap_or_else(|| {
+            self.snap
+                .service_accounts
+                .keys()
+                .find(|(_, n)| n == name)
+                .map(|(ns, _)| ns.clone())
+                .unwrap_or_else(|| "default".into())
+        });
+        Some((ns, name.clone()))
+    }
+
+    /// Pods in scope.
+    pub fn pods_in_scope(&self) -> impl Iterator<Item = &'a Pod> + '_ {
+        let scope = self.scope;
+        self.snap.pods.iter().filter(move |p| {
+            scope.namespace_in(&p.namespace) && scope.pod.as_ref().is_none_or(|n| n == &p.name)
+        })
+    }
+
+    /// Workloads in scope (none when a single pod is selected).
+    pub fn workloads_in_scope(&self) -> impl Iterator<Item = &'a Workload> + '_ {
+        let scope = self.scope;
+        let selected = self.selected_service_account();
+        self.snap.workloads.iter().filter(move |w| {
+            scope.pod.is_none()
+                && scope.namespace_in(&w.namespace)
+                && selected.as_ref().is_none_or(|(ns, n)| {
+                    ns == &w.namespace && n == w.template.effective_service_account()
+                })
+        })
+    }
+
+    /// Whether a ServiceAccount is in scope.
+    pub fn sa_in_scope(&self, ns: &str, name: &str) -> bool {
+        self.scope.namespace_in(ns)
+            && self
+                .selected_service_account()
+                .is_none_or(|(sns, sn)| sns == ns && sn == name)
+    }
+
+    fn analyse(&self, sa: &'a ServiceAccount, annotation: &'a str) -> SaIrsa<'a> {
+        let role_arn = RoleArn::parse(annotation);
+        let audience = sa
+            .annotations
+            .get(AUDIENCE_ANNOTATION)
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| DEFAULT_AUDIENCE.to_string());
+        let sub = service_account_subject(&sa.namespace, &sa.name);
+        let role = match &role_arn {
+            Ok(r) => self.find_role(r),
+            Err(_) => RoleState::NotCollected,
+        };
+        let trust = match (&role_arn, &role, &self.cluster.issuer) {
+            (Err(e), _, _) => TrustState::NotEvaluable(format!("the role ARN is invalid: {e}")),
+            (_, _, None) => TrustState::NotEvaluable("the cluster's OIDC issuer is unknown".into()),
+            (_, RoleState::NotFound(why), _) => TrustState::NotEvaluable(why.clone()),
+            (_, RoleState::NotCollected, _) => {
+                TrustState::NotEvaluable("the role is not in the snapshot".into())
+            }
+            (Ok(arn), RoleState::Found(r), Some(issuer)) => match &r.trust {
+                None => TrustState::NotEvaluable("the role's trust policy is not in the snapshot".into()),
+                Some(Err(e)) => TrustState::Unparsable(e.clone()),
+                Some(Ok(doc)) => {
+                    let request = WebIdentityRequest {
+                        provider_arn: OidcProviderArn::for_issuer(
+                            arn.partition,
+                            &arn.account,
+                            &issuer.host_path,
+                        )
+                        .to_string(),
+                        issuer_host_path: issuer.host_path.clone(),
+                        sub: sub.clone(),
+                        aud: vec![audience.clone()],
+                        region: None,
+                    };
+                    let diagnosis = Box::new(diagnose(doc, &request));
+                    TrustState::Diagnosed { request, diagnosis }
+                }
+            },
+        };
+        let prediction = self.predict_sts(annotation, &role_arn, &sub, &audience, &role, &trust);
+        SaIrsa {
+            sa,
+            annotation,
+            role_arn,
+            audience,
+            sub,
+            role,
+            trust,
+            prediction,
+        }
+    }
+
+    fn find_role(&self, arn: &RoleArn) -> RoleState<'a> {
+        let text = arn.to_string();
+        if let Some(r) = self.snap.role(&text) {
+            return RoleState::Found(r);
+        }
+        // Same name, other path: STS resolves roles by name [UNV], so treat it as the role.
+        if let Some(r) = self.snap.roles.values().find(|r| {
+            r.name == arn.name && irsa_policy::arn::account_of(&r.arn) == Some(arn.account.as_str())
+        }) {
+            return RoleState::Found(r);
+        }
+        let get_role_failed = self.snap.inputs.collection_failures.iter().find(|f| {
+            f.error.contains("NoSuchEntity")
+                && f.command.contains("get-role")
+                && f.command.split_whitespace().any(|w| w == arn.name)
+        });
+        if let Some(f) = get_role_failed {
+            return RoleState::NotFound(format!("`{}` answered {}", f.command, f.error));
+        }
+        if self.snap.coverage_roles_listed(&arn.account) {
+            return RoleState::NotFound(format!(
+                "it is not among the roles listed for account {}",
+                arn.account
+            ));
+        }
+        RoleState::NotCollected
+    }
+
+    fn predict_sts(
+        &self,
+        annotation: &str,
+        role_arn: &Result<RoleArn, RoleArnError>,
+        sub: &str,
+        audience: &str,
+        role: &RoleState<'_>,
+        trust: &TrustState,
+    ) -> StsPrediction {
+        let Some(issuer) = &self.cluster.issuer else {
+            return match role_arn {
+                Err(_) => predict(&StsQuestion {
+                    role_arn: annotation,
+                    token: &TokenClaims {
+                        iss: String::new(),
+                        sub: Some(sub.into()),
+                        aud: vec![audience.into()],
+                    },
+                    providers: Known::Unknown(String::new()),
+                    trust: Known::Unknown(String::new()),
+                }),
+                Ok(_) => StsPrediction::Undetermined {
+                    step: irsa_policy::sts::StsStep::Provider,
+                    why: "the cluster's OIDC issuer is unknown".into(),
+                },
+            };
+        };
+        let token = TokenClaims {
+            iss: issuer.url.clone(),
+            sub: Some(sub.to_string()),
+            aud: vec![audience.to_string()],
+        };
+        let facts: Vec<ProviderFacts>;
+        let providers = match role_arn {
+            Ok(arn) if self.snap.providers_listed_in(&arn.account)
+                || self.snap.providers_in(&arn.account).any(|p| p.url == issuer.host_path) =>
+            {
+                facts = self
+                    .snap
+                    .providers_in(&arn.account)
+                    .map(|p| ProviderFacts {
+                        url: p.url.clone(),
+                        client_ids: p.client_ids.clone(),
+                    })
+                    .collect();
+                Known::Known(facts.as_slice())
+            }
+            Ok(arn) => Known::Unknown(format!(
+                "the OIDC providers of account {} were not listed",
+                arn.account
+            )),
+            Err(_) => Known::Unknown(String::new()),
+        };
+        let decision;
+        let trust = match (role, trust) {
+            (RoleState::NotFound(_), _) => Known::Known(None),
+            (_, TrustState::Diagnosed { diagnosis, .. }) => {
+                decision = diagnosis.evaluation.decision.clone();
+                Known::Known(Some(&decision))
+            }
+            (_, TrustState::Unparsable(e)) => Known::Unknown(format!("the trust policy does not parse: {e}")),
+            (_, TrustState::NotEvaluable(why)) => Known::Unknown(why.clone()),
+        };
+        predict(&StsQuestion {
+            role_arn: annotation,
+            token: &token,
+            providers,
+            trust,
+        })
+    }
+}
+
+/// Findings and passes collected from the rules.
+#[derive(Debug, Default)]
+pub struct Out {
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Passed checks.
+    pub passes: Vec<Pass>,
+}
+
+impl Out {
+    /// Reports a finding at the rule's default severity; returns it for refinement.
+    pub fn report(&mut self, meta: &RuleMeta, subject: Subject, message: Message) -> &mut Finding {
+        self.findings.push(Finding {
+            rule: meta.code,
+            cause: meta.cause,
+            severity: meta.severity,
+            subject,
+            role_arn: None,
+            message,
+            predicted_error: None,
+            fix: Vec::new(),
+        });
+        self.findings.last_mut().expect("just pushed")
+    }
+
+    /// Records a passed check.
+    pub fn pass(&mut self, meta: &RuleMeta, subject: Subject, message: Message) {
+        self.passes.push(Pass {
+            rule: meta.code,
+            subject,
+            message,
+        });
+    }
+}
+
+impl Finding {
+    /// Sets the severity.
+    pub fn severity(&mut self, s: Severity) -> &mut Finding {
+        self.severity = s;
+        self
+    }
+    /// Sets the role.
+    pub fn role(&mut self, arn: impl Into<String>) -> &mut Finding {
+        self.role_arn = Some(arn.into());
+        self
+    }
+    /// Sets the predicted STS error.
+    pub fn predicts(&mut self, error: impl Into<String>) -> &mut Finding {
+        self.predicted_error = Some(error.into());
+        self
+    }
+    /// Adds a fix.
+    pub fn fix(&mut self, fix: crate::finding::Fix) -> &mut Finding {
+        self.fix.push(fix);
+        self
+    }
+}

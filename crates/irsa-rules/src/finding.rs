@@ -1,0 +1,200 @@
+//! What a rule reports: a finding (cause, severity, subject, message, predicted STS
+//! error, fixes) or a passed check. Causes are the stable vocabulary of
+//! `causes.md`: reports, `explain` and external tests key on them.
+
+use crate::messages::Message;
+use serde::Serialize;
+
+macro_rules! causes {
+    ($($variant:ident => $id:literal),* $(,)?) => {
+        /// The stable cause vocabulary (`causes.md`). An id is never renamed.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[allow(missing_docs)]
+        pub enum Cause { $($variant),* }
+
+        impl Cause {
+            /// Every cause.
+            pub const ALL: &'static [Cause] = &[$(Cause::$variant),*];
+            /// The cause id.
+            pub fn id(self) -> &'static str {
+                match self { $(Cause::$variant => $id),* }
+            }
+            /// Parses a cause id.
+            pub fn from_id(id: &str) -> Option<Cause> {
+                match id { $($id => Some(Cause::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+causes! {
+    ClusterNoOidcIssuer => "cluster-no-oidc-issuer",
+    OidcProviderMissing => "oidc-provider-missing",
+    OidcProviderAudience => "oidc-provider-audience",
+    OidcProviderThumbprint => "oidc-provider-thumbprint",
+    RoleNotFound => "role-not-found",
+    TrustAction => "trust-action",
+    TrustPrincipal => "trust-principal",
+    TrustSub => "trust-sub",
+    TrustAud => "trust-aud",
+    TrustConditionKey => "trust-condition-key",
+    TrustOperator => "trust-operator",
+    TrustDeny => "trust-deny",
+    TrustTooBroad => "trust-too-broad",
+    TrustPolicySize => "trust-policy-size",
+    RolePermissions => "role-permissions",
+    SaMissing => "sa-missing",
+    SaAnnotationMissing => "sa-annotation-missing",
+    SaAnnotationMalformed => "sa-annotation-malformed",
+    SaAnnotationOptions => "sa-annotation-options",
+    PodServiceAccount => "pod-service-account",
+    PodNotMutated => "pod-not-mutated",
+    PodStaleRole => "pod-stale-role",
+    WebhookMissing => "webhook-missing",
+    EnvPresetConflict => "env-preset-conflict",
+    CredentialPrecedence => "credential-precedence",
+    TokenFilePermission => "token-file-permission",
+    SdkTooOld => "sdk-too-old",
+    ChinaRegion => "china-region",
+    RegionalSts => "regional-sts",
+    CollectionGap => "collection-gap",
+}
+
+impl Serialize for Cause {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+/// Severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// IRSA fails, or the pod runs as the wrong identity.
+    Error,
+    /// Works today but fragile or unsafe; or something could not be checked.
+    Warning,
+    /// Context.
+    Info,
+}
+
+impl Severity {
+    /// Parses `error|warning|info`.
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "error" => Some(Severity::Error),
+            "warning" => Some(Severity::Warning),
+            "info" => Some(Severity::Info),
+            _ => None,
+        }
+    }
+    /// Name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// What a finding is about (`report-contract.md` subject kinds).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Subject {
+    /// `Cluster`, `OidcProvider`, `Role`, `ServiceAccount`, `Pod`, `Deployment`, ... `Webhook`, `Input`.
+    pub kind: String,
+    /// Namespace, for namespaced objects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name (ARN for roles and providers, path for inputs).
+    pub name: String,
+}
+
+impl Subject {
+    /// A namespaced subject.
+    pub fn namespaced(kind: &str, namespace: &str, name: &str) -> Subject {
+        Subject {
+            kind: kind.into(),
+            namespace: Some(namespace.into()),
+            name: name.into(),
+        }
+    }
+    /// A cluster-scoped subject.
+    pub fn global(kind: &str, name: &str) -> Subject {
+        Subject {
+            kind: kind.into(),
+            namespace: None,
+            name: name.into(),
+        }
+    }
+    /// `kind ns/name` for display.
+    pub fn display(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// A fix the user can apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    /// What it does.
+    pub summary: String,
+    /// Copy-pasteable shell commands (may span lines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
+
+impl Fix {
+    /// A fix with a command.
+    pub fn command(summary: impl Into<String>, command: impl Into<String>) -> Fix {
+        Fix {
+            summary: summary.into(),
+            command: Some(command.into()),
+        }
+    }
+    /// A fix that is advice only.
+    pub fn advice(summary: impl Into<String>) -> Fix {
+        Fix {
+            summary: summary.into(),
+            command: None,
+        }
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Rule code (`IRSA203`).
+    pub rule: &'static str,
+    /// Cause id.
+    pub cause: Cause,
+    /// Severity.
+    pub severity: Severity,
+    /// Subject.
+    pub subject: Subject,
+    /// The role involved, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// The message (typed; rendered at output time).
+    #[serde(skip)]
+    pub message: Message,
+    /// AWS's exact error text, where STS is involved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted_error: Option<String>,
+    /// Fixes, in the order to apply them.
+    pub fix: Vec<Fix>,
+}
+
+/// A check that passed (shown as ✔ in the human report).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pass {
+    /// Rule code.
+    pub rule: &'static str,
+    /// Subject.
+    pub subject: Subject,
+    /// What holds.
+    #[serde(skip)]
+    pub message: Message,
+}

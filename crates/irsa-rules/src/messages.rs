@@ -1,0 +1,182 @@
+//! Messages as typed data (an id plus named parameters), rendered in one place, so
+//! reports can be rendered in other languages without touching any rule. The
+//! catalog below is the English text; every id a rule uses must be in it (a test
+//! renders every message of every scenario and rejects unknown ids and unfilled
+//! placeholders).
+
+use std::collections::BTreeMap;
+
+/// A message: id + parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Message {
+    /// Catalog id.
+    pub id: &'static str,
+    /// Named parameters.
+    pub args: BTreeMap<&'static str, String>,
+}
+
+impl Message {
+    /// A message with no parameters yet.
+    pub fn new(id: &'static str) -> Message {
+        Message {
+            id,
+            args: BTreeMap::new(),
+        }
+    }
+    /// Adds a parameter.
+    pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Message {
+        self.args.insert(name, value.into());
+        self
+    }
+    /// Renders in English.
+    pub fn render(&self) -> String {
+        let template = template(self.id).unwrap_or("{id}");
+        let mut out = String::with_capacity(template.len() + 32);
+        let mut rest = template;
+        while let Some(start) = rest.find('{') {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 1..];
+            match after.find('}') {
+                Some(end) => {
+                    let name = &after[..end];
+                    match (name, self.args.get(name)) {
+                        (_, Some(v)) => out.push_str(v),
+                        ("id", None) => out.push_str(self.id),
+                        _ => {
+                            out.push('{');
+                            out.push_str(name);
+                            out.push('}');
+                        }
+                    }
+                    rest = &after[end + 1..];
+                }
+                None => {
+                    out.push_str(&rest[start..]);
+                    rest = "";
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// The English catalog.
+pub fn template(id: &str) -> Option<&'static str> {
+    Some(match id {
+        // Cluster and provider.
+        "cluster-issuer-ok" => "cluster {cluster} has OIDC issuer {issuer}",
+        "cluster-no-issuer" => "cluster {cluster} reports no OIDC issuer (`cluster.identity.oidc.issuer` is empty): no pod can get web identity credentials",
+        "provider-ok" => "IAM OIDC provider for {url} exists in account {account}",
+        "provider-missing" => "no IAM OIDC provider for {url} in account {account} (the role's account){near}",
+        "provider-audience-ok" => "provider {url} accepts audience {audience}",
+        "provider-audience-missing" => "provider {url} has ClientIDList {client_ids}, which lacks the token audience `{audience}` used by {users}",
+        "provider-thumbprint-malformed" => "provider {url} has thumbprint `{thumbprint}`, which is not 40 hex characters (a SHA-1 fingerprint)",
+        "provider-thumbprint-note" => "provider {url} thumbprints {thumbprints}: IAM verifies EKS issuers (oidc.eks.*, Amazon-issued certificates) against its library of trusted root CAs, so the thumbprint is not used today; `probe` compares it with the live JWKS certificate chain",
+        // Role.
+        "role-found" => "role {role} exists",
+        "role-not-found" => "role {role} does not exist in account {account}{evidence}",
+        "trust-allows" => "trust policy of {role} allows {sub} (statement {statement})",
+        "trust-action-assume-role" => "statement {statement} allows {found}, not sts:AssumeRoleWithWebIdentity: `sts:AssumeRole` is for AWS principals and services, web identity tokens need `sts:AssumeRoleWithWebIdentity`",
+        "trust-action-missing" => "statement {statement} allows {found}, which does not cover sts:AssumeRoleWithWebIdentity",
+        "trust-no-allow" => "the trust policy of {role} has no Allow statement",
+        "trust-principal-service" => "statement {statement} trusts the service principal {found}, not this cluster's OIDC provider {expected}",
+        "trust-principal-aws" => "statement {statement} trusts the AWS principal {found}, not this cluster's OIDC provider {expected}",
+        "trust-principal-other" => "no statement trusts this cluster's OIDC provider {expected}; the closest (statement {statement}) trusts {found}: {difference}",
+        "trust-principal-malformed" => "statement {statement} has Federated principal `{found}`, which is not an OIDC provider ARN (expected {expected})",
+        "trust-principal-none" => "statement {statement} has no Principal",
+        "trust-sub-mismatch" => "trust policy allows sub {values}, not {expected}: {detail}",
+        "trust-sub-excluded" => "statement {statement} excludes {expected} with `{operator}` `{value}`",
+        "trust-aud-mismatch" => "the `:aud` condition demands {values}, but the token audience is {expected}",
+        "trust-aud-carries-sub" => "the `:aud` condition carries the sub value `{value}`; it must be the audience {expected}",
+        "trust-aud-absent" => "statement {statement} has no `:aud` condition: it works, but pinning `{audience}` is the documented best practice",
+        "trust-key-scheme" => "condition key `{key}` starts with `https://`: IAM keys are `<issuer without https://>:sub`, so this key never exists in the request",
+        "trust-key-arn" => "condition key `{key}` is a provider ARN: IAM keys are `<issuer without https://>:sub`, so this key never exists in the request",
+        "trust-key-foreign" => "condition key `{key}` names another issuer ({difference}); this cluster's keys start with `{issuer}`",
+        "trust-key-claim" => "condition key `{key}` names claim `{claim}`{meant}; EKS tokens are matched on `:sub` and `:aud`",
+        "trust-key-absent" => "condition key `{key}` does not exist in an AssumeRoleWithWebIdentity request from this cluster",
+        "trust-condition-false" => "condition `{operator}` `{key}` = {values} is false for this request",
+        "trust-wildcard-equals" => "`{operator}` treats `*` literally: `{value}` on `{key}` only matches that exact text; use `StringLike` for wildcards",
+        "trust-unknown-operator" => "`{operator}` is not an IAM condition operator (names are case-sensitive), so IAM refuses or never matches it",
+        "trust-for-all-values" => "`ForAllValues:` on `{key}` in an Allow statement is true when the key is missing; use a plain operator on single-valued keys",
+        "trust-negated-absent" => "`{operator}` on `{key}`, a key this request never has, is always true{deny}",
+        "trust-deny" => "statement {statement} explicitly denies this request (an explicit Deny overrides every Allow)",
+        "trust-undetermined" => "the trust policy's answer for {sub} depends on `{key}`: {why}; it is not checked offline (run `irsa-doctor probe` for the real answer)",
+        "trust-unparsable" => "the trust policy of {role} could not be parsed: {error}",
+        "trust-resource" => "statement {statement} has a `Resource` element, which IAM refuses in a trust policy (MalformedPolicyDocument)",
+        "trust-no-sub" => "statement {statement} allows any ServiceAccount of the cluster: it has no `:sub` condition",
+        "trust-sub-wildcard-all" => "`{value}` lets every ServiceAccount (of every namespace) assume {role}",
+        "trust-sub-wildcard-namespace" => "`{value}` lets every ServiceAccount of the namespace assume {role}",
+        "trust-principal-star" => "statement {statement} has `Principal: \"*\"`",
+        "trust-size" => "trust policy of {role} is {size} characters (white space not counted) of the {quota}-character quota{extra}",
+        // Permissions.
+        "role-no-policies" => "role {role} has no permission policy attached or inline: STS will succeed, then every AWS call fails with AccessDenied",
+        "role-policies-ok" => "role {role} has permission policies: {policies}",
+        "role-controller-policy" => "role {role} is used by {controller}, whose usual policy ({expected}) is not attached (attached: {policies})",
+        // ServiceAccount.
+        "sa-ok" => "ServiceAccount {namespace}/{name} exists",
+        "sa-missing" => "{kind} {namespace}/{workload} runs as ServiceAccount `{name}`, which does not exist in namespace {namespace}",
+        "sa-annotation-ok" => "ServiceAccount {namespace}/{name} is annotated with role {role}",
+        "sa-annotation-near-miss" => "ServiceAccount {namespace}/{name} has {place} `{key}`, not the annotation `eks.amazonaws.com/role-arn`: the webhook ignores it",
+        "sa-annotation-trusted-by" => "ServiceAccount {namespace}/{name} has no `eks.amazonaws.com/role-arn` annotation, yet role {role} trusts it: its pods run with the node's role instead",
+        "sa-annotation-requested" => "ServiceAccount {namespace}/{name} has no `eks.amazonaws.com/role-arn` annotation: its pods get no web identity and fall back to the node's role",
+        "sa-annotation-controller" => "ServiceAccount {namespace}/{name} (used by {controller}) has no `eks.amazonaws.com/role-arn` annotation and no Pod Identity association: it falls back to the node's role",
+        "sa-annotation-malformed" => "annotation eks.amazonaws.com/role-arn of {namespace}/{name} is `{value}`: {problems}",
+        "sa-annotation-partition" => "annotation eks.amazonaws.com/role-arn of {namespace}/{name} is in partition `{found}`, but the cluster is in region {region} (partition `{expected}`)",
+        "sa-annotation-name-only" => "annotation eks.amazonaws.com/role-arn of {namespace}/{name} is `{value}`, a role name: the webhook injects it as-is (it only composes ARNs with --compose-role-arn, off on EKS)",
+        "sa-option-invalid" => "annotation `{key}` of {namespace}/{name} is `{value}`: {why}",
+        // Workloads and pods.
+        "pod-sa-unannotated-sibling" => "{kind} {namespace}/{workload} runs as ServiceAccount `{actual}`, which has no role, while ServiceAccount `{annotated}` in the same namespace is annotated with {role} and no workload uses it",
+        "pod-sa-not-trusted" => "{kind} {namespace}/{workload} runs as ServiceAccount `{actual}`, but role {role} trusts only {trusted}",
+        "pod-not-mutated" => "pod {namespace}/{pod} runs as annotated ServiceAccount {sa} but has no {missing}{reason}",
+        "pod-stale-role" => "pod {namespace}/{pod} still has AWS_ROLE_ARN={injected}, but ServiceAccount {sa} is now annotated with {current}: pods keep the role they were created with",
+        "pod-mutated-ok" => "{count} pod(s) of {sa} carry AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and the aws-iam-token volume",
+        "env-preset-half" => "container `{container}` of {kind} {namespace}/{workload} sets {set} itself, so the webhook injects neither AWS_ROLE_ARN nor AWS_WEB_IDENTITY_TOKEN_FILE: {consequence}",
+        "env-preset-role" => "container `{container}` of {kind} {namespace}/{workload} sets AWS_ROLE_ARN={value} itself, while the ServiceAccount is annotated with {annotated}: the webhook keeps the preset value",
+        "webhook-ok" => "MutatingWebhookConfiguration pod-identity-webhook covers pod CREATE",
+        "webhook-absent" => "MutatingWebhookConfiguration pod-identity-webhook does not exist: no pod gets AWS_ROLE_ARN or the token",
+        "webhook-no-create" => "MutatingWebhookConfiguration pod-identity-webhook has no rule for CREATE of v1 pods",
+        "webhook-skip-label" => "{kind} {namespace}/{name} carries label `eks.amazonaws.com/skip-pod-identity-webhook`, so the webhook never sees its pods",
+        "webhook-selector" => "the webhook's {selector} does not match {kind} {namespace}/{name}",
+        "webhook-review-version" => "webhook {webhook} accepts admissionReviewVersions {versions}; the EKS-managed webhook expects [v1beta1]",
+        "credential-static-keys" => "container `{container}` of {kind} {namespace}/{name} sets {vars}: static keys come first in every SDK's credential chain, so IRSA is never used",
+        "credential-file" => "container `{container}` of {kind} {namespace}/{name} sets {var}={value}: a credentials file with keys is used before web identity by JS, Rust, C++ and PHP SDKs",
+        "credential-env-from-secret" => "container `{container}` of {kind} {namespace}/{name} imports every key of secret `{secret}` as env vars; if it holds AWS_ACCESS_KEY_ID, IRSA is shadowed",
+        "credential-pod-identity" => "ServiceAccount {namespace}/{name} has both an EKS Pod Identity association (role {pia_role}) and the IRSA annotation ({role}): the webhook then injects Pod Identity and not AWS_ROLE_ARN",
+        "credential-exec-keys" => "`kubectl exec … env` in pod {namespace}/{pod} shows {vars}: static keys shadow IRSA",
+        "token-permission" => "container `{container}` of {kind} {namespace}/{name} runs as uid {uid} on Kubernetes {version} without `securityContext.fsGroup`: the token file is 0600 root-owned before 1.19, so reading it fails with `permission denied`",
+        "token-permission-unknown" => "container `{container}` of {kind} {namespace}/{name} runs as non-root without fsGroup; whether it can read the token depends on the Kubernetes version (<= 1.18 cannot), which is unknown",
+        "sdk-too-old" => "container `{container}` of {kind} {namespace}/{name} uses {sdk} {version}, older than {minimum}, the first version that reads AWS_WEB_IDENTITY_TOKEN_FILE: it falls back to the node role",
+        "china-no-region" => "container `{container}` of {kind} {namespace}/{name} runs in China region {region} without AWS_DEFAULT_REGION: calls go to the global endpoint and fail",
+        "china-audience" => "ServiceAccount {namespace}/{name} sets audience `{audience}`; in China regions the audience is still `sts.amazonaws.com`",
+        "regional-sts" => "{kind} {namespace}/{name} has no AWS_STS_REGIONAL_ENDPOINTS=regional, and {why}",
+        // Collection.
+        "gap-no-cluster" => "no cluster facts: {what} is not checked; add the output of `aws eks describe-cluster --name <cluster>` (or pass --issuer/--region)",
+        "gap-providers" => "OIDC providers of account {account} were not listed: `{what}` is not checked; add `aws iam list-open-id-connect-providers` run in that account",
+        "gap-provider-read" => "provider {url} was listed but not read: its audiences are not checked; add `aws iam get-open-id-connect-provider --open-id-connect-provider-arn {arn}`",
+        "gap-role" => "role {role} is not in the snapshot: its existence, trust policy and permissions are not checked; add `aws iam get-role --role-name {name}`",
+        "gap-role-policies" => "permission policies of {role} were not collected: add `aws iam list-attached-role-policies --role-name {name}` and `aws iam list-role-policies --role-name {name}`",
+        "gap-webhook" => "the pod identity webhook configuration is not in the snapshot: add `kubectl get mutatingwebhookconfiguration pod-identity-webhook -o yaml`",
+        "gap-sa" => "ServiceAccounts of namespace {namespace} were not listed: whether `{name}` exists is not checked; add `kubectl get serviceaccounts -n {namespace} -o yaml`",
+        "gap-k8s-version" => "{what} is not checked: the Kubernetes version is unknown; add `aws eks describe-cluster` output or --kubernetes-version",
+        "gap-rejected" => "input {path} was rejected: {error}",
+        "gap-collection" => "`{command}` failed while collecting: {error}; what it would have shown is not checked",
+        "gap-skipped" => "{count} input(s) skipped: {what}",
+        "gap-no-irsa" => "no ServiceAccount in scope uses IRSA (no `eks.amazonaws.com/role-arn` annotation and no role trusting one)",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_parameters() {
+        let m = Message::new("sa-ok").arg("namespace", "a").arg("name", "b");
+        assert_eq!(m.render(), "ServiceAccount a/b exists");
+        let unfilled = Message::new("sa-ok").arg("namespace", "a");
+        assert!(unfilled.render().contains("{name}"));
+        assert_eq!(Message::new("nope").render(), "nope");
+    }
+}

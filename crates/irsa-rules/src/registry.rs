@@ -1,0 +1,99 @@
+//! The rule registry: every rule's metadata (code, cause, severity, summary, doc)
+//! in one table, and the order rules run in (as the data flows: cluster & provider
+//! → role → ServiceAccount → pods).
+
+use crate::context::{Context, Out};
+use crate::finding::{Cause, Severity};
+use crate::rules;
+
+/// A rule's identity and documentation.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleMeta {
+    /// Code (`IRSA203`).
+    pub code: &'static str,
+    /// Short name (`trust-sub`).
+    pub name: &'static str,
+    /// Cause of its findings.
+    pub cause: Cause,
+    /// Default severity.
+    pub severity: Severity,
+    /// One line.
+    pub summary: &'static str,
+    /// The full doc (What it checks / Why it matters / Example / Fix / Seed steps).
+    pub doc: &'static str,
+}
+
+/// A rule.
+pub trait Rule: Sync {
+    /// Metadata.
+    fn meta(&self) -> &'static RuleMeta;
+    /// Runs the rule.
+    fn check(&self, cx: &Context<'_>, out: &mut Out);
+}
+
+/// Declares a rule: a unit struct documented with `doc`, and its `META`.
+#[macro_export]
+macro_rules! declare_rule {
+    ($ty:ident, code: $code:literal, name: $name:literal, cause: $cause:ident, severity: $sev:ident,
+     summary: $summary:literal, doc: $doc:literal $(,)?) => {
+        #[doc = $summary]
+        #[doc = ""]
+        #[doc = $doc]
+        pub struct $ty;
+        impl $ty {
+            /// This rule's metadata.
+            pub const META: $crate::registry::RuleMeta = $crate::registry::RuleMeta {
+                code: $code,
+                name: $name,
+                cause: $crate::finding::Cause::$cause,
+                severity: $crate::finding::Severity::$sev,
+                summary: $summary,
+                doc: $doc,
+            };
+        }
+    };
+}
+
+/// Every rule, in report order.
+pub fn all_rules() -> Vec<&'static dyn Rule> {
+    vec![
+        &rules::cluster_issuer::ClusterIssuer,
+        &rules::oidc_provider_exists::OidcProviderExists,
+        &rules::oidc_provider_audience::OidcProviderAudience,
+        &rules::oidc_provider_thumbprint::OidcProviderThumbprint,
+        &rules::role_exists::RoleExists,
+        &rules::trust_action::TrustActionRule,
+        &rules::trust_principal::TrustPrincipalRule,
+        &rules::trust_sub::TrustSubRule,
+        &rules::trust_aud::TrustAudRule,
+        &rules::trust_condition_key::TrustConditionKeyRule,
+        &rules::trust_operator::TrustOperatorRule,
+        &rules::trust_deny::TrustDenyRule,
+        &rules::trust_too_broad::TrustTooBroadRule,
+        &rules::trust_policy_size::TrustPolicySizeRule,
+        &rules::trust_undetermined::TrustUndetermined,
+        &rules::role_permissions::RolePermissionsRule,
+        &rules::sa_exists::SaExists,
+        &rules::sa_annotation_missing::SaAnnotationMissing,
+        &rules::sa_annotation_malformed::SaAnnotationMalformed,
+        &rules::sa_annotation_options::SaAnnotationOptions,
+        &rules::pod_service_account::PodServiceAccountRule,
+        &rules::webhook::WebhookRule,
+        &rules::pod_not_mutated::PodNotMutated,
+        &rules::pod_stale_role::PodStaleRole,
+        &rules::env_preset_conflict::EnvPresetConflict,
+        &rules::credential_precedence::CredentialPrecedenceRule,
+        &rules::token_file_permission::TokenFilePermission,
+        &rules::sdk_too_old::SdkTooOld,
+        &rules::china_region::ChinaRegion,
+        &rules::regional_sts::RegionalStsRule,
+        &rules::inputs::Inputs,
+    ]
+}
+
+/// A rule by code (case-insensitive).
+pub fn rule_by_code(code: &str) -> Option<&'static dyn Rule> {
+    all_rules()
+        .into_iter()
+        .find(|r| r.meta().code.eq_ignore_ascii_case(code) || r.meta().name == code)
+}

@@ -1,0 +1,41 @@
+//! IRSA900: what could not be read or collected, and what to add.
+
+use crate::context::{Context, Out};
+use crate::declare_rule;
+use crate::finding::{Fix, Severity, Subject};
+use crate::messages::Message;
+use crate::registry::Rule;
+
+declare_rule!(Inputs, code: "IRSA900", name: "inputs", cause: CollectionGap, severity: Warning,
+    summary: "Every input was read; what was skipped or failed is reported with what to add.",
+    doc: "## What it checks\nRejected files (with path:line:column), commands that failed during `collect` (AccessDenied, NotFound), skipped kinds, and whether anything in scope uses IRSA at all.\n\n## Why it matters\nA check that lacked its data is reported as not checked, never as passed.\n\n## Example\nA truncated `pods.json`.\n\n## Fix\nRe-run the command named, or grant the permission named.\n\n## Seed steps\nAll rows (completeness of the evidence).");
+
+impl Rule for Inputs {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &Self::META
+    }
+    fn check(&self, cx: &Context<'_>, out: &mut Out) {
+        let inputs = &cx.snap.inputs;
+        for r in &inputs.rejected {
+            out.report(&Self::META, Subject::global("Input", &r.path), Message::new("gap-rejected").arg("path", r.to_string().split(": ").next().unwrap_or(&r.path)).arg("error", &r.error))
+                .fix(Fix::advice("re-create the file with the command's `-o json`/`--output json` output"));
+        }
+        for f in &inputs.collection_failures {
+            let advice = if f.error.contains("AccessDenied") || f.error.contains("Forbidden") || f.error.contains("forbidden") {
+                "grant the read permission named in the error (see README: least privilege)"
+            } else {
+                "re-run the command"
+            };
+            out.report(&Self::META, Subject::global("Input", &f.path), Message::new("gap-collection").arg("command", &f.command).arg("error", &f.error))
+                .fix(Fix::advice(advice));
+        }
+        for (what, count) in &inputs.skipped {
+            out.report(&Self::META, Subject::global("Input", "snapshot"), Message::new("gap-skipped").arg("count", count.to_string()).arg("what", what))
+                .severity(Severity::Info);
+        }
+        let meant_for_irsa = !cx.irsa.is_empty();
+        if !meant_for_irsa && !cx.snap.service_accounts.is_empty() {
+            out.report(&Self::META, Subject::global("Input", "snapshot"), Message::new("gap-no-irsa")).severity(Severity::Info);
+        }
+    }
+}

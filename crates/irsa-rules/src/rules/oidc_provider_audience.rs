@@ -1,0 +1,65 @@
+//! IRSA003: the provider's audiences (ClientIDList) include the token audience.
+
+use crate::context::{Context, Out};
+use crate::declare_rule;
+use crate::finding::{Cause, Severity, Subject};
+use crate::fixes::add_audience;
+use crate::messages::Message;
+use crate::registry::Rule;
+use irsa_policy::StsError;
+use std::collections::BTreeMap;
+
+declare_rule!(OidcProviderAudience, code: "IRSA003", name: "oidc-provider-audience", cause: OidcProviderAudience, severity: Error,
+    summary: "The OIDC provider's ClientIDList contains the audience the pods' tokens carry.",
+    doc: "## What it checks\nThe token audience (`sts.amazonaws.com`, or the ServiceAccount's `eks.amazonaws.com/audience`) must be in the provider's `ClientIDList` (`aws iam get-open-id-connect-provider`).\n\n## Why it matters\nOtherwise STS answers `InvalidIdentityToken: Incorrect token audience`.\n\n## Example\n`\"ClientIDList\": [\"sts.amazon.com\"]` (a typo), or a custom audience annotation that was never added.\n\n## Fix\n`aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn <arn> --client-id sts.amazonaws.com`.\n\n## Seed steps\nChecklist row 13 (seeds 002, 003).");
+
+impl Rule for OidcProviderAudience {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &Self::META
+    }
+    fn check(&self, cx: &Context<'_>, out: &mut Out) {
+        let Some(issuer) = &cx.cluster.issuer else { return };
+        // (account, audience) → users
+        let mut wanted: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for i in &cx.irsa {
+            if let Ok(r) = &i.role_arn {
+                wanted
+                    .entry((r.account.clone(), i.audience.clone()))
+                    .or_default()
+                    .push(format!("{}/{}", i.sa.namespace, i.sa.name));
+            }
+        }
+        for ((account, audience), users) in wanted {
+            let Some(p) = cx.snap.providers_in(&account).find(|p| p.url == issuer.host_path) else {
+                continue;
+            };
+            let arn = p.arn.clone().unwrap_or_default();
+            let subject = Subject::global("OidcProvider", &arn);
+            match &p.client_ids {
+                None => {
+                    let f = out.report(&Self::META, subject, Message::new("gap-provider-read").arg("url", &p.url).arg("arn", &arn));
+                    f.cause = Cause::CollectionGap;
+                    f.severity(Severity::Warning);
+                }
+                Some(ids) if ids.contains(&audience) => out.pass(
+                    &Self::META,
+                    subject,
+                    Message::new("provider-audience-ok").arg("url", &p.url).arg("audience", &audience),
+                ),
+                Some(ids) => {
+                    out.report(
+                        &Self::META,
+                        subject,
+                        Message::new("provider-audience-missing")
+                            .arg("url", &p.url)
+                            .arg("client_ids", format!("{ids:?}"))
+                            .arg("audience", &audience)
+                            .arg("users", users.join(", ")),
+                    )
+                    .predicts(StsError::incorrect_audience().text())
+                    .fix(add_audience(&arn, &audience));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! IRSA002: an IAM OIDC provider for the cluster's issuer exists in the role's account.
+
+use crate::context::{Context, Out};
+use crate::declare_rule;
+use crate::finding::{Cause, Severity, Subject};
+use crate::fixes::create_provider;
+use crate::messages::Message;
+use crate::registry::Rule;
+use crate::rules::trust_report::describe_differences;
+use irsa_policy::issuer::issuer_differences;
+use irsa_policy::StsError;
+use std::collections::BTreeSet;
+
+declare_rule!(OidcProviderExists, code: "IRSA002", name: "oidc-provider-exists", cause: OidcProviderMissing, severity: Error,
+    summary: "An IAM OIDC provider for the cluster's issuer exists in the account of each annotated role.",
+    doc: "## What it checks\nFor every account that owns an annotated role, `aws iam list-open-id-connect-providers` must list `oidc-provider/<issuer without https://>`. STS looks the provider up in the **role's** account, so a cross-account role needs its own provider.\n\n## Why it matters\nWithout it STS answers `InvalidIdentityToken: No OpenIDConnect provider found in your account for <issuer>`.\n\n## Example\nA provider for `oidc.eks.us-west-2.amazonaws.com/id/ABC` while the cluster's issuer is in `us-east-1`.\n\n## Fix\n`eksctl utils associate-iam-oidc-provider --cluster <c> --region <r> --approve`, or `aws iam create-open-id-connect-provider`.\n\n## Seed steps\nChecklist row 12 (seeds 000, 001, 002, 003).");
+
+impl Rule for OidcProviderExists {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &Self::META
+    }
+    fn check(&self, cx: &Context<'_>, out: &mut Out) {
+        let Some(issuer) = &cx.cluster.issuer else { return };
+        let accounts: BTreeSet<String> = cx
+            .irsa
+            .iter()
+            .filter_map(|i| i.role_arn.as_ref().ok().map(|r| r.account.clone()))
+            .collect();
+        for account in accounts {
+            let users: Vec<String> = cx
+                .irsa
+                .iter()
+                .filter(|i| i.role_arn.as_ref().is_ok_and(|r| r.account == account))
+                .map(|i| format!("{}/{}", i.sa.namespace, i.sa.name))
+                .collect();
+            let found = cx.snap.providers_in(&account).find(|p| p.url == issuer.host_path);
+            let subject = Subject::global("OidcProvider", &format!("{} (account {account})", issuer.host_path));
+            if let Some(p) = found {
+                out.pass(&Self::META, subject, Message::new("provider-ok").arg("url", &p.url).arg("account", &account));
+                continue;
+            }
+            if !cx.snap.providers_listed_in(&account) {
+                let f = out.report(
+                    &Self::META,
+                    subject,
+                    Message::new("gap-providers").arg("account", &account).arg("what", format!("a provider for {} exists", issuer.host_path)),
+                );
+                f.cause = Cause::CollectionGap;
+                f.severity(Severity::Warning);
+                continue;
+            }
+            let near: Vec<String> = cx
+                .snap
+                .providers_in(&account)
+                .filter_map(|p| {
+                    let d = issuer_differences(&p.url, &issuer.host_path);
+                    let close = !d.is_empty() && !d.iter().any(|x| matches!(x, irsa_policy::IssuerDifference::Other { .. }));
+                    close.then(|| format!("{} ({})", p.url, describe_differences(&d)))
+                })
+                .collect();
+            let near = if near.is_empty() {
+                String::new()
+            } else {
+                format!("; the account has {}, which does not match", near.join(", "))
+            };
+            let f = out.report(
+                &Self::META,
+                subject,
+                Message::new("provider-missing").arg("url", &issuer.host_path).arg("account", &account).arg("near", format!("{near}; used by {}", users.join(", "))),
+            );
+            f.predicts(StsError::no_provider(&issuer.url).text());
+            for fix in create_provider(cx, &account) {
+                f.fix(fix);
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! IRSA101: the annotated role exists.
+
+use crate::context::{Context, Out, RoleState};
+use crate::declare_rule;
+use crate::finding::{Cause, Fix, Severity, Subject};
+use crate::fixes::sh;
+use crate::messages::Message;
+use crate::registry::Rule;
+use crate::rules::trust_report::ACCESS_DENIED;
+
+declare_rule!(RoleExists, code: "IRSA101", name: "role-exists", cause: RoleNotFound, severity: Error,
+    summary: "The role named by the ServiceAccount annotation exists.",
+    doc: "## What it checks\nThe role of `eks.amazonaws.com/role-arn` is in the snapshot (`aws iam get-role`), or is known to be absent (a complete `list-roles` of its account, or `NoSuchEntity` recorded by `collect`).\n\n## Why it matters\nSTS does not reveal whether a role exists: a missing role most likely answers `AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity` (facts §3.2 [UNV]).\n\n## Example\nThe role was deleted and re-created under another name; the annotation kept the old one.\n\n## Fix\nCreate the role, or annotate the ServiceAccount with the right one.\n\n## Seed steps\nChecklist row 6 context (seed 000).");
+
+impl Rule for RoleExists {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &Self::META
+    }
+    fn check(&self, cx: &Context<'_>, out: &mut Out) {
+        for i in &cx.irsa {
+            let Ok(arn) = &i.role_arn else { continue };
+            let subject = Subject::global("Role", &arn.to_string());
+            match &i.role {
+                RoleState::Found(r) => out.pass(&Self::META, subject, Message::new("role-found").arg("role", &r.arn)),
+                RoleState::NotFound(why) => {
+                    out.report(
+                        &Self::META,
+                        i.subject(),
+                        Message::new("role-not-found").arg("role", arn.to_string()).arg("account", &arn.account).arg("evidence", format!(" ({why})")),
+                    )
+                    .role(arn.to_string())
+                    .predicts(ACCESS_DENIED)
+                    .fix(Fix::advice(format!(
+                        "create role {} with a trust policy for this cluster, or annotate {}/{} with an existing role",
+                        arn.name, i.sa.namespace, i.sa.name
+                    )));
+                }
+                RoleState::NotCollected => {
+                    let f = out.report(
+                        &Self::META,
+                        i.subject(),
+                        Message::new("gap-role").arg("role", arn.to_string()).arg("name", sh(&arn.name)),
+                    );
+                    f.cause = Cause::CollectionGap;
+                    f.severity(Severity::Warning).role(arn.to_string());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! IRSA102: the role has permission policies (and the usual one for known controllers).
+
+use crate::context::{Context, Out, RoleState};
+use crate::declare_rule;
+use crate::finding::{Cause, Fix, Severity, Subject};
+use crate::fixes::sh;
+use crate::messages::Message;
+use crate::registry::Rule;
+use std::collections::BTreeSet;
+
+declare_rule!(RolePermissionsRule, code: "IRSA102", name: "role-permissions", cause: RolePermissions, severity: Warning,
+    summary: "The role has permission policies; known controllers have their usual one.",
+    doc: "## What it checks\nThe role's attached (`list-attached-role-policies`) and inline (`list-role-policies`) policies. No policy at all is a warning; for well-known controllers (load balancer controller, EBS/EFS CSI, external-dns, cluster-autoscaler, VPC CNI) the usual policy name is looked for (info when absent: custom names are common).\n\n## Why it matters\nSTS succeeds, then the *later* call fails with `AccessDenied` on that service, which looks like an IRSA failure.\n\n## Example\nA role created for the load balancer controller with only a trust policy.\n\n## Fix\n`aws iam attach-role-policy --role-name <role> --policy-arn <policy>`.\n\n## Seed steps\nChecklist row 15 (seeds 001, 002).");
+
+const CONTROLLERS: [(&str, &str, &str); 6] = [
+    ("aws-load-balancer-controller", "AWS Load Balancer Controller", "AWSLoadBalancerControllerIAMPolicy"),
+    ("ebs-csi-controller-sa", "the EBS CSI driver", "AmazonEBSCSIDriverPolicy"),
+    ("efs-csi-controller-sa", "the EFS CSI driver", "AmazonEFSCSIDriverPolicy"),
+    ("aws-node", "the VPC CNI", "AmazonEKS_CNI_Policy"),
+    ("external-dns", "external-dns", "Route53"),
+    ("cluster-autoscaler", "cluster-autoscaler", "Autoscaling"),
+];
+
+impl Rule for RolePermissionsRule {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &Self::META
+    }
+    fn check(&self, cx: &Context<'_>, out: &mut Out) {
+        let mut seen = BTreeSet::new();
+        for i in &cx.irsa {
+            let RoleState::Found(r) = &i.role else { continue };
+            let subject = Subject::global("Role", &r.arn);
+            let (Some(attached), Some(inline)) = (&r.attached_policies, &r.inline_policies) else {
+                if seen.insert(r.arn.clone()) {
+                    let f = out.report(&Self::META, subject, Message::new("gap-role-policies").arg("role", &r.arn).arg("name", sh(&r.name)));
+                    f.cause = Cause::CollectionGap;
+                    f.severity(Severity::Info).role(&r.arn);
+                }
+                continue;
+            };
+            let names: Vec<String> = attached.iter().map(|p| p.name.clone()).chain(inline.iter().cloned()).collect();
+            if names.is_empty() {
+                if seen.insert(r.arn.clone()) {
+                    out.report(&Self::META, subject, Message::new("role-no-policies").arg("role", &r.arn))
+                        .role(&r.arn)
+                        .fix(Fix::command(
+                            "attach the policy the workload needs",
+                            format!("aws iam attach-role-policy --role-name {} --policy-arn <policy ARN>", sh(&r.name)),
+                        ));
+                }
+                continue;
+            }
+            if let Some((_, controller, expected)) = CONTROLLERS.iter().find(|(sa, ..)| *sa == i.sa.name) {
+                let lower = expected.to_lowercase();
+                if !names.iter().any(|n| n.to_lowercase().contains(&lower)) {
+                    out.report(
+                        &Self::META,
+                        i.subject(),
+                        Message::new("role-controller-policy")
+                            .arg("role", &r.arn)
+                            .arg("controller", *controller)
+                            .arg("expected", *expected)
+                            .arg("policies", names.join(", ")),
+                    )
+                    .severity(Severity::Info)
+                    .role(&r.arn);
+                    continue;
+                }
+            }
+            if seen.insert(r.arn.clone()) {
+                out.pass(&Self::META, subject, Message::new("role-policies-ok").arg("role", &r.arn).arg("policies", names.join(", ")));
+            }
+        }
+    }
+}

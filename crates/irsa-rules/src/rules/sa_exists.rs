@@ -1,0 +1,74 @@
+//! IRSA301: the ServiceAccount a workload or pod names exists.
+
+use crate::context::{Context, Out};
+use crate::declare_rule;
+use crate::finding::{Cause, Fix, Severity, Subject};
+use crate::fixes::{annotate, sh};
+use crate::messages::Message;
+use crate::registry::Rule;
+use std::collections::BTreeSet;
+
+declare_rule!(SaExists, code: "IRSA301", name: "sa-exists", cause: SaMissing, severity: Error,
+    summary: "The ServiceAccount each workload (or bare pod) runs as exists.",
+    doc: "## What it checks\n`spec.template.spec.serviceAccountName` of every workload (and of bare pods) against the ServiceAccounts listed in its namespace. Decided only where the namespace's ServiceAccounts were listed; otherwise reported as not checked.\n\n## Why it matters\nPods are not created: `serviceaccount \"x\" not found`, and nothing else about IRSA can work.\n\n## Example\nThe Helm chart was told `serviceAccount.create=false` and nobody created it.\n\n## Fix\n`kubectl create serviceaccount -n <ns> <name>` and annotate it with the role (the report fills in a role that trusts it, when the snapshot has one).\n\n## Seed steps\nChecklist rows 1, 2 (seeds 000, 001, 002).");
+
+impl Rule for SaExists {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &Self::META
+    }
+    fn check(&self, cx: &Context<'_>, out: &mut Out) {
+        let mut users: Vec<(String, String, String, String)> = cx
+            .workloads_in_scope()
+            .filter(|w| w.owner.is_none())
+            .map(|w| (w.kind.name().to_string(), w.namespace.clone(), w.name.clone(), w.template.effective_service_account().to_string()))
+            .collect();
+        users.extend(
+            cx.pods_in_scope()
+                .filter(|p| p.owner.is_none())
+                .map(|p| ("Pod".to_string(), p.namespace.clone(), p.name.clone(), p.spec.effective_service_account().to_string())),
+        );
+        if let Some((ns, name)) = cx.selected_service_account() {
+            users.push(("ServiceAccount".into(), ns.clone(), name.clone(), name));
+        }
+        let mut gaps = BTreeSet::new();
+        let mut done = BTreeSet::new();
+        for (kind, ns, workload, sa) in users {
+            if sa == "default" || !done.insert((kind.clone(), ns.clone(), workload.clone())) {
+                continue;
+            }
+            if cx.snap.service_account(&ns, &sa).is_some() {
+                continue;
+            }
+            if !cx.snap.coverage.service_accounts.covers(&ns) {
+                if gaps.insert((ns.clone(), sa.clone())) {
+                    let f = out.report(&Self::META, Subject::namespaced("ServiceAccount", &ns, &sa), Message::new("gap-sa").arg("namespace", &ns).arg("name", &sa));
+                    f.cause = Cause::CollectionGap;
+                    f.severity(Severity::Info);
+                }
+                continue;
+            }
+            let subject = if kind == "ServiceAccount" {
+                Subject::namespaced("ServiceAccount", &ns, &sa)
+            } else {
+                Subject::namespaced(&kind, &ns, &workload)
+            };
+            let f = out.report(
+                &Self::META,
+                subject,
+                Message::new("sa-missing").arg("kind", &kind).arg("namespace", &ns).arg("workload", &workload).arg("name", &sa),
+            );
+            f.fix(Fix::command(format!("create ServiceAccount {ns}/{sa}"), format!("kubectl create serviceaccount -n {} {}", sh(&ns), sh(&sa))));
+            match cx.roles_trusting(&ns, &sa).first() {
+                Some(role) => {
+                    f.role(*role);
+                    f.fix(annotate(&ns, &sa, role));
+                }
+                None => {
+                    f.fix(Fix::advice(format!(
+                        "then annotate it: kubectl annotate serviceaccount -n {ns} {sa} eks.amazonaws.com/role-arn=<the role's ARN> (no role in the snapshot trusts it yet)"
+                    )));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! IRSA207: No explicit Deny matches the request.
+
+use crate::context::{Context, Out};
+use crate::declare_rule;
+use crate::finding::Severity;
+use crate::registry::Rule;
+use crate::rules::trust_report::report_trust;
+use irsa_policy::NearMiss;
+
+declare_rule!(TrustDenyRule, code: "IRSA207", name: "trust-deny", cause: TrustDeny, severity: Error,
+    summary: "No explicit Deny matches the request.",
+    doc: "## What it checks\nAn applying `Deny` statement overrides every `Allow`.\n\n## Why it matters\n`AccessDenied`, whatever the Allow statements say.\n\n## Example\nA guard-rail Deny on `system:serviceaccount:kube-system:*`.\n\n## Fix\nRemove or narrow the Deny statement.\n\n## Seed steps\nChecklist row 6 context.");
+
+fn pick(miss: &NearMiss) -> Option<Severity> {
+    match miss {
+        NearMiss::DenyApplies { .. } => Some(Severity::Error),
+        _ => None,
+    }
+}
+
+impl Rule for TrustDenyRule {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &Self::META
+    }
+    fn check(&self, cx: &Context<'_>, out: &mut Out) {
+        report_trust(cx, out, &Self::META, pick);
+    }
+}

@@ -1,0 +1,31 @@
+//! IRSA206: Condition operators are used as IAM means them.
+
+use crate::context::{Context, Out};
+use crate::declare_rule;
+use crate::finding::Severity;
+use crate::registry::Rule;
+use crate::rules::trust_report::report_trust;
+use irsa_policy::NearMiss;
+
+declare_rule!(TrustOperatorRule, code: "IRSA206", name: "trust-operator", cause: TrustOperator, severity: Error,
+    summary: "Condition operators are used as IAM means them.",
+    doc: "## What it checks\nFlags `StringEquals` with `*` (literal there; `StringLike` is meant), unknown or miscased operator names, `ForAllValues:` in an Allow (true when the key is missing), and a `Resource` element (IAM refuses it in trust policies).\n\n## Why it matters\n`AccessDenied` for the wildcard case; the others are refused by IAM or allow more than intended.\n\n## Example\n`\"StringEquals\": {\"…:sub\": \"system:serviceaccount:team-a:*\"}`.\n\n## Fix\nThe corrected trust policy and `aws iam update-assume-role-policy`.\n\n## Seed steps\nChecklist rows 8, 10.");
+
+fn pick(miss: &NearMiss) -> Option<Severity> {
+    match miss {
+        NearMiss::WildcardUnderStringEquals { .. } => Some(Severity::Error),
+        NearMiss::UnknownOperator { .. } => Some(Severity::Error),
+        NearMiss::ForAllValuesWithAllow { .. } => Some(Severity::Warning),
+        NearMiss::ResourceInTrustPolicy => Some(Severity::Warning),
+        _ => None,
+    }
+}
+
+impl Rule for TrustOperatorRule {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &Self::META
+    }
+    fn check(&self, cx: &Context<'_>, out: &mut Out) {
+        report_trust(cx, out, &Self::META, pick);
+    }
+}
