@@ -190,20 +190,27 @@ impl<'a> Context<'a> {
     }
 
     fn index_trusted_subjects(&mut self) {
-        let Some(issuer) = &self.cluster.issuer else { return };
+        let Some(issuer) = &self.cluster.issuer else {
+            return;
+        };
         let sub_key = format!("{}:sub", issuer.host_path).to_lowercase();
         for r in self.snap.roles.values() {
             let Some(Ok(doc)) = &r.trust else { continue };
             for st in &doc.statements {
                 for c in &st.conditions {
-                    if c.key.to_lowercase() != sub_key || c.operator.base().is_some_and(|b| b.is_negated()) {
+                    if c.key.to_lowercase() != sub_key
+                        || c.operator.base().is_some_and(|b| b.is_negated())
+                    {
                         continue;
                     }
                     for v in &c.values {
                         if irsa_policy::glob::has_wildcards(v) {
                             self.trusted_patterns.push((v.clone(), r.arn.as_str()));
                         } else {
-                            self.trusted_subjects.entry(v.clone()).or_default().push(r.arn.as_str());
+                            self.trusted_subjects
+                                .entry(v.clone())
+                                .or_default()
+                                .push(r.arn.as_str());
                         }
                     }
                 }
@@ -214,9 +221,12 @@ impl<'a> Context<'a> {
     /// Roles whose trust policy allows this ServiceAccount of this cluster (verified
     /// by evaluation, not just by text).
     pub fn roles_trusting(&self, namespace: &str, name: &str) -> Vec<&'a str> {
-        let Some(issuer) = &self.cluster.issuer else { return vec![] };
+        let Some(issuer) = &self.cluster.issuer else {
+            return vec![];
+        };
         let sub = service_account_subject(namespace, name);
-        let mut candidates: Vec<&'a str> = self.trusted_subjects.get(&sub).cloned().unwrap_or_default();
+        let mut candidates: Vec<&'a str> =
+            self.trusted_subjects.get(&sub).cloned().unwrap_or_default();
         candidates.extend(
             self.trusted_patterns
                 .iter()
@@ -231,9 +241,16 @@ impl<'a> Context<'a> {
                 let (Some(role), Ok(parsed)) = (self.snap.role(arn), RoleArn::parse(arn)) else {
                     return false;
                 };
-                let Some(Ok(doc)) = &role.trust else { return false };
+                let Some(Ok(doc)) = &role.trust else {
+                    return false;
+                };
                 let request = WebIdentityRequest {
-                    provider_arn: OidcProviderArn::for_issuer(parsed.partition, &parsed.account, &issuer.host_path).to_string(),
+                    provider_arn: OidcProviderArn::for_issuer(
+                        parsed.partition,
+                        &parsed.account,
+                        &issuer.host_path,
+                    )
+                    .to_string(),
                     issuer_host_path: issuer.host_path.clone(),
                     sub: sub.clone(),
                     aud: vec![DEFAULT_AUDIENCE.to_string()],
@@ -315,7 +332,9 @@ impl<'a> Context<'a> {
                 TrustState::NotEvaluable("the role is not in the snapshot".into())
             }
             (Ok(arn), RoleState::Found(r), Some(issuer)) => match &r.trust {
-                None => TrustState::NotEvaluable("the role's trust policy is not in the snapshot".into()),
+                None => TrustState::NotEvaluable(
+                    "the role's trust policy is not in the snapshot".into(),
+                ),
                 Some(Err(e)) => TrustState::Unparsable(e.clone()),
                 Some(Ok(doc)) => {
                     let request = WebIdentityRequest {
@@ -410,8 +429,12 @@ impl<'a> Context<'a> {
         };
         let facts: Vec<ProviderFacts>;
         let providers = match role_arn {
-            Ok(arn) if self.snap.providers_listed_in(&arn.account)
-                || self.snap.providers_in(&arn.account).any(|p| p.url == issuer.host_path) =>
+            Ok(arn)
+                if self.snap.providers_listed_in(&arn.account)
+                    || self
+                        .snap
+                        .providers_in(&arn.account)
+                        .any(|p| p.url == issuer.host_path) =>
             {
                 facts = self
                     .snap
@@ -436,7 +459,9 @@ impl<'a> Context<'a> {
                 decision = diagnosis.evaluation.decision.clone();
                 Known::Known(Some(&decision))
             }
-            (_, TrustState::Unparsable(e)) => Known::Unknown(format!("the trust policy does not parse: {e}")),
+            (_, TrustState::Unparsable(e)) => {
+                Known::Unknown(format!("the trust policy does not parse: {e}"))
+            }
             (_, TrustState::NotEvaluable(why)) => Known::Unknown(why.clone()),
         };
         predict(&StsQuestion {

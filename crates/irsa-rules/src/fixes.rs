@@ -38,7 +38,11 @@ pub fn annotate(namespace: &str, sa: &str, role_arn: &str) -> Fix {
 pub fn recreate_pod(cx: &Context<'_>, pod: &Pod) -> Fix {
     match cx.snap.controller_of(pod) {
         Some((kind, name)) if kind.restartable() => Fix::command(
-            format!("recreate the pods of {} {}/{name}", kind.name(), pod.namespace),
+            format!(
+                "recreate the pods of {} {}/{name}",
+                kind.name(),
+                pod.namespace
+            ),
             format!(
                 "kubectl rollout restart {}/{} -n {}",
                 kind.name().to_lowercase(),
@@ -49,11 +53,18 @@ pub fn recreate_pod(cx: &Context<'_>, pod: &Pod) -> Fix {
         Some((WorkloadKind::ReplicaSet | WorkloadKind::Job | WorkloadKind::CronJob, name)) => {
             Fix::command(
                 format!("delete the pod; its controller ({name}) creates a new, mutated one"),
-                format!("kubectl delete pod {} -n {}", sh(&pod.name), sh(&pod.namespace)),
+                format!(
+                    "kubectl delete pod {} -n {}",
+                    sh(&pod.name),
+                    sh(&pod.namespace)
+                ),
             )
         }
         _ => Fix::command(
-            format!("bare pod {}: delete it and create it again from its manifest", pod.name),
+            format!(
+                "bare pod {}: delete it and create it again from its manifest",
+                pod.name
+            ),
             format!(
                 "kubectl delete pod {} -n {}\nkubectl apply -f <the pod's manifest>",
                 sh(&pod.name),
@@ -117,8 +128,13 @@ pub fn create_provider(cx: &Context<'_>, account: &str) -> Vec<Fix> {
             ),
         ));
     }
+    let how = if fixes.is_empty() {
+        "create it with the AWS CLI"
+    } else {
+        "or with the AWS CLI"
+    };
     fixes.push(Fix::command(
-        format!("or with the AWS CLI, in account {account} (IAM fetches the thumbprint itself)"),
+        format!("{how}, in account {account} (IAM fetches the thumbprint itself)"),
         format!(
             "aws iam create-open-id-connect-provider --url {} --client-id-list sts.amazonaws.com",
             sh(&issuer)
@@ -164,7 +180,11 @@ fn statements_mut(doc: &mut Value) -> Option<&mut Vec<Value>> {
 }
 
 /// Rewrites one statement's conditions for this ServiceAccount, keeping other values.
-fn repair_statement(st: &mut Map<String, Value>, request: &WebIdentityRequest, misses: &[&NearMiss]) {
+fn repair_statement(
+    st: &mut Map<String, Value>,
+    request: &WebIdentityRequest,
+    misses: &[&NearMiss],
+) {
     let iss = &request.issuer_host_path;
     let sub_key = format!("{iss}:sub");
     let aud_key = format!("{iss}:aud");
@@ -202,7 +222,11 @@ fn repair_statement(st: &mut Map<String, Value>, request: &WebIdentityRequest, m
             for k in &bad_keys {
                 if keys.remove(k).is_some() {
                     let claim = k.rsplit(':').next().unwrap_or("").trim().to_lowercase();
-                    claim_of_bad.push(if claim.starts_with("aud") { "aud".into() } else { "sub".into() });
+                    claim_of_bad.push(if claim.starts_with("aud") {
+                        "aud".into()
+                    } else {
+                        "sub".into()
+                    });
                 }
             }
         }
@@ -213,15 +237,24 @@ fn repair_statement(st: &mut Map<String, Value>, request: &WebIdentityRequest, m
                 replace_value(cond, &sub_key, closest, &request.sub);
             }
             NearMiss::AudMismatch { .. } | NearMiss::AudCarriesSub { .. } => {
-                set_key(cond, &aud_key, json!(request.aud.first().cloned().unwrap_or_default()));
+                set_key(
+                    cond,
+                    &aud_key,
+                    json!(request.aud.first().cloned().unwrap_or_default()),
+                );
             }
-            NearMiss::WildcardUnderStringEquals { key, operator, value } => {
-                if let Some(block) = cond.get_mut(operator.as_str()).and_then(Value::as_object_mut) {
+            NearMiss::WildcardUnderStringEquals {
+                key,
+                operator,
+                value,
+            } => {
+                if let Some(block) = cond
+                    .get_mut(operator.as_str())
+                    .and_then(Value::as_object_mut)
+                {
                     block.remove(key);
                 }
-                let like = cond
-                    .entry("StringLike")
-                    .or_insert_with(|| json!({}));
+                let like = cond.entry("StringLike").or_insert_with(|| json!({}));
                 if let Some(like) = like.as_object_mut() {
                     like.insert(key.clone(), json!(value));
                 }
@@ -243,7 +276,10 @@ fn repair_statement(st: &mut Map<String, Value>, request: &WebIdentityRequest, m
     }
     for claim in claim_of_bad {
         let (key, value) = if claim == "aud" {
-            (aud_key.clone(), json!(request.aud.first().cloned().unwrap_or_default()))
+            (
+                aud_key.clone(),
+                json!(request.aud.first().cloned().unwrap_or_default()),
+            )
         } else {
             (sub_key.clone(), json!(request.sub))
         };
@@ -274,7 +310,9 @@ fn replace_value(cond: &mut Map<String, Value>, key: &str, old: &str, new: &str)
         if op.contains("Not") {
             continue;
         }
-        let Some(keys) = keys.as_object_mut() else { continue };
+        let Some(keys) = keys.as_object_mut() else {
+            continue;
+        };
         let Some(k) = keys.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned() else {
             continue;
         };
@@ -295,6 +333,36 @@ fn replace_value(cond: &mut Map<String, Value>, key: &str, old: &str, new: &str)
             _ => *v = json!(new),
         }
         return;
+    }
+}
+
+fn replace_sub_everywhere(st: &mut Map<String, Value>, old: &str, new: &str) {
+    let Some(cond) = st.get_mut("Condition").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (op, keys) in cond.iter_mut() {
+        if op.contains("Not") {
+            continue;
+        }
+        let Some(keys) = keys.as_object_mut() else {
+            continue;
+        };
+        for (k, v) in keys.iter_mut() {
+            if !k.to_lowercase().ends_with(":sub") {
+                continue;
+            }
+            match v {
+                Value::String(s) if s == old => *v = json!(new),
+                Value::Array(items) => {
+                    for it in items.iter_mut() {
+                        if it.as_str() == Some(old) {
+                            *it = json!(new);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 }
 
@@ -328,6 +396,17 @@ pub fn corrected_trust_policy(
             .and_then(Value::as_object_mut)
         {
             repair_statement(st, request, &misses);
+        }
+        // The same wrong `sub` copied into other clusters' statements is the same
+        // mistake (the subject does not depend on the cluster): correct it there too.
+        for m in &misses {
+            if let NearMiss::SubMismatch { closest, .. } = m {
+                if let Some(stmts) = statements_mut(&mut fixed) {
+                    for st in stmts.iter_mut().filter_map(Value::as_object_mut) {
+                        replace_sub_everywhere(st, closest, &request.sub);
+                    }
+                }
+            }
         }
         if verify(&fixed) {
             return Some((fixed, false));
@@ -365,9 +444,15 @@ pub fn trust_policy_fix(irsa: &SaIrsa<'_>) -> Option<Fix> {
     let file = format!("trust-{}.json", role.name);
     let pretty = serde_json::to_string_pretty(&fixed).ok()?;
     let how = if added {
-        format!("add a statement for this cluster to the trust policy of {} (other statements kept)", role.name)
+        format!(
+            "add a statement for this cluster to the trust policy of {} (other statements kept)",
+            role.name
+        )
     } else {
-        format!("correct the trust policy of {} (other statements kept)", role.name)
+        format!(
+            "correct the trust policy of {} (other statements kept)",
+            role.name
+        )
     };
     Some(Fix::command(
         format!("{how}; verified: the corrected policy allows {}", request.sub),
@@ -386,8 +471,16 @@ pub fn provider_arn_for(irsa: &SaIrsa<'_>, issuer_host_path: &str) -> Option<Str
 
 /// The pod identity webhook manifest of seed 003, filled in.
 pub fn webhook_manifest(cx: &Context<'_>) -> Fix {
-    let cluster = cx.cluster.name.clone().unwrap_or_else(|| "CLUSTER_NAME".into());
-    let region = cx.cluster.region.clone().unwrap_or_else(|| "REGION_CODE".into());
+    let cluster = cx
+        .cluster
+        .name
+        .clone()
+        .unwrap_or_else(|| "CLUSTER_NAME".into());
+    let region = cx
+        .cluster
+        .region
+        .clone()
+        .unwrap_or_else(|| "REGION_CODE".into());
     Fix::command(
         "recreate the EKS pod identity webhook configuration (seed 003's manifest)",
         format!(

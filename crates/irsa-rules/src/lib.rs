@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod context;
+pub mod explain;
 pub mod finding;
 pub mod fixes;
 pub mod messages;
@@ -74,7 +75,8 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
         rule.check(&cx, &mut out);
     }
     let mut seen = std::collections::HashSet::new();
-    out.findings.retain(|f| seen.insert((f.rule, f.subject.clone(), f.message.render())));
+    out.findings
+        .retain(|f| seen.insert((f.rule, f.subject.clone(), f.message.render())));
     let mut summary = Summary::default();
     for f in &out.findings {
         match f.severity {

@@ -89,7 +89,7 @@ pub fn template(id: &str) -> Option<&'static str> {
         "trust-sub-excluded" => "statement {statement} excludes {expected} with `{operator}` `{value}`",
         "trust-aud-mismatch" => "the `:aud` condition demands {values}, but the token audience is {expected}",
         "trust-aud-carries-sub" => "the `:aud` condition carries the sub value `{value}`; it must be the audience {expected}",
-        "trust-aud-absent" => "statement {statement} has no `:aud` condition: it works, but pinning `{audience}` is the documented best practice",
+        "trust-aud-absent" => "statement {statement} has no `:aud` condition: it works, but pinning {audience} is the documented best practice",
         "trust-key-scheme" => "condition key `{key}` starts with `https://`: IAM keys are `<issuer without https://>:sub`, so this key never exists in the request",
         "trust-key-arn" => "condition key `{key}` is a provider ARN: IAM keys are `<issuer without https://>:sub`, so this key never exists in the request",
         "trust-key-foreign" => "condition key `{key}` names another issuer ({difference}); this cluster's keys start with `{issuer}`",

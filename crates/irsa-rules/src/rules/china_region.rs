@@ -23,13 +23,20 @@ impl Rule for ChinaRegion {
                 out.report(
                     &Self::META,
                     i.subject(),
-                    Message::new("china-audience").arg("namespace", &i.sa.namespace).arg("name", &i.sa.name).arg("audience", &i.audience),
+                    Message::new("china-audience")
+                        .arg("namespace", &i.sa.namespace)
+                        .arg("name", &i.sa.name)
+                        .arg("audience", &i.audience),
                 )
                 .severity(Severity::Warning)
                 .role(i.role_text())
                 .fix(Fix::command(
                     "use the standard audience",
-                    format!("kubectl annotate serviceaccount -n {} {} eks.amazonaws.com/audience-", sh(&i.sa.namespace), sh(&i.sa.name)),
+                    format!(
+                        "kubectl annotate serviceaccount -n {} {} eks.amazonaws.com/audience-",
+                        sh(&i.sa.namespace),
+                        sh(&i.sa.name)
+                    ),
                 ));
             }
             if !china {
@@ -37,12 +44,26 @@ impl Rule for ChinaRegion {
             }
             let region = cx.cluster.region.clone().unwrap_or_default();
             let mut reported = std::collections::BTreeSet::new();
-            for p in cx.pods_in_scope().filter(|p| p.namespace == i.sa.namespace && p.spec.effective_service_account() == i.sa.name) {
-                let Some(c) = p.spec.containers.iter().find(|c| c.env("AWS_DEFAULT_REGION").is_none() && c.env("AWS_REGION").is_none()) else {
+            for p in cx.pods_in_scope().filter(|p| {
+                p.namespace == i.sa.namespace && p.spec.effective_service_account() == i.sa.name
+            }) {
+                let Some(c) = p.spec.containers.iter().find(|c| {
+                    c.env("AWS_DEFAULT_REGION").is_none() && c.env("AWS_REGION").is_none()
+                }) else {
                     continue;
                 };
                 let (kind, name, cmd) = match cx.snap.controller_of(p) {
-                    Some((k, n)) => (k.name().to_string(), n.clone(), Some(format!("kubectl set env {}/{} -n {} AWS_DEFAULT_REGION={}", k.name().to_lowercase(), sh(&n), sh(&p.namespace), sh(&region)))),
+                    Some((k, n)) => (
+                        k.name().to_string(),
+                        n.clone(),
+                        Some(format!(
+                            "kubectl set env {}/{} -n {} AWS_DEFAULT_REGION={}",
+                            k.name().to_lowercase(),
+                            sh(&n),
+                            sh(&p.namespace),
+                            sh(&region)
+                        )),
+                    ),
                     None => ("Pod".to_string(), p.name.clone(), None),
                 };
                 if !reported.insert((kind.clone(), name.clone())) {
@@ -51,9 +72,16 @@ impl Rule for ChinaRegion {
                 let f = out.report(
                     &Self::META,
                     Subject::namespaced(&kind, &p.namespace, &name),
-                    Message::new("china-no-region").arg("container", &c.name).arg("kind", &kind).arg("namespace", &p.namespace).arg("name", &name).arg("region", &region),
+                    Message::new("china-no-region")
+                        .arg("container", &c.name)
+                        .arg("kind", &kind)
+                        .arg("namespace", &p.namespace)
+                        .arg("name", &name)
+                        .arg("region", &region),
                 );
-                f.role(i.role_text()).predicts("InvalidClientTokenId: The security token included in the request is invalid");
+                f.role(i.role_text()).predicts(
+                    "InvalidClientTokenId: The security token included in the request is invalid",
+                );
                 match cmd {
                     Some(cmd) => f.fix(Fix::command("set the region in the pod template", cmd)),
                     None => f.fix(Fix::advice(format!("add env AWS_DEFAULT_REGION={region} to the pod's manifest and re-create it"))),

@@ -20,7 +20,9 @@ impl Rule for ClusterIssuer {
             (Some(c), Some(i)) => out.pass(
                 &Self::META,
                 Subject::global("Cluster", &c.name),
-                Message::new("cluster-issuer-ok").arg("cluster", &c.name).arg("issuer", &i.url),
+                Message::new("cluster-issuer-ok")
+                    .arg("cluster", &c.name)
+                    .arg("issuer", &i.url),
             ),
             (Some(c), None) if c.issuer.is_none() => {
                 out.report(
@@ -39,7 +41,10 @@ impl Rule for ClusterIssuer {
                 let f = out.report(
                     &Self::META,
                     Subject::global("Cluster", c.map(|c| c.name.as_str()).unwrap_or("(unknown)")),
-                    Message::new("gap-no-cluster").arg("what", "the OIDC provider, the trust policy and the predicted STS answer"),
+                    Message::new("gap-no-cluster").arg(
+                        "what",
+                        "the OIDC provider, the trust policy and the predicted STS answer",
+                    ),
                 );
                 f.cause = crate::finding::Cause::CollectionGap;
                 f.severity(crate::finding::Severity::Warning);

@@ -14,28 +14,55 @@ declare_rule!(CredentialPrecedenceRule, code: "IRSA406", name: "credential-prece
 
 fn check_spec(out: &mut Out, kind: &str, ns: &str, name: &str, spec: &PodSpec, role: &str) {
     for c in spec.all_containers() {
-        let keys: Vec<&str> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
-            .into_iter()
-            .filter(|v| c.env(v).is_some())
-            .collect();
+        let keys: Vec<&str> = [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ]
+        .into_iter()
+        .filter(|v| c.env(v).is_some())
+        .collect();
         if !keys.is_empty() {
-            let unset = keys.iter().map(|k| format!("{k}-")).collect::<Vec<_>>().join(" ");
+            let unset = keys
+                .iter()
+                .map(|k| format!("{k}-"))
+                .collect::<Vec<_>>()
+                .join(" ");
             let f = out.report(
                 &CredentialPrecedenceRule::META,
                 Subject::namespaced(kind, ns, name),
-                Message::new("credential-static-keys").arg("container", &c.name).arg("kind", kind).arg("namespace", ns).arg("name", name).arg("vars", keys.join(", ")),
+                Message::new("credential-static-keys")
+                    .arg("container", &c.name)
+                    .arg("kind", kind)
+                    .arg("namespace", ns)
+                    .arg("name", name)
+                    .arg("vars", keys.join(", ")),
             );
             f.role(role);
             if kind == "Pod" {
-                f.fix(Fix::advice(format!("remove {} from container {} in the pod's manifest and re-create it", keys.join(", "), c.name)));
+                f.fix(Fix::advice(format!(
+                    "remove {} from container {} in the pod's manifest and re-create it",
+                    keys.join(", "),
+                    c.name
+                )));
             } else {
                 f.fix(Fix::command(
                     "remove the static keys so the SDK reaches web identity",
-                    format!("kubectl set env {}/{} -n {} -c {} {unset}", kind.to_lowercase(), sh(name), sh(ns), sh(&c.name)),
+                    format!(
+                        "kubectl set env {}/{} -n {} -c {} {unset}",
+                        kind.to_lowercase(),
+                        sh(name),
+                        sh(ns),
+                        sh(&c.name)
+                    ),
                 ));
             }
         }
-        for var in ["AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_PROFILE"] {
+        for var in [
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "AWS_CONFIG_FILE",
+            "AWS_PROFILE",
+        ] {
             if let Some(e) = c.env(var) {
                 out.report(
                     &CredentialPrecedenceRule::META,
@@ -46,18 +73,34 @@ fn check_spec(out: &mut Out, kind: &str, ns: &str, name: &str, spec: &PodSpec, r
                         .arg("namespace", ns)
                         .arg("name", name)
                         .arg("var", var)
-                        .arg("value", e.value.clone().unwrap_or_else(|| "(from a reference)".into())),
+                        .arg(
+                            "value",
+                            e.value
+                                .clone()
+                                .unwrap_or_else(|| "(from a reference)".into()),
+                        ),
                 )
                 .severity(Severity::Warning)
                 .role(role)
-                .fix(Fix::advice(format!("make sure the file or profile holds no static keys, or unset {var}")));
+                .fix(Fix::advice(format!(
+                    "make sure the file or profile holds no static keys, or unset {var}"
+                )));
             }
         }
-        for ef in c.env_from.iter().filter(|e| e.kind == "secret" && e.prefix.is_none()) {
+        for ef in c
+            .env_from
+            .iter()
+            .filter(|e| e.kind == "secret" && e.prefix.is_none())
+        {
             out.report(
                 &CredentialPrecedenceRule::META,
                 Subject::namespaced(kind, ns, name),
-                Message::new("credential-env-from-secret").arg("container", &c.name).arg("kind", kind).arg("namespace", ns).arg("name", name).arg("secret", &ef.name),
+                Message::new("credential-env-from-secret")
+                    .arg("container", &c.name)
+                    .arg("kind", kind)
+                    .arg("namespace", ns)
+                    .arg("name", name)
+                    .arg("secret", &ef.name),
             )
             .severity(Severity::Info)
             .role(role);
@@ -70,10 +113,22 @@ impl Rule for CredentialPrecedenceRule {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        let role_of = |ns: &str, sa: &str| cx.snap.service_account(ns, sa).and_then(|s| s.annotations.get(ROLE_ANNOTATION)).cloned();
+        let role_of = |ns: &str, sa: &str| {
+            cx.snap
+                .service_account(ns, sa)
+                .and_then(|s| s.annotations.get(ROLE_ANNOTATION))
+                .cloned()
+        };
         for w in cx.workloads_in_scope().filter(|w| w.owner.is_none()) {
             if let Some(role) = role_of(&w.namespace, w.template.effective_service_account()) {
-                check_spec(out, w.kind.name(), &w.namespace, &w.name, &w.template, &role);
+                check_spec(
+                    out,
+                    w.kind.name(),
+                    &w.namespace,
+                    &w.name,
+                    &w.template,
+                    &role,
+                );
             }
         }
         for p in cx.pods_in_scope().filter(|p| p.owner.is_none()) {
@@ -82,21 +137,38 @@ impl Rule for CredentialPrecedenceRule {
             }
         }
         for e in &cx.snap.exec {
-            let ExecEvidence::Env(m) = &e.evidence else { continue };
-            let keys: Vec<&str> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"].into_iter().filter(|k| m.contains_key(*k)).collect();
+            let ExecEvidence::Env(m) = &e.evidence else {
+                continue;
+            };
+            let keys: Vec<&str> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+                .into_iter()
+                .filter(|k| m.contains_key(*k))
+                .collect();
             if keys.is_empty() || !cx.scope.namespace_in(&e.namespace) {
                 continue;
             }
-            debug_assert!(keys.iter().all(|k| m.get(*k).map(String::as_str) == Some(REDACTED)));
+            debug_assert!(keys
+                .iter()
+                .all(|k| m.get(*k).map(String::as_str) == Some(REDACTED)));
             out.report(
                 &Self::META,
                 Subject::namespaced("Pod", &e.namespace, &e.pod),
-                Message::new("credential-exec-keys").arg("namespace", &e.namespace).arg("pod", &e.pod).arg("vars", keys.join(", ")),
+                Message::new("credential-exec-keys")
+                    .arg("namespace", &e.namespace)
+                    .arg("pod", &e.pod)
+                    .arg("vars", keys.join(", ")),
             )
-            .fix(Fix::advice("find where the keys come from (env, envFrom secret, image) and remove them"));
+            .fix(Fix::advice(
+                "find where the keys come from (env, envFrom secret, image) and remove them",
+            ));
         }
         for i in &cx.irsa {
-            if let Some(a) = cx.snap.pod_identity.iter().find(|a| a.namespace == i.sa.namespace && a.service_account == i.sa.name) {
+            if let Some(a) = cx
+                .snap
+                .pod_identity
+                .iter()
+                .find(|a| a.namespace == i.sa.namespace && a.service_account == i.sa.name)
+            {
                 out.report(
                     &Self::META,
                     i.subject(),

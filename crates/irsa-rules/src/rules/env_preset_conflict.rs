@@ -13,14 +13,31 @@ declare_rule!(EnvPresetConflict, code: "IRSA405", name: "env-preset-conflict", c
     summary: "Containers do not set AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE themselves.",
     doc: "## What it checks\nThe containers of workload templates (and bare pods) for their own `AWS_ROLE_ARN` / `AWS_WEB_IDENTITY_TOKEN_FILE`. The webhook adds the pair only if **neither** is set: one preset variable leaves the container without the other.\n\n## Why it matters\nWith only `AWS_ROLE_ARN` preset there is no token file: the SDK skips web identity and uses the node role. With only the token file preset, botocore fails with `InvalidConfigError` (no role ARN). A preset role that differs from the annotation wins over it.\n\n## Example\n`env: [{name: AWS_ROLE_ARN, value: arn:aws:iam::…:role/app}]` copied from a laptop setup.\n\n## Fix\n`kubectl set env <kind>/<name> -n <ns> -c <container> AWS_ROLE_ARN-`.\n\n## Seed steps\nChecklist row 17 (seeds 001, 002, 003).");
 
-fn check_spec(cx: &Context<'_>, out: &mut Out, kind: &str, ns: &str, name: &str, spec: &PodSpec, is_template: bool) {
-    let annotated = cx.snap.service_account(ns, spec.effective_service_account()).and_then(|sa| sa.annotations.get(ROLE_ANNOTATION));
+fn check_spec(
+    cx: &Context<'_>,
+    out: &mut Out,
+    kind: &str,
+    ns: &str,
+    name: &str,
+    spec: &PodSpec,
+    is_template: bool,
+) {
+    let annotated = cx
+        .snap
+        .service_account(ns, spec.effective_service_account())
+        .and_then(|sa| sa.annotations.get(ROLE_ANNOTATION));
     for c in spec.all_containers() {
         let role = c.env(ROLE_ENV);
         let token = c.env(TOKEN_ENV);
         let unset = |c: &Container, var: &str| -> String {
             if is_template {
-                format!("kubectl set env {}/{} -n {} -c {} {var}-", kind.to_lowercase(), sh(name), sh(ns), sh(&c.name))
+                format!(
+                    "kubectl set env {}/{} -n {} -c {} {var}-",
+                    kind.to_lowercase(),
+                    sh(name),
+                    sh(ns),
+                    sh(&c.name)
+                )
             } else {
                 format!("remove {var} from container {} in the pod's manifest, then delete and re-apply the pod", c.name)
             }
@@ -48,7 +65,10 @@ fn check_spec(cx: &Context<'_>, out: &mut Out, kind: &str, ns: &str, name: &str,
                 }
                 let cmd = unset(c, var);
                 if is_template {
-                    f.fix(Fix::command(format!("remove the preset {var} (the webhook then injects both)"), cmd));
+                    f.fix(Fix::command(
+                        format!("remove the preset {var} (the webhook then injects both)"),
+                        cmd,
+                    ));
                 } else {
                     f.fix(Fix::advice(cmd));
                 }
@@ -87,13 +107,28 @@ impl Rule for EnvPresetConflict {
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         for w in cx.workloads_in_scope().filter(|w| w.owner.is_none()) {
-            check_spec(cx, out, w.kind.name(), &w.namespace, &w.name, &w.template, true);
+            check_spec(
+                cx,
+                out,
+                w.kind.name(),
+                &w.namespace,
+                &w.name,
+                &w.template,
+                true,
+            );
         }
         for p in cx.pods_in_scope().filter(|p| p.owner.is_none()) {
             check_spec(cx, out, "Pod", &p.namespace, &p.name, &p.spec, false);
         }
         // Pods of workloads not in the snapshot: a half pair in the pod is still a preset.
-        for p in cx.pods_in_scope().filter(|p| p.owner.is_some() && cx.snap.controller_of(p).and_then(|(k, n)| cx.snap.workload(k, &p.namespace, &n)).is_none()) {
+        for p in cx.pods_in_scope().filter(|p| {
+            p.owner.is_some()
+                && cx
+                    .snap
+                    .controller_of(p)
+                    .and_then(|(k, n)| cx.snap.workload(k, &p.namespace, &n))
+                    .is_none()
+        }) {
             check_spec(cx, out, "Pod", &p.namespace, &p.name, &p.spec, false);
         }
     }

@@ -17,25 +17,53 @@ impl Rule for Inputs {
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         let inputs = &cx.snap.inputs;
         for r in &inputs.rejected {
-            out.report(&Self::META, Subject::global("Input", &r.path), Message::new("gap-rejected").arg("path", r.to_string().split(": ").next().unwrap_or(&r.path)).arg("error", &r.error))
-                .fix(Fix::advice("re-create the file with the command's `-o json`/`--output json` output"));
+            out.report(
+                &Self::META,
+                Subject::global("Input", &r.path),
+                Message::new("gap-rejected")
+                    .arg("path", r.to_string().split(": ").next().unwrap_or(&r.path))
+                    .arg("error", &r.error),
+            )
+            .fix(Fix::advice(
+                "re-create the file with the command's `-o json`/`--output json` output",
+            ));
         }
         for f in &inputs.collection_failures {
-            let advice = if f.error.contains("AccessDenied") || f.error.contains("Forbidden") || f.error.contains("forbidden") {
+            let advice = if f.error.contains("AccessDenied")
+                || f.error.contains("Forbidden")
+                || f.error.contains("forbidden")
+            {
                 "grant the read permission named in the error (see README: least privilege)"
             } else {
                 "re-run the command"
             };
-            out.report(&Self::META, Subject::global("Input", &f.path), Message::new("gap-collection").arg("command", &f.command).arg("error", &f.error))
-                .fix(Fix::advice(advice));
+            out.report(
+                &Self::META,
+                Subject::global("Input", &f.path),
+                Message::new("gap-collection")
+                    .arg("command", &f.command)
+                    .arg("error", &f.error),
+            )
+            .fix(Fix::advice(advice));
         }
         for (what, count) in &inputs.skipped {
-            out.report(&Self::META, Subject::global("Input", "snapshot"), Message::new("gap-skipped").arg("count", count.to_string()).arg("what", what))
-                .severity(Severity::Info);
+            out.report(
+                &Self::META,
+                Subject::global("Input", "snapshot"),
+                Message::new("gap-skipped")
+                    .arg("count", count.to_string())
+                    .arg("what", what),
+            )
+            .severity(Severity::Info);
         }
         let meant_for_irsa = !cx.irsa.is_empty();
         if !meant_for_irsa && !cx.snap.service_accounts.is_empty() {
-            out.report(&Self::META, Subject::global("Input", "snapshot"), Message::new("gap-no-irsa")).severity(Severity::Info);
+            out.report(
+                &Self::META,
+                Subject::global("Input", "snapshot"),
+                Message::new("gap-no-irsa"),
+            )
+            .severity(Severity::Info);
         }
     }
 }

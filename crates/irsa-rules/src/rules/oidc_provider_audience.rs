@@ -18,7 +18,9 @@ impl Rule for OidcProviderAudience {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        let Some(issuer) = &cx.cluster.issuer else { return };
+        let Some(issuer) = &cx.cluster.issuer else {
+            return;
+        };
         // (account, audience) → users
         let mut wanted: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         for i in &cx.irsa {
@@ -30,21 +32,33 @@ impl Rule for OidcProviderAudience {
             }
         }
         for ((account, audience), users) in wanted {
-            let Some(p) = cx.snap.providers_in(&account).find(|p| p.url == issuer.host_path) else {
+            let Some(p) = cx
+                .snap
+                .providers_in(&account)
+                .find(|p| p.url == issuer.host_path)
+            else {
                 continue;
             };
             let arn = p.arn.clone().unwrap_or_default();
             let subject = Subject::global("OidcProvider", &arn);
             match &p.client_ids {
                 None => {
-                    let f = out.report(&Self::META, subject, Message::new("gap-provider-read").arg("url", &p.url).arg("arn", &arn));
+                    let f = out.report(
+                        &Self::META,
+                        subject,
+                        Message::new("gap-provider-read")
+                            .arg("url", &p.url)
+                            .arg("arn", &arn),
+                    );
                     f.cause = Cause::CollectionGap;
                     f.severity(Severity::Warning);
                 }
                 Some(ids) if ids.contains(&audience) => out.pass(
                     &Self::META,
                     subject,
-                    Message::new("provider-audience-ok").arg("url", &p.url).arg("audience", &audience),
+                    Message::new("provider-audience-ok")
+                        .arg("url", &p.url)
+                        .arg("audience", &audience),
                 ),
                 Some(ids) => {
                     out.report(

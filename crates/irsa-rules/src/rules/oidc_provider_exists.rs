@@ -20,7 +20,9 @@ impl Rule for OidcProviderExists {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        let Some(issuer) = &cx.cluster.issuer else { return };
+        let Some(issuer) = &cx.cluster.issuer else {
+            return;
+        };
         let accounts: BTreeSet<String> = cx
             .irsa
             .iter()
@@ -33,17 +35,32 @@ impl Rule for OidcProviderExists {
                 .filter(|i| i.role_arn.as_ref().is_ok_and(|r| r.account == account))
                 .map(|i| format!("{}/{}", i.sa.namespace, i.sa.name))
                 .collect();
-            let found = cx.snap.providers_in(&account).find(|p| p.url == issuer.host_path);
-            let subject = Subject::global("OidcProvider", &format!("{} (account {account})", issuer.host_path));
+            let found = cx
+                .snap
+                .providers_in(&account)
+                .find(|p| p.url == issuer.host_path);
+            let subject = Subject::global(
+                "OidcProvider",
+                &format!("{} (account {account})", issuer.host_path),
+            );
             if let Some(p) = found {
-                out.pass(&Self::META, subject, Message::new("provider-ok").arg("url", &p.url).arg("account", &account));
+                out.pass(
+                    &Self::META,
+                    subject,
+                    Message::new("provider-ok")
+                        .arg("url", &p.url)
+                        .arg("account", &account),
+                );
                 continue;
             }
             if !cx.snap.providers_listed_in(&account) {
                 let f = out.report(
                     &Self::META,
                     subject,
-                    Message::new("gap-providers").arg("account", &account).arg("what", format!("a provider for {} exists", issuer.host_path)),
+                    Message::new("gap-providers").arg("account", &account).arg(
+                        "what",
+                        format!("a provider for {} exists", issuer.host_path),
+                    ),
                 );
                 f.cause = Cause::CollectionGap;
                 f.severity(Severity::Warning);
@@ -54,19 +71,28 @@ impl Rule for OidcProviderExists {
                 .providers_in(&account)
                 .filter_map(|p| {
                     let d = issuer_differences(&p.url, &issuer.host_path);
-                    let close = !d.is_empty() && !d.iter().any(|x| matches!(x, irsa_policy::IssuerDifference::Other { .. }));
+                    let close = !d.is_empty()
+                        && !d
+                            .iter()
+                            .any(|x| matches!(x, irsa_policy::IssuerDifference::Other { .. }));
                     close.then(|| format!("{} ({})", p.url, describe_differences(&d)))
                 })
                 .collect();
             let near = if near.is_empty() {
                 String::new()
             } else {
-                format!("; the account has {}, which does not match", near.join(", "))
+                format!(
+                    "; the account has {}, which does not match",
+                    near.join(", ")
+                )
             };
             let f = out.report(
                 &Self::META,
                 subject,
-                Message::new("provider-missing").arg("url", &issuer.host_path).arg("account", &account).arg("near", format!("{near}; used by {}", users.join(", "))),
+                Message::new("provider-missing")
+                    .arg("url", &issuer.host_path)
+                    .arg("account", &account)
+                    .arg("near", format!("{near}; used by {}", users.join(", "))),
             );
             f.predicts(StsError::no_provider(&issuer.url).text());
             for fix in create_provider(cx, &account) {

@@ -20,16 +20,36 @@ impl Rule for OidcProviderThumbprint {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        let Some(issuer) = &cx.cluster.issuer else { return };
+        let Some(issuer) = &cx.cluster.issuer else {
+            return;
+        };
         let eks = issuer.eks.is_some();
-        for p in cx.snap.providers.iter().filter(|p| p.url == issuer.host_path) {
-            let Some(thumbs) = &p.thumbprints else { continue };
+        for p in cx
+            .snap
+            .providers
+            .iter()
+            .filter(|p| p.url == issuer.host_path)
+        {
+            let Some(thumbs) = &p.thumbprints else {
+                continue;
+            };
             let subject = Subject::global("OidcProvider", p.arn.as_deref().unwrap_or(&p.url));
             match thumbs.iter().find(|t| !is_fingerprint(t)) {
                 Some(bad) => {
                     let arn = p.arn.clone().unwrap_or_default();
-                    let host = issuer.host_path.split('/').next().unwrap_or_default().to_string();
-                    let f = out.report(&Self::META, subject, Message::new("provider-thumbprint-malformed").arg("url", &p.url).arg("thumbprint", bad));
+                    let host = issuer
+                        .host_path
+                        .split('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    let f = out.report(
+                        &Self::META,
+                        subject,
+                        Message::new("provider-thumbprint-malformed")
+                            .arg("url", &p.url)
+                            .arg("thumbprint", bad),
+                    );
                     if !eks {
                         f.predicts("InvalidIdentityToken: OpenIDConnect provider's HTTPS certificate doesn't match configured thumbprint");
                     } else {
@@ -45,7 +65,13 @@ impl Rule for OidcProviderThumbprint {
                     ));
                 }
                 None if eks => {
-                    let f = out.report(&Self::META, subject, Message::new("provider-thumbprint-note").arg("url", &p.url).arg("thumbprints", format!("{thumbs:?}")));
+                    let f = out.report(
+                        &Self::META,
+                        subject,
+                        Message::new("provider-thumbprint-note")
+                            .arg("url", &p.url)
+                            .arg("thumbprints", format!("{thumbs:?}")),
+                    );
                     f.severity(Severity::Info);
                 }
                 None => {}

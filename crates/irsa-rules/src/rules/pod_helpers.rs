@@ -13,13 +13,23 @@ pub const TOKEN_ENV: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
 pub fn skipped_containers(pod: &Pod) -> Vec<String> {
     pod.annotations
         .get("eks.amazonaws.com/skip-containers")
-        .map(|v| v.split(',').map(|s| s.trim().trim_matches('"').to_string()).filter(|s| !s.is_empty()).collect())
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().trim_matches('"').to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Containers (init first) the webhook mutates.
-pub fn mutated_containers<'a>(pod: &'a Pod, skipped: &'a [String]) -> impl Iterator<Item = &'a Container> {
-    pod.spec.all_containers().filter(move |c| !skipped.contains(&c.name))
+pub fn mutated_containers<'a>(
+    pod: &'a Pod,
+    skipped: &'a [String],
+) -> impl Iterator<Item = &'a Container> {
+    pod.spec
+        .all_containers()
+        .filter(move |c| !skipped.contains(&c.name))
 }
 
 /// Whether a container carries the injected pair.
@@ -29,7 +39,8 @@ pub fn has_pair(c: &Container) -> bool {
 
 /// Whether the pod has the projected token volume.
 pub fn has_token_volume(spec: &PodSpec) -> bool {
-    spec.volume(TOKEN_VOLUME).is_some_and(|v| !v.tokens.is_empty())
+    spec.volume(TOKEN_VOLUME)
+        .is_some_and(|v| !v.tokens.is_empty())
 }
 
 /// Whether a container runs with Pod Identity (container credentials) variables.

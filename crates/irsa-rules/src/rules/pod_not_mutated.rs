@@ -20,7 +20,9 @@ impl Rule for PodNotMutated {
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         for i in &cx.irsa {
             let mut ok = 0usize;
-            for p in cx.pods_in_scope().filter(|p| p.namespace == i.sa.namespace && p.spec.effective_service_account() == i.sa.name) {
+            for p in cx.pods_in_scope().filter(|p| {
+                p.namespace == i.sa.namespace && p.spec.effective_service_account() == i.sa.name
+            }) {
                 if p.labels.contains_key(SKIP_LABEL) {
                     continue; // the webhook rule names the label
                 }
@@ -30,13 +32,22 @@ impl Rule for PodNotMutated {
                     continue; // Pod Identity took precedence: credential-precedence names it
                 }
                 // Exactly one of the pair means a preset variable: env-preset-conflict names it.
-                if containers.iter().any(|c| c.env(ROLE_ENV).is_some() != c.env(TOKEN_ENV).is_some()) {
+                if containers
+                    .iter()
+                    .any(|c| c.env(ROLE_ENV).is_some() != c.env(TOKEN_ENV).is_some())
+                {
                     continue;
                 }
                 let exec_lacks = cx.snap.exec.iter().any(|e| {
-                    e.namespace == p.namespace && e.pod == p.name && matches!(&e.evidence, ExecEvidence::Env(m) if !m.contains_key(ROLE_ENV))
+                    e.namespace == p.namespace
+                        && e.pod == p.name
+                        && matches!(&e.evidence, ExecEvidence::Env(m) if !m.contains_key(ROLE_ENV))
                 });
-                let missing_containers: Vec<&str> = containers.iter().filter(|c| !has_pair(c)).map(|c| c.name.as_str()).collect();
+                let missing_containers: Vec<&str> = containers
+                    .iter()
+                    .filter(|c| !has_pair(c))
+                    .map(|c| c.name.as_str())
+                    .collect();
                 let volume = has_token_volume(&p.spec);
                 if missing_containers.is_empty() && volume && !exec_lacks {
                     ok += 1;
@@ -44,7 +55,10 @@ impl Rule for PodNotMutated {
                 }
                 let mut missing = Vec::new();
                 if !missing_containers.is_empty() {
-                    missing.push(format!("AWS_ROLE_ARN/AWS_WEB_IDENTITY_TOKEN_FILE in container(s) {}", missing_containers.join(", ")));
+                    missing.push(format!(
+                        "AWS_ROLE_ARN/AWS_WEB_IDENTITY_TOKEN_FILE in container(s) {}",
+                        missing_containers.join(", ")
+                    ));
                 }
                 if !volume {
                     missing.push("aws-iam-token volume".to_string());
@@ -73,7 +87,13 @@ impl Rule for PodNotMutated {
                 .fix(recreate_pod(cx, p));
             }
             if ok > 0 {
-                out.pass(&Self::META, i.subject(), Message::new("pod-mutated-ok").arg("count", ok.to_string()).arg("sa", format!("{}/{}", i.sa.namespace, i.sa.name)));
+                out.pass(
+                    &Self::META,
+                    i.subject(),
+                    Message::new("pod-mutated-ok")
+                        .arg("count", ok.to_string())
+                        .arg("sa", format!("{}/{}", i.sa.namespace, i.sa.name)),
+                );
             }
         }
     }

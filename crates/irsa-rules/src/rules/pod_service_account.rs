@@ -22,29 +22,58 @@ impl Rule for PodServiceAccountRule {
         let used: BTreeSet<(String, String)> = snap
             .workloads
             .iter()
-            .map(|w| (w.namespace.clone(), w.template.effective_service_account().to_string()))
-            .chain(snap.pods.iter().map(|p| (p.namespace.clone(), p.spec.effective_service_account().to_string())))
+            .map(|w| {
+                (
+                    w.namespace.clone(),
+                    w.template.effective_service_account().to_string(),
+                )
+            })
+            .chain(snap.pods.iter().map(|p| {
+                (
+                    p.namespace.clone(),
+                    p.spec.effective_service_account().to_string(),
+                )
+            }))
             .collect();
         for w in cx.workloads_in_scope().filter(|w| w.owner.is_none()) {
             let actual = w.template.effective_service_account();
-            if snap.service_account(&w.namespace, actual).is_some_and(|sa| sa.annotations.contains_key(ROLE_ANNOTATION)) {
+            if snap
+                .service_account(&w.namespace, actual)
+                .is_some_and(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
+            {
                 continue;
             }
             let unused: Vec<_> = snap
                 .service_accounts
                 .values()
-                .filter(|sa| sa.namespace == w.namespace && sa.annotations.contains_key(ROLE_ANNOTATION))
+                .filter(|sa| {
+                    sa.namespace == w.namespace && sa.annotations.contains_key(ROLE_ANNOTATION)
+                })
                 .filter(|sa| !used.contains(&(sa.namespace.clone(), sa.name.clone())))
                 .collect();
             let Some(target) = unused
                 .iter()
-                .find(|sa| sa.name == w.name || w.name.starts_with(&sa.name) || sa.name.starts_with(&w.name))
-                .or(if unused.len() == 1 { unused.first() } else { None })
+                .find(|sa| {
+                    sa.name == w.name
+                        || w.name.starts_with(&sa.name)
+                        || sa.name.starts_with(&w.name)
+                })
+                .or(if unused.len() == 1 {
+                    unused.first()
+                } else {
+                    None
+                })
             else {
                 continue;
             };
-            let strong = target.name == w.name || w.name.starts_with(&target.name) || target.name.starts_with(&w.name);
-            let role = target.annotations.get(ROLE_ANNOTATION).cloned().unwrap_or_default();
+            let strong = target.name == w.name
+                || w.name.starts_with(&target.name)
+                || target.name.starts_with(&w.name);
+            let role = target
+                .annotations
+                .get(ROLE_ANNOTATION)
+                .cloned()
+                .unwrap_or_default();
             out.report(
                 &Self::META,
                 Subject::namespaced(w.kind.name(), &w.namespace, &w.name),
@@ -56,22 +85,36 @@ impl Rule for PodServiceAccountRule {
                     .arg("annotated", &target.name)
                     .arg("role", &role),
             )
-            .severity(if strong { Severity::Error } else { Severity::Warning })
+            .severity(if strong {
+                Severity::Error
+            } else {
+                Severity::Warning
+            })
             .role(role)
             .fix(Fix::command(
-                format!("run {} {} as ServiceAccount {}", w.kind.name(), w.name, target.name),
+                format!(
+                    "run {} {} as ServiceAccount {}",
+                    w.kind.name(),
+                    w.name,
+                    target.name
+                ),
                 patch_template(w, json!({"serviceAccountName": target.name})),
             ));
         }
         for p in cx.pods_in_scope().filter(|p| p.owner.is_none()) {
             let actual = p.spec.effective_service_account();
-            if snap.service_account(&p.namespace, actual).is_some_and(|sa| sa.annotations.contains_key(ROLE_ANNOTATION)) {
+            if snap
+                .service_account(&p.namespace, actual)
+                .is_some_and(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
+            {
                 continue;
             }
             let unused: Vec<_> = snap
                 .service_accounts
                 .values()
-                .filter(|sa| sa.namespace == p.namespace && sa.annotations.contains_key(ROLE_ANNOTATION))
+                .filter(|sa| {
+                    sa.namespace == p.namespace && sa.annotations.contains_key(ROLE_ANNOTATION)
+                })
                 .filter(|sa| !used.contains(&(sa.namespace.clone(), sa.name.clone())))
                 .collect();
             if unused.len() == 1 {

@@ -20,21 +20,35 @@ impl Rule for PodStaleRole {
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         for i in &cx.irsa {
             let current = i.annotation;
-            for p in cx.pods_in_scope().filter(|p| p.namespace == i.sa.namespace && p.spec.effective_service_account() == i.sa.name) {
+            for p in cx.pods_in_scope().filter(|p| {
+                p.namespace == i.sa.namespace && p.spec.effective_service_account() == i.sa.name
+            }) {
                 let preset_in_template = cx
                     .snap
                     .controller_of(p)
                     .and_then(|(k, n)| cx.snap.workload(k, &p.namespace, &n))
-                    .is_some_and(|w| w.template.all_containers().any(|c| c.env(ROLE_ENV).is_some()));
+                    .is_some_and(|w| {
+                        w.template
+                            .all_containers()
+                            .any(|c| c.env(ROLE_ENV).is_some())
+                    });
                 if preset_in_template {
                     continue;
                 }
-                let from_spec = p.spec.all_containers().filter_map(|c| c.env(ROLE_ENV)).find_map(|e| e.value.clone());
+                let from_spec = p
+                    .spec
+                    .all_containers()
+                    .filter_map(|c| c.env(ROLE_ENV))
+                    .find_map(|e| e.value.clone());
                 let from_exec = cx.snap.exec.iter().find_map(|e| match &e.evidence {
-                    ExecEvidence::Env(m) if e.namespace == p.namespace && e.pod == p.name => m.get(ROLE_ENV).cloned(),
+                    ExecEvidence::Env(m) if e.namespace == p.namespace && e.pod == p.name => {
+                        m.get(ROLE_ENV).cloned()
+                    }
                     _ => None,
                 });
-                let Some(injected) = from_spec.or(from_exec) else { continue };
+                let Some(injected) = from_spec.or(from_exec) else {
+                    continue;
+                };
                 if injected == current {
                     continue;
                 }

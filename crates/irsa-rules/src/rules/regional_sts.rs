@@ -12,8 +12,22 @@ declare_rule!(RegionalStsRule, code: "IRSA410", name: "regional-sts", cause: Reg
     doc: "## What it checks\nIn opt-in regions (af-south-1, ap-east-1, me-south-1, il-central-1, …) and clusters whose API endpoint is private only, pods of annotated ServiceAccounts should have `AWS_STS_REGIONAL_ENDPOINTS=regional` (set by the EKS webhook when the ServiceAccount has `eks.amazonaws.com/sts-regional-endpoints: \"true\"`, the default from Kubernetes 1.22).\n\n## Why it matters\nGlobal-endpoint tokens are not valid in opt-in regions (`InvalidClientTokenId`), and private subnets often reach only the regional STS VPC endpoint (time-outs).\n\n## Example\nA 1.21 cluster in me-south-1.\n\n## Fix\n`kubectl annotate serviceaccount -n <ns> <sa> eks.amazonaws.com/sts-regional-endpoints=true`, then recreate the pods.\n\n## Seed steps\nRegional STS (facts §2.2).");
 
 const OPT_IN: [&str; 16] = [
-    "af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
-    "ca-west-1", "eu-south-1", "eu-south-2", "eu-central-2", "il-central-1", "me-south-1", "me-central-1", "mx-central-1", "ap-east-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-south-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-west-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-central-2",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "mx-central-1",
+    "ap-east-2",
 ];
 
 impl Rule for RegionalStsRule {
@@ -22,7 +36,10 @@ impl Rule for RegionalStsRule {
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         let region = cx.cluster.region.clone().unwrap_or_default();
-        let private = cx.snap.cluster().is_some_and(|c| c.endpoint_public == Some(false));
+        let private = cx
+            .snap
+            .cluster()
+            .is_some_and(|c| c.endpoint_public == Some(false));
         let why = if OPT_IN.contains(&region.as_str()) {
             format!("{region} is an opt-in region, where global-endpoint credentials are invalid (InvalidClientTokenId)")
         } else if private {
@@ -33,8 +50,16 @@ impl Rule for RegionalStsRule {
         for i in &cx.irsa {
             let pods: Vec<_> = cx
                 .pods_in_scope()
-                .filter(|p| p.namespace == i.sa.namespace && p.spec.effective_service_account() == i.sa.name)
-                .filter(|p| p.spec.containers.iter().any(|c| c.env("AWS_STS_REGIONAL_ENDPOINTS").and_then(|e| e.value.as_deref()) != Some("regional")))
+                .filter(|p| {
+                    p.namespace == i.sa.namespace && p.spec.effective_service_account() == i.sa.name
+                })
+                .filter(|p| {
+                    p.spec.containers.iter().any(|c| {
+                        c.env("AWS_STS_REGIONAL_ENDPOINTS")
+                            .and_then(|e| e.value.as_deref())
+                            != Some("regional")
+                    })
+                })
                 .collect();
             if let Some(p) = pods.first() {
                 out.report(

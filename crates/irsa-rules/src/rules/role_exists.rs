@@ -21,7 +21,11 @@ impl Rule for RoleExists {
             let Ok(arn) = &i.role_arn else { continue };
             let subject = Subject::global("Role", &arn.to_string());
             match &i.role {
-                RoleState::Found(r) => out.pass(&Self::META, subject, Message::new("role-found").arg("role", &r.arn)),
+                RoleState::Found(r) => out.pass(
+                    &Self::META,
+                    subject,
+                    Message::new("role-found").arg("role", &r.arn),
+                ),
                 RoleState::NotFound(why) => {
                     out.report(
                         &Self::META,
@@ -39,7 +43,9 @@ impl Rule for RoleExists {
                     let f = out.report(
                         &Self::META,
                         i.subject(),
-                        Message::new("gap-role").arg("role", arn.to_string()).arg("name", sh(&arn.name)),
+                        Message::new("gap-role")
+                            .arg("role", arn.to_string())
+                            .arg("name", sh(&arn.name)),
                     );
                     f.cause = Cause::CollectionGap;
                     f.severity(Severity::Warning).role(arn.to_string());

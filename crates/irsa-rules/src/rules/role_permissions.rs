@@ -13,9 +13,21 @@ declare_rule!(RolePermissionsRule, code: "IRSA102", name: "role-permissions", ca
     doc: "## What it checks\nThe role's attached (`list-attached-role-policies`) and inline (`list-role-policies`) policies. No policy at all is a warning; for well-known controllers (load balancer controller, EBS/EFS CSI, external-dns, cluster-autoscaler, VPC CNI) the usual policy name is looked for (info when absent: custom names are common).\n\n## Why it matters\nSTS succeeds, then the *later* call fails with `AccessDenied` on that service, which looks like an IRSA failure.\n\n## Example\nA role created for the load balancer controller with only a trust policy.\n\n## Fix\n`aws iam attach-role-policy --role-name <role> --policy-arn <policy>`.\n\n## Seed steps\nChecklist row 15 (seeds 001, 002).");
 
 const CONTROLLERS: [(&str, &str, &str); 6] = [
-    ("aws-load-balancer-controller", "AWS Load Balancer Controller", "AWSLoadBalancerControllerIAMPolicy"),
-    ("ebs-csi-controller-sa", "the EBS CSI driver", "AmazonEBSCSIDriverPolicy"),
-    ("efs-csi-controller-sa", "the EFS CSI driver", "AmazonEFSCSIDriverPolicy"),
+    (
+        "aws-load-balancer-controller",
+        "AWS Load Balancer Controller",
+        "AWSLoadBalancerControllerIAMPolicy",
+    ),
+    (
+        "ebs-csi-controller-sa",
+        "the EBS CSI driver",
+        "AmazonEBSCSIDriverPolicy",
+    ),
+    (
+        "efs-csi-controller-sa",
+        "the EFS CSI driver",
+        "AmazonEFSCSIDriverPolicy",
+    ),
     ("aws-node", "the VPC CNI", "AmazonEKS_CNI_Policy"),
     ("external-dns", "external-dns", "Route53"),
     ("cluster-autoscaler", "cluster-autoscaler", "Autoscaling"),
@@ -28,29 +40,50 @@ impl Rule for RolePermissionsRule {
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         let mut seen = BTreeSet::new();
         for i in &cx.irsa {
-            let RoleState::Found(r) = &i.role else { continue };
+            let RoleState::Found(r) = &i.role else {
+                continue;
+            };
             let subject = Subject::global("Role", &r.arn);
             let (Some(attached), Some(inline)) = (&r.attached_policies, &r.inline_policies) else {
                 if seen.insert(r.arn.clone()) {
-                    let f = out.report(&Self::META, subject, Message::new("gap-role-policies").arg("role", &r.arn).arg("name", sh(&r.name)));
+                    let f = out.report(
+                        &Self::META,
+                        subject,
+                        Message::new("gap-role-policies")
+                            .arg("role", &r.arn)
+                            .arg("name", sh(&r.name)),
+                    );
                     f.cause = Cause::CollectionGap;
                     f.severity(Severity::Info).role(&r.arn);
                 }
                 continue;
             };
-            let names: Vec<String> = attached.iter().map(|p| p.name.clone()).chain(inline.iter().cloned()).collect();
+            let names: Vec<String> = attached
+                .iter()
+                .map(|p| p.name.clone())
+                .chain(inline.iter().cloned())
+                .collect();
             if names.is_empty() {
                 if seen.insert(r.arn.clone()) {
-                    out.report(&Self::META, subject, Message::new("role-no-policies").arg("role", &r.arn))
-                        .role(&r.arn)
-                        .fix(Fix::command(
-                            "attach the policy the workload needs",
-                            format!("aws iam attach-role-policy --role-name {} --policy-arn <policy ARN>", sh(&r.name)),
-                        ));
+                    out.report(
+                        &Self::META,
+                        subject,
+                        Message::new("role-no-policies").arg("role", &r.arn),
+                    )
+                    .role(&r.arn)
+                    .fix(Fix::command(
+                        "attach the policy the workload needs",
+                        format!(
+                            "aws iam attach-role-policy --role-name {} --policy-arn <policy ARN>",
+                            sh(&r.name)
+                        ),
+                    ));
                 }
                 continue;
             }
-            if let Some((_, controller, expected)) = CONTROLLERS.iter().find(|(sa, ..)| *sa == i.sa.name) {
+            if let Some((_, controller, expected)) =
+                CONTROLLERS.iter().find(|(sa, ..)| *sa == i.sa.name)
+            {
                 let lower = expected.to_lowercase();
                 if !names.iter().any(|n| n.to_lowercase().contains(&lower)) {
                     out.report(
@@ -68,7 +101,13 @@ impl Rule for RolePermissionsRule {
                 }
             }
             if seen.insert(r.arn.clone()) {
-                out.pass(&Self::META, subject, Message::new("role-policies-ok").arg("role", &r.arn).arg("policies", names.join(", ")));
+                out.pass(
+                    &Self::META,
+                    subject,
+                    Message::new("role-policies-ok")
+                        .arg("role", &r.arn)
+                        .arg("policies", names.join(", ")),
+                );
             }
         }
     }

@@ -23,7 +23,11 @@ impl Rule for SaAnnotationMalformed {
                 Ok(arn) => {
                     if let Some(p) = cx.cluster.partition {
                         if p != arn.partition {
-                            let corrected = irsa_policy::RoleArn { partition: p, ..arn.clone() }.to_string();
+                            let corrected = irsa_policy::RoleArn {
+                                partition: p,
+                                ..arn.clone()
+                            }
+                            .to_string();
                             out.report(
                                 &Self::META,
                                 i.subject(),
@@ -42,7 +46,14 @@ impl Rule for SaAnnotationMalformed {
                             continue;
                         }
                     }
-                    out.pass(&Self::META, i.subject(), Message::new("sa-annotation-ok").arg("namespace", ns).arg("name", name).arg("role", arn.to_string()));
+                    out.pass(
+                        &Self::META,
+                        i.subject(),
+                        Message::new("sa-annotation-ok")
+                            .arg("namespace", ns)
+                            .arg("name", name)
+                            .arg("role", arn.to_string()),
+                    );
                 }
                 Err(e) => {
                     let predicted = match &i.prediction {
@@ -55,16 +66,27 @@ impl Rule for SaAnnotationMalformed {
                     let suggestion = e.suggestion.clone().or_else(|| {
                         let account = cx.cluster.account.as_ref()?;
                         let p = cx.cluster.partition?;
-                        name_only.then(|| format!("arn:{p}:iam::{account}:role/{}", i.annotation.trim()))
+                        name_only
+                            .then(|| format!("arn:{p}:iam::{account}:role/{}", i.annotation.trim()))
                     });
                     let msg = if name_only {
-                        Message::new("sa-annotation-name-only").arg("namespace", ns).arg("name", name).arg("value", i.annotation)
+                        Message::new("sa-annotation-name-only")
+                            .arg("namespace", ns)
+                            .arg("name", name)
+                            .arg("value", i.annotation)
                     } else {
                         Message::new("sa-annotation-malformed")
                             .arg("namespace", ns)
                             .arg("name", name)
                             .arg("value", i.annotation)
-                            .arg("problems", e.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))
+                            .arg(
+                                "problems",
+                                e.problems
+                                    .iter()
+                                    .map(|p| p.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join("; "),
+                            )
                     };
                     let f = out.report(&Self::META, i.subject(), msg);
                     f.role(i.annotation).predicts(predicted);

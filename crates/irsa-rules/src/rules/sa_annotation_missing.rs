@@ -12,7 +12,10 @@ declare_rule!(SaAnnotationMissing, code: "IRSA302", name: "sa-annotation-missing
     doc: "## What it checks\nA ServiceAccount is *meant* for IRSA when a role in the snapshot trusts it, when it is the one being diagnosed (`--service-account`/`--pod`), or when it is a well-known AWS controller's. Such a ServiceAccount without the annotation is an error; a near-miss key (`eks.amazonaws.com/role_arn`, `eks.amazonaws.com/rolearn`, `eks.amazon.com/role-arn`, …) or the right key under `labels` is an error wherever it appears. ServiceAccounts with an EKS Pod Identity association are not expected to carry it.\n\n## Why it matters\nThe webhook injects nothing; the SDK falls back to the node's instance role, and the later AWS call fails with `AccessDenied` for the node role.\n\n## Example\n`labels: {eks.amazonaws.com/role-arn: …}`.\n\n## Fix\n`kubectl annotate serviceaccount -n <ns> <name> eks.amazonaws.com/role-arn=<arn> --overwrite`, then recreate the pods.\n\n## Seed steps\nChecklist row 3 (seeds 000, 001, 002).");
 
 const CONTROLLER_SAS: [(&str, &str); 7] = [
-    ("aws-load-balancer-controller", "the AWS Load Balancer Controller"),
+    (
+        "aws-load-balancer-controller",
+        "the AWS Load Balancer Controller",
+    ),
     ("ebs-csi-controller-sa", "the EBS CSI driver"),
     ("efs-csi-controller-sa", "the EFS CSI driver"),
     ("external-dns", "external-dns"),
@@ -40,7 +43,9 @@ impl Rule for SaAnnotationMissing {
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         let selected = cx.selected_service_account();
         for sa in cx.snap.service_accounts.values() {
-            if !cx.sa_in_scope(&sa.namespace, &sa.name) || sa.annotations.contains_key(ROLE_ANNOTATION) {
+            if !cx.sa_in_scope(&sa.namespace, &sa.name)
+                || sa.annotations.contains_key(ROLE_ANNOTATION)
+            {
                 continue;
             }
             let subject = Subject::namespaced("ServiceAccount", &sa.namespace, &sa.name);
@@ -49,7 +54,9 @@ impl Rule for SaAnnotationMissing {
                 .iter()
                 .map(|(k, v)| ("annotation", k, v))
                 .chain(sa.labels.iter().map(|(k, v)| ("label", k, v)))
-                .find(|(place, k, _)| near_miss_key(k) || (*place == "label" && *k == ROLE_ANNOTATION));
+                .find(|(place, k, _)| {
+                    near_miss_key(k) || (*place == "label" && *k == ROLE_ANNOTATION)
+                });
             let has_pod_identity = cx
                 .snap
                 .pod_identity
@@ -58,23 +65,42 @@ impl Rule for SaAnnotationMissing {
             let trusted_by = cx.roles_trusting(&sa.namespace, &sa.name);
             let (message, role) = if let Some((place, key, value)) = near {
                 (
-                    Message::new("sa-annotation-near-miss").arg("namespace", &sa.namespace).arg("name", &sa.name).arg("place", place).arg("key", key),
+                    Message::new("sa-annotation-near-miss")
+                        .arg("namespace", &sa.namespace)
+                        .arg("name", &sa.name)
+                        .arg("place", place)
+                        .arg("key", key),
                     Some(value.trim().to_string()),
                 )
             } else if has_pod_identity {
                 continue;
             } else if let Some(role) = trusted_by.first() {
                 (
-                    Message::new("sa-annotation-trusted-by").arg("namespace", &sa.namespace).arg("name", &sa.name).arg("role", *role),
+                    Message::new("sa-annotation-trusted-by")
+                        .arg("namespace", &sa.namespace)
+                        .arg("name", &sa.name)
+                        .arg("role", *role),
                     Some(role.to_string()),
                 )
-            } else if selected.as_ref().is_some_and(|(ns, n)| ns == &sa.namespace && n == &sa.name) {
-                (Message::new("sa-annotation-requested").arg("namespace", &sa.namespace).arg("name", &sa.name), None)
-            } else if let Some((_, controller)) = CONTROLLER_SAS.iter().find(|(n, _)| *n == sa.name) {
+            } else if selected
+                .as_ref()
+                .is_some_and(|(ns, n)| ns == &sa.namespace && n == &sa.name)
+            {
+                (
+                    Message::new("sa-annotation-requested")
+                        .arg("namespace", &sa.namespace)
+                        .arg("name", &sa.name),
+                    None,
+                )
+            } else if let Some((_, controller)) = CONTROLLER_SAS.iter().find(|(n, _)| *n == sa.name)
+            {
                 let f = out.report(
                     &Self::META,
                     subject,
-                    Message::new("sa-annotation-controller").arg("namespace", &sa.namespace).arg("name", &sa.name).arg("controller", *controller),
+                    Message::new("sa-annotation-controller")
+                        .arg("namespace", &sa.namespace)
+                        .arg("name", &sa.name)
+                        .arg("controller", *controller),
                 );
                 f.severity(Severity::Warning).fix(Fix::advice(format!(
                     "create a role for {controller} and annotate: kubectl annotate serviceaccount -n {} {} eks.amazonaws.com/role-arn=<role ARN>",
@@ -117,6 +143,8 @@ mod tests {
         assert!(near_miss_key("eks.amazonaws.com/role-arn "));
         assert!(!near_miss_key("eks.amazonaws.com/role-arn"));
         assert!(!near_miss_key("eks.amazonaws.com/audience"));
-        assert!(!near_miss_key("kubectl.kubernetes.io/last-applied-configuration"));
+        assert!(!near_miss_key(
+            "kubectl.kubernetes.io/last-applied-configuration"
+        ));
     }
 }

@@ -10,7 +10,9 @@ declare_rule!(SaAnnotationOptions, code: "IRSA304", name: "sa-annotation-options
     summary: "`audience`, `sts-regional-endpoints` and `token-expiration` annotations have valid values.",
     doc: "## What it checks\nOn ServiceAccounts: `eks.amazonaws.com/sts-regional-endpoints` must parse as a Go bool (`true/false/1/0/t/f/TRUE/…`), `eks.amazonaws.com/token-expiration` as an integer (values under 600 are raised to 600), `eks.amazonaws.com/audience` must not be empty or padded. On pods: `eks.amazonaws.com/token-expiration`.\n\n## Why it matters\nThe webhook silently ignores invalid values and uses its defaults, so the setting you think you have is not the one you get.\n\n## Example\n`eks.amazonaws.com/sts-regional-endpoints: \"yes\"`.\n\n## Fix\n`kubectl annotate … --overwrite` with a valid value, then recreate the pods.\n\n## Seed steps\nWebhook behaviour (facts §1.2).");
 
-const BOOLS: [&str; 12] = ["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"];
+const BOOLS: [&str; 12] = [
+    "1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False",
+];
 
 fn problem(key: &str, value: &str) -> Option<(String, Severity)> {
     match key {
@@ -37,16 +39,29 @@ impl Rule for SaAnnotationOptions {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        for sa in cx.snap.service_accounts.values().filter(|s| cx.sa_in_scope(&s.namespace, &s.name)) {
+        for sa in cx
+            .snap
+            .service_accounts
+            .values()
+            .filter(|s| cx.sa_in_scope(&s.namespace, &s.name))
+        {
             for (k, v) in &sa.annotations {
                 if let Some((why, sev)) = problem(k, v) {
                     out.report(
                         &Self::META,
                         Subject::namespaced("ServiceAccount", &sa.namespace, &sa.name),
-                        Message::new("sa-option-invalid").arg("key", k).arg("namespace", &sa.namespace).arg("name", &sa.name).arg("value", v).arg("why", why),
+                        Message::new("sa-option-invalid")
+                            .arg("key", k)
+                            .arg("namespace", &sa.namespace)
+                            .arg("name", &sa.name)
+                            .arg("value", v)
+                            .arg("why", why),
                     )
                     .severity(sev)
-                    .fix(Fix::advice(format!("kubectl annotate serviceaccount -n {} {} {k}=<valid value> --overwrite", sa.namespace, sa.name)));
+                    .fix(Fix::advice(format!(
+                        "kubectl annotate serviceaccount -n {} {} {k}=<valid value> --overwrite",
+                        sa.namespace, sa.name
+                    )));
                 }
             }
         }
@@ -56,7 +71,12 @@ impl Rule for SaAnnotationOptions {
                     out.report(
                         &Self::META,
                         Subject::namespaced("Pod", &p.namespace, &p.name),
-                        Message::new("sa-option-invalid").arg("key", "eks.amazonaws.com/token-expiration").arg("namespace", &p.namespace).arg("name", &p.name).arg("value", v).arg("why", why),
+                        Message::new("sa-option-invalid")
+                            .arg("key", "eks.amazonaws.com/token-expiration")
+                            .arg("namespace", &p.namespace)
+                            .arg("name", &p.name)
+                            .arg("value", v)
+                            .arg("why", why),
                     )
                     .severity(sev);
                 }

@@ -20,13 +20,23 @@ impl Rule for SaExists {
         let mut users: Vec<(String, String, String, String)> = cx
             .workloads_in_scope()
             .filter(|w| w.owner.is_none())
-            .map(|w| (w.kind.name().to_string(), w.namespace.clone(), w.name.clone(), w.template.effective_service_account().to_string()))
+            .map(|w| {
+                (
+                    w.kind.name().to_string(),
+                    w.namespace.clone(),
+                    w.name.clone(),
+                    w.template.effective_service_account().to_string(),
+                )
+            })
             .collect();
-        users.extend(
-            cx.pods_in_scope()
-                .filter(|p| p.owner.is_none())
-                .map(|p| ("Pod".to_string(), p.namespace.clone(), p.name.clone(), p.spec.effective_service_account().to_string())),
-        );
+        users.extend(cx.pods_in_scope().filter(|p| p.owner.is_none()).map(|p| {
+            (
+                "Pod".to_string(),
+                p.namespace.clone(),
+                p.name.clone(),
+                p.spec.effective_service_account().to_string(),
+            )
+        }));
         if let Some((ns, name)) = cx.selected_service_account() {
             users.push(("ServiceAccount".into(), ns.clone(), name.clone(), name));
         }
@@ -41,7 +51,13 @@ impl Rule for SaExists {
             }
             if !cx.snap.coverage.service_accounts.covers(&ns) {
                 if gaps.insert((ns.clone(), sa.clone())) {
-                    let f = out.report(&Self::META, Subject::namespaced("ServiceAccount", &ns, &sa), Message::new("gap-sa").arg("namespace", &ns).arg("name", &sa));
+                    let f = out.report(
+                        &Self::META,
+                        Subject::namespaced("ServiceAccount", &ns, &sa),
+                        Message::new("gap-sa")
+                            .arg("namespace", &ns)
+                            .arg("name", &sa),
+                    );
                     f.cause = Cause::CollectionGap;
                     f.severity(Severity::Info);
                 }
@@ -55,9 +71,16 @@ impl Rule for SaExists {
             let f = out.report(
                 &Self::META,
                 subject,
-                Message::new("sa-missing").arg("kind", &kind).arg("namespace", &ns).arg("workload", &workload).arg("name", &sa),
+                Message::new("sa-missing")
+                    .arg("kind", &kind)
+                    .arg("namespace", &ns)
+                    .arg("workload", &workload)
+                    .arg("name", &sa),
             );
-            f.fix(Fix::command(format!("create ServiceAccount {ns}/{sa}"), format!("kubectl create serviceaccount -n {} {}", sh(&ns), sh(&sa))));
+            f.fix(Fix::command(
+                format!("create ServiceAccount {ns}/{sa}"),
+                format!("kubectl create serviceaccount -n {} {}", sh(&ns), sh(&sa)),
+            ));
             match cx.roles_trusting(&ns, &sa).first() {
                 Some(role) => {
                     f.role(*role);

@@ -40,12 +40,17 @@ impl Rule for SdkTooOld {
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         for w in cx.workloads_in_scope().filter(|w| w.owner.is_none()) {
-            let annotated = cx.snap.service_account(&w.namespace, w.template.effective_service_account()).is_some_and(|s| s.annotations.contains_key(ROLE_ANNOTATION));
+            let annotated = cx
+                .snap
+                .service_account(&w.namespace, w.template.effective_service_account())
+                .is_some_and(|s| s.annotations.contains_key(ROLE_ANNOTATION));
             if !annotated {
                 continue;
             }
             for c in w.template.all_containers() {
-                let Some(v) = c.image.as_deref().and_then(cli_image_version) else { continue };
+                let Some(v) = c.image.as_deref().and_then(cli_image_version) else {
+                    continue;
+                };
                 if v.starts_with("1.") && version_lt(v, "1.16.232") {
                     out.report(
                         &Self::META,
@@ -59,16 +64,30 @@ impl Rule for SdkTooOld {
                             .arg("version", v)
                             .arg("minimum", "1.16.232"),
                     )
-                    .fix(Fix::command("use a current AWS CLI image", format!("kubectl set image {}/{} -n {} {}=amazon/aws-cli:latest", w.kind.name().to_lowercase(), w.name, w.namespace, c.name)));
+                    .fix(Fix::command(
+                        "use a current AWS CLI image",
+                        format!(
+                            "kubectl set image {}/{} -n {} {}=amazon/aws-cli:latest",
+                            w.kind.name().to_lowercase(),
+                            w.name,
+                            w.namespace,
+                            c.name
+                        ),
+                    ));
                 }
             }
         }
         for (name, version) in &cx.options.sdks {
-            let Some((_, display, minimum)) = MINIMUM_SDK_VERSIONS.iter().find(|(n, ..)| n.eq_ignore_ascii_case(name)) else {
+            let Some((_, display, minimum)) = MINIMUM_SDK_VERSIONS
+                .iter()
+                .find(|(n, ..)| n.eq_ignore_ascii_case(name))
+            else {
                 continue;
             };
             if version_lt(version, minimum) {
-                let (ns, sa) = cx.selected_service_account().unwrap_or_else(|| ("-".into(), "(workload)".into()));
+                let (ns, sa) = cx
+                    .selected_service_account()
+                    .unwrap_or_else(|| ("-".into(), "(workload)".into()));
                 out.report(
                     &Self::META,
                     Subject::namespaced("ServiceAccount", &ns, &sa),
@@ -81,7 +100,9 @@ impl Rule for SdkTooOld {
                         .arg("version", version)
                         .arg("minimum", *minimum),
                 )
-                .fix(Fix::advice(format!("upgrade {display} to {minimum} or later")));
+                .fix(Fix::advice(format!(
+                    "upgrade {display} to {minimum} or later"
+                )));
             }
         }
     }

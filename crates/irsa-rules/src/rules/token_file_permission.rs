@@ -14,7 +14,10 @@ declare_rule!(TokenFilePermission, code: "IRSA407", name: "token-file-permission
     doc: "## What it checks\nBefore Kubernetes 1.19 the projected token is written 0600 root:root; a container running as a non-root uid (`runAsUser`, or `id` output from `kubectl exec`) needs `securityContext.fsGroup`. From 1.19 the kubelet makes it readable (facts §7), so nothing is reported.\n\n## Why it matters\n`open /var/run/secrets/eks.amazonaws.com/serviceaccount/token: permission denied`, and no credentials.\n\n## Example\n`runAsUser: 1000` without `fsGroup` on a 1.18 cluster.\n\n## Fix\n`kubectl patch <kind>/<name> --type merge -p '{\"spec\":{\"template\":{\"spec\":{\"securityContext\":{\"fsGroup\":65534}}}}}'`.\n\n## Seed steps\nChecklist row 20 (seed 002).");
 
 fn non_root_uid(spec: &PodSpec, container: &irsa_model::Container) -> Option<i64> {
-    container.run_as_user.or(spec.run_as_user).filter(|u| *u != 0)
+    container
+        .run_as_user
+        .or(spec.run_as_user)
+        .filter(|u| *u != 0)
 }
 
 impl Rule for TokenFilePermission {
@@ -22,19 +25,32 @@ impl Rule for TokenFilePermission {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        let annotated = |ns: &str, sa: &str| cx.snap.service_account(ns, sa).is_some_and(|s| s.annotations.contains_key(ROLE_ANNOTATION));
+        let annotated = |ns: &str, sa: &str| {
+            cx.snap
+                .service_account(ns, sa)
+                .is_some_and(|s| s.annotations.contains_key(ROLE_ANNOTATION))
+        };
         let version = cx.cluster.version;
         if version.is_some_and(|v| v >= (1, 19)) {
             return;
         }
-        for w in cx.workloads_in_scope().filter(|w| w.owner.is_none() && w.template.fs_group.is_none()) {
+        for w in cx
+            .workloads_in_scope()
+            .filter(|w| w.owner.is_none() && w.template.fs_group.is_none())
+        {
             if !annotated(&w.namespace, w.template.effective_service_account()) {
                 continue;
             }
             for c in w.template.all_containers() {
                 let uid = non_root_uid(&w.template, c).or_else(|| {
                     cx.snap.exec.iter().find_map(|e| match e.evidence {
-                        ExecEvidence::Id { uid, .. } if uid != 0 && e.namespace == w.namespace && e.pod.starts_with(&w.name) => Some(uid),
+                        ExecEvidence::Id { uid, .. }
+                            if uid != 0
+                                && e.namespace == w.namespace
+                                && e.pod.starts_with(&w.name) =>
+                        {
+                            Some(uid)
+                        }
                         _ => None,
                     })
                 });
@@ -53,13 +69,20 @@ impl Rule for TokenFilePermission {
                                 .arg("uid", uid.to_string())
                                 .arg("version", format!("{maj}.{min}")),
                         )
-                        .fix(Fix::command("give the pod an fsGroup so the token is group-readable", patch_template(w, json!({"securityContext": {"fsGroup": 65534}}))));
+                        .fix(Fix::command(
+                            "give the pod an fsGroup so the token is group-readable",
+                            patch_template(w, json!({"securityContext": {"fsGroup": 65534}})),
+                        ));
                     }
                     None => {
                         let f = out.report(
                             &Self::META,
                             subject,
-                            Message::new("token-permission-unknown").arg("container", &c.name).arg("kind", w.kind.name()).arg("namespace", &w.namespace).arg("name", &w.name),
+                            Message::new("token-permission-unknown")
+                                .arg("container", &c.name)
+                                .arg("kind", w.kind.name())
+                                .arg("namespace", &w.namespace)
+                                .arg("name", &w.name),
                         );
                         f.cause = Cause::CollectionGap;
                         f.severity(Severity::Info);

@@ -18,9 +18,16 @@ impl Rule for TrustPolicySizeRule {
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         let mut seen = BTreeSet::new();
-        let host = cx.cluster.issuer.as_ref().map(|i| i.host_path.clone()).unwrap_or_default();
+        let host = cx
+            .cluster
+            .issuer
+            .as_ref()
+            .map(|i| i.host_path.clone())
+            .unwrap_or_default();
         for i in &cx.irsa {
-            let RoleState::Found(r) = &i.role else { continue };
+            let RoleState::Found(r) = &i.role else {
+                continue;
+            };
             let Some(Ok(doc)) = &r.trust else { continue };
             if !seen.insert(r.arn.clone()) {
                 continue;
@@ -28,11 +35,21 @@ impl Rule for TrustPolicySizeRule {
             let size = PolicySize::of(&doc.raw);
             let next = PolicySize::typical_statement_cost(&host);
             let (severity, extra) = if size.compact > MAX_QUOTA {
-                (Severity::Error, format!(": over the maximum quota of {MAX_QUOTA}"))
+                (
+                    Severity::Error,
+                    format!(": over the maximum quota of {MAX_QUOTA}"),
+                )
             } else if size.compact >= DEFAULT_QUOTA {
                 (Severity::Warning, ": at the default quota, so the account must have the raised quota; adding a cluster needs more".to_string())
-            } else if size.headroom(DEFAULT_QUOTA) < next as i64 || size.compact * 10 >= DEFAULT_QUOTA * 9 {
-                (Severity::Warning, format!(": another cluster's statement (about {next} characters) would not fit"))
+            } else if size.headroom(DEFAULT_QUOTA) < next as i64
+                || size.compact * 10 >= DEFAULT_QUOTA * 9
+            {
+                (
+                    Severity::Warning,
+                    format!(
+                        ": another cluster's statement (about {next} characters) would not fit"
+                    ),
+                )
             } else {
                 continue;
             };

@@ -9,10 +9,15 @@ use crate::registry::RuleMeta;
 use irsa_policy::{IssuerDifference, NearMiss, SubjectMiss, WebIdentityRequest};
 
 /// The STS answer to a trust-policy denial.
-pub const ACCESS_DENIED: &str = "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity";
+pub const ACCESS_DENIED: &str =
+    "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity";
 
 fn list(values: &[String]) -> String {
-    values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Describes issuer differences in words.
@@ -20,7 +25,9 @@ pub fn describe_differences(diffs: &[IssuerDifference]) -> String {
     diffs
         .iter()
         .map(|d| match d {
-            IssuerDifference::CaseOnly => "differs only in letter case (provider URLs are case-sensitive)".to_string(),
+            IssuerDifference::CaseOnly => {
+                "differs only in letter case (provider URLs are case-sensitive)".to_string()
+            }
             IssuerDifference::TrailingSlash => "has a trailing `/`".to_string(),
             IssuerDifference::Scheme => "includes `https://`".to_string(),
             IssuerDifference::Region { found, expected } => {
@@ -44,15 +51,22 @@ fn subject_detail(miss: &SubjectMiss, closest: &str, request: &WebIdentityReques
     match miss {
         SubjectMiss::Whitespace => match closest.find(char::is_whitespace) {
             Some(0) => format!("note the leading white space in `{closest}`"),
-            Some(i) if i + closest[i..].trim_start().len() == closest.len() && closest[i..].trim().is_empty() => {
+            Some(i)
+                if i + closest[i..].trim_start().len() == closest.len()
+                    && closest[i..].trim().is_empty() =>
+            {
                 format!("note the trailing white space in `{closest}`")
             }
             Some(i) => format!("note the space after `{}`", &closest[..i]),
             None => "note the white space".into(),
         },
-        SubjectMiss::Case => "it differs only in letter case, and the comparison is case-sensitive".into(),
+        SubjectMiss::Case => {
+            "it differs only in letter case, and the comparison is case-sensitive".into()
+        }
         SubjectMiss::Swapped => "namespace and name are swapped".into(),
-        SubjectMiss::Prefix => "the `system:serviceaccount:` prefix is missing or misspelled".into(),
+        SubjectMiss::Prefix => {
+            "the `system:serviceaccount:` prefix is missing or misspelled".into()
+        }
         SubjectMiss::Namespace { found, distance } if *distance <= 2 => {
             format!("namespace `{found}` is a typo of `{ns}`")
         }
@@ -70,13 +84,24 @@ fn subject_detail(miss: &SubjectMiss, closest: &str, request: &WebIdentityReques
 }
 
 /// The message for a near miss.
-pub fn describe(miss: &NearMiss, statement: Option<usize>, irsa: &SaIrsa<'_>, request: &WebIdentityRequest) -> Message {
-    let st = statement.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+pub fn describe(
+    miss: &NearMiss,
+    statement: Option<usize>,
+    irsa: &SaIrsa<'_>,
+    request: &WebIdentityRequest,
+) -> Message {
+    let st = statement
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "-".into());
     let role = irsa.role_text();
     match miss {
         NearMiss::NoAllowStatement => Message::new("trust-no-allow").arg("role", role),
-        NearMiss::ActionIsAssumeRole { found } => Message::new("trust-action-assume-role").arg("statement", st).arg("found", list(found)),
-        NearMiss::ActionMissing { found } => Message::new("trust-action-missing").arg("statement", st).arg("found", list(found)),
+        NearMiss::ActionIsAssumeRole { found } => Message::new("trust-action-assume-role")
+            .arg("statement", st)
+            .arg("found", list(found)),
+        NearMiss::ActionMissing { found } => Message::new("trust-action-missing")
+            .arg("statement", st)
+            .arg("found", list(found)),
         NearMiss::ServicePrincipal { services } => Message::new("trust-principal-service")
             .arg("statement", st)
             .arg("found", list(services))
@@ -85,14 +110,24 @@ pub fn describe(miss: &NearMiss, statement: Option<usize>, irsa: &SaIrsa<'_>, re
             .arg("statement", st)
             .arg("found", list(values))
             .arg("expected", &request.provider_arn),
-        NearMiss::FederatedOtherProvider { found, expected, account_differs, partition_differs, url } => {
+        NearMiss::FederatedOtherProvider {
+            found,
+            expected,
+            account_differs,
+            partition_differs,
+            url,
+        } => {
             let mut parts = Vec::new();
             if *partition_differs {
                 parts.push("another partition".to_string());
             }
             if *account_differs {
                 let acct = |a: &str| irsa_policy::arn::account_of(a).unwrap_or("?").to_string();
-                parts.push(format!("account {} instead of {}", acct(found), acct(expected)));
+                parts.push(format!(
+                    "account {} instead of {}",
+                    acct(found),
+                    acct(expected)
+                ));
             }
             if !url.is_empty() {
                 parts.push(describe_differences(url));
@@ -117,9 +152,21 @@ pub fn describe(miss: &NearMiss, statement: Option<usize>, irsa: &SaIrsa<'_>, re
         NearMiss::KeyMisspelledClaim { key, meant } => Message::new("trust-key-claim")
             .arg("key", key)
             .arg("claim", key.rsplit(':').next().unwrap_or(""))
-            .arg("meant", meant.as_ref().map(|m| format!(" (meant `:{m}`?)")).unwrap_or_default()),
+            .arg(
+                "meant",
+                meant
+                    .as_ref()
+                    .map(|m| format!(" (meant `:{m}`?)"))
+                    .unwrap_or_default(),
+            ),
         NearMiss::KeyAbsent { key } => Message::new("trust-key-absent").arg("key", key),
-        NearMiss::SubMismatch { values, closest, miss, expected, .. } => Message::new("trust-sub-mismatch")
+        NearMiss::SubMismatch {
+            values,
+            closest,
+            miss,
+            expected,
+            ..
+        } => Message::new("trust-sub-mismatch")
             .arg("values", list(values))
             .arg("expected", format!("`{expected}`"))
             .arg("detail", subject_detail(miss, closest, request)),
@@ -128,7 +175,11 @@ pub fn describe(miss: &NearMiss, statement: Option<usize>, irsa: &SaIrsa<'_>, re
             .arg("expected", &request.sub)
             .arg("operator", operator)
             .arg("value", value),
-        NearMiss::WildcardUnderStringEquals { key, operator, value } => Message::new("trust-wildcard-equals")
+        NearMiss::WildcardUnderStringEquals {
+            key,
+            operator,
+            value,
+        } => Message::new("trust-wildcard-equals")
             .arg("operator", operator)
             .arg("value", value)
             .arg("key", key),
@@ -138,33 +189,65 @@ pub fn describe(miss: &NearMiss, statement: Option<usize>, irsa: &SaIrsa<'_>, re
         NearMiss::AudMismatch { values, expected } => Message::new("trust-aud-mismatch")
             .arg("values", list(values))
             .arg("expected", list(expected)),
-        NearMiss::ConditionFalse { key, operator, values } => Message::new("trust-condition-false")
+        NearMiss::ConditionFalse {
+            key,
+            operator,
+            values,
+        } => Message::new("trust-condition-false")
             .arg("key", key)
             .arg("operator", operator)
             .arg("values", list(values)),
-        NearMiss::UnknownOperator { operator } => Message::new("trust-unknown-operator").arg("operator", operator),
-        NearMiss::DenyApplies { statement } => Message::new("trust-deny").arg("statement", statement.to_string()),
+        NearMiss::UnknownOperator { operator } => {
+            Message::new("trust-unknown-operator").arg("operator", operator)
+        }
+        NearMiss::DenyApplies { statement } => {
+            Message::new("trust-deny").arg("statement", statement.to_string())
+        }
         NearMiss::Undetermined { key, why } => Message::new("trust-undetermined")
             .arg("sub", &request.sub)
             .arg("key", key)
             .arg("why", why),
         NearMiss::NoSubCondition => Message::new("trust-no-sub").arg("statement", st),
-        NearMiss::SubWildcardAll { value } => Message::new("trust-sub-wildcard-all").arg("value", value).arg("role", role),
-        NearMiss::SubWildcardNamespace { value } => Message::new("trust-sub-wildcard-namespace").arg("value", value).arg("role", role),
-        NearMiss::NoAudCondition => Message::new("trust-aud-absent").arg("statement", st).arg("audience", list(&request.aud)),
+        NearMiss::SubWildcardAll { value } => Message::new("trust-sub-wildcard-all")
+            .arg("value", value)
+            .arg("role", role),
+        NearMiss::SubWildcardNamespace { value } => Message::new("trust-sub-wildcard-namespace")
+            .arg("value", value)
+            .arg("role", role),
+        NearMiss::NoAudCondition => Message::new("trust-aud-absent")
+            .arg("statement", st)
+            .arg("audience", list(&request.aud)),
         NearMiss::PrincipalWildcard => Message::new("trust-principal-star").arg("statement", st),
-        NearMiss::ForAllValuesWithAllow { key } => Message::new("trust-for-all-values").arg("key", key),
-        NearMiss::NegatedOnAbsentKey { key, operator, deny } => Message::new("trust-negated-absent")
+        NearMiss::ForAllValuesWithAllow { key } => {
+            Message::new("trust-for-all-values").arg("key", key)
+        }
+        NearMiss::NegatedOnAbsentKey {
+            key,
+            operator,
+            deny,
+        } => Message::new("trust-negated-absent")
             .arg("key", key)
             .arg("operator", operator)
-            .arg("deny", if *deny { ": this Deny always applies" } else { "" }),
+            .arg(
+                "deny",
+                if *deny {
+                    ": this Deny always applies"
+                } else {
+                    ""
+                },
+            ),
         NearMiss::ResourceInTrustPolicy => Message::new("trust-resource").arg("statement", st),
     }
 }
 
 /// Reports the near misses `pick` selects: reasons of a denial as errors (with the
 /// predicted error and the verified fix), hygiene warnings at the severity `pick` gives.
-pub fn report_trust(cx: &Context<'_>, out: &mut Out, meta: &RuleMeta, pick: fn(&NearMiss) -> Option<Severity>) {
+pub fn report_trust(
+    cx: &Context<'_>,
+    out: &mut Out,
+    meta: &RuleMeta,
+    pick: fn(&NearMiss) -> Option<Severity>,
+) {
     for irsa in &cx.irsa {
         let Some((request, diagnosis)) = irsa.diagnosis() else {
             continue;

@@ -25,5 +25,19 @@ impl Rule for TrustSubRule {
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         report_trust(cx, out, &Self::META, pick);
+        for i in &cx.irsa {
+            if let Some((request, d)) = i.diagnosis() {
+                if let irsa_policy::Decision::Allow { statement } = d.evaluation.decision {
+                    out.pass(
+                        &Self::META,
+                        i.subject(),
+                        crate::messages::Message::new("trust-allows")
+                            .arg("role", i.role_text())
+                            .arg("sub", &request.sub)
+                            .arg("statement", statement.to_string()),
+                    );
+                }
+            }
+        }
     }
 }

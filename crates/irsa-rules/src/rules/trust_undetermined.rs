@@ -26,14 +26,25 @@ impl Rule for TrustUndetermined {
                 }
                 TrustState::Diagnosed { request, diagnosis } => {
                     if let Decision::Undetermined { .. } = diagnosis.evaluation.decision {
-                        for l in diagnosis.findings.iter().filter(|l| matches!(l.miss, NearMiss::Undetermined { .. })) {
-                            out.report(&Self::META, i.subject(), describe(&l.miss, l.statement, i, request))
-                                .severity(Severity::Warning)
-                                .role(i.role_text())
-                                .fix(Fix::command(
-                                    "ask STS for the real answer",
-                                    format!("irsa-doctor probe -n {} --service-account {}", i.sa.namespace, i.sa.name),
-                                ));
+                        for l in diagnosis
+                            .findings
+                            .iter()
+                            .filter(|l| matches!(l.miss, NearMiss::Undetermined { .. }))
+                        {
+                            out.report(
+                                &Self::META,
+                                i.subject(),
+                                describe(&l.miss, l.statement, i, request),
+                            )
+                            .severity(Severity::Warning)
+                            .role(i.role_text())
+                            .fix(Fix::command(
+                                "ask STS for the real answer",
+                                format!(
+                                    "irsa-doctor probe -n {} --service-account {}",
+                                    i.sa.namespace, i.sa.name
+                                ),
+                            ));
                         }
                     }
                 }

@@ -22,7 +22,8 @@ impl Rule for WebhookRule {
         let subject = Subject::global("Webhook", "pod-identity-webhook");
         match cx.snap.pod_identity_webhook() {
             None if cx.snap.coverage.webhooks_listed => {
-                out.report(&Self::META, subject, Message::new("webhook-absent")).fix(webhook_manifest(cx));
+                out.report(&Self::META, subject, Message::new("webhook-absent"))
+                    .fix(webhook_manifest(cx));
             }
             None => {
                 let f = out.report(&Self::META, subject, Message::new("gap-webhook"));
@@ -31,16 +32,29 @@ impl Rule for WebhookRule {
             }
             Some(w) => {
                 if !w.webhooks.iter().any(|h| h.covers_pod_create) {
-                    out.report(&Self::META, subject.clone(), Message::new("webhook-no-create")).fix(webhook_manifest(cx));
+                    out.report(
+                        &Self::META,
+                        subject.clone(),
+                        Message::new("webhook-no-create"),
+                    )
+                    .fix(webhook_manifest(cx));
                 } else {
                     out.pass(&Self::META, subject.clone(), Message::new("webhook-ok"));
                 }
-                for h in w.webhooks.iter().filter(|h| h.name == "iam-for-pods.amazonaws.com") {
-                    if !h.admission_review_versions.is_empty() && !h.admission_review_versions.iter().any(|v| v == "v1beta1") {
+                for h in w
+                    .webhooks
+                    .iter()
+                    .filter(|h| h.name == "iam-for-pods.amazonaws.com")
+                {
+                    if !h.admission_review_versions.is_empty()
+                        && !h.admission_review_versions.iter().any(|v| v == "v1beta1")
+                    {
                         out.report(
                             &Self::META,
                             subject.clone(),
-                            Message::new("webhook-review-version").arg("webhook", &h.name).arg("versions", format!("{:?}", h.admission_review_versions)),
+                            Message::new("webhook-review-version")
+                                .arg("webhook", &h.name)
+                                .arg("versions", format!("{:?}", h.admission_review_versions)),
                         )
                         .severity(Severity::Warning)
                         .fix(webhook_manifest(cx));
@@ -48,7 +62,10 @@ impl Rule for WebhookRule {
                 }
                 // Pods and templates the selector excludes.
                 for i in &cx.irsa {
-                    for p in cx.pods_in_scope().filter(|p| p.namespace == i.sa.namespace && p.spec.effective_service_account() == i.sa.name) {
+                    for p in cx.pods_in_scope().filter(|p| {
+                        p.namespace == i.sa.namespace
+                            && p.spec.effective_service_account() == i.sa.name
+                    }) {
                         if p.labels.contains_key(SKIP_LABEL) {
                             continue; // reported on the workload or below
                         }
@@ -58,7 +75,11 @@ impl Rule for WebhookRule {
                                     out.report(
                                         &Self::META,
                                         Subject::namespaced("Pod", &p.namespace, &p.name),
-                                        Message::new("webhook-selector").arg("selector", "objectSelector").arg("kind", "Pod").arg("namespace", &p.namespace).arg("name", &p.name),
+                                        Message::new("webhook-selector")
+                                            .arg("selector", "objectSelector")
+                                            .arg("kind", "Pod")
+                                            .arg("namespace", &p.namespace)
+                                            .arg("name", &p.name),
                                     )
                                     .role(i.role_text());
                                 }
@@ -70,7 +91,10 @@ impl Rule for WebhookRule {
         }
         // The skip label, on templates and bare pods of annotated ServiceAccounts.
         for i in &cx.irsa {
-            for wl in cx.workloads_in_scope().filter(|wl| wl.namespace == i.sa.namespace && wl.template.effective_service_account() == i.sa.name) {
+            for wl in cx.workloads_in_scope().filter(|wl| {
+                wl.namespace == i.sa.namespace
+                    && wl.template.effective_service_account() == i.sa.name
+            }) {
                 if wl.template_labels.contains_key(SKIP_LABEL) && wl.owner.is_none() {
                     out.report(
                         &Self::META,
@@ -90,7 +114,11 @@ impl Rule for WebhookRule {
                     ));
                 }
             }
-            for p in cx.pods_in_scope().filter(|p| p.owner.is_none() && p.namespace == i.sa.namespace && p.spec.effective_service_account() == i.sa.name) {
+            for p in cx.pods_in_scope().filter(|p| {
+                p.owner.is_none()
+                    && p.namespace == i.sa.namespace
+                    && p.spec.effective_service_account() == i.sa.name
+            }) {
                 if p.labels.contains_key(SKIP_LABEL) {
                     out.report(
                         &Self::META,

@@ -1,0 +1,148 @@
+//! Command-line flags (parsed without side effects; validated in `main`).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Diagnose IAM Roles for Service Accounts (IRSA) on Amazon EKS: names the broken
+/// link, the error STS returns, and the fix.
+#[derive(Debug, Parser)]
+#[command(name = "irsa-doctor", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Diagnose IRSA from a snapshot of kubectl/aws outputs.
+    Check(CheckArgs),
+    /// Paste an SDK error; get the likely causes (confirmed against a snapshot if given).
+    Explain(ExplainArgs),
+    /// List every rule: code, cause, severity, summary.
+    Rules(OutputArgs),
+    /// Show one rule's documentation.
+    Rule {
+        /// Rule code (IRSA203) or name (trust-sub).
+        code: String,
+    },
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable report.
+    Text,
+    /// Machine-readable report (irsa-doctor/report/v1).
+    Json,
+}
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Severity threshold for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 on errors (default).
+    Error,
+    /// Exit 1 on warnings or errors.
+    Warning,
+    /// Exit 1 on any finding.
+    Info,
+}
+
+/// `--output` and `--color`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+    /// Colour.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Where facts come from.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Snapshot files or directories (raw kubectl/aws CLI output); repeatable.
+    #[arg(short = 's', long = "snapshot", value_name = "PATH")]
+    pub snapshot: Vec<PathBuf>,
+    /// Cluster OIDC issuer URL, when the snapshot lacks describe-cluster.
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// AWS region of the cluster, when the snapshot lacks it.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// AWS account of the cluster, when the snapshot lacks it.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+    /// Kubernetes version (e.g. 1.29), when the snapshot lacks it.
+    #[arg(long = "kubernetes-version", value_name = "1.XX")]
+    pub kubernetes_version: Option<String>,
+    /// Which EKS cluster, when the snapshot describes several.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+}
+
+/// `check` flags.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Facts.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Only this namespace.
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "NAMESPACE",
+        conflicts_with = "all_namespaces"
+    )]
+    pub namespace: Option<String>,
+    /// All namespaces (the default for snapshots).
+    #[arg(short = 'A', long = "all-namespaces")]
+    pub all_namespaces: bool,
+    /// Only this ServiceAccount.
+    #[arg(long = "service-account", value_name = "NAME")]
+    pub service_account: Option<String>,
+    /// Only this pod (and its ServiceAccount).
+    #[arg(long, value_name = "NAME", conflicts_with = "service_account")]
+    pub pod: Option<String>,
+    /// The AWS SDK the workload uses, to check its version (e.g. boto3=1.9.100); repeatable.
+    #[arg(long = "sdk", value_name = "NAME=VERSION")]
+    pub sdk: Vec<String>,
+    /// Exit 1 when a finding of this severity or worse is reported.
+    #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// `explain` flags.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The error text, or `-` to read it from standard input.
+    pub text: String,
+    /// Facts to confirm the cause against.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Namespace of the workload that logged the error.
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// ServiceAccount of the workload that logged the error.
+    #[arg(long = "service-account", value_name = "NAME")]
+    pub service_account: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}

@@ -1,0 +1,207 @@
+//! Subcommands: validate flags, load inputs, run the pure core, render.
+
+use crate::cli::{CheckArgs, Cli, Command, ExplainArgs, FailOn, Format, OutputArgs, SourceArgs};
+use crate::render;
+use anyhow::{bail, Context as _, Result};
+use irsa_model::{load_paths, ContextFlags, Snapshot};
+use irsa_rules::{all_rules, rule_by_code, Options, Scope, Severity};
+use std::io::{Read, Write};
+
+/// Runs a parsed command line; returns the exit status.
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Explain(args) => explain(args),
+        Command::Rules(out) => rules(out),
+        Command::Rule { code } => rule(&code),
+    }
+}
+
+fn validate_source(s: &SourceArgs) -> Result<()> {
+    if let Some(i) = &s.issuer {
+        irsa_policy::Issuer::parse(i).map_err(|e| {
+            anyhow::anyhow!(
+                "--issuer: {e}; expected https://oidc.eks.<region>.amazonaws.com/id/<ID>"
+            )
+        })?;
+    }
+    if let Some(a) = &s.account {
+        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+            bail!("--account: `{a}` is not a 12-digit AWS account id");
+        }
+    }
+    if let Some(r) = &s.region {
+        if !irsa_policy::partition::looks_like_region(r) {
+            bail!("--region: `{r}` is not an AWS region name (e.g. us-east-1)");
+        }
+    }
+    if let Some(v) = &s.kubernetes_version {
+        if irsa_model::parse_minor_version(v).is_none() {
+            bail!("--kubernetes-version: `{v}` is not a version like 1.29");
+        }
+    }
+    for p in &s.snapshot {
+        if !p.exists() {
+            bail!("--snapshot: {} does not exist", p.display());
+        }
+    }
+    Ok(())
+}
+
+fn load(s: &SourceArgs) -> Snapshot {
+    load_paths(
+        &s.snapshot,
+        ContextFlags {
+            issuer: s.issuer.clone(),
+            region: s.region.clone(),
+            account: s.account.clone(),
+            kubernetes_version: s.kubernetes_version.clone(),
+            cluster: s.cluster.clone(),
+        },
+    )
+}
+
+fn sources(s: &SourceArgs) -> String {
+    let names: Vec<String> = s.snapshot.iter().map(|p| p.display().to_string()).collect();
+    format!("snapshot {}", names.join(", "))
+}
+
+fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e).context("writing to standard output"),
+    }
+}
+
+fn check(args: CheckArgs) -> Result<u8> {
+    if args.source.snapshot.is_empty() {
+        bail!("no input: pass --snapshot PATH (a folder of kubectl/aws outputs, see README \"Make your own snapshot\"); live mode is not available in this build");
+    }
+    validate_source(&args.source)?;
+    let mut sdks = Vec::new();
+    for s in &args.sdk {
+        let Some((name, version)) = s.split_once('=') else {
+            bail!("--sdk: `{s}` is not NAME=VERSION (e.g. boto3=1.9.220)");
+        };
+        sdks.push((name.trim().to_string(), version.trim().to_string()));
+    }
+    let snap = load(&args.source);
+    let scope = Scope {
+        namespace: args.namespace.clone(),
+        service_account: args.service_account.clone(),
+        pod: args.pod.clone(),
+    };
+    let options = Options { sdks };
+    let report = irsa_rules::check(&snap, &scope, &options);
+    match args.out.output {
+        Format::Json => print_stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&render::json::report(&report, &snap.inputs))?
+        ))?,
+        Format::Text => print_stdout(&render::human::report(
+            &report,
+            &snap.inputs,
+            &sources(&args.source),
+            render::use_color(args.out.color),
+        ))?,
+    }
+    for r in &snap.inputs.rejected {
+        eprintln!("irsa-doctor: rejected input {r}");
+    }
+    if !snap.inputs.rejected.is_empty() {
+        return Ok(2);
+    }
+    let level = match args.fail_on {
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
+        FailOn::Info => Severity::Info,
+    };
+    Ok(u8::from(report.fails_at(level)))
+}
+
+fn explain(args: ExplainArgs) -> Result<u8> {
+    let text = if args.text == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading the error text from standard input")?;
+        s
+    } else {
+        args.text.clone()
+    };
+    if text.trim().is_empty() {
+        bail!("explain: the error text is empty (pass it as an argument, or `-` and pipe it in)");
+    }
+    validate_source(&args.source)?;
+    let context = if args.source.snapshot.is_empty() {
+        None
+    } else {
+        Some(load(&args.source))
+    };
+    let scope = Scope {
+        namespace: args.namespace.clone(),
+        service_account: args.service_account.clone(),
+        pod: None,
+    };
+    let result = irsa_rules::explain::explain(&text, context.as_ref(), &scope);
+    match args.out.output {
+        Format::Json => print_stdout(&format!("{}\n", serde_json::to_string_pretty(&result)?))?,
+        Format::Text => print_stdout(&irsa_rules::explain::render_text(&result))?,
+    }
+    Ok(0)
+}
+
+fn rules(out: OutputArgs) -> Result<u8> {
+    let rules = all_rules();
+    match out.output {
+        Format::Json => {
+            let v: Vec<_> = rules
+                .iter()
+                .map(|r| {
+                    let m = r.meta();
+                    serde_json::json!({"code": m.code, "name": m.name, "cause": m.cause.id(), "severity": m.severity.name(), "summary": m.summary})
+                })
+                .collect();
+            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
+        }
+        Format::Text => {
+            let mut s = format!(
+                "{:<8} {:<26} {:<25} {:<8} {}\n",
+                "CODE", "NAME", "CAUSE", "SEVERITY", "SUMMARY"
+            );
+            for r in rules {
+                let m = r.meta();
+                s.push_str(&format!(
+                    "{:<8} {:<26} {:<25} {:<8} {}\n",
+                    m.code,
+                    m.name,
+                    m.cause.id(),
+                    m.severity.name(),
+                    m.summary
+                ));
+            }
+            print_stdout(&s)?;
+        }
+    }
+    Ok(0)
+}
+
+fn rule(code: &str) -> Result<u8> {
+    let Some(r) = rule_by_code(code) else {
+        bail!("rule `{code}` does not exist; `irsa-doctor rules` lists them");
+    };
+    let m = r.meta();
+    print_stdout(&format!(
+        "{} {} (cause {}, {})\n{}\n\n{}\n",
+        m.code,
+        m.name,
+        m.cause.id(),
+        m.severity.name(),
+        m.summary,
+        m.doc
+    ))?;
+    Ok(0)
+}

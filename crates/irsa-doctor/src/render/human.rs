@@ -1,0 +1,222 @@
+//! Human report: grouped as the data flows (cluster & OIDC provider → roles →
+//! ServiceAccounts → workloads & pods), one line per link with ✔ ✘ ! ? i, the
+//! predicted STS error, then the fix as copy-pasteable commands.
+
+use irsa_model::InputReport;
+use irsa_policy::StsPrediction;
+use irsa_rules::{Cause, Finding, Report, Severity, Subject};
+use std::collections::HashSet;
+use std::fmt::Write;
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+}
+
+const SECTIONS: [(&str, &[&str]); 5] = [
+    (
+        "Cluster & OIDC provider",
+        &["Cluster", "OidcProvider", "Webhook"],
+    ),
+    ("Roles", &["Role"]),
+    ("ServiceAccounts", &["ServiceAccount"]),
+    (
+        "Workloads & pods",
+        &[
+            "Pod",
+            "Deployment",
+            "DaemonSet",
+            "StatefulSet",
+            "Job",
+            "CronJob",
+            "ReplicaSet",
+        ],
+    ),
+    ("Inputs", &["Input"]),
+];
+
+fn mark(f: &Finding, st: &Style) -> String {
+    if f.cause == Cause::CollectionGap {
+        return st.paint("36", "?");
+    }
+    match f.severity {
+        Severity::Error => st.paint("31;1", "✘"),
+        Severity::Warning => st.paint("33;1", "!"),
+        Severity::Info => st.paint("34", "i"),
+    }
+}
+
+fn indent(text: &str, by: &str) -> String {
+    text.lines()
+        .map(|l| format!("{by}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Renders the report.
+pub fn report(r: &Report, inputs: &InputReport, sources: &str, color: bool) -> String {
+    let st = Style { color };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {}",
+        st.bold("irsa-doctor"),
+        st.dim(&format!(
+            "· {sources} ({} files, {} objects read)",
+            inputs.files, inputs.objects
+        ))
+    );
+    let mut printed_fixes: HashSet<String> = HashSet::new();
+    for (title, kinds) in SECTIONS {
+        let passes: Vec<_> = r
+            .passes
+            .iter()
+            .filter(|p| kinds.contains(&p.subject.kind.as_str()))
+            .collect();
+        let findings: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| kinds.contains(&f.subject.kind.as_str()))
+            .collect();
+        if passes.is_empty() && findings.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{}", st.bold(title));
+        // One block per subject, in order of first appearance.
+        let mut subjects: Vec<&Subject> = Vec::new();
+        for s in passes
+            .iter()
+            .map(|p| &p.subject)
+            .chain(findings.iter().map(|f| &f.subject))
+        {
+            if !subjects.contains(&s) {
+                subjects.push(s);
+            }
+        }
+        let grouped =
+            subjects.len() > 1 || title == "ServiceAccounts" || title == "Workloads & pods";
+        let pad = if grouped { "    " } else { "  " };
+        for subject in subjects {
+            if grouped {
+                let _ = writeln!(out, "  {}", st.paint("1;34", &subject.display()));
+            }
+            for p in passes.iter().filter(|p| &p.subject == subject) {
+                let _ = writeln!(out, "{pad}{} {}", st.paint("32", "✔"), p.message.render());
+            }
+            for f in findings.iter().filter(|f| &f.subject == subject) {
+                let _ = writeln!(
+                    out,
+                    "{pad}{} {} {}",
+                    mark(f, &st),
+                    f.message.render(),
+                    st.dim(&format!("[{} {}]", f.rule, f.cause.id()))
+                );
+                if let Some(e) = &f.predicted_error {
+                    let _ = writeln!(
+                        out,
+                        "{pad}    {} {}",
+                        st.dim("STS answers:"),
+                        st.paint("31", e)
+                    );
+                }
+                for fix in &f.fix {
+                    let key = format!(
+                        "{}\n{}",
+                        fix.summary,
+                        fix.command.clone().unwrap_or_default()
+                    );
+                    if !printed_fixes.insert(key) {
+                        let _ = writeln!(
+                            out,
+                            "{pad}    {} {}",
+                            st.dim("fix:"),
+                            st.dim(&format!("{} (as above)", fix.summary))
+                        );
+                        continue;
+                    }
+                    let _ = writeln!(out, "{pad}    {} {}", st.paint("32", "fix:"), fix.summary);
+                    if let Some(cmd) = &fix.command {
+                        let _ = writeln!(
+                            out,
+                            "{}",
+                            st.paint("36", &indent(cmd, &format!("{pad}      ")))
+                        );
+                    }
+                }
+            }
+        }
+    }
+    if !r.chains.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            st.bold("Verdict: what STS answers each ServiceAccount's pods")
+        );
+        for c in &r.chains {
+            let who = format!(
+                "{}/{}",
+                c.subject.namespace.clone().unwrap_or_default(),
+                c.subject.name
+            );
+            let line = match &c.prediction {
+                StsPrediction::Success { role } => {
+                    let blocked = r.findings.iter().any(|f| {
+                        f.severity == Severity::Error
+                            && f.subject.namespace == c.subject.namespace
+                            && f.cause != Cause::CollectionGap
+                    });
+                    let note = if blocked {
+                        " (STS would succeed, but see the errors above on the way there)"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "{} {who} → {role}: credentials issued{note}",
+                        st.paint("32", "✔")
+                    )
+                }
+                StsPrediction::Error(e) => format!(
+                    "{} {who} → {}: {}",
+                    st.paint("31;1", "✘"),
+                    c.role_arn,
+                    st.paint("31", &e.text())
+                ),
+                StsPrediction::Undetermined { why, .. } => format!(
+                    "{} {who} → {}: not checked: {why}",
+                    st.paint("36", "?"),
+                    c.role_arn
+                ),
+            };
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    let s = r.summary;
+    let _ = writeln!(
+        out,
+        "\n{} error(s), {} warning(s), {} info · {} check(s) passed",
+        if s.error > 0 {
+            st.paint("31;1", &s.error.to_string())
+        } else {
+            s.error.to_string()
+        },
+        s.warning,
+        s.info,
+        r.passes.len()
+    );
+    out
+}
