@@ -261,7 +261,10 @@ fn principal_cases() -> Vec<Case> {
         ),
         case(
             "id in lower case",
-            fed(&PROV.to_lowercase().replace("arn:aws:iam", "arn:aws:iam")),
+            fed(&PROV.replace(
+                "5C5E2D1A0C1E4B2C8F6B0E7D9A3B1C2D",
+                "5c5e2d1a0c1e4b2c8f6b0e7d9a3b1c2d",
+            )),
             request(),
             Implicit,
             Some("federated-other-provider"),

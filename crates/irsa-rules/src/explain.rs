@@ -486,7 +486,7 @@ fn nearest(text: &str) -> Vec<String> {
             (n, p.name)
         })
         .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     scored
         .into_iter()
         .take(3)

@@ -19,9 +19,12 @@ impl Rule for PodServiceAccountRule {
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         let snap = cx.snap;
+        // Used = run by a top-level workload or by a pod (an old ReplicaSet left by a
+        // Deployment change still names the previous ServiceAccount: it does not count).
         let used: BTreeSet<(String, String)> = snap
             .workloads
             .iter()
+            .filter(|w| w.owner.is_none())
             .map(|w| {
                 (
                     w.namespace.clone(),

@@ -1,0 +1,971 @@
+//! One scenario per row of the seed checklist: the real healthy sample
+//! (examples/healthy, as kubectl and the AWS CLI print it) with one link broken.
+//! Each asserts the causes that must appear and the plausible wrong ones that must not.
+
+use irsa_model::{ContextFlags, Loader};
+use irsa_rules::{check, Cause, Options, Report, Scope, Severity};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+const ACCOUNT: &str = "391252439823";
+const ISS: &str = "oidc.eks.us-east-2.amazonaws.com/id/C9013FD37C32992483E5BAA666194EC2";
+const ROLE: &str = "arn:aws:iam::391252439823:role/orders-use2-inventory-api";
+
+struct Scenario {
+    files: BTreeMap<&'static str, Value>,
+    extra: Vec<(String, String)>,
+    flags: ContextFlags,
+    options: Options,
+    scope: Scope,
+}
+
+fn healthy() -> Scenario {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/healthy");
+    let read = |rel: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(rel)).unwrap()).unwrap()
+    };
+    let mut files = BTreeMap::new();
+    for (k, rel) in [
+        ("cluster", "aws/eks-describe-cluster.json"),
+        ("provider", "aws/iam-get-open-id-connect-provider.json"),
+        ("role", "aws/iam-get-role-orders-use2-inventory-api.json"),
+        ("providers", "aws/iam-list-open-id-connect-providers.json"),
+        ("caller", "aws/sts-get-caller-identity.json"),
+        ("deployment", "k8s/deployment.json"),
+        ("mwc", "k8s/mutatingwebhookconfiguration.json"),
+        ("pods", "k8s/pods.json"),
+        ("rs", "k8s/rs.json"),
+        ("sa", "k8s/sa.json"),
+    ] {
+        files.insert(k, read(rel));
+    }
+    let mut s = Scenario {
+        files,
+        extra: vec![],
+        flags: ContextFlags::default(),
+        options: Options::default(),
+        scope: Scope::default(),
+    };
+    // Permission policies, so role-permissions has its data.
+    s.add(
+        "attached.json",
+        json!({"command": "aws iam list-attached-role-policies --role-name orders-use2-inventory-api",
+               "output": {"AttachedPolicies": [{"PolicyName": "inventory-dynamodb", "PolicyArn": "arn:aws:iam::391252439823:policy/inventory-dynamodb"}]}}),
+    );
+    s.add(
+        "inline.json",
+        json!({"command": "aws iam list-role-policies --role-name orders-use2-inventory-api", "output": {"PolicyNames": []}}),
+    );
+    s
+}
+
+impl Scenario {
+    fn add(&mut self, name: &str, v: Value) {
+        self.extra.push((name.to_string(), v.to_string()));
+    }
+    fn v(&mut self, k: &str) -> &mut Value {
+        self.files.get_mut(k).unwrap()
+    }
+    fn trust(&mut self) -> &mut Value {
+        &mut self.v("role")["Role"]["AssumeRolePolicyDocument"]
+    }
+    fn statement(&mut self) -> &mut Value {
+        &mut self.trust()["Statement"][0]
+    }
+    fn sa_annotations(&mut self) -> &mut Value {
+        &mut self.v("sa")["metadata"]["annotations"]
+    }
+    fn pods(&mut self) -> impl Iterator<Item = &mut Value> {
+        self.v("pods")["items"].as_array_mut().unwrap().iter_mut()
+    }
+    fn template(&mut self) -> &mut Value {
+        &mut self.v("deployment")["spec"]["template"]["spec"]
+    }
+    fn run(&self) -> Report {
+        let mut l = Loader::new(self.flags.clone());
+        for (k, v) in &self.files {
+            l.add_text(&format!("{k}.json"), &v.to_string());
+        }
+        for (k, t) in &self.extra {
+            l.add_text(k, t);
+        }
+        let snap = l.finish();
+        assert!(
+            snap.inputs.rejected.is_empty(),
+            "{:?}",
+            snap.inputs.rejected
+        );
+        check(&snap, &self.scope, &self.options)
+    }
+}
+
+fn errors(r: &Report) -> Vec<Cause> {
+    r.findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.cause)
+        .collect()
+}
+
+fn causes(r: &Report) -> Vec<Cause> {
+    r.findings.iter().map(|f| f.cause).collect()
+}
+
+#[track_caller]
+fn expect(r: &Report, must: &[Cause], must_not: &[Cause]) {
+    let e = errors(r);
+    let dump = || {
+        r.findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{:?} {} {}: {}",
+                    f.severity,
+                    f.rule,
+                    f.cause.id(),
+                    f.message.render()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for c in must {
+        assert!(e.contains(c), "expected error {}, got:\n{}", c.id(), dump());
+    }
+    for c in must_not {
+        assert!(!e.contains(c), "unexpected error {}:\n{}", c.id(), dump());
+    }
+    // Every error names a fix, and every STS-related error the exact AWS text.
+    for f in r.findings.iter().filter(|f| f.severity == Severity::Error) {
+        assert!(
+            !f.fix.is_empty(),
+            "error without a fix: {} {}",
+            f.rule,
+            f.message.render()
+        );
+        let m = f.message.render();
+        assert!(
+            !m.contains('{') || m.contains("{\""),
+            "unfilled placeholder in {}: {m}",
+            f.rule
+        );
+    }
+}
+
+const TRUST: &[Cause] = &[
+    Cause::TrustAction,
+    Cause::TrustPrincipal,
+    Cause::TrustSub,
+    Cause::TrustAud,
+    Cause::TrustConditionKey,
+    Cause::TrustOperator,
+    Cause::TrustDeny,
+];
+
+#[test]
+fn healthy_sample_has_no_error_or_warning() {
+    let r = healthy().run();
+    let loud: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .map(|f| f.message.render())
+        .collect();
+    assert!(loud.is_empty(), "{loud:#?}");
+    assert_eq!(r.chains.len(), 1);
+    assert!(matches!(
+        r.chains[0].prediction,
+        irsa_policy::StsPrediction::Success { .. }
+    ));
+}
+
+#[test]
+fn row01_16_workload_runs_as_default() {
+    let mut s = healthy();
+    let t = s.template();
+    t.as_object_mut().unwrap().remove("serviceAccountName");
+    t.as_object_mut().unwrap().remove("serviceAccount");
+    for p in s.pods() {
+        p["spec"]["serviceAccountName"] = json!("default");
+        p["spec"]["serviceAccount"] = json!("default");
+    }
+    let r = s.run();
+    expect(
+        &r,
+        &[Cause::PodServiceAccount],
+        &[
+            Cause::SaMissing,
+            Cause::SaAnnotationMissing,
+            Cause::PodNotMutated,
+        ],
+    );
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::PodServiceAccount)
+        .unwrap();
+    assert!(
+        f.fix[0]
+            .command
+            .as_deref()
+            .unwrap()
+            .contains(r#"\"serviceAccountName\":\"inventory-api\""#)
+            || f.fix[0]
+                .command
+                .as_deref()
+                .unwrap()
+                .contains("serviceAccountName")
+    );
+}
+
+#[test]
+fn row02_service_account_missing() {
+    let mut s = healthy();
+    s.files.remove("sa");
+    s.add(
+        "sa-list.json",
+        json!({"command": "kubectl get serviceaccounts -n inventory -o json", "output": {"apiVersion": "v1", "kind": "ServiceAccountList", "items": []}}),
+    );
+    let r = s.run();
+    expect(
+        &r,
+        &[Cause::SaMissing],
+        &[Cause::SaAnnotationMissing, Cause::PodServiceAccount],
+    );
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::SaMissing)
+        .unwrap();
+    // The role that trusts it is filled into the annotate command.
+    assert!(
+        f.fix
+            .iter()
+            .any(|x| x.command.as_deref().is_some_and(|c| c.contains(ROLE))),
+        "{:?}",
+        f.fix
+    );
+}
+
+#[test]
+fn row02_unlisted_namespace_is_not_checked_not_missing() {
+    let mut s = healthy();
+    s.files.remove("sa");
+    let r = s.run();
+    expect(&r, &[], &[Cause::SaMissing]);
+    assert!(causes(&r).contains(&Cause::CollectionGap));
+}
+
+#[test]
+fn row03_annotation_missing_while_a_role_trusts_it() {
+    let mut s = healthy();
+    s.v("sa")["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("annotations");
+    let r = s.run();
+    expect(&r, &[Cause::SaAnnotationMissing], &[Cause::SaMissing]);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::SaAnnotationMissing)
+        .unwrap();
+    assert_eq!(f.role_arn.as_deref(), Some(ROLE));
+    assert!(f.fix[0].command.as_deref().unwrap().starts_with("kubectl annotate serviceaccount -n inventory inventory-api eks.amazonaws.com/role-arn=arn:aws:iam::391252439823:role/orders-use2-inventory-api --overwrite"));
+}
+
+#[test]
+fn row03_annotation_under_labels_or_misspelled() {
+    for (place, key) in [
+        ("labels", "eks.amazonaws.com/role-arn"),
+        ("annotations", "eks.amazonaws.com/role_arn"),
+    ] {
+        let mut s = healthy();
+        let md = &mut s.v("sa")["metadata"];
+        md.as_object_mut().unwrap().remove("annotations");
+        md[place] = json!({key: ROLE});
+        let r = s.run();
+        expect(&r, &[Cause::SaAnnotationMissing], &[]);
+    }
+}
+
+#[test]
+fn row04_malformed_arns() {
+    for (value, suggestion) in [
+        (
+            "arn:aws:iam::::391252439823:role/orders-use2-inventory-api",
+            Some(ROLE),
+        ),
+        (
+            "arn:aws:iam::391252439823:role/ orders-use2-inventory-api",
+            Some(ROLE),
+        ),
+        (
+            "arn:aws:iam::391252439823:role:orders-use2-inventory-api",
+            Some(ROLE),
+        ),
+        ("arn:aws:iam::::1234567890:role/example", None),
+        ("orders-use2-inventory-api", Some(ROLE)),
+    ] {
+        let mut s = healthy();
+        s.sa_annotations()["eks.amazonaws.com/role-arn"] = json!(value);
+        let r = s.run();
+        expect(&r, &[Cause::SaAnnotationMalformed], TRUST);
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.cause == Cause::SaAnnotationMalformed)
+            .unwrap();
+        assert_eq!(
+            f.predicted_error.as_deref(),
+            Some("ValidationError: Request ARN is invalid"),
+            "{value}"
+        );
+        if let Some(sugg) = suggestion {
+            assert!(
+                f.fix[0]
+                    .command
+                    .as_deref()
+                    .unwrap()
+                    .contains(&format!("eks.amazonaws.com/role-arn={sugg} ")),
+                "{value}: {:?}",
+                f.fix
+            );
+        }
+    }
+}
+
+#[test]
+fn row04_partition_mismatch() {
+    let mut s = healthy();
+    s.sa_annotations()["eks.amazonaws.com/role-arn"] =
+        json!(ROLE.replace("arn:aws:", "arn:aws-cn:"));
+    let r = s.run();
+    expect(&r, &[Cause::SaAnnotationMalformed], &[]);
+}
+
+#[test]
+fn row05_pods_created_before_the_annotation() {
+    let mut s = healthy();
+    for p in s.pods() {
+        let c = &mut p["spec"]["containers"][0];
+        c.as_object_mut().unwrap().remove("env");
+        let mounts = c["volumeMounts"].as_array_mut().unwrap();
+        mounts.retain(|m| m["name"] != "aws-iam-token");
+        p["spec"]["volumes"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|v| v["name"] != "aws-iam-token");
+    }
+    let r = s.run();
+    expect(
+        &r,
+        &[Cause::PodNotMutated],
+        &[
+            Cause::PodStaleRole,
+            Cause::EnvPresetConflict,
+            Cause::WebhookMissing,
+        ],
+    );
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::PodNotMutated)
+        .unwrap();
+    assert_eq!(
+        f.fix[0].command.as_deref(),
+        Some("kubectl rollout restart deployment/inventory-api -n inventory")
+    );
+}
+
+#[test]
+fn row05_stale_role_after_annotation_change() {
+    let mut s = healthy();
+    s.sa_annotations()["eks.amazonaws.com/role-arn"] =
+        json!("arn:aws:iam::391252439823:role/orders-use2-inventory-api-v2");
+    s.add(
+        "role-v2.json",
+        json!({"Role": {"Path": "/", "RoleName": "orders-use2-inventory-api-v2", "RoleId": "AROAEXAMPLE2", "Arn": "arn:aws:iam::391252439823:role/orders-use2-inventory-api-v2",
+            "CreateDate": "2024-05-01T00:00:00+00:00", "MaxSessionDuration": 3600,
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{ISS}")},
+              "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringEquals": {format!("{ISS}:sub"): "system:serviceaccount:inventory:inventory-api", format!("{ISS}:aud"): "sts.amazonaws.com"}}}]}}}),
+    );
+    let r = s.run();
+    expect(&r, &[Cause::PodStaleRole], &[Cause::PodNotMutated]);
+}
+
+#[test]
+fn row06_assume_role_instead_of_web_identity() {
+    let mut s = healthy();
+    *s.statement() = json!({"Sid": "", "Effect": "Allow", "Principal": {"Service": "xxxxx.amazonaws.com"}, "Action": "sts:AssumeRole"});
+    let r = s.run();
+    expect(
+        &r,
+        &[Cause::TrustAction, Cause::TrustPrincipal],
+        &[Cause::TrustSub, Cause::OidcProviderMissing],
+    );
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::TrustAction)
+        .unwrap();
+    assert_eq!(
+        f.predicted_error.as_deref(),
+        Some("AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity")
+    );
+    let cmd = f.fix[0].command.as_deref().unwrap();
+    assert!(cmd.contains("aws iam update-assume-role-policy --role-name orders-use2-inventory-api --policy-document file://trust-orders-use2-inventory-api.json"));
+    // The old statement is kept; a statement for this cluster is added.
+    assert!(cmd.contains("xxxxx.amazonaws.com") && cmd.contains("sts:AssumeRoleWithWebIdentity"));
+}
+
+#[test]
+fn row07_provider_of_another_account_region_or_id() {
+    for (from, to) in [
+        (ACCOUNT, "111122223333"),
+        ("us-east-2", "us-west-2"),
+        (
+            "C9013FD37C32992483E5BAA666194EC2",
+            "D9013FD37C32992483E5BAA666194EC3",
+        ),
+    ] {
+        let mut s = healthy();
+        let p = s.statement()["Principal"]["Federated"]
+            .as_str()
+            .unwrap()
+            .replace(from, to);
+        s.statement()["Principal"]["Federated"] = json!(p);
+        let r = s.run();
+        expect(
+            &r,
+            &[Cause::TrustPrincipal],
+            &[Cause::TrustSub, Cause::TrustAud],
+        );
+    }
+}
+
+#[test]
+fn row08_sub_near_misses() {
+    for (value, detail) in [
+        (
+            "system:serviceaccount: inventory:inventory-api",
+            "note the space after `system:serviceaccount:`",
+        ),
+        ("system:serviceaccount:inventory-api:inventory", "swapped"),
+        (
+            "system:serviceaccount:inventry:inventory-api",
+            "typo of `inventory`",
+        ),
+        (
+            "system:serviceaccount:inventory:inventory-apii",
+            "typo of `inventory-api`",
+        ),
+    ] {
+        let mut s = healthy();
+        s.statement()["Condition"]["StringEquals"][format!("{ISS}:sub")] = json!(value);
+        let r = s.run();
+        expect(
+            &r,
+            &[Cause::TrustSub],
+            &[Cause::TrustPrincipal, Cause::TrustAction, Cause::TrustAud],
+        );
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.cause == Cause::TrustSub)
+            .unwrap();
+        assert!(
+            f.message.render().contains(detail),
+            "{value}: {}",
+            f.message.render()
+        );
+        assert!(f.fix[0]
+            .command
+            .as_deref()
+            .unwrap()
+            .contains("\"system:serviceaccount:inventory:inventory-api\""));
+    }
+}
+
+#[test]
+fn row09_aud_wrong_and_absent() {
+    let mut s = healthy();
+    s.statement()["Condition"]["StringEquals"][format!("{ISS}:aud")] = json!("sts.amazon.com");
+    expect(&s.run(), &[Cause::TrustAud], &[Cause::TrustSub]);
+    let mut s = healthy();
+    s.statement()["Condition"]["StringEquals"]
+        .as_object_mut()
+        .unwrap()
+        .remove(&format!("{ISS}:aud"));
+    let r = s.run();
+    expect(&r, &[], &[Cause::TrustAud]);
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.cause == Cause::TrustAud && f.severity == Severity::Warning));
+}
+
+#[test]
+fn row10_role_shared_by_two_clusters_is_healthy() {
+    let mut s = healthy();
+    let other = "oidc.eks.eu-west-1.amazonaws.com/id/0A1B2C3D4E5F60718293A4B5C6D7E8F9";
+    let stmts = s.trust()["Statement"].as_array_mut().unwrap();
+    stmts.insert(
+        0,
+        json!({"Effect": "Allow", "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{other}")}, "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {format!("{other}:sub"): "system:serviceaccount:inventory:inventory-api", format!("{other}:aud"): "sts.amazonaws.com"}}}),
+    );
+    let r = s.run();
+    assert!(errors(&r).is_empty(), "{:?}", errors(&r));
+}
+
+#[test]
+fn row11_statement_copied_from_another_cluster() {
+    let mut s = healthy();
+    let other = "oidc.eks.us-east-2.amazonaws.com/id/0A1B2C3D4E5F60718293A4B5C6D7E8F9";
+    let text = s.statement().to_string().replace(ISS, other);
+    *s.statement() = serde_json::from_str(&text).unwrap();
+    let r = s.run();
+    expect(
+        &r,
+        &[Cause::TrustPrincipal],
+        &[Cause::TrustSub, Cause::TrustAction],
+    );
+    // Keys only (principal right, keys of the other cluster):
+    let mut s = healthy();
+    let mut st = s.statement().clone();
+    let cond = st["Condition"].to_string().replace(ISS, other);
+    st["Condition"] = serde_json::from_str(&cond).unwrap();
+    *s.statement() = st;
+    let r = s.run();
+    expect(&r, &[Cause::TrustConditionKey], &[Cause::TrustPrincipal]);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::TrustConditionKey)
+        .unwrap();
+    assert!(
+        f.message
+            .render()
+            .contains("cluster id `0A1B2C3D4E5F60718293A4B5C6D7E8F9`"),
+        "{}",
+        f.message.render()
+    );
+}
+
+#[test]
+fn row12_no_provider_for_the_issuer() {
+    let mut s = healthy();
+    *s.v("providers") = json!({"OpenIDConnectProviderList": []});
+    s.files.remove("provider");
+    let r = s.run();
+    expect(
+        &r,
+        &[Cause::OidcProviderMissing],
+        &[Cause::OidcProviderAudience],
+    );
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::OidcProviderMissing)
+        .unwrap();
+    assert_eq!(
+        f.predicted_error.as_deref(),
+        Some("InvalidIdentityToken: No OpenIDConnect provider found in your account for https://oidc.eks.us-east-2.amazonaws.com/id/C9013FD37C32992483E5BAA666194EC2")
+    );
+    assert!(f.fix[0].command.as_deref().unwrap().starts_with("eksctl utils associate-iam-oidc-provider --cluster orders-use2 --region us-east-2 --approve"));
+    assert!(
+        matches!(&r.chains[0].prediction, irsa_policy::StsPrediction::Error(e) if e.code == "InvalidIdentityToken")
+    );
+}
+
+#[test]
+fn row12_providers_not_listed_is_not_checked() {
+    let mut s = healthy();
+    s.files.remove("providers");
+    s.files.remove("provider");
+    let r = s.run();
+    expect(&r, &[], &[Cause::OidcProviderMissing]);
+    assert!(
+        matches!(
+            r.chains[0].prediction,
+            irsa_policy::StsPrediction::Undetermined { .. }
+        ),
+        "never a pass"
+    );
+}
+
+#[test]
+fn row13_audience_not_in_client_id_list() {
+    let mut s = healthy();
+    s.v("provider")["output"]["ClientIDList"] = json!(["sts.amazon.com"]);
+    let r = s.run();
+    expect(
+        &r,
+        &[Cause::OidcProviderAudience],
+        &[Cause::OidcProviderMissing, Cause::TrustAud],
+    );
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::OidcProviderAudience)
+        .unwrap();
+    assert_eq!(
+        f.predicted_error.as_deref(),
+        Some("InvalidIdentityToken: Incorrect token audience")
+    );
+    assert!(f.fix[0]
+        .command
+        .as_deref()
+        .unwrap()
+        .contains("add-client-id-to-open-id-connect-provider"));
+}
+
+#[test]
+fn row14_malformed_thumbprint() {
+    let mut s = healthy();
+    s.v("provider")["output"]["ThumbprintList"] = json!(["9e99a48a99"]);
+    let r = s.run();
+    assert!(causes(&r).contains(&Cause::OidcProviderThumbprint));
+    // EKS issuers are verified against trusted CAs: a warning, not an error.
+    expect(&r, &[], &[Cause::OidcProviderThumbprint]);
+}
+
+#[test]
+fn row15_role_without_permission_policies() {
+    let mut s = healthy();
+    s.extra.retain(|(n, _)| n != "attached.json");
+    s.add(
+        "attached.json",
+        json!({"command": "aws iam list-attached-role-policies --role-name orders-use2-inventory-api", "output": {"AttachedPolicies": []}}),
+    );
+    let r = s.run();
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.cause == Cause::RolePermissions && f.severity == Severity::Warning));
+}
+
+#[test]
+fn row17_preset_role_env_and_skip_label() {
+    let mut s = healthy();
+    s.template()["containers"][0]["env"] = json!([{"name": "AWS_ROLE_ARN", "value": ROLE}]);
+    for p in s.pods() {
+        p["spec"]["containers"][0]["env"] = json!([{"name": "AWS_ROLE_ARN", "value": ROLE}]);
+    }
+    let r = s.run();
+    expect(&r, &[Cause::EnvPresetConflict], &[Cause::PodStaleRole]);
+
+    let mut s = healthy();
+    s.v("deployment")["spec"]["template"]["metadata"]["labels"]
+        ["eks.amazonaws.com/skip-pod-identity-webhook"] = json!("true");
+    let r = s.run();
+    expect(&r, &[Cause::WebhookMissing], &[]);
+}
+
+#[test]
+fn row17_exec_env_without_role() {
+    let mut s = healthy();
+    s.add(
+        "env.json",
+        json!({"command": "kubectl exec -n inventory inventory-api-678r6tmp9-dkdrm -- env", "output": "PATH=/usr/bin\nAWS_REGION=us-east-2\n"}),
+    );
+    expect(&s.run(), &[Cause::PodNotMutated], &[]);
+}
+
+#[test]
+fn row18_webhook_configuration_absent() {
+    let mut s = healthy();
+    s.files.remove("mwc");
+    s.add("mwc.json", json!({"command": "kubectl get mutatingwebhookconfigurations -o json", "output": {"apiVersion": "v1", "kind": "MutatingWebhookConfigurationList", "items": []}}));
+    let r = s.run();
+    expect(&r, &[Cause::WebhookMissing], &[]);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::WebhookMissing)
+        .unwrap();
+    let cmd = f.fix[0].command.as_deref().unwrap();
+    assert!(
+        cmd.contains("--name orders-use2 --region us-east-2")
+            && cmd.contains("iam-for-pods.amazonaws.com")
+    );
+}
+
+#[test]
+fn row19_old_sdk() {
+    let mut s = healthy();
+    s.options.sdks = vec![("boto3".into(), "1.9.100".into())];
+    s.scope.service_account = Some("inventory-api".into());
+    expect(&s.run(), &[Cause::SdkTooOld], &[]);
+    let mut s = healthy();
+    s.template()["containers"][0]["image"] = json!("amazon/aws-cli:1.16.100");
+    expect(&s.run(), &[Cause::SdkTooOld], &[]);
+    let mut s = healthy();
+    s.options.sdks = vec![("boto3".into(), "1.34.0".into())];
+    expect(&s.run(), &[], &[Cause::SdkTooOld]);
+}
+
+#[test]
+fn row20_non_root_on_old_kubernetes() {
+    let mut s = healthy();
+    s.v("cluster")["cluster"]["version"] = json!("1.18");
+    s.template()["securityContext"] = json!({"runAsUser": 1000});
+    let r = s.run();
+    expect(&r, &[Cause::TokenFilePermission], &[]);
+    assert!(r
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::TokenFilePermission)
+        .unwrap()
+        .fix[0]
+        .command
+        .as_deref()
+        .unwrap()
+        .contains("fsGroup"));
+    let mut s = healthy();
+    s.v("cluster")["cluster"]["version"] = json!("1.19");
+    s.template()["securityContext"] = json!({"runAsUser": 1000});
+    expect(&s.run(), &[], &[Cause::TokenFilePermission]);
+}
+
+fn china(s: &mut Scenario) {
+    for v in s.files.values_mut() {
+        let text = v
+            .to_string()
+            .replace("arn:aws:", "arn:aws-cn:")
+            .replace("us-east-2.amazonaws.com", "cn-north-1.amazonaws.com.cn")
+            .replace("us-east-2", "cn-north-1");
+        *v = serde_json::from_str(&text).unwrap();
+    }
+    let extra: Vec<_> = s
+        .extra
+        .iter()
+        .map(|(n, t)| (n.clone(), t.replace("arn:aws:", "arn:aws-cn:")))
+        .collect();
+    s.extra = extra;
+}
+
+#[test]
+fn row21_china_region_needs_default_region() {
+    let mut s = healthy();
+    china(&mut s);
+    assert!(
+        errors(&s.run()).is_empty(),
+        "aws-cn done right is healthy: {:?}",
+        errors(&s.run())
+    );
+    for p in s.pods() {
+        let env = p["spec"]["containers"][0]["env"].as_array_mut().unwrap();
+        env.retain(|e| e["name"] != "AWS_DEFAULT_REGION" && e["name"] != "AWS_REGION");
+    }
+    let r = s.run();
+    expect(&r, &[Cause::ChinaRegion], &[]);
+    assert_eq!(
+        r.findings
+            .iter()
+            .find(|f| f.cause == Cause::ChinaRegion)
+            .unwrap()
+            .predicted_error
+            .as_deref(),
+        Some("InvalidClientTokenId: The security token included in the request is invalid")
+    );
+}
+
+#[test]
+fn row23_static_keys_shadow_irsa() {
+    let mut s = healthy();
+    s.template()["containers"][0]["env"] = json!([
+        {"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": "k", "key": "id"}}},
+        {"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+    ]);
+    let r = s.run();
+    expect(&r, &[Cause::CredentialPrecedence], &[]);
+    let all = format!(
+        "{:?}",
+        r.findings
+            .iter()
+            .map(|f| f.message.render())
+            .collect::<Vec<_>>()
+    );
+    assert!(!all.contains("wJalrXUtnFEMI"), "a secret value was printed");
+}
+
+#[test]
+fn tricky_but_healthy_setups_have_no_error() {
+    let cases: Vec<(&str, Box<dyn Fn(&mut Scenario)>)> = vec![
+        (
+            "StringLike namespace wildcard",
+            Box::new(|s| {
+                let st = s.statement();
+                st["Condition"] = json!({"StringLike": {format!("{ISS}:sub"): "system:serviceaccount:inventory:*"}, "StringEquals": {format!("{ISS}:aud"): "sts.amazonaws.com"}});
+            }),
+        ),
+        (
+            "condition keys in other letter case",
+            Box::new(|s| {
+                let st = s.statement();
+                st["Condition"] = json!({"StringEquals": {format!("{}:SUB", ISS.to_uppercase()): "system:serviceaccount:inventory:inventory-api", format!("{ISS}:Aud"): "sts.amazonaws.com"}});
+            }),
+        ),
+        (
+            "no :aud condition",
+            Box::new(|s| {
+                s.statement()["Condition"]["StringEquals"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove(&format!("{ISS}:aud"));
+            }),
+        ),
+        (
+            "role with a path",
+            Box::new(|s| {
+                let arn = "arn:aws:iam::391252439823:role/team/orders-use2-inventory-api";
+                s.v("role")["Role"]["Path"] = json!("/team/");
+                s.v("role")["Role"]["Arn"] = json!(arn);
+                s.sa_annotations()["eks.amazonaws.com/role-arn"] = json!(arn);
+                for p in s.pods() {
+                    p["spec"]["containers"][0]["env"][3]["value"] = json!(arn);
+                }
+            }),
+        ),
+        (
+            "custom audience in ClientIDList",
+            Box::new(|s| {
+                s.sa_annotations()["eks.amazonaws.com/audience"] = json!("inventory.example.com");
+                s.v("provider")["output"]["ClientIDList"] =
+                    json!(["sts.amazonaws.com", "inventory.example.com"]);
+                s.statement()["Condition"]["StringEquals"][format!("{ISS}:aud")] =
+                    json!("inventory.example.com");
+            }),
+        ),
+        (
+            "sidecar in skip-containers",
+            Box::new(|s| {
+                for p in s.pods() {
+                    p["metadata"]["annotations"] =
+                        json!({"eks.amazonaws.com/skip-containers": "envoy"});
+                    let sidecar = json!({"name": "envoy", "image": "envoyproxy/envoy:v1.30.1"});
+                    p["spec"]["containers"]
+                        .as_array_mut()
+                        .unwrap()
+                        .push(sidecar);
+                }
+            }),
+        ),
+        (
+            "pods that do not use IRSA",
+            Box::new(|s| {
+                s.add("other.json", json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nginx", "namespace": "web", "creationTimestamp": "2024-04-01T00:00:00Z"},
+                "spec": {"serviceAccountName": "default", "containers": [{"name": "nginx", "image": "nginx:1.27"}]}}));
+            }),
+        ),
+        (
+            "role path omitted in the annotation",
+            Box::new(|s| {
+                s.v("role")["Role"]["Path"] = json!("/team/");
+                s.v("role")["Role"]["Arn"] =
+                    json!("arn:aws:iam::391252439823:role/team/orders-use2-inventory-api");
+            }),
+        ),
+    ];
+    for (name, mutate) in cases {
+        let mut s = healthy();
+        mutate(&mut s);
+        let r = s.run();
+        assert!(
+            errors(&r).is_empty(),
+            "{name}: {:?}",
+            r.findings
+                .iter()
+                .map(|f| f.message.render())
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn cross_account_role_with_provider_in_the_roles_account() {
+    let mut s = healthy();
+    let other = "444455556666";
+    let role = format!("arn:aws:iam::{other}:role/inventory-cross");
+    s.sa_annotations()["eks.amazonaws.com/role-arn"] = json!(role.clone());
+    for p in s.pods() {
+        p["spec"]["containers"][0]["env"][3]["value"] = json!(role.clone());
+    }
+    let prov = format!("arn:aws:iam::{other}:oidc-provider/{ISS}");
+    s.add("cross-role.json", json!({"Role": {"Path": "/", "RoleName": "inventory-cross", "Arn": role, "MaxSessionDuration": 3600,
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": prov}, "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {format!("{ISS}:sub"): "system:serviceaccount:inventory:inventory-api"}}}]}}}));
+    s.add("cross-attached.json", json!({"command": "aws iam list-attached-role-policies --role-name inventory-cross", "output": {"AttachedPolicies": [{"PolicyName": "x", "PolicyArn": "arn:aws:iam::444455556666:policy/x"}]}}));
+    s.add("cross-inline.json", json!({"command": "aws iam list-role-policies --role-name inventory-cross", "output": {"PolicyNames": []}}));
+    // Without the other account's providers: not checked, never passed.
+    let r = s.run();
+    assert!(matches!(
+        r.chains[0].prediction,
+        irsa_policy::StsPrediction::Undetermined { .. }
+    ));
+    // With them, missing: an error in the role's account.
+    s.add("cross-providers.json", json!({"command": "aws iam list-open-id-connect-providers --profile other", "output": {"OpenIDConnectProviderList": [{"Arn": format!("arn:aws:iam::{other}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/AAAA")}]}}));
+    expect(&s.run(), &[Cause::OidcProviderMissing], &[]);
+    // With the provider there: healthy.
+    s.extra.pop();
+    s.add("cross-providers.json", json!({"command": "aws iam list-open-id-connect-providers --profile other", "output": {"OpenIDConnectProviderList": [{"Arn": prov}]}}));
+    s.add("cross-provider.json", json!({"command": format!("aws iam get-open-id-connect-provider --open-id-connect-provider-arn {prov}"), "output": {"Url": ISS, "ClientIDList": ["sts.amazonaws.com"], "ThumbprintList": []}}));
+    let r = s.run();
+    assert!(
+        errors(&r).is_empty(),
+        "{:?}",
+        r.findings
+            .iter()
+            .map(|f| f.message.render())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn undetermined_trust_is_reported_not_passed() {
+    let mut s = healthy();
+    s.statement()["Condition"]["IpAddress"] = json!({"aws:SourceIp": "203.0.113.0/24"});
+    let r = s.run();
+    assert!(matches!(
+        r.chains[0].prediction,
+        irsa_policy::StsPrediction::Undetermined { .. }
+    ));
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.cause == Cause::CollectionGap && f.message.render().contains("aws:SourceIp")));
+}
+
+#[test]
+fn explicit_deny() {
+    let mut s = healthy();
+    s.trust()["Statement"].as_array_mut().unwrap().push(
+        json!({"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringLike": {format!("{ISS}:sub"): "system:serviceaccount:inventory:*"}}}),
+    );
+    expect(&s.run(), &[Cause::TrustDeny], &[Cause::TrustSub]);
+}
+
+#[test]
+fn every_rule_fires_somewhere_in_the_many_problems_example() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/many-problems");
+    let snap = irsa_model::load_paths(&[dir], ContextFlags::default());
+    let r = check(&snap, &Scope::default(), &Options::default());
+    for c in [
+        Cause::SaAnnotationMalformed,
+        Cause::TrustAction,
+        Cause::TrustSub,
+        Cause::PodNotMutated,
+        Cause::OidcProviderMissing,
+        Cause::PodServiceAccount,
+        Cause::EnvPresetConflict,
+        Cause::OidcProviderAudience,
+        Cause::SaAnnotationMissing,
+        Cause::CredentialPrecedence,
+    ] {
+        assert!(errors(&r).contains(&c), "{} missing", c.id());
+    }
+}
