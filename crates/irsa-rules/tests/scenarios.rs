@@ -794,7 +794,8 @@ fn row23_static_keys_shadow_irsa() {
 
 #[test]
 fn tricky_but_healthy_setups_have_no_error() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Scenario)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Scenario)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         (
             "StringLike namespace wildcard",
             Box::new(|s| {
