@@ -42,6 +42,7 @@ pub const REDACTED: &str = "<redacted>";
 pub struct Loader {
     snap: Snapshot,
     pod_index: HashMap<(String, String), usize>,
+    workload_index: HashMap<(WorkloadKind, String, String), usize>,
     attached_by_role: HashMap<String, Vec<AttachedPolicy>>,
     inline_by_role: HashMap<String, Vec<String>>,
     trust_by_role: Vec<(String, Result<PolicyDocument, PolicyError>, String)>,
@@ -392,11 +393,13 @@ impl Loader {
                     template_labels: labels,
                     source,
                 };
-                match self.snap.workloads.iter().position(|x| {
-                    x.kind == w.kind && x.namespace == w.namespace && x.name == w.name
-                }) {
-                    Some(i) => self.snap.workloads[i] = w,
-                    None => self.snap.workloads.push(w),
+                let key = (w.kind, w.namespace.clone(), w.name.clone());
+                match self.workload_index.get(&key) {
+                    Some(&i) => self.snap.workloads[i] = w,
+                    None => {
+                        self.workload_index.insert(key, self.snap.workloads.len());
+                        self.snap.workloads.push(w);
+                    }
                 }
             }
             "MutatingWebhookConfiguration" => {

@@ -605,6 +605,18 @@ impl Snapshot {
             .get(&(namespace.to_string(), name.to_string()))
     }
 
+    /// ServiceAccounts of one namespace.
+    pub fn service_accounts_in<'s>(
+        &'s self,
+        namespace: &str,
+    ) -> impl Iterator<Item = &'s ServiceAccount> + 's {
+        let ns = namespace.to_string();
+        self.service_accounts
+            .range((ns.clone(), String::new())..)
+            .take_while(move |((n, _), _)| *n == ns)
+            .map(|(_, sa)| sa)
+    }
+
     /// Pods running as a ServiceAccount.
     pub fn pods_of(&self, namespace: &str, sa: &str) -> impl Iterator<Item = &Pod> {
         self.pods_by_sa

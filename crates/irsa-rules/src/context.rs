@@ -146,6 +146,7 @@ pub struct Context<'a> {
     /// for this cluster's issuer: candidate roles for a ServiceAccount.
     trusted_subjects: std::collections::HashMap<String, Vec<&'a str>>,
     trusted_patterns: Vec<(String, &'a str)>,
+    workloads_by_sa: std::collections::HashMap<(String, String), Vec<usize>>,
 }
 
 impl<'a> Context<'a> {
@@ -168,7 +169,17 @@ impl<'a> Context<'a> {
             irsa: Vec::new(),
             trusted_subjects: Default::default(),
             trusted_patterns: Vec::new(),
+            workloads_by_sa: Default::default(),
         };
+        for (i, w) in snap.workloads.iter().enumerate() {
+            cx.workloads_by_sa
+                .entry((
+                    w.namespace.clone(),
+                    w.template.effective_service_account().to_string(),
+                ))
+                .or_default()
+                .push(i);
+        }
         cx.index_trusted_subjects();
         let selected_sa = cx.selected_service_account();
         let irsa: Vec<SaIrsa<'a>> = snap
@@ -288,6 +299,33 @@ impl<'a> Context<'a> {
         self.snap.pods.iter().filter(move |p| {
             scope.namespace_in(&p.namespace) && scope.pod.as_ref().is_none_or(|n| n == &p.name)
         })
+    }
+
+    /// Pods in scope running as one ServiceAccount (indexed).
+    pub fn pods_of_sa<'s>(
+        &'s self,
+        namespace: &str,
+        sa: &str,
+    ) -> impl Iterator<Item = &'a Pod> + 's {
+        let scope = self.scope;
+        self.snap
+            .pods_of(namespace, sa)
+            .filter(move |p| scope.pod.as_ref().is_none_or(|n| n == &p.name))
+    }
+
+    /// Workloads in scope whose pod template runs as one ServiceAccount (indexed).
+    pub fn workloads_of_sa<'s>(
+        &'s self,
+        namespace: &str,
+        sa: &str,
+    ) -> impl Iterator<Item = &'a Workload> + 's {
+        let single_pod = self.scope.pod.is_some();
+        self.workloads_by_sa
+            .get(&(namespace.to_string(), sa.to_string()))
+            .into_iter()
+            .flatten()
+            .filter(move |_| !single_pod)
+            .map(|i| &self.snap.workloads[*i])
     }
 
     /// Workloads in scope (none when a single pod is selected).

@@ -47,11 +47,8 @@ impl Rule for PodServiceAccountRule {
                 continue;
             }
             let unused: Vec<_> = snap
-                .service_accounts
-                .values()
-                .filter(|sa| {
-                    sa.namespace == w.namespace && sa.annotations.contains_key(ROLE_ANNOTATION)
-                })
+                .service_accounts_in(&w.namespace)
+                .filter(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
                 .filter(|sa| !used.contains(&(sa.namespace.clone(), sa.name.clone())))
                 .collect();
             let Some(target) = unused
@@ -113,11 +110,8 @@ impl Rule for PodServiceAccountRule {
                 continue;
             }
             let unused: Vec<_> = snap
-                .service_accounts
-                .values()
-                .filter(|sa| {
-                    sa.namespace == p.namespace && sa.annotations.contains_key(ROLE_ANNOTATION)
-                })
+                .service_accounts_in(&p.namespace)
+                .filter(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
                 .filter(|sa| !used.contains(&(sa.namespace.clone(), sa.name.clone())))
                 .collect();
             if unused.len() == 1 {

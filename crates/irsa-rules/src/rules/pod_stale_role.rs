@@ -20,9 +20,7 @@ impl Rule for PodStaleRole {
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         for i in &cx.irsa {
             let current = i.annotation;
-            for p in cx.pods_in_scope().filter(|p| {
-                p.namespace == i.sa.namespace && p.spec.effective_service_account() == i.sa.name
-            }) {
+            for p in cx.pods_of_sa(&i.sa.namespace, &i.sa.name) {
                 let preset_in_template = cx
                     .snap
                     .controller_of(p)

@@ -49,10 +49,7 @@ impl Rule for RegionalStsRule {
         };
         for i in &cx.irsa {
             let pods: Vec<_> = cx
-                .pods_in_scope()
-                .filter(|p| {
-                    p.namespace == i.sa.namespace && p.spec.effective_service_account() == i.sa.name
-                })
+                .pods_of_sa(&i.sa.namespace, &i.sa.name)
                 .filter(|p| {
                     p.spec.containers.iter().any(|c| {
                         c.env("AWS_STS_REGIONAL_ENDPOINTS")

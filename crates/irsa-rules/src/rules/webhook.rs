@@ -62,10 +62,7 @@ impl Rule for WebhookRule {
                 }
                 // Pods and templates the selector excludes.
                 for i in &cx.irsa {
-                    for p in cx.pods_in_scope().filter(|p| {
-                        p.namespace == i.sa.namespace
-                            && p.spec.effective_service_account() == i.sa.name
-                    }) {
+                    for p in cx.pods_of_sa(&i.sa.namespace, &i.sa.name) {
                         if p.labels.contains_key(SKIP_LABEL) {
                             continue; // reported on the workload or below
                         }
@@ -91,10 +88,7 @@ impl Rule for WebhookRule {
         }
         // The skip label, on templates and bare pods of annotated ServiceAccounts.
         for i in &cx.irsa {
-            for wl in cx.workloads_in_scope().filter(|wl| {
-                wl.namespace == i.sa.namespace
-                    && wl.template.effective_service_account() == i.sa.name
-            }) {
+            for wl in cx.workloads_of_sa(&i.sa.namespace, &i.sa.name) {
                 if wl.template_labels.contains_key(SKIP_LABEL) && wl.owner.is_none() {
                     out.report(
                         &Self::META,
@@ -114,11 +108,10 @@ impl Rule for WebhookRule {
                     ));
                 }
             }
-            for p in cx.pods_in_scope().filter(|p| {
-                p.owner.is_none()
-                    && p.namespace == i.sa.namespace
-                    && p.spec.effective_service_account() == i.sa.name
-            }) {
+            for p in cx
+                .pods_of_sa(&i.sa.namespace, &i.sa.name)
+                .filter(|p| p.owner.is_none())
+            {
                 if p.labels.contains_key(SKIP_LABEL) {
                     out.report(
                         &Self::META,
