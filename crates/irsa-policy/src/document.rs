@@ -89,6 +89,9 @@ pub struct Condition {
     pub operator_text: String,
     /// The condition key as written (matching is case-insensitive).
     pub key: String,
+    /// The key lower-cased once, for matching.
+    #[serde(skip)]
+    pub key_lower: String,
     /// The values as strings (numbers and booleans are converted, as IAM does).
     pub values: Vec<String>,
 }
@@ -378,6 +381,7 @@ fn parse_conditions(
                 operator: operator.clone(),
                 operator_text: op_text.clone(),
                 key: key.clone(),
+                key_lower: key.to_lowercase(),
                 values: condition_value_strings(values, &format!("{path}.{op_text}.{key}"))?,
             });
         }

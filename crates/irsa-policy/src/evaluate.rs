@@ -62,11 +62,9 @@ impl Tri {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ConditionReason {
-    /// A request value matched a policy value (positive) / no value matched (negated).
-    Compared {
-        /// The request's values for the key.
-        actual: Vec<String>,
-    },
+    /// The request's values were compared with the policy's (the request values are
+    /// in the [`WebIdentityRequest`]; not copied into every trace).
+    Compared,
     /// The key is not in the request.
     KeyMissing,
     /// The key is present but its value is not known offline.
@@ -397,8 +395,7 @@ fn evaluate_condition(c: &Condition, ctx: &RequestContext, vars: bool) -> (Tri, 
     else {
         return (Tri::False, ConditionReason::UnknownOperator);
     };
-    let key = c.key.to_lowercase();
-    let lookup = ctx.lookup(&key);
+    let lookup = ctx.lookup(&c.key_lower);
     if *base == BaseOperator::Null {
         let present = !matches!(lookup, Lookup::Missing);
         // `"Null": {"k": "true"}` holds when k is absent; any policy value may match (OR).
@@ -406,10 +403,12 @@ fn evaluate_condition(c: &Condition, ctx: &RequestContext, vars: bool) -> (Tri, 
             .values
             .iter()
             .any(|v| v.eq_ignore_ascii_case("true") != present);
-        return (
-            Tri::from_bool(result),
-            ConditionReason::KeyMissing.or_present(present, &lookup),
-        );
+        let reason = if present {
+            ConditionReason::Compared
+        } else {
+            ConditionReason::KeyMissing
+        };
+        return (Tri::from_bool(result), reason);
     }
     let actual: &[String] = match lookup {
         Lookup::Missing => {
@@ -431,11 +430,12 @@ fn evaluate_condition(c: &Condition, ctx: &RequestContext, vars: bool) -> (Tri, 
         }
         Lookup::Present(v) => v,
     };
-    let mut policy_values = Vec::with_capacity(c.values.len());
+    // Values are borrowed unless a policy variable must be substituted.
+    let mut policy_values: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(c.values.len());
     for v in &c.values {
-        if vars {
+        if vars && v.contains("${") {
             match resolve_variables(v, ctx) {
-                Resolved::Value(s) => policy_values.push(s),
+                Resolved::Value(s) => policy_values.push(std::borrow::Cow::Owned(s)),
                 Resolved::Unknown => {
                     return (
                         Tri::Unknown,
@@ -444,7 +444,7 @@ fn evaluate_condition(c: &Condition, ctx: &RequestContext, vars: bool) -> (Tri, 
                 }
             }
         } else {
-            policy_values.push(v.clone());
+            policy_values.push(std::borrow::Cow::Borrowed(v.as_str()));
         }
     }
     // Does one request value match any policy value (positively)?
@@ -492,20 +492,5 @@ fn evaluate_condition(c: &Condition, ctx: &RequestContext, vars: bool) -> (Tri, 
         None if base.is_negated() => any(&value_matches).not(),
         None => any(&value_matches),
     };
-    (
-        result,
-        ConditionReason::Compared {
-            actual: actual.to_vec(),
-        },
-    )
-}
-
-impl ConditionReason {
-    fn or_present(self, present: bool, lookup: &Lookup<'_>) -> ConditionReason {
-        match (present, lookup) {
-            (false, _) => self,
-            (true, Lookup::Present(v)) => ConditionReason::Compared { actual: v.to_vec() },
-            (true, _) => ConditionReason::Compared { actual: vec![] },
-        }
-    }
+    (result, ConditionReason::Compared)
 }

@@ -7,6 +7,9 @@ pub fn wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
     if !ignore_case && !pattern.contains(['*', '?', LITERAL_STAR, LITERAL_QUESTION]) {
         return pattern == text;
     }
+    if pattern.is_ascii() && text.is_ascii() {
+        return match_ascii(pattern.as_bytes(), text.as_bytes(), ignore_case);
+    }
     let fold = |s: &str| -> Vec<char> {
         if ignore_case {
             s.chars().flat_map(char::to_lowercase).collect()
@@ -36,6 +39,41 @@ pub fn wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
         }
     }
     while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// The same algorithm on ASCII bytes, without allocating (the hot path: actions,
+/// `sub` values and ARNs are ASCII).
+fn match_ascii(p: &[u8], t: &[u8], ignore_case: bool) -> bool {
+    let eq = |a: u8, b: u8| {
+        if ignore_case {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<usize> = None;
+    let mut star_t = 0usize;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == b'?' || (p[pi] != b'*' && eq(p[pi], t[ti]))) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            pi += 1;
+            star_t = ti;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            star_t += 1;
+            ti = star_t;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == b'*' {
         pi += 1;
     }
     pi == p.len()

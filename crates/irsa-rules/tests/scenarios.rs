@@ -970,3 +970,176 @@ fn every_rule_fires_somewhere_in_the_many_problems_example() {
         assert!(errors(&r).contains(&c), "{} missing", c.id());
     }
 }
+
+#[test]
+fn cluster_without_issuer() {
+    let mut s = healthy();
+    s.v("cluster")["cluster"]["identity"] = json!({});
+    let r = s.run();
+    expect(
+        &r,
+        &[Cause::ClusterNoOidcIssuer],
+        &[Cause::OidcProviderMissing],
+    );
+    assert!(matches!(
+        r.chains[0].prediction,
+        irsa_policy::StsPrediction::Undetermined { .. }
+    ));
+}
+
+#[test]
+fn role_not_found_from_a_complete_listing_or_no_such_entity() {
+    let mut s = healthy();
+    s.files.remove("role");
+    s.add("roles.json", json!({"Roles": [{"Path": "/", "RoleName": "other", "RoleId": "AROAX", "Arn": "arn:aws:iam::391252439823:role/other",
+        "CreateDate": "2024-01-01T00:00:00Z", "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}, "MaxSessionDuration": 3600}], "IsTruncated": false}));
+    let r = s.run();
+    expect(&r, &[Cause::RoleNotFound], TRUST);
+    assert_eq!(
+        r.findings
+            .iter()
+            .find(|f| f.cause == Cause::RoleNotFound)
+            .unwrap()
+            .predicted_error
+            .as_deref(),
+        Some("AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity")
+    );
+    let mut s = healthy();
+    s.files.remove("role");
+    s.add("role.json", json!({"command": "aws iam get-role --role-name orders-use2-inventory-api",
+        "error": "An error occurred (NoSuchEntity) when calling the GetRole operation: The role with name orders-use2-inventory-api cannot be found."}));
+    expect(&s.run(), &[Cause::RoleNotFound], &[]);
+    // Neither: not checked, never passed.
+    let mut s = healthy();
+    s.files.remove("role");
+    let r = s.run();
+    expect(&r, &[], &[Cause::RoleNotFound]);
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.cause == Cause::CollectionGap && f.rule == "IRSA101"));
+    assert!(matches!(
+        r.chains[0].prediction,
+        irsa_policy::StsPrediction::Undetermined { .. }
+    ));
+}
+
+#[test]
+fn wildcard_under_string_equals() {
+    let mut s = healthy();
+    s.statement()["Condition"]["StringEquals"][format!("{ISS}:sub")] =
+        json!("system:serviceaccount:inventory:*");
+    let r = s.run();
+    expect(&r, &[Cause::TrustOperator], &[Cause::TrustSub]);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::TrustOperator)
+        .unwrap();
+    assert!(
+        f.fix[0]
+            .command
+            .as_deref()
+            .unwrap()
+            .contains("\"StringLike\""),
+        "{:?}",
+        f.fix
+    );
+}
+
+#[test]
+fn too_broad_trust_is_a_warning() {
+    let mut s = healthy();
+    s.statement()["Condition"]["StringEquals"]
+        .as_object_mut()
+        .unwrap()
+        .remove(&format!("{ISS}:sub"));
+    let r = s.run();
+    expect(&r, &[], &[Cause::TrustTooBroad]);
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.cause == Cause::TrustTooBroad && f.severity == Severity::Warning));
+}
+
+#[test]
+fn trust_policy_near_the_size_quota() {
+    let mut s = healthy();
+    let subs: Vec<String> = (0..40)
+        .map(|i| format!("system:serviceaccount:inventory:worker-{i:02}"))
+        .collect();
+    let mut all = subs.clone();
+    all.push("system:serviceaccount:inventory:inventory-api".into());
+    s.statement()["Condition"]["StringEquals"][format!("{ISS}:sub")] = json!(all);
+    let r = s.run();
+    assert!(
+        r.findings.iter().any(|f| f.cause == Cause::TrustPolicySize),
+        "{:?}",
+        causes(&r)
+    );
+    expect(&r, &[], &[Cause::TrustSub]);
+}
+
+#[test]
+fn invalid_webhook_option_annotations() {
+    let mut s = healthy();
+    s.sa_annotations()["eks.amazonaws.com/sts-regional-endpoints"] = json!("yes");
+    s.sa_annotations()["eks.amazonaws.com/token-expiration"] = json!("1d");
+    let r = s.run();
+    let n = r
+        .findings
+        .iter()
+        .filter(|f| f.cause == Cause::SaAnnotationOptions && f.severity == Severity::Warning)
+        .count();
+    assert_eq!(n, 2);
+    let mut s = healthy();
+    s.sa_annotations()["eks.amazonaws.com/sts-regional-endpoints"] = json!("True");
+    assert!(
+        !causes(&s.run()).contains(&Cause::SaAnnotationOptions),
+        "Go ParseBool accepts True"
+    );
+}
+
+#[test]
+fn opt_in_region_without_regional_sts() {
+    let mut s = healthy();
+    for v in s.files.values_mut() {
+        *v = serde_json::from_str(&v.to_string().replace("us-east-2", "me-south-1")).unwrap();
+    }
+    assert!(
+        !causes(&s.run()).contains(&Cause::RegionalSts),
+        "the sample pods have AWS_STS_REGIONAL_ENDPOINTS=regional"
+    );
+    for p in s.pods() {
+        p["spec"]["containers"][0]["env"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|e| e["name"] != "AWS_STS_REGIONAL_ENDPOINTS");
+    }
+    let r = s.run();
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.cause == Cause::RegionalSts && f.severity == Severity::Warning));
+}
+
+#[test]
+fn pod_identity_association_and_annotation() {
+    let mut s = healthy();
+    s.add("pia.json", json!({"associations": [{"clusterName": "orders-use2", "namespace": "inventory", "serviceAccount": "inventory-api",
+        "associationArn": "arn:aws:eks:us-east-2:391252439823:podidentityassociation/orders-use2/a-1", "associationId": "a-1"}]}));
+    let r = s.run();
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.cause == Cause::CredentialPrecedence && f.severity == Severity::Warning));
+}
+
+#[test]
+fn scope_to_one_pod() {
+    let mut s = healthy();
+    s.scope.pod = Some("inventory-api-678r6tmp9-dkdrm".into());
+    let r = s.run();
+    assert_eq!(r.chains.len(), 1);
+    assert!(errors(&r).is_empty());
+}
