@@ -59,6 +59,49 @@ fn seed_000_example_exits_1_with_the_diagnosis() {
         "aws iam update-assume-role-policy --role-name AmazonEKSLoadBalancerControllerRole"
     ));
     assert!(!out.contains('\x1b'), "no colour when not a terminal");
+    // Copy-pasteable: the heredoc delimiter and the command start at column 0.
+    assert!(out.lines().any(|l| l == "EOF"), "{out}");
+    assert!(out
+        .lines()
+        .any(|l| l.starts_with("aws iam update-assume-role-policy ")));
+}
+
+#[test]
+fn the_printed_trust_fix_runs_in_a_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "check",
+        "--snapshot",
+        &examples("lbc-webidentityerr"),
+        "--color",
+        "never",
+    ]);
+    let out = stdout(&o);
+    let start = out
+        .lines()
+        .position(|l| l.starts_with("cat > trust-"))
+        .unwrap();
+    let end = out.lines().position(|l| l == "EOF").unwrap();
+    let script: Vec<&str> = out.lines().skip(start).take(end - start + 1).collect();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(script.join("\n"))
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let written = std::fs::read_to_string(
+        dir.path()
+            .join("trust-AmazonEKSLoadBalancerControllerRole.json"),
+    )
+    .unwrap();
+    let doc =
+        irsa_policy::PolicyDocument::parse(&written).expect("the pasted file is a valid policy");
+    assert_eq!(doc.statements.len(), 2, "both clusters' statements kept");
+    assert!(
+        !written.contains("serviceaccount: "),
+        "the stray space is gone from every statement"
+    );
 }
 
 #[test]

@@ -61,13 +61,6 @@ fn mark(f: &Finding, st: &Style) -> String {
     }
 }
 
-fn indent(text: &str, by: &str) -> String {
-    text.lines()
-        .map(|l| format!("{by}{l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Renders the report.
 pub fn report(r: &Report, inputs: &InputReport, sources: &str, color: bool) -> String {
     let st = Style { color };
@@ -151,11 +144,8 @@ pub fn report(r: &Report, inputs: &InputReport, sources: &str, color: bool) -> S
                     }
                     let _ = writeln!(out, "{pad}    {} {}", st.paint("32", "fix:"), fix.summary);
                     if let Some(cmd) = &fix.command {
-                        let _ = writeln!(
-                            out,
-                            "{}",
-                            st.paint("36", &indent(cmd, &format!("{pad}      ")))
-                        );
+                        // Flush left: a pasted heredoc only ends at an unindented `EOF`.
+                        let _ = writeln!(out, "{}", st.paint("36", cmd));
                     }
                 }
             }
