@@ -20,6 +20,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Paste an SDK error; get the likely causes (confirmed against a snapshot if given).
     Explain(ExplainArgs),
+    /// Write a redacted snapshot of the cluster and account (read-only), for offline use.
+    Collect(CollectArgs),
     /// List every rule: code, cause, severity, summary.
     Rules(OutputArgs),
     /// Show one rule's documentation.
@@ -89,9 +91,64 @@ pub struct SourceArgs {
     /// Kubernetes version (e.g. 1.29), when the snapshot lacks it.
     #[arg(long = "kubernetes-version", value_name = "1.XX")]
     pub kubernetes_version: Option<String>,
-    /// Which EKS cluster, when the snapshot describes several.
+    /// Which EKS cluster (snapshot: when several are described; live: else discovered
+    /// by matching the API server URL).
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
+    /// Live mode connection.
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+/// Live mode: the kubeconfig and the AWS credential chain (read-only).
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Path to the kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// AWS profile (default: the standard credential chain).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Timeout of each Kubernetes request and AWS operation, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Role reads running at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    /// Log API call counts to stderr.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// `collect` flags.
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Directory to write (created; must be empty).
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
+    pub output_dir: PathBuf,
+    /// Only this namespace.
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "NAMESPACE",
+        conflicts_with = "all_namespaces"
+    )]
+    pub namespace: Option<String>,
+    /// All namespaces (the default).
+    #[arg(short = 'A', long = "all-namespaces")]
+    pub all_namespaces: bool,
+    /// The EKS cluster (else discovered by matching the API server URL).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// AWS region (else from the EKS endpoint, else the SDK's chain).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Connection.
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 /// `check` flags.

@@ -1,6 +1,9 @@
 //! Subcommands: validate flags, load inputs, run the pure core, render.
 
-use crate::cli::{CheckArgs, Cli, Command, ExplainArgs, FailOn, Format, OutputArgs, SourceArgs};
+use crate::cli::{
+    CheckArgs, Cli, CollectArgs, Command, ExplainArgs, FailOn, Format, LiveArgs, OutputArgs,
+    SourceArgs,
+};
 use crate::render;
 use anyhow::{bail, Context as _, Result};
 use irsa_model::{load_paths, ContextFlags, Snapshot};
@@ -12,6 +15,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Explain(args) => explain(args),
+        Command::Collect(args) => collect(args),
         Command::Rules(out) => rules(out),
         Command::Rule { code } => rule(&code),
     }
@@ -61,6 +65,94 @@ fn load(s: &SourceArgs) -> Snapshot {
     )
 }
 
+fn collect_options(
+    live: &LiveArgs,
+    cluster: &Option<String>,
+    region: &Option<String>,
+    namespace: &Option<String>,
+) -> irsa_collect::Options {
+    let timeout = std::time::Duration::from_secs(live.timeout.max(1));
+    irsa_collect::Options {
+        kube: irsa_collect::kubernetes::KubeOptions {
+            kubeconfig: live.kubeconfig.clone(),
+            context: live.context.clone(),
+            timeout: Some(timeout),
+        },
+        aws: irsa_collect::aws::AwsOptions {
+            profile: live.profile.clone(),
+            region: region.clone(),
+            cluster: cluster.clone(),
+            timeout: Some(timeout),
+            concurrency: live.concurrency,
+        },
+        namespace: namespace.clone(),
+    }
+}
+
+/// Runs the read-only collectors; prints progress on a terminal and counts at `-v`.
+fn run_collect(opts: &irsa_collect::Options, verbose: u8) -> Result<irsa_collect::Collection> {
+    use std::io::IsTerminal;
+    if let Some(k) = &opts.kube.kubeconfig {
+        if !k.exists() {
+            bail!("--kubeconfig: {} does not exist", k.display());
+        }
+    }
+    let tty = std::io::stderr().is_terminal();
+    if tty {
+        eprint!("collecting (read-only) from the cluster and AWS…\r");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let started = std::time::Instant::now();
+    let collection = rt
+        .block_on(irsa_collect::collect(opts))
+        .map_err(|e| anyhow::anyhow!("{e}; check --kubeconfig/--context"))?;
+    if tty {
+        eprint!("{:60}\r", "");
+    }
+    if verbose > 0 {
+        eprintln!(
+            "irsa-doctor: collected from {} in {:.2}s: {}",
+            collection.server.as_deref().unwrap_or("?"),
+            started.elapsed().as_secs_f64(),
+            collection.stats.summary()
+        );
+    }
+    Ok(collection)
+}
+
+/// Loads a live collection through the very loader snapshots use.
+fn load_collection(c: &irsa_collect::Collection, s: &SourceArgs) -> Snapshot {
+    let mut l = irsa_model::Loader::new(ContextFlags {
+        issuer: s.issuer.clone(),
+        region: s.region.clone(),
+        account: s.account.clone(),
+        kubernetes_version: s.kubernetes_version.clone(),
+        cluster: None,
+    });
+    for (name, v) in &c.files {
+        l.add_text(name, &v.to_string());
+    }
+    l.finish()
+}
+
+/// Snapshot or live: the snapshot, what it is, and a fatal reachability error.
+fn gather(
+    s: &SourceArgs,
+    namespace: &Option<String>,
+) -> Result<(Snapshot, String, Option<String>)> {
+    if !s.snapshot.is_empty() {
+        return Ok((load(s), sources(s), None));
+    }
+    let opts = collect_options(&s.live, &s.cluster, &s.region, namespace);
+    let c = run_collect(&opts, s.live.verbose)?;
+    let label = format!("live: {}", c.server.clone().unwrap_or_default());
+    Ok((load_collection(&c, s), label, c.unreachable.clone()))
+}
+
 fn sources(s: &SourceArgs) -> String {
     let names: Vec<String> = s.snapshot.iter().map(|p| p.display().to_string()).collect();
     format!("snapshot {}", names.join(", "))
@@ -77,9 +169,6 @@ fn print_stdout(text: &str) -> Result<()> {
 }
 
 fn check(args: CheckArgs) -> Result<u8> {
-    if args.source.snapshot.is_empty() {
-        bail!("no input: pass --snapshot PATH (a folder of kubectl/aws outputs, see README \"Make your own snapshot\"); live mode is not available in this build");
-    }
     validate_source(&args.source)?;
     let mut sdks = Vec::new();
     for s in &args.sdk {
@@ -88,7 +177,7 @@ fn check(args: CheckArgs) -> Result<u8> {
         };
         sdks.push((name.trim().to_string(), version.trim().to_string()));
     }
-    let snap = load(&args.source);
+    let (snap, label, fatal) = gather(&args.source, &args.namespace)?;
     let scope = Scope {
         namespace: args.namespace.clone(),
         service_account: args.service_account.clone(),
@@ -104,12 +193,16 @@ fn check(args: CheckArgs) -> Result<u8> {
         Format::Text => print_stdout(&render::human::report(
             &report,
             &snap.inputs,
-            &sources(&args.source),
+            &label,
             render::use_color(args.out.color),
         ))?,
     }
     for r in &snap.inputs.rejected {
         eprintln!("irsa-doctor: rejected input {r}");
+    }
+    if let Some(f) = fatal {
+        eprintln!("irsa-doctor: {f}");
+        return Ok(2);
     }
     if !snap.inputs.rejected.is_empty() {
         return Ok(2);
@@ -136,10 +229,11 @@ fn explain(args: ExplainArgs) -> Result<u8> {
         bail!("explain: the error text is empty (pass it as an argument, or `-` and pipe it in)");
     }
     validate_source(&args.source)?;
-    let context = if args.source.snapshot.is_empty() {
+    let live = args.source.live.kubeconfig.is_some() || args.source.live.context.is_some();
+    let context = if args.source.snapshot.is_empty() && !live {
         None
     } else {
-        Some(load(&args.source))
+        Some(gather(&args.source, &args.namespace)?.0)
     };
     let scope = Scope {
         namespace: args.namespace.clone(),
@@ -150,6 +244,47 @@ fn explain(args: ExplainArgs) -> Result<u8> {
     match args.out.output {
         Format::Json => print_stdout(&format!("{}\n", serde_json::to_string_pretty(&result)?))?,
         Format::Text => print_stdout(&irsa_rules::explain::render_text(&result))?,
+    }
+    Ok(0)
+}
+
+fn collect(args: CollectArgs) -> Result<u8> {
+    let dir = &args.output_dir;
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        bail!(
+            "--output-dir: {} exists and is not empty; choose a new or empty directory",
+            dir.display()
+        );
+    }
+    let opts = collect_options(&args.live, &args.cluster, &args.region, &args.namespace);
+    let c = run_collect(&opts, args.live.verbose)?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--output-dir: creating {}", dir.display()))?;
+    for (name, v) in &c.files {
+        let path = dir.join(name);
+        let text = serde_json::to_string_pretty(v)?;
+        std::fs::write(&path, format!("{text}\n"))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let failures = c
+        .files
+        .iter()
+        .filter(|(_, v)| v.get("error").is_some())
+        .count();
+    eprintln!(
+        "irsa-doctor: wrote {} files to {} ({} reads failed and are recorded as such; {})",
+        c.files.len(),
+        dir.display(),
+        failures,
+        c.stats.summary()
+    );
+    if let Some(f) = c.unreachable {
+        eprintln!("irsa-doctor: {f}");
+        return Ok(2);
     }
     Ok(0)
 }

@@ -8,6 +8,8 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // kube-rs and the AWS SDK both use rustls; one crypto provider (ring) for both.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -263,9 +263,28 @@ fn bad_flags_exit_2_with_one_line() {
         stderr(&o).trim(),
         "irsa-doctor: --snapshot: /nonexistent/snapshot does not exist"
     );
-    let o = run(&["check"]);
+    // Without --snapshot: live mode; no kubeconfig reachable here (never a developer's real one).
+    let home = tempfile::tempdir().unwrap();
+    let o = bin()
+        .arg("check")
+        .env("KUBECONFIG", home.path().join("missing"))
+        .env("HOME", home.path())
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).starts_with("irsa-doctor: no input: pass --snapshot PATH"));
+    assert!(
+        stderr(&o).starts_with("irsa-doctor: kubeconfig: "),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1, "one line: {}", stderr(&o));
+    let o = run(&["check", "--kubeconfig", "/nonexistent/kubeconfig"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o).trim(),
+        "irsa-doctor: --kubeconfig: /nonexistent/kubeconfig does not exist"
+    );
     let o = run(&[
         "check",
         "--snapshot",

@@ -611,6 +611,12 @@ impl Loader {
                     "policy document without a role (wrap it in an envelope naming `--role-name`)",
                 ),
             }
+        } else if let Some(v) = &peek.server_version {
+            let version = match (&v.major, &v.minor) {
+                (Some(maj), Some(min)) => Some(format!("{maj}.{min}")),
+                _ => v.git_version.clone(),
+            };
+            self.snap.server_version = version;
         } else if peek.clusters.is_some() {
             self.skip("aws eks list-clusters output (add describe-cluster instead)");
         } else {
@@ -855,6 +861,11 @@ impl Loader {
                 ),
             }
         }
+        // Stable order, whatever the file names or collection order were.
+        self.snap
+            .inputs
+            .collection_failures
+            .sort_by(|a, b| a.command.cmp(&b.command));
         // Indexes.
         let mut by_sa: HashMap<(String, String), Vec<usize>> = HashMap::new();
         for (i, p) in self.snap.pods.iter().enumerate() {

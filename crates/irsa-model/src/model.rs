@@ -584,6 +584,8 @@ pub struct Snapshot {
     pub roles: BTreeMap<String, Role>,
     /// `sts get-caller-identity` account.
     pub caller_account: Option<String>,
+    /// The API server's version (`kubectl version -o json`).
+    pub server_version: Option<String>,
     /// Pod Identity associations.
     pub pod_identity: Vec<PodIdentityAssociation>,
     /// Exec evidence.
@@ -716,6 +718,7 @@ impl Snapshot {
         let v = self
             .cluster()
             .and_then(|c| c.version.clone())
+            .or_else(|| self.server_version.clone())
             .or_else(|| self.flags.kubernetes_version.clone())?;
         parse_minor_version(&v)
     }

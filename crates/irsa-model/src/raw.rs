@@ -43,6 +43,17 @@ pub struct Peek<'a> {
     pub policy_document: Option<serde::de::IgnoredAny>,
     #[serde(rename = "Statement")]
     pub statement: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "serverVersion")]
+    pub server_version: Option<ServerVersion>,
+}
+
+/// `kubectl version -o json` → `serverVersion` (EKS reports minor as `"29+"`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerVersion {
+    pub git_version: Option<String>,
+    pub major: Option<String>,
+    pub minor: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

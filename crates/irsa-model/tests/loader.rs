@@ -465,3 +465,10 @@ fn flags_fill_gaps_but_do_not_override() {
     );
     assert_eq!(s.kubernetes_version(), Some((1, 18)));
 }
+
+#[test]
+fn kubectl_version_output() {
+    let text = r#"{"command": "kubectl version -o json", "output": {"serverVersion": {"major": "1", "minor": "18+", "gitVersion": "v1.18.20-eks-8c579e", "platform": "linux/amd64"}}}"#;
+    let s = load(&[("v.json", text)]);
+    assert_eq!(s.kubernetes_version(), Some((1, 18)));
+}

@@ -416,8 +416,15 @@ impl<'a> Context<'a> {
         }) {
             return RoleState::Found(r);
         }
+        // NoSuchEntity only proves absence when the credentials were of the role's account.
+        let same_account = self
+            .snap
+            .caller_account
+            .as_deref()
+            .is_none_or(|a| a == arn.account);
         let get_role_failed = self.snap.inputs.collection_failures.iter().find(|f| {
-            f.error.contains("NoSuchEntity")
+            same_account
+                && f.error.contains("NoSuchEntity")
                 && f.command.contains("get-role")
                 && f.command.split_whitespace().any(|w| w == arn.name)
         });

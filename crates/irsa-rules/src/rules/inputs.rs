@@ -39,7 +39,7 @@ impl Rule for Inputs {
             };
             out.report(
                 &Self::META,
-                Subject::global("Input", &f.path),
+                Subject::global("Input", &f.command),
                 Message::new("gap-collection")
                     .arg("command", &f.command)
                     .arg("error", &f.error),

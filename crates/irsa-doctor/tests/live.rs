@@ -1,0 +1,400 @@
+//! Live mode against a test world: the Kubernetes test API server (fixtures of an
+//! example snapshot, over TLS) and the moto server (the AWS side, seeded through the
+//! AWS API). These need moto (`pip install 'moto[server]'`) and kubectl; `.ci/run`
+//! installs both, and under CI a missing tool fails the test instead of skipping it.
+
+use irsa_testkit::{objects_from_snapshot, KubeConfig, KubeServer, Moto};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const ACCOUNT: &str = "111122223333";
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+}
+
+fn required(tool: &str) -> bool {
+    if std::env::var_os("CI").is_some() {
+        panic!("{tool} is required under CI (.ci/run installs it)");
+    }
+    eprintln!("skipping: {tool} is not installed");
+    false
+}
+
+struct World {
+    kube: KubeServer,
+    moto: Moto,
+}
+
+fn world(example_name: &str, cluster: &str, forbidden: &[&str]) -> Option<World> {
+    let Some(moto) = Moto::start(ACCOUNT) else {
+        required("moto (pip install 'moto[server]')");
+        return None;
+    };
+    let seed = Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/seed_moto.py"))
+        .args([
+            &moto.endpoint,
+            example(example_name).to_str().unwrap(),
+            cluster,
+            "us-east-1",
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        seed.status.success(),
+        "seeding moto failed: {}",
+        String::from_utf8_lossy(&seed.stderr)
+    );
+    let kube = KubeServer::start(KubeConfig {
+        objects: objects_from_snapshot(&example(example_name)),
+        forbidden: forbidden.iter().map(|s| s.to_string()).collect(),
+        page_size: Some(3),
+    });
+    Some(World { kube, moto })
+}
+
+fn doctor(w: &World, args: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"));
+    c.args(args).arg("--kubeconfig").arg(&w.kube.kubeconfig);
+    for (k, v) in w.moto.env() {
+        c.env(k, v);
+    }
+    c.env_remove("KUBECONFIG");
+    c.output().expect("binary runs")
+}
+
+fn json_of(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn causes(v: &Value, severity: &str) -> Vec<String> {
+    let mut c: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == severity)
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["cause"].as_str().unwrap(),
+                f["subject"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    c.sort();
+    c
+}
+
+#[test]
+fn live_check_equals_check_of_the_collected_snapshot() {
+    let Some(w) = world("many-problems", "shop-use1", &[]) else {
+        return;
+    };
+    let live = doctor(
+        &w,
+        &[
+            "check",
+            "--cluster",
+            "shop-use1",
+            "--region",
+            "us-east-1",
+            "-o",
+            "json",
+            "-v",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&live.stderr).to_string();
+    assert_eq!(live.status.code(), Some(1), "{stderr}");
+    let live_json = json_of(&live);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snap");
+    let collected = doctor(
+        &w,
+        &[
+            "collect",
+            "--cluster",
+            "shop-use1",
+            "--region",
+            "us-east-1",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        collected.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&collected.stderr)
+    );
+    let offline = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"))
+        .args(["check", "--snapshot", out.to_str().unwrap(), "-o", "json"])
+        .output()
+        .unwrap();
+    let offline_json = json_of(&offline);
+    let live_f = live_json["findings"].as_array().unwrap();
+    let off_f = offline_json["findings"].as_array().unwrap();
+    let only_live: Vec<_> = live_f
+        .iter()
+        .filter(|f| !off_f.contains(f))
+        .map(|f| f["message"].clone())
+        .collect();
+    let only_off: Vec<_> = off_f
+        .iter()
+        .filter(|f| !live_f.contains(f))
+        .map(|f| f["message"].clone())
+        .collect();
+    assert!(
+        only_live.is_empty() && only_off.is_empty(),
+        "live only: {only_live:#?}\nsnapshot only: {only_off:#?}"
+    );
+    assert_eq!(live_f, off_f, "same findings, same order");
+    assert_eq!(live_json["chains"], offline_json["chains"]);
+    // The real problems of the example are found live.
+    let errors = causes(&live_json, "error");
+    for want in [
+        "trust-sub api",
+        "trust-action exporter",
+        "sa-annotation-malformed web",
+        "pod-not-mutated",
+        "env-preset-conflict app",
+        "credential-precedence frontend",
+        "oidc-provider-audience",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.starts_with(want)),
+            "missing {want} in {errors:#?}"
+        );
+    }
+    // Read-only: the API server saw only GETs.
+    assert!(
+        w.kube.mutating_requests().is_empty(),
+        "{:?}",
+        w.kube.mutating_requests()
+    );
+    assert!(
+        w.kube
+            .requests()
+            .iter()
+            .any(|r| r.uri.contains("continue=")),
+        "lists were paginated"
+    );
+    // Calls: one line at -v, and AWS calls bounded by distinct roles.
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("aws:"))
+        .expect("call counts at -v");
+    let aws_calls: usize = line
+        .split("aws: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let roles = 8; // distinct annotated roles in the example (one malformed, one cross-account)
+    assert!(
+        aws_calls <= roles * 3 + 5,
+        "{aws_calls} AWS calls for {roles} roles: {line}"
+    );
+    // Secrets are not in the collected files.
+    for e in std::fs::read_dir(&out).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        assert!(!text.contains("last-applied-configuration"));
+    }
+}
+
+#[test]
+fn a_forbidden_read_is_a_gap_never_a_pass() {
+    let Some(w) = world("many-problems", "shop-use1", &["pods"]) else {
+        return;
+    };
+    let o = doctor(
+        &w,
+        &[
+            "check",
+            "--cluster",
+            "shop-use1",
+            "--region",
+            "us-east-1",
+            "-o",
+            "json",
+        ],
+    );
+    let v = json_of(&o);
+    let gap = v["findings"].as_array().unwrap().iter().find(|f| {
+        f["cause"] == "collection-gap"
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("cannot list resource \"pods\"")
+    });
+    assert!(gap.is_some(), "{:#}", v["findings"]);
+    // Pod-level checks cannot run, and nothing claims the pods are fine.
+    assert!(!causes(&v, "error")
+        .iter()
+        .any(|c| c.starts_with("pod-not-mutated")));
+    assert!(!v["passed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["rule"] == "IRSA402"));
+    // Checks that do not need pods still find their errors.
+    assert!(causes(&v, "error")
+        .iter()
+        .any(|c| c.starts_with("trust-sub api")));
+}
+
+#[test]
+fn aws_unreachable_is_a_gap_and_kubernetes_still_diagnosed() {
+    let Some(w) = world("many-problems", "shop-use1", &[]) else {
+        return;
+    };
+    let mut c = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"));
+    c.args([
+        "check",
+        "--cluster",
+        "shop-use1",
+        "--region",
+        "us-east-1",
+        "-o",
+        "json",
+        "--timeout",
+        "3",
+        "--kubeconfig",
+    ])
+    .arg(&w.kube.kubeconfig);
+    for (k, v) in w.moto.env() {
+        c.env(k, v);
+    }
+    // Nothing listens on port 9 of loopback.
+    c.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    let o = c.output().unwrap();
+    let v = json_of(&o);
+    let errors = causes(&v, "error");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("sa-annotation-malformed web")),
+        "{errors:?}"
+    );
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["cause"] == "collection-gap"
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("aws eks describe-cluster")));
+    for chain in v["chains"].as_array().unwrap() {
+        assert_ne!(
+            chain["prediction"]["outcome"], "success",
+            "no pass without AWS facts: {chain}"
+        );
+    }
+}
+
+fn kubectl() -> Option<String> {
+    for k in ["kubectl"] {
+        if Command::new(k)
+            .arg("version")
+            .arg("--client")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return Some(k.to_string());
+        }
+    }
+    None
+}
+
+fn run_kubectl(k: &str, kubeconfig: &Path, args: &[&str]) -> Output {
+    Command::new(k)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_real_kubectl_reads_the_test_api_server() {
+    let Some(k) = kubectl() else {
+        required("kubectl (apt-get install -y kubernetes-client)");
+        return;
+    };
+    let objects = objects_from_snapshot(&example("many-problems"));
+    let pods = objects.iter().filter(|o| o["kind"] == "Pod").count();
+    let server = KubeServer::start(KubeConfig {
+        objects,
+        forbidden: vec!["jobs".into()],
+        page_size: None,
+    });
+    let o = run_kubectl(
+        &k,
+        &server.kubeconfig,
+        &["get", "pods", "-A", "-o", "json", "--chunk-size=4"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), pods);
+    let o = run_kubectl(
+        &k,
+        &server.kubeconfig,
+        &["get", "serviceaccounts", "-n", "payments", "-o", "name"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "serviceaccount/api"
+    );
+    let o = run_kubectl(
+        &k,
+        &server.kubeconfig,
+        &[
+            "get",
+            "mutatingwebhookconfiguration",
+            "pod-identity-webhook",
+            "-o",
+            "json",
+        ],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["webhooks"][0]["name"], "iam-for-pods.amazonaws.com");
+    let o = run_kubectl(
+        &k,
+        &server.kubeconfig,
+        &[
+            "get",
+            "deployment",
+            "api",
+            "-n",
+            "payments",
+            "-o",
+            "jsonpath={.spec.template.spec.serviceAccountName}",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "api");
+    let o = run_kubectl(&k, &server.kubeconfig, &["get", "jobs", "-A"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("forbidden"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        server.requests().iter().any(|r| r.uri.contains("limit=4")),
+        "kubectl paginated"
+    );
+    assert!(server.mutating_requests().is_empty());
+}

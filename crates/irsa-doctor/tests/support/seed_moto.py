@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Seeds a moto server with the AWS side of an example snapshot, through the AWS API:
+the EKS cluster, an IAM OIDC provider for moto's (random) issuer, and every role of the
+example with its trust policy (rewritten to moto's issuer) and attached policies.
+Usage: seed_moto.py ENDPOINT SNAPSHOT_DIR CLUSTER REGION  -> prints {"issuer": ...}"""
+import glob, json, os, sys
+import boto3
+
+endpoint, snap, cluster, region = sys.argv[1:5]
+kw = dict(endpoint_url=endpoint, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing")
+eks, iam = boto3.client("eks", **kw), boto3.client("iam", **kw)
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+described = load(os.path.join(snap, "eks-describe-cluster.json"))["cluster"]
+eks.create_cluster(name=cluster, roleArn=described["roleArn"], version=described.get("version", "1.30"),
+                   resourcesVpcConfig={"subnetIds": ["subnet-0a1b2c3d"]})
+issuer = eks.describe_cluster(name=cluster)["cluster"]["identity"]["oidc"]["issuer"]
+old = described["identity"]["oidc"]["issuer"].replace("https://", "")
+new = issuer.replace("https://", "")
+provider = load(os.path.join(snap, "iam-get-open-id-connect-provider.json"))["output"]
+iam.create_open_id_connect_provider(Url=issuer, ClientIDList=provider["ClientIDList"], ThumbprintList=provider["ThumbprintList"])
+account = boto3.client("sts", **kw).get_caller_identity()["Account"]
+for path in sorted(glob.glob(os.path.join(snap, "iam-get-role*.json"))):
+    role = load(path)["Role"]
+    if f":{account}:" not in role["Arn"]:
+        continue  # another account: not in this one
+    doc = role["AssumeRolePolicyDocument"]
+    text = doc if isinstance(doc, str) else json.dumps(doc)
+    from urllib.parse import unquote
+    text = unquote(text).replace(old, new)
+    iam.create_role(RoleName=role["RoleName"], Path=role.get("Path", "/"), AssumeRolePolicyDocument=text)
+    attached = os.path.join(snap, f"iam-list-attached-role-policies-{role['RoleName']}.json")
+    if os.path.exists(attached):
+        for p in load(attached)["output"]["AttachedPolicies"]:
+            arn = iam.create_policy(PolicyName=p["PolicyName"], PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))["Policy"]["Arn"]
+            iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
+print(json.dumps({"issuer": issuer, "account": account}))

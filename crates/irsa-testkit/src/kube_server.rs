@@ -1,0 +1,533 @@
+//! A Kubernetes test API server: serves fixture objects at the real REST paths
+//! over TLS (a CA made at start-up), with bearer-token auth, discovery (`/api`,
+//! `/apis`, resource lists, `/version` with EKS's `"29+"` minor), list with
+//! `limit`/`continue` (items without kind/apiVersion, as the real server sends them),
+//! get, watch (ADDED events, then the stream ends), 403 for chosen resources, and a
+//! log of every request. Its fidelity is checked by pointing the real `kubectl` at it.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Request, Response, StatusCode};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The token the server accepts.
+pub const TOKEN: &str = "irsa-testkit-token";
+
+/// One logged request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    /// HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub uri: String,
+    /// Status answered.
+    pub status: u16,
+}
+
+/// (API prefix, resource, kind, namespaced, short names).
+const RESOURCES: [(&str, &str, &str, bool, &[&str]); 11] = [
+    (
+        "/api/v1",
+        "serviceaccounts",
+        "ServiceAccount",
+        true,
+        &["sa"],
+    ),
+    ("/api/v1", "pods", "Pod", true, &["po"]),
+    ("/api/v1", "namespaces", "Namespace", false, &["ns"]),
+    ("/api/v1", "nodes", "Node", false, &["no"]),
+    (
+        "/apis/apps/v1",
+        "deployments",
+        "Deployment",
+        true,
+        &["deploy"],
+    ),
+    ("/apis/apps/v1", "daemonsets", "DaemonSet", true, &["ds"]),
+    (
+        "/apis/apps/v1",
+        "statefulsets",
+        "StatefulSet",
+        true,
+        &["sts"],
+    ),
+    ("/apis/apps/v1", "replicasets", "ReplicaSet", true, &["rs"]),
+    ("/apis/batch/v1", "jobs", "Job", true, &[]),
+    ("/apis/batch/v1", "cronjobs", "CronJob", true, &["cj"]),
+    (
+        "/apis/admissionregistration.k8s.io/v1",
+        "mutatingwebhookconfigurations",
+        "MutatingWebhookConfiguration",
+        false,
+        &[],
+    ),
+];
+
+/// What the server serves.
+#[derive(Debug, Clone, Default)]
+pub struct KubeConfig {
+    /// Objects with `kind` and `metadata`.
+    pub objects: Vec<Value>,
+    /// Resources answered with 403 (`pods`, or `pods@namespace`).
+    pub forbidden: Vec<String>,
+    /// Page size when the client asks for none.
+    pub page_size: Option<usize>,
+}
+
+struct State {
+    objects: Vec<Value>,
+    forbidden: Vec<String>,
+    log: Mutex<Vec<Logged>>,
+}
+
+/// A running server; stops when dropped.
+pub struct KubeServer {
+    /// `https://127.0.0.1:PORT`.
+    pub url: String,
+    /// A kubeconfig pointing at it (token auth, the test CA).
+    pub kubeconfig: PathBuf,
+    state: Arc<State>,
+    _dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl KubeServer {
+    /// Starts the server on a free loopback port, in its own thread.
+    pub fn start(config: KubeConfig) -> KubeServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca = rcgen::generate_simple_self_signed(Vec::<String>::new()).expect("ca");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "irsa-testkit CA");
+        let ca_key = ca.key_pair;
+        let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
+        let leaf_key = rcgen::KeyPair::generate().expect("key");
+        let mut leaf_params =
+            rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+        leaf_params
+            .subject_alt_names
+            .push(rcgen::SanType::IpAddress(std::net::IpAddr::V4(
+                std::net::Ipv4Addr::LOCALHOST,
+            )));
+        let leaf = leaf_params
+            .signed_by(&leaf_key, &ca_cert, &ca_key)
+            .expect("leaf");
+        let ca_path = dir.path().join("ca.crt");
+        std::fs::write(&ca_path, ca_cert.pem()).expect("write ca");
+
+        let state = Arc::new(State {
+            objects: config.objects,
+            forbidden: config.forbidden,
+            log: Mutex::new(Vec::new()),
+        });
+        let page_size = config.page_size;
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let st = state.clone();
+        let cert_der = leaf.der().clone();
+        let key_der = leaf_key.serialize_der();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(serve(st, cert_der, key_der, page_size, addr_tx, stop_rx));
+        });
+        let addr = addr_rx.recv().expect("server address");
+        let url = format!("https://{addr}");
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {url}\n    certificate-authority: {}\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: test\ncurrent-context: test\nusers:\n- name: test\n  user:\n    token: {TOKEN}\n",
+                ca_path.display()
+            ),
+        )
+        .expect("write kubeconfig");
+        KubeServer {
+            url,
+            kubeconfig,
+            state,
+            _dir: dir,
+            _shutdown: stop_tx,
+        }
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Logged> {
+        self.state.log.lock().expect("log").clone()
+    }
+
+    /// Requests that could change something (anything but GET/HEAD).
+    pub fn mutating_requests(&self) -> Vec<Logged> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method != "GET" && r.method != "HEAD")
+            .collect()
+    }
+}
+
+async fn serve(
+    state: Arc<State>,
+    cert: rustls::pki_types::CertificateDer<'static>,
+    key: Vec<u8>,
+    page_size: Option<usize>,
+    addr_tx: std::sync::mpsc::Sender<SocketAddr>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("tls versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.into()),
+        )
+        .expect("tls config");
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    addr_tx
+        .send(listener.local_addr().expect("addr"))
+        .expect("send addr");
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => {
+                let Ok((tcp, _)) = accepted else { continue };
+                let acceptor = acceptor.clone();
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let Ok(stream) = acceptor.accept(tcp).await else { return };
+                    let svc = hyper::service::service_fn(move |req| {
+                        let state = state.clone();
+                        async move { Ok::<_, std::convert::Infallible>(handle(&state, req, page_size)) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        }
+    }
+}
+
+fn status(code: u16, reason: &str, message: &str) -> (u16, Value) {
+    (
+        code,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code}),
+    )
+}
+
+fn query(uri: &hyper::Uri) -> BTreeMap<String, String> {
+    uri.query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), percent_decode(v)))
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn discovery(prefix: &str) -> Value {
+    let group_version = prefix.strip_prefix("/apis/").unwrap_or("v1").to_string();
+    let resources: Vec<Value> = RESOURCES
+        .iter()
+        .filter(|(p, ..)| *p == prefix)
+        .map(|(_, name, kind, namespaced, short)| {
+            json!({"name": name, "singularName": kind.to_lowercase(), "namespaced": namespaced, "kind": kind,
+                   "verbs": ["get", "list", "watch"], "shortNames": short})
+        })
+        .collect();
+    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources})
+}
+
+fn handle(
+    state: &State,
+    req: Request<hyper::body::Incoming>,
+    page_size: Option<usize>,
+) -> Response<Full<Bytes>> {
+    let method = req.method().to_string();
+    let uri = req.uri().clone();
+    let authorized = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {TOKEN}"));
+    let (code, body) = if !authorized {
+        status(401, "Unauthorized", "Unauthorized")
+    } else if method != "GET" {
+        status(
+            405,
+            "MethodNotAllowed",
+            &format!("the test API server is read-only: {method} is not allowed"),
+        )
+    } else {
+        route(state, &uri, page_size)
+    };
+    state.log.lock().expect("log").push(Logged {
+        method,
+        uri: uri.to_string(),
+        status: code,
+    });
+    let body_text = match &body {
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    Response::builder()
+        .status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body_text)))
+        .expect("response")
+}
+
+fn route(state: &State, uri: &hyper::Uri, page_size: Option<usize>) -> (u16, Value) {
+    let path = uri.path().trim_end_matches('/');
+    let q = query(uri);
+    match path {
+        "/version" => {
+            return (
+                200,
+                json!({"major": "1", "minor": "29+", "gitVersion": "v1.29.3-eks-ae9a62a", "gitCommit": "0000000", "gitTreeState": "clean",
+                "buildDate": "2024-03-12T21:32:46Z", "goVersion": "go1.21.8", "compiler": "gc", "platform": "linux/amd64"}),
+            )
+        }
+        "/api" => {
+            return (
+                200,
+                json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:443"}]}),
+            )
+        }
+        "/apis" => {
+            let groups: Vec<Value> = ["apps/v1", "batch/v1", "admissionregistration.k8s.io/v1"]
+                .iter()
+                .map(|gv| {
+                    let (g, v) = gv.split_once('/').expect("group/version");
+                    json!({"name": g, "versions": [{"groupVersion": gv, "version": v}], "preferredVersion": {"groupVersion": gv, "version": v}})
+                })
+                .collect();
+            return (
+                200,
+                json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+            );
+        }
+        _ => {}
+    }
+    for (prefix, ..) in RESOURCES.iter() {
+        if path == *prefix {
+            return (200, discovery(prefix));
+        }
+    }
+    // /prefix[/namespaces/NS]/RESOURCE[/NAME]
+    let Some((prefix, rest)) = RESOURCES
+        .iter()
+        .map(|(p, ..)| *p)
+        .filter(|p| path.starts_with(&format!("{p}/")))
+        .max_by_key(|p| p.len())
+        .map(|p| (p, &path[p.len() + 1..]))
+    else {
+        return status(
+            404,
+            "NotFound",
+            &format!("the server could not find the requested resource ({path})"),
+        );
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    let (namespace, resource, name) = match parts.as_slice() {
+        ["namespaces", ns, res] => (Some(*ns), *res, None),
+        ["namespaces", ns, res, name] => (Some(*ns), *res, Some(*name)),
+        [res] => (None, *res, None),
+        [res, name] => (None, *res, Some(*name)),
+        _ => {
+            return status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            )
+        }
+    };
+    let Some(&(_, res_name, kind, namespaced, _)) = RESOURCES
+        .iter()
+        .find(|(p, r, ..)| *p == prefix && *r == resource)
+    else {
+        return status(
+            404,
+            "NotFound",
+            &format!("the server could not find the requested resource ({resource})"),
+        );
+    };
+    let group = prefix
+        .strip_prefix("/apis/")
+        .and_then(|gv| gv.split('/').next())
+        .unwrap_or("");
+    let denied = state.forbidden.iter().any(|f| match f.split_once('@') {
+        Some((r, ns)) => r == res_name && namespace == Some(ns),
+        None => f == res_name,
+    });
+    if denied {
+        let verb = if name.is_some() { "get" } else { "list" };
+        let scope = match namespace {
+            Some(ns) => format!("in the namespace \"{ns}\""),
+            None => "at the cluster scope".into(),
+        };
+        return status(
+            403,
+            "Forbidden",
+            &format!("{res_name} is forbidden: User \"system:serviceaccount:irsa:doctor\" cannot {verb} resource \"{res_name}\" in API group \"{group}\" {scope}"),
+        );
+    }
+    let matches = |o: &&Value| {
+        o["kind"] == kind
+            && (!namespaced
+                || namespace.is_none_or(|ns| o["metadata"]["namespace"].as_str() == Some(ns)))
+    };
+    if let Some(name) = name {
+        return match state
+            .objects
+            .iter()
+            .filter(matches)
+            .find(|o| o["metadata"]["name"].as_str() == Some(name))
+        {
+            Some(o) => (200, o.clone()),
+            None => status(404, "NotFound", &format!("{res_name} \"{name}\" not found")),
+        };
+    }
+    let selector: Vec<(String, String)> = q
+        .get("labelSelector")
+        .map(|s| {
+            s.split(',')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let all: Vec<&Value> = state
+        .objects
+        .iter()
+        .filter(matches)
+        .filter(|o| {
+            selector
+                .iter()
+                .all(|(k, v)| o["metadata"]["labels"][k].as_str() == Some(v.as_str()))
+        })
+        .collect();
+    if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
+        let events: Vec<String> = all
+            .iter()
+            .map(|o| json!({"type": "ADDED", "object": o}).to_string())
+            .collect();
+        return (200, Value::String(events.join("\n") + "\n"));
+    }
+    let start: usize = q.get("continue").and_then(|c| c.parse().ok()).unwrap_or(0);
+    // A server may return fewer items than the client's limit (with a continue token):
+    // the configured page size caps it, so clients must really paginate.
+    let asked: usize = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(usize::MAX);
+    let limit = asked.min(page_size.unwrap_or(usize::MAX)).max(1);
+    let end = start.saturating_add(limit).min(all.len());
+    let items: Vec<Value> = all[start.min(all.len())..end]
+        .iter()
+        .map(|o| {
+            let mut it = (*o).clone();
+            if let Some(m) = it.as_object_mut() {
+                // The real API server omits kind/apiVersion on list items.
+                m.remove("kind");
+                m.remove("apiVersion");
+            }
+            it
+        })
+        .collect();
+    let mut metadata = json!({"resourceVersion": "1000"});
+    if end < all.len() {
+        metadata["continue"] = json!(end.to_string());
+    }
+    let api_version = prefix
+        .trim_start_matches("/apis/")
+        .trim_start_matches("/api/");
+    (
+        200,
+        json!({"kind": format!("{kind}List"), "apiVersion": api_version, "metadata": metadata, "items": items}),
+    )
+}
+
+/// The Kubernetes objects of a snapshot folder (single objects, lists, envelopes).
+pub fn objects_from_snapshot(dir: &Path) -> Vec<Value> {
+    fn walk(v: &Value, list_kind: Option<&str>, out: &mut Vec<Value>) {
+        if let Some(o) = v.get("output") {
+            walk(o, None, out);
+            return;
+        }
+        if let Some(items) = v.get("items").and_then(Value::as_array) {
+            let lk = v
+                .get("kind")
+                .and_then(Value::as_str)
+                .and_then(|k| k.strip_suffix("List"))
+                .filter(|k| !k.is_empty());
+            for it in items {
+                walk(it, lk, out);
+            }
+            return;
+        }
+        if v.get("metadata").is_some() && v.get("spec").is_some()
+            || v.get("webhooks").is_some()
+            || v.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+            || list_kind == Some("ServiceAccount")
+        {
+            let mut o = v.clone();
+            if o.get("kind").is_none() {
+                if let Some(k) = list_kind {
+                    o["kind"] = json!(k);
+                }
+            }
+            if o.get("kind").is_some() && o.get("metadata").is_some() {
+                out.push(o);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("snapshot dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    for f in files {
+        if f.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(&std::fs::read_to_string(&f).unwrap_or_default())
+        else {
+            continue;
+        };
+        walk(&v, None, &mut out);
+    }
+    out
+}

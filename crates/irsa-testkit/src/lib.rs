@@ -1,0 +1,10 @@
+//! Test support for irsa-doctor's live mode: a Kubernetes test API server and a moto
+//! harness. Only loopback addresses are ever used.
+
+#![warn(missing_docs)]
+
+pub mod kube_server;
+pub mod moto;
+
+pub use kube_server::{objects_from_snapshot, KubeConfig, KubeServer, Logged, TOKEN};
+pub use moto::Moto;

@@ -1,0 +1,76 @@
+//! The moto server (AWS API emulator) for tests: started on a free loopback port,
+//! stopped when dropped. moto speaks the real AWS wire protocols, so it proves our
+//! calls and parsing; it does not judge trust policies (its STS accepts any token).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running moto server.
+pub struct Moto {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    child: Child,
+}
+
+impl Moto {
+    /// Starts `python3 -m moto.server` (installed by `.ci/run`); `None` when moto is
+    /// not installed, so callers can say so instead of passing.
+    pub fn start(account: &str) -> Option<Moto> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .env("MOTO_ACCOUNT_ID", account)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut m = Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(m);
+            }
+            if let Ok(Some(_)) = m.child.try_wait() {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = m.child.kill();
+        None
+    }
+
+    /// Environment for a process that should talk to this moto.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_CONFIG_FILE", "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+        ]
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
