@@ -29,6 +29,8 @@ pub struct AwsOptions {
     pub cluster: Option<String>,
     /// Per-operation timeout.
     pub timeout: Option<Duration>,
+    /// `--issuer`: which provider to read when DescribeCluster cannot tell.
+    pub issuer: Option<String>,
     /// How many role reads run at once.
     pub concurrency: usize,
 }
@@ -88,6 +90,32 @@ pub async fn connect(opts: &AwsOptions, endpoint_hint: Option<&str>) -> Aws {
     }
 }
 
+/// `Code` and `Message` from an error body the SDK could not parse (XML of the query
+/// protocol with an extra `<Errors>` level, or JSON with `__type`/`message`).
+fn error_in_body(body: &str) -> Option<(String, String)> {
+    let tag = |name: &str| -> Option<String> {
+        let start = body.find(&format!("<{name}>"))? + name.len() + 2;
+        let end = body[start..].find(&format!("</{name}>"))? + start;
+        Some(body[start..end].trim().to_string())
+    };
+    if let Some(code) = tag("Code") {
+        return Some((code, tag("Message").unwrap_or_default()));
+    }
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let code = v
+        .get("__type")
+        .or_else(|| v.get("code"))
+        .and_then(|c| c.as_str())?;
+    let code = code.rsplit('#').next().unwrap_or(code).to_string();
+    let message = v
+        .get("message")
+        .or_else(|| v.get("Message"))
+        .and_then(|m| m.as_str())
+        .unwrap_or("")
+        .to_string();
+    Some((code, message))
+}
+
 /// One line: `Code: message` for service errors, else what went wrong in short.
 fn sdk_error<E>(
     e: &aws_sdk_iam::error::SdkError<E, aws_sdk_iam::config::http::HttpResponse>,
@@ -99,10 +127,14 @@ where
     match e {
         SdkError::ServiceError(se) => match se.err().code() {
             Some(code) => format!("{code}: {}", se.err().message().unwrap_or("")),
-            None => format!(
-                "unexpected response from the endpoint (HTTP {})",
-                se.raw().status().as_u16()
-            ),
+            None => {
+                let status = se.raw().status().as_u16();
+                let body = se.raw().body().bytes().map(String::from_utf8_lossy);
+                match body.and_then(|b| error_in_body(&b)) {
+                    Some((code, message)) => format!("{code}: {message}"),
+                    None => format!("unexpected response from the endpoint (HTTP {status})"),
+                }
+            }
         },
         SdkError::TimeoutError(_) => "timed out (see --timeout)".to_string(),
         other => {
@@ -429,6 +461,7 @@ pub async fn collect(
             (None, None)
         }
     };
+    let issuer = issuer.or_else(|| opts.issuer.clone());
     let providers = aws.providers(issuer.as_deref(), stats);
     let pia = async {
         match &cluster_name {
@@ -465,4 +498,38 @@ pub async fn collect(
         files.extend(rf);
     }
     files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_in_odd_bodies() {
+        let moto = "<?xml version=\"1.0\"?><ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::1:user/u is not authorized to perform: iam:GetRole</Message></Error></Errors></ErrorResponse>";
+        assert_eq!(
+            error_in_body(moto),
+            Some((
+                "AccessDenied".into(),
+                "User: arn:aws:iam::1:user/u is not authorized to perform: iam:GetRole".into()
+            ))
+        );
+        let json = r#"{"__type": "com.amazonaws.eks#AccessDeniedException", "message": "no"}"#;
+        assert_eq!(
+            error_in_body(json),
+            Some(("AccessDeniedException".into(), "no".into()))
+        );
+        assert_eq!(error_in_body("<html>404</html>"), None);
+    }
+
+    #[test]
+    fn regions_of_eks_endpoints() {
+        assert_eq!(
+            region_of_endpoint(
+                "https://C9013FD37C32992483E5BAA666194EC2.sk1.us-east-2.eks.amazonaws.com"
+            ),
+            Some("us-east-2".into())
+        );
+        assert_eq!(region_of_endpoint("https://127.0.0.1:6443"), None);
+    }
 }

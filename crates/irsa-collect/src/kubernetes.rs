@@ -184,3 +184,20 @@ pub async fn collect(kube: &Kube, namespace: Option<&str>, stats: &Stats) -> Vec
     files.push(version);
     files
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_documented_resources_are_the_listed_ones() {
+        let listed: Vec<&str> = super::RESOURCES
+            .iter()
+            .map(|(_, r, _)| *r)
+            .chain(["mutatingwebhookconfigurations"])
+            .collect();
+        let documented: Vec<&str> = crate::KUBERNETES_RESOURCES
+            .iter()
+            .map(|(_, r)| *r)
+            .collect();
+        assert_eq!(listed, documented);
+    }
+}

@@ -16,6 +16,37 @@ pub mod redact;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// Every AWS action the collectors call (all read-only); docs/iam-policy.json grants
+/// exactly these, and a test keeps the two in step.
+pub const AWS_ACTIONS: [&str; 9] = [
+    "sts:GetCallerIdentity",
+    "eks:ListClusters",
+    "eks:DescribeCluster",
+    "eks:ListPodIdentityAssociations",
+    "iam:ListOpenIDConnectProviders",
+    "iam:GetOpenIDConnectProvider",
+    "iam:GetRole",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+];
+
+/// Every Kubernetes resource the collectors list, as (API group, resource);
+/// docs/rbac.yaml grants `get`/`list` on exactly these.
+pub const KUBERNETES_RESOURCES: [(&str, &str); 9] = [
+    ("", "serviceaccounts"),
+    ("", "pods"),
+    ("apps", "deployments"),
+    ("apps", "daemonsets"),
+    ("apps", "statefulsets"),
+    ("apps", "replicasets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+    (
+        "admissionregistration.k8s.io",
+        "mutatingwebhookconfigurations",
+    ),
+];
+
 /// Errors that stop collection (everything else becomes a recorded failure).
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {

@@ -69,6 +69,7 @@ fn collect_options(
     live: &LiveArgs,
     cluster: &Option<String>,
     region: &Option<String>,
+    issuer: &Option<String>,
     namespace: &Option<String>,
 ) -> irsa_collect::Options {
     let timeout = std::time::Duration::from_secs(live.timeout.max(1));
@@ -83,6 +84,7 @@ fn collect_options(
             region: region.clone(),
             cluster: cluster.clone(),
             timeout: Some(timeout),
+            issuer: issuer.clone(),
             concurrency: live.concurrency,
         },
         namespace: namespace.clone(),
@@ -147,7 +149,7 @@ fn gather(
     if !s.snapshot.is_empty() {
         return Ok((load(s), sources(s), None));
     }
-    let opts = collect_options(&s.live, &s.cluster, &s.region, namespace);
+    let opts = collect_options(&s.live, &s.cluster, &s.region, &s.issuer, namespace);
     let c = run_collect(&opts, s.live.verbose)?;
     let label = format!("live: {}", c.server.clone().unwrap_or_default());
     Ok((load_collection(&c, s), label, c.unreachable.clone()))
@@ -260,7 +262,13 @@ fn collect(args: CollectArgs) -> Result<u8> {
             dir.display()
         );
     }
-    let opts = collect_options(&args.live, &args.cluster, &args.region, &args.namespace);
+    let opts = collect_options(
+        &args.live,
+        &args.cluster,
+        &args.region,
+        &None,
+        &args.namespace,
+    );
     let c = run_collect(&opts, args.live.verbose)?;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("--output-dir: creating {}", dir.display()))?;

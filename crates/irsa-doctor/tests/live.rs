@@ -5,6 +5,7 @@
 
 use irsa_testkit::{objects_from_snapshot, KubeConfig, KubeServer, Moto};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -27,23 +28,34 @@ fn required(tool: &str) -> bool {
 struct World {
     kube: KubeServer,
     moto: Moto,
+    /// Access keys per removed action (and "*" for all actions), when asked for.
+    users: Value,
+    /// The cluster's issuer in moto.
+    issuer: String,
 }
 
 fn world(example_name: &str, cluster: &str, forbidden: &[&str]) -> Option<World> {
+    world_with(example_name, cluster, forbidden, false)
+}
+
+fn world_with(example_name: &str, cluster: &str, forbidden: &[&str], users: bool) -> Option<World> {
     let Some(moto) = Moto::start(ACCOUNT) else {
         required("moto (pip install 'moto[server]')");
         return None;
     };
-    let seed = Command::new("python3")
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/seed_moto.py"))
+    let policy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/iam-policy.json");
+    let mut seed = Command::new("python3");
+    seed.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/seed_moto.py"))
         .args([
             &moto.endpoint,
             example(example_name).to_str().unwrap(),
             cluster,
             "us-east-1",
-        ])
-        .output()
-        .expect("python3 runs");
+        ]);
+    if users {
+        seed.arg(&policy);
+    }
+    let seed = seed.output().expect("python3 runs");
     assert!(
         seed.status.success(),
         "seeding moto failed: {}",
@@ -54,7 +66,27 @@ fn world(example_name: &str, cluster: &str, forbidden: &[&str]) -> Option<World>
         forbidden: forbidden.iter().map(|s| s.to_string()).collect(),
         page_size: Some(3),
     });
-    Some(World { kube, moto })
+    let seeded: Value = serde_json::from_slice(&seed.stdout).expect("seed output");
+    Some(World {
+        kube,
+        moto,
+        users: seeded["users"].clone(),
+        issuer: seeded["issuer"].as_str().unwrap_or_default().to_string(),
+    })
+}
+
+fn doctor_as(w: &World, key: Option<(&str, &str)>, args: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"));
+    c.args(args).arg("--kubeconfig").arg(&w.kube.kubeconfig);
+    for (k, v) in w.moto.env() {
+        c.env(k, v);
+    }
+    if let Some((id, secret)) = key {
+        c.env("AWS_ACCESS_KEY_ID", id)
+            .env("AWS_SECRET_ACCESS_KEY", secret);
+    }
+    c.env_remove("KUBECONFIG");
+    c.output().expect("binary runs")
 }
 
 fn doctor(w: &World, args: &[&str]) -> Output {
@@ -215,44 +247,73 @@ fn live_check_equals_check_of_the_collected_snapshot() {
 }
 
 #[test]
-fn a_forbidden_read_is_a_gap_never_a_pass() {
-    let Some(w) = world("many-problems", "shop-use1", &["pods"]) else {
+fn every_forbidden_kubernetes_read_is_a_named_gap_never_a_pass() {
+    let Some(mut w) = world("many-problems", "shop-use1", &[]) else {
         return;
     };
-    let o = doctor(
-        &w,
-        &[
-            "check",
-            "--cluster",
-            "shop-use1",
-            "--region",
-            "us-east-1",
-            "-o",
-            "json",
-        ],
-    );
-    let v = json_of(&o);
-    let gap = v["findings"].as_array().unwrap().iter().find(|f| {
-        f["cause"] == "collection-gap"
-            && f["message"]
-                .as_str()
-                .unwrap()
-                .contains("cannot list resource \"pods\"")
-    });
-    assert!(gap.is_some(), "{:#}", v["findings"]);
-    // Pod-level checks cannot run, and nothing claims the pods are fine.
-    assert!(!causes(&v, "error")
-        .iter()
-        .any(|c| c.starts_with("pod-not-mutated")));
-    assert!(!v["passed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|p| p["rule"] == "IRSA402"));
-    // Checks that do not need pods still find their errors.
-    assert!(causes(&v, "error")
-        .iter()
-        .any(|c| c.starts_with("trust-sub api")));
+    let args = [
+        "check",
+        "--cluster",
+        "shop-use1",
+        "--region",
+        "us-east-1",
+        "-o",
+        "json",
+    ];
+    let full = json_of(&doctor(&w, &args));
+    let full_errors = causes(&full, "error");
+    let full_ok = chains_ok(&full);
+    for (_, resource) in irsa_collect::KUBERNETES_RESOURCES {
+        w.kube = KubeServer::start(KubeConfig {
+            objects: objects_from_snapshot(&example("many-problems")),
+            forbidden: vec![resource.to_string()],
+            page_size: Some(3),
+        });
+        let v = json_of(&doctor(&w, &args));
+        let named = v["findings"].as_array().unwrap().iter().any(|f| {
+            f["cause"] == "collection-gap"
+                && f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("cannot list resource \"{resource}\""))
+        });
+        assert!(named, "forbidding {resource}: no gap names it");
+        // No new kind of error (a finding may move from a workload to its pod when the
+        // workload cannot be read: same cause, found from the pod's own spec).
+        let full_causes: BTreeSet<String> = full_errors
+            .iter()
+            .map(|e| e.split(' ').next().unwrap().to_string())
+            .collect();
+        for e in causes(&v, "error") {
+            let cause = e.split(' ').next().unwrap();
+            assert!(
+                full_causes.contains(cause),
+                "forbidding {resource} created error {e}"
+            );
+        }
+        for ok in chains_ok(&v) {
+            assert!(
+                full_ok.contains(&ok),
+                "forbidding {resource} turned {ok} into a pass"
+            );
+        }
+        if resource == "pods" {
+            assert!(
+                !v["passed"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["rule"] == "IRSA402"),
+                "no pod check passes without pods"
+            );
+            assert!(
+                causes(&v, "error")
+                    .iter()
+                    .any(|c| c.starts_with("trust-sub api")),
+                "checks without pods still run"
+            );
+        }
+    }
 }
 
 #[test]
@@ -397,4 +458,94 @@ fn the_real_kubectl_reads_the_test_api_server() {
         "kubectl paginated"
     );
     assert!(server.mutating_requests().is_empty());
+}
+
+fn chains_ok(v: &Value) -> Vec<String> {
+    v["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["prediction"]["outcome"] == "success")
+        .map(|c| c["subject"]["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn removing_any_aws_read_permission_is_a_named_gap_and_no_error_becomes_a_pass() {
+    let Some(w) = world_with("many-problems", "shop-use1", &[], true) else {
+        return;
+    };
+    w.moto.enforce_iam_auth();
+    // With auth enforced, moto rejects the signature of every EKS request
+    // (SignatureDoesNotMatch, boto3 alike), so the cluster's issuer comes from the flag
+    // that fills gaps, and the EKS actions are not removed one by one here.
+    let args = [
+        "check",
+        "--cluster",
+        "shop-use1",
+        "--region",
+        "us-east-1",
+        "-o",
+        "json",
+        "--issuer",
+        &w.issuer,
+    ];
+    let key = |action: &str| -> (String, String) {
+        let k = &w.users[action];
+        (
+            k[0].as_str().unwrap().to_string(),
+            k[1].as_str().unwrap().to_string(),
+        )
+    };
+    let (id, secret) = key("*");
+    let full = json_of(&doctor_as(&w, Some((&id, &secret)), &args));
+    let full_errors = causes(&full, "error");
+    let gaps: Vec<String> = full["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["cause"] == "collection-gap")
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        full_errors.iter().any(|e| e.starts_with("trust-sub api")),
+        "the fully permitted run sees the problems: {full_errors:?}\n{gaps:#?}"
+    );
+    let full_ok = chains_ok(&full);
+    for action in irsa_collect::AWS_ACTIONS {
+        // GetCallerIdentity needs no permission in AWS; EKS: see above.
+        if action == "sts:GetCallerIdentity" || action.starts_with("eks:") {
+            continue;
+        }
+        let (id, secret) = key(action);
+        let v = json_of(&doctor_as(&w, Some((&id, &secret)), &args));
+        let op = action.split(':').nth(1).unwrap();
+        let named =
+            v["findings"].as_array().unwrap().iter().any(|f| {
+                f["cause"] == "collection-gap" && f["message"].as_str().unwrap().contains(op)
+            });
+        let gap_messages: Vec<&str> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["cause"] == "collection-gap")
+            .map(|f| f["message"].as_str().unwrap())
+            .collect();
+        assert!(
+            named,
+            "removing {action}: no gap names it:\n{gap_messages:#?}"
+        );
+        for e in causes(&v, "error") {
+            assert!(
+                full_errors.contains(&e),
+                "removing {action} created error {e}"
+            );
+        }
+        for ok in chains_ok(&v) {
+            assert!(
+                full_ok.contains(&ok),
+                "removing {action} turned {ok} into a pass"
+            );
+        }
+    }
 }

@@ -54,6 +54,24 @@ impl Moto {
         None
     }
 
+    /// From now on, every request must be signed by an IAM user whose policies allow it.
+    pub fn enforce_iam_auth(&self) {
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).expect("moto reachable");
+        use std::io::{Read, Write};
+        write!(
+            stream,
+            "POST /moto-api/reset-auth HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1\r\nConnection: close\r\n\r\n0"
+        )
+        .expect("request");
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        assert!(
+            response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200"),
+            "reset-auth: {response}"
+        );
+    }
+
     /// Environment for a process that should talk to this moto.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![

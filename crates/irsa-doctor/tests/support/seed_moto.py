@@ -2,7 +2,9 @@
 """Seeds a moto server with the AWS side of an example snapshot, through the AWS API:
 the EKS cluster, an IAM OIDC provider for moto's (random) issuer, and every role of the
 example with its trust policy (rewritten to moto's issuer) and attached policies.
-Usage: seed_moto.py ENDPOINT SNAPSHOT_DIR CLUSTER REGION  -> prints {"issuer": ...}"""
+Usage: seed_moto.py ENDPOINT SNAPSHOT_DIR CLUSTER REGION [POLICY_JSON]  -> prints {"issuer": ...}
+With POLICY_JSON (docs/iam-policy.json), also creates one user per action of it, allowed
+every other action, and prints their access keys under "users"."""
 import glob, json, os, sys
 import boto3
 
@@ -38,4 +40,19 @@ for path in sorted(glob.glob(os.path.join(snap, "iam-get-role*.json"))):
             arn = iam.create_policy(PolicyName=p["PolicyName"], PolicyDocument=json.dumps(
                 {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))["Policy"]["Arn"]
             iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
-print(json.dumps({"issuer": issuer, "account": account}))
+users = {}
+if len(sys.argv) > 5:
+    actions = load(sys.argv[5])["Statement"][0]["Action"]
+    for i, removed in enumerate(actions):
+        name = f"without-{i}"
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="irsa-doctor", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [a for a in actions if a != removed], "Resource": "*"}]}))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        users[removed] = [key["AccessKeyId"], key["SecretAccessKey"]]
+    full = "with-all"
+    iam.create_user(UserName=full)
+    iam.put_user_policy(UserName=full, PolicyName="irsa-doctor", PolicyDocument=json.dumps(load(sys.argv[5])))
+    key = iam.create_access_key(UserName=full)["AccessKey"]
+    users["*"] = [key["AccessKeyId"], key["SecretAccessKey"]]
+print(json.dumps({"issuer": issuer, "account": account, "users": users}))
