@@ -549,3 +549,97 @@ fn removing_any_aws_read_permission_is_a_named_gap_and_no_error_becomes_a_pass()
         }
     }
 }
+
+/// Live benchmark on a generated test world: 1,000 ServiceAccounts, 5,000 pods, 300
+/// roles. Run: `cargo test --release -p irsa-doctor --test live -- --ignored --nocapture live_scale`
+#[test]
+#[ignore = "benchmark: run explicitly"]
+fn live_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("world");
+    let (sas, pods, roles) = (1_000, 5_000, 300);
+    irsa_testkit::scale::generate(&snap, sas, pods, roles);
+    // The generated world is in the sample's account.
+    let Some(moto) = Moto::start("391252439823") else {
+        required("moto");
+        return;
+    };
+    let seed = Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/seed_moto.py"))
+        .args([
+            &moto.endpoint,
+            snap.to_str().unwrap(),
+            "orders-use2",
+            "us-east-2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        seed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seed.stderr)
+    );
+    let seeded: Value = serde_json::from_slice(&seed.stdout).unwrap();
+    let objects = objects_from_snapshot(&snap);
+    let kube = KubeServer::start(KubeConfig {
+        objects,
+        forbidden: vec![],
+        page_size: Some(500),
+    });
+    let w = World {
+        kube,
+        moto,
+        users: Value::Null,
+        issuer: seeded["issuer"].as_str().unwrap().to_string(),
+    };
+    let started = std::time::Instant::now();
+    let o = doctor(
+        &w,
+        &[
+            "check",
+            "--cluster",
+            "orders-use2",
+            "--region",
+            "us-east-2",
+            "-o",
+            "json",
+            "-v",
+        ],
+    );
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    let v = json_of(&o);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("aws:"))
+        .unwrap()
+        .to_string();
+    let aws_calls: usize = line
+        .split("aws: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let kube_requests: usize = line
+        .split("kubernetes: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    eprintln!(
+        "live_scale: {sas} ServiceAccounts, {pods} pods, {roles} roles: {:.2}s wall, {aws_calls} AWS calls (bound {}), {kube_requests} Kubernetes requests, {} chains, summary {}",
+        elapsed.as_secs_f64(),
+        roles * 3 + 5,
+        v["chains"].as_array().unwrap().len(),
+        v["summary"]
+    );
+    assert!(aws_calls <= roles * 3 + 5, "{line}");
+    assert_eq!(v["chains"].as_array().unwrap().len(), sas);
+    assert_eq!(v["summary"]["error"], 0, "the generated world is healthy");
+}

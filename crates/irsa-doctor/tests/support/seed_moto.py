@@ -16,15 +16,26 @@ def load(path):
     with open(path) as f:
         return json.load(f)
 
-described = load(os.path.join(snap, "eks-describe-cluster.json"))["cluster"]
+cluster_file = next(f for f in ["eks-describe-cluster.json", "aws-eks-describe-cluster.json"] if os.path.exists(os.path.join(snap, f)))
+described = load(os.path.join(snap, cluster_file))["cluster"]
 eks.create_cluster(name=cluster, roleArn=described["roleArn"], version=described.get("version", "1.30"),
                    resourcesVpcConfig={"subnetIds": ["subnet-0a1b2c3d"]})
 issuer = eks.describe_cluster(name=cluster)["cluster"]["identity"]["oidc"]["issuer"]
 old = described["identity"]["oidc"]["issuer"].replace("https://", "")
 new = issuer.replace("https://", "")
-provider = load(os.path.join(snap, "iam-get-open-id-connect-provider.json"))["output"]
+provider_file = next(f for f in ["iam-get-open-id-connect-provider.json", "aws-iam-get-open-id-connect-provider.json"] if os.path.exists(os.path.join(snap, f)))
+provider = load(os.path.join(snap, provider_file))["output"]
 iam.create_open_id_connect_provider(Url=issuer, ClientIDList=provider["ClientIDList"], ThumbprintList=provider["ThumbprintList"])
 account = boto3.client("sts", **kw).get_caller_identity()["Account"]
+details = os.path.join(snap, "aws-iam-get-account-authorization-details.json")
+if os.path.exists(details):
+    for role in load(details)["RoleDetailList"]:
+        text = json.dumps(role["AssumeRolePolicyDocument"]).replace(old, new)
+        iam.create_role(RoleName=role["RoleName"], Path=role.get("Path", "/"), AssumeRolePolicyDocument=text)
+        for p in role.get("AttachedManagedPolicies", []):
+            arn = iam.create_policy(PolicyName=p["PolicyName"], PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))["Policy"]["Arn"]
+            iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
 for path in sorted(glob.glob(os.path.join(snap, "iam-get-role*.json"))):
     role = load(path)["Role"]
     if f":{account}:" not in role["Arn"]:
