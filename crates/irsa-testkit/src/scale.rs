@@ -63,12 +63,12 @@ pub fn generate(dir: &Path, n_sa: usize, n_pods: usize, n_roles: usize) -> u64 {
         deploys.push(d);
     }
     write(
-        &dir,
+        dir,
         "kubectl-get-sa.json",
         &json!({"command": "kubectl get serviceaccounts -A -o json", "output": {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": sas}}),
     );
     write(
-        &dir,
+        dir,
         "kubectl-get-deployments.json",
         &json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": deploys}),
     );
@@ -90,7 +90,7 @@ pub fn generate(dir: &Path, n_sa: usize, n_pods: usize, n_roles: usize) -> u64 {
         pods.push(p);
     }
     write(
-        &dir,
+        dir,
         "kubectl-get-pods.json",
         &json!({"command": "kubectl get pods -A -o json", "output": {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": pods}}),
     );
@@ -133,7 +133,7 @@ pub fn generate(dir: &Path, n_sa: usize, n_pods: usize, n_roles: usize) -> u64 {
         roles.push(role);
     }
     write(
-        &dir,
+        dir,
         "aws-iam-get-account-authorization-details.json",
         &json!({"RoleDetailList": roles, "UserDetailList": [], "GroupDetailList": [], "Policies": []}),
     );
