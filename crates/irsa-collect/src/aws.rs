@@ -37,6 +37,7 @@ pub struct AwsOptions {
 
 /// AWS clients built once.
 pub struct Aws {
+    conf: aws_config::SdkConfig,
     iam: aws_sdk_iam::Client,
     eks: aws_sdk_eks::Client,
     sts: aws_sdk_sts::Client,
@@ -87,6 +88,93 @@ pub async fn connect(opts: &AwsOptions, endpoint_hint: Option<&str>) -> Aws {
         iam: aws_sdk_iam::Client::new(&conf),
         eks: aws_sdk_eks::Client::new(&conf),
         sts: aws_sdk_sts::Client::new(&conf),
+        conf,
+    }
+}
+
+/// What STS answered a web-identity token.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WebIdentityAnswer {
+    /// `AssumedRoleUser.Arn` (`…:assumed-role/<role>/<session>`).
+    pub assumed_role: String,
+    /// `GetCallerIdentity` with the temporary credentials, when it answered.
+    pub caller: Option<String>,
+}
+
+/// An STS error: code and message as AWS worded them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StsFailure {
+    /// Code (`AccessDenied`, `InvalidIdentityToken`, ...).
+    pub code: String,
+    /// Message.
+    pub message: String,
+}
+
+impl StsFailure {
+    /// `Code: message`.
+    pub fn text(&self) -> String {
+        format!("{}: {}", self.code, self.message)
+    }
+}
+
+impl Aws {
+    /// `AssumeRoleWithWebIdentity` with the token (an unsigned call), then
+    /// `GetCallerIdentity` with the temporary credentials. The credentials are
+    /// dropped here: they are never returned, printed or stored.
+    pub async fn assume_web_identity(
+        &self,
+        role_arn: &str,
+        token: &crate::probe::jwt::SecretToken,
+        stats: &Stats,
+    ) -> Result<WebIdentityAnswer, StsFailure> {
+        count(stats, "sts");
+        let out = self
+            .sts
+            .assume_role_with_web_identity()
+            .role_arn(role_arn)
+            .role_session_name("irsa-doctor-probe")
+            .web_identity_token(token.expose())
+            .duration_seconds(900)
+            .send()
+            .await
+            .map_err(|e| {
+                let text = sdk_error(&e);
+                let (code, message) = text
+                    .split_once(": ")
+                    .map(|(c, m)| (c.to_string(), m.to_string()))
+                    .unwrap_or((text.clone(), String::new()));
+                StsFailure { code, message }
+            })?;
+        let assumed_role = out
+            .assumed_role_user()
+            .map(|u| u.arn().to_string())
+            .unwrap_or_default();
+        let caller = match out.credentials() {
+            Some(c) => {
+                let creds = aws_sdk_sts::config::Credentials::new(
+                    c.access_key_id(),
+                    c.secret_access_key(),
+                    Some(c.session_token().to_string()),
+                    None,
+                    "irsa-doctor-probe",
+                );
+                let conf = aws_sdk_sts::config::Builder::from(&self.conf)
+                    .credentials_provider(creds)
+                    .build();
+                count(stats, "sts");
+                aws_sdk_sts::Client::from_conf(conf)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|o| o.arn().map(String::from))
+            }
+            None => None,
+        };
+        Ok(WebIdentityAnswer {
+            assumed_role,
+            caller,
+        })
     }
 }
 

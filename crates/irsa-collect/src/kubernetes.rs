@@ -72,7 +72,8 @@ fn describe(e: &kube::Error) -> String {
 }
 
 impl Kube {
-    async fn get(&self, path: &str, stats: &Stats) -> Result<Value, String> {
+    /// A GET returning JSON.
+    pub async fn get(&self, path: &str, stats: &Stats) -> Result<Value, String> {
         stats
             .kubernetes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -86,6 +87,46 @@ impl Kube {
             .map_err(|e| describe(&e))?;
         serde_json::from_str(&text)
             .map_err(|e| format!("the API server answered {path} with invalid JSON: {e}"))
+    }
+
+    /// A request with a JSON body (TokenRequest, test pods); returns the response JSON.
+    pub async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+        stats: &Stats,
+    ) -> Result<Value, String> {
+        stats
+            .kubernetes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(bytes)
+            .map_err(|e| e.to_string())?;
+        let text = self
+            .client
+            .request_text(req)
+            .await
+            .map_err(|e| describe(&e))?;
+        Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// A plain-text GET (pod logs).
+    pub async fn get_text(&self, path: &str, stats: &Stats) -> Result<String, String> {
+        stats
+            .kubernetes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let req = http::Request::get(path)
+            .body(Vec::new())
+            .map_err(|e| e.to_string())?;
+        self.client
+            .request_text(req)
+            .await
+            .map_err(|e| describe(&e))
     }
 
     /// A full list (all pages), items redacted.

@@ -11,6 +11,7 @@
 
 pub mod aws;
 pub mod kubernetes;
+pub mod probe;
 pub mod redact;
 
 use serde_json::{json, Value};

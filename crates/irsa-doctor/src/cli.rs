@@ -22,6 +22,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Write a redacted snapshot of the cluster and account (read-only), for offline use.
     Collect(CollectArgs),
+    /// Prove IRSA end to end: TokenRequest → issuer/JWKS/TLS checks → STS, compared with the prediction.
+    Probe(ProbeArgs),
     /// List every rule: code, cause, severity, summary.
     Rules(OutputArgs),
     /// Show one rule's documentation.
@@ -199,6 +201,63 @@ pub struct ExplainArgs {
     /// ServiceAccount of the workload that logged the error.
     #[arg(long = "service-account", value_name = "NAME")]
     pub service_account: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// `probe` flags.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Namespace of the ServiceAccount (or pod).
+    #[arg(short = 'n', long, value_name = "NAMESPACE", default_value = "default")]
+    pub namespace: String,
+    /// The ServiceAccount to probe.
+    #[arg(
+        long = "service-account",
+        value_name = "NAME",
+        required_unless_present = "pod",
+        conflicts_with = "pod"
+    )]
+    pub service_account: Option<String>,
+    /// Probe the ServiceAccount this pod runs as.
+    #[arg(long, value_name = "NAME")]
+    pub pod: Option<String>,
+    /// Token lifetime to ask for, in seconds (the API minimum is 600).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub expiration: i64,
+    /// Extra CA bundle (PEM) to trust for the issuer's HTTPS (a proxy, a private issuer).
+    #[arg(long = "ca-file", value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Also run the awscli test pod as the ServiceAccount (creates and deletes a pod).
+    #[arg(long = "test-pod")]
+    pub test_pod: bool,
+    /// Image of the test pod.
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        default_value = "public.ecr.aws/aws-cli/aws-cli:latest"
+    )]
+    pub image: String,
+    /// How long the test pod may take, in seconds.
+    #[arg(
+        long = "test-pod-timeout",
+        value_name = "SECONDS",
+        default_value_t = 120
+    )]
+    pub test_pod_timeout: u64,
+    /// The EKS cluster (else discovered by matching the API server URL).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// AWS region (else from the EKS endpoint, else the SDK's chain).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The cluster's OIDC issuer, when DescribeCluster cannot be read.
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// Connection.
+    #[command(flatten)]
+    pub live: LiveArgs,
     /// Output.
     #[command(flatten)]
     pub out: OutputArgs,

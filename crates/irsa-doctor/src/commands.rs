@@ -1,5 +1,6 @@
 //! Subcommands: validate flags, load inputs, run the pure core, render.
 
+use crate::cli::ProbeArgs;
 use crate::cli::{
     CheckArgs, Cli, CollectArgs, Command, ExplainArgs, FailOn, Format, LiveArgs, OutputArgs,
     SourceArgs,
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Check(args) => check(args),
         Command::Explain(args) => explain(args),
         Command::Collect(args) => collect(args),
+        Command::Probe(args) => probe(args),
         Command::Rules(out) => rules(out),
         Command::Rule { code } => rule(&code),
     }
@@ -295,6 +297,87 @@ fn collect(args: CollectArgs) -> Result<u8> {
         return Ok(2);
     }
     Ok(0)
+}
+
+fn probe(args: ProbeArgs) -> Result<u8> {
+    if let Some(ca) = &args.ca_file {
+        if !ca.exists() {
+            bail!("--ca-file: {} does not exist", ca.display());
+        }
+    }
+    if let Some(i) = &args.issuer {
+        irsa_policy::Issuer::parse(i).map_err(|e| anyhow::anyhow!("--issuer: {e}"))?;
+    }
+    let opts = collect_options(
+        &args.live,
+        &args.cluster,
+        &args.region,
+        &args.issuer,
+        &Some(args.namespace.clone()),
+    );
+    let collection = run_collect(&opts, args.live.verbose)?;
+    if let Some(f) = &collection.unreachable {
+        bail!("{f}");
+    }
+    let mut l = irsa_model::Loader::new(ContextFlags {
+        issuer: args.issuer.clone(),
+        region: args.region.clone(),
+        ..ContextFlags::default()
+    });
+    for (name, v) in &collection.files {
+        l.add_text(name, &v.to_string());
+    }
+    let snap = l.finish();
+    let service_account = match (&args.service_account, &args.pod) {
+        (Some(sa), _) => sa.clone(),
+        (None, Some(pod)) => match snap
+            .pods
+            .iter()
+            .find(|p| p.namespace == args.namespace && &p.name == pod)
+        {
+            Some(p) => p.spec.effective_service_account().to_string(),
+            None => bail!("--pod: pod {pod} not found in namespace {}", args.namespace),
+        },
+        (None, None) => bail!("pass --service-account NAME or --pod NAME"),
+    };
+    let timeout = std::time::Duration::from_secs(args.live.timeout.max(1));
+    let probe_opts = irsa_collect::probe::ProbeOptions {
+        namespace: args.namespace.clone(),
+        service_account,
+        expiration_seconds: args.expiration,
+        ca_file: args.ca_file.clone(),
+        timeout,
+        test_pod: args
+            .test_pod
+            .then(|| irsa_collect::probe::test_pod::TestPodOptions {
+                image: args.image.clone(),
+                timeout: std::time::Duration::from_secs(args.test_pod_timeout.max(1)),
+            }),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let stats = irsa_collect::Stats::default();
+    let report = rt.block_on(async {
+        let kube = irsa_collect::kubernetes::connect(&opts.kube).await?;
+        let aws = irsa_collect::aws::connect(&opts.aws, Some(&kube.server)).await;
+        Ok::<_, irsa_collect::CollectError>(
+            irsa_collect::probe::probe(&kube, &aws, &snap, &probe_opts, &stats).await,
+        )
+    })?;
+    if args.live.verbose > 0 {
+        eprintln!("irsa-doctor: probe made {}", stats.summary());
+    }
+    match args.out.output {
+        Format::Json => print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
+        Format::Text => print_stdout(&render::probe::report(
+            &report,
+            render::use_color(args.out.color),
+        ))?,
+    }
+    Ok(if report.healthy() { 0 } else { 1 })
 }
 
 fn rules(out: OutputArgs) -> Result<u8> {

@@ -65,6 +65,7 @@ fn world_with(example_name: &str, cluster: &str, forbidden: &[&str], users: bool
         objects: objects_from_snapshot(&example(example_name)),
         forbidden: forbidden.iter().map(|s| s.to_string()).collect(),
         page_size: Some(3),
+        ..KubeConfig::default()
     });
     let seeded: Value = serde_json::from_slice(&seed.stdout).expect("seed output");
     Some(World {
@@ -268,6 +269,7 @@ fn every_forbidden_kubernetes_read_is_a_named_gap_never_a_pass() {
             objects: objects_from_snapshot(&example("many-problems")),
             forbidden: vec![resource.to_string()],
             page_size: Some(3),
+            ..KubeConfig::default()
         });
         let v = json_of(&doctor(&w, &args));
         let named = v["findings"].as_array().unwrap().iter().any(|f| {
@@ -401,6 +403,7 @@ fn the_real_kubectl_reads_the_test_api_server() {
         objects,
         forbidden: vec!["jobs".into()],
         page_size: None,
+        ..KubeConfig::default()
     });
     let o = run_kubectl(
         &k,
@@ -585,6 +588,7 @@ fn live_scale() {
         objects,
         forbidden: vec![],
         page_size: Some(500),
+        ..KubeConfig::default()
     });
     let w = World {
         kube,

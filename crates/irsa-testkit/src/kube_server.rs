@@ -67,9 +67,64 @@ const RESOURCES: [(&str, &str, &str, bool, &[&str]); 11] = [
     ),
 ];
 
+/// Issues real RS256 service-account tokens (TokenRequest) and serves the issuer's
+/// OIDC discovery document and JWKS, without auth, as EKS's issuer does.
+#[derive(Debug, Clone)]
+pub struct TokenIssuer {
+    /// PKCS#1 DER RSA private key (made at test time).
+    pub key_der: Vec<u8>,
+    /// `kid` in the token header.
+    pub kid: String,
+    /// `kid` the JWKS publishes (differs to simulate an unknown key).
+    pub jwks_kid: String,
+    /// `iss` to put in tokens instead of the served issuer (a wrong issuer).
+    pub iss_override: Option<String>,
+}
+
+impl TokenIssuer {
+    /// A fresh 2048-bit key from `openssl genrsa` (PKCS#1, as ring reads it).
+    pub fn generate() -> TokenIssuer {
+        use base64::Engine;
+        let out = std::process::Command::new("openssl")
+            .args(["genrsa", "-traditional", "2048"])
+            .output()
+            .expect("openssl is needed to make the test signing key");
+        assert!(
+            out.status.success(),
+            "openssl genrsa failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pem = String::from_utf8_lossy(&out.stdout);
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let key_der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .expect("PEM body");
+        ring::signature::RsaKeyPair::from_der(&key_der).expect("ring reads the key");
+        TokenIssuer {
+            key_der,
+            kid: "irsa-testkit-key-1".into(),
+            jwks_kid: "irsa-testkit-key-1".into(),
+            iss_override: None,
+        }
+    }
+}
+
+/// What a pod created through the server does (for test-pod runs).
+#[derive(Debug, Clone)]
+pub struct PodScript {
+    /// Phase the pod reports after creation (`Succeeded`, `Failed`, or `Pending` forever).
+    pub phase: String,
+    /// Its log.
+    pub log: String,
+}
+
 /// What the server serves.
 #[derive(Debug, Clone, Default)]
 pub struct KubeConfig {
+    /// Token issuance and the issuer's discovery/JWKS.
+    pub tokens: Option<TokenIssuer>,
+    /// Allow creating and deleting pods (test-pod runs); every other write is refused.
+    pub writable_pods: Option<PodScript>,
     /// Objects with `kind` and `metadata`.
     pub objects: Vec<Value>,
     /// Resources answered with 403 (`pods`, or `pods@namespace`).
@@ -82,12 +137,26 @@ struct State {
     objects: Vec<Value>,
     forbidden: Vec<String>,
     log: Mutex<Vec<Logged>>,
+    url: Mutex<String>,
+    tokens: Option<TokenIssuer>,
+    writable_pods: Option<PodScript>,
+    created: Mutex<Vec<Value>>,
+    issued: Mutex<Vec<String>>,
+    last_created: Mutex<Option<Value>>,
+}
+
+impl State {
+    fn issuer(&self) -> String {
+        format!("{}/oidc/id/IRSATESTKIT", self.url.lock().expect("url"))
+    }
 }
 
 /// A running server; stops when dropped.
 pub struct KubeServer {
     /// `https://127.0.0.1:PORT`.
     pub url: String,
+    /// SHA-1 of the CA at the top of the chain the server sends (what IAM would pin).
+    pub top_ca_sha1: String,
     /// A kubeconfig pointing at it (token auth, the test CA).
     pub kubeconfig: PathBuf,
     state: Arc<State>,
@@ -125,12 +194,25 @@ impl KubeServer {
             objects: config.objects,
             forbidden: config.forbidden,
             log: Mutex::new(Vec::new()),
+            url: Mutex::new(String::new()),
+            tokens: config.tokens,
+            writable_pods: config.writable_pods,
+            created: Mutex::new(Vec::new()),
+            issued: Mutex::new(Vec::new()),
+            last_created: Mutex::new(None),
         });
         let page_size = config.page_size;
         let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
         let cert_der = leaf.der().clone();
+        let ca_der = ca_cert.der().clone();
+        let top_ca_sha1: String =
+            ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, ca_der.as_ref())
+                .as_ref()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
         let key_der = leaf_key.serialize_der();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -138,10 +220,18 @@ impl KubeServer {
                 .enable_all()
                 .build()
                 .expect("runtime");
-            rt.block_on(serve(st, cert_der, key_der, page_size, addr_tx, stop_rx));
+            rt.block_on(serve(
+                st,
+                vec![cert_der, ca_der],
+                key_der,
+                page_size,
+                addr_tx,
+                stop_rx,
+            ));
         });
         let addr = addr_rx.recv().expect("server address");
         let url = format!("https://{addr}");
+        *state.url.lock().expect("url") = url.clone();
         let kubeconfig = dir.path().join("kubeconfig");
         std::fs::write(
             &kubeconfig,
@@ -153,6 +243,7 @@ impl KubeServer {
         .expect("write kubeconfig");
         KubeServer {
             url,
+            top_ca_sha1,
             kubeconfig,
             state,
             _dir: dir,
@@ -163,6 +254,31 @@ impl KubeServer {
     /// Every request so far.
     pub fn requests(&self) -> Vec<Logged> {
         self.state.log.lock().expect("log").clone()
+    }
+
+    /// The issuer URL tokens carry (discovery at `<issuer>/.well-known/openid-configuration`).
+    pub fn issuer(&self) -> String {
+        self.state.issuer()
+    }
+
+    /// The CA certificate (PEM) the server's TLS chain ends in.
+    pub fn ca_pem_path(&self) -> PathBuf {
+        self._dir.path().join("ca.crt")
+    }
+
+    /// Tokens issued so far (to prove none of them is ever printed).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state.issued.lock().expect("issued").clone()
+    }
+
+    /// The last pod created through the server, as it was posted.
+    pub fn last_created_pod(&self) -> Option<Value> {
+        self.state.last_created.lock().expect("last").clone()
+    }
+
+    /// Pods created through the server and not deleted yet.
+    pub fn live_created_pods(&self) -> usize {
+        self.state.created.lock().expect("created").len()
     }
 
     /// Requests that could change something (anything but GET/HEAD).
@@ -176,7 +292,7 @@ impl KubeServer {
 
 async fn serve(
     state: Arc<State>,
-    cert: rustls::pki_types::CertificateDer<'static>,
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
     key: Vec<u8>,
     page_size: Option<usize>,
     addr_tx: std::sync::mpsc::Sender<SocketAddr>,
@@ -187,10 +303,7 @@ async fn serve(
         .with_safe_default_protocol_versions()
         .expect("tls versions")
         .with_no_client_auth()
-        .with_single_cert(
-            vec![cert],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key.into()),
-        )
+        .with_single_cert(chain, rustls::pki_types::PrivateKeyDer::Pkcs8(key.into()))
         .expect("tls config");
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
@@ -211,7 +324,7 @@ async fn serve(
                     let Ok(stream) = acceptor.accept(tcp).await else { return };
                     let svc = hyper::service::service_fn(move |req| {
                         let state = state.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(&state, req, page_size)) }
+                        async move { Ok::<_, std::convert::Infallible>(handle(&state, req, page_size).await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
@@ -269,11 +382,12 @@ fn discovery(prefix: &str) -> Value {
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources})
 }
 
-fn handle(
+async fn handle(
     state: &State,
     req: Request<hyper::body::Incoming>,
     page_size: Option<usize>,
 ) -> Response<Full<Bytes>> {
+    use http_body_util::BodyExt;
     let method = req.method().to_string();
     let uri = req.uri().clone();
     let authorized = req
@@ -281,8 +395,21 @@ fn handle(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == format!("Bearer {TOKEN}"));
-    let (code, body) = if !authorized {
+    let body_bytes = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let body: Value = serde_json::from_slice(&body_bytes).unwrap_or(Value::Null);
+    let path = uri.path();
+    let (code, body) = if path.starts_with("/oidc/") && method == "GET" {
+        // The issuer's discovery and keys are public.
+        oidc(state, path)
+    } else if !authorized {
         status(401, "Unauthorized", "Unauthorized")
+    } else if let Some(answer) = writes(state, &method, path, &body) {
+        answer
     } else if method != "GET" {
         status(
             405,
@@ -306,6 +433,173 @@ fn handle(
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body_text)))
         .expect("response")
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn oidc(state: &State, path: &str) -> (u16, Value) {
+    let Some(t) = &state.tokens else {
+        return status(404, "NotFound", "no issuer");
+    };
+    let issuer = state.issuer();
+    let base = issuer
+        .trim_start_matches(state.url.lock().expect("url").as_str())
+        .to_string();
+    if path == format!("{base}/.well-known/openid-configuration") {
+        return (
+            200,
+            json!({"issuer": issuer, "jwks_uri": format!("{issuer}/keys"), "authorization_endpoint": "urn:kubernetes:programmatic_authorization",
+            "response_types_supported": ["id_token"], "subject_types_supported": ["public"], "claims_supported": ["sub", "iss"],
+            "id_token_signing_alg_values_supported": ["RS256"]}),
+        );
+    }
+    if path == format!("{base}/keys") {
+        let kp = ring::signature::RsaKeyPair::from_der(&t.key_der).expect("key");
+        let c: ring::rsa::PublicKeyComponents<Vec<u8>> = kp.public().into();
+        let strip = |v: &[u8]| {
+            v.iter()
+                .skip_while(|b| **b == 0)
+                .copied()
+                .collect::<Vec<u8>>()
+        };
+        let (n, e) = (strip(&c.n), strip(&c.e));
+        return (
+            200,
+            json!({"keys": [{"kty": "RSA", "alg": "RS256", "use": "sig", "kid": t.jwks_kid, "n": b64(&n), "e": b64(&e)}]}),
+        );
+    }
+    status(404, "NotFound", "not found")
+}
+
+fn sign_token(
+    t: &TokenIssuer,
+    iss: &str,
+    ns: &str,
+    sa: &str,
+    audiences: &[String],
+    expiration: i64,
+) -> String {
+    let header = json!({"alg": "RS256", "kid": t.kid});
+    let iat = now();
+    let claims = json!({"aud": audiences, "exp": iat + expiration, "iat": iat, "nbf": iat, "iss": iss, "sub": format!("system:serviceaccount:{ns}:{sa}"),
+        "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": sa, "uid": "4c1e7e0e-0000-4000-8000-000000000000"}}});
+    let signing_input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let kp = ring::signature::RsaKeyPair::from_der(&t.key_der).expect("key");
+    let mut sig = vec![0u8; kp.public().modulus_len()];
+    kp.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        signing_input.as_bytes(),
+        &mut sig,
+    )
+    .expect("sign");
+    format!("{signing_input}.{}", b64(&sig))
+}
+
+/// TokenRequest, and pod create/log/delete when writable pods are allowed.
+fn writes(state: &State, method: &str, path: &str, body: &Value) -> Option<(u16, Value)> {
+    let parts: Vec<&str> = path.trim_start_matches("/api/v1/").split('/').collect();
+    match (method, parts.as_slice()) {
+        ("POST", ["namespaces", ns, "serviceaccounts", name, "token"]) => {
+            let Some(t) = &state.tokens else {
+                return Some(status(404, "NotFound", "TokenRequest is not served"));
+            };
+            let exists = state.objects.iter().any(|o| {
+                o["kind"] == "ServiceAccount"
+                    && o["metadata"]["namespace"] == *ns
+                    && o["metadata"]["name"] == *name
+            });
+            if !exists {
+                return Some(status(
+                    404,
+                    "NotFound",
+                    &format!("serviceaccounts \"{name}\" not found"),
+                ));
+            }
+            let audiences: Vec<String> = body["spec"]["audiences"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let exp = body["spec"]["expirationSeconds"]
+                .as_i64()
+                .unwrap_or(3600)
+                .max(600);
+            let iss = t.iss_override.clone().unwrap_or_else(|| state.issuer());
+            let token = sign_token(t, &iss, ns, name, &audiences, exp);
+            state.issued.lock().expect("issued").push(token.clone());
+            Some((
+                201,
+                json!({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1", "metadata": {"name": name, "namespace": ns},
+                "spec": {"audiences": audiences, "expirationSeconds": exp}, "status": {"token": token, "expirationTimestamp": "2099-01-01T00:00:00Z"}}),
+            ))
+        }
+        ("POST", ["namespaces", ns, "pods"]) => {
+            let script = state.writable_pods.as_ref()?;
+            let mut pod = body.clone();
+            pod["metadata"]["namespace"] = json!(ns);
+            pod["metadata"]["uid"] = json!("9f0e1d2c-0000-4000-8000-000000000001");
+            pod["status"] = json!({"phase": script.phase});
+            state.created.lock().expect("created").push(pod.clone());
+            *state.last_created.lock().expect("last") = Some(pod.clone());
+            Some((201, pod))
+        }
+        ("GET", ["namespaces", ns, "pods", name, "log"]) => {
+            let script = state.writable_pods.as_ref()?;
+            let exists = state
+                .created
+                .lock()
+                .expect("created")
+                .iter()
+                .any(|p| p["metadata"]["namespace"] == *ns && p["metadata"]["name"] == *name);
+            Some(if exists {
+                (200, Value::String(script.log.clone()))
+            } else {
+                status(404, "NotFound", "pod not found")
+            })
+        }
+        ("GET", ["namespaces", ns, "pods", name]) => {
+            state.writable_pods.as_ref()?;
+            let created = state.created.lock().expect("created");
+            let found = created
+                .iter()
+                .find(|p| p["metadata"]["namespace"] == *ns && p["metadata"]["name"] == *name)?;
+            Some((200, found.clone()))
+        }
+        ("DELETE", ["namespaces", ns, "pods", name]) => {
+            state.writable_pods.as_ref()?;
+            let mut created = state.created.lock().expect("created");
+            let before = created.len();
+            created
+                .retain(|p| !(p["metadata"]["namespace"] == *ns && p["metadata"]["name"] == *name));
+            Some(if created.len() < before {
+                (
+                    200,
+                    json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
+                )
+            } else {
+                status(404, "NotFound", "pod not found")
+            })
+        }
+        _ => None,
+    }
 }
 
 fn route(state: &State, uri: &hyper::Uri, page_size: Option<usize>) -> (u16, Value) {

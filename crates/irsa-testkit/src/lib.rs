@@ -7,5 +7,7 @@ pub mod kube_server;
 pub mod moto;
 pub mod scale;
 
-pub use kube_server::{objects_from_snapshot, KubeConfig, KubeServer, Logged, TOKEN};
+pub use kube_server::{
+    objects_from_snapshot, KubeConfig, KubeServer, Logged, PodScript, TokenIssuer, TOKEN,
+};
 pub use moto::Moto;
