@@ -8,7 +8,15 @@ pub fn wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
         return pattern == text;
     }
     if pattern.is_ascii() && text.is_ascii() {
-        return match_ascii(pattern.as_bytes(), text.as_bytes(), ignore_case);
+        // The hot path (actions, `sub` values, ARNs): bytes, no allocation.
+        let eq = |a: u8, b: u8| {
+            if ignore_case {
+                a.eq_ignore_ascii_case(&b)
+            } else {
+                a == b
+            }
+        };
+        return match_units(pattern.as_bytes(), text.as_bytes(), b'*', b'?', eq);
     }
     let fold = |s: &str| -> Vec<char> {
         if ignore_case {
@@ -17,51 +25,28 @@ pub fn wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
             s.chars().collect()
         }
     };
-    let p = fold(pattern);
-    let t = fold(text);
-    let (mut pi, mut ti) = (0usize, 0usize);
-    let mut star: Option<usize> = None;
-    let mut star_t = 0usize;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && literal(p[pi]) == t[ti])) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            pi += 1;
-            star_t = ti;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            star_t += 1;
-            ti = star_t;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
+    match_units(&fold(pattern), &fold(text), '*', '?', |p, t| {
+        literal(p) == t
+    })
 }
 
-/// The same algorithm on ASCII bytes, without allocating (the hot path: actions,
-/// `sub` values and ARNs are ASCII).
-fn match_ascii(p: &[u8], t: &[u8], ignore_case: bool) -> bool {
-    let eq = |a: u8, b: u8| {
-        if ignore_case {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
-    };
+/// The matching algorithm over any unit (bytes or chars): `eq(pattern unit, text unit)`
+/// compares a non-wildcard unit.
+fn match_units<T: Copy + PartialEq>(
+    p: &[T],
+    t: &[T],
+    star_unit: T,
+    any_unit: T,
+    eq: impl Fn(T, T) -> bool,
+) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<usize> = None;
     let mut star_t = 0usize;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == b'?' || (p[pi] != b'*' && eq(p[pi], t[ti]))) {
+        if pi < p.len() && (p[pi] == any_unit || (p[pi] != star_unit && eq(p[pi], t[ti]))) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
+        } else if pi < p.len() && p[pi] == star_unit {
             star = Some(pi);
             pi += 1;
             star_t = ti;
@@ -73,7 +58,7 @@ fn match_ascii(p: &[u8], t: &[u8], ignore_case: bool) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == b'*' {
+    while pi < p.len() && p[pi] == star_unit {
         pi += 1;
     }
     pi == p.len()

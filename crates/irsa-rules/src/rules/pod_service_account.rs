@@ -13,6 +13,18 @@ declare_rule!(PodServiceAccountRule, code: "IRSA401", name: "pod-service-account
     summary: "Workloads run as the annotated ServiceAccount meant for them, not `default` or another.",
     doc: "## What it checks\nA workload (or bare pod) whose ServiceAccount carries no role, in a namespace where an annotated ServiceAccount is used by nothing. When the unused ServiceAccount's name is the workload's own name, that is an error; otherwise a warning.\n\n## Why it matters\nThe pods never get web identity and use the node role; the annotated ServiceAccount and its role sit unused.\n\n## Example\nThe Deployment omits `serviceAccountName`, so it runs as `default`, while `aws-load-balancer-controller` is annotated.\n\n## Fix\n`kubectl patch <kind>/<name> -n <ns> --type merge -p '{\"spec\":{\"template\":{\"spec\":{\"serviceAccountName\":\"<sa>\"}}}}'`.\n\n## Seed steps\nChecklist rows 1, 16 (seeds 000, 002).");
 
+/// Annotated ServiceAccounts of a namespace that nothing runs as.
+fn unused_annotated<'a>(
+    snap: &'a irsa_model::Snapshot,
+    namespace: &str,
+    used: &BTreeSet<(String, String)>,
+) -> Vec<&'a irsa_model::ServiceAccount> {
+    snap.service_accounts_in(namespace)
+        .filter(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
+        .filter(|sa| !used.contains(&(sa.namespace.clone(), sa.name.clone())))
+        .collect()
+}
+
 impl Rule for PodServiceAccountRule {
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &Self::META
@@ -46,11 +58,7 @@ impl Rule for PodServiceAccountRule {
             {
                 continue;
             }
-            let unused: Vec<_> = snap
-                .service_accounts_in(&w.namespace)
-                .filter(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
-                .filter(|sa| !used.contains(&(sa.namespace.clone(), sa.name.clone())))
-                .collect();
+            let unused = unused_annotated(snap, &w.namespace, &used);
             let Some(target) = unused
                 .iter()
                 .find(|sa| {
@@ -109,11 +117,7 @@ impl Rule for PodServiceAccountRule {
             {
                 continue;
             }
-            let unused: Vec<_> = snap
-                .service_accounts_in(&p.namespace)
-                .filter(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
-                .filter(|sa| !used.contains(&(sa.namespace.clone(), sa.name.clone())))
-                .collect();
+            let unused = unused_annotated(snap, &p.namespace, &used);
             if unused.len() == 1 {
                 let target = unused[0];
                 out.report(
