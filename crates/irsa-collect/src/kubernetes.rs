@@ -67,7 +67,20 @@ pub async fn connect(opts: &KubeOptions) -> Result<Kube, crate::CollectError> {
 fn describe(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(s) => format!("{} ({}): {}", s.reason, s.code, s.message),
-        other => other.to_string(),
+        other => {
+            // The root cause says what happened (connection refused, certificate…).
+            let mut text = other.to_string();
+            let mut source = std::error::Error::source(other);
+            let mut root = None;
+            while let Some(s) = source {
+                root = Some(s.to_string());
+                source = s.source();
+            }
+            if let Some(r) = root.filter(|r| !text.contains(r.as_str())) {
+                text = format!("{text}: {r}");
+            }
+            text
+        }
     }
 }
 

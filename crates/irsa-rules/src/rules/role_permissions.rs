@@ -33,6 +33,18 @@ const CONTROLLERS: [(&str, &str, &str); 6] = [
     ("cluster-autoscaler", "cluster-autoscaler", "Autoscaling"),
 ];
 
+/// AWS-managed policies of well-known controllers, in the role's partition.
+fn managed_policy(service_account: &str, role_arn: &str) -> Option<String> {
+    let partition = role_arn.split(':').nth(1).unwrap_or("aws");
+    let path = match service_account {
+        "ebs-csi-controller-sa" => "service-role/AmazonEBSCSIDriverPolicy",
+        "efs-csi-controller-sa" => "service-role/AmazonEFSCSIDriverPolicy",
+        "aws-node" => "AmazonEKS_CNI_Policy",
+        _ => return None,
+    };
+    Some(format!("arn:{partition}:iam::aws:policy/{path}"))
+}
+
 impl Rule for RolePermissionsRule {
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &Self::META
@@ -71,13 +83,16 @@ impl Rule for RolePermissionsRule {
                         Message::new("role-no-policies").arg("role", &r.arn),
                     )
                     .role(&r.arn)
-                    .fix(Fix::command(
-                        "attach the policy the workload needs",
-                        format!(
-                            "aws iam attach-role-policy --role-name {} --policy-arn <policy ARN>",
-                            sh(&r.name)
+                    .fix(match managed_policy(&i.sa.name, &r.arn) {
+                        Some(policy) => Fix::command(
+                            format!("attach {policy}, the AWS-managed policy this controller uses"),
+                            format!("aws iam attach-role-policy --role-name {} --policy-arn {policy}", sh(&r.name)),
                         ),
-                    ));
+                        None => Fix::advice(format!(
+                            "attach the policy the workload needs: aws iam attach-role-policy --role-name {} --policy-arn <its ARN>",
+                            sh(&r.name)
+                        )),
+                    });
                 }
                 continue;
             }
