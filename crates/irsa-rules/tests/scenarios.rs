@@ -1143,3 +1143,21 @@ fn scope_to_one_pod() {
     assert_eq!(r.chains.len(), 1);
     assert!(errors(&r).is_empty());
 }
+
+#[test]
+fn webhook_get_answered_not_found() {
+    let mut s = healthy();
+    s.files.remove("mwc");
+    s.add("mwc.json", json!({"command": "kubectl get mutatingwebhookconfiguration pod-identity-webhook -o yaml",
+        "error": "Error from server (NotFound): mutatingwebhookconfigurations.admissionregistration.k8s.io \"pod-identity-webhook\" not found"}));
+    expect(&s.run(), &[Cause::WebhookMissing], &[]);
+    // Not in the snapshot at all: not checked, not missing.
+    let mut s = healthy();
+    s.files.remove("mwc");
+    let r = s.run();
+    expect(&r, &[], &[Cause::WebhookMissing]);
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.rule == "IRSA404" && f.cause == Cause::CollectionGap));
+}

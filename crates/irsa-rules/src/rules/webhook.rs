@@ -11,6 +11,14 @@ declare_rule!(WebhookRule, code: "IRSA404", name: "webhook", cause: WebhookMissi
     summary: "The `pod-identity-webhook` MutatingWebhookConfiguration exists, covers pod CREATE, and selects the IRSA pods.",
     doc: "## What it checks\n`kubectl get mutatingwebhookconfiguration pod-identity-webhook`: present, a rule for CREATE of v1 pods, `admissionReviewVersions` including `v1beta1` (the EKS webhook), and an `objectSelector` that matches the pods of annotated ServiceAccounts (a pod or template labelled `eks.amazonaws.com/skip-pod-identity-webhook` is never sent to it).\n\n## Why it matters\n`failurePolicy: Ignore`: without the webhook, pods are created silently without AWS_ROLE_ARN and the token, and use the node role.\n\n## Example\nThe configuration was deleted by a cleanup script.\n\n## Fix\nSeed 003's manifest with the cluster's CA, or remove the skip label.\n\n## Seed steps\nChecklist rows 17, 18 (seed 003).");
 
+fn webhook_not_found(cx: &Context<'_>) -> bool {
+    cx.snap.inputs.collection_failures.iter().any(|f| {
+        f.command.contains("mutatingwebhookconfiguration")
+            && f.command.contains("pod-identity-webhook")
+            && (f.error.contains("NotFound") || f.error.contains("not found"))
+    })
+}
+
 impl Rule for WebhookRule {
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &Self::META
@@ -21,7 +29,8 @@ impl Rule for WebhookRule {
         }
         let subject = Subject::global("Webhook", "pod-identity-webhook");
         match cx.snap.pod_identity_webhook() {
-            None if cx.snap.coverage.webhooks_listed => {
+            // Absent when the configurations were listed, or when getting it answered NotFound.
+            None if cx.snap.coverage.webhooks_listed || webhook_not_found(cx) => {
                 out.report(&Self::META, subject, Message::new("webhook-absent"))
                     .fix(webhook_manifest(cx));
             }
