@@ -103,6 +103,37 @@ struct Pattern {
 
 const CONFIRM: &str = "irsa-doctor check --snapshot <folder> (see README: make your own snapshot)";
 
+/// Which rule confirms a cause, and the articles' command that shows the evidence.
+fn confirm_for(cause: Cause) -> String {
+    let (rule, command) = match cause {
+        Cause::ClusterNoOidcIssuer => ("IRSA001", "aws eks describe-cluster --name <cluster> --query cluster.identity.oidc.issuer"),
+        Cause::OidcProviderMissing => ("IRSA002", "aws iam list-open-id-connect-providers (in the role's account)"),
+        Cause::OidcProviderAudience => ("IRSA003", "aws iam get-open-id-connect-provider --open-id-connect-provider-arn <arn>"),
+        Cause::OidcProviderThumbprint => ("IRSA004", "irsa-doctor probe -n <ns> --service-account <sa>"),
+        Cause::RoleNotFound => ("IRSA101", "aws iam get-role --role-name <role>"),
+        Cause::RolePermissions => ("IRSA102", "aws iam list-attached-role-policies --role-name <role>"),
+        Cause::TrustAction | Cause::TrustPrincipal | Cause::TrustSub | Cause::TrustAud | Cause::TrustConditionKey
+        | Cause::TrustOperator | Cause::TrustDeny => ("IRSA201-IRSA207", "aws iam get-role --role-name <role>"),
+        Cause::SaMissing => ("IRSA301", "kubectl get serviceaccounts -n <ns>"),
+        Cause::SaAnnotationMissing | Cause::SaAnnotationMalformed | Cause::SaAnnotationOptions => {
+            ("IRSA302-IRSA304", "kubectl get serviceaccount <sa> -n <ns> -o yaml")
+        }
+        Cause::PodServiceAccount => ("IRSA401", "kubectl get deploy <name> -n <ns> -o jsonpath='{.spec.template.spec.serviceAccountName}'"),
+        Cause::PodNotMutated | Cause::PodStaleRole => ("IRSA402/IRSA403", "kubectl get pod <pod> -n <ns> -o yaml"),
+        Cause::WebhookMissing => ("IRSA404", "kubectl get mutatingwebhookconfiguration pod-identity-webhook -o yaml"),
+        Cause::EnvPresetConflict | Cause::CredentialPrecedence => ("IRSA405/IRSA406", "kubectl get deploy <name> -n <ns> -o yaml"),
+        Cause::TokenFilePermission => ("IRSA407", "kubectl exec -n <ns> <pod> -- id"),
+        Cause::SdkTooOld => ("IRSA408", "irsa-doctor check --snapshot <folder> --sdk <name>=<version>"),
+        Cause::ChinaRegion | Cause::RegionalSts => ("IRSA409/IRSA410", "kubectl exec -n <ns> <pod> -- env"),
+        Cause::TrustTooBroad | Cause::TrustPolicySize | Cause::CollectionGap => ("", "irsa-doctor check"),
+    };
+    if rule.is_empty() {
+        format!("`{command}`")
+    } else {
+        format!("rule {rule}; evidence: `{command}`, then {CONFIRM}")
+    }
+}
+
 const PATTERNS: &[Pattern] = &[
     Pattern {
         name: "InvalidIdentityToken: No OpenIDConnect provider found in your account for <issuer>",
@@ -461,7 +492,7 @@ fn rank(text: &str, extracted: &Extracted) -> (Vec<RankedCause>, bool) {
                 0.0
             },
             why,
-            confirm: CONFIRM.to_string(),
+            confirm: confirm_for(cause),
         })
         .collect();
     (causes, matched)
@@ -618,6 +649,9 @@ pub fn render_text(ex: &Explanation) -> String {
             c.cause.id(),
             c.why
         ));
+        if ex.confirmed.is_empty() && ex.contradiction.is_none() {
+            s.push_str(&format!("        confirm: {}\n", c.confirm));
+        }
     }
     if !ex.confirmed.is_empty() {
         s.push_str("\nConfirmed by the snapshot:\n");
@@ -634,8 +668,6 @@ pub fn render_text(ex: &Explanation) -> String {
         }
     } else if let Some(c) = &ex.contradiction {
         s.push_str(&format!("\nAgainst the snapshot: {c}\n"));
-    } else {
-        s.push_str(&format!("\nConfirm with: {CONFIRM}\n"));
     }
     s
 }
