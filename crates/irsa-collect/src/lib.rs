@@ -112,7 +112,7 @@ pub struct Collection {
     /// Envelopes, named as `collect` writes them.
     pub files: Vec<(String, Value)>,
     /// Counters.
-    pub stats: Stats,
+    pub stats: std::sync::Arc<Stats>,
     /// API server URL.
     pub server: Option<String>,
     /// Set when the Kubernetes API could not be reached at all.
@@ -137,8 +137,11 @@ pub fn annotated_roles(files: &[(String, Value)]) -> Vec<irsa_policy::RoleArn> {
 }
 
 /// Collects the cluster, then the AWS side for the roles its ServiceAccounts name.
-pub async fn collect(opts: &Options) -> Result<Collection, CollectError> {
-    let stats = Stats::default();
+/// `stats` counts calls as they happen (a progress display may read it meanwhile).
+pub async fn collect(
+    opts: &Options,
+    stats: std::sync::Arc<Stats>,
+) -> Result<Collection, CollectError> {
     let kube = kubernetes::connect(&opts.kube).await?;
     let mut files = kubernetes::collect(&kube, opts.namespace.as_deref(), &stats).await;
     // Every request failing with a transport error means the API server is unreachable.

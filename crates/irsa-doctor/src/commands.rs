@@ -102,20 +102,29 @@ fn run_collect(opts: &irsa_collect::Options, verbose: u8) -> Result<irsa_collect
         }
     }
     let tty = std::io::stderr().is_terminal();
-    if tty {
-        eprint!("collecting (read-only) from the cluster and AWS…\r");
-    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     let started = std::time::Instant::now();
+    let stats = std::sync::Arc::new(irsa_collect::Stats::default());
     let collection = rt
-        .block_on(irsa_collect::collect(opts))
+        .block_on(async {
+            let work = irsa_collect::collect(opts, stats.clone());
+            tokio::pin!(work);
+            loop {
+                tokio::select! {
+                    done = &mut work => break done,
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(250)), if tty => {
+                        eprint!("\rcollecting (read-only): {} ", stats.summary());
+                    }
+                }
+            }
+        })
         .map_err(|e| anyhow::anyhow!("{e}; check --kubeconfig/--context"))?;
     if tty {
-        eprint!("{:60}\r", "");
+        eprint!("\r{:100}\r", "");
     }
     if verbose > 0 {
         eprintln!(
