@@ -39,9 +39,22 @@ impl Rule for OidcProviderExists {
                 .snap
                 .providers_in(&account)
                 .find(|p| p.url == issuer.host_path);
+            // Named by the ARN it has (or must have), as the other provider rules name it.
+            let partition = cx
+                .irsa
+                .iter()
+                .find_map(|i| {
+                    i.role_arn
+                        .as_ref()
+                        .ok()
+                        .filter(|r| r.account == account)
+                        .map(|r| r.partition)
+                })
+                .unwrap_or(irsa_policy::Partition::Aws);
             let subject = Subject::global(
                 "OidcProvider",
-                &format!("{} (account {account})", issuer.host_path),
+                &irsa_policy::OidcProviderArn::for_issuer(partition, &account, &issuer.host_path)
+                    .to_string(),
             );
             if let Some(p) = found {
                 out.pass(
