@@ -85,19 +85,32 @@ fn describe(e: &kube::Error) -> String {
 }
 
 impl Kube {
-    /// A GET returning JSON.
-    pub async fn get(&self, path: &str, stats: &Stats) -> Result<Value, String> {
+    /// One request, counted; the response text.
+    async fn raw(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+        stats: &Stats,
+    ) -> Result<String, String> {
         stats
             .kubernetes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let req = http::Request::get(path)
-            .body(Vec::new())
-            .map_err(|e| e.to_string())?;
-        let text = self
-            .client
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let mut req = http::Request::builder().method(method).uri(path);
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let req = req.body(bytes).map_err(|e| e.to_string())?;
+        self.client
             .request_text(req)
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| describe(&e))
+    }
+
+    /// A GET returning JSON.
+    pub async fn get(&self, path: &str, stats: &Stats) -> Result<Value, String> {
+        let text = self.raw(http::Method::GET, path, None, stats).await?;
         serde_json::from_str(&text)
             .map_err(|e| format!("the API server answered {path} with invalid JSON: {e}"))
     }
@@ -110,36 +123,13 @@ impl Kube {
         body: Option<&Value>,
         stats: &Stats,
     ) -> Result<Value, String> {
-        stats
-            .kubernetes
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        let req = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("content-type", "application/json")
-            .body(bytes)
-            .map_err(|e| e.to_string())?;
-        let text = self
-            .client
-            .request_text(req)
-            .await
-            .map_err(|e| describe(&e))?;
+        let text = self.raw(method, path, body, stats).await?;
         Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     /// A plain-text GET (pod logs).
     pub async fn get_text(&self, path: &str, stats: &Stats) -> Result<String, String> {
-        stats
-            .kubernetes
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let req = http::Request::get(path)
-            .body(Vec::new())
-            .map_err(|e| e.to_string())?;
-        self.client
-            .request_text(req)
-            .await
-            .map_err(|e| describe(&e))
+        self.raw(http::Method::GET, path, None, stats).await
     }
 
     /// A full list (all pages), items redacted.

@@ -3,11 +3,14 @@
 //! AWS API). These need moto (`pip install 'moto[server]'`) and kubectl; `.ci/run`
 //! installs both, and under CI a missing tool fails the test instead of skipping it.
 
+mod support;
+
 use irsa_testkit::{objects_from_snapshot, KubeConfig, KubeServer, Moto};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use support::{json_of, required, with_moto_env};
 
 const ACCOUNT: &str = "111122223333";
 
@@ -15,14 +18,6 @@ fn example(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples")
         .join(name)
-}
-
-fn required(tool: &str) -> bool {
-    if std::env::var_os("CI").is_some() {
-        panic!("{tool} is required under CI (.ci/run installs it)");
-    }
-    eprintln!("skipping: {tool} is not installed");
-    false
 }
 
 struct World {
@@ -79,9 +74,7 @@ fn world_with(example_name: &str, cluster: &str, forbidden: &[&str], users: bool
 fn doctor_as(w: &World, key: Option<(&str, &str)>, args: &[&str]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"));
     c.args(args).arg("--kubeconfig").arg(&w.kube.kubeconfig);
-    for (k, v) in w.moto.env() {
-        c.env(k, v);
-    }
+    with_moto_env(&mut c, &w.moto);
     if let Some((id, secret)) = key {
         c.env("AWS_ACCESS_KEY_ID", id)
             .env("AWS_SECRET_ACCESS_KEY", secret);
@@ -93,21 +86,8 @@ fn doctor_as(w: &World, key: Option<(&str, &str)>, args: &[&str]) -> Output {
 fn doctor(w: &World, args: &[&str]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"));
     c.args(args).arg("--kubeconfig").arg(&w.kube.kubeconfig);
-    for (k, v) in w.moto.env() {
-        c.env(k, v);
-    }
-    c.env_remove("KUBECONFIG");
+    with_moto_env(&mut c, &w.moto);
     c.output().expect("binary runs")
-}
-
-fn json_of(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
 }
 
 fn causes(v: &Value, severity: &str) -> Vec<String> {
@@ -337,9 +317,7 @@ fn aws_unreachable_is_a_gap_and_kubernetes_still_diagnosed() {
         "--kubeconfig",
     ])
     .arg(&w.kube.kubeconfig);
-    for (k, v) in w.moto.env() {
-        c.env(k, v);
-    }
+    with_moto_env(&mut c, &w.moto);
     // Nothing listens on port 9 of loopback.
     c.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
     let o = c.output().unwrap();

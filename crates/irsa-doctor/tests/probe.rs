@@ -3,20 +3,15 @@
 //! with a test CA chain; moto answers STS (and accepts any token, so a broken trust
 //! policy must show as a disagreement between the prediction and STS).
 
+mod support;
+
 use irsa_testkit::{KubeConfig, KubeServer, Moto, PodScript, TokenIssuer};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use support::{json_of, required, with_moto_env};
 
 const ACCOUNT: &str = "111122223333";
-
-fn required(tool: &str) -> bool {
-    if std::env::var_os("CI").is_some() {
-        panic!("{tool} is required under CI (.ci/run installs it)");
-    }
-    eprintln!("skipping: {tool} is not installed");
-    false
-}
 
 fn objects(suffix: &str) -> Vec<Value> {
     let sa = |name: &str, role: &str, extra: Value| {
@@ -98,21 +93,8 @@ fn probe(w: &ProbeWorld, args: &[&str]) -> Output {
         .arg("--kubeconfig")
         .arg(&w.kube.kubeconfig)
         .args(args);
-    for (k, v) in w.moto.env() {
-        c.env(k, v);
-    }
-    c.env_remove("KUBECONFIG");
+    with_moto_env(&mut c, &w.moto);
     c.output().unwrap()
-}
-
-fn report(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}\n{}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
 }
 
 fn check(v: &Value, name: &str) -> String {
@@ -131,7 +113,7 @@ fn a_valid_token_is_verified_and_sts_agrees() {
         return;
     };
     let o = probe(&w, &["--service-account", "good", "-o", "json"]);
-    let v = report(&o);
+    let v = json_of(&o);
     for c in [
         "token",
         "issuer",
@@ -163,7 +145,7 @@ fn a_broken_trust_policy_that_the_emulator_lets_through_is_a_disagreement() {
         return;
     };
     let o = probe(&w, &["--service-account", "broken", "-o", "json"]);
-    let v = report(&o);
+    let v = json_of(&o);
     assert_eq!(
         v["predicted"],
         "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity"
@@ -184,7 +166,7 @@ fn a_wrong_audience_is_predicted() {
     let Some(w) = world(TokenIssuer::generate(), true, None, "c") else {
         return;
     };
-    let v = report(&probe(&w, &["--service-account", "wrongaud", "-o", "json"]));
+    let v = json_of(&probe(&w, &["--service-account", "wrongaud", "-o", "json"]));
     assert_eq!(v["token"]["claims"]["aud"][0], "wrong-aud");
     assert_eq!(
         v["predicted"],
@@ -200,7 +182,7 @@ fn a_wrong_issuer_is_caught() {
     let Some(w) = world(t, true, None, "d") else {
         return;
     };
-    let v = report(&probe(&w, &["--service-account", "good", "-o", "json"]));
+    let v = json_of(&probe(&w, &["--service-account", "good", "-o", "json"]));
     assert_eq!(check(&v, "issuer"), "fail");
     assert_eq!(
         v["predicted"],
@@ -215,7 +197,7 @@ fn an_unknown_kid_is_caught() {
     let Some(w) = world(t, true, None, "e") else {
         return;
     };
-    let v = report(&probe(&w, &["--service-account", "good", "-o", "json"]));
+    let v = json_of(&probe(&w, &["--service-account", "good", "-o", "json"]));
     assert_eq!(check(&v, "signature"), "fail");
     assert!(
         v["predicted"]
@@ -231,7 +213,7 @@ fn a_thumbprint_mismatch_is_caught_for_a_non_eks_issuer() {
     let Some(w) = world(TokenIssuer::generate(), false, None, "f") else {
         return;
     };
-    let v = report(&probe(&w, &["--service-account", "good", "-o", "json"]));
+    let v = json_of(&probe(&w, &["--service-account", "good", "-o", "json"]));
     assert_eq!(check(&v, "thumbprint"), "fail");
     assert_eq!(v["thumbprint"]["matches"], false);
     assert_eq!(v["predicted"], "InvalidIdentityToken: OpenIDConnect provider's HTTPS certificate doesn't match configured thumbprint");
@@ -275,7 +257,7 @@ fn the_test_pod_runs_with_the_workloads_security_context_and_is_deleted() {
     ) else {
         return;
     };
-    let v = report(&probe(
+    let v = json_of(&probe(
         &w,
         &[
             "--service-account",
@@ -318,7 +300,7 @@ fn a_test_pod_that_never_becomes_ready_is_deleted_on_timeout() {
     ) else {
         return;
     };
-    let v = report(&probe(
+    let v = json_of(&probe(
         &w,
         &[
             "--service-account",
@@ -364,9 +346,7 @@ fn check_and_collect_never_write_even_where_probe_may() {
         "--kubeconfig",
     ])
     .arg(&w.kube.kubeconfig);
-    for (k, v) in w.moto.env() {
-        c.env(k, v);
-    }
+    with_moto_env(&mut c, &w.moto);
     let _ = c.output().unwrap();
     assert!(
         w.kube.mutating_requests().is_empty(),
