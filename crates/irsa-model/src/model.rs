@@ -731,6 +731,28 @@ impl Snapshot {
             .filter(move |p| p.account.as_deref() == Some(account.as_str()))
     }
 
+    /// What STS would find when it looks up `issuer_host_path` in `account`: the
+    /// account's providers, or `None` when that cannot be known (not listed, and the
+    /// issuer's provider not read either).
+    pub fn provider_facts(
+        &self,
+        account: &str,
+        issuer_host_path: &str,
+    ) -> Option<Vec<irsa_policy::ProviderFacts>> {
+        let known = self.providers_listed_in(account)
+            || self
+                .providers_in(account)
+                .any(|p| p.url == issuer_host_path);
+        known.then(|| {
+            self.providers_in(account)
+                .map(|p| irsa_policy::ProviderFacts {
+                    url: p.url.clone(),
+                    client_ids: p.client_ids.clone(),
+                })
+                .collect()
+        })
+    }
+
     /// Whether the providers of `account` were listed.
     pub fn providers_listed_in(&self, account: &str) -> bool {
         self.coverage.provider_accounts.contains(account)
@@ -746,6 +768,18 @@ impl Snapshot {
     /// Whether every role of `account` was listed (so a missing role really is missing).
     pub fn coverage_roles_listed(&self, account: &str) -> bool {
         self.coverage.role_accounts.contains(account)
+    }
+
+    /// The role an ARN names: the exact ARN, else a role of the same name in the same
+    /// account (STS resolves roles by name, so an annotation without the role's path
+    /// still names it [UNV]).
+    pub fn role_named(&self, arn: &irsa_policy::RoleArn) -> Option<&Role> {
+        self.role(&arn.to_string()).or_else(|| {
+            self.roles.values().find(|r| {
+                r.name == arn.name
+                    && irsa_policy::arn::account_of(&r.arn) == Some(arn.account.as_str())
+            })
+        })
     }
 
     /// A role by ARN.

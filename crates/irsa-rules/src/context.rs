@@ -147,6 +147,7 @@ pub struct Context<'a> {
     trusted_subjects: std::collections::HashMap<String, Vec<&'a str>>,
     trusted_patterns: Vec<(String, &'a str)>,
     workloads_by_sa: std::collections::HashMap<(String, String), Vec<usize>>,
+    selected: Option<(String, String)>,
 }
 
 impl<'a> Context<'a> {
@@ -170,6 +171,7 @@ impl<'a> Context<'a> {
             trusted_subjects: Default::default(),
             trusted_patterns: Vec::new(),
             workloads_by_sa: Default::default(),
+            selected: None,
         };
         for (i, w) in snap.workloads.iter().enumerate() {
             cx.workloads_by_sa
@@ -181,7 +183,8 @@ impl<'a> Context<'a> {
                 .push(i);
         }
         cx.index_trusted_subjects();
-        let selected_sa = cx.selected_service_account();
+        cx.selected = cx.find_selected_service_account();
+        let selected_sa = cx.selected.clone();
         let irsa: Vec<SaIrsa<'a>> = snap
             .service_accounts
             .values()
@@ -274,6 +277,10 @@ impl<'a> Context<'a> {
 
     /// The ServiceAccount selected by `--service-account` or `--pod`, if any.
     pub fn selected_service_account(&self) -> Option<(String, String)> {
+        self.selected.clone()
+    }
+
+    fn find_selected_service_account(&self) -> Option<(String, String)> {
         if let Some(pod) = &self.scope.pod {
             let p = self.pods_in_scope().find(|p| &p.name == pod)?;
             return Some((
@@ -406,14 +413,7 @@ impl<'a> Context<'a> {
     }
 
     fn find_role(&self, arn: &RoleArn) -> RoleState<'a> {
-        let text = arn.to_string();
-        if let Some(r) = self.snap.role(&text) {
-            return RoleState::Found(r);
-        }
-        // Same name, other path: STS resolves roles by name [UNV], so treat it as the role.
-        if let Some(r) = self.snap.roles.values().find(|r| {
-            r.name == arn.name && irsa_policy::arn::account_of(&r.arn) == Some(arn.account.as_str())
-        }) {
+        if let Some(r) = self.snap.role_named(arn) {
             return RoleState::Found(r);
         }
         // NoSuchEntity only proves absence when the credentials were of the role's account.
@@ -472,29 +472,18 @@ impl<'a> Context<'a> {
             sub: Some(sub.to_string()),
             aud: vec![audience.to_string()],
         };
-        let facts: Vec<ProviderFacts>;
+        let facts: Option<Vec<ProviderFacts>>;
         let providers = match role_arn {
-            Ok(arn)
-                if self.snap.providers_listed_in(&arn.account)
-                    || self
-                        .snap
-                        .providers_in(&arn.account)
-                        .any(|p| p.url == issuer.host_path) =>
-            {
-                facts = self
-                    .snap
-                    .providers_in(&arn.account)
-                    .map(|p| ProviderFacts {
-                        url: p.url.clone(),
-                        client_ids: p.client_ids.clone(),
-                    })
-                    .collect();
-                Known::Known(facts.as_slice())
+            Ok(arn) => {
+                facts = self.snap.provider_facts(&arn.account, &issuer.host_path);
+                match &facts {
+                    Some(f) => Known::Known(f.as_slice()),
+                    None => Known::Unknown(format!(
+                        "the OIDC providers of account {} were not listed",
+                        arn.account
+                    )),
+                }
             }
-            Ok(arn) => Known::Unknown(format!(
-                "the OIDC providers of account {} were not listed",
-                arn.account
-            )),
             Err(_) => Known::Unknown(String::new()),
         };
         let decision;

@@ -18,8 +18,8 @@ use crate::Stats;
 use irsa_model::Snapshot;
 use irsa_policy::sts::StsError;
 use irsa_policy::{
-    diagnose, predict, Issuer, Known, OidcProviderArn, ProviderFacts, RoleArn, StsPrediction,
-    StsQuestion, TokenClaims, WebIdentityRequest,
+    diagnose, predict, Issuer, Known, OidcProviderArn, RoleArn, StsPrediction, StsQuestion,
+    TokenClaims, WebIdentityRequest,
 };
 use jwt::{SecretToken, Signature};
 use serde::Serialize;
@@ -177,38 +177,21 @@ fn predict_for_token(
     };
     let role = RoleArn::parse(role_arn).ok();
     let host_path = iss.trim_start_matches("https://").to_string();
-    let facts: Vec<ProviderFacts> = role
+    let facts = role
         .as_ref()
-        .map(|r| {
-            snap.providers_in(&r.account)
-                .map(|p| ProviderFacts {
-                    url: p.url.clone(),
-                    client_ids: p.client_ids.clone(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let providers = match &role {
-        Some(r)
-            if snap.providers_listed_in(&r.account) || facts.iter().any(|p| p.url == host_path) =>
-        {
-            Known::Known(facts.as_slice())
-        }
-        Some(r) => Known::Unknown(format!(
+        .and_then(|r| snap.provider_facts(&r.account, &host_path));
+    let providers = match (&role, &facts) {
+        (Some(_), Some(f)) => Known::Known(f.as_slice()),
+        (Some(r), None) => Known::Unknown(format!(
             "the OIDC providers of account {} were not read",
             r.account
         )),
-        None => Known::Unknown("invalid role ARN".into()),
+        (None, _) => Known::Unknown("invalid role ARN".into()),
     };
     let decision;
     let trust = match &role {
         Some(r) => {
-            let found = snap.role(&r.to_string()).or_else(|| {
-                snap.roles.values().find(|x| {
-                    x.name == r.name
-                        && irsa_policy::arn::account_of(&x.arn) == Some(r.account.as_str())
-                })
-            });
+            let found = snap.role_named(r);
             match found.and_then(|x| x.trust.as_ref()) {
                 Some(Ok(doc)) => {
                     let request = WebIdentityRequest {
