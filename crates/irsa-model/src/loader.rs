@@ -283,7 +283,7 @@ impl Loader {
                 }
             }
             for k in &listed_kinds {
-                self.record_listing(k, ctx.command, items.is_empty());
+                self.record_listing(k, ctx.command);
             }
             return;
         }
@@ -294,7 +294,7 @@ impl Loader {
         self.aws_output(&peek, text, ctx);
     }
 
-    fn record_listing(&mut self, kind: &str, command: Option<&CommandInfo>, _empty: bool) {
+    fn record_listing(&mut self, kind: &str, command: Option<&CommandInfo>) {
         let cov = &mut self.snap.coverage;
         let listing = match kind {
             "ServiceAccount" => &mut cov.service_accounts,

@@ -109,15 +109,6 @@ impl BaseOperator {
         }
     }
 
-    /// Whether `*`/`?` are wildcards for this operator.
-    pub fn supports_wildcards(self) -> bool {
-        use BaseOperator::*;
-        matches!(
-            self,
-            StringLike | StringNotLike | ArnEquals | ArnLike | ArnNotEquals | ArnNotLike
-        )
-    }
-
     /// The operator's name.
     pub fn name(self) -> &'static str {
         BASES

@@ -3,9 +3,7 @@
 use crate::context::{Context, SaIrsa};
 use crate::finding::Fix;
 use irsa_model::{Pod, Workload, WorkloadKind};
-use irsa_policy::{
-    diagnose, Decision, NearMiss, OidcProviderArn, PolicyDocument, RoleArn, WebIdentityRequest,
-};
+use irsa_policy::{diagnose, Decision, NearMiss, PolicyDocument, RoleArn, WebIdentityRequest};
 use serde_json::{json, Map, Value};
 
 /// Quotes a word for a POSIX shell when needed.
@@ -72,18 +70,6 @@ pub fn recreate_pod(cx: &Context<'_>, pod: &Pod) -> Fix {
             ),
         ),
     }
-}
-
-/// `kubectl rollout restart` for a workload, or the pod-level fallback.
-pub fn restart_workload(w: &Workload) -> Option<String> {
-    w.kind.restartable().then(|| {
-        format!(
-            "kubectl rollout restart {}/{} -n {}",
-            w.kind.name().to_lowercase(),
-            sh(&w.name),
-            sh(&w.namespace)
-        )
-    })
 }
 
 /// `kubectl patch <kind>/<name>` with a pod-template merge patch.
@@ -461,12 +447,6 @@ pub fn trust_policy_fix(irsa: &SaIrsa<'_>) -> Option<Fix> {
             sh(&role.name)
         ),
     ))
-}
-
-/// The provider ARN a role's account needs for the cluster's issuer.
-pub fn provider_arn_for(irsa: &SaIrsa<'_>, issuer_host_path: &str) -> Option<String> {
-    let role = irsa.role_arn.as_ref().ok()?;
-    Some(OidcProviderArn::for_issuer(role.partition, &role.account, issuer_host_path).to_string())
 }
 
 /// The pod identity webhook manifest of seed 003, filled in.
