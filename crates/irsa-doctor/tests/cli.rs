@@ -366,7 +366,7 @@ fn rules_and_rule_docs() {
         "## Why it matters",
         "## Example",
         "## Fix",
-        "## Seed steps",
+        "## In the AWS troubleshooting articles",
     ] {
         assert!(doc.contains(heading), "{heading}");
     }
@@ -382,9 +382,18 @@ fn every_rule_documents_all_headings() {
             "## Why it matters",
             "## Example",
             "## Fix",
-            "## Seed steps",
+            "## In the AWS troubleshooting articles",
         ] {
             assert!(m.doc.contains(heading), "{} lacks {heading}", m.code);
+        }
+        // Rule docs speak to users: none of the project's internal vocabulary.
+        let lower = m.doc.to_lowercase();
+        for internal in ["seed", "checklist", "facts §", "[unv]", "[inf"] {
+            assert!(
+                !lower.contains(internal),
+                "{} doc says `{internal}`",
+                m.code
+            );
         }
     }
 }

@@ -449,7 +449,7 @@ pub fn trust_policy_fix(irsa: &SaIrsa<'_>) -> Option<Fix> {
     ))
 }
 
-/// The pod identity webhook manifest of seed 003, filled in.
+/// The pod identity webhook manifest of the IRSA errors article, filled in.
 pub fn webhook_manifest(cx: &Context<'_>) -> Fix {
     let cluster = cx
         .cluster
@@ -462,7 +462,7 @@ pub fn webhook_manifest(cx: &Context<'_>) -> Fix {
         .clone()
         .unwrap_or_else(|| "REGION_CODE".into());
     Fix::command(
-        "recreate the EKS pod identity webhook configuration (seed 003's manifest)",
+        "recreate the EKS pod identity webhook configuration (the manifest of the AWS article \"How do I troubleshoot IRSA errors in Amazon EKS?\")",
         format!(
             "CLUSTER_CA=$(aws eks describe-cluster --name {} --region {} --query 'cluster.certificateAuthority.data' --output text)\ncat <<EOF | kubectl apply -f -\napiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata:\n  name: pod-identity-webhook\nwebhooks:\n- name: iam-for-pods.amazonaws.com\n  clientConfig:\n    url: \"https://127.0.0.1:23443/mutate\"\n    caBundle: $CLUSTER_CA\n  failurePolicy: Ignore\n  rules:\n  - operations: [ \"CREATE\" ]\n    apiGroups: [\"\"]\n    apiVersions: [\"v1\"]\n    resources: [\"pods\"]\n    scope: \"*\"\n  reinvocationPolicy: IfNeeded\n  sideEffects: None\n  admissionReviewVersions: [\"v1beta1\"]\nEOF",
             sh(&cluster),

@@ -19,7 +19,8 @@ pub struct RuleMeta {
     pub severity: Severity,
     /// One line.
     pub summary: &'static str,
-    /// The full doc (What it checks / Why it matters / Example / Fix / Seed steps).
+    /// The full doc, Markdown kept beside the rule (What it checks / Why it matters /
+    /// Example / Fix / In the AWS troubleshooting articles).
     pub doc: &'static str,
 }
 
@@ -35,7 +36,7 @@ pub trait Rule: Sync {
 #[macro_export]
 macro_rules! declare_rule {
     ($ty:ident, code: $code:literal, name: $name:literal, cause: $cause:ident, severity: $sev:ident,
-     summary: $summary:literal, doc: $doc:literal $(,)?) => {
+     summary: $summary:literal, doc: $doc:expr $(,)?) => {
         #[doc = $summary]
         #[doc = ""]
         #[doc = $doc]

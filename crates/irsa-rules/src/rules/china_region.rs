@@ -10,7 +10,7 @@ use irsa_policy::Partition;
 
 declare_rule!(ChinaRegion, code: "IRSA409", name: "china-region", cause: ChinaRegion, severity: Error,
     summary: "In China regions, IRSA pods have AWS_DEFAULT_REGION and the audience stays sts.amazonaws.com.",
-    doc: "## What it checks\nFor clusters in the `aws-cn` partition: every container of a pod running as an annotated ServiceAccount has `AWS_DEFAULT_REGION` (or `AWS_REGION`); no ServiceAccount sets the audience `sts.amazonaws.com.cn`.\n\n## Why it matters\nWithout a region, SDKs call the global endpoint of the `aws` partition: `InvalidClientTokenId: The security token included in the request is invalid`. The audience in China is still `sts.amazonaws.com`.\n\n## Example\nA Deployment moved from us-east-1 to cn-north-1 unchanged.\n\n## Fix\n`kubectl set env <kind>/<name> -n <ns> AWS_DEFAULT_REGION=<region>`.\n\n## Seed steps\nChecklist row 21 (seed 002).");
+    doc: include_str!("china_region.md"));
 
 impl Rule for ChinaRegion {
     fn meta(&self) -> &'static crate::registry::RuleMeta {

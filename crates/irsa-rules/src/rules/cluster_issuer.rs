@@ -9,7 +9,7 @@ use crate::registry::Rule;
 
 declare_rule!(ClusterIssuer, code: "IRSA001", name: "cluster-issuer", cause: ClusterNoOidcIssuer, severity: Error,
     summary: "The cluster reports an OIDC issuer URL.",
-    doc: "## What it checks\n`cluster.identity.oidc.issuer` of `aws eks describe-cluster`.\n\n## Why it matters\nEvery IRSA token is signed by this issuer; without one no pod gets web identity.\n\n## Example\n`\"identity\": {}` in describe-cluster output.\n\n## Fix\nEKS clusters always have an issuer: check that the right cluster was described, then `eksctl utils associate-iam-oidc-provider`.\n\n## Seed steps\nChecklist row 12 (seeds 001, 002).");
+    doc: include_str!("cluster_issuer.md"));
 
 impl Rule for ClusterIssuer {
     fn meta(&self) -> &'static crate::registry::RuleMeta {

@@ -10,7 +10,7 @@ use irsa_model::{ExecEvidence, PodSpec, REDACTED};
 
 declare_rule!(CredentialPrecedenceRule, code: "IRSA406", name: "credential-precedence", cause: CredentialPrecedence, severity: Error,
     summary: "No static keys, credentials file or Pod Identity association shadows IRSA.",
-    doc: "## What it checks\nFor workloads whose ServiceAccount carries the role annotation: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (value or secret reference) in containers or in `kubectl exec … env` output (error: env keys come first in every SDK); `AWS_SHARED_CREDENTIALS_FILE`/`AWS_CONFIG_FILE`/`AWS_PROFILE` (warning: a file with keys wins over web identity in JS, Rust, C++ and PHP SDKs); `envFrom` secrets (info); an EKS Pod Identity association for the same ServiceAccount (warning: the webhook then injects Pod Identity, not AWS_ROLE_ARN). Values are never printed.\n\n## Why it matters\nThe pod acts as another identity although IRSA looks configured.\n\n## Example\nA Helm chart's `aws.accessKey` value left set after moving to IRSA.\n\n## Fix\nRemove the shadowing source (`kubectl set env … AWS_ACCESS_KEY_ID- AWS_SECRET_ACCESS_KEY-`), or delete the Pod Identity association.\n\n## Seed steps\nChecklist row 23 (seed 001).");
+    doc: include_str!("credential_precedence.md"));
 
 fn check_spec(out: &mut Out, kind: &str, ns: &str, name: &str, spec: &PodSpec, role: &str) {
     for c in spec.all_containers() {

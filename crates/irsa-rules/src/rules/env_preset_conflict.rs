@@ -11,7 +11,7 @@ use irsa_model::{Container, PodSpec};
 
 declare_rule!(EnvPresetConflict, code: "IRSA405", name: "env-preset-conflict", cause: EnvPresetConflict, severity: Error,
     summary: "Containers do not set AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE themselves.",
-    doc: "## What it checks\nThe containers of workload templates (and bare pods) for their own `AWS_ROLE_ARN` / `AWS_WEB_IDENTITY_TOKEN_FILE`. The webhook adds the pair only if **neither** is set: one preset variable leaves the container without the other.\n\n## Why it matters\nWith only `AWS_ROLE_ARN` preset there is no token file: the SDK skips web identity and uses the node role. With only the token file preset, botocore fails with `InvalidConfigError` (no role ARN). A preset role that differs from the annotation wins over it.\n\n## Example\n`env: [{name: AWS_ROLE_ARN, value: arn:aws:iam::…:role/app}]` copied from a laptop setup.\n\n## Fix\n`kubectl set env <kind>/<name> -n <ns> -c <container> AWS_ROLE_ARN-`.\n\n## Seed steps\nChecklist row 17 (seeds 001, 002, 003).");
+    doc: include_str!("env_preset_conflict.md"));
 
 fn check_spec(
     cx: &Context<'_>,

@@ -8,7 +8,7 @@ use crate::registry::Rule;
 
 declare_rule!(Inputs, code: "IRSA900", name: "inputs", cause: CollectionGap, severity: Warning,
     summary: "Every input was read; what was skipped or failed is reported with what to add.",
-    doc: "## What it checks\nRejected files (with path:line:column), commands that failed during `collect` (AccessDenied, NotFound), skipped kinds, and whether anything in scope uses IRSA at all.\n\n## Why it matters\nA check that lacked its data is reported as not checked, never as passed.\n\n## Example\nA truncated `pods.json`.\n\n## Fix\nRe-run the command named, or grant the permission named.\n\n## Seed steps\nAll rows (completeness of the evidence).");
+    doc: include_str!("inputs.md"));
 
 impl Rule for Inputs {
     fn meta(&self) -> &'static crate::registry::RuleMeta {

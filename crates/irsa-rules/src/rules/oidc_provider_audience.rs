@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 declare_rule!(OidcProviderAudience, code: "IRSA003", name: "oidc-provider-audience", cause: OidcProviderAudience, severity: Error,
     summary: "The OIDC provider's ClientIDList contains the audience the pods' tokens carry.",
-    doc: "## What it checks\nThe token audience (`sts.amazonaws.com`, or the ServiceAccount's `eks.amazonaws.com/audience`) must be in the provider's `ClientIDList` (`aws iam get-open-id-connect-provider`).\n\n## Why it matters\nOtherwise STS answers `InvalidIdentityToken: Incorrect token audience`.\n\n## Example\n`\"ClientIDList\": [\"sts.amazon.com\"]` (a typo), or a custom audience annotation that was never added.\n\n## Fix\n`aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn <arn> --client-id sts.amazonaws.com`.\n\n## Seed steps\nChecklist row 13 (seeds 002, 003).");
+    doc: include_str!("oidc_provider_audience.md"));
 
 impl Rule for OidcProviderAudience {
     fn meta(&self) -> &'static crate::registry::RuleMeta {

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 declare_rule!(OidcProviderExists, code: "IRSA002", name: "oidc-provider-exists", cause: OidcProviderMissing, severity: Error,
     summary: "An IAM OIDC provider for the cluster's issuer exists in the account of each annotated role.",
-    doc: "## What it checks\nFor every account that owns an annotated role, `aws iam list-open-id-connect-providers` must list `oidc-provider/<issuer without https://>`. STS looks the provider up in the **role's** account, so a cross-account role needs its own provider.\n\n## Why it matters\nWithout it STS answers `InvalidIdentityToken: No OpenIDConnect provider found in your account for <issuer>`.\n\n## Example\nA provider for `oidc.eks.us-west-2.amazonaws.com/id/ABC` while the cluster's issuer is in `us-east-1`.\n\n## Fix\n`eksctl utils associate-iam-oidc-provider --cluster <c> --region <r> --approve`, or `aws iam create-open-id-connect-provider`.\n\n## Seed steps\nChecklist row 12 (seeds 000, 001, 002, 003).");
+    doc: include_str!("oidc_provider_exists.md"));
 
 impl Rule for OidcProviderExists {
     fn meta(&self) -> &'static crate::registry::RuleMeta {

@@ -9,7 +9,7 @@ use crate::registry::Rule;
 
 declare_rule!(OidcProviderThumbprint, code: "IRSA004", name: "oidc-provider-thumbprint", cause: OidcProviderThumbprint, severity: Warning,
     summary: "The OIDC provider's thumbprints are SHA-1 fingerprints; explains that IAM trusts EKS issuers' CAs.",
-    doc: "## What it checks\nEach `ThumbprintList` entry is 40 hex characters. Whether it matches the top CA of the JWKS host's TLS chain is a live fact, checked by `probe`.\n\n## Why it matters\nFor IdPs outside IAM's trusted-CA library a wrong thumbprint gives `InvalidIdentityToken: OpenIDConnect provider's HTTPS certificate doesn't match configured thumbprint`. EKS issuers (oidc.eks.*) use Amazon-issued certificates that IAM verifies against its trusted root CAs, so today the thumbprint is not used for them (facts §5 [INF, high confidence]).\n\n## Example\n`\"ThumbprintList\": [\"9e99a48a99\"]` (truncated).\n\n## Fix\n`aws iam update-open-id-connect-provider-thumbprint` with the fingerprint of the last certificate `openssl s_client -showcerts` prints.\n\n## Seed steps\nChecklist row 14 (seeds 002, 003).");
+    doc: include_str!("oidc_provider_thumbprint.md"));
 
 fn is_fingerprint(t: &str) -> bool {
     t.len() == 40 && t.bytes().all(|b| b.is_ascii_hexdigit())

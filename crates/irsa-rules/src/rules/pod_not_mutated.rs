@@ -11,7 +11,7 @@ use irsa_model::ExecEvidence;
 
 declare_rule!(PodNotMutated, code: "IRSA402", name: "pod-not-mutated", cause: PodNotMutated, severity: Error,
     summary: "Pods of annotated ServiceAccounts have AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and the aws-iam-token volume.",
-    doc: "## What it checks\nFor every pod running as an annotated ServiceAccount: the `aws-iam-token` projected volume, and `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE` in every container the webhook mutates (init containers too, minus `eks.amazonaws.com/skip-containers`). `kubectl exec … env` output, when given, is used as evidence. The reason is named when the snapshot shows it: created before the ServiceAccount existed, or (otherwise) created before the annotation or skipped by the webhook.\n\n## Why it matters\nThe webhook only acts on pod CREATE: pods that existed before the annotation never get web identity and use the node role.\n\n## Example\nThe annotation was added after `helm install`; nobody restarted the Deployment.\n\n## Fix\n`kubectl rollout restart <kind>/<name> -n <ns>` (resolved through ownerReferences), or delete and re-apply a bare pod.\n\n## Seed steps\nChecklist rows 5, 17 (seeds 001, 002, 003).");
+    doc: include_str!("pod_not_mutated.md"));
 
 impl Rule for PodNotMutated {
     fn meta(&self) -> &'static crate::registry::RuleMeta {

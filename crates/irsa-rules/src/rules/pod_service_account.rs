@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 declare_rule!(PodServiceAccountRule, code: "IRSA401", name: "pod-service-account", cause: PodServiceAccount, severity: Warning,
     summary: "Workloads run as the annotated ServiceAccount meant for them, not `default` or another.",
-    doc: "## What it checks\nA workload (or bare pod) whose ServiceAccount carries no role, in a namespace where an annotated ServiceAccount is used by nothing. When the unused ServiceAccount's name is the workload's own name, that is an error; otherwise a warning.\n\n## Why it matters\nThe pods never get web identity and use the node role; the annotated ServiceAccount and its role sit unused.\n\n## Example\nThe Deployment omits `serviceAccountName`, so it runs as `default`, while `aws-load-balancer-controller` is annotated.\n\n## Fix\n`kubectl patch <kind>/<name> -n <ns> --type merge -p '{\"spec\":{\"template\":{\"spec\":{\"serviceAccountName\":\"<sa>\"}}}}'`.\n\n## Seed steps\nChecklist rows 1, 16 (seeds 000, 002).");
+    doc: include_str!("pod_service_account.md"));
 
 /// Annotated ServiceAccounts of a namespace that nothing runs as.
 fn unused_annotated<'a>(

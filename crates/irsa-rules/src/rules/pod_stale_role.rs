@@ -11,7 +11,7 @@ use irsa_model::ExecEvidence;
 
 declare_rule!(PodStaleRole, code: "IRSA403", name: "pod-stale-role", cause: PodStaleRole, severity: Error,
     summary: "The AWS_ROLE_ARN injected into pods equals the ServiceAccount's current annotation.",
-    doc: "## What it checks\n`AWS_ROLE_ARN` in the pods (and in `kubectl exec … env` output) against the ServiceAccount's `eks.amazonaws.com/role-arn`. Values preset in the workload's own template are left to the env-preset rule.\n\n## Why it matters\nThe webhook only injects at pod creation: after the annotation changes, running pods keep the old role (its permissions, or AccessDenied if its trust no longer names them).\n\n## Example\nThe annotation was corrected from a typo; the pods still carry the typo.\n\n## Fix\n`kubectl rollout restart <kind>/<name> -n <ns>`.\n\n## Seed steps\nChecklist row 5 (seeds 000, 002).");
+    doc: include_str!("pod_stale_role.md"));
 
 impl Rule for PodStaleRole {
     fn meta(&self) -> &'static crate::registry::RuleMeta {

@@ -9,7 +9,7 @@ use crate::registry::Rule;
 
 declare_rule!(RegionalStsRule, code: "IRSA410", name: "regional-sts", cause: RegionalSts, severity: Warning,
     summary: "Pods use the regional STS endpoint in opt-in regions and private clusters.",
-    doc: "## What it checks\nIn opt-in regions (af-south-1, ap-east-1, me-south-1, il-central-1, …) and clusters whose API endpoint is private only, pods of annotated ServiceAccounts should have `AWS_STS_REGIONAL_ENDPOINTS=regional` (set by the EKS webhook when the ServiceAccount has `eks.amazonaws.com/sts-regional-endpoints: \"true\"`, the default from Kubernetes 1.22).\n\n## Why it matters\nGlobal-endpoint tokens are not valid in opt-in regions (`InvalidClientTokenId`), and private subnets often reach only the regional STS VPC endpoint (time-outs).\n\n## Example\nA 1.21 cluster in me-south-1.\n\n## Fix\n`kubectl annotate serviceaccount -n <ns> <sa> eks.amazonaws.com/sts-regional-endpoints=true`, then recreate the pods.\n\n## Seed steps\nRegional STS (facts §2.2).");
+    doc: include_str!("regional_sts.md"));
 
 const OPT_IN: [&str; 16] = [
     "af-south-1",

@@ -10,7 +10,7 @@ use crate::rules::trust_report::ACCESS_DENIED;
 
 declare_rule!(RoleExists, code: "IRSA101", name: "role-exists", cause: RoleNotFound, severity: Error,
     summary: "The role named by the ServiceAccount annotation exists.",
-    doc: "## What it checks\nThe role of `eks.amazonaws.com/role-arn` is in the snapshot (`aws iam get-role`), or is known to be absent (a complete `list-roles` of its account, or `NoSuchEntity` recorded by `collect`).\n\n## Why it matters\nSTS does not reveal whether a role exists: a missing role most likely answers `AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity` (facts §3.2 [UNV]).\n\n## Example\nThe role was deleted and re-created under another name; the annotation kept the old one.\n\n## Fix\nCreate the role, or annotate the ServiceAccount with the right one.\n\n## Seed steps\nChecklist row 6 context (seed 000).");
+    doc: include_str!("role_exists.md"));
 
 impl Rule for RoleExists {
     fn meta(&self) -> &'static crate::registry::RuleMeta {

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 declare_rule!(RolePermissionsRule, code: "IRSA102", name: "role-permissions", cause: RolePermissions, severity: Warning,
     summary: "The role has permission policies; known controllers have their usual one.",
-    doc: "## What it checks\nThe role's attached (`list-attached-role-policies`) and inline (`list-role-policies`) policies. No policy at all is a warning; for well-known controllers (load balancer controller, EBS/EFS CSI, external-dns, cluster-autoscaler, VPC CNI) the usual policy name is looked for (info when absent: custom names are common).\n\n## Why it matters\nSTS succeeds, then the *later* call fails with `AccessDenied` on that service, which looks like an IRSA failure.\n\n## Example\nA role created for the load balancer controller with only a trust policy.\n\n## Fix\n`aws iam attach-role-policy --role-name <role> --policy-arn <policy>`.\n\n## Seed steps\nChecklist row 15 (seeds 001, 002).");
+    doc: include_str!("role_permissions.md"));
 
 const CONTROLLERS: [(&str, &str, &str); 6] = [
     (

@@ -10,7 +10,7 @@ use irsa_policy::{RoleArnProblem, StsError, StsPrediction};
 
 declare_rule!(SaAnnotationMalformed, code: "IRSA303", name: "sa-annotation-malformed", cause: SaAnnotationMalformed, severity: Error,
     summary: "The `eks.amazonaws.com/role-arn` value is a valid IAM role ARN in the cluster's partition.",
-    doc: "## What it checks\nThe annotation against the role ARN grammar, naming the near miss: extra or missing colons (seed 003's `arn:aws:iam::::1234567890:role/example`), white space (seed 000's `role/ NAME`), `role:` for `role/`, a user/provider/instance-profile ARN, a bad account, a bare role name; and the partition against the cluster's region.\n\n## Why it matters\nThe webhook injects the value as-is (it only logs a warning); STS rejects it: `ValidationError: Request ARN is invalid`.\n\n## Example\n`eks.amazonaws.com/role-arn: arn:aws:iam::::1234567890:role/example`.\n\n## Fix\nThe annotate command with the corrected ARN, then recreate the pods.\n\n## Seed steps\nChecklist row 4 (seeds 003, 000).");
+    doc: include_str!("sa_annotation_malformed.md"));
 
 impl Rule for SaAnnotationMalformed {
     fn meta(&self) -> &'static crate::registry::RuleMeta {

@@ -9,7 +9,7 @@ use crate::registry::Rule;
 
 declare_rule!(SaAnnotationMissing, code: "IRSA302", name: "sa-annotation-missing", cause: SaAnnotationMissing, severity: Error,
     summary: "ServiceAccounts meant for IRSA carry `eks.amazonaws.com/role-arn` (not a near-miss key or a label).",
-    doc: "## What it checks\nA ServiceAccount is *meant* for IRSA when a role in the snapshot trusts it, when it is the one being diagnosed (`--service-account`/`--pod`), or when it is a well-known AWS controller's. Such a ServiceAccount without the annotation is an error; a near-miss key (`eks.amazonaws.com/role_arn`, `eks.amazonaws.com/rolearn`, `eks.amazon.com/role-arn`, …) or the right key under `labels` is an error wherever it appears. ServiceAccounts with an EKS Pod Identity association are not expected to carry it.\n\n## Why it matters\nThe webhook injects nothing; the SDK falls back to the node's instance role, and the later AWS call fails with `AccessDenied` for the node role.\n\n## Example\n`labels: {eks.amazonaws.com/role-arn: …}`.\n\n## Fix\n`kubectl annotate serviceaccount -n <ns> <name> eks.amazonaws.com/role-arn=<arn> --overwrite`, then recreate the pods.\n\n## Seed steps\nChecklist row 3 (seeds 000, 001, 002).");
+    doc: include_str!("sa_annotation_missing.md"));
 
 const CONTROLLER_SAS: [(&str, &str); 7] = [
     (

@@ -8,7 +8,7 @@ use crate::registry::Rule;
 
 declare_rule!(SaAnnotationOptions, code: "IRSA304", name: "sa-annotation-options", cause: SaAnnotationOptions, severity: Warning,
     summary: "`audience`, `sts-regional-endpoints` and `token-expiration` annotations have valid values.",
-    doc: "## What it checks\nOn ServiceAccounts: `eks.amazonaws.com/sts-regional-endpoints` must parse as a Go bool (`true/false/1/0/t/f/TRUE/…`), `eks.amazonaws.com/token-expiration` as an integer (values under 600 are raised to 600), `eks.amazonaws.com/audience` must not be empty or padded. On pods: `eks.amazonaws.com/token-expiration`.\n\n## Why it matters\nThe webhook silently ignores invalid values and uses its defaults, so the setting you think you have is not the one you get.\n\n## Example\n`eks.amazonaws.com/sts-regional-endpoints: \"yes\"`.\n\n## Fix\n`kubectl annotate … --overwrite` with a valid value, then recreate the pods.\n\n## Seed steps\nWebhook behaviour (facts §1.2).");
+    doc: include_str!("sa_annotation_options.md"));
 
 const BOOLS: [&str; 12] = [
     "1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False",

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 declare_rule!(SaExists, code: "IRSA301", name: "sa-exists", cause: SaMissing, severity: Error,
     summary: "The ServiceAccount each workload (or bare pod) runs as exists.",
-    doc: "## What it checks\n`spec.template.spec.serviceAccountName` of every workload (and of bare pods) against the ServiceAccounts listed in its namespace. Decided only where the namespace's ServiceAccounts were listed; otherwise reported as not checked.\n\n## Why it matters\nPods are not created: `serviceaccount \"x\" not found`, and nothing else about IRSA can work.\n\n## Example\nThe Helm chart was told `serviceAccount.create=false` and nobody created it.\n\n## Fix\n`kubectl create serviceaccount -n <ns> <name>` and annotate it with the role (the report fills in a role that trusts it, when the snapshot has one).\n\n## Seed steps\nChecklist rows 1, 2 (seeds 000, 001, 002).");
+    doc: include_str!("sa_exists.md"));
 
 impl Rule for SaExists {
     fn meta(&self) -> &'static crate::registry::RuleMeta {

@@ -9,7 +9,7 @@ use crate::rules::pod_helpers::version_lt;
 
 declare_rule!(SdkTooOld, code: "IRSA408", name: "sdk-too-old", cause: SdkTooOld, severity: Error,
     summary: "The AWS SDK (or AWS CLI image) supports web identity credentials.",
-    doc: "## What it checks\nThe minimum versions of the EKS user guide (\"Use IRSA with the AWS SDK\"): Java v2 2.10.11, Java v1 1.11.704, Go v1 1.23.13, boto3 1.9.220, botocore 1.12.200, AWS CLI 1.16.232, JS v2 2.525.0, JS v3 3.27.0, Ruby 3.58.0, C++ 1.7.174, .NET 3.3.659.1, PHP 3.110.7. Decided from `amazon/aws-cli:<version>` images and from `--sdk NAME=VERSION`.\n\n## Why it matters\nOlder SDKs ignore AWS_WEB_IDENTITY_TOKEN_FILE and fall back to the node role.\n\n## Example\n`image: amazon/aws-cli:1.16.100`.\n\n## Fix\nUpgrade to at least the minimum version.\n\n## Seed steps\nChecklist rows 19, 23 (seeds 002, 003).");
+    doc: include_str!("sdk_too_old.md"));
 
 /// (name accepted by --sdk, display name, minimum version).
 pub const MINIMUM_SDK_VERSIONS: [(&str, &str, &str); 13] = [

@@ -11,7 +11,7 @@ use serde_json::json;
 
 declare_rule!(TokenFilePermission, code: "IRSA407", name: "token-file-permission", cause: TokenFilePermission, severity: Error,
     summary: "On Kubernetes <= 1.18, non-root containers have an fsGroup to read the token.",
-    doc: "## What it checks\nBefore Kubernetes 1.19 the projected token is written 0600 root:root; a container running as a non-root uid (`runAsUser`, or `id` output from `kubectl exec`) needs `securityContext.fsGroup`. From 1.19 the kubelet makes it readable (facts §7), so nothing is reported.\n\n## Why it matters\n`open /var/run/secrets/eks.amazonaws.com/serviceaccount/token: permission denied`, and no credentials.\n\n## Example\n`runAsUser: 1000` without `fsGroup` on a 1.18 cluster.\n\n## Fix\n`kubectl patch <kind>/<name> --type merge -p '{\"spec\":{\"template\":{\"spec\":{\"securityContext\":{\"fsGroup\":65534}}}}}'`.\n\n## Seed steps\nChecklist row 20 (seed 002).");
+    doc: include_str!("token_file_permission.md"));
 
 fn non_root_uid(spec: &PodSpec, container: &irsa_model::Container) -> Option<i64> {
     container

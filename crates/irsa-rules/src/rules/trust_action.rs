@@ -9,7 +9,7 @@ use irsa_policy::NearMiss;
 
 declare_rule!(TrustActionRule, code: "IRSA201", name: "trust-action", cause: TrustAction, severity: Error,
     summary: "Allow statement covers `sts:AssumeRoleWithWebIdentity`.",
-    doc: "## What it checks\nThe trust policy needs an Allow for `sts:AssumeRoleWithWebIdentity` (case-insensitive; wildcards such as `sts:*` count).\n\n## Why it matters\nWeb identity tokens are exchanged only through that action; a statement for `sts:AssumeRole` (for services or AWS principals) never applies, and STS answers `AccessDenied`.\n\n## Example\nSeed 000: `\"Principal\": {\"Service\": \"xxxxx.amazonaws.com\"}, \"Action\": \"sts:AssumeRole\"`.\n\n## Fix\nThe corrected trust policy (kept statements + a verified one for this ServiceAccount) and `aws iam update-assume-role-policy`.\n\n## Seed steps\nChecklist row 6 (seeds 000, 003).");
+    doc: include_str!("trust_action.md"));
 
 fn pick(miss: &NearMiss) -> Option<Severity> {
     match miss {

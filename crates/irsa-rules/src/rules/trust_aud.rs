@@ -9,7 +9,7 @@ use irsa_policy::NearMiss;
 
 declare_rule!(TrustAudRule, code: "IRSA204", name: "trust-aud", cause: TrustAud, severity: Error,
     summary: "The `:aud` condition demands the token's audience (and exists).",
-    doc: "## What it checks\nAn `<issuer>:aud` condition must accept the token audience (`sts.amazonaws.com` unless the ServiceAccount sets `eks.amazonaws.com/audience`). No `:aud` condition at all is a warning: it works, but the documented policy pins it.\n\n## Why it matters\nA wrong `aud` means `AccessDenied`.\n\n## Example\n`\":aud\": \"sts.amazonaws.com.cn\"`, or the `sub` value pasted under `:aud`.\n\n## Fix\nThe corrected trust policy and `aws iam update-assume-role-policy`.\n\n## Seed steps\nChecklist row 9 (seeds 000, 002).");
+    doc: include_str!("trust_aud.md"));
 
 fn pick(miss: &NearMiss) -> Option<Severity> {
     match miss {

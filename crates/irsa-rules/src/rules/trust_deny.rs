@@ -9,7 +9,7 @@ use irsa_policy::NearMiss;
 
 declare_rule!(TrustDenyRule, code: "IRSA207", name: "trust-deny", cause: TrustDeny, severity: Error,
     summary: "No explicit Deny matches the request.",
-    doc: "## What it checks\nAn applying `Deny` statement overrides every `Allow`.\n\n## Why it matters\n`AccessDenied`, whatever the Allow statements say.\n\n## Example\nA guard-rail Deny on `system:serviceaccount:kube-system:*`.\n\n## Fix\nRemove or narrow the Deny statement.\n\n## Seed steps\nChecklist row 6 context.");
+    doc: include_str!("trust_deny.md"));
 
 fn pick(miss: &NearMiss) -> Option<Severity> {
     match miss {

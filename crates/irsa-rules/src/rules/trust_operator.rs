@@ -9,7 +9,7 @@ use irsa_policy::NearMiss;
 
 declare_rule!(TrustOperatorRule, code: "IRSA206", name: "trust-operator", cause: TrustOperator, severity: Error,
     summary: "Condition operators are used as IAM means them.",
-    doc: "## What it checks\nFlags `StringEquals` with `*` (literal there; `StringLike` is meant), unknown or miscased operator names, `ForAllValues:` in an Allow (true when the key is missing), and a `Resource` element (IAM refuses it in trust policies).\n\n## Why it matters\n`AccessDenied` for the wildcard case; the others are refused by IAM or allow more than intended.\n\n## Example\n`\"StringEquals\": {\"…:sub\": \"system:serviceaccount:team-a:*\"}`.\n\n## Fix\nThe corrected trust policy and `aws iam update-assume-role-policy`.\n\n## Seed steps\nChecklist rows 8, 10.");
+    doc: include_str!("trust_operator.md"));
 
 fn pick(miss: &NearMiss) -> Option<Severity> {
     match miss {

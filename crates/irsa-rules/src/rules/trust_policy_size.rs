@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 declare_rule!(TrustPolicySizeRule, code: "IRSA209", name: "trust-policy-size", cause: TrustPolicySize, severity: Warning,
     summary: "The trust policy has room for another cluster under the 2,048-character quota.",
-    doc: "## What it checks\nThe trust policy's length without white space against the default quota (2,048 characters; adjustable to 4,096). Warns at 90% or when another cluster's statement would not fit.\n\n## Why it matters\nRoles shared by many clusters grow a statement per cluster; the next `update-assume-role-policy` fails with `LimitExceeded`.\n\n## Example\nA role trusted by eight clusters.\n\n## Fix\nRequest the 4,096 quota, or use one role per cluster, or `StringLike` with fewer statements.\n\n## Seed steps\nChecklist row 10 (seed 000's multi-cluster role).");
+    doc: include_str!("trust_policy_size.md"));
 
 impl Rule for TrustPolicySizeRule {
     fn meta(&self) -> &'static crate::registry::RuleMeta {

@@ -9,7 +9,7 @@ use irsa_policy::NearMiss;
 
 declare_rule!(TrustTooBroadRule, code: "IRSA208", name: "trust-too-broad", cause: TrustTooBroad, severity: Warning,
     summary: "The allowing statement names one ServiceAccount, not every one.",
-    doc: "## What it checks\nWarns when the statement that allows the request has no `:sub` condition, a `sub` wildcard for every ServiceAccount, or `Principal: \"*\"`; a namespace-wide wildcard (`system:serviceaccount:team-a:*`) is reported as info.\n\n## Why it matters\nAny pod that sets `AWS_ROLE_ARN` to this role can assume it: it works, too well.\n\n## Example\nSeed 001's policy pins `sub` only; one without `sub` lets every ServiceAccount in.\n\n## Fix\nAdd `StringEquals` on `<issuer>:sub` = `system:serviceaccount:<ns>:<name>`.\n\n## Seed steps\nSecurity complement to rows 8-10.");
+    doc: include_str!("trust_too_broad.md"));
 
 fn pick(miss: &NearMiss) -> Option<Severity> {
     match miss {

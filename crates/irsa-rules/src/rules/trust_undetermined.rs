@@ -10,7 +10,7 @@ use irsa_policy::{Decision, NearMiss};
 
 declare_rule!(TrustUndetermined, code: "IRSA210", name: "trust-not-checked", cause: CollectionGap, severity: Warning,
     summary: "The trust policy parses and its answer does not hinge on values unknown offline.",
-    doc: "## What it checks\nThe trust policy in the snapshot parses, and the decision for the ServiceAccount does not depend on keys whose values cannot be known offline (`aws:SourceIp`, `aws:CurrentTime`, `sts:RoleSessionName`, policy variables…). When it does, the report says so instead of passing.\n\n## Why it matters\nA wrong \"all good\" is the worst possible answer.\n\n## Example\n`\"IpAddress\": {\"aws:SourceIp\": \"203.0.113.0/24\"}` in the only Allow statement.\n\n## Fix\n`irsa-doctor probe` asks STS for the real answer.\n\n## Seed steps\nRows 6-11 (what the offline engine cannot decide).");
+    doc: include_str!("trust_undetermined.md"));
 
 impl Rule for TrustUndetermined {
     fn meta(&self) -> &'static crate::registry::RuleMeta {

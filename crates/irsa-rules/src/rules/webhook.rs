@@ -9,7 +9,7 @@ use crate::registry::Rule;
 
 declare_rule!(WebhookRule, code: "IRSA404", name: "webhook", cause: WebhookMissing, severity: Error,
     summary: "The `pod-identity-webhook` MutatingWebhookConfiguration exists, covers pod CREATE, and selects the IRSA pods.",
-    doc: "## What it checks\n`kubectl get mutatingwebhookconfiguration pod-identity-webhook`: present, a rule for CREATE of v1 pods, `admissionReviewVersions` including `v1beta1` (the EKS webhook), and an `objectSelector` that matches the pods of annotated ServiceAccounts (a pod or template labelled `eks.amazonaws.com/skip-pod-identity-webhook` is never sent to it).\n\n## Why it matters\n`failurePolicy: Ignore`: without the webhook, pods are created silently without AWS_ROLE_ARN and the token, and use the node role.\n\n## Example\nThe configuration was deleted by a cleanup script.\n\n## Fix\nSeed 003's manifest with the cluster's CA, or remove the skip label.\n\n## Seed steps\nChecklist rows 17, 18 (seed 003).");
+    doc: include_str!("webhook.md"));
 
 fn webhook_not_found(cx: &Context<'_>) -> bool {
     cx.snap.inputs.collection_failures.iter().any(|f| {
