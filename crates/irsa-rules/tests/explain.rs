@@ -43,31 +43,31 @@ fn sdk_wrappers_of_facts_3_4() {
         (
             "failed to refresh cached credentials, failed to retrieve credentials, operation error STS: AssumeRoleWithWebIdentity, exceeded maximum number of attempts, 3, https response error StatusCode: 400, RequestID: 1f2e, InvalidIdentityToken: Incorrect token audience",
             Cause::OidcProviderAudience,
-            "aws-sdk-go-v2",
+            "go-v2",
             Some("InvalidIdentityToken"),
         ),
         (
             "software.amazon.awssdk.services.sts.model.StsException: Not authorized to perform sts:AssumeRoleWithWebIdentity (Service: Sts, Status Code: 403, Request ID: 0c2a)",
             Cause::TrustSub,
-            "AWS SDK for Java v2",
+            "java-v2",
             Some("AccessDenied"),
         ),
         (
             "software.amazon.awssdk.services.sts.model.ExpiredTokenException: Token expired: current date/time 1700000600 must be before the expiration date/time1700000000 (Service: Sts, Status Code: 400, Request ID: 9d)",
             Cause::EnvPresetConflict,
-            "AWS SDK for Java v2",
+            "java-v2",
             Some("ExpiredTokenException"),
         ),
         (
             "Amazon.Runtime.AmazonClientException: Error calling AssumeRole for role arn:aws:iam::111122223333:role/app ---> Amazon.SecurityToken.AmazonSecurityTokenServiceException: Not authorized to perform sts:AssumeRoleWithWebIdentity",
             Cause::TrustSub,
-            "AWS SDK for .NET",
+            "dotnet",
             Some("AccessDenied"),
         ),
         (
             "InvalidIdentityTokenException: No OpenIDConnect provider found in your account for https://oidc.eks.cn-northwest-1.amazonaws.com.cn/id/D00332FAF339AE6D708DF119B2EEEDB1\n    at de_InvalidIdentityTokenExceptionRes (/app/node_modules/@aws-sdk/client-sts/dist-cjs/index.js:500:21)",
             Cause::OidcProviderMissing,
-            "AWS SDK for JavaScript v3",
+            "js-v3",
             Some("InvalidIdentityToken"),
         ),
         (
@@ -79,38 +79,38 @@ fn sdk_wrappers_of_facts_3_4() {
         (
             "botocore.exceptions.InvalidConfigError: The provided profile or the current environment is configured to assume role with web identity but has no role ARN configured. Ensure that the profile has the role_arnconfiguration set or the AWS_ROLE_ARN env var is set.",
             Cause::EnvPresetConflict,
-            "botocore / boto3",
+            "botocore",
             None,
         ),
-        ("WebIdentityErr: role ARN is not set", Cause::EnvPresetConflict, "aws-sdk-go (v1)", None),
+        ("WebIdentityErr: role ARN is not set", Cause::EnvPresetConflict, "go-v1", None),
         (
             "CredentialsError: ProviderError: InvalidConfiguration: AWS_ROLE_ARN environment variable must be set",
             Cause::EnvPresetConflict,
-            "AWS SDK for Rust",
+            "rust",
             None,
         ),
         (
             "An error occurred (InvalidIdentityToken) when calling the AssumeRoleWithWebIdentity operation: Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements",
             Cause::OidcProviderThumbprint,
-            "botocore / AWS CLI",
+            "botocore",
             Some("InvalidIdentityToken"),
         ),
         (
             "An error occurred (SignatureDoesNotMatch) when calling the GetCallerIdentity operation: Credential should be scoped to a valid region.",
             Cause::RegionalSts,
-            "botocore / AWS CLI",
+            "botocore",
             Some("SignatureDoesNotMatch"),
         ),
         (
             "An error occurred (RegionDisabledException) when calling the AssumeRoleWithWebIdentity operation: STS is not activated in this region for account:111122223333. Your account administrator can activate STS in this region using the IAM Console.",
             Cause::RegionalSts,
-            "botocore / AWS CLI",
+            "botocore",
             Some("RegionDisabledException"),
         ),
         (
             "An error occurred (InvalidIdentityToken) when calling the AssumeRoleWithWebIdentity operation: Missing a required claim: aud",
             Cause::EnvPresetConflict,
-            "botocore / AWS CLI",
+            "botocore",
             Some("InvalidIdentityToken"),
         ),
         (
@@ -138,7 +138,7 @@ fn sdk_wrappers_of_facts_3_4() {
         assert_eq!(top(text), *want, "{text}");
         let e = extract(text);
         if !sdk.is_empty() {
-            assert_eq!(e.sdk, Some(*sdk), "{text}");
+            assert_eq!(e.sdk.as_deref(), Some(*sdk), "{text}");
         }
         if let Some(c) = code {
             assert_eq!(e.code.as_deref(), Some(*c), "{text}");
@@ -166,8 +166,9 @@ fn extraction_of_fields() {
     assert_eq!(e.code.as_deref(), Some("InvalidIdentityToken"));
     assert_eq!(e.issuer.as_deref(), Some(ISS));
     assert_eq!(e.status, Some(400));
-    assert_eq!(e.sdk, Some("aws-sdk-go (v1)"));
-    assert_eq!(e.operation.as_deref(), None);
+    assert_eq!(e.sdk.as_deref(), Some("go-v1"));
+    // Not printed by Go v1, but implied by the family.
+    assert_eq!(e.operation.as_deref(), Some("AssumeRoleWithWebIdentity"));
     let e = extract("An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: Not authorized to perform sts:AssumeRoleWithWebIdentity for arn:aws:iam::111122223333:role/lbc");
     assert_eq!(e.operation.as_deref(), Some("AssumeRoleWithWebIdentity"));
     assert_eq!(
@@ -199,7 +200,7 @@ fn unrelated_text_is_said_to_be_unrelated() {
     );
     assert!(!e.recognised);
     assert!(e.causes.is_empty());
-    assert_eq!(e.nearest.len(), 3);
+    assert!((1..=3).contains(&e.nearest.len()), "{:?}", e.nearest);
     let e = explain(
         "kubectl: permission denied while creating pods (RBAC)",
         None,
