@@ -406,6 +406,16 @@ fn parse() -> Result<Catalog, String> {
             }
         }
     }
+    for f in &families {
+        for r in &f.rows {
+            if !sdks.iter().any(|s: &Sdk| s.id == r.sdk) {
+                return Err(format!(
+                    "family {}: row names unknown printer `{}` (add it to sdks.toml)",
+                    f.id, r.sdk
+                ));
+            }
+        }
+    }
     let regions = regions.ok_or("no [regions] table")?;
     // A non-contiguous NFA builds in well under a millisecond for the whole
     // catalog, which keeps `explain`'s cold start short.
@@ -452,7 +462,10 @@ pub struct Hay {
     /// The normalised text.
     pub text: String,
     present: Vec<bool>,
+    /// Where the text was cut; the first is its end.
     cuts: Vec<usize>,
+    /// Whether the end itself is marked as a cut (`…` or `...` last).
+    marked_end: bool,
 }
 
 impl Hay {
@@ -473,15 +486,19 @@ impl Hay {
         }
         // Bounded work on logs full of ellipses: the end and the first cuts suffice.
         cuts.truncate(64);
+        let marked_end =
+            text.ends_with('\u{2026}') || text.ends_with("...") || text.ends_with("(truncated)");
         Hay {
             text,
             present,
             cuts,
+            marked_end,
         }
     }
 
     /// Finds needle `id` whole, or — for needles of 20 bytes or more — its
-    /// beginning (at least 60 % and 16 bytes of it) just before a cut.
+    /// beginning just before a cut: 60 % of it (12 bytes at least) before a
+    /// marked cut, 75 % (16 bytes) at the plain end of the text.
     pub fn find(&self, id: usize, catalog: &Catalog) -> Option<Hit> {
         if self.present[id] {
             return Some(Hit::Exact);
@@ -491,29 +508,22 @@ impl Hay {
         if needle.len() < 20 {
             return None;
         }
-        let mut min = (needle.len() * 3 / 5).max(16);
-        while !needle.is_char_boundary(min) {
-            min += 1;
-        }
-        let start = &needle[..min];
-        for &cut in &self.cuts {
-            let head = self.text[..cut].trim_end();
-            let mut from = head.len().saturating_sub(needle.len());
-            while !head.is_char_boundary(from) {
-                from += 1;
+        for (i, &cut) in self.cuts.iter().enumerate() {
+            // A marked cut (`…`, `(truncated`) may keep 60 % of the needle; the
+            // plain end of the text must keep three quarters of it.
+            let (share, floor) = if i == 0 && !self.marked_end {
+                (3, 16)
+            } else {
+                (5, 12)
+            };
+            let min = if share == 3 {
+                needle.len() * 3 / 4
+            } else {
+                needle.len() * 3 / 5
             }
-            let tail = &head[from..];
-            // The cut text is the needle's beginning when the tail, from some
-            // occurrence of the needle's first `min` bytes on, is a prefix of it.
-            let mut at = 0;
-            while let Some(i) = tail[at..].find(start) {
-                if needle.starts_with(&tail[at + i..]) {
-                    return Some(Hit::Truncated);
-                }
-                at += i + 1;
-                while at < tail.len() && !tail.is_char_boundary(at) {
-                    at += 1;
-                }
+            .max(floor);
+            if let Some(hit) = cut_match(&self.text[..cut], needle, min) {
+                return Some(hit);
             }
         }
         None
@@ -523,6 +533,38 @@ impl Hay {
     pub fn contains(&self, id: usize) -> bool {
         self.present[id]
     }
+}
+
+/// Whether `head` (the text up to a cut) ends with the first `min` or more bytes
+/// of `needle`.
+fn cut_match(head: &str, needle: &str, min: usize) -> Option<Hit> {
+    let head = head.trim_end();
+    let mut min = min;
+    while !needle.is_char_boundary(min) {
+        min += 1;
+    }
+    if min >= needle.len() {
+        return None;
+    }
+    let start = &needle[..min];
+    let mut from = head.len().saturating_sub(needle.len());
+    while !head.is_char_boundary(from) {
+        from += 1;
+    }
+    let tail = &head[from..];
+    // The cut text is the needle's beginning when the tail, from some
+    // occurrence of the needle's first `min` bytes on, is a prefix of it.
+    let mut at = 0;
+    while let Some(i) = tail[at..].find(start) {
+        if needle.starts_with(&tail[at + i..]) {
+            return Some(Hit::Truncated);
+        }
+        at += i + 1;
+        while at < tail.len() && !tail.is_char_boundary(at) {
+            at += 1;
+        }
+    }
+    None
 }
 
 /// A row's match: its confidence, lowered when a needle was only found cut.

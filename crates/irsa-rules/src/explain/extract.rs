@@ -183,6 +183,18 @@ fn code_and_message(t: &str, e: &mut Extracted) {
             e.code = Some(code);
         }
     }
+    // C++: AWSError's `<<` — `Exception name: X` / `Error message: M` lines.
+    if e.code.is_none() {
+        if let Some(i) = t.find("Exception name: ") {
+            let code = take_until(&t[i + 16..], &['\n', ' ']);
+            if !code.is_empty() {
+                e.code = Some(code);
+                if let Some(j) = t.find("Error message: ") {
+                    e.message = Some(clean_message(&take_until(&t[j + 15..], &['\n'])));
+                }
+            }
+        }
+    }
     // Rust: unhandled error (AccessDenied) … Error { code: "AccessDenied", message: "…" }
     if e.code.is_none() {
         if let Some(i) = t.find("code: \"") {
@@ -317,6 +329,7 @@ fn operation(t: &str, lower: &str, e: &mut Extracted) {
 fn status(t: &str, lower: &str, e: &mut Extracted) {
     for marker in [
         "status code: ",
+        "http response code: ",
         "statuscode: ",
         "httpstatuscode: ",
         "http status code: ",

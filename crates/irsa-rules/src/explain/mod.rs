@@ -222,7 +222,12 @@ fn extracted(r: &segment::Record, m: &[rank::FamilyMatch<'_>], cat: &Catalog) ->
     if e.operation.is_none() {
         e.operation = lead.family.operation.clone();
     }
-    if e.sdk.is_none() && cat.sdks.iter().any(|s| s.id == lead.sdk) {
+    if e.sdk.is_none()
+        && cat
+            .sdks
+            .iter()
+            .any(|s| s.id == lead.sdk && !s.markers.is_empty())
+    {
         e.sdk = Some(lead.sdk.to_string());
     }
     e
@@ -530,16 +535,18 @@ fn next_steps(ex: &Explanation, context: Option<&Snapshot>, scope: &Scope) -> Ve
                 });
             } else {
                 out.push(NextStep {
-                    why: "lists each pod's ServiceAccount and the role injected into it, to find the one that logged the error".into(),
+                    why: "each pod's ServiceAccount and the role injected into it: the pod that logged the error names its ServiceAccount".into(),
                     command: "kubectl get pods -A -o custom-columns='NAMESPACE:.metadata.namespace,POD:.metadata.name,SERVICEACCOUNT:.spec.serviceAccountName,ROLE:.spec.containers[*].env[?(@.name==\"AWS_ROLE_ARN\")].value'".into(),
                 });
             }
             out.push(NextStep {
-                why: "then checks that ServiceAccount's whole chain against the cluster and account (read-only)".into(),
-                command: "irsa-doctor check -n <namespace> --service-account <serviceaccount>".into(),
+                why: "checks every link for that ServiceAccount against the cluster and account"
+                    .into(),
+                command: "irsa-doctor check -n <namespace> --service-account <serviceaccount>"
+                    .into(),
             });
             out.push(NextStep {
-                why: "or proves web identity end to end for it".into(),
+                why: "proves web identity end to end: a real token for that ServiceAccount, the issuer, the keys, STS".into(),
                 command: "irsa-doctor probe -n <namespace> --service-account <serviceaccount>"
                     .into(),
             });

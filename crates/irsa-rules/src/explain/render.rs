@@ -50,7 +50,11 @@ pub fn render_text(ex: &Explanation) -> String {
                 s.push_str(&format!("  - {n}\n"));
             }
         }
-        next(&mut s, ex, "\nThe two commands that would tell:\n");
+        next(
+            &mut s,
+            ex,
+            "\nThe two commands that would tell (read-only):\n",
+        );
         return s;
     }
     if ex.errors.len() > 1 {
@@ -205,7 +209,7 @@ pub fn render_text(ex: &Explanation) -> String {
     for n in &ex.notes {
         s.push_str(&format!("\nNote: {n}\n"));
     }
-    next(&mut s, ex, "\nNext:\n");
+    next(&mut s, ex, "\nNext, to confirm (read-only):\n");
     s
 }
 
@@ -233,12 +237,21 @@ fn evidence(s: &mut String, causes: &[RankedCause]) {
 }
 
 fn next(s: &mut String, ex: &Explanation, heading: &str) {
-    if ex.next.is_empty() {
-        return;
+    let (tell, find): (Vec<_>, Vec<_>) = ex
+        .next
+        .iter()
+        .partition(|n| n.command.starts_with("irsa-doctor "));
+    if !tell.is_empty() {
+        s.push_str(heading);
+        for n in &tell {
+            s.push_str(&format!("  # {}\n  {}\n", n.why, n.command));
+        }
     }
-    s.push_str(heading);
-    for n in &ex.next {
-        s.push_str(&format!("  # {}\n  {}\n", n.why, n.command));
+    if !find.is_empty() {
+        s.push_str("\nTo find the ServiceAccount concerned:\n");
+        for n in &find {
+            s.push_str(&format!("  # {}\n  {}\n", n.why, n.command));
+        }
     }
 }
 
