@@ -395,14 +395,13 @@ fn hosts(t: &str, e: &mut Extracted) {
         if host.contains(".amazonaws.com") && e.endpoint.is_none() {
             e.endpoint = Some(host.to_string());
             if e.region.is_none() {
-                e.region = host
-                    .split('.')
-                    .find(|l| irsa_policy::partition::looks_like_region(l))
-                    .map(str::to_string);
+                e.region = host.split('.').find(|l| is_region(l)).map(str::to_string);
             }
         }
         if e.region.is_none()
-            && irsa_policy::partition::looks_like_region(w.trim_end_matches(['.', ':']))
+            && (9..=20).contains(&w.len())
+            && w.contains('-')
+            && is_region(w.trim_end_matches(['.', ':']))
         {
             let r = w.trim_end_matches(['.', ':']);
             // A region named on its own (not inside an ARN, which names the resource's).
@@ -411,6 +410,15 @@ fn hosts(t: &str, e: &mut Extracted) {
             }
         }
     }
+}
+
+/// A region name (`me-south-1`): the shape, with a known area prefix, so that
+/// pod and node names (`kube-proxy-1`) are not taken for one.
+fn is_region(s: &str) -> bool {
+    const AREAS: &[&str] = &[
+        "us-", "eu-", "ap-", "sa-", "ca-", "me-", "af-", "il-", "mx-", "cn-",
+    ];
+    AREAS.iter().any(|a| s.starts_with(a)) && irsa_policy::partition::looks_like_region(s)
 }
 
 fn denied(t: &str, e: &mut Extracted) {

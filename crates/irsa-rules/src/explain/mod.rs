@@ -277,6 +277,26 @@ pub fn explain(text: &str, context: Option<&Snapshot>, scope: &Scope) -> Explana
                 source: x.source.to_string(),
             })
             .collect();
+        // The same error logged again (another timestamp, another request id) is
+        // counted, not listed twice.
+        let same = |x: &ErrorReport| {
+            x.families
+                .iter()
+                .map(|f| &f.id)
+                .eq(families.iter().map(|f| &f.id))
+                && x.extracted.code == e.code
+                && x.extracted.message == e.message
+                && x.extracted.role_arn == e.role_arn
+                && x.extracted
+                    .denied
+                    .as_ref()
+                    .map(|d| (&d.principal, &d.action))
+                    == e.denied.as_ref().map(|d| (&d.principal, &d.action))
+        };
+        if let Some((seen, _)) = errors.iter_mut().find(|(x, _)| same(x)) {
+            seen.repeated += r.repeated;
+            continue;
+        }
         let causes = scored
             .into_iter()
             .map(|s| ranked(s.cause, s.likelihood, s.why, &e))
@@ -346,18 +366,51 @@ pub fn explain(text: &str, context: Option<&Snapshot>, scope: &Scope) -> Explana
         confirm(&mut ex, snap, scope);
     }
     ex.next = next_steps(&ex, context, scope);
-    if let Some(d) = &ex.extracted.denied {
-        if d.role.is_some()
-            && rank::principal_kind(&ex.extracted) == rank::PrincipalKind::WorkloadRole
-        {
-            ex.notes.push(format!(
-                "`{}` was denied to role `{}`: which controller version needs it is not in irsa-doctor's data yet; the fix adds exactly this action",
-                d.action,
-                d.role.as_deref().unwrap_or_default()
-            ));
+    if let Some(d) = ex.extracted.denied.clone() {
+        if rank::principal_kind(&ex.extracted) == rank::PrincipalKind::WorkloadRole {
+            denied_notes(&mut ex, &d, context);
         }
     }
     ex
+}
+
+/// A later call denied to the workload's role: who uses that role (from the
+/// snapshot) and what is known about the action.
+///
+/// Hook for the controller knowledge (the SDK/controller data of issue 12): with
+/// the ServiceAccount's images below, that data names the controller and version
+/// whose published policy includes `d.action`; until it lands, the note says the
+/// action is not matched to a controller version.
+fn denied_notes(ex: &mut Explanation, d: &Denied, context: Option<&Snapshot>) {
+    let role = d.role.as_deref().unwrap_or_default();
+    if let Some(snap) = context {
+        for sa in snap.service_accounts.values().filter(|s| {
+            s.annotations
+                .get("eks.amazonaws.com/role-arn")
+                .is_some_and(|a| a.trim().rsplit('/').next() == Some(role))
+        }) {
+            let mut images: Vec<String> = snap
+                .pods_of(&sa.namespace, &sa.name)
+                .flat_map(|p| p.spec.containers.iter().filter_map(|c| c.image.clone()))
+                .collect();
+            images.sort();
+            images.dedup();
+            ex.notes.push(format!(
+                "role `{role}` is the role of ServiceAccount {}/{}{}",
+                sa.namespace,
+                sa.name,
+                if images.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (its pods run {})", images.join(", "))
+                }
+            ));
+        }
+    }
+    ex.notes.push(format!(
+        "`{}` is not yet matched to the controller version that needs it (irsa-doctor's controller permission data does not cover it); if a controller was upgraded, its published IAM policy for the running version is the complete fix",
+        d.action
+    ));
 }
 
 /// The rules that check a cause, from the registry.
@@ -511,6 +564,13 @@ fn next_steps(ex: &Explanation, context: Option<&Snapshot>, scope: &Scope) -> Ve
     if !ex.confirmed.is_empty() {
         return out;
     }
+    if let Some(d) = &ex.extracted.denied {
+        if rank::principal_kind(&ex.extracted) == rank::PrincipalKind::WorkloadRole {
+            if let Some(step) = denied_step(d) {
+                out.push(step);
+            }
+        }
+    }
     let sa = service_account(ex, context, scope);
     match &sa {
         Some((ns, name)) => {
@@ -553,6 +613,51 @@ fn next_steps(ex: &Explanation, context: Option<&Snapshot>, scope: &Scope) -> Ve
         }
     }
     out
+}
+
+/// For a later call denied to the workload's role: grant exactly that action, or,
+/// when AWS says an explicit deny (SCP, boundary, policy) decided, where to look.
+fn denied_step(d: &Denied) -> Option<NextStep> {
+    let role = d.role.as_deref()?;
+    let reason = d.reason.as_deref().unwrap_or("");
+    if reason.contains("explicit deny") || reason.contains("no permissions boundary") {
+        let (why, command) = if reason.contains("service control policy")
+            || reason.contains("resource control policy")
+        {
+            (
+                "an organization policy denies it: list the policies that apply to the account (run in the management account)",
+                "aws organizations list-policies-for-target --target-id <account-id> --filter SERVICE_CONTROL_POLICY".to_string(),
+            )
+        } else if reason.contains("permissions boundary") {
+            (
+                "the role's permissions boundary decides it: show the boundary",
+                format!("aws iam get-role --role-name {role} --query Role.PermissionsBoundary"),
+            )
+        } else {
+            ("a Deny statement decides it: list the role's policies", format!("aws iam list-attached-role-policies --role-name {role} && aws iam list-role-policies --role-name {role}"))
+        };
+        return Some(NextStep {
+            why: why.into(),
+            command,
+        });
+    }
+    let resource = d
+        .resource
+        .as_deref()
+        .filter(|r| r.starts_with("arn:"))
+        .unwrap_or("*");
+    let name: String = d
+        .action
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    Some(NextStep {
+        why: format!("grants role {role} exactly the denied action (least privilege; review the resource before running)"),
+        command: format!(
+            "aws iam put-role-policy --role-name {role} --policy-name allow-{name} --policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"{}\",\"Resource\":\"{resource}\"}}]}}'",
+            d.action
+        ),
+    })
 }
 
 fn confirm(ex: &mut Explanation, snap: &Snapshot, scope: &Scope) {

@@ -21,7 +21,7 @@ pub struct Record {
 
 /// Splits a paste into records.
 pub fn records(input: &str) -> Vec<Record> {
-    let mut out: Vec<Record> = Vec::new();
+    let mut out = Out::default();
     let mut cur: Option<Record> = None;
     let mut in_traceback = false;
     let mut chained = false;
@@ -77,7 +77,14 @@ pub fn records(input: &str) -> Vec<Record> {
         }
     }
     flush(&mut out, &mut cur);
-    out
+    out.records
+}
+
+/// Records so far, and where each distinct text is (repeats are counted).
+#[derive(Default)]
+struct Out {
+    records: Vec<Record>,
+    seen: std::collections::HashMap<String, usize>,
 }
 
 impl Record {
@@ -113,20 +120,19 @@ fn push_text(cur: &mut Option<Record>, piece: &str, i: usize) {
     }
 }
 
-fn flush(out: &mut Vec<Record>, cur: &mut Option<Record>) {
+fn flush(out: &mut Out, cur: &mut Option<Record>) {
     let Some(r) = cur.take() else { return };
     if r.text.trim().is_empty() {
         return;
     }
     let key = super::catalog::normalise(&r.text);
-    if let Some(seen) = out
-        .iter_mut()
-        .find(|o| super::catalog::normalise(&o.text) == key)
-    {
-        seen.repeated += 1;
-        return;
+    match out.seen.get(&key) {
+        Some(&i) => out.records[i].repeated += 1,
+        None => {
+            out.seen.insert(key, out.records.len());
+            out.records.push(r);
+        }
     }
-    out.push(r);
 }
 
 /// The message pieces of one line, and whether the line is a structured log
