@@ -38,7 +38,7 @@ fn every_example_is_recognised_as_its_family() {
             let got = e.family.as_ref().map(|x| x.id.as_str());
             assert_eq!(
                 got,
-                Some(f.id.as_str()),
+                Some(f.id),
                 "{}: example matched {got:?}: {example}",
                 f.id
             );

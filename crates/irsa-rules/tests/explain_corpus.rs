@@ -371,7 +371,7 @@ fn every_sdk_and_family_is_in_the_corpus() {
         .families
         .iter()
         .filter(|f| !cases.iter().any(|c| c.family == f.id))
-        .map(|f| f.id.as_str())
+        .map(|f| f.id)
         .collect();
     // Families seen only through their catalog examples are listed here on purpose.
     let example_only = [

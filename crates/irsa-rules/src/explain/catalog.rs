@@ -9,45 +9,107 @@
 //! that occurs, no `not` needle may occur.
 
 use crate::finding::Cause;
-use serde::Deserialize;
 use std::sync::OnceLock;
 
-/// The data files, in load order.
-const FILES: &[(&str, &str)] = &[
-    ("sts.toml", include_str!("../../data/explain/sts.toml")),
-    (
-        "later-calls.toml",
-        include_str!("../../data/explain/later-calls.toml"),
-    ),
-    (
-        "credential-chain.toml",
-        include_str!("../../data/explain/credential-chain.toml"),
-    ),
-    (
-        "pod-identity.toml",
-        include_str!("../../data/explain/pod-identity.toml"),
-    ),
-    (
-        "network.toml",
-        include_str!("../../data/explain/network.toml"),
-    ),
-    ("iam.toml", include_str!("../../data/explain/iam.toml")),
-    (
-        "kubernetes.toml",
-        include_str!("../../data/explain/kubernetes.toml"),
-    ),
-    (
-        "paraphrase.toml",
-        include_str!("../../data/explain/paraphrase.toml"),
-    ),
-    ("sdks.toml", include_str!("../../data/explain/sdks.toml")),
-];
+// The catalog as static data, compiled from `data/explain/*.toml` by build.rs.
+mod generated {
+    #![allow(clippy::all)]
+    use super::{CauseData, FamilyData, FileData, RegionsData, RowData, SdkData};
+    include!(concat!(env!("OUT_DIR"), "/explain_catalog.rs"));
+}
+
+/// One data file, as build.rs compiled it.
+#[derive(Debug)]
+pub struct FileData {
+    /// File name.
+    pub name: &'static str,
+    /// Its families.
+    pub families: &'static [FamilyData],
+    /// Its SDKs.
+    pub sdks: &'static [SdkData],
+    /// Its region table.
+    pub regions: Option<RegionsData>,
+}
+
+/// A family as written in the data.
+#[derive(Debug)]
+pub struct FamilyData {
+    /// Id.
+    pub id: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// Tier name.
+    pub tier: &'static str,
+    /// Code.
+    pub code: Option<&'static str>,
+    /// Operation.
+    pub operation: Option<&'static str>,
+    /// Families that make this one redundant.
+    pub unless: &'static [&'static str],
+    /// Dynamic adjustment name.
+    pub dynamic: Option<&'static str>,
+    /// Causes.
+    pub causes: &'static [CauseData],
+    /// Rows.
+    pub rows: &'static [RowData],
+}
+
+/// A cause as written in the data.
+#[derive(Debug)]
+pub struct CauseData {
+    /// Cause id.
+    pub cause: &'static str,
+    /// Weight.
+    pub weight: f64,
+    /// Why.
+    pub why: &'static str,
+}
+
+/// A row as written in the data.
+#[derive(Debug)]
+pub struct RowData {
+    /// Printer.
+    pub sdk: &'static str,
+    /// All of.
+    pub all: &'static [&'static str],
+    /// One of each group.
+    pub any: &'static [&'static [&'static str]],
+    /// None of.
+    pub not: &'static [&'static str],
+    /// Confidence.
+    pub confidence: f64,
+    /// Source.
+    pub source: &'static str,
+    /// Example.
+    pub example: Option<&'static str>,
+}
+
+/// An SDK as written in the data.
+#[derive(Debug)]
+pub struct SdkData {
+    /// Id.
+    pub id: &'static str,
+    /// Name.
+    pub name: &'static str,
+    /// Markers.
+    pub markers: &'static [&'static str],
+    /// Source.
+    pub source: &'static str,
+}
+
+/// The region table as written in the data.
+#[derive(Debug)]
+pub struct RegionsData {
+    /// Regions enabled by default.
+    pub enabled_by_default: &'static [&'static str],
+    /// Source.
+    pub source: &'static str,
+}
 
 /// How specific a family is. Within one error, a more specific match silences the
 /// generic ones: a chain summary that quotes the web-identity provider's own reason
 /// is explained by that reason, and a paraphrase only counts when nothing else did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Tier {
     /// An AWS service's error (STS, IAM, EKS Auth, a later call's AccessDenied).
     Service,
@@ -72,8 +134,7 @@ impl Tier {
 }
 
 /// Likelihood adjustments that depend on what was extracted, not on the wording.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dynamic {
     /// A later call denied: the causes depend on who was denied (the node's role,
     /// the IRSA role, static keys).
@@ -84,80 +145,6 @@ pub enum Dynamic {
     ChinaHost,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileDef {
-    #[serde(default)]
-    family: Vec<FamilyDef>,
-    #[serde(default)]
-    sdk: Vec<SdkDef>,
-    #[serde(default)]
-    regions: Option<RegionsDef>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FamilyDef {
-    id: String,
-    title: String,
-    tier: Tier,
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    operation: Option<String>,
-    #[serde(default)]
-    unless: Vec<String>,
-    #[serde(default)]
-    dynamic: Option<Dynamic>,
-    causes: Vec<CauseDef>,
-    row: Vec<RowDef>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CauseDef {
-    cause: String,
-    weight: f64,
-    why: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RowDef {
-    sdk: String,
-    #[serde(rename = "match", default)]
-    all: Vec<String>,
-    #[serde(default)]
-    any: Vec<Vec<String>>,
-    #[serde(default)]
-    not: Vec<String>,
-    #[serde(default = "one")]
-    confidence: f64,
-    source: String,
-    #[serde(default)]
-    example: Option<String>,
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SdkDef {
-    id: String,
-    name: String,
-    markers: Vec<String>,
-    source: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegionsDef {
-    enabled_by_default: Vec<String>,
-    source: String,
-}
-
 /// One cause a family points to.
 #[derive(Debug, Clone)]
 pub struct CauseWeight {
@@ -166,7 +153,7 @@ pub struct CauseWeight {
     /// Relative weight within the family.
     pub weight: f64,
     /// Why, in one line.
-    pub why: String,
+    pub why: &'static str,
 }
 
 /// One wording of a family.
@@ -174,7 +161,7 @@ pub struct CauseWeight {
 pub struct Row {
     /// Who prints it: an SDK id from `sdks.toml`, or `sts`, `iam`, `eks-auth`,
     /// `kubernetes`, `webhook`, `agent`, `network`, `any`.
-    pub sdk: String,
+    pub sdk: &'static str,
     /// Every needle must occur (indices into [`Catalog::needles`]).
     pub all: Vec<usize>,
     /// Each group must have one needle that occurs.
@@ -184,26 +171,26 @@ pub struct Row {
     /// How sure a match of this row makes the family (1.0 = the exact wording).
     pub confidence: f64,
     /// The upstream file (at a tag or commit) or documentation page.
-    pub source: String,
+    pub source: &'static str,
     /// A text in this wording (tested to match this family).
-    pub example: Option<String>,
+    pub example: Option<&'static str>,
 }
 
 /// A message family.
 #[derive(Debug, Clone)]
 pub struct Family {
     /// Stable id.
-    pub id: String,
+    pub id: &'static str,
     /// The message as users know it.
-    pub title: String,
+    pub title: &'static str,
     /// Specificity.
     pub tier: Tier,
     /// The error code this family carries, when the text does not print it.
-    pub code: Option<String>,
+    pub code: Option<&'static str>,
     /// The operation that fails.
-    pub operation: Option<String>,
+    pub operation: Option<&'static str>,
     /// Families that, when matched too, make this one redundant.
-    pub unless: Vec<String>,
+    pub unless: &'static [&'static str],
     /// Adjustment from extracted facts.
     pub dynamic: Option<Dynamic>,
     /// Causes with weights.
@@ -218,13 +205,13 @@ pub struct Family {
 #[derive(Debug, Clone)]
 pub struct Sdk {
     /// Id (`go-v1`).
-    pub id: String,
+    pub id: &'static str,
     /// Display name.
-    pub name: String,
+    pub name: &'static str,
     /// Case-sensitive substrings of its wrapper text; the first SDK with a marker wins.
-    pub markers: Vec<String>,
+    pub markers: &'static [&'static str],
     /// Where the wrapper's format was read.
-    pub source: String,
+    pub source: &'static str,
 }
 
 /// The loaded catalog.
@@ -235,13 +222,14 @@ pub struct Catalog {
     /// SDK wrappers, in precedence order.
     pub sdks: Vec<Sdk>,
     /// Regions enabled by default (every other `aws` region is opt-in).
-    pub default_regions: Vec<String>,
+    pub default_regions: &'static [&'static str],
     /// Where the region list comes from.
-    pub regions_source: String,
+    pub regions_source: &'static str,
     /// Every distinct normalised needle.
     pub needles: Vec<String>,
-    /// Finds them all in one pass.
-    automaton: aho_corasick::AhoCorasick,
+    /// Finds them all in one pass; built on first use by a large input (its
+    /// build costs more than a small paste's whole explanation).
+    automaton: OnceLock<aho_corasick::AhoCorasick>,
 }
 
 impl Catalog {
@@ -250,16 +238,25 @@ impl Catalog {
         self.sdks
             .iter()
             .find(|s| s.id == id)
-            .map(|s| s.name.as_str())
+            .map(|s| s.name)
             .unwrap_or(id)
     }
 
     /// Distinct sources cited by rows.
-    pub fn sources(&self) -> std::collections::BTreeSet<&str> {
+    pub fn sources(&self) -> std::collections::BTreeSet<&'static str> {
         self.families
             .iter()
-            .flat_map(|f| f.rows.iter().map(|r| r.source.as_str()))
+            .flat_map(|f| f.rows.iter().map(|r| r.source))
             .collect()
+    }
+
+    fn automaton(&self) -> &aho_corasick::AhoCorasick {
+        self.automaton.get_or_init(|| {
+            aho_corasick::AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+                .build(&self.needles)
+                .expect("needles are plain strings, well under the automaton's limits")
+        })
     }
 }
 
@@ -306,9 +303,9 @@ fn parse() -> Result<Catalog, String> {
     };
     let mut sdks = Vec::new();
     let mut regions = None;
-    for (file, text) in FILES {
-        let def: FileDef = toml::from_str(text).map_err(|e| format!("{file}: {e}"))?;
-        for s in def.sdk {
+    for file in generated::FILES {
+        let name = file.name;
+        for s in file.sdks {
             sdks.push(Sdk {
                 id: s.id,
                 name: s.name,
@@ -316,18 +313,32 @@ fn parse() -> Result<Catalog, String> {
                 source: s.source,
             });
         }
-        if let Some(r) = def.regions {
+        if let Some(r) = &file.regions {
             regions = Some(r);
         }
-        for f in def.family {
+        for f in file.families {
+            let tier = match f.tier {
+                "service" => Tier::Service,
+                "provider" => Tier::Provider,
+                "chain" => Tier::Chain,
+                "keyword" => Tier::Keyword,
+                t => return Err(format!("{name}: family {}: unknown tier `{t}`", f.id)),
+            };
+            let dynamic = match f.dynamic {
+                None => None,
+                Some("denied-principal") => Some(Dynamic::DeniedPrincipal),
+                Some("opt-in-region") => Some(Dynamic::OptInRegion),
+                Some("china-host") => Some(Dynamic::ChinaHost),
+                Some(d) => return Err(format!("{name}: family {}: unknown dynamic `{d}`", f.id)),
+            };
             let mut causes = Vec::new();
             for c in f.causes {
-                let cause = Cause::from_id(&c.cause).ok_or_else(|| {
-                    format!("{file}: family {}: unknown cause `{}`", f.id, c.cause)
+                let cause = Cause::from_id(c.cause).ok_or_else(|| {
+                    format!("{name}: family {}: unknown cause `{}`", f.id, c.cause)
                 })?;
                 if !(c.weight > 0.0 && c.weight <= 1.0) {
                     return Err(format!(
-                        "{file}: family {}: weight {} out of (0, 1]",
+                        "{name}: family {}: weight {} out of (0, 1]",
                         f.id, c.weight
                     ));
                 }
@@ -338,34 +349,34 @@ fn parse() -> Result<Catalog, String> {
                 });
             }
             if causes.is_empty() {
-                return Err(format!("{file}: family {} names no cause", f.id));
+                return Err(format!("{name}: family {} names no cause", f.id));
             }
             let mut rows = Vec::new();
-            for r in f.row {
+            for r in f.rows {
                 if r.all.is_empty() && r.any.is_empty() {
-                    return Err(format!("{file}: family {}: a row has no needle", f.id));
+                    return Err(format!("{name}: family {}: a row has no needle", f.id));
                 }
                 if r.source.trim().is_empty() {
-                    return Err(format!("{file}: family {}: a row has no source", f.id));
+                    return Err(format!("{name}: family {}: a row has no source", f.id));
                 }
                 if !(r.confidence > 0.0 && r.confidence <= 1.0) {
                     return Err(format!(
-                        "{file}: family {}: confidence {} out of (0, 1]",
+                        "{name}: family {}: confidence {} out of (0, 1]",
                         f.id, r.confidence
                     ));
                 }
-                let mut ids = |v: &[String]| -> Result<Vec<usize>, String> {
+                let mut ids = |v: &[&str]| -> Result<Vec<usize>, String> {
                     v.iter()
-                        .map(|n| intern(n).map_err(|e| format!("{file}: family {}: {e}", f.id)))
+                        .map(|n| intern(n).map_err(|e| format!("{name}: family {}: {e}", f.id)))
                         .collect()
                 };
-                let all = ids(&r.all)?;
+                let all = ids(r.all)?;
                 let any = r
                     .any
                     .iter()
                     .map(|g| ids(g))
                     .collect::<Result<Vec<_>, _>>()?;
-                let not = ids(&r.not)?;
+                let not = ids(r.not)?;
                 rows.push(Row {
                     sdk: r.sdk,
                     all,
@@ -377,36 +388,34 @@ fn parse() -> Result<Catalog, String> {
                 });
             }
             if rows.is_empty() {
-                return Err(format!("{file}: family {} has no row", f.id));
+                return Err(format!("{name}: family {} has no row", f.id));
             }
             if families.iter().any(|g| g.id == f.id) {
-                return Err(format!("{file}: family id {} is not unique", f.id));
+                return Err(format!("{name}: family id {} is not unique", f.id));
             }
             families.push(Family {
                 id: f.id,
                 title: f.title,
-                tier: f.tier,
+                tier,
                 code: f.code,
                 operation: f.operation,
                 unless: f.unless,
-                dynamic: f.dynamic,
+                dynamic,
                 causes,
                 rows,
-                file,
+                file: name,
             });
         }
     }
     for f in &families {
-        for u in &f.unless {
-            if !families.iter().any(|g| &g.id == u) {
+        for u in f.unless {
+            if !families.iter().any(|g| g.id == *u) {
                 return Err(format!(
                     "family {}: `unless` names unknown family {u}",
                     f.id
                 ));
             }
         }
-    }
-    for f in &families {
         for r in &f.rows {
             if !sdks.iter().any(|s: &Sdk| s.id == r.sdk) {
                 return Err(format!(
@@ -417,19 +426,13 @@ fn parse() -> Result<Catalog, String> {
         }
     }
     let regions = regions.ok_or("no [regions] table")?;
-    // A non-contiguous NFA builds in well under a millisecond for the whole
-    // catalog, which keeps `explain`'s cold start short.
-    let automaton = aho_corasick::AhoCorasick::builder()
-        .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
-        .build(&needles)
-        .map_err(|e| format!("needle automaton: {e}"))?;
     Ok(Catalog {
         families,
         sdks,
         default_regions: regions.enabled_by_default,
         regions_source: regions.source,
         needles,
-        automaton,
+        automaton: OnceLock::new(),
     })
 }
 
@@ -470,11 +473,18 @@ pub struct Hay {
 
 impl Hay {
     /// Prepares `raw` (any case and spacing) for matching against `catalog`.
-    pub fn new(raw: &str, catalog: &Catalog) -> Hay {
+    /// `large`: the paste is large, so one automaton pass per text pays off.
+    pub fn new(raw: &str, catalog: &Catalog, large: bool) -> Hay {
         let text = normalise(raw);
         let mut present = vec![false; catalog.needles.len()];
-        for m in catalog.automaton.find_overlapping_iter(&text) {
-            present[m.pattern().as_usize()] = true;
+        if large {
+            for m in catalog.automaton().find_overlapping_iter(&text) {
+                present[m.pattern().as_usize()] = true;
+            }
+        } else {
+            for (i, n) in catalog.needles.iter().enumerate() {
+                present[i] = text.contains(n.as_str());
+            }
         }
         let mut cuts = vec![text.len()];
         for marker in ["\u{2026}", "...", "(truncated", "[truncated", "<truncated"] {
@@ -532,6 +542,11 @@ impl Hay {
     /// Whether needle `id` occurs whole.
     pub fn contains(&self, id: usize) -> bool {
         self.present[id]
+    }
+
+    /// Whether any needle occurs whole, or the text was visibly cut.
+    pub fn worth_matching(&self) -> bool {
+        self.marked_end || self.cuts.len() > 1 || self.present.iter().any(|p| *p)
     }
 }
 

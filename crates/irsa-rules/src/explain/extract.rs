@@ -155,8 +155,8 @@ pub fn extract(text: &str, raw: &str, catalog: &Catalog) -> Extracted {
     e.sdk = catalog
         .sdks
         .iter()
-        .find(|s| s.markers.iter().any(|m| raw.contains(m.as_str())))
-        .map(|s| s.id.clone());
+        .find(|s| s.markers.iter().any(|m| raw.contains(m)))
+        .map(|s| s.id.to_string());
     e
 }
 

@@ -169,9 +169,10 @@ pub struct Explanation {
 pub fn extract(text: &str) -> Extracted {
     let cat = catalog();
     let recs = segment::records(text);
+    let large = is_large(text, &recs);
     let mut best: Option<(Tier, f64, Extracted)> = None;
     for r in &recs {
-        let m = rank::families(&r.text, cat);
+        let m = rank::families(&r.text, cat, large);
         if m.is_empty() {
             continue;
         }
@@ -202,6 +203,11 @@ pub fn extract(text: &str) -> Extracted {
     }
 }
 
+/// A paste worth one automaton pass per record (long, or many records).
+fn is_large(text: &str, recs: &[segment::Record]) -> bool {
+    text.len() > 32 * 1024 || recs.len() > 48
+}
+
 fn extracted(r: &segment::Record, m: &[rank::FamilyMatch<'_>], cat: &Catalog) -> Extracted {
     let mut e = extract::extract(&r.text, &r.raw, cat);
     let lead = m
@@ -214,13 +220,13 @@ fn extracted(r: &segment::Record, m: &[rank::FamilyMatch<'_>], cat: &Catalog) ->
         })
         .expect("non-empty");
     if e.code.is_none() {
-        if let Some(c) = &lead.family.code {
-            e.code = Some(c.clone());
+        if let Some(c) = lead.family.code {
+            e.code = Some(c.to_string());
             e.code_inferred = true;
         }
     }
     if e.operation.is_none() {
-        e.operation = lead.family.operation.clone();
+        e.operation = lead.family.operation.map(str::to_string);
     }
     if e.sdk.is_none()
         && cat
@@ -247,9 +253,10 @@ pub fn explain_bytes(bytes: &[u8], context: Option<&Snapshot>, scope: &Scope) ->
 pub fn explain(text: &str, context: Option<&Snapshot>, scope: &Scope) -> Explanation {
     let cat = catalog();
     let recs = segment::records(text);
+    let large = is_large(text, &recs);
     let mut errors: Vec<(ErrorReport, Tier)> = Vec::new();
     for r in &recs {
-        let m = rank::families(&r.text, cat);
+        let m = rank::families(&r.text, cat, large);
         if m.is_empty() {
             continue;
         }
@@ -270,8 +277,8 @@ pub fn explain(text: &str, context: Option<&Snapshot>, scope: &Scope) -> Explana
         let families: Vec<MatchedFamily> = m
             .iter()
             .map(|x| MatchedFamily {
-                id: x.family.id.clone(),
-                title: x.family.title.clone(),
+                id: x.family.id.to_string(),
+                title: x.family.title.to_string(),
                 tier: x.family.tier.name(),
                 printed_by: cat.sdk_name(x.sdk).to_string(),
                 source: x.source.to_string(),
@@ -509,11 +516,11 @@ fn nearest(text: &str, cat: &Catalog) -> Vec<String> {
         .iter()
         .filter(|f| f.tier != Tier::Keyword)
         .map(|f| {
-            let n = catalog::normalise(&f.title)
+            let n = catalog::normalise(f.title)
                 .split(|c: char| !c.is_alphanumeric())
                 .filter(|w| w.len() > 3 && words.contains(*w))
                 .count();
-            (n, f.title.as_str())
+            (n, f.title)
         })
         .filter(|(n, _)| *n > 0)
         .collect();

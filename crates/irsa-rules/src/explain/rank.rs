@@ -22,15 +22,20 @@ pub struct FamilyMatch<'c> {
 }
 
 /// The families one error matches, after the more specific ones silenced the rest.
-pub fn families<'c>(text: &str, catalog: &'c Catalog) -> Vec<FamilyMatch<'c>> {
-    let hay = Hay::new(text, catalog);
+/// `large`: the paste is large (see [`Hay::new`]); a text of a large paste with
+/// no catalog word in it is not matched further.
+pub fn families<'c>(text: &str, catalog: &'c Catalog, large: bool) -> Vec<FamilyMatch<'c>> {
+    let hay = Hay::new(text, catalog, large);
+    if large && !hay.worth_matching() {
+        return Vec::new();
+    }
     let mut found: Vec<FamilyMatch<'c>> = Vec::new();
     for f in &catalog.families {
         let mut best: Option<(f64, &'c str, &'c str)> = None;
         for r in &f.rows {
             if let Some(c) = match_row(r, &hay, catalog) {
                 if best.is_none_or(|(b, _, _)| c > b) {
-                    best = Some((c, r.sdk.as_str(), r.source.as_str()));
+                    best = Some((c, r.sdk, r.source));
                 }
             }
         }
@@ -43,7 +48,7 @@ pub fn families<'c>(text: &str, catalog: &'c Catalog) -> Vec<FamilyMatch<'c>> {
             });
         }
     }
-    let ids: Vec<String> = found.iter().map(|m| m.family.id.clone()).collect();
+    let ids: Vec<&str> = found.iter().map(|m| m.family.id).collect();
     found.retain(|m| !m.family.unless.iter().any(|u| ids.contains(u)));
     let best_tier = found.iter().map(|m| m.family.tier).min();
     found.retain(|m| match (best_tier, m.family.tier) {
@@ -90,7 +95,7 @@ pub fn score(matches: &[FamilyMatch<'_>], e: &Extracted, catalog: &Catalog) -> V
             _ => f
                 .causes
                 .iter()
-                .map(|c| (c.cause, c.weight, c.why.clone()))
+                .map(|c| (c.cause, c.weight, c.why.to_string()))
                 .collect(),
         };
         for (cause, mut w, why) in causes {
@@ -131,7 +136,7 @@ pub fn opt_in_region(e: &Extracted, catalog: &Catalog) -> bool {
         !r.starts_with("cn-")
             && !r.starts_with("us-gov-")
             && !r.starts_with("us-iso")
-            && !catalog.default_regions.iter().any(|d| d == r)
+            && !catalog.default_regions.iter().any(|d| *d == r)
     })
 }
 
@@ -232,7 +237,7 @@ fn denied_causes(f: &Family, e: &Extracted) -> Vec<(Cause, f64, String)> {
         return f
             .causes
             .iter()
-            .map(|c| (c.cause, c.weight, c.why.clone()))
+            .map(|c| (c.cause, c.weight, c.why.to_string()))
             .collect();
     }
     list.into_iter()
