@@ -51,10 +51,14 @@ pub fn families<'c>(text: &str, catalog: &'c Catalog, large: bool) -> Vec<Family
     let ids: Vec<&str> = found.iter().map(|m| m.family.id).collect();
     found.retain(|m| !m.family.unless.iter().any(|u| ids.contains(u)));
     let best_tier = found.iter().map(|m| m.family.tier).min();
-    found.retain(|m| match (best_tier, m.family.tier) {
-        (Some(Tier::Service | Tier::Provider), Tier::Chain | Tier::Keyword) => false,
-        (Some(Tier::Chain), Tier::Keyword) => false,
-        _ => true,
+    found.retain(|m| {
+        !matches!(
+            (best_tier, m.family.tier),
+            (
+                Some(Tier::Service | Tier::Provider),
+                Tier::Chain | Tier::Keyword
+            ) | (Some(Tier::Chain), Tier::Keyword)
+        )
     });
     found
 }
@@ -136,7 +140,7 @@ pub fn opt_in_region(e: &Extracted, catalog: &Catalog) -> bool {
         !r.starts_with("cn-")
             && !r.starts_with("us-gov-")
             && !r.starts_with("us-iso")
-            && !catalog.default_regions.iter().any(|d| *d == r)
+            && !catalog.default_regions.contains(&r)
     })
 }
 
