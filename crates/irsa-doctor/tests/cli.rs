@@ -509,9 +509,15 @@ fn explain_reads_stdin_and_rejects_empty() {
 const LBC_DENIED: &str = "WebIdentityErr: failed to retrieve credentials caused by: AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity";
 
 fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut c = bin();
+    c.args(args);
+    piped(c, input)
+}
+
+/// Runs `c` with `input` on its standard input.
+fn piped(mut c: Command, input: &[u8]) -> Output {
     use std::io::Write;
-    let mut child = bin()
-        .args(args)
+    let mut child = c
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -721,14 +727,7 @@ fn which_script() -> Result<String, ()> {
 }
 
 fn run_in(program: &str, args: &[&str], input: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
+    let mut c = Command::new(program);
+    c.args(args);
+    piped(c, input)
 }

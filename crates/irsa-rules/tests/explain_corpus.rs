@@ -250,6 +250,29 @@ impl Score {
     }
 }
 
+/// Prints one top-1/top-3 table.
+fn table<K: std::fmt::Display>(title: &str, rows: &BTreeMap<K, Score>) {
+    let width = rows
+        .keys()
+        .map(|k| k.to_string().len())
+        .max()
+        .unwrap_or(8)
+        .max(title.len());
+    println!(
+        "\n{title:<width$} {:>5} {:>7} {:>7}",
+        "cases", "top-1", "top-3"
+    );
+    for (k, s) in rows {
+        println!(
+            "{:<width$} {:>5} {:>6.1}% {:>6.1}%",
+            k.to_string(),
+            s.n,
+            Score::pct(s.top1, s.n),
+            Score::pct(s.top3, s.n)
+        );
+    }
+}
+
 #[test]
 fn corpus_top1_and_top3() {
     let cases = cases();
@@ -295,39 +318,9 @@ fn corpus_top1_and_top3() {
         }
     }
     println!("\nexplain corpus: {} cases", total.n);
-    println!("{:<12} {:>5} {:>7} {:>7}", "SDK", "cases", "top-1", "top-3");
-    for (k, s) in &by_sdk {
-        println!(
-            "{k:<12} {:>5} {:>6.1}% {:>6.1}%",
-            s.n,
-            Score::pct(s.top1, s.n),
-            Score::pct(s.top3, s.n)
-        );
-    }
-    println!(
-        "\n{:<34} {:>5} {:>7} {:>7}",
-        "family", "cases", "top-1", "top-3"
-    );
-    for (k, s) in &by_family {
-        println!(
-            "{k:<34} {:>5} {:>6.1}% {:>6.1}%",
-            s.n,
-            Score::pct(s.top1, s.n),
-            Score::pct(s.top3, s.n)
-        );
-    }
-    println!(
-        "\n{:<18} {:>5} {:>7} {:>7}",
-        "wrapping", "cases", "top-1", "top-3"
-    );
-    for (k, s) in &by_wrapping {
-        println!(
-            "{k:<18} {:>5} {:>6.1}% {:>6.1}%",
-            s.n,
-            Score::pct(s.top1, s.n),
-            Score::pct(s.top3, s.n)
-        );
-    }
+    table("SDK", &by_sdk);
+    table("family", &by_family);
+    table("wrapping", &by_wrapping);
     let top1 = Score::pct(total.top1, total.n);
     let top3 = Score::pct(total.top3, total.n);
     println!(

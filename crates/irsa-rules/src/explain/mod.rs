@@ -167,40 +167,7 @@ pub struct Explanation {
 
 /// Extracts the fields of the most specific error in `text` (or of the text).
 pub fn extract(text: &str) -> Extracted {
-    let cat = catalog();
-    let recs = segment::records(text);
-    let large = is_large(text, &recs);
-    let mut best: Option<(Tier, f64, Extracted)> = None;
-    for r in &recs {
-        let m = rank::families(&r.text, cat, large);
-        if m.is_empty() {
-            continue;
-        }
-        let e = extracted(r, &m, cat);
-        let tier = m
-            .iter()
-            .map(|x| x.family.tier)
-            .min()
-            .unwrap_or(Tier::Keyword);
-        let conf = rank::confidence(&m);
-        if best
-            .as_ref()
-            .is_none_or(|(t, c, _)| (tier, -conf) < (*t, -*c))
-        {
-            best = Some((tier, conf, e));
-        }
-    }
-    match best {
-        Some((_, _, e)) => e,
-        None => {
-            let joined: String = recs
-                .iter()
-                .map(|r| r.text.as_str())
-                .collect::<Vec<_>>()
-                .join("\n");
-            extract::extract(&joined, text, cat)
-        }
-    }
+    explain(text, None, &Scope::default()).extracted
 }
 
 /// A paste worth one automaton pass per record (long, or many records).
