@@ -228,6 +228,21 @@ fn code_and_message(t: &str, e: &mut Extracted) {
             }
         }
     }
+    // The EKS Pod Identity agent's body, as SDKs quote it:
+    // `[request-id]: (AccessDeniedException): message, fault: client`.
+    if e.code.is_none() {
+        if let Some(i) = t.find("]: (") {
+            let rest = &t[i + 4..];
+            let code = take_until(rest, &[')']);
+            if !code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric()) {
+                if let Some(msg) = rest[code.len()..].strip_prefix("): ") {
+                    let msg = take_until(msg, &['\n']);
+                    e.message = Some(clean_message(msg.split(", fault:").next().unwrap_or(&msg)));
+                }
+                e.code = Some(code);
+            }
+        }
+    }
     // PHP: `AccessDenied (client): Not authorized … - <?xml …`.
     if e.code.is_none() {
         for fault in [" (client): ", " (server): "] {
