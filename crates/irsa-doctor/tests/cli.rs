@@ -731,3 +731,21 @@ fn run_in(program: &str, args: &[&str], input: &[u8]) -> Output {
     c.args(args);
     piped(c, input)
 }
+
+/// With a snapshot: the healthy twin contradicts the error (exit 0, said so); a
+/// role the snapshot does not hold confirms nothing (exit 2, said so).
+#[test]
+fn explain_against_a_healthy_snapshot_or_a_foreign_role() {
+    let text = "An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: Not authorized to perform sts:AssumeRoleWithWebIdentity";
+    let o = run(&["explain", "--snapshot", &examples("healthy"), text]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("would succeed now"), "{}", stdout(&o));
+    let foreign = format!("{text} for arn:aws:iam::999988887777:role/other");
+    let o = run(&["explain", "--snapshot", &examples("healthy"), &foreign]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("holds no ServiceAccount using the role"),
+        "{}",
+        stderr(&o)
+    );
+}
