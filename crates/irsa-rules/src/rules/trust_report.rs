@@ -237,6 +237,21 @@ pub fn describe(
                 },
             ),
         NearMiss::ResourceInTrustPolicy => Message::new("trust-resource").arg("statement", st),
+        NearMiss::NotPrincipalInTrustPolicy => {
+            Message::new("trust-not-principal").arg("statement", st)
+        }
+        NearMiss::MalformedAction { action, problem } => Message::new("trust-action-malformed")
+            .arg("statement", st)
+            .arg("action", action)
+            .arg("problem", problem.describe()),
+        NearMiss::DenyMayApply {
+            statement,
+            key,
+            why,
+        } => Message::new("trust-deny-may-apply")
+            .arg("statement", statement.to_string())
+            .arg("key", key)
+            .arg("why", why),
     }
 }
 
@@ -273,6 +288,9 @@ pub fn report_trust(
                 }
             } else {
                 f.severity(severity);
+            }
+            if let Some(error) = located.miss.refused_by_iam() {
+                f.predicts(error);
             }
         }
     }
