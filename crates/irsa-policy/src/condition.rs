@@ -108,12 +108,17 @@ pub enum ConditionReason {
     UnresolvedVariable {
         /// The value with the variable.
         value: String,
+        /// Stable identifier of the case (`variable-value-unknown`, `malformed-default`,
+        /// `multivalued-variable`, `substituted-wildcard`).
+        code: &'static str,
         /// Why.
         why: String,
     },
     /// The IAM documentation does not say how IAM decides this condition; the safe
     /// reading is "undetermined".
     Undocumented {
+        /// Stable identifier of the case (see [`Undocumented`]).
+        code: &'static str,
         /// What is undocumented.
         why: String,
     },
@@ -147,11 +152,45 @@ enum Cmp {
     Unknown,
 }
 
-const MULTI_VALUED_SINGLE_OPERATOR: &str = "the key has several values in this request and the operator has no ForAnyValue/ForAllValues qualifier; the IAM documentation says multivalued keys require a set operator but not how a single-valued operator compares them";
-const EMPTY_SINGLE_OPERATOR: &str = "the key is present with no value and the operator has no set qualifier; the IAM documentation does not say how IAM compares an empty key";
-const BOOL_VARIABLE: &str = "a policy variable under Bool: the IAM documentation contradicts itself (the condition operators page allows it, the policy variables page does not)";
-const BINARY_STRING: &str = "BinaryEquals on a text key: the IAM documentation does not say how a key that is not binary compares with a base-64 value";
-const DATE_ISO: &str = "comparing ISO 8601 dates is not modelled offline";
+/// A case the IAM documentation leaves open: a stable code and the explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Undocumented {
+    /// Stable identifier.
+    pub code: &'static str,
+    /// In words.
+    pub why: &'static str,
+}
+
+/// Several values under a single-valued operator.
+pub const MULTIVALUED_KEY_SINGLE_OPERATOR: Undocumented = Undocumented {
+    code: "multivalued-key-single-operator",
+    why: "the key has several values in this request and the operator has no ForAnyValue/ForAllValues qualifier; the IAM documentation says multivalued keys require a set operator but not how a single-valued operator compares them",
+};
+/// A present key without values under a single-valued operator.
+pub const EMPTY_KEY_SINGLE_OPERATOR: Undocumented = Undocumented {
+    code: "empty-key-single-operator",
+    why: "the key is present with no value and the operator has no set qualifier; the IAM documentation does not say how IAM compares an empty key",
+};
+/// A policy variable under `Bool`.
+pub const VARIABLE_UNDER_BOOL: Undocumented = Undocumented {
+    code: "variable-under-bool",
+    why: "a policy variable under Bool: the IAM documentation contradicts itself (the condition operators page allows it, the policy variables page does not)",
+};
+/// `BinaryEquals` on a text key.
+pub const BINARY_ON_TEXT: Undocumented = Undocumented {
+    code: "binary-on-text",
+    why: "BinaryEquals on a text key: the IAM documentation does not say how a key that is not binary compares with a base-64 value",
+};
+/// A negated operator on a value of another type.
+pub const NEGATED_TYPE_MISMATCH: Undocumented = Undocumented {
+    code: "negated-operator-type-mismatch",
+    why: "a negated operator on a value that is not of its type (a number, date, IP address or ARN): the IAM documentation does not say whether that holds",
+};
+/// Two ISO 8601 dates.
+pub const ISO_DATE_COMPARISON: Undocumented = Undocumented {
+    code: "iso-date-comparison",
+    why: "comparing ISO 8601 dates is not modelled offline",
+};
 
 /// Evaluates one condition entry. `substitute_variables` is true for `2012-10-17`
 /// documents ([`crate::PolicyDocument::substitutes_variables`]).
@@ -196,14 +235,14 @@ pub fn evaluate_condition<C: KeyLookup + ?Sized>(
     match (set, actual.len()) {
         (Some(SetQualifier::ForAllValues), 0) => return (Tri::True, ConditionReason::Compared),
         (Some(SetQualifier::ForAnyValue), 0) => return (Tri::False, ConditionReason::Compared),
-        (None, 0) => return undocumented(EMPTY_SINGLE_OPERATOR),
-        (None, n) if n > 1 => return undocumented(MULTI_VALUED_SINGLE_OPERATOR),
+        (None, 0) => return undocumented(EMPTY_KEY_SINGLE_OPERATOR),
+        (None, n) if n > 1 => return undocumented(MULTIVALUED_KEY_SINGLE_OPERATOR),
         _ => {}
     }
     let family = base.family();
     let has_variable = substitute_variables && c.values.iter().any(|v| v.contains("${"));
     if has_variable && family == Family::Bool {
-        return undocumented(BOOL_VARIABLE);
+        return undocumented(VARIABLE_UNDER_BOOL);
     }
     // Policy values after variable substitution; `None` = a variable with no value.
     let resolved: Option<Vec<Option<Cow<'_, str>>>> =
@@ -213,11 +252,12 @@ pub fn evaluate_condition<C: KeyLookup + ?Sized>(
             for v in &c.values {
                 match resolve_variables(v, ctx, like) {
                     Ok(r) => out.push(r),
-                    Err(why) => {
+                    Err((code, why)) => {
                         return (
                             Tri::Unknown,
                             ConditionReason::UnresolvedVariable {
                                 value: v.clone(),
+                                code,
                                 why: why.to_string(),
                             },
                         )
@@ -257,20 +297,24 @@ pub fn evaluate_condition<C: KeyLookup + ?Sized>(
     };
     if result == Tri::Unknown {
         // Say why: a comparison no offline evaluator can make.
-        let why = actual
+        let u = actual
             .iter()
             .find_map(|a| unknown_comparison_reason(base, &c.values, a))
-            .unwrap_or("a value comparison is not decidable offline");
-        return undocumented(why);
+            .unwrap_or(Undocumented {
+                code: "comparison-not-decidable",
+                why: "a value comparison is not decidable offline",
+            });
+        return undocumented(u);
     }
     (result, ConditionReason::Compared)
 }
 
-fn undocumented(why: &str) -> (Tri, ConditionReason) {
+fn undocumented(u: Undocumented) -> (Tri, ConditionReason) {
     (
         Tri::Unknown,
         ConditionReason::Undocumented {
-            why: why.to_string(),
+            code: u.code,
+            why: u.why.to_string(),
         },
     )
 }
@@ -335,18 +379,14 @@ fn unknown_comparison_reason(
     base: BaseOperator,
     policy: &[String],
     a: &str,
-) -> Option<&'static str> {
+) -> Option<Undocumented> {
     if base.family() == Family::Binary {
-        return Some(BINARY_STRING);
+        return Some(BINARY_ON_TEXT);
     }
     for p in policy {
         match positive_match(base, p, a) {
-            Cmp::TypeMismatch => {
-                return Some(
-                    "a negated operator on a value that is not of its type (a number, date, IP address or ARN): the IAM documentation does not say whether that holds",
-                )
-            }
-            Cmp::Unknown if base.family() == Family::Date => return Some(DATE_ISO),
+            Cmp::TypeMismatch => return Some(NEGATED_TYPE_MISMATCH),
+            Cmp::Unknown if base.family() == Family::Date => return Some(ISO_DATE_COMPARISON),
             _ => {}
         }
     }
@@ -520,12 +560,12 @@ fn arn_match(pattern: &str, value: &str) -> Cmp {
 
 /// Substitutes `${key}` / `${key, 'default'}` and the `${*}`, `${?}`, `${$}` escapes.
 /// `Ok(None)`: a variable names an absent key and has no default (the value is
-/// "effectively null"). `Err(why)`: not decidable offline.
+/// "effectively null"). `Err((code, why))`: not decidable offline.
 fn resolve_variables<'v, C: KeyLookup + ?Sized>(
     value: &'v str,
     ctx: &C,
     like: bool,
-) -> Result<Option<Cow<'v, str>>, &'static str> {
+) -> Result<Option<Cow<'v, str>>, (&'static str, &'static str)> {
     if !value.contains("${") {
         return Ok(Some(Cow::Borrowed(value)));
     }
@@ -545,20 +585,23 @@ fn resolve_variables<'v, C: KeyLookup + ?Sized>(
             "?" => out.push(LITERAL_QUESTION),
             "$" => out.push('$'),
             _ => {
-                let (key, default) = split_default(name)?;
+                let (key, default) =
+                    split_default(name).map_err(|why| ("malformed-default", why))?;
                 let found = match ctx.lookup(&key.to_lowercase()) {
                     Lookup::Present([v]) => v.as_str(),
                     Lookup::Present(_) => {
-                        return Err("the variable names a key with several values (or none); the IAM documentation says multivalued keys cannot be variables but not what IAM then does")
+                        return Err(("multivalued-variable", "the variable names a key with several values (or none); the IAM documentation says multivalued keys cannot be variables but not what IAM then does"))
                     }
                     Lookup::Missing => match default {
                         Some(d) => d,
                         None => return Ok(None),
                     },
-                    Lookup::Unknown(why) | Lookup::Uncertain(why) => return Err(why),
+                    Lookup::Unknown(why) | Lookup::Uncertain(why) => {
+                        return Err(("variable-value-unknown", why))
+                    }
                 };
                 if like && found.contains(['*', '?']) {
-                    return Err("the substituted value contains `*` or `?`; the IAM documentation does not say whether they are wildcards there");
+                    return Err(("substituted-wildcard", "the substituted value contains `*` or `?`; the IAM documentation does not say whether they are wildcards there"));
                 }
                 out.push_str(found);
             }

@@ -549,10 +549,10 @@ const MALFORMED_ACTION_WHY: &str = "an action outside the policy grammar makes I
 fn condition_unknown_why(reason: &ConditionReason) -> String {
     match reason {
         ConditionReason::KeyUnknown { why } => why.clone(),
-        ConditionReason::UnresolvedVariable { value, why } => {
+        ConditionReason::UnresolvedVariable { value, why, .. } => {
             format!("policy variable in `{value}`: {why}")
         }
-        ConditionReason::Undocumented { why } => why.clone(),
+        ConditionReason::Undocumented { why, .. } => why.clone(),
         _ => "the comparison cannot be decided offline".into(),
     }
 }
