@@ -784,7 +784,12 @@ fn statement_misses(
 /// Hygiene warnings for the statement that allows the request.
 fn hygiene(s: &Statement, request: &WebIdentityRequest) -> Vec<NearMiss> {
     let mut out = Vec::new();
-    if s.principal == Some(Principal::Any) {
+    // `{"AWS": "*"}` is the same as `"*"` (Principal, "All principals").
+    let star = s
+        .principal
+        .as_ref()
+        .is_some_and(|p| *p == Principal::Any || p.values_of("AWS").contains(&"*"));
+    if star {
         out.push(NearMiss::PrincipalWildcard);
     }
     let mut has_sub = false;

@@ -313,7 +313,7 @@ fn principal_cases() -> Vec<Case> {
             with_principal(r#"{"AWS": "*"}"#),
             request(),
             Allow,
-            None,
+            Some("principal-wildcard"),
         ),
         case(
             "AWS account principal",
