@@ -273,7 +273,7 @@ impl NearMiss {
     /// The error IAM answers when the document is written
     /// (`aws iam update-assume-role-policy`), for problems that make IAM refuse the
     /// whole document. IAM's message text for these cases is not documented, so only
-    /// the error code is predicted.
+    /// the error code is predicted, with when it is returned.
     pub fn refused_by_iam(&self) -> Option<&'static str> {
         match self {
             NearMiss::NotPrincipalInTrustPolicy | NearMiss::MalformedAction { .. } => {
@@ -286,8 +286,9 @@ impl NearMiss {
 
 /// The error IAM returns for a document it refuses (IAM API reference,
 /// `UpdateAssumeRolePolicy`/`CreateRole` errors: "MalformedPolicyDocument: The
-/// request was rejected because the policy document was malformed").
-pub const MALFORMED_POLICY_DOCUMENT: &str = "MalformedPolicyDocument";
+/// request was rejected because the policy document was malformed"), and when.
+pub const MALFORMED_POLICY_DOCUMENT: &str =
+    "MalformedPolicyDocument (from IAM, when this trust policy is written with `aws iam update-assume-role-policy` or `create-role`)";
 
 /// A near miss located in a statement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
