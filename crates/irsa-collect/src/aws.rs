@@ -254,23 +254,23 @@ fn count(stats: &Stats, service: &str) {
 }
 
 impl Aws {
-    async fn caller(&self, stats: &Stats) -> (String, Value, Option<String>) {
+    /// `GetCallerIdentity`: its file, and the account of the credentials.
+    pub async fn caller(&self, stats: &Stats) -> ((String, Value), Option<String>) {
         count(stats, "sts");
         let cmd = "aws sts get-caller-identity";
+        let file = "sts-get-caller-identity.json".to_string();
         match self.sts.get_caller_identity().send().await {
             Ok(o) => (
-                "sts-get-caller-identity.json".into(),
-                envelope(
-                    cmd,
-                    json!({"UserId": o.user_id(), "Account": o.account(), "Arn": o.arn()}),
+                (
+                    file,
+                    envelope(
+                        cmd,
+                        json!({"UserId": o.user_id(), "Account": o.account(), "Arn": o.arn()}),
+                    ),
                 ),
                 o.account().map(String::from),
             ),
-            Err(e) => (
-                "sts-get-caller-identity.json".into(),
-                envelope_error(cmd, &sdk_error(&e)),
-                None,
-            ),
+            Err(e) => ((file, envelope_error(cmd, &sdk_error(&e))), None),
         }
     }
 
@@ -505,6 +505,101 @@ impl Aws {
     }
 }
 
+impl Aws {
+    /// The cluster side: `DescribeCluster` (or discovery), then, concurrently, the OIDC
+    /// providers and the Pod Identity associations. Independent of the roles.
+    pub async fn cluster_side(
+        &self,
+        opts: &AwsOptions,
+        server: Option<&str>,
+        stats: &Stats,
+    ) -> Vec<(String, Value)> {
+        let mut files = Vec::new();
+        let cluster = match &opts.cluster {
+            Some(name) => {
+                let cmd = format!("aws eks describe-cluster --name {name}");
+                match self.describe_cluster(name, stats).await {
+                    Ok(v) => Ok((name.clone(), envelope(&cmd, v))),
+                    Err(e) => Err(envelope_error(&cmd, &e)),
+                }
+            }
+            None => match self.find_cluster(server, stats).await {
+                Ok((name, v)) => Ok((
+                    name.clone(),
+                    envelope(&format!("aws eks describe-cluster --name {name}"), v),
+                )),
+                Err(e) => Err(envelope_error(
+                    "aws eks describe-cluster --name <cluster>",
+                    &e,
+                )),
+            },
+        };
+        let (cluster_name, issuer) = match cluster {
+            Ok((name, v)) => {
+                let issuer = v
+                    .pointer("/output/cluster/identity/oidc/issuer")
+                    .and_then(Value::as_str)
+                    .map(String::from);
+                files.push(("eks-describe-cluster.json".into(), v));
+                (Some(name), issuer)
+            }
+            Err(v) => {
+                files.push(("eks-describe-cluster.json".into(), v));
+                (None, None)
+            }
+        };
+        let issuer = issuer.or_else(|| opts.issuer.clone());
+        let providers = self.providers(issuer.as_deref(), stats);
+        let pia = async {
+            match &cluster_name {
+                Some(c) => Some(self.pod_identity(c, stats).await),
+                None => None,
+            }
+        };
+        let (p, pia) = futures::join!(providers, pia);
+        files.extend(p);
+        files.extend(pia);
+        files
+    }
+
+    /// Every role's reads, `--concurrency` roles at a time. Roles of another account
+    /// than the credentials' are not read (GetRole would answer for the *caller's*
+    /// account).
+    pub async fn roles(
+        &self,
+        opts: &AwsOptions,
+        roles: &[RoleArn],
+        account: Option<&str>,
+        stats: &Stats,
+    ) -> Vec<(String, Value)> {
+        let mut files = Vec::new();
+        let (readable, foreign): (Vec<&RoleArn>, Vec<&RoleArn>) = roles
+            .iter()
+            .partition(|r| account.is_none_or(|a| a == r.account));
+        for r in foreign {
+            files.push((
+                format!("iam-get-role-{}.json", r.name),
+                envelope_error(
+                    &format!("aws iam get-role --role-name {}", r.name),
+                    &format!(
+                        "not read: role {r} is in account {}, the credentials are for account {}; add its `aws iam get-role` output collected with credentials of that account",
+                        r.account,
+                        account.unwrap_or_default()
+                    ),
+                ),
+            ));
+        }
+        let concurrency = opts.concurrency.max(1);
+        let read: Vec<Vec<(String, Value)>> =
+            stream::iter(readable.into_iter().map(|r| self.role(r, stats)))
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
+        files.extend(read.into_iter().flatten());
+        files
+    }
+}
+
 /// Collects the AWS side for the roles the ServiceAccounts name.
 pub async fn collect(
     aws: &Aws,
@@ -513,78 +608,14 @@ pub async fn collect(
     roles: &[RoleArn],
     stats: &Stats,
 ) -> Vec<(String, Value)> {
-    let mut files = Vec::new();
-    let (caller_file, caller, account) = aws.caller(stats).await;
-    files.push((caller_file, caller));
-    let cluster = match &opts.cluster {
-        Some(name) => {
-            let cmd = format!("aws eks describe-cluster --name {name}");
-            match aws.describe_cluster(name, stats).await {
-                Ok(v) => Ok((name.clone(), envelope(&cmd, v))),
-                Err(e) => Err(envelope_error(&cmd, &e)),
-            }
-        }
-        None => match aws.find_cluster(server, stats).await {
-            Ok((name, v)) => Ok((
-                name.clone(),
-                envelope(&format!("aws eks describe-cluster --name {name}"), v),
-            )),
-            Err(e) => Err(envelope_error(
-                "aws eks describe-cluster --name <cluster>",
-                &e,
-            )),
-        },
-    };
-    let (cluster_name, issuer) = match cluster {
-        Ok((name, v)) => {
-            let issuer = v
-                .pointer("/output/cluster/identity/oidc/issuer")
-                .and_then(Value::as_str)
-                .map(String::from);
-            files.push(("eks-describe-cluster.json".into(), v));
-            (Some(name), issuer)
-        }
-        Err(v) => {
-            files.push(("eks-describe-cluster.json".into(), v));
-            (None, None)
-        }
-    };
-    let issuer = issuer.or_else(|| opts.issuer.clone());
-    let providers = aws.providers(issuer.as_deref(), stats);
-    let pia = async {
-        match &cluster_name {
-            Some(c) => Some(aws.pod_identity(c, stats).await),
-            None => None,
-        }
-    };
-    // Roles of other accounts cannot be read with these credentials: GetRole would
-    // answer NoSuchEntity for the *caller's* account, which says nothing about them.
-    let (readable, foreign): (Vec<&RoleArn>, Vec<&RoleArn>) = roles
-        .iter()
-        .partition(|r| account.as_ref().is_none_or(|a| *a == r.account));
-    for r in foreign {
-        files.push((
-            format!("iam-get-role-{}.json", r.name),
-            envelope_error(
-                &format!("aws iam get-role --role-name {}", r.name),
-                &format!(
-                    "not read: role {r} is in account {}, the credentials are for account {}; add its `aws iam get-role` output collected with credentials of that account",
-                    r.account,
-                    account.clone().unwrap_or_default()
-                ),
-            ),
-        ));
-    }
-    let concurrency = opts.concurrency.max(1);
-    let role_files = stream::iter(readable.into_iter().map(|r| aws.role(r, stats)))
-        .buffer_unordered(concurrency)
-        .collect::<Vec<_>>();
-    let (p, pia, r) = futures::join!(providers, pia, role_files);
-    files.extend(p);
-    files.extend(pia);
-    for rf in r {
-        files.extend(rf);
-    }
+    let (caller_file, account) = aws.caller(stats).await;
+    let mut files = vec![caller_file];
+    let (cluster, role_files) = futures::join!(
+        aws.cluster_side(opts, server, stats),
+        aws.roles(opts, roles, account.as_deref(), stats)
+    );
+    files.extend(cluster);
+    files.extend(role_files);
     files
 }
 

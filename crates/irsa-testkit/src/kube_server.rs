@@ -2,8 +2,10 @@
 //! over TLS (a CA made at start-up), with bearer-token auth, discovery (`/api`,
 //! `/apis`, resource lists, `/version` with EKS's `"29+"` minor), list with
 //! `limit`/`continue` (items without kind/apiVersion, as the real server sends them),
-//! get, watch (ADDED events, then the stream ends), 403 for chosen resources, and a
-//! log of every request. Its fidelity is checked by pointing the real `kubectl` at it.
+//! get, watch streams with resourceVersions and bookmarks, writes to the resources a
+//! test makes writable (see [`crate::kube_api`]), 403 for chosen resources and verbs,
+//! and a log of every request. Its fidelity is checked by pointing the real `kubectl`
+//! at it.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -27,45 +29,6 @@ pub struct Logged {
     /// Status answered.
     pub status: u16,
 }
-
-/// (API prefix, resource, kind, namespaced, short names).
-const RESOURCES: [(&str, &str, &str, bool, &[&str]); 11] = [
-    (
-        "/api/v1",
-        "serviceaccounts",
-        "ServiceAccount",
-        true,
-        &["sa"],
-    ),
-    ("/api/v1", "pods", "Pod", true, &["po"]),
-    ("/api/v1", "namespaces", "Namespace", false, &["ns"]),
-    ("/api/v1", "nodes", "Node", false, &["no"]),
-    (
-        "/apis/apps/v1",
-        "deployments",
-        "Deployment",
-        true,
-        &["deploy"],
-    ),
-    ("/apis/apps/v1", "daemonsets", "DaemonSet", true, &["ds"]),
-    (
-        "/apis/apps/v1",
-        "statefulsets",
-        "StatefulSet",
-        true,
-        &["sts"],
-    ),
-    ("/apis/apps/v1", "replicasets", "ReplicaSet", true, &["rs"]),
-    ("/apis/batch/v1", "jobs", "Job", true, &[]),
-    ("/apis/batch/v1", "cronjobs", "CronJob", true, &["cj"]),
-    (
-        "/apis/admissionregistration.k8s.io/v1",
-        "mutatingwebhookconfigurations",
-        "MutatingWebhookConfiguration",
-        false,
-        &[],
-    ),
-];
 
 /// Issues real RS256 service-account tokens (TokenRequest) and serves the issuer's
 /// OIDC discovery document and JWKS, without auth, as EKS's issuer does.
@@ -127,15 +90,26 @@ pub struct KubeConfig {
     pub writable_pods: Option<PodScript>,
     /// Objects with `kind` and `metadata`.
     pub objects: Vec<Value>,
-    /// Resources answered with 403 (`pods`, or `pods@namespace`).
+    /// Requests answered with 403: `pods` or `pods@namespace` refuses reading them;
+    /// `create:events`, `patch:policyreports@team-a` refuses that verb.
     pub forbidden: Vec<String>,
     /// Page size when the client asks for none.
     pub page_size: Option<usize>,
+    /// Resources that accept create/update/patch/delete over HTTP (`events`, `leases`,
+    /// or `*` for all); the others answer 405, as the read-only server always did.
+    pub writable: Vec<String>,
+    /// Serve the PolicyReport custom resources (`wgpolicyk8s.io/v1alpha2`), as when
+    /// their definitions are installed; else they are not found, as without them.
+    pub policy_reports: bool,
+    /// Watch history, bookmarks, forced watch ends.
+    pub watch: crate::kube_api::StoreConfig,
 }
 
 struct State {
-    objects: Vec<Value>,
+    store: Arc<crate::kube_api::Store>,
     forbidden: Vec<String>,
+    writable: Vec<String>,
+    policy_reports: bool,
     log: Mutex<Vec<Logged>>,
     url: Mutex<String>,
     tokens: Option<TokenIssuer>,
@@ -191,8 +165,10 @@ impl KubeServer {
         std::fs::write(&ca_path, ca_cert.pem()).expect("write ca");
 
         let state = Arc::new(State {
-            objects: config.objects,
+            store: Arc::new(crate::kube_api::Store::new(config.objects, &config.watch)),
             forbidden: config.forbidden,
+            writable: config.writable,
+            policy_reports: config.policy_reports,
             log: Mutex::new(Vec::new()),
             url: Mutex::new(String::new()),
             tokens: config.tokens,
@@ -249,6 +225,12 @@ impl KubeServer {
             _dir: dir,
             _shutdown: stop_tx,
         }
+    }
+
+    /// The objects: read and change them as an administrator would (changes reach
+    /// open watches).
+    pub fn store(&self) -> &crate::kube_api::Store {
+        &self.state.store
     }
 
     /// Every request so far.
@@ -369,24 +351,32 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn discovery(prefix: &str) -> Value {
-    let group_version = prefix.strip_prefix("/apis/").unwrap_or("v1").to_string();
-    let resources: Vec<Value> = RESOURCES
+fn served(state: &State) -> impl Iterator<Item = &'static crate::kube_api::Kind> + '_ {
+    crate::kube_api::KINDS
         .iter()
-        .filter(|(p, ..)| *p == prefix)
-        .map(|(_, name, kind, namespaced, short)| {
-            json!({"name": name, "singularName": kind.to_lowercase(), "namespaced": namespaced, "kind": kind,
-                   "verbs": ["get", "list", "watch"], "shortNames": short})
+        .filter(|k| !k.custom || state.policy_reports)
+}
+
+fn discovery(state: &State, prefix: &str) -> Value {
+    let group_version = prefix.strip_prefix("/apis/").unwrap_or("v1").to_string();
+    let resources: Vec<Value> = served(state)
+        .filter(|k| k.prefix == prefix)
+        .map(|k| {
+            json!({"name": k.resource, "singularName": k.kind.to_lowercase(), "namespaced": k.namespaced, "kind": k.kind,
+                   "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"], "shortNames": k.short})
         })
         .collect();
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources})
 }
 
+/// A response body: a whole JSON document, or a watch stream.
+type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, std::convert::Infallible>;
+
 async fn handle(
     state: &State,
     req: Request<hyper::body::Incoming>,
     page_size: Option<usize>,
-) -> Response<Full<Bytes>> {
+) -> Response<Body> {
     use http_body_util::BodyExt;
     let method = req.method().to_string();
     let uri = req.uri().clone();
@@ -395,6 +385,12 @@ async fn handle(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == format!("Bearer {TOKEN}"));
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let body_bytes = req
         .into_body()
         .collect()
@@ -403,36 +399,49 @@ async fn handle(
         .unwrap_or_default();
     let body: Value = serde_json::from_slice(&body_bytes).unwrap_or(Value::Null);
     let path = uri.path();
-    let (code, body) = if path.starts_with("/oidc/") && method == "GET" {
+    let answer = if path.starts_with("/oidc/") && method == "GET" {
         // The issuer's discovery and keys are public.
-        oidc(state, path)
+        Answer::Json(oidc(state, path))
     } else if !authorized {
-        status(401, "Unauthorized", "Unauthorized")
+        Answer::Json(status(401, "Unauthorized", "Unauthorized"))
     } else if let Some(answer) = writes(state, &method, path, &body) {
-        answer
-    } else if method != "GET" {
-        status(
-            405,
-            "MethodNotAllowed",
-            &format!("the test API server is read-only: {method} is not allowed"),
-        )
+        Answer::Json(answer)
     } else {
-        route(state, &uri, page_size)
+        route(state, &method, &uri, &content_type, &body_bytes, page_size)
+    };
+    let (code, body) = match answer {
+        Answer::Json((code, body)) => {
+            let text = match &body {
+                Value::String(s) => s.clone(),
+                v => v.to_string(),
+            };
+            (code, Full::new(Bytes::from(text)).boxed_unsync())
+        }
+        Answer::Watch(frames) => {
+            use futures::StreamExt;
+            let frames =
+                frames.map(|b| Ok::<_, std::convert::Infallible>(hyper::body::Frame::data(b)));
+            (
+                200,
+                BodyExt::boxed_unsync(http_body_util::StreamBody::new(frames)),
+            )
+        }
     };
     state.log.lock().expect("log").push(Logged {
         method,
         uri: uri.to_string(),
         status: code,
     });
-    let body_text = match &body {
-        Value::String(s) => s.clone(),
-        v => v.to_string(),
-    };
     Response::builder()
         .status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body_text)))
+        .body(body)
         .expect("response")
+}
+
+enum Answer {
+    Json((u16, Value)),
+    Watch(crate::kube_api::WatchFrames),
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -518,11 +527,7 @@ fn writes(state: &State, method: &str, path: &str, body: &Value) -> Option<(u16,
             let Some(t) = &state.tokens else {
                 return Some(status(404, "NotFound", "TokenRequest is not served"));
             };
-            let exists = state.objects.iter().any(|o| {
-                o["kind"] == "ServiceAccount"
-                    && o["metadata"]["namespace"] == *ns
-                    && o["metadata"]["name"] == *name
-            });
+            let exists = state.store.get("serviceaccounts", ns, name).is_some();
             if !exists {
                 return Some(status(
                     404,
@@ -602,56 +607,83 @@ fn writes(state: &State, method: &str, path: &str, body: &Value) -> Option<(u16,
     }
 }
 
-fn route(state: &State, uri: &hyper::Uri, page_size: Option<usize>) -> (u16, Value) {
+/// The verb a request is authorized as (for `forbidden`).
+fn verb_of(method: &str, name: Option<&str>, watch: bool) -> &'static str {
+    match (method, name, watch) {
+        (_, _, true) => "watch",
+        ("GET", Some(_), _) => "get",
+        ("GET", None, _) => "list",
+        ("POST", ..) => "create",
+        ("PUT", ..) => "update",
+        ("PATCH", ..) => "patch",
+        ("DELETE", ..) => "delete",
+        _ => "get",
+    }
+}
+
+fn route(
+    state: &State,
+    method: &str,
+    uri: &hyper::Uri,
+    content_type: &str,
+    body: &[u8],
+    page_size: Option<usize>,
+) -> Answer {
     let path = uri.path().trim_end_matches('/');
     let q = query(uri);
-    match path {
-        "/version" => {
-            return (
-                200,
-                json!({"major": "1", "minor": "29+", "gitVersion": "v1.29.3-eks-ae9a62a", "gitCommit": "0000000", "gitTreeState": "clean",
-                "buildDate": "2024-03-12T21:32:46Z", "goVersion": "go1.21.8", "compiler": "gc", "platform": "linux/amd64"}),
-            )
+    if method == "GET" {
+        match path {
+            "/version" => {
+                return Answer::Json((
+                    200,
+                    json!({"major": "1", "minor": "29+", "gitVersion": "v1.29.3-eks-ae9a62a", "gitCommit": "0000000", "gitTreeState": "clean",
+                    "buildDate": "2024-03-12T21:32:46Z", "goVersion": "go1.21.8", "compiler": "gc", "platform": "linux/amd64"}),
+                ))
+            }
+            "/api" => {
+                return Answer::Json((
+                    200,
+                    json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:443"}]}),
+                ))
+            }
+            "/apis" => {
+                let mut gvs: Vec<&str> = served(state)
+                    .filter_map(|k| k.prefix.strip_prefix("/apis/"))
+                    .collect();
+                gvs.dedup();
+                let groups: Vec<Value> = gvs
+                    .iter()
+                    .map(|gv| {
+                        let (g, v) = gv.split_once('/').expect("group/version");
+                        json!({"name": g, "versions": [{"groupVersion": gv, "version": v}], "preferredVersion": {"groupVersion": gv, "version": v}})
+                    })
+                    .collect();
+                return Answer::Json((
+                    200,
+                    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+                ));
+            }
+            _ => {}
         }
-        "/api" => {
-            return (
-                200,
-                json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:443"}]}),
-            )
+        if served(state).any(|k| k.prefix == path) {
+            return Answer::Json((200, discovery(state, path)));
         }
-        "/apis" => {
-            let groups: Vec<Value> = ["apps/v1", "batch/v1", "admissionregistration.k8s.io/v1"]
-                .iter()
-                .map(|gv| {
-                    let (g, v) = gv.split_once('/').expect("group/version");
-                    json!({"name": g, "versions": [{"groupVersion": gv, "version": v}], "preferredVersion": {"groupVersion": gv, "version": v}})
-                })
-                .collect();
-            return (
-                200,
-                json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
-            );
-        }
-        _ => {}
     }
-    for (prefix, ..) in RESOURCES.iter() {
-        if path == *prefix {
-            return (200, discovery(prefix));
-        }
-    }
+    let missing = |what: &str| {
+        Answer::Json(status(
+            404,
+            "NotFound",
+            &format!("the server could not find the requested resource ({what})"),
+        ))
+    };
     // /prefix[/namespaces/NS]/RESOURCE[/NAME]
-    let Some((prefix, rest)) = RESOURCES
-        .iter()
-        .map(|(p, ..)| *p)
+    let Some((prefix, rest)) = served(state)
+        .map(|k| k.prefix)
         .filter(|p| path.starts_with(&format!("{p}/")))
         .max_by_key(|p| p.len())
         .map(|p| (p, &path[p.len() + 1..]))
     else {
-        return status(
-            404,
-            "NotFound",
-            &format!("the server could not find the requested resource ({path})"),
-        );
+        return missing(path);
     };
     let parts: Vec<&str> = rest.split('/').collect();
     let (namespace, resource, name) = match parts.as_slice() {
@@ -659,117 +691,137 @@ fn route(state: &State, uri: &hyper::Uri, page_size: Option<usize>) -> (u16, Val
         ["namespaces", ns, res, name] => (Some(*ns), *res, Some(*name)),
         [res] => (None, *res, None),
         [res, name] => (None, *res, Some(*name)),
-        _ => {
-            return status(
-                404,
-                "NotFound",
-                "the server could not find the requested resource",
-            )
-        }
+        _ => return missing(path),
     };
-    let Some(&(_, res_name, kind, namespaced, _)) = RESOURCES
-        .iter()
-        .find(|(p, r, ..)| *p == prefix && *r == resource)
-    else {
-        return status(
-            404,
-            "NotFound",
-            &format!("the server could not find the requested resource ({resource})"),
-        );
+    // `namespaces/NAME` is the namespace object itself.
+    let (namespace, resource, name) = match (namespace, resource, name) {
+        (None, "namespaces", Some(n)) => (None, "namespaces", Some(n)),
+        other => other,
     };
-    let group = prefix
-        .strip_prefix("/apis/")
-        .and_then(|gv| gv.split('/').next())
-        .unwrap_or("");
-    let denied = state.forbidden.iter().any(|f| match f.split_once('@') {
-        Some((r, ns)) => r == res_name && namespace == Some(ns),
-        None => f == res_name,
+    let Some(kind) = served(state).find(|k| k.prefix == prefix && k.resource == resource) else {
+        return missing(resource);
+    };
+    let watch = q.get("watch").is_some_and(|w| w == "true" || w == "1");
+    let verb = verb_of(method, name, watch);
+    let read = matches!(verb, "get" | "list" | "watch");
+    let denied = state.forbidden.iter().any(|f| {
+        let (verbs, target) = match f.split_once(':') {
+            Some((v, t)) => (Some(v), t),
+            None => (None, f.as_str()),
+        };
+        let verb_ok = match verbs {
+            Some(v) => v == verb,
+            None => read,
+        };
+        let (r, ns) = match target.split_once('@') {
+            Some((r, ns)) => (r, Some(ns)),
+            None => (target, None),
+        };
+        verb_ok && r == kind.resource && ns.is_none_or(|ns| namespace == Some(ns))
     });
     if denied {
-        let verb = if name.is_some() { "get" } else { "list" };
         let scope = match namespace {
             Some(ns) => format!("in the namespace \"{ns}\""),
             None => "at the cluster scope".into(),
         };
-        return status(
+        return Answer::Json(status(
             403,
             "Forbidden",
-            &format!("{res_name} is forbidden: User \"system:serviceaccount:irsa:doctor\" cannot {verb} resource \"{res_name}\" in API group \"{group}\" {scope}"),
-        );
+            &format!(
+                "{} is forbidden: User \"system:serviceaccount:irsa:doctor\" cannot {verb} resource \"{}\" in API group \"{}\" {scope}",
+                crate::kube_api::qualified(kind),
+                kind.resource,
+                kind.group()
+            ),
+        ));
     }
-    let matches = |o: &&Value| {
-        o["kind"] == kind
-            && (!namespaced
-                || namespace.is_none_or(|ns| o["metadata"]["namespace"].as_str() == Some(ns)))
-    };
-    if let Some(name) = name {
-        return match state
-            .objects
+    let store = &state.store;
+    let ns = if kind.namespaced { namespace } else { None };
+    if !read {
+        let allowed = state
+            .writable
             .iter()
-            .filter(matches)
-            .find(|o| o["metadata"]["name"].as_str() == Some(name))
-        {
-            Some(o) => (200, o.clone()),
-            None => status(404, "NotFound", &format!("{res_name} \"{name}\" not found")),
+            .any(|w| w == "*" || w == kind.resource);
+        if !allowed {
+            return Answer::Json(status(
+                405,
+                "MethodNotAllowed",
+                &format!(
+                    "the test API server is read-only for {}: {method} is not allowed",
+                    kind.resource
+                ),
+            ));
+        }
+        let result = match (method, name) {
+            ("POST", None) => store.create(kind, ns, &serde_json::from_slice(body).unwrap_or(Value::Null)).map(|o| (201, o)),
+            ("PUT", Some(n)) => store
+                .replace(kind, ns.unwrap_or(""), n, &serde_json::from_slice(body).unwrap_or(Value::Null))
+                .map(|o| (200, o)),
+            ("PATCH", Some(n)) => match crate::kube_api::PatchType::from_content_type(content_type) {
+                Some(how) => {
+                    let created = store.get(kind.resource, ns.unwrap_or(""), n).is_none();
+                    store
+                        .patch(kind, ns.unwrap_or(""), n, how, body)
+                        .map(|o| (if created { 201 } else { 200 }, o))
+                }
+                None => Err(status(
+                    415,
+                    "UnsupportedMediaType",
+                    &format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type:?})"),
+                )),
+            },
+            ("DELETE", Some(n)) => store.delete(kind, ns.unwrap_or(""), n).map(|o| (200, o)),
+            _ => Err(status(405, "MethodNotAllowed", &format!("{method} is not allowed here"))),
+        };
+        return Answer::Json(result.unwrap_or_else(|e| e));
+    }
+    if let Some(name) = name {
+        return Answer::Json(match store.get(kind.resource, ns.unwrap_or(""), name) {
+            Some(o) if !kind.namespaced || namespace.is_some() => (200, o),
+            _ => status(
+                404,
+                "NotFound",
+                &format!("{} \"{name}\" not found", crate::kube_api::qualified(kind)),
+            ),
+        });
+    }
+    let filter = crate::kube_api::Filter::parse(
+        q.get("labelSelector").map(String::as_str),
+        q.get("fieldSelector").map(String::as_str),
+    );
+    if watch {
+        let params = crate::kube_api::WatchParams {
+            resource_version: q.get("resourceVersion").cloned().unwrap_or_default(),
+            bookmarks: q.get("allowWatchBookmarks").is_some_and(|b| b == "true"),
+            send_initial_events: q.get("sendInitialEvents").is_some_and(|b| b == "true"),
+            timeout: q
+                .get("timeoutSeconds")
+                .and_then(|t| t.parse().ok())
+                .map(std::time::Duration::from_secs),
+        };
+        return match store.watch(kind, ns, filter, &params) {
+            Ok(frames) => Answer::Watch(frames),
+            Err(e) => Answer::Json(e),
         };
     }
-    let selector: Vec<(String, String)> = q
-        .get("labelSelector")
-        .map(|s| {
-            s.split(',')
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let all: Vec<&Value> = state
-        .objects
-        .iter()
-        .filter(matches)
-        .filter(|o| {
-            selector
-                .iter()
-                .all(|(k, v)| o["metadata"]["labels"][k].as_str() == Some(v.as_str()))
-        })
-        .collect();
-    if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
-        let events: Vec<String> = all
-            .iter()
-            .map(|o| json!({"type": "ADDED", "object": o}).to_string())
-            .collect();
-        return (200, Value::String(events.join("\n") + "\n"));
-    }
-    let start: usize = q.get("continue").and_then(|c| c.parse().ok()).unwrap_or(0);
     // A server may return fewer items than the client's limit (with a continue token):
     // the configured page size caps it, so clients must really paginate.
-    let asked: usize = q
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(usize::MAX);
-    let limit = asked.min(page_size.unwrap_or(usize::MAX)).max(1);
-    let end = start.saturating_add(limit).min(all.len());
-    let items: Vec<Value> = all[start.min(all.len())..end]
-        .iter()
-        .map(|o| {
-            let mut it = (*o).clone();
-            if let Some(m) = it.as_object_mut() {
-                // The real API server omits kind/apiVersion on list items.
-                m.remove("kind");
-                m.remove("apiVersion");
-            }
-            it
-        })
-        .collect();
-    let mut metadata = json!({"resourceVersion": "1000"});
-    if end < all.len() {
-        metadata["continue"] = json!(end.to_string());
-    }
-    let api_version = prefix
-        .trim_start_matches("/apis/")
-        .trim_start_matches("/api/");
-    (
-        200,
-        json!({"kind": format!("{kind}List"), "apiVersion": api_version, "metadata": metadata, "items": items}),
+    let asked: Option<usize> = q.get("limit").and_then(|l| l.parse().ok());
+    let limit = match (asked, page_size) {
+        (Some(a), Some(p)) => Some(a.min(p)),
+        (a, p) => a.or(p),
+    };
+    Answer::Json(
+        store
+            .list(
+                kind,
+                ns,
+                &filter,
+                limit,
+                q.get("continue").map(String::as_str),
+            )
+            .map(|l| (200, l))
+            .unwrap_or_else(|e| e),
     )
 }
 

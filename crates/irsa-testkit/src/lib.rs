@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod kube_api;
 pub mod kube_server;
 pub mod moto;
 pub mod scale;

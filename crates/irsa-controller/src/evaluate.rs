@@ -1,0 +1,349 @@
+//! The controller's evaluation: the same pure core as `check`, on snapshots written
+//! in `collect`'s own envelope format. No second implementation: a namespace is
+//! evaluated by handing the loader `kubectl get … -n NS -o json` envelopes of the
+//! watched objects and the AWS envelopes `collect` would have written, then
+//! `irsa_rules::check`.
+//!
+//! The unit of re-evaluation is the namespace: rules relate a namespace's
+//! ServiceAccounts, pods and workloads to one another (a workload that runs as
+//! `default` is matched to the annotated ServiceAccount meant for it, IRSA401), never
+//! across namespaces. A change re-evaluates its namespace's chains; the findings
+//! about cluster-scoped subjects (the cluster, OIDC providers, roles, the webhook, the
+//! inputs) come from one cluster-level evaluation over every ServiceAccount, which a
+//! pod change does not need. `tests/partition.rs` proves that the union equals one
+//! `check` over the whole cluster.
+
+use irsa_model::{ContextFlags, Loader};
+use irsa_rules::{Report, Scope};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+/// A namespaced kind the controller watches, as `collect` lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Watched {
+    /// ServiceAccounts.
+    ServiceAccount,
+    /// Pods.
+    Pod,
+    /// Deployments.
+    Deployment,
+    /// DaemonSets.
+    DaemonSet,
+    /// StatefulSets.
+    StatefulSet,
+    /// ReplicaSets.
+    ReplicaSet,
+    /// Jobs.
+    Job,
+    /// CronJobs.
+    CronJob,
+}
+
+impl Watched {
+    /// Every namespaced kind, in `collect`'s order.
+    pub const ALL: [Watched; 8] = [
+        Watched::ServiceAccount,
+        Watched::Pod,
+        Watched::Deployment,
+        Watched::DaemonSet,
+        Watched::StatefulSet,
+        Watched::ReplicaSet,
+        Watched::Job,
+        Watched::CronJob,
+    ];
+
+    /// The plural resource name.
+    pub fn resource(self) -> &'static str {
+        match self {
+            Watched::ServiceAccount => "serviceaccounts",
+            Watched::Pod => "pods",
+            Watched::Deployment => "deployments",
+            Watched::DaemonSet => "daemonsets",
+            Watched::StatefulSet => "statefulsets",
+            Watched::ReplicaSet => "replicasets",
+            Watched::Job => "jobs",
+            Watched::CronJob => "cronjobs",
+        }
+    }
+
+    /// The kind.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Watched::ServiceAccount => "ServiceAccount",
+            Watched::Pod => "Pod",
+            Watched::Deployment => "Deployment",
+            Watched::DaemonSet => "DaemonSet",
+            Watched::StatefulSet => "StatefulSet",
+            Watched::ReplicaSet => "ReplicaSet",
+            Watched::Job => "Job",
+            Watched::CronJob => "CronJob",
+        }
+    }
+
+    /// The `apiVersion` of its list.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Watched::ServiceAccount | Watched::Pod => "v1",
+            Watched::Job | Watched::CronJob => "batch/v1",
+            _ => "apps/v1",
+        }
+    }
+}
+
+/// Appends one `{"command", "output": {…List}}` envelope to the loader, the items'
+/// JSON written straight into the text.
+fn add_list<'i>(
+    loader: &mut Loader,
+    file: &str,
+    command: &str,
+    api_version: &str,
+    list_kind: &str,
+    items: impl IntoIterator<Item = &'i String>,
+) {
+    let mut text = String::with_capacity(4096);
+    let _ = write!(
+        text,
+        "{{\"command\":{},\"output\":{{\"apiVersion\":\"{api_version}\",\"kind\":\"{list_kind}\",\"metadata\":{{\"resourceVersion\":\"\"}},\"items\":[",
+        Value::String(command.to_string())
+    );
+    let mut first = true;
+    for it in items {
+        if !first {
+            text.push(',');
+        }
+        first = false;
+        text.push_str(it);
+    }
+    text.push_str("]}}");
+    loader.add_text(file, &text);
+}
+
+fn add_file(loader: &mut Loader, name: &str, v: &Value) {
+    loader.add_text(name, &v.to_string());
+}
+
+/// Kubernetes objects by kind, each as the API's JSON text.
+pub type Objects = BTreeMap<Watched, Vec<String>>;
+
+/// The cluster-scoped Kubernetes reads and the AWS side, shared by every evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct Shared {
+    /// `kubectl get mutatingwebhookconfigurations -o json` (envelope, or its failure).
+    pub webhooks: Option<(String, Value)>,
+    /// `kubectl version -o json`.
+    pub version: Option<(String, Value)>,
+    /// The AWS side: caller, cluster, providers, Pod Identity associations (files).
+    pub aws_cluster: Vec<(String, Value)>,
+    /// Each role's files (GetRole, attached and inline policy lists), by role ARN.
+    pub roles: BTreeMap<String, Vec<(String, Value)>>,
+    /// Which roles' trust policies name a namespace (or every namespace, under `"*"`).
+    pub trust_index: BTreeMap<String, BTreeSet<String>>,
+    /// Command-line facts (`--issuer`, `--region`, ...).
+    pub flags: ContextFlags,
+}
+
+/// The role ARNs of `eks.amazonaws.com/role-arn` annotations, as written.
+pub fn annotated_role(annotations: Option<&BTreeMap<String, String>>) -> Option<String> {
+    annotations?
+        .get(irsa_rules::context::ROLE_ANNOTATION)
+        .and_then(|a| irsa_policy::RoleArn::parse(a.trim()).ok())
+        .map(|r| r.to_string())
+}
+
+impl Shared {
+    /// The roles a namespace's evaluation needs: those its ServiceAccounts name, and
+    /// those whose trust policy names one of its ServiceAccounts (candidates the rules
+    /// suggest), as one `check` over the cluster would have read them.
+    pub fn roles_for(&self, namespace: &str, annotated: &BTreeSet<String>) -> BTreeSet<String> {
+        let mut out: BTreeSet<String> = annotated
+            .iter()
+            .filter(|r| self.roles.contains_key(*r))
+            .cloned()
+            .collect();
+        for key in [namespace, "*"] {
+            if let Some(rs) = self.trust_index.get(key) {
+                out.extend(rs.iter().cloned());
+            }
+        }
+        out
+    }
+
+    /// Indexes which namespaces each role's trust policy names in its `:sub`
+    /// conditions (a pattern whose namespace part is not literal counts for all).
+    pub fn index_trust(&mut self) {
+        let mut loader = Loader::new(self.flags.clone());
+        for files in self.roles.values() {
+            for (name, v) in files {
+                add_file(&mut loader, name, v);
+            }
+        }
+        for (name, v) in &self.aws_cluster {
+            add_file(&mut loader, name, v);
+        }
+        let snap = loader.finish();
+        let mut index: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for role in snap.roles.values() {
+            let Some(Ok(doc)) = &role.trust else { continue };
+            for st in &doc.statements {
+                for c in &st.conditions {
+                    if !c.key.to_lowercase().ends_with(":sub") {
+                        continue;
+                    }
+                    for v in &c.values {
+                        let key = namespace_of_subject(v).unwrap_or_else(|| "*".to_string());
+                        index.entry(key).or_default().insert(role.arn.clone());
+                    }
+                }
+            }
+        }
+        // Roles the snapshot names by their own ARN; the files are keyed by the
+        // annotation's ARN, which may lack the role's path.
+        let by_name: BTreeMap<(String, String), String> = self
+            .roles
+            .keys()
+            .filter_map(|a| {
+                let r = irsa_policy::RoleArn::parse(a).ok()?;
+                Some(((r.account.clone(), r.name.clone()), a.clone()))
+            })
+            .collect();
+        for set in index.values_mut() {
+            *set = set
+                .iter()
+                .filter_map(|arn| {
+                    let r = irsa_policy::RoleArn::parse(arn).ok()?;
+                    by_name.get(&(r.account, r.name)).cloned()
+                })
+                .collect();
+        }
+        self.trust_index = index;
+    }
+}
+
+/// The namespace a `system:serviceaccount:NS:NAME` value (or pattern) names, when its
+/// namespace part is literal.
+fn namespace_of_subject(v: &str) -> Option<String> {
+    let rest = v.strip_prefix("system:serviceaccount:")?;
+    let (ns, _) = rest.split_once(':')?;
+    (!ns.is_empty() && !irsa_policy::glob::has_wildcards(ns)).then(|| ns.to_string())
+}
+
+fn add_aws(
+    loader: &mut Loader,
+    shared: &Shared,
+    roles: &BTreeSet<String>,
+    namespace: Option<&str>,
+) {
+    for (name, v) in &shared.aws_cluster {
+        match (namespace, name.as_str()) {
+            // Only this namespace's Pod Identity associations (the output keeps its shape).
+            (Some(ns), "eks-list-pod-identity-associations.json") => {
+                let mut v = v.clone();
+                if let Some(list) = v
+                    .pointer_mut("/output/associations")
+                    .and_then(Value::as_array_mut)
+                {
+                    list.retain(|a| a["namespace"].as_str() == Some(ns));
+                }
+                add_file(loader, name, &v);
+            }
+            _ => add_file(loader, name, v),
+        }
+    }
+    for arn in roles {
+        for (name, v) in shared.roles.get(arn).into_iter().flatten() {
+            add_file(loader, name, v);
+        }
+    }
+}
+
+fn add_cluster_objects(loader: &mut Loader, shared: &Shared) {
+    for (name, v) in shared.webhooks.iter().chain(shared.version.iter()) {
+        add_file(loader, name, v);
+    }
+}
+
+/// Evaluates one namespace; its findings about namespaced subjects and its chains are
+/// the namespace's part of a whole-cluster `check`.
+pub fn namespace(
+    ns: &str,
+    objects: &Objects,
+    annotated_roles: &BTreeSet<String>,
+    shared: &Shared,
+) -> Report {
+    let mut loader = Loader::new(shared.flags.clone());
+    for (kind, items) in objects {
+        add_list(
+            &mut loader,
+            &format!("kubectl-get-{}.json", kind.resource()),
+            &format!("kubectl get {} -n {ns} -o json", kind.resource()),
+            kind.api_version(),
+            &format!("{}List", kind.kind()),
+            items,
+        );
+    }
+    add_cluster_objects(&mut loader, shared);
+    add_aws(
+        &mut loader,
+        shared,
+        &shared.roles_for(ns, annotated_roles),
+        Some(ns),
+    );
+    let snap = loader.finish();
+    let mut report = irsa_rules::check(&snap, &Scope::default(), &irsa_rules::Options::default());
+    report
+        .findings
+        .retain(|f| f.subject.namespace.as_deref() == Some(ns));
+    report
+        .passes
+        .retain(|p| p.subject.namespace.as_deref() == Some(ns));
+    report
+}
+
+/// Evaluates what is cluster-scoped: every ServiceAccount (no pod, no workload), the
+/// cluster objects and the whole AWS side; its findings about cluster-scoped subjects
+/// are the cluster's part of a whole-cluster `check`.
+pub fn cluster(service_accounts: &[String], shared: &Shared) -> Report {
+    let mut loader = Loader::new(shared.flags.clone());
+    add_list(
+        &mut loader,
+        "kubectl-get-serviceaccounts.json",
+        "kubectl get serviceaccounts -A -o json",
+        "v1",
+        "ServiceAccountList",
+        service_accounts,
+    );
+    add_cluster_objects(&mut loader, shared);
+    let all: BTreeSet<String> = shared.roles.keys().cloned().collect();
+    add_aws(&mut loader, shared, &all, None);
+    let snap = loader.finish();
+    let mut report = irsa_rules::check(&snap, &Scope::default(), &irsa_rules::Options::default());
+    report.findings.retain(|f| f.subject.namespace.is_none());
+    report.passes.retain(|p| p.subject.namespace.is_none());
+    report.chains.clear();
+    report
+}
+
+/// The reference the partition must equal: one `check` over every object of every
+/// namespace and the whole AWS side, as `check` on a `collect` of the cluster.
+pub fn whole(objects: &Objects, shared: &Shared) -> Report {
+    let mut loader = Loader::new(shared.flags.clone());
+    for (kind, items) in objects {
+        add_list(
+            &mut loader,
+            &format!("kubectl-get-{}.json", kind.resource()),
+            &format!("kubectl get {} -A -o json", kind.resource()),
+            kind.api_version(),
+            &format!("{}List", kind.kind()),
+            items,
+        );
+    }
+    add_cluster_objects(&mut loader, shared);
+    let all: BTreeSet<String> = shared.roles.keys().cloned().collect();
+    add_aws(&mut loader, shared, &all, None);
+    irsa_rules::check(
+        &loader.finish(),
+        &Scope::default(),
+        &irsa_rules::Options::default(),
+    )
+}

@@ -1,0 +1,9 @@
+//! `irsa-doctor controller`: watches the cluster with kube-rs' runtime (watchers and
+//! reflectors over trimmed objects), re-evaluates the namespaces a change touches
+//! through the same pure core as `check` ([`evaluate`]), refreshes the AWS side on an
+//! interval (with jitter and a cap on calls per minute) and on demand, and reports
+//! through Prometheus metrics, Kubernetes Events and PolicyReports.
+
+#![warn(missing_docs)]
+
+pub mod evaluate;
