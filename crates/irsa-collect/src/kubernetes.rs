@@ -85,6 +85,11 @@ fn describe(e: &kube::Error) -> String {
 }
 
 impl Kube {
+    /// The kube-rs client (the controller's watches and writes).
+    pub fn client(&self) -> kube::Client {
+        self.client.clone()
+    }
+
     /// One request, counted; the response text.
     async fn raw(
         &self,

@@ -119,31 +119,62 @@ fn add_list<'i>(
     loader.add_text(file, &text);
 }
 
+fn add_listed(
+    loader: &mut Loader,
+    kind: Watched,
+    command: &str,
+    listed: &Result<Vec<String>, String>,
+) {
+    let file = format!("kubectl-get-{}.json", kind.resource());
+    match listed {
+        Ok(items) => add_list(
+            loader,
+            &file,
+            command,
+            kind.api_version(),
+            &format!("{}List", kind.kind()),
+            items,
+        ),
+        Err(e) => add_file(loader, &file, &irsa_collect::envelope_error(command, e)),
+    }
+}
+
 fn add_file(loader: &mut Loader, name: &str, v: &Value) {
     loader.add_text(name, &v.to_string());
 }
 
-/// Kubernetes objects by kind, each as the API's JSON text.
-pub type Objects = BTreeMap<Watched, Vec<String>>;
+/// Kubernetes objects by kind, each as the API's JSON text; or why the kind could not
+/// be listed (the loader then records the failure, and the rules say "not checked").
+pub type Objects = BTreeMap<Watched, Result<Vec<String>, String>>;
 
-/// The cluster-scoped Kubernetes reads and the AWS side, shared by every evaluation.
+/// The AWS side as `collect` writes it: read once per refresh, shared by every
+/// evaluation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AwsFiles {
+    /// Caller, cluster, OIDC providers, Pod Identity associations.
+    pub cluster: Vec<(String, Value)>,
+    /// Each role's files (GetRole, attached and inline policy lists), by the role ARN
+    /// as ServiceAccounts annotate it.
+    pub roles: BTreeMap<String, Vec<(String, Value)>>,
+    /// The namespaces each role's trust policy names in its `:sub` conditions (`"*"`:
+    /// a pattern whose namespace part is not literal).
+    pub trusted_namespaces: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// What every evaluation reads besides a namespace's objects.
 #[derive(Debug, Clone, Default)]
 pub struct Shared {
     /// `kubectl get mutatingwebhookconfigurations -o json` (envelope, or its failure).
     pub webhooks: Option<(String, Value)>,
     /// `kubectl version -o json`.
     pub version: Option<(String, Value)>,
-    /// The AWS side: caller, cluster, providers, Pod Identity associations (files).
-    pub aws_cluster: Vec<(String, Value)>,
-    /// Each role's files (GetRole, attached and inline policy lists), by role ARN.
-    pub roles: BTreeMap<String, Vec<(String, Value)>>,
-    /// Which roles' trust policies name a namespace (or every namespace, under `"*"`).
-    pub trust_index: BTreeMap<String, BTreeSet<String>>,
+    /// The AWS side.
+    pub aws: std::sync::Arc<AwsFiles>,
     /// Command-line facts (`--issuer`, `--region`, ...).
     pub flags: ContextFlags,
 }
 
-/// The role ARNs of `eks.amazonaws.com/role-arn` annotations, as written.
+/// The role ARNs of `eks.amazonaws.com/role-arn` annotations, normalized.
 pub fn annotated_role(annotations: Option<&BTreeMap<String, String>>) -> Option<String> {
     annotations?
         .get(irsa_rules::context::ROLE_ANNOTATION)
@@ -156,67 +187,67 @@ impl Shared {
     /// those whose trust policy names one of its ServiceAccounts (candidates the rules
     /// suggest), as one `check` over the cluster would have read them.
     pub fn roles_for(&self, namespace: &str, annotated: &BTreeSet<String>) -> BTreeSet<String> {
+        let aws = &self.aws;
         let mut out: BTreeSet<String> = annotated
             .iter()
-            .filter(|r| self.roles.contains_key(*r))
+            .filter(|r| aws.roles.contains_key(*r))
             .cloned()
             .collect();
-        for key in [namespace, "*"] {
-            if let Some(rs) = self.trust_index.get(key) {
-                out.extend(rs.iter().cloned());
+        for (role, namespaces) in &aws.trusted_namespaces {
+            if namespaces.contains(namespace) || namespaces.contains("*") {
+                out.insert(role.clone());
             }
         }
         out
     }
+}
 
-    /// Indexes which namespaces each role's trust policy names in its `:sub`
-    /// conditions (a pattern whose namespace part is not literal counts for all).
-    pub fn index_trust(&mut self) {
-        let mut loader = Loader::new(self.flags.clone());
-        for files in self.roles.values() {
-            for (name, v) in files {
+impl AwsFiles {
+    /// Indexes which namespaces one role's trust policy names (through the loader,
+    /// as `check` reads it).
+    pub fn index_role(&mut self, role: &str, flags: &ContextFlags) {
+        let Some(files) = self.roles.get(role) else {
+            self.trusted_namespaces.remove(role);
+            return;
+        };
+        let mut loader = Loader::new(flags.clone());
+        for (name, v) in files {
+            add_file(&mut loader, name, v);
+        }
+        for (name, v) in &self.cluster {
+            if name.starts_with("sts-") {
                 add_file(&mut loader, name, v);
             }
         }
-        for (name, v) in &self.aws_cluster {
-            add_file(&mut loader, name, v);
-        }
         let snap = loader.finish();
-        let mut index: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for role in snap.roles.values() {
-            let Some(Ok(doc)) = &role.trust else { continue };
+        let mut namespaces = BTreeSet::new();
+        for r in snap.roles.values() {
+            let Some(Ok(doc)) = &r.trust else { continue };
             for st in &doc.statements {
                 for c in &st.conditions {
                     if !c.key.to_lowercase().ends_with(":sub") {
                         continue;
                     }
                     for v in &c.values {
-                        let key = namespace_of_subject(v).unwrap_or_else(|| "*".to_string());
-                        index.entry(key).or_default().insert(role.arn.clone());
+                        namespaces
+                            .insert(namespace_of_subject(v).unwrap_or_else(|| "*".to_string()));
                     }
                 }
             }
         }
-        // Roles the snapshot names by their own ARN; the files are keyed by the
-        // annotation's ARN, which may lack the role's path.
-        let by_name: BTreeMap<(String, String), String> = self
-            .roles
-            .keys()
-            .filter_map(|a| {
-                let r = irsa_policy::RoleArn::parse(a).ok()?;
-                Some(((r.account.clone(), r.name.clone()), a.clone()))
-            })
-            .collect();
-        for set in index.values_mut() {
-            *set = set
-                .iter()
-                .filter_map(|arn| {
-                    let r = irsa_policy::RoleArn::parse(arn).ok()?;
-                    by_name.get(&(r.account, r.name)).cloned()
-                })
-                .collect();
+        if namespaces.is_empty() {
+            self.trusted_namespaces.remove(role);
+        } else {
+            self.trusted_namespaces.insert(role.to_string(), namespaces);
         }
-        self.trust_index = index;
+    }
+
+    /// Indexes every role.
+    pub fn index_trust(&mut self, flags: &ContextFlags) {
+        let roles: Vec<String> = self.roles.keys().cloned().collect();
+        for r in roles {
+            self.index_role(&r, flags);
+        }
     }
 }
 
@@ -234,7 +265,7 @@ fn add_aws(
     roles: &BTreeSet<String>,
     namespace: Option<&str>,
 ) {
-    for (name, v) in &shared.aws_cluster {
+    for (name, v) in &shared.aws.cluster {
         match (namespace, name.as_str()) {
             // Only this namespace's Pod Identity associations (the output keeps its shape).
             (Some(ns), "eks-list-pod-identity-associations.json") => {
@@ -251,7 +282,7 @@ fn add_aws(
         }
     }
     for arn in roles {
-        for (name, v) in shared.roles.get(arn).into_iter().flatten() {
+        for (name, v) in shared.aws.roles.get(arn).into_iter().flatten() {
             add_file(loader, name, v);
         }
     }
@@ -273,12 +304,10 @@ pub fn namespace(
 ) -> Report {
     let mut loader = Loader::new(shared.flags.clone());
     for (kind, items) in objects {
-        add_list(
+        add_listed(
             &mut loader,
-            &format!("kubectl-get-{}.json", kind.resource()),
+            *kind,
             &format!("kubectl get {} -n {ns} -o json", kind.resource()),
-            kind.api_version(),
-            &format!("{}List", kind.kind()),
             items,
         );
     }
@@ -303,18 +332,16 @@ pub fn namespace(
 /// Evaluates what is cluster-scoped: every ServiceAccount (no pod, no workload), the
 /// cluster objects and the whole AWS side; its findings about cluster-scoped subjects
 /// are the cluster's part of a whole-cluster `check`.
-pub fn cluster(service_accounts: &[String], shared: &Shared) -> Report {
+pub fn cluster(service_accounts: &Result<Vec<String>, String>, shared: &Shared) -> Report {
     let mut loader = Loader::new(shared.flags.clone());
-    add_list(
+    add_listed(
         &mut loader,
-        "kubectl-get-serviceaccounts.json",
+        Watched::ServiceAccount,
         "kubectl get serviceaccounts -A -o json",
-        "v1",
-        "ServiceAccountList",
         service_accounts,
     );
     add_cluster_objects(&mut loader, shared);
-    let all: BTreeSet<String> = shared.roles.keys().cloned().collect();
+    let all: BTreeSet<String> = shared.aws.roles.keys().cloned().collect();
     add_aws(&mut loader, shared, &all, None);
     let snap = loader.finish();
     let mut report = irsa_rules::check(&snap, &Scope::default(), &irsa_rules::Options::default());
@@ -329,17 +356,15 @@ pub fn cluster(service_accounts: &[String], shared: &Shared) -> Report {
 pub fn whole(objects: &Objects, shared: &Shared) -> Report {
     let mut loader = Loader::new(shared.flags.clone());
     for (kind, items) in objects {
-        add_list(
+        add_listed(
             &mut loader,
-            &format!("kubectl-get-{}.json", kind.resource()),
+            *kind,
             &format!("kubectl get {} -A -o json", kind.resource()),
-            kind.api_version(),
-            &format!("{}List", kind.kind()),
             items,
         );
     }
     add_cluster_objects(&mut loader, shared);
-    let all: BTreeSet<String> = shared.roles.keys().cloned().collect();
+    let all: BTreeSet<String> = shared.aws.roles.keys().cloned().collect();
     add_aws(&mut loader, shared, &all, None);
     irsa_rules::check(
         &loader.finish(),

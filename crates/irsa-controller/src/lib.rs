@@ -6,4 +6,20 @@
 
 #![warn(missing_docs)]
 
+pub mod aws;
+pub mod controller;
 pub mod evaluate;
+pub mod events;
+pub mod http;
+pub mod leader;
+pub mod logging;
+pub mod metrics;
+pub mod reports;
+pub mod state;
+pub mod trim;
+pub mod watch;
+
+pub use controller::{run, Config, Error, LeaderElection};
+
+/// The logging facade (for the binary).
+pub use tracing;

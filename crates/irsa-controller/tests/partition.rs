@@ -5,7 +5,7 @@
 //! cluster with several namespaces, wildcard trust policies and cross-namespace
 //! candidates.
 
-use irsa_controller::evaluate::{self, Objects, Shared, Watched};
+use irsa_controller::evaluate::{self, AwsFiles, Objects, Shared, Watched};
 use irsa_rules::Report;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -69,12 +69,8 @@ fn inputs(dir: &Path) -> (BTreeMap<String, Objects>, Shared) {
             .as_str()
             .unwrap_or("default")
             .to_string();
-        by_ns
-            .entry(ns)
-            .or_default()
-            .entry(w)
-            .or_default()
-            .push(o.to_string());
+        let listed = by_ns.entry(ns).or_default().entry(w).or_insert(Ok(vec![]));
+        listed.as_mut().unwrap().push(o.to_string());
     }
     let mut shared = Shared::default();
     if !webhooks.is_empty() {
@@ -87,7 +83,12 @@ fn inputs(dir: &Path) -> (BTreeMap<String, Objects>, Shared) {
     // Annotated roles, by (account, name), as the controller keys them.
     let mut annotated: BTreeMap<(String, String), String> = BTreeMap::new();
     for objects in by_ns.values() {
-        for sa in objects.get(&Watched::ServiceAccount).into_iter().flatten() {
+        for sa in objects
+            .get(&Watched::ServiceAccount)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let v: Value = serde_json::from_str(sa).unwrap();
             let ann: Option<BTreeMap<String, String>> =
                 serde_json::from_value(v["metadata"]["annotations"].clone()).ok();
@@ -116,13 +117,15 @@ fn inputs(dir: &Path) -> (BTreeMap<String, Objects>, Shared) {
             Some((r.name, key))
         })
         .collect();
+    let mut aws = AwsFiles::default();
     for (name, v) in files {
         match role_name_of(&v).and_then(|n| arn_of_name.get(&n).cloned()) {
-            Some(arn) => shared.roles.entry(arn).or_default().push((name, v)),
-            None => shared.aws_cluster.push((name, v)),
+            Some(arn) => aws.roles.entry(arn).or_default().push((name, v)),
+            None => aws.cluster.push((name, v)),
         }
     }
-    shared.index_trust();
+    aws.index_trust(&shared.flags);
+    shared.aws = std::sync::Arc::new(aws);
     (by_ns, shared)
 }
 
@@ -215,7 +218,11 @@ fn partition_equals_whole(by_ns: &BTreeMap<String, Objects>, shared: &Shared) {
     let mut all: Objects = BTreeMap::new();
     for objects in by_ns.values() {
         for (k, items) in objects {
-            all.entry(*k).or_default().extend(items.iter().cloned());
+            let listed = all.entry(*k).or_insert(Ok(vec![]));
+            listed
+                .as_mut()
+                .unwrap()
+                .extend(items.as_ref().unwrap().iter().cloned());
         }
     }
     let whole = said(&evaluate::whole(&all, shared));
@@ -224,6 +231,7 @@ fn partition_equals_whole(by_ns: &BTreeMap<String, Objects>, shared: &Shared) {
         let annotated: BTreeSet<String> = objects
             .get(&Watched::ServiceAccount)
             .into_iter()
+            .flatten()
             .flatten()
             .filter_map(|sa| {
                 let v: Value = serde_json::from_str(sa).ok()?;
@@ -237,10 +245,10 @@ fn partition_equals_whole(by_ns: &BTreeMap<String, Objects>, shared: &Shared) {
         parts.1.extend(p);
         parts.2.extend(c);
     }
-    let sas: Vec<String> = all
+    let sas = all
         .get(&Watched::ServiceAccount)
         .cloned()
-        .unwrap_or_default();
+        .unwrap_or(Ok(vec![]));
     let (f, p, _) = said(&evaluate::cluster(&sas, shared));
     parts.0.extend(f);
     parts.1.extend(p);
@@ -286,7 +294,7 @@ fn a_generated_cluster_partitions_exactly() {
     let (mut by_ns, shared) = inputs(dir.path());
     assert!(by_ns.len() > 5, "several namespaces");
     assert_eq!(
-        shared.roles.len(),
+        shared.aws.roles.len(),
         12,
         "roles read one by one, as the controller does"
     );
@@ -294,7 +302,11 @@ fn a_generated_cluster_partitions_exactly() {
     // a candidate), a pod running as `default`, a ServiceAccount missing.
     let first = by_ns.keys().next().unwrap().clone();
     let objects = by_ns.get_mut(&first).unwrap();
-    let sas = objects.get_mut(&Watched::ServiceAccount).unwrap();
+    let sas = objects
+        .get_mut(&Watched::ServiceAccount)
+        .unwrap()
+        .as_mut()
+        .unwrap();
     let mut sa: Value = serde_json::from_str(&sas[0]).unwrap();
     sa["metadata"]["annotations"]
         .as_object_mut()
@@ -303,7 +315,7 @@ fn a_generated_cluster_partitions_exactly() {
     sas[0] = sa.to_string();
     let missing: Value = serde_json::from_str(&sas.pop().unwrap()).unwrap();
     let _ = missing;
-    let pods = objects.get_mut(&Watched::Pod).unwrap();
+    let pods = objects.get_mut(&Watched::Pod).unwrap().as_mut().unwrap();
     let mut pod: Value = serde_json::from_str(&pods[0]).unwrap();
     pod["spec"]["serviceAccountName"] = json!("default");
     pod["spec"]["serviceAccount"] = json!("default");

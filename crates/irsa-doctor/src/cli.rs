@@ -24,6 +24,9 @@ pub enum Command {
     Collect(CollectArgs),
     /// Prove IRSA end to end: TokenRequest → issuer/JWKS/TLS checks → STS, compared with the prediction.
     Probe(ProbeArgs),
+    /// Run in the cluster: watch, re-evaluate on change, export Prometheus metrics,
+    /// Kubernetes Events and PolicyReports (see deploy/).
+    Controller(ControllerArgs),
     /// List every rule: code, cause, severity, summary.
     Rules(OutputArgs),
     /// Show one rule's documentation.
@@ -268,4 +271,86 @@ pub struct ProbeArgs {
     /// Output.
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+/// `--refresh-interval`: `30s`, `5m`, `1h30m`; at least 10 seconds.
+fn refresh_interval(text: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(text)
+        .map_err(|e| format!("{e}; expected a duration such as 30s, 5m or 1h"))?;
+    if d < std::time::Duration::from_secs(10) {
+        return Err("at least 10s (AWS is read on this interval)".into());
+    }
+    Ok(d)
+}
+
+/// `controller` flags: the live flags of `check`, and the controller's own.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Runs until stopped (SIGTERM, Ctrl-C). Logs are JSON lines on standard error. Exit status: 0 stopped, 1 the leader Lease was lost (a restart stands by again), 2 bad flags or configuration.\n\nKubernetes is watched read-only; the only writes are Events (events.k8s.io), PolicyReports (wgpolicyk8s.io/v1alpha2; the CRD is a prerequisite) and the leader Lease. deploy/ holds the manifests, the least-privilege RBAC and the IAM policy."
+)]
+pub struct ControllerArgs {
+    /// Watch only this namespace (then a Role in it suffices); default: every namespace.
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// The EKS cluster (else discovered by matching the API server URL).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// AWS region (else from the EKS endpoint, else the SDK's chain).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The cluster's OIDC issuer URL, when DescribeCluster cannot be read.
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// AWS account of the cluster, when it cannot be read.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+    /// Kubernetes version (e.g. 1.29), when it cannot be read.
+    #[arg(long = "kubernetes-version", value_name = "1.XX")]
+    pub kubernetes_version: Option<String>,
+    /// Connection.
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// Where /metrics, /healthz and /readyz are served.
+    #[arg(
+        long = "metrics-bind-address",
+        value_name = "ADDR:PORT",
+        default_value = "0.0.0.0:8080"
+    )]
+    pub metrics_bind_address: std::net::SocketAddr,
+    /// How often the AWS side (roles, OIDC providers, associations) is read again
+    /// (±10 % jitter); roles named for the first time are read at once.
+    #[arg(
+        long = "refresh-interval",
+        value_name = "DURATION",
+        default_value = "5m",
+        value_parser = refresh_interval
+    )]
+    pub refresh_interval: std::time::Duration,
+    /// Publish no Kubernetes Events.
+    #[arg(long = "no-events")]
+    pub no_events: bool,
+    /// Write no PolicyReports (when the wgpolicyk8s.io CRDs are not installed).
+    #[arg(long = "no-policy-reports")]
+    pub no_policy_reports: bool,
+    /// Cap on AWS API calls per minute.
+    #[arg(long = "aws-calls-per-minute", value_name = "N", default_value_t = 600)]
+    pub aws_calls_per_minute: u32,
+    /// Namespace of the leader Lease.
+    #[arg(
+        long = "leader-election-namespace",
+        value_name = "NAMESPACE",
+        env = "POD_NAMESPACE",
+        default_value = "default"
+    )]
+    pub leader_election_namespace: String,
+    /// Name of the leader Lease.
+    #[arg(
+        long = "leader-election-id",
+        value_name = "NAME",
+        default_value = "irsa-doctor"
+    )]
+    pub leader_election_id: String,
+    /// Run without leader election (one replica only).
+    #[arg(long = "no-leader-election")]
+    pub no_leader_election: bool,
 }

@@ -18,6 +18,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Explain(args) => explain(args),
         Command::Collect(args) => collect(args),
         Command::Probe(args) => probe(args),
+        Command::Controller(args) => crate::controller::run(args),
         Command::Rules(out) => rules(out),
         Command::Rule { code } => rule(&code),
     }

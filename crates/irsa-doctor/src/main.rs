@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod controller;
 mod render;
 
 use clap::Parser;

@@ -1,0 +1,883 @@
+//! `irsa-doctor controller` end to end against the test world: the Kubernetes test API
+//! server (watch streams, Events, Leases, PolicyReports) and moto (the AWS side,
+//! seeded through the AWS API). The real binary runs as a separate process, as in a
+//! pod; the tests read its `/metrics`, `/readyz` and JSON logs, and the objects it
+//! wrote through the server.
+//!
+//! Waits are bounded polls (never fixed sleeps); each bound is what the behaviour
+//! promises (one refresh interval, one second), with the debug build's headroom named.
+
+mod support;
+
+use irsa_testkit::{objects_from_snapshot, KubeConfig, KubeServer, Moto};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::{required, with_moto_env};
+
+/// The example with many problems, or a generated healthy cluster.
+#[derive(Clone, Copy, PartialEq)]
+enum Example {
+    ManyProblems,
+    Healthy,
+}
+
+impl Example {
+    fn account(self) -> &'static str {
+        match self {
+            Example::ManyProblems => "111122223333",
+            Example::Healthy => "391252439823",
+        }
+    }
+    fn cluster(self) -> &'static str {
+        match self {
+            Example::ManyProblems => "shop-use1",
+            Example::Healthy => "orders-use2",
+        }
+    }
+    fn region(self) -> &'static str {
+        match self {
+            Example::ManyProblems => "us-east-1",
+            Example::Healthy => "us-east-2",
+        }
+    }
+}
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+}
+
+struct World {
+    kube: KubeServer,
+    moto: Moto,
+    example: Example,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn world(example_kind: Example, forbidden: &[&str]) -> Option<World> {
+    let Some(moto) = Moto::start(example_kind.account()) else {
+        required("moto (pip install 'moto[server]')");
+        return None;
+    };
+    let (dir, tmp) = match example_kind {
+        Example::ManyProblems => (example("many-problems"), None),
+        Example::Healthy => {
+            // 6 ServiceAccounts in 6 namespaces, 12 pods, 3 roles (one trusting a
+            // namespace wildcard), all healthy.
+            let tmp = tempfile::tempdir().unwrap();
+            irsa_testkit::scale::generate(tmp.path(), 6, 12, 3);
+            (tmp.path().to_path_buf(), Some(tmp))
+        }
+    };
+    let seed = Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/seed_moto.py"))
+        .args([
+            &moto.endpoint,
+            dir.to_str().unwrap(),
+            example_kind.cluster(),
+            example_kind.region(),
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        seed.status.success(),
+        "seeding moto failed: {}",
+        String::from_utf8_lossy(&seed.stderr)
+    );
+    let mut objects = objects_from_snapshot(&dir);
+    // A secret in a pod's environment: it must never reach a log.
+    for o in objects.iter_mut().filter(|o| o["kind"] == "Pod").take(1) {
+        o["spec"]["containers"][0]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "DB_PASSWORD", "value": "hunter2-pod-secret-7f3a"}));
+    }
+    let kube = KubeServer::start(KubeConfig {
+        objects,
+        forbidden: forbidden.iter().map(|s| s.to_string()).collect(),
+        writable: [
+            "events",
+            "leases",
+            "policyreports",
+            "clusterpolicyreports",
+            "serviceaccounts",
+            "pods",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        policy_reports: true,
+        ..KubeConfig::default()
+    });
+    Some(World {
+        kube,
+        moto,
+        example: example_kind,
+        _dir: tmp,
+    })
+}
+
+/// A running controller process.
+struct Controller {
+    child: Child,
+    logs: Arc<Mutex<Vec<String>>>,
+    addr: String,
+}
+
+const SECRET_KEY: &str = "irsaDoctorTestSecretKey0123456789abcdefXYZ";
+const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjEIrsaDoctorTestSessionToken";
+
+fn start(w: &World, extra: &[&str], env: &[(&str, &str)]) -> Controller {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"));
+    c.args([
+        "controller",
+        "--cluster",
+        w.example.cluster(),
+        "--region",
+        w.example.region(),
+        "--metrics-bind-address",
+        "127.0.0.1:0",
+    ])
+    .args(extra)
+    .arg("--kubeconfig")
+    .arg(&w.kube.kubeconfig);
+    with_moto_env(&mut c, &w.moto);
+    c.env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
+        .env("POD_NAMESPACE", "default")
+        .env("POD_NAME", "irsa-doctor-test-0");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let err = child.stderr.take().unwrap();
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let addr = logs.lock().unwrap().iter().find_map(|l| {
+            let v: Value = serde_json::from_str(l).ok()?;
+            (v["message"].as_str()? == "serving /metrics, /healthz, /readyz")
+                .then(|| v["address"].as_str().map(String::from))?
+        });
+        if let Some(addr) = addr {
+            return Controller { child, logs, addr };
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "the controller exited ({status}):\n{}",
+                logs.lock().unwrap().join("\n")
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no address logged:\n{}",
+            logs.lock().unwrap().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Controller {
+    fn get(&self, path: &str) -> (u16, String) {
+        let Ok(mut s) = std::net::TcpStream::connect(&self.addr) else {
+            return (0, String::new());
+        };
+        let _ = write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+        );
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        let code = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (code, body)
+    }
+
+    fn metrics(&self) -> String {
+        self.get("/metrics").1
+    }
+
+    /// Waits (bounded) until `/readyz` answers 200.
+    fn wait_ready(&mut self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.get("/readyz").0 != 200 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the controller exited ({status}):\n{}", self.logs());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not ready within {within:?}:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Stops it as Kubernetes does (SIGTERM), and waits.
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait().ok().flatten().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.wait();
+        // The reader thread drains what is left.
+        std::thread::sleep(Duration::from_millis(100));
+        self.logs()
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The value of one series (labels given as `name="value"` pairs, in any order).
+fn series(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    metrics.lines().find_map(|l| {
+        let (head, value) = l.rsplit_once(' ')?;
+        let (n, rest) = head.split_once('{').unwrap_or((head, ""));
+        if n != name {
+            return None;
+        }
+        labels
+            .iter()
+            .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
+            .then(|| value.parse().ok())?
+    })
+}
+
+fn poll<T>(
+    within: Duration,
+    what: &str,
+    c: &Controller,
+    mut f: impl FnMut() -> Option<T>,
+) -> (T, Duration) {
+    let started = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return (v, started.elapsed());
+        }
+        assert!(
+            started.elapsed() < within,
+            "{what}: not within {within:?}\n{}",
+            c.logs()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn events(w: &World, ns: &str) -> Vec<Value> {
+    w.kube.store().list_all("events", Some(ns))
+}
+
+fn report(w: &World, ns: &str) -> Option<Value> {
+    w.kube.store().get("policyreports", ns, "irsa-doctor")
+}
+
+fn results_about<'a>(report: &'a Value, kind: &str, name: &str) -> Vec<&'a Value> {
+    report["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| {
+            r["resources"]
+                .as_array()
+                .is_some_and(|rs| rs.iter().any(|x| x["kind"] == kind && x["name"] == name))
+        })
+        .collect()
+}
+
+fn kubectl(w: &World, args: &[&str]) -> std::process::Output {
+    Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&w.kube.kubeconfig)
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("kubectl runs")
+}
+
+#[test]
+fn metrics_events_and_policy_reports_say_what_check_says() {
+    let Some(w) = world(Example::ManyProblems, &[]) else {
+        return;
+    };
+    // At the highest verbosity: no secret even in debug logs.
+    let mut c = start(&w, &["--refresh-interval", "1m", "-vv"], &[]);
+    c.wait_ready(Duration::from_secs(120));
+    let m = c.metrics();
+    // Every chain of the example is broken somewhere: STS refuses (trust policy,
+    // audience, ARN), or the pods never use the role (environment preset, static
+    // keys first, the workload runs as `default`).
+    for (ns, sa) in [
+        ("payments", "api"),
+        ("ml", "trainer"),
+        ("reports", "exporter"),
+        ("team-a", "web"),
+        ("legacy", "app"),
+        ("web", "frontend"),
+        ("analytics", "spark"),
+    ] {
+        assert_eq!(
+            series(
+                &m,
+                "irsa_doctor_chain_ok",
+                &[("namespace", ns), ("serviceaccount", sa)]
+            ),
+            Some(0.0),
+            "{ns}/{sa}\n{m}"
+        );
+    }
+    // A role in another account cannot be read with these credentials: no verdict.
+    assert_eq!(
+        series(
+            &m,
+            "irsa_doctor_chain_not_checked",
+            &[("namespace", "batch"), ("serviceaccount", "etl")]
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(
+            &m,
+            "irsa_doctor_chain_ok",
+            &[("namespace", "batch"), ("serviceaccount", "etl")]
+        ),
+        None
+    );
+    assert!(
+        series(
+            &m,
+            "irsa_doctor_findings",
+            &[
+                ("severity", "error"),
+                ("cause", "trust-sub"),
+                ("namespace", "payments")
+            ]
+        )
+        .unwrap_or(0.0)
+            >= 1.0,
+        "{m}"
+    );
+    assert!(
+        series(&m, "irsa_doctor_aws_calls_total", &[("service", "iam")]).unwrap_or(0.0) > 0.0,
+        "{m}"
+    );
+    assert!(
+        series(&m, "irsa_doctor_last_refresh_timestamp_seconds", &[]).unwrap_or(0.0) > 1.6e9,
+        "{m}"
+    );
+    assert_eq!(series(&m, "irsa_doctor_leader", &[]), Some(1.0));
+    // A PolicyReport per namespace, results naming the rule and the resource.
+    let r = report(&w, "payments").expect("a PolicyReport in payments");
+    assert_eq!(r["apiVersion"], "wgpolicyk8s.io/v1alpha2");
+    let api = results_about(&r, "ServiceAccount", "api");
+    assert!(
+        api.iter().any(|x| x["result"] == "fail"
+            && x["severity"] == "high"
+            && x["policy"] == "trust-sub"
+            && x["rule"] == "IRSA203"),
+        "{api:#?}"
+    );
+    assert!(r["summary"]["fail"].as_u64().unwrap() >= 1);
+    assert!(w
+        .kube
+        .store()
+        .get("clusterpolicyreports", "", "irsa-doctor")
+        .is_some());
+    // Events: a Warning with the cause as reason, on the ServiceAccount.
+    let ev = events(&w, "payments");
+    assert!(
+        ev.iter().any(|e| e["type"] == "Warning"
+            && e["reason"] == "TrustSub"
+            && e["regarding"]["kind"] == "ServiceAccount"
+            && e["regarding"]["name"] == "api"
+            && e["reportingController"] == "irsa-doctor"),
+        "{ev:#?}"
+    );
+    // No secret anywhere in the logs.
+    let logs = c.stop();
+    for secret in [
+        "hunter2-pod-secret-7f3a",
+        SECRET_KEY,
+        SESSION_TOKEN,
+        irsa_testkit::TOKEN,
+    ] {
+        assert!(!logs.contains(secret), "{secret} logged");
+    }
+    // Every line is a JSON object.
+    for l in logs.lines() {
+        assert!(
+            serde_json::from_str::<Value>(l).is_ok_and(|v| v.is_object()),
+            "not JSON: {l}"
+        );
+    }
+}
+
+#[test]
+fn a_broken_trust_policy_flips_the_metric_and_the_report_within_one_refresh() {
+    let Some(w) = world(Example::Healthy, &[]) else {
+        return;
+    };
+    let mut c = start(&w, &["--refresh-interval", "10s"], &[]);
+    c.wait_ready(Duration::from_secs(120));
+    let labels = [("namespace", "team-001"), ("serviceaccount", "svc-00001")];
+    let m = c.metrics();
+    for i in 0..6 {
+        let (ns, sa) = (format!("team-{i:03}"), format!("svc-{i:05}"));
+        assert_eq!(
+            series(
+                &m,
+                "irsa_doctor_chain_ok",
+                &[("namespace", &ns), ("serviceaccount", &sa)]
+            ),
+            Some(1.0),
+            "{m}"
+        );
+    }
+    let before = report(&w, "team-001").unwrap();
+    assert!(!results_about(&before, "ServiceAccount", "svc-00001")
+        .iter()
+        .any(|r| r["result"] == "fail"));
+    // Another team edits the role's trust policy: it now trusts another ServiceAccount.
+    let edit = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import boto3,json,sys,urllib.parse\n\
+             iam=boto3.client('iam',endpoint_url=sys.argv[1],region_name='us-east-1',aws_access_key_id='testing',aws_secret_access_key='testing')\n\
+             doc=iam.get_role(RoleName='irsa-role-0001')['Role']['AssumeRolePolicyDocument']\n\
+             doc=json.loads(urllib.parse.unquote(doc)) if isinstance(doc,str) else doc\n\
+             text=json.dumps(doc).replace('system:serviceaccount:team-001:svc-00001','system:serviceaccount:team-001:svc-00001-v2')\n\
+             assert text!=json.dumps(doc), 'the trust policy names the ServiceAccount'\n\
+             iam.update_assume_role_policy(RoleName='irsa-role-0001',PolicyDocument=text)",
+        )
+        .arg(&w.moto.endpoint)
+        .output()
+        .unwrap();
+    assert!(
+        edit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&edit.stderr)
+    );
+    // One refresh is 10 s ±10 %; the evaluation after it takes well under a second
+    // (2 s of headroom for a loaded machine and the debug build).
+    let within = Duration::from_secs(13);
+    let (_, took) = poll(within, "chain_ok flips to 0", &c, || {
+        (series(&c.metrics(), "irsa_doctor_chain_ok", &labels) == Some(0.0)).then_some(())
+    });
+    eprintln!("trust policy broken → chain_ok 0 after {took:?}");
+    // The other chains are untouched.
+    assert_eq!(
+        series(
+            &c.metrics(),
+            "irsa_doctor_chain_ok",
+            &[("namespace", "team-002"), ("serviceaccount", "svc-00002")]
+        ),
+        Some(1.0)
+    );
+    poll(
+        Duration::from_secs(2),
+        "the PolicyReport fails the ServiceAccount",
+        &c,
+        || {
+            let r = report(&w, "team-001")?;
+            results_about(&r, "ServiceAccount", "svc-00001")
+                .iter()
+                .any(|x| {
+                    x["result"] == "fail"
+                        && x["properties"]["cause"]
+                            .as_str()
+                            .is_some_and(|c| c.starts_with("trust-"))
+                })
+                .then_some(())
+        },
+    );
+    c.stop();
+}
+
+#[test]
+fn a_dropped_annotation_gives_an_event_and_a_report_within_a_second() {
+    let Some(w) = world(Example::Healthy, &[]) else {
+        return;
+    };
+    if Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
+        required("kubectl");
+        return;
+    }
+    let mut c = start(&w, &["--refresh-interval", "1m"], &[]);
+    c.wait_ready(Duration::from_secs(120));
+    let labels = [("namespace", "team-002"), ("serviceaccount", "svc-00002")];
+    assert_eq!(
+        series(&c.metrics(), "irsa_doctor_chain_ok", &labels),
+        Some(1.0)
+    );
+    assert!(
+        events(&w, "team-002").is_empty(),
+        "a healthy namespace gets no Event"
+    );
+    let o = kubectl(
+        &w,
+        &[
+            "annotate",
+            "serviceaccount",
+            "svc-00002",
+            "-n",
+            "team-002",
+            "eks.amazonaws.com/role-arn-",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_, took) = poll(
+        Duration::from_secs(1),
+        "an Event on the ServiceAccount",
+        &c,
+        || {
+            events(&w, "team-002")
+                .iter()
+                .any(|e| {
+                    e["regarding"]["name"] == "svc-00002"
+                        && e["regarding"]["kind"] == "ServiceAccount"
+                        && e["reason"] == "SaAnnotationMissing"
+                })
+                .then_some(())
+        },
+    );
+    eprintln!("annotation dropped → Event after {took:?}");
+    let (_, took) = poll(
+        Duration::from_secs(1),
+        "the PolicyReport names it",
+        &c,
+        || {
+            let r = report(&w, "team-002")?;
+            results_about(&r, "ServiceAccount", "svc-00002")
+                .iter()
+                .any(|x| {
+                    x["properties"]["cause"] == "sa-annotation-missing" && x["result"] == "fail"
+                })
+                .then_some(())
+        },
+    );
+    eprintln!("annotation dropped → PolicyReport after {took:?}");
+    // The chain is gone from the metrics with its annotation.
+    poll(
+        Duration::from_secs(1),
+        "the chain series is removed",
+        &c,
+        || {
+            series(&c.metrics(), "irsa_doctor_chain_ok", &labels)
+                .is_none()
+                .then_some(())
+        },
+    );
+    c.stop();
+}
+
+#[test]
+fn a_restart_publishes_no_event_twice_and_two_replicas_report_once() {
+    let Some(w) = world(Example::ManyProblems, &[]) else {
+        return;
+    };
+    let mut first = start(
+        &w,
+        &["--refresh-interval", "1m"],
+        &[("POD_NAME", "irsa-doctor-a")],
+    );
+    first.wait_ready(Duration::from_secs(120));
+    let all = |w: &World| -> usize { w.kube.store().list_all("events", None).len() };
+    let count = all(&w);
+    assert!(count > 3, "the example's problems are announced");
+    // A second replica stands by: it neither reads AWS nor writes.
+    let mut second = start(
+        &w,
+        &["--refresh-interval", "1m"],
+        &[("POD_NAME", "irsa-doctor-b")],
+    );
+    second.wait_ready(Duration::from_secs(60));
+    assert_eq!(
+        series(&second.metrics(), "irsa_doctor_leader", &[]),
+        Some(0.0)
+    );
+    assert_eq!(
+        series(
+            &second.metrics(),
+            "irsa_doctor_aws_calls_total",
+            &[("service", "iam")]
+        ),
+        None
+    );
+    let reports_before = series(
+        &first.metrics(),
+        "irsa_doctor_policy_report_writes_total",
+        &[],
+    );
+    // The leader stops (a rollout): it releases the Lease; the standby takes over and
+    // publishes nothing new: every current problem was announced already.
+    first.stop();
+    poll(
+        Duration::from_secs(30),
+        "the standby leads",
+        &second,
+        || (series(&second.metrics(), "irsa_doctor_leader", &[]) == Some(1.0)).then_some(()),
+    );
+    second.wait_ready(Duration::from_secs(60));
+    assert_eq!(
+        all(&w),
+        count,
+        "no Event published twice:\n{}",
+        second.logs()
+    );
+    assert!(reports_before.is_some());
+    let lease = w
+        .kube
+        .store()
+        .get("leases", "default", "irsa-doctor")
+        .unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], "irsa-doctor-b");
+    // A restart of the only replica: still nothing twice.
+    second.stop();
+    let mut third = start(
+        &w,
+        &["--refresh-interval", "1m"],
+        &[("POD_NAME", "irsa-doctor-c")],
+    );
+    third.wait_ready(Duration::from_secs(120));
+    assert_eq!(
+        all(&w),
+        count,
+        "no Event published twice after a restart:\n{}",
+        third.logs()
+    );
+    third.stop();
+}
+
+#[test]
+fn refused_writes_are_said_once_counted_and_the_diagnosis_goes_on() {
+    let Some(w) = world(
+        Example::ManyProblems,
+        &[
+            "create:events",
+            "patch:events",
+            "patch:policyreports",
+            "patch:clusterpolicyreports",
+        ],
+    ) else {
+        return;
+    };
+    let mut c = start(&w, &["--refresh-interval", "1m"], &[]);
+    c.wait_ready(Duration::from_secs(120));
+    let m = c.metrics();
+    assert!(
+        series(
+            &m,
+            "irsa_doctor_write_refusals_total",
+            &[("resource", "events"), ("reason", "forbidden")]
+        )
+        .unwrap_or(0.0)
+            >= 1.0,
+        "{m}"
+    );
+    assert!(
+        series(
+            &m,
+            "irsa_doctor_write_refusals_total",
+            &[("resource", "policyreports"), ("reason", "forbidden")]
+        )
+        .unwrap_or(0.0)
+            >= 1.0,
+        "{m}"
+    );
+    // The diagnosis is complete all the same.
+    assert_eq!(
+        series(
+            &m,
+            "irsa_doctor_chain_ok",
+            &[("namespace", "payments"), ("serviceaccount", "api")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        series(
+            &m,
+            "irsa_doctor_chain_not_checked",
+            &[("namespace", "batch"), ("serviceaccount", "etl")]
+        ),
+        Some(1.0)
+    );
+    // A change still re-evaluates; the refusals are not said again.
+    let o = kubectl(
+        &w,
+        &[
+            "annotate",
+            "serviceaccount",
+            "app",
+            "-n",
+            "legacy",
+            "eks.amazonaws.com/role-arn-",
+        ],
+    );
+    assert!(o.status.success());
+    poll(
+        Duration::from_secs(5),
+        "the change is evaluated",
+        &c,
+        || {
+            series(
+                &c.metrics(),
+                "irsa_doctor_chain_ok",
+                &[("namespace", "legacy"), ("serviceaccount", "app")],
+            )
+            .is_none()
+            .then_some(())
+        },
+    );
+    let logs = c.stop();
+    let said = |needle: &str| logs.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(said("RBAC refuses creating Events"), 1, "{logs}");
+    assert_eq!(said("RBAC refuses writing policyreports"), 1, "{logs}");
+    assert!(w.kube.store().list_all("events", None).is_empty());
+}
+
+#[test]
+fn without_the_policy_report_crd_it_says_so_once_and_goes_on() {
+    let Some(w) = world(Example::ManyProblems, &[]) else {
+        return;
+    };
+    // The same world, without the CRD.
+    let kube = KubeServer::start(KubeConfig {
+        objects: objects_from_snapshot(&example("many-problems")),
+        writable: vec!["events".into(), "leases".into()],
+        policy_reports: false,
+        ..KubeConfig::default()
+    });
+    let w = World {
+        kube,
+        moto: w.moto,
+        example: w.example,
+        _dir: None,
+    };
+    let mut c = start(&w, &["--refresh-interval", "1m"], &[]);
+    c.wait_ready(Duration::from_secs(120));
+    let m = c.metrics();
+    assert!(
+        series(
+            &m,
+            "irsa_doctor_write_refusals_total",
+            &[("resource", "policyreports"), ("reason", "not-installed")]
+        )
+        .unwrap_or(0.0)
+            >= 1.0,
+        "{m}"
+    );
+    assert!(
+        !w.kube.store().list_all("events", None).is_empty(),
+        "Events go on"
+    );
+    let logs = c.stop();
+    assert_eq!(
+        logs.lines()
+            .filter(
+                |l| l.contains("the PolicyReport CRD (wgpolicyk8s.io/v1alpha2) is not installed")
+            )
+            .count(),
+        1,
+        "{logs}"
+    );
+    // --no-policy-reports: no attempt at all.
+    let mut c = start(
+        &w,
+        &["--refresh-interval", "1m", "--no-policy-reports"],
+        &[],
+    );
+    c.wait_ready(Duration::from_secs(120));
+    assert_eq!(
+        series(
+            &c.metrics(),
+            "irsa_doctor_write_refusals_total",
+            &[("resource", "policyreports"), ("reason", "not-installed")]
+        ),
+        None
+    );
+    c.stop();
+}
+
+#[test]
+fn bad_flags_are_one_line_errors() {
+    for (args, want) in [
+        (
+            vec!["controller", "--refresh-interval", "3s"],
+            "--refresh-interval",
+        ),
+        (
+            vec!["controller", "--refresh-interval", "soon"],
+            "--refresh-interval",
+        ),
+        (
+            vec!["controller", "--metrics-bind-address", "8080"],
+            "--metrics-bind-address",
+        ),
+        (
+            vec![
+                "controller",
+                "--region",
+                "mars-1",
+                "--kubeconfig",
+                "/dev/null",
+            ],
+            "--region",
+        ),
+        (
+            vec!["controller", "--kubeconfig", "/nonexistent/kubeconfig"],
+            "--kubeconfig",
+        ),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"))
+            .args(&args)
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}
