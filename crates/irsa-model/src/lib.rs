@@ -7,9 +7,11 @@
 #![warn(missing_docs)]
 
 pub mod command;
+mod events;
 pub mod loader;
 pub mod model;
 mod raw;
+pub mod recorded;
 
 pub use loader::{load_paths, Loader, REDACTED};
 pub use model::*;
