@@ -162,6 +162,15 @@ fn quoted_after<'t>(text: &'t str, marker: &str) -> Option<&'t str> {
     rest.split('"').next()
 }
 
+/// Whether an error is an answer that the object does not exist (AWS `NoSuchEntity`,
+/// `ResourceNotFoundException`; Kubernetes `NotFound`), rather than a failure to read.
+pub fn is_not_found(error: &str) -> bool {
+    error.contains("NoSuchEntity")
+        || error.contains("ResourceNotFoundException")
+        || error.contains("(NotFound)")
+        || error.starts_with("NotFound")
+}
+
 /// The permission an `AccessDenied`/`Forbidden` error names, in the words to grant it:
 /// `iam:GetRole`, `list serviceaccounts in namespace team-a`.
 pub fn permission_named(error: &str) -> Option<String> {

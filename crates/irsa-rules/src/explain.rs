@@ -123,6 +123,7 @@ fn confirm_for(cause: Cause) -> String {
         Cause::WebhookMissing => ("IRSA404", "kubectl get mutatingwebhookconfiguration pod-identity-webhook -o yaml"),
         Cause::EnvPresetConflict | Cause::CredentialPrecedence => ("IRSA405/IRSA406", "kubectl get deploy <name> -n <ns> -o yaml"),
         Cause::TokenFilePermission => ("IRSA407", "kubectl exec -n <ns> <pod> -- id"),
+        Cause::PodTokenMount => ("IRSA411", "kubectl get pod <pod> -n <ns> -o yaml"),
         Cause::SdkTooOld => ("IRSA408", "irsa-doctor check --snapshot <folder> --sdk <name>=<version>"),
         Cause::ChinaRegion | Cause::RegionalSts => ("IRSA409/IRSA410", "kubectl exec -n <ns> <pod> -- env"),
         Cause::TrustTooBroad | Cause::TrustPolicySize | Cause::CollectionGap => ("", "irsa-doctor check"),

@@ -57,6 +57,7 @@ causes! {
     SdkTooOld => "sdk-too-old",
     ChinaRegion => "china-region",
     RegionalSts => "regional-sts",
+    PodTokenMount => "pod-token-mount",
     CollectionGap => "collection-gap",
 }
 
