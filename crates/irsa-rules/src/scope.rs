@@ -74,9 +74,9 @@ pub fn scope_miss(snap: &Snapshot, scope: &Scope) -> Option<String> {
             .collect();
         if !pods.contains(&pod.as_str()) {
             let held = if pods.is_empty() {
-                format!("no pod {} is in the snapshot", where_(&scope.namespace))
+                "the snapshot has no pod there".to_string()
             } else {
-                format!("{} pod(s) {} are", pods.len(), where_(&scope.namespace))
+                format!("the snapshot has {} pod(s) there", pods.len())
             };
             return Some(format!(
                 "--pod {pod}: no pod `{pod}` {} ({held}){}",
