@@ -8,6 +8,7 @@
 
 pub mod command;
 mod events;
+mod kinds;
 pub mod loader;
 pub mod model;
 mod raw;

@@ -300,6 +300,12 @@ impl Loader {
                     listed_kinds.push(k.clone());
                 }
             }
+            if listed_kinds.is_empty() {
+                // An empty `kind: List`: the command says what was listed.
+                if let Some(k) = ctx.command.and_then(crate::kinds::listed_kind) {
+                    listed_kinds.push(k.to_string());
+                }
+            }
             for k in &listed_kinds {
                 self.record_listing(k, ctx.command);
             }
@@ -324,6 +330,9 @@ impl Loader {
             _ => return,
         };
         if let Some(c) = command {
+            if c.selector.is_some() {
+                return; // a label- or field-selected list is not the whole namespace
+            }
             if c.all_namespaces {
                 listing.add(None);
             } else if let Some(ns) = &c.namespace {

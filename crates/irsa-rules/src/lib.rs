@@ -191,11 +191,14 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
     summary.checked = checked(&cx, &chains);
     summary.not_checked = not_checked.len();
     let c = summary.checked;
+    // Without a ServiceAccount, pod or workload no chain is evaluated; a problem found
+    // all the same (Kubernetes' own report of a missing ServiceAccount) is a result, advice is not.
     let evaluated_something = c.serviceaccounts + c.pods + c.workloads > 0
-        || out
-            .findings
-            .iter()
-            .any(|f| f.cause != Cause::CollectionGap && f.subject.kind != "Input");
+        || out.findings.iter().any(|f| {
+            f.cause != Cause::CollectionGap
+                && f.subject.kind != "Input"
+                && f.severity <= Severity::Warning
+        });
     Report {
         findings: out.findings,
         passes: out.passes,
