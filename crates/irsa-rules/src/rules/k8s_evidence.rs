@@ -55,43 +55,48 @@ pub fn sa_lookup_not_found(message: &str) -> Option<(String, String)> {
     (valid(ns) && valid(name)).then(|| (ns.to_string(), name.to_string()))
 }
 
-/// The workload a report is about, lifted to its top-level controller when it is in the
-/// snapshot (a ReplicaSet of a Deployment is fixed on the Deployment).
-fn reporter(cx: &Context<'_>, kind: &str, namespace: &str, name: &str) -> Subject {
-    let top = WorkloadKind::from_kind(kind).and_then(|k| {
-        let mut kind = k;
-        let mut name = name.to_string();
-        for _ in 0..3 {
-            let owner = cx
+/// The top-level controller of a workload in the snapshot (ReplicaSet → Deployment,
+/// Job → CronJob); a ReplicaSet that is not in the snapshot is attributed to the
+/// Deployment `<deployment>-<hash>` names, when that Deployment is.
+fn top_controller(
+    cx: &Context<'_>,
+    kind: WorkloadKind,
+    namespace: &str,
+    name: &str,
+) -> (WorkloadKind, String) {
+    let (mut kind, mut name) = (kind, name.to_string());
+    for _ in 0..3 {
+        let owner = cx
+            .snap
+            .workload(kind, namespace, &name)
+            .and_then(|w| w.owner.clone())
+            .and_then(|o| WorkloadKind::from_kind(&o.kind).map(|k| (k, o.name)));
+        match owner {
+            Some((k, n)) => (kind, name) = (k, n),
+            None => break,
+        }
+    }
+    if kind == WorkloadKind::ReplicaSet && cx.snap.workload(kind, namespace, &name).is_none() {
+        if let Some((d, _)) = name.rsplit_once('-') {
+            if cx
                 .snap
-                .workload(kind, namespace, &name)
-                .and_then(|w| w.owner.clone())
-                .and_then(|o| WorkloadKind::from_kind(&o.kind).map(|k| (k, o.name)));
-            match owner {
-                Some((k, n)) => {
-                    kind = k;
-                    name = n;
-                }
-                None => break,
+                .workload(WorkloadKind::Deployment, namespace, d)
+                .is_some()
+            {
+                return (WorkloadKind::Deployment, d.to_string());
             }
         }
-        if kind == WorkloadKind::ReplicaSet && cx.snap.workload(kind, namespace, &name).is_none() {
-            // `<deployment>-<hash>`, when that Deployment is in the snapshot.
-            if let Some((d, _)) = name.rsplit_once('-') {
-                if cx
-                    .snap
-                    .workload(WorkloadKind::Deployment, namespace, d)
-                    .is_some()
-                {
-                    return Some((WorkloadKind::Deployment, d.to_string()));
-                }
-            }
+    }
+    (kind, name)
+}
+
+/// The workload a report is about, lifted to its top-level controller.
+fn reporter(cx: &Context<'_>, kind: &str, namespace: &str, name: &str) -> Subject {
+    match WorkloadKind::from_kind(kind) {
+        Some(k) => {
+            let (k, n) = top_controller(cx, k, namespace, name);
+            Subject::namespaced(k.name(), namespace, &n)
         }
-        Some((kind, name))
-    });
-    match top {
-        Some((k, n)) => Subject::namespaced(k.name(), namespace, &n),
-        None if kind == "Pod" => Subject::namespaced("Pod", namespace, name),
         None => Subject::namespaced(kind, namespace, name),
     }
 }
