@@ -70,11 +70,7 @@ fn class1_sidecar_with_the_pair_but_no_mount() {
     }
     let r = s.run();
     expect(&r, &[Cause::PodTokenMount], &[Cause::PodNotMutated]);
-    let f = r
-        .findings
-        .iter()
-        .find(|f| f.cause == Cause::PodTokenMount)
-        .unwrap();
+    let f = finding(&r, Cause::PodTokenMount);
     // Grouped on the workload, naming the container, the path and the SDK's error.
     assert_eq!(f.subject.display(), "Deployment inventory/inventory-api");
     let m = f.message.render();
@@ -140,11 +136,7 @@ fn class1_skip_containers_entry_that_still_sets_the_variable() {
     }
     let r = s.run();
     expect(&r, &[Cause::PodTokenMount], &[]);
-    let f = r
-        .findings
-        .iter()
-        .find(|f| f.cause == Cause::PodTokenMount)
-        .unwrap();
+    let f = finding(&r, Cause::PodTokenMount);
     assert!(
         f.message.render().contains("skip-containers"),
         "{}",
@@ -205,11 +197,7 @@ fn class1_own_mount_named_like_the_webhooks_elsewhere() {
     }
     let r = s.run();
     expect(&r, &[Cause::PodTokenMount], &[]);
-    let f = r
-        .findings
-        .iter()
-        .find(|f| f.cause == Cause::PodTokenMount)
-        .unwrap();
+    let f = finding(&r, Cause::PodTokenMount);
     assert!(
         f.fix.iter().any(|x| x
             .summary
@@ -235,11 +223,7 @@ fn class1_preset_in_the_template_is_fixed_on_the_template() {
     }
     let r = s.run();
     expect(&r, &[Cause::PodTokenMount], &[]);
-    let f = r
-        .findings
-        .iter()
-        .find(|f| f.cause == Cause::PodTokenMount)
-        .unwrap();
+    let f = finding(&r, Cause::PodTokenMount);
     assert_eq!(
         f.fix[0].command.as_deref(),
         Some("kubectl set env deployment/inventory-api -n inventory -c inventory-api AWS_WEB_IDENTITY_TOKEN_FILE- AWS_ROLE_ARN-")
@@ -307,16 +291,7 @@ fn runs_as_default(labels_match: bool) -> Scenario {
         p["spec"]["serviceAccountName"] = json!("default");
         p["spec"]["serviceAccount"] = json!("default");
         p["metadata"]["ownerReferences"][0]["name"] = json!("storefront-678r6tmp9");
-        let c = &mut p["spec"]["containers"][0];
-        c.as_object_mut().unwrap().remove("env");
-        c["volumeMounts"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|m| m["name"] != "aws-iam-token");
-        p["spec"]["volumes"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|v| v["name"] != "aws-iam-token");
+        unmutate(p);
     }
     s
 }
@@ -325,11 +300,7 @@ fn runs_as_default(labels_match: bool) -> Scenario {
 fn class2_template_without_service_account_matches_by_release_labels() {
     let r = runs_as_default(true).run();
     expect(&r, &[Cause::PodServiceAccount], &[Cause::SaMissing]);
-    let f = r
-        .findings
-        .iter()
-        .find(|f| f.cause == Cause::PodServiceAccount)
-        .unwrap();
+    let f = finding(&r, Cause::PodServiceAccount);
     assert_eq!(f.subject.display(), "Deployment inventory/storefront");
     let m = f.message.render();
     assert!(
@@ -417,11 +388,7 @@ fn class3_failed_create_condition_proves_sa_missing_without_a_listing() {
     );
     let r = s.run();
     expect(&r, &[Cause::SaMissing], &[]);
-    let f = r
-        .findings
-        .iter()
-        .find(|f| f.cause == Cause::SaMissing)
-        .unwrap();
+    let f = finding(&r, Cause::SaMissing);
     // Lifted from the ReplicaSet to the Deployment the user edits.
     assert_eq!(f.subject.display(), "Deployment inventory/inventory-api");
     assert!(f
@@ -456,11 +423,7 @@ fn class3_events_prove_sa_missing_for_any_controller() {
          "metadata": {"name": "ledger.17d8a3c1b2", "namespace": "inventory"}, "source": {"component": "statefulset-controller"}}]}));
     let r = s.run();
     expect(&r, &[Cause::SaMissing], &[]);
-    let f = r
-        .findings
-        .iter()
-        .find(|f| f.cause == Cause::SaMissing)
-        .unwrap();
+    let f = finding(&r, Cause::SaMissing);
     assert_eq!(f.subject.display(), "StatefulSet inventory/ledger");
     assert!(f.message.render().contains("(19 times)"));
     // Twin: the ServiceAccount exists now (the event predates it): no finding.
@@ -487,12 +450,7 @@ fn class3_recorded_kubectl_not_found_for_the_service_account() {
     let r = s.run();
     expect(&r, &[Cause::SaMissing], &[]);
     assert_eq!(
-        r.findings
-            .iter()
-            .find(|f| f.cause == Cause::SaMissing)
-            .unwrap()
-            .subject
-            .display(),
+        finding(&r, Cause::SaMissing).subject.display(),
         "Deployment inventory/inventory-api"
     );
 }
@@ -587,11 +545,7 @@ fn class5_missing_aud_condition_is_advice() {
         .unwrap()
         .remove(&format!("{ISS}:aud"));
     let r = s.run();
-    let f = r
-        .findings
-        .iter()
-        .find(|f| f.cause == Cause::TrustAud)
-        .unwrap();
+    let f = finding(&r, Cause::TrustAud);
     assert_eq!(f.severity, Severity::Info);
     no_loud(&r);
     verdict_is(&r, Status::Works, None);
@@ -621,12 +575,7 @@ fn class5_a_service_statement_never_gets_trust_action() {
         );
     }
     // The fix keeps the EC2 statement.
-    let fix = r
-        .findings
-        .iter()
-        .find(|f| f.cause == Cause::TrustPrincipal)
-        .unwrap()
-        .fix[0]
+    let fix = finding(&r, Cause::TrustPrincipal).fix[0]
         .command
         .clone()
         .unwrap();
@@ -730,16 +679,7 @@ fn class6_no_pods_is_not_a_tick() {
 fn class6_pods_not_mutated_fail_the_verdict() {
     let mut s = healthy();
     for p in s.pods() {
-        let c = &mut p["spec"]["containers"][0];
-        c.as_object_mut().unwrap().remove("env");
-        c["volumeMounts"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|m| m["name"] != "aws-iam-token");
-        p["spec"]["volumes"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|v| v["name"] != "aws-iam-token");
+        unmutate(p);
     }
     let r = s.run();
     verdict_is(&r, Status::Fails, Some(Cause::PodNotMutated));

@@ -113,6 +113,29 @@ impl Scenario {
     }
 }
 
+/// The first finding of a cause (the test fails, listing the findings, when there is none).
+#[track_caller]
+pub fn finding(r: &Report, cause: Cause) -> &irsa_rules::Finding {
+    r.findings
+        .iter()
+        .find(|f| f.cause == cause)
+        .unwrap_or_else(|| panic!("no {} finding:\n{}", cause.id(), dump(r)))
+}
+
+/// A pod as it is when the webhook never saw it: no injected env, no token volume or mount.
+pub fn unmutate(pod: &mut Value) {
+    let c = &mut pod["spec"]["containers"][0];
+    c.as_object_mut().unwrap().remove("env");
+    c["volumeMounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["name"] != "aws-iam-token");
+    pod["spec"]["volumes"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|v| v["name"] != "aws-iam-token");
+}
+
 pub fn errors(r: &Report) -> Vec<Cause> {
     r.findings
         .iter()
