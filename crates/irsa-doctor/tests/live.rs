@@ -184,6 +184,7 @@ fn live_check_equals_check_of_the_collected_snapshot() {
         "pod-not-mutated",
         "env-preset-conflict app",
         "credential-precedence frontend",
+        "pod-token-mount ingest",
         "oidc-provider-audience",
     ] {
         assert!(
@@ -218,7 +219,7 @@ fn live_check_equals_check_of_the_collected_snapshot() {
         .unwrap()
         .parse()
         .unwrap();
-    let roles = 8; // distinct annotated roles in the example (one malformed, one cross-account)
+    let roles = 9; // distinct annotated roles in the example (one malformed, one cross-account)
     assert!(
         aws_calls <= roles * 3 + 5,
         "{aws_calls} AWS calls for {roles} roles: {line}"

@@ -824,6 +824,7 @@ fn every_rule_fires_somewhere_in_the_many_problems_example() {
         Cause::OidcProviderAudience,
         Cause::SaAnnotationMissing,
         Cause::CredentialPrecedence,
+        Cause::PodTokenMount,
     ] {
         assert!(errors(&r).contains(&c), "{} missing", c.id());
     }
