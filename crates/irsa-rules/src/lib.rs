@@ -172,11 +172,12 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
             Severity::Info => summary.info += 1,
         }
     }
+    let index = verdict::FindingIndex::new(&out.findings);
     let chains: Vec<Chain> = cx
         .irsa
         .iter()
         .map(|i| {
-            let (verdict, pods) = verdict::verdict(&cx, i, &out.findings);
+            let (verdict, pods) = verdict::verdict(&cx, i, &index);
             Chain {
                 subject: i.subject(),
                 role_arn: i.annotation.to_string(),

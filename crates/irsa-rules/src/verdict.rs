@@ -7,7 +7,7 @@ use crate::context::{Context, SaIrsa};
 use crate::finding::{Cause, Finding, Severity, Subject};
 use irsa_policy::StsPrediction;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// The outcome for a ServiceAccount's pods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -129,9 +129,79 @@ impl Links<'_> {
     }
 }
 
+/// Findings indexed by what they could be about, so each chain looks only at its own
+/// candidates (verdicts stay linear in the number of ServiceAccounts and findings).
+pub struct FindingIndex<'f> {
+    /// Cluster, webhook and provider findings: about many chains.
+    shared: Vec<(usize, &'f Finding)>,
+    /// Namespaced subjects: (kind, namespace, name).
+    by_subject: HashMap<(&'f str, &'f str, &'f str), Vec<(usize, &'f Finding)>>,
+    /// Namespaced findings that name a role: (namespace, role).
+    by_role_in_namespace: HashMap<(&'f str, &'f str), Vec<(usize, &'f Finding)>>,
+    /// Role subjects, by role ARN.
+    by_role: HashMap<&'f str, Vec<(usize, &'f Finding)>>,
+}
+
+impl<'f> FindingIndex<'f> {
+    /// Indexes the findings (in report order).
+    pub fn new(findings: &'f [Finding]) -> FindingIndex<'f> {
+        let mut ix = FindingIndex {
+            shared: Vec::new(),
+            by_subject: HashMap::new(),
+            by_role_in_namespace: HashMap::new(),
+            by_role: HashMap::new(),
+        };
+        for (n, f) in findings.iter().enumerate() {
+            let s = &f.subject;
+            match (s.kind.as_str(), s.namespace.as_deref()) {
+                ("Input", _) => {}
+                ("Role", _) => ix.by_role.entry(&s.name).or_default().push((n, f)),
+                (kind, Some(ns)) => {
+                    ix.by_subject
+                        .entry((kind, ns, &s.name))
+                        .or_default()
+                        .push((n, f));
+                    if let Some(role) = f.role_arn.as_deref() {
+                        ix.by_role_in_namespace
+                            .entry((ns, role))
+                            .or_default()
+                            .push((n, f));
+                    }
+                }
+                (_, None) => ix.shared.push((n, f)),
+            }
+        }
+        ix
+    }
+
+    fn candidates(&self, links: &Links<'_>) -> Vec<&'f Finding> {
+        let ns = links.namespace;
+        let mut c: Vec<(usize, &'f Finding)> = self.shared.clone();
+        let mut take =
+            |v: Option<&Vec<(usize, &'f Finding)>>| c.extend(v.into_iter().flatten().copied());
+        for role in [links.role.as_str(), links.annotation] {
+            take(self.by_role.get(role));
+            take(self.by_role_in_namespace.get(&(ns, role)));
+        }
+        take(self.by_subject.get(&("ServiceAccount", ns, links.name)));
+        for p in &links.pods {
+            take(self.by_subject.get(&("Pod", ns, p)));
+        }
+        for (kind, name) in &links.workloads {
+            take(self.by_subject.get(&(kind.as_str(), ns, name.as_str())));
+        }
+        c.sort_by_key(|(n, _)| *n);
+        c.dedup_by_key(|(n, _)| *n);
+        c.into_iter()
+            .map(|(_, f)| f)
+            .filter(|f| links.about(f))
+            .collect()
+    }
+}
+
 /// The verdict of one ServiceAccount, from STS's predicted answer and every finding about
 /// its chain.
-pub fn verdict(cx: &Context<'_>, i: &SaIrsa<'_>, findings: &[Finding]) -> (Verdict, usize) {
+pub fn verdict(cx: &Context<'_>, i: &SaIrsa<'_>, index: &FindingIndex<'_>) -> (Verdict, usize) {
     let pods: Vec<&irsa_model::Pod> = cx.pods_of_sa(&i.sa.namespace, &i.sa.name).collect();
     let mut workloads: BTreeSet<(String, String)> = cx
         .workloads_of_sa(&i.sa.namespace, &i.sa.name)
@@ -155,7 +225,7 @@ pub fn verdict(cx: &Context<'_>, i: &SaIrsa<'_>, findings: &[Finding]) -> (Verdi
             _ => None,
         },
     };
-    let about: Vec<&Finding> = findings.iter().filter(|f| links.about(f)).collect();
+    let about: Vec<&Finding> = index.candidates(&links);
     let first = |pred: &dyn Fn(&Finding) -> bool| about.iter().copied().find(|f| pred(f));
     let gap = |f: &Finding| f.cause == Cause::CollectionGap;
     let decide = |status: Status, sts: String, f: Option<&Finding>, reason: String| {

@@ -323,6 +323,20 @@ fn class2_template_without_service_account_matches_by_release_labels() {
 }
 
 #[test]
+fn class2_scoped_to_the_unused_service_account() {
+    // `--service-account inventory-api`: the workload that should run as it is named.
+    let mut s = runs_as_default(true);
+    s.scope.namespace = Some("inventory".into());
+    s.scope.service_account = Some("inventory-api".into());
+    let r = s.run();
+    assert_eq!(
+        finding(&r, Cause::PodServiceAccount).subject.display(),
+        "Deployment inventory/storefront"
+    );
+    assert_eq!(status(&r), Status::Fails);
+}
+
+#[test]
 fn class2_healthy_twins() {
     // Nothing ties the workload to either annotated ServiceAccount: no guess.
     let r = runs_as_default(false).run();

@@ -110,8 +110,14 @@ impl Rule for PodServiceAccountRule {
                 .filter(|sa| !used.contains(&(sa.namespace.as_str(), sa.name.as_str())))
                 .collect()
         };
-        let mut runners: Vec<Runner<'_>> = cx
-            .workloads_in_scope()
+        // Every runner of the namespaces in scope: with `--service-account`, the one that
+        // should run as it (but runs as another) is the finding about it.
+        let scope = cx.scope;
+        let selected = cx.selected_service_account();
+        let mut runners: Vec<Runner<'_>> = snap
+            .workloads
+            .iter()
+            .filter(|w| scope.pod.is_none() && scope.namespace_in(&w.namespace))
             .filter(|w| w.owner.is_none())
             .map(|w| Runner {
                 kind: w.kind.name(),
@@ -124,7 +130,9 @@ impl Rule for PodServiceAccountRule {
             })
             .collect();
         let mut seen: BTreeSet<(String, String, String)> = BTreeSet::new();
-        for p in cx.pods_in_scope() {
+        for p in snap.pods.iter().filter(|p| {
+            scope.namespace_in(&p.namespace) && scope.pod.as_ref().is_none_or(|n| n == &p.name)
+        }) {
             let controller = snap.controller_of(p);
             if controller
                 .as_ref()
@@ -170,6 +178,12 @@ impl Rule for PodServiceAccountRule {
             let Some((target, how)) = best_match(&unused, &r.name, r.labels) else {
                 continue;
             };
+            if selected
+                .as_ref()
+                .is_some_and(|(ns, n)| ns != r.namespace || (n != actual && *n != target.name))
+            {
+                continue;
+            }
             let role = target
                 .annotations
                 .get(ROLE_ANNOTATION)
