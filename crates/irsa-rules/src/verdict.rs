@@ -129,17 +129,20 @@ impl Links<'_> {
     }
 }
 
+/// Findings in report order (position, finding).
+type Indexed<'f> = Vec<(usize, &'f Finding)>;
+
 /// Findings indexed by what they could be about, so each chain looks only at its own
 /// candidates (verdicts stay linear in the number of ServiceAccounts and findings).
 pub struct FindingIndex<'f> {
     /// Cluster, webhook and provider findings: about many chains.
-    shared: Vec<(usize, &'f Finding)>,
+    shared: Indexed<'f>,
     /// Namespaced subjects: (kind, namespace, name).
-    by_subject: HashMap<(&'f str, &'f str, &'f str), Vec<(usize, &'f Finding)>>,
+    by_subject: HashMap<(&'f str, &'f str, &'f str), Indexed<'f>>,
     /// Namespaced findings that name a role: (namespace, role).
-    by_role_in_namespace: HashMap<(&'f str, &'f str), Vec<(usize, &'f Finding)>>,
+    by_role_in_namespace: HashMap<(&'f str, &'f str), Indexed<'f>>,
     /// Role subjects, by role ARN.
-    by_role: HashMap<&'f str, Vec<(usize, &'f Finding)>>,
+    by_role: HashMap<&'f str, Indexed<'f>>,
 }
 
 impl<'f> FindingIndex<'f> {
@@ -176,7 +179,7 @@ impl<'f> FindingIndex<'f> {
 
     fn candidates(&self, links: &Links<'_>) -> Vec<&'f Finding> {
         let ns = links.namespace;
-        let mut c: Vec<(usize, &'f Finding)> = self.shared.clone();
+        let mut c: Indexed<'f> = self.shared.clone();
         let mut take =
             |v: Option<&Vec<(usize, &'f Finding)>>| c.extend(v.into_iter().flatten().copied());
         for role in [links.role.as_str(), links.annotation] {
