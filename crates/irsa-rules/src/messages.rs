@@ -120,7 +120,7 @@ pub fn template(id: &str) -> Option<&'static str> {
         // ServiceAccount.
         "sa-ok" => "ServiceAccount {namespace}/{name} exists",
         "sa-missing" => "{kind} {namespace}/{workload} runs as ServiceAccount `{name}`, which does not exist in namespace {namespace}",
-        "sa-missing-reported" => "{kind} {namespace}/{workload} cannot create its pods: ServiceAccount `{name}` does not exist in namespace {namespace}, as Kubernetes reports: `{said}`{seen}",
+        "sa-missing-reported" => "{who} cannot create its pods: ServiceAccount `{name}` does not exist in namespace {namespace}, as Kubernetes reports: `{said}`{seen}",
         "sa-missing-recorded" => "ServiceAccount {namespace}/{name} does not exist: {said}; pods that run as it cannot be created",
         "sa-annotation-ok" => "ServiceAccount {namespace}/{name} is annotated with role {role}",
         "sa-annotation-near-miss" => "ServiceAccount {namespace}/{name} has {place} `{key}`, not the annotation `eks.amazonaws.com/role-arn`: the webhook ignores it",

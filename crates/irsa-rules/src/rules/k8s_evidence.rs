@@ -20,8 +20,12 @@ pub struct SaNotFound {
     pub namespace: String,
     /// Its name.
     pub name: String,
-    /// Who reported it (the top-level workload when known).
+    /// What the finding is about: the top-level workload that reported it, else the
+    /// missing ServiceAccount itself (a reporter of a kind outside the report contract's
+    /// subject kinds, e.g. a ReplicationController).
     pub reporter: Subject,
+    /// The reporter as Kubernetes named it (`ReplicationController team-a/web`).
+    pub who: String,
     /// What Kubernetes said, as it said it.
     pub said: String,
     /// How many times (Events), if known.
@@ -90,14 +94,36 @@ fn top_controller(
     (kind, name)
 }
 
-/// The workload a report is about, lifted to its top-level controller.
-fn reporter(cx: &Context<'_>, kind: &str, namespace: &str, name: &str) -> Subject {
+/// The workload a report is about, lifted to its top-level controller; a pod is its own.
+fn reporter(cx: &Context<'_>, kind: &str, namespace: &str, name: &str) -> Option<Subject> {
     match WorkloadKind::from_kind(kind) {
         Some(k) => {
             let (k, n) = top_controller(cx, k, namespace, name);
-            Subject::namespaced(k.name(), namespace, &n)
+            Some(Subject::namespaced(k.name(), namespace, &n))
         }
-        None => Subject::namespaced(kind, namespace, name),
+        None if kind == "Pod" => Some(Subject::namespaced("Pod", namespace, name)),
+        None => None,
+    }
+}
+
+fn not_found(
+    cx: &Context<'_>,
+    (ns, name): (String, String),
+    kind: &str,
+    namespace: &str,
+    object: &str,
+    said: &str,
+    count: Option<i64>,
+) -> SaNotFound {
+    let reporter = reporter(cx, kind, namespace, object)
+        .unwrap_or_else(|| Subject::namespaced("ServiceAccount", &ns, &name));
+    SaNotFound {
+        reporter,
+        who: format!("{kind} {namespace}/{object}"),
+        namespace: ns,
+        name,
+        said: said.to_string(),
+        count,
     }
 }
 
@@ -116,14 +142,16 @@ pub fn sa_not_found(cx: &Context<'_>) -> Vec<SaNotFound> {
     for w in &cx.snap.workloads {
         for c in w.conditions.iter().filter(|c| c.status == "True") {
             let Some(msg) = &c.message else { continue };
-            if let Some((ns, name)) = sa_lookup_not_found(msg) {
-                push(SaNotFound {
-                    namespace: ns,
-                    name,
-                    reporter: reporter(cx, w.kind.name(), &w.namespace, &w.name),
-                    said: msg.clone(),
-                    count: None,
-                });
+            if let Some(sa) = sa_lookup_not_found(msg) {
+                push(not_found(
+                    cx,
+                    sa,
+                    w.kind.name(),
+                    &w.namespace,
+                    &w.name,
+                    msg,
+                    None,
+                ));
             }
         }
     }
@@ -149,20 +177,23 @@ pub fn sa_not_found(cx: &Context<'_>) -> Vec<SaNotFound> {
                 namespace: ns.clone(),
                 name: name.clone(),
                 reporter: Subject::namespaced("ServiceAccount", ns, name),
+                who: String::new(),
                 said: format!("`{}`: {}", f.command, f.error),
                 count: None,
             });
         }
     }
     for e in &cx.snap.events {
-        if let Some((ns, name)) = sa_lookup_not_found(&e.message) {
-            push(SaNotFound {
-                namespace: ns,
-                name,
-                reporter: reporter(cx, &e.object_kind, &e.namespace, &e.object_name),
-                said: e.message.clone(),
-                count: e.count,
-            });
+        if let Some(sa) = sa_lookup_not_found(&e.message) {
+            push(not_found(
+                cx,
+                sa,
+                &e.object_kind,
+                &e.namespace,
+                &e.object_name,
+                &e.message,
+                e.count,
+            ));
         }
     }
     out

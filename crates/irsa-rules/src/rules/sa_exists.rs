@@ -78,7 +78,7 @@ fn report_missing(
 }
 
 fn reported(e: &SaNotFound) -> Message {
-    if e.reporter.kind == "ServiceAccount" {
+    if e.who.is_empty() {
         // A recorded `kubectl get serviceaccount` that answered NotFound.
         return Message::new("sa-missing-recorded")
             .arg("namespace", &e.namespace)
@@ -86,9 +86,8 @@ fn reported(e: &SaNotFound) -> Message {
             .arg("said", &e.said);
     }
     Message::new("sa-missing-reported")
-        .arg("kind", &e.reporter.kind)
+        .arg("who", &e.who)
         .arg("namespace", &e.namespace)
-        .arg("workload", &e.reporter.name)
         .arg("name", &e.name)
         .arg("said", &e.said)
         .arg(
@@ -167,7 +166,8 @@ impl Rule for SaExists {
             if !cx.snap.coverage.service_accounts.covers(&ns) {
                 if let Some(e) = evidence.iter().find(|e| e.namespace == ns && e.name == sa) {
                     if proven.insert((ns.clone(), sa.clone())) {
-                        let subject = if e.reporter.kind == "ServiceAccount" {
+                        // The workload the user edits; a recorded NotFound names no workload.
+                        let subject = if e.who.is_empty() {
                             subject
                         } else {
                             e.reporter.clone()

@@ -105,11 +105,11 @@ impl Scenario {
             "{:?}",
             snap.inputs.rejected
         );
-        check(&snap, &self.scope, &self.options)
+        rendered_in_full(check(&snap, &self.scope, &self.options))
     }
     /// The report, whatever was rejected.
     pub fn run_with_rejects(&self) -> Report {
-        check(&self.snapshot(), &self.scope, &self.options)
+        rendered_in_full(check(&self.snapshot(), &self.scope, &self.options))
     }
 }
 
@@ -134,6 +134,39 @@ pub fn unmutate(pod: &mut Value) {
         .as_array_mut()
         .unwrap()
         .retain(|v| v["name"] != "aws-iam-token");
+}
+
+/// Every message (findings, passes) renders with all its parameters filled.
+#[track_caller]
+pub fn rendered_in_full(r: Report) -> Report {
+    let unfilled = |m: &str| {
+        m.match_indices('{').any(|(i, _)| {
+            let rest = &m[i + 1..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            !name.is_empty() && rest[name.len()..].starts_with('}')
+        })
+    };
+    for m in r
+        .findings
+        .iter()
+        .map(|f| &f.message)
+        .chain(r.passes.iter().map(|p| &p.message))
+    {
+        assert!(
+            irsa_rules::messages::template(m.id).is_some(),
+            "unknown message id {}",
+            m.id
+        );
+        assert!(
+            !unfilled(&m.render()),
+            "unfilled placeholder: {}",
+            m.render()
+        );
+    }
+    r
 }
 
 pub fn errors(r: &Report) -> Vec<Cause> {
