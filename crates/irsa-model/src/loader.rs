@@ -319,6 +319,9 @@ impl Loader {
     }
 
     fn record_listing(&mut self, kind: &str, command: Option<&CommandInfo>) {
+        if command.is_some_and(|c| c.selector.is_some()) {
+            return; // a label- or field-selected list is not the whole namespace
+        }
         let cov = &mut self.snap.coverage;
         let listing = match kind {
             "ServiceAccount" => &mut cov.service_accounts,
@@ -330,9 +333,6 @@ impl Loader {
             _ => return,
         };
         if let Some(c) = command {
-            if c.selector.is_some() {
-                return; // a label- or field-selected list is not the whole namespace
-            }
             if c.all_namespaces {
                 listing.add(None);
             } else if let Some(ns) = &c.namespace {
@@ -352,7 +352,7 @@ impl Loader {
                     return;
                 };
                 let (ns, name) = names(&o.metadata);
-                if in_list {
+                if in_list && ctx.command.is_none_or(|c| c.selector.is_none()) {
                     self.snap.coverage.service_accounts.add(Some(&ns));
                 }
                 self.snap.service_accounts.insert(
@@ -372,7 +372,7 @@ impl Loader {
                     return;
                 };
                 let (ns, name) = names(&p.metadata);
-                if in_list {
+                if in_list && ctx.command.is_none_or(|c| c.selector.is_none()) {
                     self.snap.coverage.pods.add(Some(&ns));
                 }
                 let pod = Pod {

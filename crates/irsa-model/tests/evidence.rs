@@ -134,3 +134,19 @@ fn sub_path_mounts_are_kept() {
         ("aws-iam-token", "/token", Some("token"))
     );
 }
+
+#[test]
+fn a_label_selected_list_is_not_the_namespace() {
+    // `kubectl get pods -l …` lists some pods: absence of others is not a fact.
+    let pods = r#"{"command": "kubectl get pods -n kube-system -l app.kubernetes.io/name=aws-load-balancer-controller -o json",
+        "output": {"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "lbc-1", "namespace": "kube-system"}, "spec": {"containers": [{"name": "c"}]}}]}}"#;
+    let s = load(&[("pods.json", pods)]);
+    assert_eq!(s.pods.len(), 1);
+    assert!(!s.coverage.pods.covers("kube-system"));
+    // Twin: the whole namespace.
+    let all = pods.replace(" -l app.kubernetes.io/name=aws-load-balancer-controller", "");
+    let s = load(&[("pods.json", &all)]);
+    assert!(s.coverage.pods.covers("kube-system"));
+    let mwc = r#"{"command": "kubectl get mutatingwebhookconfigurations -l team=x -o json", "output": {"apiVersion": "v1", "kind": "List", "items": []}}"#;
+    assert!(!load(&[("mwc.json", mwc)]).coverage.webhooks_listed);
+}
