@@ -144,7 +144,10 @@ fn a_label_selected_list_is_not_the_namespace() {
     assert_eq!(s.pods.len(), 1);
     assert!(!s.coverage.pods.covers("kube-system"));
     // Twin: the whole namespace.
-    let all = pods.replace(" -l app.kubernetes.io/name=aws-load-balancer-controller", "");
+    let all = pods.replace(
+        " -l app.kubernetes.io/name=aws-load-balancer-controller",
+        "",
+    );
     let s = load(&[("pods.json", &all)]);
     assert!(s.coverage.pods.covers("kube-system"));
     let mwc = r#"{"command": "kubectl get mutatingwebhookconfigurations -l team=x -o json", "output": {"apiVersion": "v1", "kind": "List", "items": []}}"#;

@@ -117,10 +117,11 @@ impl Links<'_> {
             "ServiceAccount" if in_ns && s.name == self.name => true,
             "Pod" if in_ns && self.pods.contains(s.name.as_str()) => true,
             k if in_ns && self.workloads.contains(&(k.to_string(), s.name.clone())) => true,
-            // A workload of the namespace that should run as this ServiceAccount (its
-            // finding names this ServiceAccount's role).
+            // A workload of the namespace that should run as this ServiceAccount but runs
+            // as another (its finding names this ServiceAccount's role).
             _ => {
                 in_ns
+                    && f.cause == Cause::PodServiceAccount
                     && f.role_arn
                         .as_deref()
                         .is_some_and(|r| r == self.role || r == self.annotation)

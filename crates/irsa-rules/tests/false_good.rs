@@ -861,3 +861,27 @@ fn class9_failed_service_account_list_is_named_with_the_command() {
             .contains("list serviceaccounts at the cluster scope"))));
     assert_eq!(status(&r), Status::NotChecked);
 }
+
+#[test]
+fn class6_a_sibling_sharing_the_role_does_not_fail_a_healthy_chain() {
+    // The role also trusts `inventory/reporter` by name, which lacks the annotation: an
+    // error about that ServiceAccount, not about inventory-api's chain.
+    let mut s = healthy();
+    s.statement()["Condition"]["StringEquals"][format!("{ISS}:sub")] = json!([
+        "system:serviceaccount:inventory:inventory-api",
+        "system:serviceaccount:inventory:reporter"
+    ]);
+    let mut sa = s.v("sa").clone();
+    sa["metadata"]["name"] = json!("reporter");
+    sa["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("annotations");
+    s.add("sa-reporter.json", sa);
+    let r = s.run();
+    assert_eq!(
+        finding(&r, Cause::SaAnnotationMissing).subject.display(),
+        "ServiceAccount inventory/reporter"
+    );
+    verdict_is(&r, Status::Works, None);
+}
