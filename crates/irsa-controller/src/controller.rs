@@ -9,7 +9,7 @@ use crate::http::Health;
 use crate::leader::{Elector, Timing};
 use crate::metrics::{Metrics, ScopeLabels};
 use crate::reports::Reports;
-use crate::state::{self, Evaluated, Links, Series};
+use crate::state::{self, Evaluated, Series};
 use crate::watch::{Change, Stores};
 use futures::StreamExt;
 use irsa_collect::aws::AwsOptions;
@@ -124,60 +124,6 @@ impl Ctx {
         }
     }
 
-    fn links(&self, ns: &str) -> Links {
-        let mut links = Links::new();
-        let sa_of = |spec: Option<&k8s_openapi::api::core::v1::PodSpec>| {
-            spec.and_then(|s| s.service_account_name.clone().or(s.service_account.clone()))
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "default".into())
-        };
-        let in_ns = |m: &kube::api::ObjectMeta| m.namespace.as_deref() == Some(ns);
-        for p in self.stores.pods.state_filter(|p| in_ns(&p.metadata)) {
-            links.insert(("Pod".into(), p.name_any()), sa_of(p.spec.as_ref()));
-        }
-        use k8s_openapi::api::core::v1::PodSpec;
-        use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch};
-        fn deployment(w: &apps::Deployment) -> Option<&PodSpec> {
-            w.spec.as_ref()?.template.spec.as_ref()
-        }
-        fn daemon_set(w: &apps::DaemonSet) -> Option<&PodSpec> {
-            w.spec.as_ref()?.template.spec.as_ref()
-        }
-        fn stateful_set(w: &apps::StatefulSet) -> Option<&PodSpec> {
-            w.spec.as_ref()?.template.spec.as_ref()
-        }
-        fn replica_set(w: &apps::ReplicaSet) -> Option<&PodSpec> {
-            w.spec.as_ref()?.template.as_ref()?.spec.as_ref()
-        }
-        fn job(w: &batch::Job) -> Option<&PodSpec> {
-            w.spec.as_ref()?.template.spec.as_ref()
-        }
-        fn cron_job(w: &batch::CronJob) -> Option<&PodSpec> {
-            w.spec
-                .as_ref()?
-                .job_template
-                .spec
-                .as_ref()?
-                .template
-                .spec
-                .as_ref()
-        }
-        macro_rules! workloads {
-            ($store:expr, $kind:literal, $spec:expr) => {
-                for w in $store.state_filter(|w| in_ns(&w.metadata)) {
-                    links.insert(($kind.into(), w.name_any()), sa_of($spec(&*w)));
-                }
-            };
-        }
-        workloads!(self.stores.deployments, "Deployment", deployment);
-        workloads!(self.stores.daemon_sets, "DaemonSet", daemon_set);
-        workloads!(self.stores.stateful_sets, "StatefulSet", stateful_set);
-        workloads!(self.stores.replica_sets, "ReplicaSet", replica_set);
-        workloads!(self.stores.jobs, "Job", job);
-        workloads!(self.stores.cron_jobs, "CronJob", cron_job);
-        links
-    }
-
     fn reference(
         &self,
         kind: &str,
@@ -192,9 +138,8 @@ impl Ctx {
 
     /// Publishes a scope (`""`: cluster-scoped subjects) from its last evaluation.
     async fn publish(&self, scope: &str) -> Result<bool, ReconcileError> {
-        let cluster = self.cluster.lock().expect("cluster").clone();
         let own = if scope.is_empty() {
-            cluster.clone()
+            self.cluster.lock().expect("cluster").clone()
         } else {
             match self.evaluated.lock().expect("evaluated").get(scope) {
                 Some(e) => e.clone(),
@@ -205,7 +150,7 @@ impl Ctx {
             .chains
             .iter()
             .map(|c| {
-                let s = state::chain_state(c, &own.findings, &cluster.findings, &own.links);
+                let s = state::chain_state(c);
                 (c.clone(), s)
             })
             .collect();
@@ -265,7 +210,6 @@ pub async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Reco
         let _ = ctx.demand.send(r.clone());
     }
     let shared = ctx.shared();
-    let links = ctx.links(&name);
     let n = name.clone();
     let report =
         tokio::task::spawn_blocking(move || evaluate::namespace(&n, &objects, &annotated, &shared))
@@ -280,7 +224,7 @@ pub async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Reco
     ctx.evaluated
         .lock()
         .expect("evaluated")
-        .insert(name.clone(), Evaluated::from((report, links)));
+        .insert(name.clone(), Evaluated::from(report));
     let deferred = ctx.publish(&name).await?;
     tracing::debug!(namespace = %name, ms = started.elapsed().as_millis() as u64, "evaluated");
     Ok(if deferred {
@@ -297,8 +241,10 @@ pub fn error_policy(ns: Arc<Namespace>, error: &ReconcileError, ctx: Arc<Ctx>) -
     Action::requeue(Duration::from_secs(10))
 }
 
-/// The cluster-level evaluation; when its findings change, every namespace's chains
-/// are published again (their verdicts read them).
+/// The cluster-level evaluation: the findings about cluster-scoped subjects (roles,
+/// OIDC providers, the cluster, the webhook), published as the ClusterPolicyReport and
+/// the `namespace=""` series. Chains' verdicts do not read it: each namespace's own
+/// evaluation holds every cluster-scoped fact its chains need.
 async fn reconcile_cluster(ctx: &Arc<Ctx>) -> Result<(), ReconcileError> {
     let started = Instant::now();
     let sas = ctx.stores.service_accounts_json();
@@ -312,25 +258,8 @@ async fn reconcile_cluster(ctx: &Arc<Ctx>) -> Result<(), ReconcileError> {
             scope: "cluster".into(),
         })
         .observe(started.elapsed().as_secs_f64());
-    let changed = {
-        let mut c = ctx.cluster.lock().expect("cluster");
-        let same = c.findings == report.findings && c.passes == report.passes;
-        *c = Evaluated::from((report, Links::new()));
-        !same
-    };
+    *ctx.cluster.lock().expect("cluster") = Evaluated::from(report);
     ctx.publish("").await?;
-    if changed {
-        let namespaces: Vec<String> = ctx
-            .evaluated
-            .lock()
-            .expect("evaluated")
-            .keys()
-            .cloned()
-            .collect();
-        for ns in namespaces {
-            ctx.publish(&ns).await?;
-        }
-    }
     Ok(())
 }
 

@@ -1,17 +1,17 @@
 //! What the last evaluations said, and how it is published: metrics (always), Events
-//! and PolicyReports (on the leader). The verdict of a chain is decided here from the
-//! evaluation's own findings and chains.
+//! and PolicyReports (on the leader). The verdict of a chain is the core's.
 
 use crate::events::{note, reason_of, Announcement};
 use crate::metrics::{ChainLabels, FindingLabels, Metrics, NamespaceLabels};
-use irsa_policy::StsPrediction;
+use irsa_rules::verdict::Status;
 use irsa_rules::{Cause, Chain, Finding, Pass, Report, Severity};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// What a chain's pods get.
+/// What a chain's pods get, as the metrics and Events say it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChainState {
-    /// The role's credentials, as intended.
+    /// The role's credentials, as intended (today; a warning may say it is at risk,
+    /// or no pod runs as it yet).
     Works,
     /// No credentials, or not the role's: the deciding finding (rule, cause, message).
     Broken(Option<(&'static str, Cause, String)>),
@@ -19,80 +19,20 @@ pub enum ChainState {
     NotChecked,
 }
 
-/// Pods and workloads of a namespace, by the ServiceAccount they run as.
-pub type Links = BTreeMap<(String, String), String>;
-
-fn normalized(role: &str) -> String {
-    irsa_policy::RoleArn::parse(role.trim())
-        .map(|r| r.to_string())
-        .unwrap_or_else(|_| role.to_string())
-}
-
-/// The verdict of one chain.
-///
-/// STS's predicted answer first (an error breaks it, an unknown leaves it unchecked);
-/// then any error finding about the ServiceAccount, its pods or its workloads (the pods
-/// may never use the role: not mutated, other credentials first, no token); then an
-/// error about its role. The deciding finding is the one whose predicted STS error is
-/// STS's answer, else the first error about the chain.
-// The falsegood branch (issue 11) makes this verdict end to end in irsa-rules
-// (`Chain::verdict`); once it lands, this function becomes a reading of it.
-pub fn chain_state(
-    chain: &Chain,
-    findings: &[Finding],
-    cluster: &[Finding],
-    links: &Links,
-) -> ChainState {
-    let ns = chain.subject.namespace.as_deref().unwrap_or_default();
-    let sa = chain.subject.name.as_str();
-    let role = normalized(&chain.role_arn);
-    let about_chain = |f: &&Finding| match f.subject.kind.as_str() {
-        // A workload that should run as this ServiceAccount but runs as another is
-        // tied to the chain by its role: the pods meant for the role never use it.
-        _ if f.cause == Cause::PodServiceAccount => {
-            f.subject.namespace.as_deref() == Some(ns)
-                && f.role_arn.as_deref().map(normalized).as_deref() == Some(role.as_str())
-        }
-        "ServiceAccount" => f.subject.namespace.as_deref() == Some(ns) && f.subject.name == sa,
-        "Role" => normalized(&f.subject.name) == role,
-        "OidcProvider" | "Cluster" => true,
-        "Input" | "Webhook" => false,
-        kind => {
-            f.subject.namespace.as_deref() == Some(ns)
-                && links
-                    .get(&(kind.to_string(), f.subject.name.clone()))
-                    .map(String::as_str)
-                    == Some(sa)
-        }
-    };
-    let errors: Vec<&Finding> = findings
-        .iter()
-        .chain(cluster.iter())
-        .filter(|f| f.severity == Severity::Error && f.cause != Cause::CollectionGap)
-        .filter(about_chain)
-        .collect();
-    let decide = |f: &Finding| Some((f.rule, f.cause, f.message.render()));
-    match &chain.prediction {
-        StsPrediction::Undetermined { .. } => ChainState::NotChecked,
-        StsPrediction::Error(e) => {
-            let text = e.text();
-            let deciding = errors
-                .iter()
-                .find(|f| f.predicted_error.as_deref() == Some(text.as_str()))
-                .or(errors.first());
-            ChainState::Broken(deciding.and_then(|f| decide(f)))
-        }
-        StsPrediction::Success { .. } => {
-            // Provider and cluster errors are STS's business: the prediction already
-            // weighed them. What remains: the pods, the ServiceAccount, the role.
-            match errors
-                .iter()
-                .find(|f| !matches!(f.subject.kind.as_str(), "OidcProvider" | "Cluster"))
-            {
-                Some(f) => ChainState::Broken(decide(f)),
-                None => ChainState::Works,
-            }
-        }
+/// A reading of the core's verdict (`irsa_rules::Chain::verdict`, the one `check`
+/// prints): no second implementation. The verdict is computed inside the namespace's
+/// evaluation, which holds every cluster-scoped fact its chains read (the webhook, the
+/// cluster, the providers, their roles); `tests/partition.rs` proves it equals the
+/// verdict of one whole-cluster `check`.
+pub fn chain_state(chain: &Chain) -> ChainState {
+    let v = &chain.verdict;
+    match v.status {
+        Status::Works | Status::AtRisk | Status::NoPods => ChainState::Works,
+        Status::Fails => ChainState::Broken(match (v.rule, v.cause) {
+            (Some(rule), Some(cause)) => Some((rule, cause, v.reason.clone())),
+            _ => None,
+        }),
+        Status::NotChecked => ChainState::NotChecked,
     }
 }
 
@@ -182,19 +122,16 @@ pub struct Evaluated {
     pub findings: Vec<Finding>,
     /// Passed checks.
     pub passes: Vec<Pass>,
-    /// Chains.
+    /// Chains, with the core's verdicts.
     pub chains: Vec<Chain>,
-    /// Pods and workloads by ServiceAccount.
-    pub links: Links,
 }
 
-impl From<(Report, Links)> for Evaluated {
-    fn from((r, links): (Report, Links)) -> Evaluated {
+impl From<Report> for Evaluated {
+    fn from(r: Report) -> Evaluated {
         Evaluated {
             findings: r.findings,
             passes: r.passes,
             chains: r.chains,
-            links,
         }
     }
 }
