@@ -689,6 +689,44 @@ fn a_restart_publishes_no_event_twice_and_two_replicas_report_once() {
         third.logs()
     );
     third.stop();
+    // Every request of these three replicas (watches, Event reads and writes,
+    // PolicyReports, the Lease's whole life: created, renewed, released, taken over) is
+    // granted by deploy/'s RBAC, and none writes anything else.
+    if !support::deploy::kubectl_installed() {
+        required("kubectl");
+        return;
+    }
+    let grants = support::deploy::grants(&support::deploy::render(""));
+    let mut seen = std::collections::BTreeSet::new();
+    for r in w.kube.requests() {
+        let mut a = support::deploy::attributes(&r.method, &r.uri);
+        // The test runs the replicas in namespace `default`; deploy/ in `irsa-doctor`.
+        if a.resource == "leases" {
+            assert_eq!(a.namespace.as_deref(), Some("default"));
+            a.namespace = Some("irsa-doctor".into());
+        }
+        assert!(
+            support::deploy::allows(&grants, &a),
+            "{} {} is not granted by deploy/: {a:?}",
+            r.method,
+            r.uri
+        );
+        seen.insert((a.verb, a.resource));
+    }
+    for want in [
+        ("watch", "pods"),
+        ("list", "events"),
+        ("create", "events"),
+        ("patch", "policyreports"),
+        ("patch", "clusterpolicyreports"),
+        ("create", "leases"),
+        ("update", "leases"),
+    ] {
+        assert!(
+            seen.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} not exercised: {seen:?}"
+        );
+    }
 }
 
 #[test]

@@ -6,6 +6,9 @@ use irsa_testkit::Moto;
 use serde_json::Value;
 use std::process::{Command, Output};
 
+/// deploy/ rendered, and its RBAC.
+pub mod deploy;
+
 /// A missing test-world tool: skip locally (saying so), fail under CI.
 pub fn required(tool: &str) -> bool {
     if std::env::var_os("CI").is_some() {
