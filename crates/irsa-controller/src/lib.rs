@@ -15,6 +15,7 @@ pub mod leader;
 pub mod logging;
 pub mod metrics;
 pub mod reports;
+pub mod slim;
 pub mod state;
 pub mod trim;
 pub mod watch;

@@ -6,8 +6,10 @@
 //! secret), so no secret is ever held in memory, let alone logged.
 //!
 //! Fields are dropped by name (a deny list), so a field the loader starts reading
-//! later is kept; `tests/trim.rs` proves the loader reads the same model from a
-//! trimmed object as from the original, for every object of the examples.
+//! later is kept; `tests/partition.rs` (`trimmed_objects_say_what_the_originals_say`)
+//! proves the evaluation of every example and of a generated cluster says the same
+//! from the trimmed objects as from the originals. Objects are trimmed as they are
+//! read off the watch ([`crate::slim`]).
 
 use irsa_model::loader::SAFE_AWS_ENV;
 use irsa_model::REDACTED;

@@ -1,5 +1,5 @@
 //! The watched objects: one kube-rs watcher + reflector per kind `collect` lists,
-//! trimmed before they are stored ([`crate::trim`]), and a notice per change that
+//! trimmed as they are read and stored as text ([`crate::slim`]), and a notice per change that
 //! matters (an update that changes nothing the diagnosis reads, a status heartbeat,
 //! is not one).
 //!
@@ -8,6 +8,7 @@
 
 use crate::evaluate::{Objects, Watched};
 use crate::metrics::{Metrics, WatchLabels};
+use crate::slim::Slim;
 use futures::StreamExt;
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
@@ -55,23 +56,23 @@ type Status = Arc<Mutex<Listing>>;
 #[derive(Clone)]
 pub struct Stores {
     /// ServiceAccounts.
-    pub service_accounts: Store<ServiceAccount>,
+    pub service_accounts: Store<Slim<ServiceAccount>>,
     /// Pods.
-    pub pods: Store<Pod>,
+    pub pods: Store<Slim<Pod>>,
     /// Deployments.
-    pub deployments: Store<Deployment>,
+    pub deployments: Store<Slim<Deployment>>,
     /// DaemonSets.
-    pub daemon_sets: Store<DaemonSet>,
+    pub daemon_sets: Store<Slim<DaemonSet>>,
     /// StatefulSets.
-    pub stateful_sets: Store<StatefulSet>,
+    pub stateful_sets: Store<Slim<StatefulSet>>,
     /// ReplicaSets.
-    pub replica_sets: Store<ReplicaSet>,
+    pub replica_sets: Store<Slim<ReplicaSet>>,
     /// Jobs.
-    pub jobs: Store<Job>,
+    pub jobs: Store<Slim<Job>>,
     /// CronJobs.
-    pub cron_jobs: Store<CronJob>,
+    pub cron_jobs: Store<Slim<CronJob>>,
     /// MutatingWebhookConfigurations.
-    pub webhooks: Store<MutatingWebhookConfiguration>,
+    pub webhooks: Store<Slim<MutatingWebhookConfiguration>>,
     /// Namespaces (the applier's root objects).
     pub namespaces: Store<Namespace>,
     status: Arc<BTreeMap<&'static str, Status>>,
@@ -123,8 +124,11 @@ pub enum Notice<'a, K> {
 struct Watch<K: Resource + 'static> {
     api: Api<K>,
     resource: &'static str,
+    /// Trims what the deserializer did not (the slim kinds are trimmed as they are read).
     trim: fn(&mut K),
 }
+
+fn trimmed_on_read<K>(_: &mut K) {}
 
 fn spawn<K>(
     w: Watch<K>,
@@ -240,11 +244,11 @@ impl Stores {
             Watch {
                 api: api(client, scope),
                 resource: "serviceaccounts",
-                trim: crate::trim::service_account,
+                trim: trimmed_on_read,
             },
             st("serviceaccounts"),
             metrics.clone(),
-            move |n: Notice<'_, ServiceAccount>| {
+            move |n: Notice<'_, Slim<ServiceAccount>>| {
                 match n {
                     Notice::Applied(o) => {
                         if let Some(r) =
@@ -268,82 +272,82 @@ impl Stores {
             Watch {
                 api: api(client, scope),
                 resource: "pods",
-                trim: crate::trim::pod,
+                trim: trimmed_on_read,
             },
             st("pods"),
             metrics.clone(),
-            namespaced::<Pod>(&tx),
+            namespaced::<Slim<Pod>>(&tx),
         );
         let deployments = spawn(
             Watch {
                 api: api(client, scope),
                 resource: "deployments",
-                trim: crate::trim::deployment,
+                trim: trimmed_on_read,
             },
             st("deployments"),
             metrics.clone(),
-            namespaced::<Deployment>(&tx),
+            namespaced::<Slim<Deployment>>(&tx),
         );
         let daemon_sets = spawn(
             Watch {
                 api: api(client, scope),
                 resource: "daemonsets",
-                trim: crate::trim::daemon_set,
+                trim: trimmed_on_read,
             },
             st("daemonsets"),
             metrics.clone(),
-            namespaced::<DaemonSet>(&tx),
+            namespaced::<Slim<DaemonSet>>(&tx),
         );
         let stateful_sets = spawn(
             Watch {
                 api: api(client, scope),
                 resource: "statefulsets",
-                trim: crate::trim::stateful_set,
+                trim: trimmed_on_read,
             },
             st("statefulsets"),
             metrics.clone(),
-            namespaced::<StatefulSet>(&tx),
+            namespaced::<Slim<StatefulSet>>(&tx),
         );
         let replica_sets = spawn(
             Watch {
                 api: api(client, scope),
                 resource: "replicasets",
-                trim: crate::trim::replica_set,
+                trim: trimmed_on_read,
             },
             st("replicasets"),
             metrics.clone(),
-            namespaced::<ReplicaSet>(&tx),
+            namespaced::<Slim<ReplicaSet>>(&tx),
         );
         let jobs = spawn(
             Watch {
                 api: api(client, scope),
                 resource: "jobs",
-                trim: crate::trim::job,
+                trim: trimmed_on_read,
             },
             st("jobs"),
             metrics.clone(),
-            namespaced::<Job>(&tx),
+            namespaced::<Slim<Job>>(&tx),
         );
         let cron_jobs = spawn(
             Watch {
                 api: api(client, scope),
                 resource: "cronjobs",
-                trim: crate::trim::cron_job,
+                trim: trimmed_on_read,
             },
             st("cronjobs"),
             metrics.clone(),
-            namespaced::<CronJob>(&tx),
+            namespaced::<Slim<CronJob>>(&tx),
         );
         let wh_tx = tx.clone();
         let webhooks = spawn(
             Watch {
                 api: Api::all(client.clone()),
                 resource: "mutatingwebhookconfigurations",
-                trim: crate::trim::webhook_configuration,
+                trim: trimmed_on_read,
             },
             st("mutatingwebhookconfigurations"),
             metrics.clone(),
-            move |_n: Notice<'_, MutatingWebhookConfiguration>| {
+            move |_n: Notice<'_, Slim<MutatingWebhookConfiguration>>| {
                 let _ = wh_tx.send(Change::Everything);
                 let _ = wh_tx.send(Change::Cluster);
             },
@@ -435,21 +439,19 @@ impl Stores {
         }
     }
 
-    fn json_of<K: Resource + serde::Serialize + Clone>(
+    fn json_of<K: Resource<DynamicType = ()>>(
         &self,
-        store: &Store<K>,
+        store: &Store<Slim<K>>,
         resource: &str,
         namespace: Option<&str>,
-    ) -> Result<Vec<String>, String>
-    where
-        K::DynamicType: Eq + Hash + Clone,
-    {
+    ) -> Result<Vec<String>, String> {
         self.listing(resource)?;
         Ok(store
-            .state_filter(|o| namespace.is_none_or(|ns| o.meta().namespace.as_deref() == Some(ns)))
+            .state_filter(|o| {
+                namespace.is_none_or(|ns| o.metadata.namespace.as_deref() == Some(ns))
+            })
             .iter()
-            // Serializing an in-memory object cannot fail.
-            .filter_map(|o| serde_json::to_string(&**o).ok())
+            .map(|o| o.json.to_string())
             .collect())
     }
 

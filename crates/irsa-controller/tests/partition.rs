@@ -322,3 +322,92 @@ fn a_generated_cluster_partitions_exactly() {
     pods[0] = pod.to_string();
     partition_equals_whole(&by_ns, &shared);
 }
+
+/// Each object as the controller stores it: trimmed on read ([`irsa_controller::slim`]).
+fn slimmed(by_ns: &BTreeMap<String, Objects>) -> BTreeMap<String, Objects> {
+    use irsa_controller::slim::Slim;
+    use k8s_openapi::api::apps::v1 as apps;
+    use k8s_openapi::api::batch::v1 as batch;
+    use k8s_openapi::api::core::v1 as core;
+    fn slim<K: irsa_controller::slim::Trim>(text: &str) -> String {
+        serde_json::from_str::<Slim<K>>(text)
+            .unwrap()
+            .json
+            .to_string()
+    }
+    by_ns
+        .iter()
+        .map(|(ns, objects)| {
+            let objects = objects
+                .iter()
+                .map(|(kind, items)| {
+                    let f: fn(&str) -> String = match kind {
+                        Watched::ServiceAccount => slim::<core::ServiceAccount>,
+                        Watched::Pod => slim::<core::Pod>,
+                        Watched::Deployment => slim::<apps::Deployment>,
+                        Watched::DaemonSet => slim::<apps::DaemonSet>,
+                        Watched::StatefulSet => slim::<apps::StatefulSet>,
+                        Watched::ReplicaSet => slim::<apps::ReplicaSet>,
+                        Watched::Job => slim::<batch::Job>,
+                        Watched::CronJob => slim::<batch::CronJob>,
+                    };
+                    let items = items
+                        .as_ref()
+                        .map(|v| v.iter().map(|t| f(t)).collect())
+                        .map_err(Clone::clone);
+                    (*kind, items)
+                })
+                .collect();
+            (ns.clone(), objects)
+        })
+        .collect()
+}
+
+/// What the controller keeps of an object loses nothing the diagnosis reads: every
+/// example, evaluated from the trimmed objects, says exactly what it says from the
+/// objects as the API serves them (and the trimmed ones are smaller).
+#[test]
+fn trimmed_objects_say_what_the_originals_say() {
+    let dir = tempfile::tempdir().unwrap();
+    irsa_testkit::scale::generate(dir.path(), 60, 90, 12);
+    for path in [
+        example("healthy"),
+        example("lbc-webidentityerr"),
+        example("many-problems"),
+        dir.path().to_path_buf(),
+    ] {
+        let (by_ns, shared) = inputs(&path);
+        let flat = |m: &BTreeMap<String, Objects>| {
+            let mut all: Objects = BTreeMap::new();
+            for objects in m.values() {
+                for (k, items) in objects {
+                    all.entry(*k)
+                        .or_insert(Ok(vec![]))
+                        .as_mut()
+                        .unwrap()
+                        .extend(items.as_ref().unwrap().iter().cloned());
+                }
+            }
+            all
+        };
+        let size = |o: &Objects| -> usize {
+            o.values()
+                .flat_map(|v| v.as_ref().unwrap())
+                .map(|t| t.len())
+                .sum()
+        };
+        let original = flat(&by_ns);
+        let trimmed = flat(&slimmed(&by_ns));
+        assert!(
+            size(&trimmed) < size(&original),
+            "{}: trimming keeps less",
+            path.display()
+        );
+        assert_eq!(
+            said(&evaluate::whole(&trimmed, &shared)),
+            said(&evaluate::whole(&original, &shared)),
+            "{}",
+            path.display()
+        );
+    }
+}

@@ -133,7 +133,12 @@ const SECRET_KEY: &str = "irsaDoctorTestSecretKey0123456789abcdefXYZ";
 const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjEIrsaDoctorTestSessionToken";
 
 fn start(w: &World, extra: &[&str], env: &[(&str, &str)]) -> Controller {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"));
+    // The benchmark may measure a release build of the binary while the tests
+    // themselves stay a debug build (IRSA_DOCTOR_BENCH_BIN=target/release/irsa-doctor).
+    let bin = std::env::var_os("IRSA_DOCTOR_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_irsa-doctor")));
+    let mut c = Command::new(bin);
     c.args([
         "controller",
         "--cluster",
@@ -918,4 +923,219 @@ fn bad_flags_are_one_line_errors() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(want), "{args:?}: {err}");
     }
+}
+
+/// The resident and peak memory of a process (Linux), in MiB.
+fn memory_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map(|kib| kib / 1024.0)
+            .unwrap_or(0.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn aws_calls(metrics: &str) -> f64 {
+    ["iam", "eks", "sts"]
+        .iter()
+        .filter_map(|s| series(metrics, "irsa_doctor_aws_calls_total", &[("service", s)]))
+        .sum()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Scale benchmark (not a timed test): 5,000 ServiceAccounts in 200 namespaces,
+/// 20,000 pods, 5,000 Deployments, 500 roles, in the test world. Measures the initial
+/// sync, steady-state memory, the time from a pod change to the updated metric, and AWS
+/// calls per refresh at steady state. Run (the controller a release build, the test
+/// harness and its test API server a debug one):
+/// `cargo build --release -p irsa-doctor && IRSA_DOCTOR_BENCH_BIN=$PWD/target/release/irsa-doctor
+/// cargo test -p irsa-doctor --test controller -- --ignored --nocapture controller_scale`
+#[test]
+#[ignore = "benchmark: run explicitly"]
+fn controller_scale() {
+    // IRSA_DOCTOR_BENCH_SCALE=SAS,PODS,ROLES for a smaller world.
+    let (n_sa, n_pods, n_roles) = std::env::var("IRSA_DOCTOR_BENCH_SCALE")
+        .ok()
+        .and_then(|s| {
+            let v: Vec<usize> = s.split(',').filter_map(|x| x.parse().ok()).collect();
+            (v.len() == 3).then(|| (v[0], v[1], v[2]))
+        })
+        .unwrap_or((5_000, 20_000, 500));
+    let dir = tempfile::tempdir().unwrap();
+    irsa_testkit::scale::generate(dir.path(), n_sa, n_pods, n_roles);
+    let Some(moto) = Moto::start(Example::Healthy.account()) else {
+        required("moto");
+        return;
+    };
+    let seeding = Instant::now();
+    let seed = Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/seed_moto.py"))
+        .args([
+            &moto.endpoint,
+            dir.path().to_str().unwrap(),
+            Example::Healthy.cluster(),
+            Example::Healthy.region(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        seed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seed.stderr)
+    );
+    eprintln!(
+        "moto seeded with {n_roles} roles in {:?}",
+        seeding.elapsed()
+    );
+    let objects = objects_from_snapshot(dir.path());
+    let pods_in_world = objects.iter().filter(|o| o["kind"] == "Pod").count();
+    assert_eq!(pods_in_world, n_pods);
+    let kube = KubeServer::start(KubeConfig {
+        objects,
+        writable: ["events", "leases", "policyreports", "clusterpolicyreports"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        policy_reports: true,
+        page_size: Some(500),
+        ..KubeConfig::default()
+    });
+    let w = World {
+        kube,
+        moto,
+        example: Example::Healthy,
+        _dir: None,
+    };
+    // A 30 s refresh to see several at steady state; no cap, to time the first sync
+    // itself (the default cap, 600 calls/min, spreads a refresh of 500 roles over 2.5 min).
+    let started = Instant::now();
+    let mut c = start(
+        &w,
+        &[
+            "--refresh-interval",
+            "30s",
+            "--aws-calls-per-minute",
+            "1000000",
+        ],
+        &[],
+    );
+    c.wait_ready(Duration::from_secs(900));
+    let sync = started.elapsed();
+    let logged = |message: &str, field: &str| -> Option<f64> {
+        c.logs.lock().unwrap().iter().find_map(|l| {
+            let v: Value = serde_json::from_str(l).ok()?;
+            (v["message"] == message).then(|| v[field].as_f64())?
+        })
+    };
+    let first_refresh = logged("AWS refresh", "seconds").unwrap();
+    let first_eval = logged("first evaluation of every namespace done", "seconds").unwrap();
+    let m = c.metrics();
+    let ok = m
+        .lines()
+        .filter(|l| l.starts_with("irsa_doctor_chain_ok{") && l.ends_with(" 1"))
+        .count();
+    assert_eq!(ok, n_sa, "every chain of the generated world works");
+    let pid = c.child.id();
+    std::thread::sleep(Duration::from_secs(5));
+    let (rss_ready, _) = memory_mib(pid);
+
+    // Pod changes: a new pod with static keys in its environment breaks its chain
+    // (credential-precedence); deleting it mends it. Each timed until /metrics says so.
+    let template = w.kube.store().list_all("pods", Some("team-017"))[0].clone();
+    let mut latencies = Vec::new();
+    for k in 0..20 {
+        let ns = format!("team-{:03}", 17 + k * 7);
+        let sa = w.kube.store().list_all("serviceaccounts", Some(&ns))[0]["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let labels = [("namespace", ns.as_str()), ("serviceaccount", sa.as_str())];
+        let mut pod = template.clone();
+        pod["metadata"]["namespace"] = json!(ns);
+        pod["metadata"]["name"] = json!(format!("bench-static-keys-{k}"));
+        pod["metadata"]["uid"] = json!(format!("0952bef6-cab7-49a2-b614-bench{k:07}"));
+        // A pod of its own (a pod of a Deployment is judged with its template).
+        pod["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("ownerReferences");
+        pod["spec"]["serviceAccountName"] = json!(sa);
+        pod["spec"]["serviceAccount"] = json!(sa);
+        pod["spec"]["containers"][0]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "AWS_ACCESS_KEY_ID", "value": "AKIAIOSFODNN7EXAMPLE"}));
+        let t = Instant::now();
+        w.kube.store().put(pod);
+        while series(&c.metrics(), "irsa_doctor_chain_ok", &labels) != Some(0.0) {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "{ns}/{sa} never broke:\n{}\n{}",
+                c.logs()
+                    .lines()
+                    .filter(|l| l.contains(&ns))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                c.metrics()
+                    .lines()
+                    .filter(|l| l.contains(&ns))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+        latencies.push(t.elapsed());
+        let t = Instant::now();
+        w.kube
+            .store()
+            .remove("pods", &ns, &format!("bench-static-keys-{k}"));
+        while series(&c.metrics(), "irsa_doctor_chain_ok", &labels) != Some(1.0) {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "{ns}/{sa} never mended"
+            );
+        }
+        latencies.push(t.elapsed());
+    }
+    latencies.sort();
+    // Steady state: AWS calls over whole refreshes.
+    let count_refreshes = |c: &Controller| {
+        c.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("\"message\":\"AWS refresh\""))
+            .count()
+    };
+    let (r0, calls0) = (count_refreshes(&c), aws_calls(&c.metrics()));
+    let (mut r1, mut calls1) = (r0, calls0);
+    let window = Instant::now();
+    while r1 < r0 + 3 && window.elapsed() < Duration::from_secs(240) {
+        std::thread::sleep(Duration::from_millis(200));
+        r1 = count_refreshes(&c);
+        calls1 = aws_calls(&c.metrics());
+    }
+    let per_refresh = (calls1 - calls0) / (r1 - r0).max(1) as f64;
+    let (rss, hwm) = memory_mib(pid);
+    let p50 = percentile(&latencies, 0.5);
+    let p95 = percentile(&latencies, 0.95);
+    let max = *latencies.last().unwrap();
+    eprintln!(
+        "controller scale: {n_sa} ServiceAccounts, {n_pods} pods, {n_sa} Deployments, 200 namespaces, {n_roles} roles\n\
+         initial sync (start → ready): {sync:?} (first AWS refresh {first_refresh:.2} s, first evaluation of every namespace {first_eval:.2} s)\n\
+         memory: {rss_ready:.0} MiB resident when ready, {rss:.0} MiB after the changes and {} refreshes, peak {hwm:.0} MiB\n\
+         pod change → metric updated ({} changes): p50 {p50:?}, p95 {p95:?}, max {max:?}\n\
+         AWS calls per refresh at steady state: {per_refresh:.0} ({:.2} per distinct role); at the default 5m interval {:.0} per hour",
+        r1 - r0,
+        latencies.len(),
+        per_refresh / n_roles as f64,
+        per_refresh * 12.0
+    );
+    c.stop();
 }
