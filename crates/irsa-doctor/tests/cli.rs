@@ -359,18 +359,76 @@ fn rules_and_rule_docs() {
     let o = run(&["rules"]);
     assert_eq!(o.status.code(), Some(0));
     insta::assert_snapshot!("rules_table", stdout(&o));
-    let o = run(&["rule", "IRSA203"]);
-    let doc = stdout(&o);
-    for heading in [
-        "## What it checks",
-        "## Why it matters",
-        "## Example",
-        "## Fix",
-        "## In the AWS troubleshooting articles",
-    ] {
-        assert!(doc.contains(heading), "{heading}");
-    }
+    let codes: Vec<String> = stdout(&o)
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    let mut sorted = codes.clone();
+    sorted.sort();
+    assert_eq!(codes, sorted, "rules sorted by code");
+    let o = run(&["rules", "-o", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["schema"], "irsa-doctor/rules/v1");
+    assert_eq!(v["rules"].as_array().unwrap().len(), codes.len());
     assert_eq!(run(&["rule", "NOPE"]).status.code(), Some(2));
+}
+
+/// `rule CODE` renders the rule's Markdown for the terminal: headings without `##`,
+/// links with their URLs, wrapped to COLUMNS with hanging indent; `-o json` gives the
+/// Markdown and its links.
+#[test]
+fn rule_doc_rendered_for_the_terminal() {
+    let o = bin()
+        .args(["rule", "IRSA203"])
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let doc = stdout(&o);
+    assert!(doc.starts_with("IRSA203 trust-sub\n"), "{doc}");
+    for heading in [
+        "What it checks",
+        "Why it matters",
+        "Example",
+        "Fix",
+        "In the AWS troubleshooting articles",
+    ] {
+        assert!(doc.lines().any(|l| l == heading), "{heading}: {doc}");
+    }
+    assert!(!doc.contains("## "), "Markdown headings rendered: {doc}");
+    assert!(!doc.contains("]("), "Markdown links rendered: {doc}");
+    assert!(
+        doc.contains("<https://repost.aws/knowledge-center/eks-load-balancer-webidentityerr>"),
+        "the article's link is kept whole: {doc}"
+    );
+    for l in doc.lines() {
+        assert!(
+            l.chars().count() <= 80 || l.split_whitespace().any(|w| w.len() > 60),
+            "wrapped to 80: {l:?}"
+        );
+    }
+    let o = run(&["rule", "trust-sub", "-o", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let r = &v["rules"][0];
+    assert_eq!(r["code"], "IRSA203");
+    assert!(r["doc"].as_str().unwrap().contains("## What it checks"));
+    assert!(r["links"].as_array().unwrap().iter().any(
+        |l| l["url"] == "https://repost.aws/knowledge-center/eks-load-balancer-webidentityerr"
+    ));
+    let o = run(&["rule", "IRSA203", "-o", "yaml"]);
+    let y: Value = serde_yaml_ng::from_str(&stdout(&o)).unwrap();
+    assert_eq!(y, v, "yaml is the same document");
+    // Every rendered doc: no internal vocabulary, and at least one link to AWS.
+    for r in irsa_rules::all_rules() {
+        let code = r.meta().code;
+        let out = stdout(&run(&["rule", code]));
+        let lower = out.to_lowercase();
+        for internal in ["seed", "checklist", "facts §", "[unv]", "[inf", "issue "] {
+            assert!(!lower.contains(internal), "{code} says `{internal}`");
+        }
+        assert!(out.contains("<https://"), "{code} links its sources: {out}");
+    }
 }
 
 #[test]
@@ -504,4 +562,202 @@ fn explain_reads_stdin_and_rejects_empty() {
     let o = child.wait_with_output().unwrap();
     assert!(stdout(&o).contains("token-file-permission"));
     assert_eq!(run(&["explain", "  "]).status.code(), Some(2));
+}
+
+/// Flags mean one thing everywhere: global flags work before the subcommand; a flag a
+/// subcommand would ignore is rejected with one line; `collect` writes to -d; unknown
+/// SDK names are rejected with the known ones; `-o yaml`.
+#[test]
+fn flags_mean_one_thing() {
+    let lbc = examples("lbc-webidentityerr");
+    // Global flags before the subcommand equal the same flags after it.
+    let before = run(&[
+        "-n",
+        "kube-system",
+        "-o",
+        "json",
+        "check",
+        "--snapshot",
+        &lbc,
+    ]);
+    let after = run(&[
+        "check",
+        "--snapshot",
+        &lbc,
+        "-n",
+        "kube-system",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(before.status.code(), Some(1), "{}", stderr(&before));
+    assert_eq!(stdout(&before), stdout(&after));
+    let other_ns = run(&["-n", "default", "-o", "json", "check", "--snapshot", &lbc]);
+    assert_ne!(
+        stdout(&other_ns),
+        stdout(&before),
+        "-n before the subcommand scopes"
+    );
+    // Live-mode flags with --snapshot are rejected, naming the flag.
+    for flag in [
+        ["--context", "prod"],
+        ["--profile", "x"],
+        ["--kubeconfig", "/tmp/k"],
+        ["--timeout", "5"],
+    ] {
+        let o = run(&["check", "--snapshot", &lbc, flag[0], flag[1]]);
+        assert_eq!(o.status.code(), Some(2), "{flag:?}");
+        let e = stderr(&o);
+        assert!(e.contains(flag[0]) && e.contains("--snapshot"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        let o = run(&[flag[0], flag[1], "check", "--snapshot", &lbc]);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "before the subcommand too: {flag:?}"
+        );
+    }
+    // A global flag the subcommand does not use.
+    let o = run(&["-n", "x", "rules"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("-n/--namespace does not apply to `rules`"));
+    let o = run(&["collect", "-o", "json", "-d", "/tmp/never-written"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--output-dir/-d"), "{}", stderr(&o));
+    let o = run(&["collect", "-o", "/tmp/bundle"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("tip: collect writes its files to --output-dir/-d"));
+    let o = run(&["collect", "--help"]);
+    assert!(stdout(&o).contains("-d, --output-dir <DIR>"));
+    // --sdk with an unknown SDK name lists the known ones.
+    let o = run(&["check", "--snapshot", &lbc, "--sdk", "boto4=1.0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("unknown SDK `boto4`") && e.contains("boto3"),
+        "{e}"
+    );
+    let o = run(&["check", "--snapshot", &lbc, "--sdk", "boto3=latest"]);
+    assert_eq!(o.status.code(), Some(2));
+    // check --help says it runs live without --snapshot.
+    let o = run(&["check", "--help"]);
+    assert!(stdout(&o).contains("Without --snapshot, check runs live"));
+    // The JSON schema names in the help are the ones printed.
+    let help = stdout(&run(&["--help"]));
+    for (args, schema) in [
+        (
+            vec!["check", "--snapshot", &lbc, "-o", "json"],
+            "irsa-doctor/report/v1",
+        ),
+        (
+            vec!["explain", "AccessDenied", "-o", "json"],
+            "irsa-doctor/explain/v1",
+        ),
+        (vec!["rules", "-o", "json"], "irsa-doctor/rules/v1"),
+    ] {
+        let v: Value = serde_json::from_str(&stdout(&run(&args))).unwrap();
+        assert_eq!(v["schema"], schema);
+        assert!(help.contains(schema), "help names {schema}");
+    }
+    // -o yaml: the same document as JSON.
+    let j: Value = serde_json::from_str(&stdout(&after)).unwrap();
+    let y = run(&[
+        "check",
+        "--snapshot",
+        &lbc,
+        "-n",
+        "kube-system",
+        "-o",
+        "yaml",
+    ]);
+    assert_eq!(y.status.code(), Some(1));
+    let y: Value = serde_yaml_ng::from_str(&stdout(&y)).unwrap();
+    assert_eq!(y, j);
+}
+
+/// Installed as the kubectl plugin `kubectl-irsa_doctor`, usage lines read
+/// `kubectl irsa-doctor …`.
+#[test]
+fn kubectl_plugin_usage_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("kubectl-irsa_doctor");
+    std::fs::copy(env!("CARGO_BIN_EXE_irsa-doctor"), &plugin).unwrap();
+    let o = Command::new(&plugin).arg("--help").output().unwrap();
+    assert!(
+        stdout(&o).contains("Usage: kubectl irsa-doctor [OPTIONS] <COMMAND>"),
+        "{}",
+        stdout(&o)
+    );
+    let o = Command::new(&plugin)
+        .args(["check", "--frobnicate"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("Usage: kubectl irsa-doctor check"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["--help"]);
+    assert!(stdout(&o).contains("Usage: irsa-doctor [OPTIONS] <COMMAND>"));
+}
+
+/// Completions for every shell clap_complete knows, a roff man page, and --version
+/// with the commit when built from git.
+#[test]
+fn completions_man_page_and_version() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let o = run(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let s = stdout(&o);
+        assert!(s.contains("irsa-doctor"), "{shell}");
+        for sub in ["check", "explain", "collect", "snapshot", "output-dir"] {
+            assert!(s.contains(sub), "{shell} completes {sub}");
+        }
+    }
+    assert_eq!(run(&["completions", "tcsh"]).status.code(), Some(2));
+    if Command::new("bash").arg("--version").output().is_ok() {
+        let o = run(&["completions", "bash"]);
+        let st = Command::new("bash")
+            .arg("-n")
+            .arg("-c")
+            .arg(stdout(&o))
+            .status()
+            .unwrap();
+        assert!(st.success(), "the bash completion script parses");
+    }
+    let o = run(&["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    let man = stdout(&o);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH irsa-doctor 1"),
+        "{man}"
+    );
+    assert!(man.contains(".SH SYNOPSIS") && man.contains("check"));
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    for page in [
+        "irsa-doctor.1",
+        "irsa-doctor-check.1",
+        "irsa-doctor-collect.1",
+    ] {
+        let p = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(p.contains(".TH"), "{page}");
+    }
+    let o = run(&["--version"]);
+    let v = stdout(&o);
+    assert!(
+        v.starts_with(&format!("irsa-doctor {}", env!("CARGO_PKG_VERSION"))),
+        "{v}"
+    );
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    if let Ok(h) = head {
+        if h.status.success() {
+            let h = String::from_utf8_lossy(&h.stdout).trim().to_string();
+            assert!(v.contains(&format!("({h})")), "{v} names commit {h}");
+        }
+    }
 }

@@ -14,11 +14,7 @@ struct Style {
 
 impl Style {
     fn paint(&self, code: &str, s: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+        super::paint(self.color, code, s)
     }
     fn bold(&self, s: &str) -> String {
         self.paint("1", s)
