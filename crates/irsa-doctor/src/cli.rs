@@ -64,7 +64,8 @@ live-mode flags are then rejected."
     Check(CheckArgs),
     /// Paste an SDK error; get the likely causes (confirmed against a snapshot if given).
     Explain(ExplainArgs),
-    /// Write a redacted snapshot of the cluster and account (read-only), for offline use.
+    /// Write a redacted snapshot of the cluster and account (read-only), for offline use;
+    /// or, with --script, print a shell script that writes one with kubectl and aws.
     Collect(CollectArgs),
     /// Prove IRSA end to end: TokenRequest → issuer/JWKS/TLS checks → STS, compared with the prediction.
     Probe(ProbeArgs),
@@ -253,8 +254,18 @@ pub struct LiveArgs {
 #[derive(Debug, Args)]
 pub struct CollectArgs {
     /// Directory to write (created; must be empty).
-    #[arg(short = 'd', long = "output-dir", value_name = "DIR")]
-    pub output_dir: PathBuf,
+    #[arg(
+        short = 'd',
+        long = "output-dir",
+        value_name = "DIR",
+        required_unless_present = "script"
+    )]
+    pub output_dir: Option<PathBuf>,
+    /// Instead, print a POSIX shell script of the AWS troubleshooting articles' kubectl
+    /// and aws commands that writes a snapshot folder (for where this binary cannot run):
+    /// `irsa-doctor collect --script --cluster NAME > collect.sh; sh collect.sh DIR`.
+    #[arg(long, conflicts_with = "output_dir")]
+    pub script: bool,
     /// Namespace scope.
     #[command(flatten)]
     pub scope: ScopeArgs,

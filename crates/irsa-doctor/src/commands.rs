@@ -19,7 +19,7 @@ pub fn run(cli: Cli, matches: &ArgMatches, bin_name: &str) -> Result<u8> {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Explain(args) => explain(args),
-        Command::Collect(args) => collect(args, verbose),
+        Command::Collect(args) => collect(args, verbose, matches),
         Command::Probe(args) => probe(args),
         Command::Rules(args) => rules(args),
         Command::Rule(args) => rule(args),
@@ -160,8 +160,18 @@ fn validate_source(s: &SourceArgs) -> Result<()> {
         }
     }
     for p in &s.snapshot {
-        if !p.exists() {
-            bail!("--snapshot: {} does not exist", p.display());
+        match irsa_model::files::parse_role_path(&p.to_string_lossy()) {
+            Some(Err(e)) => bail!("--snapshot {}: {e}", p.display()),
+            Some(Ok((_, file))) if !file.is_file() => {
+                bail!(
+                    "--snapshot {}: {} is not a file",
+                    p.display(),
+                    file.display()
+                )
+            }
+            Some(Ok(_)) => {}
+            None if !p.exists() => bail!("--snapshot: {} does not exist", p.display()),
+            None => {}
         }
     }
     Ok(())
@@ -408,8 +418,38 @@ fn explain(args: ExplainArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn collect(args: CollectArgs, verbose: u8) -> Result<u8> {
-    let dir = &args.output_dir;
+fn collect_script(args: &CollectArgs, matches: &ArgMatches) -> Result<u8> {
+    for id in ["timeout", "concurrency"] {
+        if matches
+            .subcommand_matches("collect")
+            .is_some_and(|m| given(m, id))
+        {
+            bail!("--{id} does not apply to `collect --script` (the script runs kubectl and aws)");
+        }
+    }
+    let s = crate::script::render(&crate::script::ScriptOptions {
+        namespace: args.scope.namespace.clone(),
+        cluster: args.cluster.clone(),
+        region: args.region.clone(),
+        profile: args.live.profile.clone(),
+        context: args.live.context.clone(),
+        kubeconfig: args
+            .live
+            .kubeconfig
+            .as_ref()
+            .map(|k| k.display().to_string()),
+    });
+    print_stdout(&s)?;
+    Ok(0)
+}
+
+fn collect(args: CollectArgs, verbose: u8, matches: &ArgMatches) -> Result<u8> {
+    if args.script {
+        return collect_script(&args, matches);
+    }
+    let Some(dir) = &args.output_dir else {
+        bail!("collect: pass --output-dir/-d DIR (or --script)");
+    };
     if dir.exists()
         && std::fs::read_dir(dir)
             .map(|mut d| d.next().is_some())

@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod render;
+mod script;
 
 use clap::FromArgMatches;
 use std::process::ExitCode;

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod command;
+pub mod files;
 pub mod loader;
 pub mod model;
 mod raw;

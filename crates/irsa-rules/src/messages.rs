@@ -161,7 +161,7 @@ pub fn template(id: &str) -> Option<&'static str> {
         "gap-k8s-version" => "{what} is not checked: the Kubernetes version is unknown; add `aws eks describe-cluster` output or --kubernetes-version",
         "gap-rejected" => "input {path} was rejected: {error}",
         "gap-collection" => "`{command}` failed while collecting: {error}; what it would have shown is not checked",
-        "gap-skipped" => "{count} input(s) skipped: {what}",
+        "gap-skipped" => "{path}: skipped{count}: {what}",
         "gap-no-irsa" => "no ServiceAccount in scope uses IRSA (no `eks.amazonaws.com/role-arn` annotation and no role trusting one)",
         _ => return None,
     })
