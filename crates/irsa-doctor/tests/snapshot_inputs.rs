@@ -47,6 +47,16 @@ fn read_json(p: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
+/// The finding whose subject is the input file ending so.
+fn finding_about<'v>(report: &'v Value, file: &str) -> &'v Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["subject"]["name"].as_str().unwrap().ends_with(file))
+        .unwrap_or_else(|| panic!("a finding names {file}: {report}"))
+}
+
 /// (rule, subject) of the errors, sorted.
 fn errors(report: &Value) -> Vec<String> {
     let mut v: Vec<String> = report["findings"]
@@ -104,17 +114,7 @@ fn a_role_less_output_is_named_by_its_file_or_an_envelope() {
     let d = dir.path().to_str().unwrap();
     let o = run(&["check", "--snapshot", d, "-o", "json"]);
     let v = json_of(&o);
-    let hint = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| {
-            f["subject"]["name"]
-                .as_str()
-                .unwrap()
-                .ends_with("attached.json")
-        })
-        .expect("the file is named");
+    let hint = finding_about(&v, "attached.json");
     assert_eq!(hint["severity"], "warning", "{hint}");
     assert!(hint["message"]
         .as_str()
@@ -228,24 +228,14 @@ fn utf16_files_are_decoded_and_yaml_tabs_named() {
         "{err}"
     );
     let v = json_of(&o);
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["subject"]["name"].as_str().unwrap().ends_with("sa.yaml"))
-        .unwrap();
+    let f = finding_about(&v, "sa.yaml");
     assert!(
         f["fix"][0]["summary"].as_str().unwrap().contains("-o yaml"),
         "{f}"
     );
     std::fs::write(dir.path().join("sa.yaml"), "{\"kind\": \"Pod\",").unwrap();
     let v = json_of(&run(&["check", "--snapshot", d, "-o", "json"]));
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["subject"]["name"].as_str().unwrap().ends_with("sa.yaml"))
-        .unwrap();
+    let f = finding_about(&v, "sa.yaml");
     assert!(
         f["fix"][0]["summary"].as_str().unwrap().contains("-o json"),
         "{f}"
