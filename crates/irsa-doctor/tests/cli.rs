@@ -761,3 +761,93 @@ fn completions_man_page_and_version() {
         }
     }
 }
+
+/// Fixes act in the right place: an `aws iam` fix for another account's resource runs
+/// only under that account's credentials (checked with sts get-caller-identity), and a
+/// fix with placeholders is a template, never a ready command.
+#[test]
+fn fixes_act_in_the_right_account_and_templates_are_marked() {
+    let o = run(&[
+        "check",
+        "--snapshot",
+        &examples("many-problems"),
+        "-o",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let fixes: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["fix"].as_array().unwrap())
+        .collect();
+    // The cross-account provider (the etl role lives in 444455556666; the snapshot's
+    // credentials are 111122223333's).
+    let create = fixes
+        .iter()
+        .find(|f| {
+            f["command"]
+                .as_str()
+                .is_some_and(|c| c.contains("create-open-id-connect-provider"))
+        })
+        .expect("a provider to create");
+    assert_eq!(create["account"], "444455556666");
+    let cmd = create["command"].as_str().unwrap();
+    // Run it with a stand-in aws: only the right account creates anything.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("aws");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nif [ \"$1 $2\" = \"sts get-caller-identity\" ]; then echo \"$FAKE_ACCOUNT\"; else echo \"$*\" >> \"$LOG\"; fi\n",
+    )
+    .unwrap();
+    Command::new("chmod").arg("+x").arg(&fake).status().unwrap();
+    for (account, creates) in [("111122223333", false), ("444455556666", true)] {
+        let log = dir.path().join(format!("{account}.log"));
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    dir.path().display(),
+                    std::env::var("PATH").unwrap()
+                ),
+            )
+            .env("FAKE_ACCOUNT", account)
+            .env("LOG", &log)
+            .output()
+            .unwrap();
+        assert_eq!(log.exists(), creates, "{account}: {cmd}");
+        if !creates {
+            assert!(String::from_utf8_lossy(&o.stderr).contains("switch to account 444455556666"));
+        }
+    }
+    // Same-account fixes carry no guard.
+    for f in &fixes {
+        if f.get("account").is_none() {
+            assert!(!f["command"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("get-caller-identity"));
+        }
+    }
+    // Templates: marked, with their placeholders.
+    let template = fixes
+        .iter()
+        .find(|f| f["summary"].as_str().unwrap().contains("<its ARN>"))
+        .expect("a fix with a placeholder");
+    assert_eq!(template["template"], true);
+    assert_eq!(template["placeholders"], serde_json::json!(["<its ARN>"]));
+    for f in &fixes {
+        let text = format!("{}{}", f["summary"], f["command"]);
+        if f["template"] != true {
+            assert!(
+                irsa_rules::fix_target::placeholders(&text).is_empty()
+                    || !(text.contains("aws ") || text.contains("kubectl ")),
+                "unmarked placeholder: {f}"
+            );
+        }
+    }
+}

@@ -9,6 +9,7 @@
 pub mod context;
 pub mod explain;
 pub mod finding;
+pub mod fix_target;
 pub mod fixes;
 pub mod messages;
 pub mod registry;
@@ -77,6 +78,7 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
     let mut seen = std::collections::HashSet::new();
     out.findings
         .retain(|f| seen.insert((f.rule, f.subject.clone(), f.message.render())));
+    fix_target::finish(&mut out.findings, snap);
     let mut summary = Summary::default();
     for f in &out.findings {
         match f.severity {
