@@ -301,6 +301,9 @@ pub struct CheckArgs {
     /// Exit 1 when a finding of this severity or worse is reported.
     #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// Errors only: the failing ServiceAccounts, the errors and their fixes (text output).
+    #[arg(short = 'q', long = "errors-only", conflicts_with = "verbose")]
+    pub errors_only: bool,
     /// Output.
     #[command(flatten)]
     pub out: OutputArgs,

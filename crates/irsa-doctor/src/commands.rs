@@ -364,7 +364,12 @@ fn check(args: CheckArgs) -> Result<u8> {
             &report,
             &snap.inputs,
             &label,
-            render::use_color(args.out.color),
+            &render::human::Options {
+                color: render::use_color(args.out.color),
+                width: render::width(),
+                verbose: args.out.verbose > 0,
+                errors_only: args.errors_only,
+            },
         ))?,
     }
     for r in &snap.inputs.rejected {

@@ -6,7 +6,8 @@ use std::process::{Command, Output};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"));
-    c.env_remove("NO_COLOR");
+    // Piped and without COLUMNS: no wrapping, whatever the developer's terminal.
+    c.env_remove("NO_COLOR").env_remove("COLUMNS");
     c
 }
 
@@ -680,7 +681,9 @@ fn flags_mean_one_thing() {
 fn kubectl_plugin_usage_line() {
     let dir = tempfile::tempdir().unwrap();
     let plugin = dir.path().join("kubectl-irsa_doctor");
-    std::fs::copy(env!("CARGO_BIN_EXE_irsa-doctor"), &plugin).unwrap();
+    // A symlink, as krew installs it (a copy could still be open for writing when
+    // another test thread forks: "text file busy").
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_irsa-doctor"), &plugin).unwrap();
     let o = Command::new(&plugin).arg("--help").output().unwrap();
     assert!(
         stdout(&o).contains("Usage: kubectl irsa-doctor [OPTIONS] <COMMAND>"),
@@ -850,4 +853,121 @@ fn fixes_act_in_the_right_account_and_templates_are_marked() {
             );
         }
     }
+}
+
+/// The report leads with the answer: the verdict per ServiceAccount first; passes
+/// collapsed unless -v; -q keeps errors only; text wraps to COLUMNS with a hanging
+/// indent while fix commands stay whole and flush left; the thumbprint note only with
+/// -v, once; plurals agree with their counts; the first 80×24 screen names the broken
+/// link and the fix.
+#[test]
+fn report_leads_with_the_answer() {
+    let lbc = examples("lbc-webidentityerr");
+    let o = bin()
+        .args(["check", "--snapshot", &lbc])
+        .env("COLUMNS", "80")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    let screen: Vec<&str> = out.lines().take(24).collect();
+    let verdict = screen
+        .iter()
+        .position(|l| l.starts_with("✘ kube-system/aws-load-balancer-controller: AccessDenied"))
+        .expect("the verdict");
+    assert!(verdict <= 2, "the verdict comes first: {out}");
+    assert!(screen.join("\n").contains("[IRSA203]"));
+    assert!(
+        screen
+            .iter()
+            .any(|l| l.contains("fix: correct the trust policy")),
+        "{out}"
+    );
+    assert!(
+        screen.iter().any(|l| l.starts_with("cat > trust-")),
+        "{out}"
+    );
+    // Wrapped to 80 with a hanging indent, commands whole.
+    let cmd_start = out
+        .lines()
+        .position(|l| l.starts_with("cat > trust-"))
+        .unwrap();
+    for (i, l) in out.lines().enumerate() {
+        if i < cmd_start {
+            assert!(
+                l.chars().count() <= 80
+                    || !l.contains(' ')
+                    || l.split(' ').any(|w| w.chars().count() > 60),
+                "{l:?}"
+            );
+        }
+    }
+    assert!(
+        out.lines().nth(verdict + 1).unwrap().starts_with("  "),
+        "hanging indent"
+    );
+    assert!(out.lines().any(|l| l.starts_with("aws iam update-assume-role-policy --role-name AmazonEKSLoadBalancerControllerRole --policy-document file://")));
+    // Passes collapsed; the thumbprint note hidden; plurals right.
+    assert!(!out.contains("✔ role arn:"), "{out}");
+    assert!(out.contains("Roles ✔ 2 checks passed"));
+    assert!(!out.contains("thumbprint"), "{out}");
+    assert!(!out.contains("(s)"), "{out}");
+    assert!(
+        out.contains("1 error, 0 warnings, 1 info · 8 checks passed (-v shows them and the notes)")
+    );
+    // -v: every pass and the note, once.
+    let v = stdout(&run(&[
+        "check",
+        "--snapshot",
+        &lbc,
+        "-v",
+        "--color",
+        "never",
+    ]));
+    assert!(v.contains(
+        "✔ role arn:aws:iam::111122223333:role/AmazonEKSLoadBalancerControllerRole exists"
+    ));
+    assert!(v.contains("✔ 2 pods of kube-system/aws-load-balancer-controller carry"));
+    assert_eq!(v.matches("IAM verifies EKS issuers").count(), 1);
+    // -q: errors only.
+    let many = examples("many-problems");
+    let q = stdout(&run(&[
+        "check",
+        "--snapshot",
+        &many,
+        "-q",
+        "--color",
+        "never",
+    ]));
+    assert!(q.contains("✘ payments/api: AccessDenied"));
+    assert!(!q.contains("✔ legacy/app"), "{q}");
+    assert!(
+        !q.lines()
+            .any(|l| l.trim_start().starts_with("! ") || l.trim_start().starts_with("i ")),
+        "{q}"
+    );
+    assert!(q.contains("(-q: errors only)"));
+    let full = stdout(&run(&["check", "--snapshot", &many, "--color", "never"]));
+    assert!(full.contains("✔ legacy/app: credentials issued"));
+    // Failing verdicts come before the rest.
+    let first_ok = full.lines().position(|l| l.starts_with("✔ ")).unwrap();
+    let lines: Vec<&str> = full.lines().collect();
+    let last_fail = lines.iter().rposition(|l| l.starts_with("✘ ")).unwrap();
+    assert!(last_fail < first_ok, "{full}");
+    assert_eq!(
+        run(&["check", "--snapshot", &many, "-q", "-v"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // A template is never printed as a ready command.
+    for l in full.lines() {
+        if !l.starts_with(' ') && !l.starts_with('#') {
+            assert!(
+                irsa_rules::fix_target::placeholders(l).is_empty(),
+                "ready-looking template: {l}"
+            );
+        }
+    }
+    assert!(full.contains("fix (template: replace <its ARN> first):"));
 }
