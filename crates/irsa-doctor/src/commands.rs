@@ -13,7 +13,7 @@ use irsa_rules::{all_rules, rule_by_code, Options, Scope, Severity};
 use std::io::{Read, Write};
 
 /// Runs a parsed command line; returns the exit status.
-pub fn run(cli: Cli, matches: &ArgMatches, bin_name: &str) -> Result<u8> {
+pub fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
     reject_ignored(matches)?;
     let verbose = cli.global.out.verbose;
     match cli.command {
@@ -24,9 +24,11 @@ pub fn run(cli: Cli, matches: &ArgMatches, bin_name: &str) -> Result<u8> {
         Command::Rules(args) => rules(args),
         Command::Rule(args) => rule(args),
         Command::Completions(args) => {
-            let mut cmd = crate::cli::command(bin_name);
+            // For the `irsa-doctor` command (a shell function name cannot hold the space
+            // of `kubectl irsa-doctor`).
+            let mut cmd = crate::cli::command("irsa-doctor");
             let mut out = Vec::new();
-            clap_complete::generate(args.shell, &mut cmd, bin_name, &mut out);
+            clap_complete::generate(args.shell, &mut cmd, "irsa-doctor", &mut out);
             print_stdout(&String::from_utf8_lossy(&out))?;
             Ok(0)
         }

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match commands::run(cli, &matches, &bin_name) {
+    match commands::run(cli, &matches) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("irsa-doctor: {e:#}");
