@@ -298,15 +298,52 @@ pub struct CheckArgs {
     /// The AWS SDK the workload uses, to check its version (e.g. boto3=1.9.100); repeatable.
     #[arg(long = "sdk", value_name = "NAME=VERSION")]
     pub sdk: Vec<String>,
-    /// Exit 1 when a finding of this severity or worse is reported.
-    #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Error)]
-    pub fail_on: FailOn,
-    /// Errors only: the failing ServiceAccounts, the errors and their fixes (text output).
-    #[arg(short = 'q', long = "errors-only", conflicts_with = "verbose")]
-    pub errors_only: bool,
+    /// What the report shows and what its exit status means.
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Output.
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+/// The report's contents and exit policy (the report contract): which findings are
+/// shown, which fail the run, and whether gaps do. Defined once, flattened where a
+/// report with findings and gaps is printed.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Exit 1 when a finding of this severity or worse is reported.
+    #[arg(
+        long = "fail-on",
+        value_enum,
+        value_name = "SEVERITY",
+        default_value_t = FailOn::Error,
+        help_heading = "Report and exit status"
+    )]
+    pub fail_on: FailOn,
+    /// Errors only: the failing ServiceAccounts, the errors and their fixes (text output).
+    #[arg(
+        short = 'q',
+        long = "errors-only",
+        conflicts_with = "verbose",
+        help_heading = "Report and exit status"
+    )]
+    pub errors_only: bool,
+    /// Accept a run in which some links in scope could not be checked (not collected,
+    /// read failed): exit on the findings alone (0 or 1) instead of 2. Never makes a run
+    /// that checked nothing, or one with rejected input, exit 0.
+    #[arg(long = "allow-gaps", help_heading = "Report and exit status")]
+    pub allow_gaps: bool,
+}
+
+impl ReportArgs {
+    /// The `--fail-on` threshold as a severity.
+    pub fn fail_level(&self) -> irsa_rules::Severity {
+        match self.fail_on {
+            FailOn::Error => irsa_rules::Severity::Error,
+            FailOn::Warning => irsa_rules::Severity::Warning,
+            FailOn::Info => irsa_rules::Severity::Info,
+        }
+    }
 }
 
 /// `explain` flags.

@@ -2,14 +2,14 @@
 
 use crate::cli::ProbeArgs;
 use crate::cli::{
-    CheckArgs, Cli, CollectArgs, Command, ExplainArgs, FailOn, Format, LiveArgs, RuleArgs,
-    RulesArgs, SourceArgs,
+    CheckArgs, Cli, CollectArgs, Command, ExplainArgs, Format, LiveArgs, RuleArgs, RulesArgs,
+    SourceArgs,
 };
 use crate::render;
 use anyhow::{bail, Context as _, Result};
 use clap::{ArgMatches, Args as _, CommandFactory as _};
 use irsa_model::{load_paths, ContextFlags, Snapshot};
-use irsa_rules::{all_rules, rule_by_code, Options, Scope, Severity};
+use irsa_rules::{all_rules, rule_by_code, Options, Outcome, Scope, Severity};
 use std::io::{IsTerminal, Read, Write};
 
 /// Runs a parsed command line; returns the exit status.
@@ -369,7 +369,7 @@ fn check(args: CheckArgs) -> Result<u8> {
                 color: render::use_color(args.out.color),
                 width: render::width(),
                 verbose: args.out.verbose > 0,
-                errors_only: args.errors_only,
+                errors_only: args.report.errors_only,
             },
         ))?,
     }
@@ -380,15 +380,43 @@ fn check(args: CheckArgs) -> Result<u8> {
         eprintln!("irsa-doctor: {f}");
         return Ok(2);
     }
-    if !snap.inputs.rejected.is_empty() {
-        return Ok(2);
+    Ok(exit_status(
+        &report,
+        args.report.fail_level(),
+        args.report.allow_gaps,
+        &label,
+    ))
+}
+
+/// The report contract's exit status: 2 when nothing was checked, input was rejected,
+/// or links in scope could not be checked (unless `--allow-gaps`); else 1 on findings
+/// at `--fail-on`, 0 when clean. A 2 comes with one line on stderr saying why.
+fn exit_status(report: &irsa_rules::Report, level: Severity, allow_gaps: bool, source: &str) -> u8 {
+    match report.outcome(level, allow_gaps) {
+        Outcome::NothingChecked(why) => {
+            // Scope misses name their flag; otherwise name the input.
+            if why.starts_with('-') {
+                eprintln!("irsa-doctor: {why}");
+            } else {
+                eprintln!("irsa-doctor: {source}: {why}");
+            }
+            2
+        }
+        // Each rejected input was named above, one line each.
+        Outcome::RejectedInputs(_) => 2,
+        Outcome::Incomplete(gaps) => {
+            let line = format!(
+                "irsa-doctor: incomplete: {} link(s) in scope could not be checked (first: {}: {}); the report names them; pass --allow-gaps to accept",
+                gaps.len(),
+                gaps[0].subject.display(),
+                gaps[0].why
+            );
+            eprintln!("{}", irsa_rules::messages::plurals(&line));
+            2
+        }
+        Outcome::Findings => 1,
+        Outcome::Clean => 0,
     }
-    let level = match args.fail_on {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-        FailOn::Info => Severity::Info,
-    };
-    Ok(u8::from(report.fails_at(level)))
 }
 
 /// Reads the error text for `explain`: the argument, a file, or standard input

@@ -912,8 +912,26 @@ fn report_leads_with_the_answer() {
     assert!(out.contains("Roles ✔ 2 checks passed"));
     assert!(!out.contains("thumbprint"), "{out}");
     assert!(!out.contains("(s)"), "{out}");
-    assert!(
-        out.contains("1 error, 0 warnings, 1 info · 8 checks passed (-v shows them and the notes)")
+    // One verdict, at the top: no second verdict block at the bottom.
+    assert_eq!(
+        out.matches("✘ kube-system/aws-load-balancer-controller")
+            .count(),
+        1,
+        "{out}"
+    );
+    assert!(!out.contains("Verdict"), "{out}");
+    // Last, what was checked and the counts, plurals resolved.
+    assert_eq!(
+        out.lines().last(),
+        Some("1 error, 0 warnings, 1 info · 9 checks passed (-v shows them and the notes)"),
+        "{out}"
+    );
+    let checked = &out[out.rfind("\nchecked: ").expect("the checked line") + 1..];
+    assert_eq!(
+        checked.replace("\n  ", " "),
+        "checked: 2 ServiceAccounts, 1 role, 2 pods, 1 workload; 1 of 1 role chain decided end to end\n\
+         1 error, 0 warnings, 1 info · 9 checks passed (-v shows them and the notes)\n",
+        "{out}"
     );
     // -v: every pass and the note, once.
     let v = stdout(&run(&[
@@ -929,31 +947,75 @@ fn report_leads_with_the_answer() {
     ));
     assert!(v.contains("✔ 2 pods of kube-system/aws-load-balancer-controller carry"));
     assert_eq!(v.matches("IAM verifies EKS issuers").count(), 1);
-    // -q: errors only.
-    let many = examples("many-problems");
+    // A snapshot with every kind of verdict: the healthy example plus a ServiceAccount
+    // its role does not trust (fails) and one whose role was not collected (not checked).
+    let mix = tempfile::tempdir().unwrap();
+    copy_dir(&PathBuf::from(examples("healthy")), mix.path());
+    let sa: Value =
+        serde_json::from_str(&std::fs::read_to_string(mix.path().join("k8s/sa.json")).unwrap())
+            .unwrap();
+    for (name, role) in [
+        (
+            "batch",
+            "arn:aws:iam::391252439823:role/orders-use2-inventory-api",
+        ),
+        ("reports", "arn:aws:iam::391252439823:role/not-collected"),
+    ] {
+        let mut twin = sa.clone();
+        twin["metadata"]["name"] = name.into();
+        twin["metadata"]["uid"] = name.into();
+        twin["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] = role.into();
+        std::fs::write(
+            mix.path().join(format!("k8s/sa-{name}.json")),
+            twin.to_string(),
+        )
+        .unwrap();
+    }
+    let mix = mix.path().display().to_string();
+    let full = stdout(&run(&["check", "--snapshot", &mix, "--color", "never"]));
+    // Failing first, then not checked, then working; one line each.
+    let verdicts: Vec<&str> = full
+        .lines()
+        .filter(|l| {
+            ["✘ ", "? ", "! ", "- ", "✔ "]
+                .iter()
+                .any(|m| l.starts_with(m))
+        })
+        .collect();
+    assert_eq!(verdicts.len(), 3, "{full}");
+    assert!(
+        verdicts[0].starts_with("✘ inventory/batch: AccessDenied — "),
+        "{full}"
+    );
+    assert!(verdicts[0].ends_with("[IRSA203]"), "{full}");
+    assert!(
+        verdicts[1].starts_with("? inventory/reports: not checked: "),
+        "{full}"
+    );
+    assert!(
+        verdicts[2].starts_with("✔ inventory/inventory-api: credentials issued"),
+        "{full}"
+    );
+    // -q: errors only: the failing verdict, no other verdict, no warning or note.
     let q = stdout(&run(&[
         "check",
         "--snapshot",
-        &many,
+        &mix,
         "-q",
         "--color",
         "never",
     ]));
-    assert!(q.contains("✘ payments/api: AccessDenied"));
-    assert!(!q.contains("✔ legacy/app"), "{q}");
+    assert!(q.contains("✘ inventory/batch: AccessDenied"), "{q}");
+    assert!(!q.contains("✔ inventory/inventory-api"), "{q}");
+    assert!(!q.contains("? inventory/reports"), "{q}");
     assert!(
         !q.lines()
             .any(|l| l.trim_start().starts_with("! ") || l.trim_start().starts_with("i ")),
         "{q}"
     );
     assert!(q.contains("(-q: errors only)"));
+    let many = examples("many-problems");
     let full = stdout(&run(&["check", "--snapshot", &many, "--color", "never"]));
-    assert!(full.contains("✔ legacy/app: credentials issued"));
-    // Failing verdicts come before the rest.
-    let first_ok = full.lines().position(|l| l.starts_with("✔ ")).unwrap();
-    let lines: Vec<&str> = full.lines().collect();
-    let last_fail = lines.iter().rposition(|l| l.starts_with("✘ ")).unwrap();
-    assert!(last_fail < first_ok, "{full}");
     assert_eq!(
         run(&["check", "--snapshot", &many, "-q", "-v"])
             .status
@@ -973,6 +1035,18 @@ fn report_leads_with_the_answer() {
 }
 
 const LBC_DENIED: &str = "WebIdentityErr: failed to retrieve credentials caused by: AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity";
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
 
 fn run_stdin(args: &[&str], input: &[u8]) -> Output {
     let mut c = bin();

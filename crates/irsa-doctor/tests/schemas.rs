@@ -150,6 +150,12 @@ fn schemas_require_what_the_contract_promises_and_allow_additions() {
         (vec!["findings", "0"], "fix"),
         (vec!["findings", "0", "subject"], "kind"),
         (vec!["summary"], "error"),
+        (vec!["summary"], "checked"),
+        (vec!["summary", "checked"], "chains"),
+        (vec![], "not_checked"),
+        (vec![], "nothing_checked"),
+        (vec!["chains", "0"], "verdict"),
+        (vec!["chains", "0", "verdict"], "status"),
         (vec!["inputs"], "rejected"),
     ] {
         let mut broken = doc.clone();
@@ -170,6 +176,15 @@ fn schemas_require_what_the_contract_promises_and_allow_additions() {
     wrong["findings"][0]["severity"] = json!("fatal");
     assert!(v.check(&wrong).is_err());
     let mut wrong = doc.clone();
+    wrong["chains"][0]["verdict"]["status"] = json!("ok");
+    assert!(
+        v.check(&wrong).is_err(),
+        "a verdict status outside the contract"
+    );
+    let mut wrong = doc.clone();
+    wrong["summary"]["checked"]["pods"] = json!(-1);
+    assert!(v.check(&wrong).is_err());
+    let mut wrong = doc.clone();
     wrong["schema"] = json!("irsa-doctor/report/v2");
     assert!(v.check(&wrong).is_err());
     let e = Validator::new("explain-v1.schema.json");
@@ -182,4 +197,41 @@ fn schemas_require_what_the_contract_promises_and_allow_additions() {
     e.check(&ex).unwrap();
     ex.as_object_mut().unwrap().remove("causes");
     assert!(e.check(&ex).is_err());
+}
+
+#[test]
+fn gaps_and_a_blind_run_validate() {
+    let v = Validator::new("report-v1.schema.json");
+    // The role not collected: its chain is not checked, and `not_checked` names it.
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(root().join("examples/lbc-webidentityerr")).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != "iam-get-role.json" {
+            std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+        }
+    }
+    let doc = output(&[
+        "check",
+        "--snapshot",
+        &dir.path().display().to_string(),
+        "-o",
+        "json",
+    ]);
+    v.check(&doc).unwrap();
+    let gaps = doc["not_checked"].as_array().unwrap();
+    assert!(!gaps.is_empty(), "{doc:#}");
+    assert_eq!(doc["summary"]["not_checked"], json!(gaps.len()));
+    assert_eq!(doc["chains"][0]["verdict"]["status"], json!("not-checked"));
+    // Nothing to read: `nothing_checked` says why, and the document still validates.
+    let empty = tempfile::tempdir().unwrap();
+    let doc = output(&[
+        "check",
+        "--snapshot",
+        &empty.path().display().to_string(),
+        "-o",
+        "json",
+    ]);
+    v.check(&doc).unwrap();
+    assert!(doc["nothing_checked"].is_string(), "{doc:#}");
+    assert_eq!(doc["summary"]["checked"]["chains"], json!(0));
 }

@@ -7,10 +7,13 @@
 #![warn(missing_docs)]
 
 pub mod command;
+mod events;
 pub mod files;
+mod kinds;
 pub mod loader;
 pub mod model;
 mod raw;
+pub mod recorded;
 
 pub use loader::{load_paths, Loader, REDACTED};
 pub use model::*;

@@ -1,15 +1,17 @@
-//! Human report. The answer first: one verdict line per ServiceAccount (✘ ✔ ? and the
-//! broken link), then the details grouped as the data flows (cluster & OIDC provider →
+//! Human report. The answer first: one verdict line per ServiceAccount, from its
+//! end-to-end verdict (✘ fails, ? not checked, ! at risk, - no pod, ✔ works; failing
+//! ones first, with the finding that decided it), then the details grouped as the data flows (cluster & OIDC provider →
 //! roles → ServiceAccounts → workloads & pods → inputs): findings with ✘ ! ? i, the
 //! predicted STS error and the fix. Passes are counted per section unless `-v` lists
 //! them; `-q` keeps errors only. Text wraps to the width with a hanging indent; fix
 //! commands are never wrapped and start at column 0, so they paste as they are; a fix
-//! with placeholders is a template, printed commented out.
+//! with placeholders is a template, printed commented out. Last, what was checked and
+//! the counts.
 
 use irsa_model::InputReport;
 use irsa_policy::StsPrediction;
 use irsa_rules::messages::plurals;
-use irsa_rules::{Cause, Chain, Finding, Fix, Report, Severity, Subject};
+use irsa_rules::{Cause, Chain, Finding, Fix, Report, Severity, Status, Subject};
 use std::collections::HashSet;
 use std::fmt::Write;
 
@@ -101,67 +103,77 @@ fn who(s: &Subject) -> String {
     }
 }
 
-/// The finding that explains a chain's verdict: an error about its ServiceAccount, or
-/// about its role, preferring one whose predicted error is the chain's.
-fn deciding_finding<'r>(r: &'r Report, c: &Chain) -> Option<&'r Finding> {
-    let predicted = match &c.prediction {
-        StsPrediction::Error(e) => Some(e.text()),
-        _ => None,
-    };
-    let about = |f: &&Finding| {
-        f.severity == Severity::Error
-            && f.cause != Cause::CollectionGap
-            && (f.subject == c.subject || f.role_arn.as_deref() == Some(c.role_arn.as_str()))
-    };
-    r.findings
-        .iter()
-        .filter(about)
-        .find(|f| predicted.is_some() && f.predicted_error == predicted)
-        .or_else(|| r.findings.iter().find(about))
+/// Where a verdict sorts: failing ServiceAccounts first, then the unknown, the ones at
+/// risk, the unused, and those that work.
+fn rank(status: Status) -> u8 {
+    match status {
+        Status::Fails => 0,
+        Status::NotChecked => 1,
+        Status::AtRisk => 2,
+        Status::NoPods => 3,
+        Status::Works => 4,
+    }
 }
 
-/// One verdict line per ServiceAccount, and whether it fails.
-fn verdict(r: &Report, c: &Chain, st: &Style) -> (u8, String) {
+/// One verdict line per ServiceAccount, from its end-to-end verdict (STS's answer, then
+/// what the SDK in its pods does), and where it sorts. The reason is the finding that
+/// decided the verdict, so the line and the details below never disagree.
+fn verdict(c: &Chain, st: &Style) -> (u8, String) {
     let who = who(&c.subject);
-    let tag = |f: &Finding| st.dim(&format!(" [{}]", f.rule));
-    match &c.prediction {
-        StsPrediction::Error(e) => {
-            let why = deciding_finding(r, c)
-                .map(|f| format!(" — {}{}", f.message.render(), tag(f)))
-                .unwrap_or_else(|| format!(": {}", e.message));
-            (
-                0,
-                format!(
-                    "{} {who}: {}{why}",
-                    st.paint("31;1", "✘"),
-                    st.paint("31", e.code)
-                ),
-            )
-        }
-        StsPrediction::Success { role } => match deciding_finding(r, c) {
-            Some(f) => (
-                0,
-                format!(
-                    "{} {who}: STS issues credentials for {role}, but {}{}",
-                    st.paint("31;1", "✘"),
-                    f.message.render(),
-                    tag(f)
-                ),
+    let role = match &c.prediction {
+        StsPrediction::Success { role } => role.clone(),
+        _ => c.role_arn.clone(),
+    };
+    let v = &c.verdict;
+    let tag = v
+        .rule
+        .map(|rule| st.dim(&format!(" [{rule}]")))
+        .unwrap_or_default();
+    // The deciding finding's message, when a finding decides.
+    let because = if v.rule.is_some() {
+        format!(" — {}{tag}", v.reason)
+    } else {
+        String::new()
+    };
+    let line = match v.status {
+        Status::Fails => match &c.prediction {
+            StsPrediction::Error(e) if v.rule.is_some() => format!(
+                "{} {who}: {}{because}",
+                st.paint("31;1", "✘"),
+                st.paint("31", e.code)
             ),
-            None => (
-                2,
-                format!("{} {who}: credentials issued ({role})", st.paint("32", "✔")),
+            StsPrediction::Error(e) => format!(
+                "{} {who}: {}: {}",
+                st.paint("31;1", "✘"),
+                st.paint("31", e.code),
+                e.message
+            ),
+            _ => format!(
+                "{} {who}: STS issues credentials, but the SDK in its pods {}{because}",
+                st.paint("31;1", "✘"),
+                st.paint("31", &v.sdk)
             ),
         },
-        StsPrediction::Undetermined { why, .. } => (
-            1,
-            format!(
-                "{} {who}: not checked: {why} (role {})",
-                st.paint("36", "?"),
-                c.role_arn
-            ),
+        Status::NotChecked => format!(
+            "{} {who}: not checked: {} (role {role})",
+            st.paint("36", "?"),
+            v.reason
         ),
-    }
+        Status::AtRisk => format!(
+            "{} {who}: credentials issued ({role}), but at risk{because}",
+            st.paint("33;1", "!")
+        ),
+        Status::NoPods => format!(
+            "{} {who}: no pod runs as it; STS would issue credentials for {role}{because}",
+            st.paint("36", "-")
+        ),
+        Status::Works => format!(
+            "{} {who}: credentials issued ({role}); the SDK in its {} pod(s) uses them",
+            st.paint("32", "✔"),
+            c.pods
+        ),
+    };
+    (rank(v.status), line)
 }
 
 /// The fix: its summary (a template says which placeholders to replace), then the
@@ -215,7 +227,7 @@ pub fn report(r: &Report, inputs: &InputReport, sources: &str, o: &Options) -> S
         ))
     );
     // The answer first.
-    let mut verdicts: Vec<(u8, String)> = r.chains.iter().map(|c| verdict(r, c, &st)).collect();
+    let mut verdicts: Vec<(u8, String)> = r.chains.iter().map(|c| verdict(c, &st)).collect();
     verdicts.sort_by_key(|(rank, _)| *rank);
     let shown: Vec<&(u8, String)> = verdicts
         .iter()
@@ -226,6 +238,11 @@ pub fn report(r: &Report, inputs: &InputReport, sources: &str, o: &Options) -> S
         for (_, line) in shown {
             let _ = writeln!(out, "{}", wrap(o, "", "  ", &plurals(line)));
         }
+    }
+    // A run that checked nothing says so first: that is the answer.
+    if let Some(why) = &r.nothing_checked {
+        let line = format!("{} {}", st.paint("36;1", "?"), st.bold(why));
+        let _ = writeln!(out, "\n{}", wrap(o, "", "  ", &line));
     }
     let visible = |f: &&Finding| {
         if o.errors_only {
@@ -348,6 +365,22 @@ pub fn report(r: &Report, inputs: &InputReport, sources: &str, o: &Options) -> S
         }
     }
     let s = r.summary;
+    let c = s.checked;
+    let not_checked = if s.not_checked > 0 {
+        format!(" · {} link(s) not checked (?)", s.not_checked)
+    } else {
+        String::new()
+    };
+    let checked = format!(
+        "checked: {} ServiceAccount(s), {} role(s), {} pod(s), {} workload(s); {} of {} role chain(s) decided end to end{not_checked}",
+        c.serviceaccounts,
+        c.roles,
+        c.pods,
+        c.workloads,
+        c.chains,
+        r.chains.len(),
+    );
+    let _ = writeln!(out, "\n{}", wrap(o, "", "  ", &plurals(&checked)));
     let hint = match (hidden_passes > 0 || hidden_notes > 0, o.errors_only) {
         (_, true) => " (-q: errors only)",
         (true, false) if hidden_notes > 0 => " (-v shows them and the notes)",
@@ -367,6 +400,6 @@ pub fn report(r: &Report, inputs: &InputReport, sources: &str, o: &Options) -> S
     } else {
         summary
     };
-    let _ = writeln!(out, "\n{summary}");
+    let _ = writeln!(out, "{summary}");
     out
 }

@@ -29,5 +29,7 @@ pub fn report(r: &Report, inputs: &InputReport) -> Value {
             "skipped_files": inputs.skipped_files,
         },
         "summary": r.summary,
+        "not_checked": r.not_checked,
+        "nothing_checked": r.nothing_checked,
     })
 }
