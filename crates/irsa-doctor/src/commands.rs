@@ -346,6 +346,16 @@ fn print_document<T: serde::Serialize>(format: Format, doc: &T) -> Result<()> {
 }
 
 fn check(args: CheckArgs) -> Result<u8> {
+    if args.report.errors_only && args.out.output != Format::Text {
+        bail!(
+            "-q/--errors-only shapes the text report; -o {} always carries every finding \
+             (filter it instead, e.g. jq '.findings[] | select(.severity == \"error\")'); drop one",
+            match args.out.output {
+                Format::Yaml => "yaml",
+                _ => "json",
+            }
+        );
+    }
     validate_source(&args.source)?;
     let sdks = parse_sdks(&args.sdk)?;
     let (snap, label, fatal) = gather(&args.source, &args.scope.namespace, args.out.verbose)?;

@@ -639,6 +639,41 @@ fn flags_mean_one_thing() {
     );
     let o = run(&["check", "--snapshot", &lbc, "--sdk", "boto3=latest"]);
     assert_eq!(o.status.code(), Some(2));
+    // The report flags are check's: -q shapes the text report, so it is refused next to
+    // a document format (which always carries every finding); other subcommands refuse
+    // --allow-gaps and -q.
+    for format in ["json", "yaml"] {
+        let o = run(&["check", "--snapshot", &lbc, "-q", "-o", format]);
+        assert_eq!(o.status.code(), Some(2), "-q -o {format}");
+        let e = stderr(&o);
+        assert!(
+            e.contains("-q/--errors-only") && e.contains(&format!("-o {format}")),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(o.stdout.is_empty());
+    }
+    for args in [
+        vec!["explain", "AccessDenied", "--allow-gaps"],
+        vec!["rules", "--allow-gaps"],
+        vec!["explain", "AccessDenied", "-q"],
+        vec!["rules", "--fail-on", "warning"],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains("unexpected argument"), "{args:?}");
+    }
+    // --allow-gaps means the same in text and JSON: the exit status of the findings.
+    let gappy = tempfile::tempdir().unwrap();
+    copy_dir(&PathBuf::from(&lbc), gappy.path());
+    std::fs::remove_file(gappy.path().join("iam-get-role.json")).unwrap();
+    let gappy = gappy.path().display().to_string();
+    for format in ["text", "json"] {
+        let o = run(&["check", "--snapshot", &gappy, "-o", format]);
+        assert_eq!(o.status.code(), Some(2), "{format}: {}", stderr(&o));
+        let o = run(&["check", "--snapshot", &gappy, "-o", format, "--allow-gaps"]);
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", stderr(&o));
+    }
     // check --help says it runs live without --snapshot.
     let o = run(&["check", "--help"]);
     assert!(stdout(&o).contains("Without --snapshot, check runs live"));
