@@ -85,7 +85,7 @@ fn nothing_checked_is_never_exit_0() {
         .unwrap();
     }
     let o = check(&failed, &["-o", "json"]);
-    two_with_one_line(&o, "every read failed (2 recorded failure(s)");
+    two_with_one_line(&o, "every read failed (2 recorded failures");
     let v = json(&o);
     assert!(v["nothing_checked"]
         .as_str()

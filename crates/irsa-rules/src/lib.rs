@@ -280,12 +280,15 @@ fn checked(cx: &Context<'_>, chains: &[Chain]) -> Checked {
     }
 }
 
-/// Why nothing could be evaluated, in one line naming what is missing.
+/// Why nothing could be evaluated, in one line naming what is missing (plurals resolved).
 fn blind(snap: &Snapshot) -> String {
+    messages::plurals(&blind_reason(snap))
+}
+
+fn blind_reason(snap: &Snapshot) -> String {
     let i = &snap.inputs;
-    if i.files == 0 && i.rejected.is_empty() {
-        return "nothing was checked: the snapshot holds no file".into();
-    }
+    // Failed reads first: a live run whose every call failed has recorded failures and
+    // no file, and is not an empty snapshot.
     if i.objects == 0 && !i.collection_failures.is_empty() {
         let f = &i.collection_failures[0];
         return format!(
@@ -299,6 +302,9 @@ fn blind(snap: &Snapshot) -> String {
             f.command,
             f.error
         );
+    }
+    if i.files == 0 && i.rejected.is_empty() {
+        return "nothing was checked: the snapshot holds no file".into();
     }
     if i.objects == 0 && !i.rejected.is_empty() {
         return format!(
