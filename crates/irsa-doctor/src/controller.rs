@@ -6,7 +6,7 @@ use anyhow::{bail, Context as _, Result};
 use irsa_model::ContextFlags;
 
 /// Runs the controller; returns the exit status.
-pub fn run(args: ControllerArgs) -> Result<u8> {
+pub fn run(args: ControllerArgs, verbose: u8) -> Result<u8> {
     if let Some(i) = &args.issuer {
         irsa_policy::Issuer::parse(i).map_err(|e| {
             anyhow::anyhow!(
@@ -60,7 +60,7 @@ pub fn run(args: ControllerArgs) -> Result<u8> {
             kubernetes_version: args.kubernetes_version.clone(),
             cluster: None,
         },
-        namespace: args.namespace.clone(),
+        namespace: args.scope.namespace.clone(),
         metrics_bind_address: args.metrics_bind_address,
         refresh_interval: args.refresh_interval,
         events: !args.no_events,
@@ -75,7 +75,7 @@ pub fn run(args: ControllerArgs) -> Result<u8> {
         debounce: std::time::Duration::from_millis(20),
         timeout,
     };
-    irsa_controller::logging::init(args.live.verbose);
+    irsa_controller::logging::init(verbose);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
