@@ -1,11 +1,413 @@
 //! `irsa-doctor lint`: IRSA checked before deploy, from what a repository declares —
 //! Kubernetes manifests (`helm template`, kustomize), Terraform plans (`terraform show
 //! -json`), CloudFormation/CDK templates and eksctl ClusterConfigs — by the same rules
-//! and policy engine as `check`, each finding located at `file:line:column`.
+//! and policy engine as `check` ([`irsa_rules::check`] over an [`irsa_model::Snapshot`]
+//! built through `check`'s own loader), each finding located at `file:line:column`.
 //!
-//! Pure: reads text it is given (or files, in [`lint_paths`]), no network, no SDK.
+//! Pure: reads the text it is given (and files, in [`lint_paths`]); no network, no
+//! cluster, no credentials.
 
 #![warn(missing_docs)]
 
+pub mod cloudformation;
+pub mod config;
+pub mod inputs;
+pub mod locate;
 pub mod model;
 pub mod node;
+pub mod sarif;
+pub mod suppress;
+pub mod terraform;
+
+pub use config::{Config, ConfigError, Level};
+pub use locate::Location;
+
+use irsa_model::{ContextFlags, InputReport, Rejected};
+use irsa_rules::{Cause, Finding, Message, Options, Report, Scope, Severity, Subject};
+use model::{Built, Declared};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What lint is told besides the inputs.
+#[derive(Debug, Clone, Default)]
+pub struct LintOptions {
+    /// `--issuer`, `--region`, `--account`, `--kubernetes-version`, `--cluster`.
+    pub flags: ContextFlags,
+    /// Namespace of manifests that name none (as `kubectl apply -n`); `default` if unset.
+    pub namespace: Option<String>,
+    /// `irsa-doctor.toml`.
+    pub config: Config,
+}
+
+/// What was evaluated, so a clean run can be told from a blind one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Checked {
+    /// ServiceAccounts the inputs declare.
+    pub serviceaccounts: usize,
+    /// ServiceAccounts only a trust policy names (checked against that policy).
+    pub implied_serviceaccounts: usize,
+    /// Roles whose trust policy was read.
+    pub roles: usize,
+    /// ServiceAccount → role links whose trust policy was evaluated.
+    pub chains: usize,
+    /// Workloads and pods.
+    pub workloads: usize,
+}
+
+/// A lint run's result.
+#[derive(Debug, Clone)]
+pub struct LintReport {
+    /// The findings (after configured levels and inline suppressions), sorted by location.
+    pub report: Report,
+    /// Where each finding is (same order as `report.findings`).
+    pub locations: Vec<Option<Location>>,
+    /// Other places each finding is about (the ServiceAccount a trust finding is for).
+    pub related: Vec<Vec<Location>>,
+    /// Inputs read, rejected and skipped.
+    pub inputs: InputReport,
+    /// Documents read, by kind.
+    pub recognised: model::Recognised,
+    /// What was evaluated.
+    pub checked: Checked,
+    /// Findings suppressed by `# irsa-doctor: ignore` comments.
+    pub suppressed: usize,
+    /// Whether "not checked" findings are accepted (`allow-gaps`).
+    pub allow_gaps: bool,
+}
+
+/// How a run ends (the CLI maps it to the exit status of the report contract).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing in the inputs could be evaluated (the one-line reason).
+    NothingChecked(String),
+    /// Inputs could not be read.
+    RejectedInputs(usize),
+    /// Something could not be checked (count), and gaps are not allowed.
+    Incomplete(usize),
+    /// Findings at the level asked for.
+    Findings,
+    /// Everything was evaluated; nothing at the level asked for.
+    Clean,
+}
+
+impl LintReport {
+    /// The outcome at `fail_on`: nothing checked and rejected inputs first (never
+    /// clean), then gaps unless allowed, then findings.
+    pub fn outcome(&self, fail_on: Severity) -> Outcome {
+        let c = self.checked;
+        if c.serviceaccounts + c.implied_serviceaccounts + c.roles + c.workloads == 0 {
+            return Outcome::NothingChecked(format!(
+                "nothing to lint: no ServiceAccount, workload or IAM role trust policy in {} file(s) read ({} Kubernetes object(s) of other kinds, {} other document(s))",
+                self.inputs.files, self.recognised.kubernetes_other, self.recognised.other
+            ));
+        }
+        if !self.inputs.rejected.is_empty() {
+            return Outcome::RejectedInputs(self.inputs.rejected.len());
+        }
+        let gaps = self
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.cause == Cause::CollectionGap && f.severity <= Severity::Warning)
+            .count();
+        if gaps > 0 && !self.allow_gaps {
+            return Outcome::Incomplete(gaps);
+        }
+        if self.report.fails_at(fail_on) {
+            Outcome::Findings
+        } else {
+            Outcome::Clean
+        }
+    }
+}
+
+/// One input: its path as shown, and its text.
+pub struct Source {
+    /// Path as given (relative paths stay relative: SARIF and compilers show them so).
+    pub path: String,
+    /// Text.
+    pub text: String,
+}
+
+/// Reads files and directories: directories recursively in name order, hidden
+/// entries skipped, and only `*.yaml`, `*.yml`, `*.json`, `*.template` files in them
+/// (a file named on the command line is read whatever its name). Unreadable files are
+/// returned as rejected.
+pub fn read_paths(paths: &[PathBuf], exclude: &[String]) -> (Vec<Source>, Vec<Rejected>) {
+    let mut sources = Vec::new();
+    let mut rejected = Vec::new();
+    let excluded = |p: &Path| {
+        let s = p.to_string_lossy();
+        let s = s.trim_start_matches("./");
+        exclude
+            .iter()
+            .any(|e| !e.is_empty() && s.starts_with(e.trim_start_matches("./")))
+    };
+    let mut read = |p: &Path| {
+        let shown = p.display().to_string();
+        match std::fs::read(p) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => sources.push(Source { path: shown, text }),
+                Err(_) => rejected.push(Rejected {
+                    path: shown,
+                    line: None,
+                    column: None,
+                    error: "not UTF-8 text".into(),
+                }),
+            },
+            Err(e) => rejected.push(Rejected {
+                path: shown,
+                line: None,
+                column: None,
+                error: format!("cannot read: {e}"),
+            }),
+        }
+    };
+    for p in paths {
+        if !p.is_dir() {
+            read(p);
+            continue;
+        }
+        let mut files: Vec<PathBuf> = walkdir::WalkDir::new(p)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                e.depth() == 0
+                    || !(e.file_name().to_string_lossy().starts_with('.')
+                        || e.file_type().is_dir()
+                            && matches!(
+                                e.file_name().to_str(),
+                                Some("node_modules" | "target" | "vendor")
+                            ))
+            })
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.into_path())
+            .filter(|f| {
+                matches!(
+                    f.extension().and_then(|e| e.to_str()),
+                    Some("yaml" | "yml" | "json" | "template")
+                )
+            })
+            .filter(|f| !excluded(f))
+            .collect();
+        files.sort();
+        for f in files {
+            read(&f);
+        }
+    }
+    (sources, rejected)
+}
+
+/// Lints files and directories.
+pub fn lint_paths(paths: &[PathBuf], options: &LintOptions) -> LintReport {
+    let (sources, rejected) = read_paths(paths, &options.config.exclude);
+    lint(&sources, rejected, options)
+}
+
+/// Lints texts.
+pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptions) -> LintReport {
+    let flags = &options.flags;
+    let mut d = Declared {
+        default_namespace: options
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+        account: flags.account.clone(),
+        region: flags.region.clone(),
+        issuer: flags.issuer.clone(),
+        ..Declared::default()
+    };
+    if let Some(a) = &flags.account {
+        d.accounts.insert(a.clone());
+    }
+    let mut parsed: BTreeMap<String, Arc<str>> = BTreeMap::new();
+    for s in sources {
+        let path: Arc<str> = Arc::from(s.path.as_str());
+        parsed.insert(s.path.clone(), path.clone());
+        inputs::read_text(&mut d, &path, &s.text, &mut rejected);
+    }
+    let recognised = d.recognised.clone();
+    let declared_sas = d
+        .objects
+        .iter()
+        .filter(|o| o.kind == "ServiceAccount")
+        .count();
+    let workloads = d
+        .objects
+        .iter()
+        .filter(|o| o.kind != "ServiceAccount" && o.kind != "Namespace" && o.kind != "MutatingWebhookConfiguration")
+        .count();
+    let roles_with_trust = d.roles.iter().filter(|r| r.trust.is_some()).count();
+    let (built, gaps) = model::build(d, flags.clone());
+    let Built {
+        snapshot: snap,
+        anchors,
+        trust_nodes,
+        implied,
+    } = built;
+    let scope = Scope::default();
+    let rule_options = Options::default();
+    let mut report = irsa_rules::check(&snap, &scope, &rule_options);
+    let chains = {
+        let cx = irsa_rules::Context::new(&snap, &scope, &rule_options);
+        cx.irsa
+            .iter()
+            .filter(|i| matches!(i.trust, irsa_rules::context::TrustState::Diagnosed { .. }))
+            .count()
+    };
+    // What only a live cluster has (the EKS-managed webhook, a listing of every
+    // ServiceAccount, what was skipped of a snapshot) is no gap of a repository.
+    report
+        .findings
+        .retain(|f| !matches!(f.message.id, "gap-webhook" | "gap-skipped" | "gap-no-irsa"));
+    // Inputs lint could not read are reported once, by lint, with their position.
+    report.findings.retain(|f| f.message.id != "gap-rejected");
+    let inputs_meta = irsa_rules::rule_by_code("IRSA900").map(|r| *r.meta());
+    for g in &gaps {
+        if let Some(meta) = &inputs_meta {
+            report.findings.push(Finding {
+                rule: meta.code,
+                cause: Cause::CollectionGap,
+                severity: if g.info { Severity::Info } else { Severity::Warning },
+                subject: g.subject.clone(),
+                role_arn: None,
+                message: Message::new("gap-not-decided").arg("why", &g.why),
+                predicted_error: None,
+                fix: vec![irsa_rules::Fix::advice(
+                    "pass the value with --issuer/--account/--region, or lint the rendered output (a plan made after the resources exist, `helm template`)",
+                )],
+            });
+        }
+    }
+    for r in &rejected {
+        if let Some(meta) = &inputs_meta {
+            report.findings.push(Finding {
+                rule: meta.code,
+                cause: Cause::CollectionGap,
+                severity: Severity::Warning,
+                subject: Subject::global("Input", &r.path),
+                role_arn: None,
+                message: Message::new("gap-rejected")
+                    .arg("path", &r.path)
+                    .arg("error", &r.error),
+                predicted_error: None,
+                fix: vec![irsa_rules::Fix::advice("fix the syntax error at this position")],
+            });
+        }
+    }
+    let locator = locate::Locator {
+        anchors: &anchors,
+        trust_nodes: &trust_nodes,
+        implied: &implied,
+    };
+    let mut located: Vec<(Finding, Option<Location>, Vec<Location>)> = report
+        .findings
+        .drain(..)
+        .map(|f| {
+            let (p, r) = locator.locate(&f);
+            (f, p, r)
+        })
+        .collect();
+    // Gaps and rejected inputs carry their own positions.
+    for (f, loc, _) in located.iter_mut() {
+        if f.message.id == "gap-not-decided" {
+            if let Some(g) = gaps.iter().find(|g| f.message.args.get("why") == Some(&g.why)) {
+                *loc = Some(Location::at(&g.path, g.pos));
+            }
+        }
+        if f.message.id == "gap-rejected" {
+            if let Some(r) = rejected.iter().find(|r| f.subject.name == r.path) {
+                *loc = Some(Location {
+                    path: r.path.clone(),
+                    line: r.line.unwrap_or(1),
+                    column: r.column.unwrap_or(1),
+                    end_line: r.line.unwrap_or(1),
+                    end_column: r.column.unwrap_or(1),
+                });
+            }
+        }
+    }
+    // Configured levels.
+    located.retain_mut(|(f, _, _)| match options.config.level(f.rule) {
+        Some(Level::Off) => false,
+        Some(Level::Severity(s)) => {
+            f.severity = s;
+            true
+        }
+        None => true,
+    });
+    // Inline suppressions.
+    let texts: BTreeMap<&str, &str> = sources
+        .iter()
+        .map(|s| (s.path.as_str(), s.text.as_str()))
+        .collect();
+    let suppressions = suppress::Suppressions::scan(&texts);
+    let before = located.len();
+    located.retain(|(f, loc, rel)| {
+        !std::iter::once(loc.as_ref())
+            .flatten()
+            .chain(rel.iter())
+            .any(|l| suppressions.covers(l, f.rule))
+    });
+    let suppressed = before - located.len();
+    located.sort_by(|a, b| {
+        let key = |x: &(Finding, Option<Location>, Vec<Location>)| {
+            x.1.as_ref()
+                .map(|l| (l.path.clone(), l.line, l.column))
+                .unwrap_or_default()
+        };
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.0.rule.cmp(b.0.rule))
+            .then_with(|| a.0.message.render().cmp(&b.0.message.render()))
+    });
+    let mut findings = Vec::with_capacity(located.len());
+    let mut locations = Vec::with_capacity(located.len());
+    let mut related = Vec::with_capacity(located.len());
+    for (f, l, r) in located {
+        findings.push(f);
+        locations.push(l);
+        related.push(r);
+    }
+    report.summary.error = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    report.summary.warning = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
+    report.summary.info = findings.iter().filter(|f| f.severity == Severity::Info).count();
+    report.findings = findings;
+    let mut inputs = snap.inputs.clone();
+    inputs.files = sources.len() + rejected.iter().filter(|r| r.line.is_none()).count();
+    inputs.rejected = rejected;
+    inputs.skipped.clear();
+    if recognised.other > 0 {
+        inputs
+            .skipped
+            .insert("document of no kind lint reads".into(), recognised.other);
+    }
+    if recognised.kubernetes_other > 0 {
+        inputs.skipped.insert(
+            "Kubernetes object of a kind IRSA does not involve".into(),
+            recognised.kubernetes_other,
+        );
+    }
+    LintReport {
+        report,
+        locations,
+        related,
+        inputs,
+        recognised,
+        checked: Checked {
+            serviceaccounts: declared_sas,
+            implied_serviceaccounts: implied.len(),
+            roles: roles_with_trust,
+            chains,
+            workloads,
+        },
+        suppressed,
+        allow_gaps: options.config.allow_gaps,
+    }
+}
+

@@ -46,6 +46,8 @@ pub struct Gap {
     pub subject: irsa_rules::Subject,
     /// Why it is not checked, and what would settle it.
     pub why: String,
+    /// Context rather than a gap: nothing is left unchecked by it.
+    pub info: bool,
 }
 
 /// An IAM role declared by an input.
@@ -174,6 +176,12 @@ pub struct Declared {
     pub recognised: Recognised,
     /// Namespace of manifests that name none (`kubectl apply -n`).
     pub default_namespace: String,
+    /// `--account`: the account of `AWS::AccountId` and of roles whose ARN is not stated.
+    pub account: Option<String>,
+    /// `--region`: `AWS::Region`, and the partition.
+    pub region: Option<String>,
+    /// `--issuer`: the cluster's issuer when no input states it.
+    pub issuer: Option<String>,
 }
 
 /// The Kubernetes kinds the snapshot loader reads; others are counted and left out.
@@ -240,6 +248,7 @@ impl Declared {
             pos,
             subject: irsa_rules::Subject::global(kind, name),
             why: why.into(),
+            info: false,
         });
     }
 }
@@ -264,6 +273,9 @@ pub fn build(mut d: Declared, flags: ContextFlags) -> (Built, Vec<Gap>) {
     }
     if flags.kubernetes_version.is_none() && d.versions.len() == 1 {
         flags.kubernetes_version = d.versions.iter().next().cloned();
+    }
+    if flags.issuer.is_none() && !d.clusters.iter().any(|c| c.issuer.is_some()) {
+        infer_issuer(&mut d, &mut flags);
     }
     let partition = flags
         .region
@@ -317,6 +329,7 @@ pub fn build(mut d: Declared, flags: ContextFlags) -> (Built, Vec<Gap>) {
                     "the ARN of role {} is known only after deploy and no input names its account: it is not checked; pass --account",
                     r.name
                 ),
+                info: false,
             });
             continue;
         };
@@ -352,6 +365,7 @@ pub fn build(mut d: Declared, flags: ContextFlags) -> (Built, Vec<Gap>) {
                 pos: p.at.node.start,
                 subject: irsa_rules::Subject::global("OidcProvider", &url),
                 why: format!("the account of the OIDC provider for {url} is not in the inputs: it is not checked; pass --account"),
+                info: false,
             });
             continue;
         };
@@ -460,6 +474,51 @@ pub fn build(mut d: Declared, flags: ContextFlags) -> (Built, Vec<Gap>) {
         },
         gaps,
     )
+}
+
+/// Without a cluster in the inputs and without `--issuer`, the trust policies say which
+/// cluster they are for: when every web identity statement names the provider of one
+/// EKS issuer, that is the issuer (an info note says so: the principal's URL is then
+/// not checked, its account and partition still are). Several issuers: none is chosen.
+fn infer_issuer(d: &mut Declared, flags: &mut ContextFlags) {
+    let mut urls: BTreeMap<String, (Arc<str>, Pos)> = BTreeMap::new();
+    for r in &d.roles {
+        let Some((doc, node)) = &r.trust else { continue };
+        let Ok(policy) = PolicyDocument::from_value(doc.clone()) else {
+            continue;
+        };
+        for p in policy
+            .statements
+            .iter()
+            .filter_map(|s| s.principal.as_ref())
+            .flat_map(|p| p.values_of("Federated"))
+        {
+            if let Some(arn) = OidcProviderArn::parse(p) {
+                if irsa_policy::Issuer::parse(&format!("https://{}", arn.url))
+                    .is_ok_and(|i| i.eks.is_some())
+                {
+                    let at = node
+                        .walk()
+                        .find(|n| n.as_str() == Some(p))
+                        .map(|n| n.start)
+                        .unwrap_or(node.start);
+                    urls.entry(arn.url).or_insert((r.at.path.clone(), at));
+                }
+            }
+        }
+    }
+    if urls.len() != 1 {
+        return;
+    }
+    let (url, (path, pos)) = urls.into_iter().next().expect("one");
+    flags.issuer = Some(format!("https://{url}"));
+    d.gaps.push(Gap {
+        path,
+        pos,
+        subject: irsa_rules::Subject::global("Cluster", &url),
+        why: format!("no cluster in the inputs states its OIDC issuer: every trust policy names https://{url}, which is taken as the cluster's (pass --issuer to check that URL too; accounts and partitions are checked)"),
+        info: true,
+    });
 }
 
 /// The account of the OIDC provider a web identity trust policy names.

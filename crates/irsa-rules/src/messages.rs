@@ -166,6 +166,8 @@ pub fn template(id: &str) -> Option<&'static str> {
         "gap-collection" => "`{command}` failed while collecting: {error}; what it would have shown is not checked",
         "gap-skipped" => "{count} input(s) skipped: {what}",
         "gap-no-irsa" => "no ServiceAccount in scope uses IRSA (no `eks.amazonaws.com/role-arn` annotation and no role trusting one)",
+        // `lint`: a value the repository leaves to deploy time (Terraform's "known after apply", a CloudFormation parameter).
+        "gap-not-decided" => "{why}",
         _ => return None,
     })
 }
