@@ -26,6 +26,10 @@ pub enum Command {
     Probe(ProbeArgs),
     /// List every rule: code, cause, severity, summary.
     Rules(OutputArgs),
+    /// Lint manifests and infrastructure code before deploy (Kubernetes YAML, `helm
+    /// template`/kustomize output, Terraform plan JSON, CloudFormation/CDK templates,
+    /// eksctl configs): offline, no credentials; SARIF for code scanning.
+    Lint(LintArgs),
     /// Show one rule's documentation.
     Rule {
         /// Rule code (IRSA203) or name (trust-sub).
@@ -40,6 +44,8 @@ pub enum Format {
     Text,
     /// Machine-readable report (irsa-doctor/report/v1).
     Json,
+    /// SARIF 2.1.0, for GitHub/GitLab code scanning (lint only).
+    Sarif,
 }
 
 /// Colour choice.
@@ -81,6 +87,17 @@ pub struct SourceArgs {
     /// Snapshot files or directories (raw kubectl/aws CLI output); repeatable.
     #[arg(short = 's', long = "snapshot", value_name = "PATH")]
     pub snapshot: Vec<PathBuf>,
+    /// What the inputs may lack.
+    #[command(flatten)]
+    pub context: ContextArgs,
+    /// Live mode connection.
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+/// Facts the inputs may lack (a snapshot, a repository).
+#[derive(Debug, Args)]
+pub struct ContextArgs {
     /// Cluster OIDC issuer URL, when the snapshot lacks describe-cluster.
     #[arg(long, value_name = "URL")]
     pub issuer: Option<String>,
@@ -97,9 +114,6 @@ pub struct SourceArgs {
     /// by matching the API server URL).
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
-    /// Live mode connection.
-    #[command(flatten)]
-    pub live: LiveArgs,
 }
 
 /// Live mode: the kubeconfig and the AWS credential chain (read-only).
@@ -182,6 +196,34 @@ pub struct CheckArgs {
     /// Exit 1 when a finding of this severity or worse is reported.
     #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// `lint` flags.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Files and directories to lint (directories: every *.yaml, *.yml, *.json,
+    /// *.template inside, hidden ones skipped); default: the current directory.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// What the inputs may lack: --issuer, --region, --account, --kubernetes-version.
+    #[command(flatten)]
+    pub context: ContextArgs,
+    /// Namespace of manifests that name none (as `kubectl apply -n`); default `default`.
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Config file (default: irsa-doctor.toml in the current directory or above).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Exit 1 when a finding of this severity or worse is reported.
+    #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Exit by the findings even when something could not be checked (a value known
+    /// only at deploy, a role not in the inputs); such links stay "not checked".
+    #[arg(long = "allow-gaps")]
+    pub allow_gaps: bool,
     /// Output.
     #[command(flatten)]
     pub out: OutputArgs,

@@ -2,8 +2,8 @@
 
 use crate::cli::ProbeArgs;
 use crate::cli::{
-    CheckArgs, Cli, CollectArgs, Command, ExplainArgs, FailOn, Format, LiveArgs, OutputArgs,
-    SourceArgs,
+    CheckArgs, Cli, CollectArgs, Command, ContextArgs, ExplainArgs, FailOn, Format, LiveArgs,
+    OutputArgs, SourceArgs,
 };
 use crate::render;
 use anyhow::{bail, Context as _, Result};
@@ -19,11 +19,23 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Collect(args) => collect(args),
         Command::Probe(args) => probe(args),
         Command::Rules(out) => rules(out),
+        Command::Lint(args) => crate::lint::lint(args),
         Command::Rule { code } => rule(&code),
     }
 }
 
 fn validate_source(s: &SourceArgs) -> Result<()> {
+    validate_context(&s.context)?;
+    for p in &s.snapshot {
+        if !p.exists() {
+            bail!("--snapshot: {} does not exist", p.display());
+        }
+    }
+    Ok(())
+}
+
+/// Validates --issuer, --account, --region, --kubernetes-version.
+pub(crate) fn validate_context(s: &ContextArgs) -> Result<()> {
     if let Some(i) = &s.issuer {
         irsa_policy::Issuer::parse(i).map_err(|e| {
             anyhow::anyhow!(
@@ -46,25 +58,22 @@ fn validate_source(s: &SourceArgs) -> Result<()> {
             bail!("--kubernetes-version: `{v}` is not a version like 1.29");
         }
     }
-    for p in &s.snapshot {
-        if !p.exists() {
-            bail!("--snapshot: {} does not exist", p.display());
-        }
-    }
     Ok(())
 }
 
+/// The context flags as the model takes them.
+pub(crate) fn context_flags(s: &ContextArgs) -> ContextFlags {
+    ContextFlags {
+        issuer: s.issuer.clone(),
+        region: s.region.clone(),
+        account: s.account.clone(),
+        kubernetes_version: s.kubernetes_version.clone(),
+        cluster: s.cluster.clone(),
+    }
+}
+
 fn load(s: &SourceArgs) -> Snapshot {
-    load_paths(
-        &s.snapshot,
-        ContextFlags {
-            issuer: s.issuer.clone(),
-            region: s.region.clone(),
-            account: s.account.clone(),
-            kubernetes_version: s.kubernetes_version.clone(),
-            cluster: s.cluster.clone(),
-        },
-    )
+    load_paths(&s.snapshot, context_flags(&s.context))
 }
 
 fn collect_options(
@@ -140,11 +149,8 @@ fn run_collect(opts: &irsa_collect::Options, verbose: u8) -> Result<irsa_collect
 /// Loads a live collection through the very loader snapshots use.
 fn load_collection(c: &irsa_collect::Collection, s: &SourceArgs) -> Snapshot {
     let mut l = irsa_model::Loader::new(ContextFlags {
-        issuer: s.issuer.clone(),
-        region: s.region.clone(),
-        account: s.account.clone(),
-        kubernetes_version: s.kubernetes_version.clone(),
         cluster: None,
+        ..context_flags(&s.context)
     });
     for (name, v) in &c.files {
         l.add_text(name, &v.to_string());
@@ -160,7 +166,8 @@ fn gather(
     if !s.snapshot.is_empty() {
         return Ok((load(s), sources(s), None));
     }
-    let opts = collect_options(&s.live, &s.cluster, &s.region, &s.issuer, namespace);
+    let c = &s.context;
+    let opts = collect_options(&s.live, &c.cluster, &c.region, &c.issuer, namespace);
     let c = run_collect(&opts, s.live.verbose)?;
     let label = format!("live: {}", c.server.clone().unwrap_or_default());
     Ok((load_collection(&c, s), label, c.unreachable.clone()))
@@ -171,7 +178,7 @@ fn sources(s: &SourceArgs) -> String {
     format!("snapshot {}", names.join(", "))
 }
 
-fn print_stdout(text: &str) -> Result<()> {
+pub(crate) fn print_stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
@@ -181,7 +188,16 @@ fn print_stdout(text: &str) -> Result<()> {
     }
 }
 
+/// SARIF is lint's format: other subcommands refuse it rather than print text.
+fn refuse_sarif(out: &OutputArgs, command: &str) -> Result<()> {
+    if out.output == Format::Sarif {
+        bail!("--output sarif: `{command}` writes text or json; SARIF is for `irsa-doctor lint`");
+    }
+    Ok(())
+}
+
 fn check(args: CheckArgs) -> Result<u8> {
+    refuse_sarif(&args.out, "check")?;
     validate_source(&args.source)?;
     let mut sdks = Vec::new();
     for s in &args.sdk {
@@ -203,7 +219,7 @@ fn check(args: CheckArgs) -> Result<u8> {
             "{}\n",
             serde_json::to_string_pretty(&render::json::report(&report, &snap.inputs))?
         ))?,
-        Format::Text => print_stdout(&render::human::report(
+        Format::Text | Format::Sarif => print_stdout(&render::human::report(
             &report,
             &snap.inputs,
             &label,
@@ -238,6 +254,7 @@ fn explain(args: ExplainArgs) -> Result<u8> {
     } else {
         args.text.clone()
     };
+    refuse_sarif(&args.out, "explain")?;
     if text.trim().is_empty() {
         bail!("explain: the error text is empty (pass it as an argument, or `-` and pipe it in)");
     }
@@ -256,7 +273,7 @@ fn explain(args: ExplainArgs) -> Result<u8> {
     let result = irsa_rules::explain::explain(&text, context.as_ref(), &scope);
     match args.out.output {
         Format::Json => print_stdout(&format!("{}\n", serde_json::to_string_pretty(&result)?))?,
-        Format::Text => print_stdout(&irsa_rules::explain::render_text(&result))?,
+        Format::Text | Format::Sarif => print_stdout(&irsa_rules::explain::render_text(&result))?,
     }
     Ok(0)
 }
@@ -309,6 +326,7 @@ fn collect(args: CollectArgs) -> Result<u8> {
 }
 
 fn probe(args: ProbeArgs) -> Result<u8> {
+    refuse_sarif(&args.out, "probe")?;
     if let Some(ca) = &args.ca_file {
         if !ca.exists() {
             bail!("--ca-file: {} does not exist", ca.display());
@@ -381,7 +399,7 @@ fn probe(args: ProbeArgs) -> Result<u8> {
     }
     match args.out.output {
         Format::Json => print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
-        Format::Text => print_stdout(&render::probe::report(
+        Format::Text | Format::Sarif => print_stdout(&render::probe::report(
             &report,
             render::use_color(args.out.color),
         ))?,
@@ -390,6 +408,7 @@ fn probe(args: ProbeArgs) -> Result<u8> {
 }
 
 fn rules(out: OutputArgs) -> Result<u8> {
+    refuse_sarif(&out, "rules")?;
     let rules = all_rules();
     match out.output {
         Format::Json => {
@@ -402,7 +421,7 @@ fn rules(out: OutputArgs) -> Result<u8> {
                 .collect();
             print_stdout(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
         }
-        Format::Text => {
+        Format::Text | Format::Sarif => {
             let mut s = format!(
                 "{:<8} {:<26} {:<25} {:<8} {}\n",
                 "CODE", "NAME", "CAUSE", "SEVERITY", "SUMMARY"

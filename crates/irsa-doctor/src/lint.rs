@@ -1,0 +1,97 @@
+//! `irsa-doctor lint PATH…`: validate flags, find the config, lint, render, and map the
+//! outcome to the exit status of the report contract.
+
+use crate::cli::{FailOn, Format, LintArgs};
+use crate::commands::{context_flags, print_stdout, validate_context};
+use crate::render;
+use anyhow::{bail, Context as _, Result};
+use irsa_lint::{Config, LintOptions, Outcome};
+use irsa_rules::Severity;
+use std::path::{Path, PathBuf};
+
+/// The config: `--config`, else `irsa-doctor.toml` in the current directory or above.
+fn config(explicit: Option<&Path>) -> Result<Option<(PathBuf, Config)>> {
+    let path = match explicit {
+        Some(p) => {
+            if !p.is_file() {
+                bail!("--config: {} does not exist", p.display());
+            }
+            p.to_path_buf()
+        }
+        None => {
+            let cwd = std::env::current_dir().context("reading the current directory")?;
+            match cwd
+                .ancestors()
+                .map(|d| d.join(irsa_lint::config::FILE_NAME))
+                .find(|p| p.is_file())
+            {
+                Some(p) => p,
+                None => return Ok(None),
+            }
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let c = Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(Some((path, c)))
+}
+
+/// Runs `lint`.
+pub fn lint(args: LintArgs) -> Result<u8> {
+    validate_context(&args.context)?;
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    for p in &paths {
+        if !p.exists() {
+            bail!("{} does not exist (lint takes files and directories)", p.display());
+        }
+    }
+    let mut cfg = config(args.config.as_deref())?
+        .map(|(_, c)| c)
+        .unwrap_or_default();
+    cfg.allow_gaps |= args.allow_gaps;
+    let options = LintOptions {
+        flags: context_flags(&args.context),
+        namespace: args.namespace.clone(),
+        config: cfg,
+    };
+    let r = irsa_lint::lint_paths(&paths, &options);
+    match args.out.output {
+        Format::Text => print_stdout(&render::lint::human(&r, render::use_color(args.out.color)))?,
+        Format::Json => print_stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&render::lint::json(&r))?
+        ))?,
+        Format::Sarif => print_stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&irsa_lint::sarif::log(&r, env!("CARGO_PKG_VERSION")))?
+        ))?,
+    }
+    for x in &r.inputs.rejected {
+        eprintln!("irsa-doctor: rejected input {x}");
+    }
+    let level = match args.fail_on {
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
+        FailOn::Info => Severity::Info,
+    };
+    Ok(match r.outcome(level) {
+        Outcome::NothingChecked(why) => {
+            eprintln!("irsa-doctor: {why}");
+            2
+        }
+        Outcome::RejectedInputs(n) => {
+            eprintln!("irsa-doctor: {n} input(s) could not be read; fix them (the rest was linted)");
+            2
+        }
+        Outcome::Incomplete(n) => {
+            eprintln!("irsa-doctor: {n} thing(s) could not be checked (the `not checked` warnings name them and what settles each); --allow-gaps, or `allow-gaps = true` in irsa-doctor.toml, lets the findings alone decide");
+            2
+        }
+        Outcome::Findings => 1,
+        Outcome::Clean => 0,
+    })
+}

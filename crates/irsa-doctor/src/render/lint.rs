@@ -1,0 +1,96 @@
+//! `lint` output: compiler-style text (`path:line:column: level[CODE]: message`) and
+//! the report/v1 JSON with a `location` per finding.
+
+use irsa_lint::LintReport;
+use irsa_rules::Severity;
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+fn paint(color: bool, code: &str, s: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+/// The human report.
+pub fn human(r: &LintReport, color: bool) -> String {
+    let mut out = String::new();
+    for (i, f) in r.report.findings.iter().enumerate() {
+        let (word, code) = match f.severity {
+            Severity::Error => ("error", "31;1"),
+            Severity::Warning => ("warning", "33;1"),
+            Severity::Info => ("note", "36"),
+        };
+        let at = r.locations[i]
+            .as_ref()
+            .map(|l| l.display())
+            .unwrap_or_else(|| "(no file)".into());
+        let _ = writeln!(
+            out,
+            "{}: {}: {} [{}]",
+            paint(color, "1", &at),
+            paint(color, code, &format!("{word}[{}]", f.rule)),
+            f.message.render(),
+            f.cause.id()
+        );
+        if let Some(e) = &f.predicted_error {
+            let _ = writeln!(out, "    = STS answers: {e}");
+        }
+        for l in &r.related[i] {
+            let _ = writeln!(out, "    = about: {} ({})", l.display(), f.subject.display());
+        }
+        for fix in &f.fix {
+            let _ = writeln!(out, "    = fix: {}", fix.summary);
+        }
+    }
+    let c = r.checked;
+    let s = r.report.summary;
+    let _ = writeln!(
+        out,
+        "{} error(s), {} warning(s), {} note(s); checked {} ServiceAccount(s){}, {} role trust polic(ies), {} ServiceAccount→role link(s), {} workload(s) in {} file(s){}",
+        s.error,
+        s.warning,
+        s.info,
+        c.serviceaccounts,
+        if c.implied_serviceaccounts > 0 {
+            format!(" (+{} named only by trust policies)", c.implied_serviceaccounts)
+        } else {
+            String::new()
+        },
+        c.roles,
+        c.chains,
+        c.workloads,
+        r.inputs.files,
+        if r.suppressed > 0 {
+            format!("; {} suppressed by comments", r.suppressed)
+        } else {
+            String::new()
+        }
+    );
+    out
+}
+
+/// The JSON report: `irsa-doctor/report/v1` (as `check --output json`), each finding
+/// with its `location` and `related_locations`, and a `lint` section.
+pub fn json(r: &LintReport) -> Value {
+    let mut v = super::json::report(&r.report, &r.inputs);
+    if let Some(findings) = v.get_mut("findings").and_then(Value::as_array_mut) {
+        for (i, f) in findings.iter_mut().enumerate() {
+            if let Some(o) = f.as_object_mut() {
+                o.insert("location".into(), json!(r.locations[i]));
+                if !r.related[i].is_empty() {
+                    o.insert("related_locations".into(), json!(r.related[i]));
+                }
+            }
+        }
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "lint".into(),
+            json!({"recognised": r.recognised, "checked": r.checked, "suppressed": r.suppressed}),
+        );
+    }
+    v
+}
