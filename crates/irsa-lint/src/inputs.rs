@@ -117,8 +117,19 @@ pub fn kubernetes(d: &mut Declared, path: &Arc<str>, doc: &Node) {
 /// `attachRoleARN` or the role it creates), and `iam.podIdentityAssociations`.
 pub fn eksctl(d: &mut Declared, path: &Arc<str>, doc: &Node) {
     d.recognised.eksctl += 1;
-    let at = Anchor::new(path, doc);
     let cluster = doc.str_at(&["metadata", "name"]).unwrap_or_default().to_string();
+    // eksctl creates the cluster, so its issuer is assigned then.
+    d.clusters.push(crate::model::DeclaredCluster {
+        name: cluster.clone(),
+        arn: None,
+        region: doc.str_at(&["metadata", "region"]).map(str::to_string),
+        version: doc
+            .at(&["metadata", "version"])
+            .and_then(Node::scalar_text)
+            .map(|v| v.into_owned()),
+        issuer: None,
+        at: Anchor::new(path, doc.at(&["metadata", "name"]).unwrap_or(doc)),
+    });
     if let Some(r) = doc.str_at(&["metadata", "region"]) {
         d.regions.insert(r.to_string());
     }
@@ -165,15 +176,19 @@ pub fn eksctl(d: &mut Declared, path: &Arc<str>, doc: &Node) {
                     Anchor::new(path, sa),
                 );
             }
-            None => d.gap(
-                &Anchor::new(path, sa),
-                sa.start,
-                "ServiceAccount",
-                &format!("{ns}/{name}"),
-                format!(
-                    "eksctl creates the role of ServiceAccount {ns}/{name} with a trust policy for exactly this ServiceAccount; its ARN is known only after `eksctl create`: the ServiceAccount's workloads are not checked against it"
+            None => d.gaps.push(crate::model::Gap {
+                path: path.clone(),
+                pos: sa.start,
+                subject: irsa_rules::Subject::namespaced("ServiceAccount", &ns, &name),
+                // eksctl v0.230.0 pkg/iam/oidc/api.go
+                // (MakeAssumeRolePolicyDocumentWithServiceAccountConditions) writes
+                // StringEquals on `<issuer>:sub` = system:serviceaccount:<ns>:<name> and
+                // `<issuer>:aud` = sts.amazonaws.com for the role it creates.
+                why: format!(
+                    "eksctl creates the role of ServiceAccount {ns}/{name} and its trust policy for exactly this ServiceAccount and audience; the role's ARN is known after `eksctl create iamserviceaccount`"
                 ),
-            ),
+                info: true,
+            }),
         }
     }
     for a in doc
@@ -193,7 +208,6 @@ pub fn eksctl(d: &mut Declared, path: &Arc<str>, doc: &Node) {
             at: Anchor::new(path, a),
         });
     }
-    let _ = &at;
 }
 
 /// Whether a node is a mapping with string keys only (for readers that need one).

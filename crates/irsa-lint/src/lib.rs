@@ -275,9 +275,13 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
                 role_arn: None,
                 message: Message::new("gap-not-decided").arg("why", &g.why),
                 predicted_error: None,
-                fix: vec![irsa_rules::Fix::advice(
-                    "pass the value with --issuer/--account/--region, or lint the rendered output (a plan made after the resources exist, `helm template`)",
-                )],
+                fix: if g.info {
+                    Vec::new()
+                } else {
+                    vec![irsa_rules::Fix::advice(
+                        "pass the value with --issuer/--account/--region, or lint the rendered output (a plan made after the resources exist, `helm template`)",
+                    )]
+                },
             });
         }
     }
@@ -327,6 +331,17 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
                     end_column: r.column.unwrap_or(1),
                 });
             }
+        }
+    }
+    // What no input states (no cluster at all) is about the run: the first input.
+    let fallback = anchors
+        .iter()
+        .find(|((k, _, _), _)| k == "Cluster")
+        .map(|(_, a)| Location::at(&a.path, a.node.start))
+        .or_else(|| sources.first().map(|s| Location::at(&s.path, node::Pos { line: 1, column: 1, index: 0 })));
+    for (_, loc, _) in located.iter_mut() {
+        if loc.is_none() {
+            loc.clone_from(&fallback);
         }
     }
     // Configured levels.

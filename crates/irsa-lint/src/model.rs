@@ -340,12 +340,14 @@ pub fn build(mut d: Declared, flags: ContextFlags) -> (Built, Vec<Gap>) {
             role_docs.push((arn.clone(), doc.clone()));
         }
         l.add_text(&r.at.path, &json!({ "Role": role }).to_string());
-        if !r.attached.is_empty() {
+        // A policy in the same input settles "has a permission policy": the other
+        // listing is then known to add nothing this input declares.
+        if !r.attached.is_empty() || !r.inline.is_empty() {
             let out = json!({"command": format!("aws iam list-attached-role-policies --role-name {}", r.name),
                 "output": {"AttachedPolicies": r.attached.iter().map(|a| json!({"PolicyArn": a, "PolicyName": a.rsplit('/').next().unwrap_or(a)})).collect::<Vec<_>>()}});
             l.add_text(&r.at.path, &out.to_string());
         }
-        if !r.inline.is_empty() {
+        if !r.attached.is_empty() || !r.inline.is_empty() {
             let out = json!({"command": format!("aws iam list-role-policies --role-name {}", r.name),
                 "output": {"PolicyNames": r.inline}});
             l.add_text(&r.at.path, &out.to_string());
@@ -375,6 +377,7 @@ pub fn build(mut d: Declared, flags: ContextFlags) -> (Built, Vec<Gap>) {
         anchors.insert(("OidcProvider".into(), String::new(), arn), p.at.clone());
     }
     for c in &d.clusters {
+        anchors.insert(("Cluster".into(), String::new(), c.name.clone()), c.at.clone());
         let Some(issuer) = &c.issuer else { continue };
         let arn = c.arn.clone().or_else(|| {
             let region = c.region.clone().or_else(|| flags.region.clone())?;

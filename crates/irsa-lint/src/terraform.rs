@@ -109,15 +109,16 @@ pub fn embedded(source: &str, string: &Node) -> Result<Vec<Node>, node::ParseErr
 /// Reads a plan.
 pub fn read(d: &mut Declared, path: &Arc<str>, source: &str, plan: &Node) {
     d.recognised.terraform += 1;
+    // Data sources read while planning are in the prior state (a state file's own
+    // `values` when the input is `terraform show -json` of a state).
     for root in [
         plan.at(&["prior_state", "values", "root_module"]),
-        plan.at(&["planned_values", "root_module"]),
         plan.at(&["values", "root_module"]),
     ]
     .into_iter()
     .flatten()
     {
-        caller_accounts(d, root);
+        data_sources(d, path, root);
     }
     let mut attachments: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut inline: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -251,16 +252,76 @@ pub fn read(d: &mut Declared, path: &Arc<str>, source: &str, plan: &Node) {
     }
 }
 
-fn caller_accounts(d: &mut Declared, module: &Node) {
+/// `data.aws_caller_identity` (the account), `data.aws_eks_cluster` (an existing
+/// cluster's issuer) and `data.aws_iam_openid_connect_provider` (an existing provider).
+fn data_sources(d: &mut Declared, path: &Arc<str>, module: &Node) {
     for r in module
         .get("resources")
         .and_then(Node::as_seq)
         .unwrap_or_default()
     {
-        if r.str_at(&["type"]) == Some("aws_caller_identity") {
-            if let Some(a) = r.str_at(&["values", "account_id"]) {
-                d.accounts.insert(a.to_string());
+        if r.str_at(&["mode"]) != Some("data") {
+            continue;
+        }
+        let Some(values) = r.get("values") else { continue };
+        let at = Anchor::new(path, values);
+        match r.str_at(&["type"]).unwrap_or_default() {
+            "aws_caller_identity" => {
+                if let Some(a) = values.str_at(&["account_id"]) {
+                    d.accounts.insert(a.to_string());
+                }
             }
+            "aws_eks_cluster" => {
+                let Some(name) = values.str_at(&["name"]) else { continue };
+                let arn = values.str_at(&["arn"]).map(str::to_string);
+                let region = arn
+                    .as_deref()
+                    .and_then(|a| a.split(':').nth(3))
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_string);
+                if let Some(reg) = &region {
+                    d.regions.insert(reg.clone());
+                }
+                let version = values.str_at(&["version"]).map(str::to_string);
+                if let Some(v) = &version {
+                    d.versions.insert(v.clone());
+                }
+                let issuer = values
+                    .get("identity")
+                    .and_then(|i| i.item(0))
+                    .and_then(|i| i.get("oidc"))
+                    .and_then(|o| o.item(0))
+                    .and_then(|o| o.str_at(&["issuer"]))
+                    .map(str::to_string);
+                d.clusters.push(DeclaredCluster {
+                    name: name.to_string(),
+                    arn,
+                    region,
+                    version,
+                    issuer,
+                    at,
+                });
+            }
+            "aws_iam_openid_connect_provider" => {
+                let Some(url) = values.str_at(&["url"]) else { continue };
+                let list = |k: &str| -> Vec<String> {
+                    values
+                        .get(k)
+                        .and_then(Node::as_seq)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                };
+                d.providers.push(DeclaredProvider {
+                    url: url.to_string(),
+                    arn: values.str_at(&["arn"]).map(str::to_string),
+                    client_ids: list("client_id_list"),
+                    thumbprints: list("thumbprint_list"),
+                    at,
+                });
+            }
+            _ => {}
         }
     }
     for child in module
@@ -268,7 +329,7 @@ fn caller_accounts(d: &mut Declared, module: &Node) {
         .and_then(Node::as_seq)
         .unwrap_or_default()
     {
-        caller_accounts(d, child);
+        data_sources(d, path, child);
     }
 }
 
