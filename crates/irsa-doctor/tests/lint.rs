@@ -1,0 +1,140 @@
+//! `irsa-doctor lint` through the real binary: exit statuses, compiler-style lines,
+//! the JSON contract with locations, SARIF on stdout, the config file and bad input.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/lint")
+        .join(name)
+}
+
+fn lint_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_irsa-doctor"))
+        .current_dir(dir)
+        .arg("lint")
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("binary runs")
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+#[test]
+fn broken_exits_1_fixed_exits_0_with_compiler_style_lines() {
+    let o = lint_in(&fixture("kustomize/broken"), &["--color", "never"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
+    assert!(
+        out(&o).contains("./rendered.yaml:12:33: error[IRSA303]: annotation eks.amazonaws.com/role-arn of orders/orders-worker is `arn:aws:iam::111122223333:role/ orders-worker`"),
+        "{}",
+        out(&o)
+    );
+    let o = lint_in(&fixture("kustomize/fixed"), &["--color", "never"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    assert!(out(&o).contains("0 error(s)"));
+}
+
+#[test]
+fn gaps_exit_2_unless_allowed() {
+    // cloudformation/fixed without --account: the provider ARN is chosen at deploy.
+    let dir = fixture("cloudformation/fixed");
+    let o = lint_in(&dir, &["--color", "never"]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", out(&o), err(&o));
+    assert!(out(&o).contains("pass --account"), "{}", out(&o));
+    let o = lint_in(&dir, &["--account", "111122223333", "--region", "us-west-2"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    let o = lint_in(&fixture("terraform-unknown"), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("nothing to lint"), "{}", err(&o));
+}
+
+#[test]
+fn json_is_report_v1_with_locations() {
+    let o = lint_in(&fixture("terraform/broken"), &["--output", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let v: Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(v["schema"], "irsa-doctor/report/v1");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "IRSA204")
+        .unwrap();
+    assert_eq!(f["cause"], "trust-aud");
+    assert_eq!(f["location"]["path"], "./plan.json");
+    assert_eq!(f["location"]["line"], 1);
+    assert!(f["location"]["column"].as_u64().unwrap() > 1);
+    assert!(f["related_locations"][0]["column"].as_u64().is_some());
+    assert_eq!(v["summary"]["error"], 4);
+    assert_eq!(v["lint"]["checked"]["chains"], 3);
+}
+
+#[test]
+fn sarif_on_stdout() {
+    let o = lint_in(
+        &fixture("cdk/broken"),
+        &["--output", "sarif", "--account", "111122223333", "--region", "us-west-2"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let v: Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let r = &v["runs"][0]["results"].as_array().unwrap().iter().find(|r| r["ruleId"] == "IRSA201").unwrap()["locations"][0]["physicalLocation"];
+    assert_eq!(r["artifactLocation"]["uri"], "cdk.out/IrsaAppStack.template.json");
+    assert_eq!(r["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    assert_eq!(r["region"]["startLine"], 21);
+}
+
+#[test]
+fn other_subcommands_refuse_sarif() {
+    let o = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"))
+        .args(["rules", "--output", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("SARIF is for `irsa-doctor lint`"), "{}", err(&o));
+}
+
+#[test]
+fn config_file_is_found_and_a_bad_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("kustomize/broken/rendered.yaml"),
+        dir.path().join("rendered.yaml"),
+    )
+    .unwrap();
+    let sub = dir.path().join("nested");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(
+        dir.path().join("irsa-doctor.toml"),
+        "[lint]\nallow-gaps = true\n[lint.rules]\nIRSA303 = \"off\"\nIRSA302 = \"off\"\nIRSA405 = \"off\"\nIRSA401 = \"off\"\n",
+    )
+    .unwrap();
+    // Found from a subdirectory (the nearest ancestor's config applies).
+    let o = lint_in(&sub, &[".."]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    std::fs::write(dir.path().join("irsa-doctor.toml"), "[lint.rules]\nIRSA777 = \"off\"\n").unwrap();
+    let o = lint_in(dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("irsa-doctor.toml") && err(&o).contains("IRSA777"), "{}", err(&o));
+}
+
+#[test]
+fn bad_input_is_named_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("broken.yaml"), "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: [x\n").unwrap();
+    let o = lint_in(dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("rejected input ./broken.yaml:"), "{}", err(&o));
+    let o = lint_in(dir.path(), &["missing-dir"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("missing-dir does not exist"), "{}", err(&o));
+}
