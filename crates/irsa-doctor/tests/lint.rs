@@ -138,3 +138,60 @@ fn bad_input_is_named_with_its_position() {
     assert_eq!(o.status.code(), Some(2));
     assert!(err(&o).contains("missing-dir does not exist"), "{}", err(&o));
 }
+
+fn repo_file(name: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(name)).unwrap()
+}
+
+#[test]
+fn the_github_action_lint_step_runs_and_writes_sarif() {
+    let action: serde_yaml_ng::Value = serde_yaml_ng::from_str(&repo_file("action.yml")).unwrap();
+    assert_eq!(action["runs"]["using"].as_str(), Some("composite"));
+    let steps = action["runs"]["steps"].as_sequence().unwrap();
+    let lint = steps
+        .iter()
+        .find(|s| s["id"].as_str() == Some("lint"))
+        .expect("a lint step");
+    let script = lint["run"].as_str().unwrap();
+    // Run the step's own script as the runner would, against a fixture.
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("github_output");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_irsa-doctor")).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let o = Command::new("bash")
+        .arg("-euo")
+        .arg("pipefail")
+        .arg("-c")
+        .arg(script)
+        .current_dir(fixture("kustomize"))
+        .env("PATH", path)
+        .env("LINT_PATHS", "broken")
+        .env("LINT_ARGS", "--allow-gaps")
+        .env("FAIL_ON", "error")
+        .env("SARIF", dir.path().join("out.sarif"))
+        .env("GITHUB_OUTPUT", &output)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}{}", out(&o), err(&o));
+    let outputs = std::fs::read_to_string(&output).unwrap();
+    assert!(outputs.contains("exit-code=1"), "{outputs}");
+    let sarif: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(out(&o).contains("error[IRSA303]"));
+}
+
+#[test]
+fn the_pre_commit_hook_names_the_lint_command() {
+    let hooks: serde_yaml_ng::Value = serde_yaml_ng::from_str(&repo_file(".pre-commit-hooks.yaml")).unwrap();
+    let hook = &hooks.as_sequence().unwrap()[0];
+    assert_eq!(hook["id"].as_str(), Some("irsa-doctor-lint"));
+    assert_eq!(hook["entry"].as_str(), Some("irsa-doctor lint"));
+    assert_eq!(hook["pass_filenames"].as_bool(), Some(false));
+    // As pre-commit runs it: the entry, from the repository root.
+    let o = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"))
+        .args(["lint", "--color", "never"])
+        .current_dir(fixture("eksctl/fixed"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+}
