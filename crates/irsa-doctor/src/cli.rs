@@ -98,16 +98,16 @@ pub struct SourceArgs {
 /// Facts the inputs may lack (a snapshot, a repository).
 #[derive(Debug, Args)]
 pub struct ContextArgs {
-    /// Cluster OIDC issuer URL, when the snapshot lacks describe-cluster.
+    /// Cluster OIDC issuer URL, when the inputs lack it (a snapshot: describe-cluster).
     #[arg(long, value_name = "URL")]
     pub issuer: Option<String>,
-    /// AWS region of the cluster, when the snapshot lacks it.
+    /// AWS region of the cluster, when the inputs lack it.
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// AWS account of the cluster, when the snapshot lacks it.
+    /// AWS account of the cluster (lint: of roles and AWS::AccountId), when the inputs lack it.
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
-    /// Kubernetes version (e.g. 1.29), when the snapshot lacks it.
+    /// Kubernetes version (e.g. 1.29), when the inputs lack it.
     #[arg(long = "kubernetes-version", value_name = "1.XX")]
     pub kubernetes_version: Option<String>,
     /// Which EKS cluster (snapshot: when several are described; live: else discovered

@@ -30,8 +30,8 @@ fn config(explicit: Option<&Path>) -> Result<Option<(PathBuf, Config)>> {
             }
         }
     };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let c = Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(Some((path, c)))
 }
@@ -46,7 +46,10 @@ pub fn lint(args: LintArgs) -> Result<u8> {
     };
     for p in &paths {
         if !p.exists() {
-            bail!("{} does not exist (lint takes files and directories)", p.display());
+            bail!(
+                "{} does not exist (lint takes files and directories)",
+                p.display()
+            );
         }
     }
     let mut cfg = config(args.config.as_deref())?
@@ -84,7 +87,9 @@ pub fn lint(args: LintArgs) -> Result<u8> {
             2
         }
         Outcome::RejectedInputs(n) => {
-            eprintln!("irsa-doctor: {n} input(s) could not be read; fix them (the rest was linted)");
+            eprintln!(
+                "irsa-doctor: {n} input(s) could not be read; fix them (the rest was linted)"
+            );
             2
         }
         Outcome::Incomplete(n) => {

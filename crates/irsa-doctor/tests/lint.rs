@@ -50,7 +50,10 @@ fn gaps_exit_2_unless_allowed() {
     let o = lint_in(&dir, &["--color", "never"]);
     assert_eq!(o.status.code(), Some(2), "{}{}", out(&o), err(&o));
     assert!(out(&o).contains("pass --account"), "{}", out(&o));
-    let o = lint_in(&dir, &["--account", "111122223333", "--region", "us-west-2"]);
+    let o = lint_in(
+        &dir,
+        &["--account", "111122223333", "--region", "us-west-2"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
     let o = lint_in(&fixture("terraform-unknown"), &[]);
     assert_eq!(o.status.code(), Some(2));
@@ -82,13 +85,28 @@ fn json_is_report_v1_with_locations() {
 fn sarif_on_stdout() {
     let o = lint_in(
         &fixture("cdk/broken"),
-        &["--output", "sarif", "--account", "111122223333", "--region", "us-west-2"],
+        &[
+            "--output",
+            "sarif",
+            "--account",
+            "111122223333",
+            "--region",
+            "us-west-2",
+        ],
     );
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     let v: Value = serde_json::from_str(&out(&o)).unwrap();
     assert_eq!(v["version"], "2.1.0");
-    let r = &v["runs"][0]["results"].as_array().unwrap().iter().find(|r| r["ruleId"] == "IRSA201").unwrap()["locations"][0]["physicalLocation"];
-    assert_eq!(r["artifactLocation"]["uri"], "cdk.out/IrsaAppStack.template.json");
+    let r = &v["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "IRSA201")
+        .unwrap()["locations"][0]["physicalLocation"];
+    assert_eq!(
+        r["artifactLocation"]["uri"],
+        "cdk.out/IrsaAppStack.template.json"
+    );
     assert_eq!(r["artifactLocation"]["uriBaseId"], "%SRCROOT%");
     assert_eq!(r["region"]["startLine"], 21);
 }
@@ -100,7 +118,11 @@ fn other_subcommands_refuse_sarif() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(err(&o).contains("SARIF is for `irsa-doctor lint`"), "{}", err(&o));
+    assert!(
+        err(&o).contains("SARIF is for `irsa-doctor lint`"),
+        "{}",
+        err(&o)
+    );
 }
 
 #[test]
@@ -121,26 +143,51 @@ fn config_file_is_found_and_a_bad_one_is_named() {
     // Found from a subdirectory (the nearest ancestor's config applies).
     let o = lint_in(&sub, &[".."]);
     assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
-    std::fs::write(dir.path().join("irsa-doctor.toml"), "[lint.rules]\nIRSA777 = \"off\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("irsa-doctor.toml"),
+        "[lint.rules]\nIRSA777 = \"off\"\n",
+    )
+    .unwrap();
     let o = lint_in(dir.path(), &[]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err(&o).contains("irsa-doctor.toml") && err(&o).contains("IRSA777"), "{}", err(&o));
+    assert!(
+        err(&o).contains("irsa-doctor.toml") && err(&o).contains("IRSA777"),
+        "{}",
+        err(&o)
+    );
 }
 
 #[test]
 fn bad_input_is_named_with_its_position() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("broken.yaml"), "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: [x\n").unwrap();
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: [x\n",
+    )
+    .unwrap();
     let o = lint_in(dir.path(), &[]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err(&o).contains("rejected input ./broken.yaml:"), "{}", err(&o));
+    assert!(
+        err(&o).contains("rejected input ./broken.yaml:"),
+        "{}",
+        err(&o)
+    );
     let o = lint_in(dir.path(), &["missing-dir"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err(&o).contains("missing-dir does not exist"), "{}", err(&o));
+    assert!(
+        err(&o).contains("missing-dir does not exist"),
+        "{}",
+        err(&o)
+    );
 }
 
 fn repo_file(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(name)).unwrap()
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(name),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -156,8 +203,15 @@ fn the_github_action_lint_step_runs_and_writes_sarif() {
     // Run the step's own script as the runner would, against a fixture.
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("github_output");
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_irsa-doctor")).parent().unwrap().to_path_buf();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_irsa-doctor"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let o = Command::new("bash")
         .arg("-euo")
         .arg("pipefail")
@@ -175,14 +229,17 @@ fn the_github_action_lint_step_runs_and_writes_sarif() {
     assert!(o.status.success(), "{}{}", out(&o), err(&o));
     let outputs = std::fs::read_to_string(&output).unwrap();
     assert!(outputs.contains("exit-code=1"), "{outputs}");
-    let sarif: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.sarif")).unwrap()).unwrap();
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.sarif")).unwrap())
+            .unwrap();
     assert_eq!(sarif["version"], "2.1.0");
     assert!(out(&o).contains("error[IRSA303]"));
 }
 
 #[test]
 fn the_pre_commit_hook_names_the_lint_command() {
-    let hooks: serde_yaml_ng::Value = serde_yaml_ng::from_str(&repo_file(".pre-commit-hooks.yaml")).unwrap();
+    let hooks: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&repo_file(".pre-commit-hooks.yaml")).unwrap();
     let hook = &hooks.as_sequence().unwrap()[0];
     assert_eq!(hook["id"].as_str(), Some("irsa-doctor-lint"));
     assert_eq!(hook["entry"].as_str(), Some("irsa-doctor lint"));

@@ -174,7 +174,9 @@ impl<'a> Template<'a> {
                 let delim = delim.as_str().unwrap_or_default();
                 match self.string(s, depth) {
                     Ok(s) if !delim.is_empty() => Eval::Known(Value::Array(
-                        s.split(delim).map(|p| Value::String(p.to_string())).collect(),
+                        s.split(delim)
+                            .map(|p| Value::String(p.to_string()))
+                            .collect(),
                     )),
                     Ok(_) => unknown("Fn::Split with an empty delimiter".into()),
                     Err((why, p)) => Eval::Unknown(why, p),
@@ -290,7 +292,9 @@ impl<'a> Template<'a> {
             }
         }
         let Some(res) = self.resource(name) else {
-            return unknown(format!("`{name}` is neither a resource nor a parameter of this template"));
+            return unknown(format!(
+                "`{name}` is neither a resource nor a parameter of this template"
+            ));
         };
         let ty = res.str_at(&["Type"]).unwrap_or_default();
         let props = res.get("Properties");
@@ -422,7 +426,10 @@ pub fn read(d: &mut Declared, path: &Arc<str>, doc: &Node) {
                     .and_then(Node::as_seq)
                     .unwrap_or_default()
                     .iter()
-                    .map(|p| t.string(p, 0).unwrap_or_else(|_| format!("{} (decided at deploy)", id)))
+                    .map(|p| {
+                        t.string(p, 0)
+                            .unwrap_or_else(|_| format!("{} (decided at deploy)", id))
+                    })
                     .collect();
                 let inline = props
                     .get("Policies")
@@ -451,7 +458,11 @@ pub fn read(d: &mut Declared, path: &Arc<str>, doc: &Node) {
                     .or_else(|| string("ManagedPolicyName"))
                     .and_then(Result::ok)
                     .unwrap_or_else(|| id.to_string());
-                for r in props.get("Roles").and_then(Node::as_seq).unwrap_or_default() {
+                for r in props
+                    .get("Roles")
+                    .and_then(Node::as_seq)
+                    .unwrap_or_default()
+                {
                     if let Some(role_id) = r.str_at(&["Ref"]) {
                         if ty == "AWS::IAM::Policy" {
                             extra_inline.push((role_id.to_string(), policy.clone()));
@@ -514,7 +525,9 @@ pub fn read(d: &mut Declared, path: &Arc<str>, doc: &Node) {
                 });
             }
             "AWS::EKS::PodIdentityAssociation" => {
-                if let (Some(Ok(ns)), Some(Ok(sa))) = (string("Namespace"), string("ServiceAccount")) {
+                if let (Some(Ok(ns)), Some(Ok(sa))) =
+                    (string("Namespace"), string("ServiceAccount"))
+                {
                     d.associations.push(DeclaredAssociation {
                         cluster: string("ClusterName").and_then(Result::ok),
                         namespace: ns,
@@ -525,22 +538,24 @@ pub fn read(d: &mut Declared, path: &Arc<str>, doc: &Node) {
                 }
             }
             // CDK's `cluster.addManifest` / `addServiceAccount`: a JSON array of objects.
-            "Custom::AWSCDK-EKS-KubernetesResource" => match props.get("Manifest").map(|m| (m, t.string(m, 0))) {
-                Some((m, Ok(text))) => match serde_json::from_str::<Value>(&text) {
-                    Ok(Value::Array(objects)) => {
-                        for o in objects {
-                            d.object(o, Anchor::new(path, m));
+            "Custom::AWSCDK-EKS-KubernetesResource" => {
+                match props.get("Manifest").map(|m| (m, t.string(m, 0))) {
+                    Some((m, Ok(text))) => match serde_json::from_str::<Value>(&text) {
+                        Ok(Value::Array(objects)) => {
+                            for o in objects {
+                                d.object(o, Anchor::new(path, m));
+                            }
                         }
+                        Ok(o @ Value::Object(_)) => d.object(o, Anchor::new(path, m)),
+                        _ => {}
+                    },
+                    Some((m, Err((why, pos)))) => {
+                        let _ = m;
+                        d.gap(&at, pos, "Input", id, format!("the Kubernetes manifest of {id} is not decided by the template ({why}): its objects are not checked"));
                     }
-                    Ok(o @ Value::Object(_)) => d.object(o, Anchor::new(path, m)),
-                    _ => {}
-                },
-                Some((m, Err((why, pos)))) => {
-                    let _ = m;
-                    d.gap(&at, pos, "Input", id, format!("the Kubernetes manifest of {id} is not decided by the template ({why}): its objects are not checked"));
+                    None => {}
                 }
-                None => {}
-            },
+            }
             _ => {}
         }
     }
@@ -587,15 +602,54 @@ mod tests {
     fn the_template_decides() {
         let a = Some("111122223333");
         let r = Some("us-east-1");
-        assert_eq!(known(eval_in(T, "!GetAtt AppRole.Arn", a, r)), "arn:aws:iam::111122223333:role/svc/app");
-        assert_eq!(known(eval_in(T, "!Ref Provider", a, r)), "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC");
-        assert_eq!(known(eval_in(T, "!Sub '${AWS::Partition}:${AppRole}:${!Literal}'", a, r)), "aws:app:${Literal}");
-        assert_eq!(known(eval_in(T, "!Join ['/', [a, !Ref Cluster]]", a, r)), "a/prod");
-        assert_eq!(known(eval_in(T, "!Select [1, !Split [':oidc-provider/', !Ref Provider]]", a, r)), "oidc.eks.us-east-1.amazonaws.com/id/ABC");
+        assert_eq!(
+            known(eval_in(T, "!GetAtt AppRole.Arn", a, r)),
+            "arn:aws:iam::111122223333:role/svc/app"
+        );
+        assert_eq!(
+            known(eval_in(T, "!Ref Provider", a, r)),
+            "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+        );
+        assert_eq!(
+            known(eval_in(
+                T,
+                "!Sub '${AWS::Partition}:${AppRole}:${!Literal}'",
+                a,
+                r
+            )),
+            "aws:app:${Literal}"
+        );
+        assert_eq!(
+            known(eval_in(T, "!Join ['/', [a, !Ref Cluster]]", a, r)),
+            "a/prod"
+        );
+        assert_eq!(
+            known(eval_in(
+                T,
+                "!Select [1, !Split [':oidc-provider/', !Ref Provider]]",
+                a,
+                r
+            )),
+            "oidc.eks.us-east-1.amazonaws.com/id/ABC"
+        );
         assert_eq!(known(eval_in(T, "!FindInMap [M, a, b]", a, r)), "x");
-        assert_eq!(known(eval_in(T, "!Sub ['${X}-y', {X: !Ref AWS::Region}]", a, r)), "us-east-1-y");
-        assert_eq!(known(eval_in(T, "!Ref AWS::Region", None, Some("cn-north-1"))), "cn-north-1");
-        assert_eq!(known(eval_in(T, "!Sub '${AWS::Partition}'", None, Some("cn-north-1"))), "aws-cn");
+        assert_eq!(
+            known(eval_in(T, "!Sub ['${X}-y', {X: !Ref AWS::Region}]", a, r)),
+            "us-east-1-y"
+        );
+        assert_eq!(
+            known(eval_in(T, "!Ref AWS::Region", None, Some("cn-north-1"))),
+            "cn-north-1"
+        );
+        assert_eq!(
+            known(eval_in(
+                T,
+                "!Sub '${AWS::Partition}'",
+                None,
+                Some("cn-north-1")
+            )),
+            "aws-cn"
+        );
     }
 
     #[test]

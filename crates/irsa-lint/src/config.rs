@@ -64,14 +64,17 @@ pub struct ConfigError(pub String);
 impl Config {
     /// Parses the text of an `irsa-doctor.toml`.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        let file: File = toml::from_str(text).map_err(|e| ConfigError(e.message().to_string()
-            + &e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!(" (line {line})")
-                })
-                .unwrap_or_default()))?;
+        let file: File = toml::from_str(text).map_err(|e| {
+            ConfigError(
+                e.message().to_string()
+                    + &e.span()
+                        .map(|s| {
+                            let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                            format!(" (line {line})")
+                        })
+                        .unwrap_or_default(),
+            )
+        })?;
         let Some(lint) = file.lint else {
             return Ok(Config::default());
         };

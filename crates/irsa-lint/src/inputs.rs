@@ -117,7 +117,10 @@ pub fn kubernetes(d: &mut Declared, path: &Arc<str>, doc: &Node) {
 /// `attachRoleARN` or the role it creates), and `iam.podIdentityAssociations`.
 pub fn eksctl(d: &mut Declared, path: &Arc<str>, doc: &Node) {
     d.recognised.eksctl += 1;
-    let cluster = doc.str_at(&["metadata", "name"]).unwrap_or_default().to_string();
+    let cluster = doc
+        .str_at(&["metadata", "name"])
+        .unwrap_or_default()
+        .to_string();
     // eksctl creates the cluster, so its issuer is assigned then.
     d.clusters.push(crate::model::DeclaredCluster {
         name: cluster.clone(),
@@ -142,7 +145,10 @@ pub fn eksctl(d: &mut Declared, path: &Arc<str>, doc: &Node) {
         .and_then(Node::as_seq)
         .unwrap_or_default()
     {
-        let name = sa.str_at(&["metadata", "name"]).unwrap_or_default().to_string();
+        let name = sa
+            .str_at(&["metadata", "name"])
+            .unwrap_or_default()
+            .to_string();
         // eksctl's default namespace is `default` (see its example 13).
         let ns = sa
             .str_at(&["metadata", "namespace"])

@@ -237,7 +237,11 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
     let workloads = d
         .objects
         .iter()
-        .filter(|o| o.kind != "ServiceAccount" && o.kind != "Namespace" && o.kind != "MutatingWebhookConfiguration")
+        .filter(|o| {
+            o.kind != "ServiceAccount"
+                && o.kind != "Namespace"
+                && o.kind != "MutatingWebhookConfiguration"
+        })
         .count();
     let roles_with_trust = d.roles.iter().filter(|r| r.trust.is_some()).count();
     let (built, gaps) = model::build(d, flags.clone());
@@ -297,7 +301,9 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
                     .arg("path", &r.path)
                     .arg("error", &r.error),
                 predicted_error: None,
-                fix: vec![irsa_rules::Fix::advice("fix the syntax error at this position")],
+                fix: vec![irsa_rules::Fix::advice(
+                    "fix the syntax error at this position",
+                )],
             });
         }
     }
@@ -317,7 +323,10 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
     // Gaps and rejected inputs carry their own positions.
     for (f, loc, _) in located.iter_mut() {
         if f.message.id == "gap-not-decided" {
-            if let Some(g) = gaps.iter().find(|g| f.message.args.get("why") == Some(&g.why)) {
+            if let Some(g) = gaps
+                .iter()
+                .find(|g| f.message.args.get("why") == Some(&g.why))
+            {
                 *loc = Some(Location::at(&g.path, g.pos));
             }
         }
@@ -338,7 +347,18 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         .iter()
         .find(|((k, _, _), _)| k == "Cluster")
         .map(|(_, a)| Location::at(&a.path, a.node.start))
-        .or_else(|| sources.first().map(|s| Location::at(&s.path, node::Pos { line: 1, column: 1, index: 0 })));
+        .or_else(|| {
+            sources.first().map(|s| {
+                Location::at(
+                    &s.path,
+                    node::Pos {
+                        line: 1,
+                        column: 1,
+                        index: 0,
+                    },
+                )
+            })
+        });
     for (_, loc, _) in located.iter_mut() {
         if loc.is_none() {
             loc.clone_from(&fallback);
@@ -386,12 +406,18 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         locations.push(l);
         related.push(r);
     }
-    report.summary.error = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    report.summary.error = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
     report.summary.warning = findings
         .iter()
         .filter(|f| f.severity == Severity::Warning)
         .count();
-    report.summary.info = findings.iter().filter(|f| f.severity == Severity::Info).count();
+    report.summary.info = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Info)
+        .count();
     report.findings = findings;
     let mut inputs = snap.inputs.clone();
     inputs.files = sources.len() + rejected.iter().filter(|r| r.line.is_none()).count();
@@ -425,4 +451,3 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         allow_gaps: options.config.allow_gaps,
     }
 }
-

@@ -62,9 +62,24 @@ impl Location {
 /// Message parameters whose values can be found verbatim in the input, most
 /// specific first.
 const CANDIDATE_ARGS: &[&str] = &[
-    "value", "key", "values", "found", "action", "operator", "audience", "thumbprint",
-    "container", "role", "annotated", "name",
+    "value",
+    "key",
+    "values",
+    "found",
+    "action",
+    "operator",
+    "audience",
+    "thumbprint",
+    "uid",
+    "var",
+    "vars",
+    "set",
+    "container",
 ];
+
+/// Parameters that name the object rather than the offending value: tried after the
+/// text the message quotes.
+const NAMING_ARGS: &[&str] = &["role", "annotated", "name"];
 
 /// Finds locations.
 pub struct Locator<'a> {
@@ -92,7 +107,7 @@ impl Locator<'_> {
                 let related = subject
                     .filter(|s| !Arc::ptr_eq(&s.path, path) || s.node.start != node.start)
                     .filter(|_| !self.is_implied(f))
-                    .map(|s| Location::of(&s.path, self.refine(f, &s.node, false)))
+                    .map(|s| Location::of(&s.path, annotation_of(f, &s.node)))
                     .into_iter()
                     .collect();
                 (Some(primary), related)
@@ -106,7 +121,10 @@ impl Locator<'_> {
                     .collect();
                 (Some(primary), related)
             }
-            (_, Some((path, node)), None) => (Some(Location::of(path, self.refine(f, node, true))), Vec::new()),
+            (_, Some((path, node)), None) => (
+                Some(Location::of(path, self.refine(f, node, true))),
+                Vec::new(),
+            ),
             (_, None, None) => (None, Vec::new()),
         }
     }
@@ -160,12 +178,25 @@ impl Locator<'_> {
                 }
             }
         }
-        for arg in CANDIDATE_ARGS {
-            let Some(text) = f.message.args.get(arg) else {
-                continue;
-            };
-            for candidate in candidates(text) {
-                if let Some(n) = scope.walk().find(|n| n.scalar_text().as_deref() == Some(candidate.as_str())) {
+        // The parameters that carry the offending value, then what the message quotes
+        // in backquotes (a label, a key), then the names of the object.
+        let rendered = f.message.render();
+        let quoted = rendered.split('`').skip(1).step_by(2).map(str::to_string);
+        let texts = CANDIDATE_ARGS
+            .iter()
+            .filter_map(|a| f.message.args.get(a).cloned())
+            .chain(quoted)
+            .chain(
+                NAMING_ARGS
+                    .iter()
+                    .filter_map(|a| f.message.args.get(a).cloned()),
+            );
+        for text in texts {
+            for candidate in candidates(&text) {
+                if let Some(n) = scope
+                    .walk()
+                    .find(|n| n.scalar_text().as_deref() == Some(candidate.as_str()))
+                {
                     return n;
                 }
             }
@@ -185,6 +216,16 @@ impl Locator<'_> {
         }
         scope
     }
+}
+
+/// Where an object names the finding's role: the annotation's value, else its
+/// annotations, else the object.
+fn annotation_of<'n>(f: &Finding, root: &'n Node) -> &'n Node {
+    f.role_arn
+        .as_deref()
+        .and_then(|role| root.walk().find(|n| n.as_str() == Some(role)))
+        .or_else(|| root.at(&["metadata", "annotations"]))
+        .unwrap_or(root)
 }
 
 /// The texts a message parameter may stand for: itself, and for lists

@@ -210,10 +210,7 @@ impl Declared {
         }
         self.recognised.kubernetes += 1;
         let mut json = json;
-        let meta = json
-            .get("metadata")
-            .cloned()
-            .unwrap_or_else(|| json!({}));
+        let meta = json.get("metadata").cloned().unwrap_or_else(|| json!({}));
         let name = meta
             .get("name")
             .and_then(Value::as_str)
@@ -317,8 +314,15 @@ pub fn build(mut d: Declared, flags: ContextFlags) -> (Built, Vec<Gap>) {
                         .find(|a| a.name == r.name && a.path == r.path)
                         .map(|a| a.account.clone())
                 })
-                .or_else(|| r.trust.as_ref().and_then(|(t, _)| trusted_provider_account(t)))?;
-            Some(format!("arn:{partition}:iam::{account}:role{}{}", r.path, r.name))
+                .or_else(|| {
+                    r.trust
+                        .as_ref()
+                        .and_then(|(t, _)| trusted_provider_account(t))
+                })?;
+            Some(format!(
+                "arn:{partition}:iam::{account}:role{}{}",
+                r.path, r.name
+            ))
         });
         let Some(arn) = arn else {
             gaps.push(Gap {
@@ -377,7 +381,10 @@ pub fn build(mut d: Declared, flags: ContextFlags) -> (Built, Vec<Gap>) {
         anchors.insert(("OidcProvider".into(), String::new(), arn), p.at.clone());
     }
     for c in &d.clusters {
-        anchors.insert(("Cluster".into(), String::new(), c.name.clone()), c.at.clone());
+        anchors.insert(
+            ("Cluster".into(), String::new(), c.name.clone()),
+            c.at.clone(),
+        );
         let Some(issuer) = &c.issuer else { continue };
         let arn = c.arn.clone().or_else(|| {
             let region = c.region.clone().or_else(|| flags.region.clone())?;
@@ -396,7 +403,10 @@ pub fn build(mut d: Declared, flags: ContextFlags) -> (Built, Vec<Gap>) {
             cluster["version"] = Value::String(v.clone());
         }
         l.add_text(&c.at.path, &json!({ "cluster": cluster }).to_string());
-        anchors.insert(("Cluster".into(), String::new(), c.name.clone()), c.at.clone());
+        anchors.insert(
+            ("Cluster".into(), String::new(), c.name.clone()),
+            c.at.clone(),
+        );
     }
     for a in &d.associations {
         let mut assoc = json!({"namespace": a.namespace, "serviceAccount": a.service_account});
@@ -486,7 +496,9 @@ pub fn build(mut d: Declared, flags: ContextFlags) -> (Built, Vec<Gap>) {
 fn infer_issuer(d: &mut Declared, flags: &mut ContextFlags) {
     let mut urls: BTreeMap<String, (Arc<str>, Pos)> = BTreeMap::new();
     for r in &d.roles {
-        let Some((doc, node)) = &r.trust else { continue };
+        let Some((doc, node)) = &r.trust else {
+            continue;
+        };
         let Ok(policy) = PolicyDocument::from_value(doc.clone()) else {
             continue;
         };

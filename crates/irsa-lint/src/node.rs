@@ -655,7 +655,10 @@ mod tests {
         assert_eq!(resolve_plain("yes"), Kind::Str("yes".into()));
         assert_eq!(resolve_plain("1.29"), Kind::Float(1.29));
         assert_eq!(resolve_plain("e"), Kind::Str("e".into()));
-        assert_eq!(one("v: \"1000\"").get("v").unwrap().kind, Kind::Str("1000".into()));
+        assert_eq!(
+            one("v: \"1000\"").get("v").unwrap().kind,
+            Kind::Str("1000".into())
+        );
     }
 
     #[test]

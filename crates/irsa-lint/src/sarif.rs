@@ -59,10 +59,13 @@ fn uri(path: &str) -> String {
 }
 
 fn physical(l: &Location) -> Value {
-    let mut artifact = json!({"uri": uri(&l.path)});
-    if !l.path.starts_with('/') {
-        artifact["uriBaseId"] = json!("%SRCROOT%");
-    }
+    // Relative paths are relative to the checkout (code scanning resolves them there);
+    // an absolute path becomes a file URI.
+    let artifact = if l.path.starts_with('/') {
+        json!({"uri": format!("file://{}", uri(&l.path))})
+    } else {
+        json!({"uri": uri(&l.path), "uriBaseId": "%SRCROOT%"})
+    };
     let mut region = json!({"startLine": l.line, "startColumn": l.column});
     if l.end_line > l.line || (l.end_line == l.line && l.end_column > l.column) {
         region["endLine"] = json!(l.end_line);
@@ -217,6 +220,17 @@ mod tests {
     #[test]
     fn uris_are_relative_references() {
         assert_eq!(uri("./charts/a b/x.yaml"), "charts/a%20b/x.yaml");
+        let l = Location {
+            path: "/repo/x.yaml".into(),
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+        };
+        assert_eq!(
+            physical(&l)["physicalLocation"]["artifactLocation"],
+            json!({"uri": "file:///repo/x.yaml"})
+        );
     }
 
     #[test]

@@ -115,7 +115,8 @@ fn comment_start(line: &str) -> Option<usize> {
 fn block_end(lines: &[&str], start: usize) -> usize {
     let indent = |l: &str| l.len() - l.trim_start().len();
     let base = indent(lines[start]);
-    let opens = lines[start].trim_end().ends_with(':') || lines[start].trim_start().starts_with("- ");
+    let opens =
+        lines[start].trim_end().ends_with(':') || lines[start].trim_start().starts_with("- ");
     if !opens {
         return start;
     }
@@ -159,7 +160,10 @@ mod tests {
             assert!(!s.covers(&at(line), "IRSA208"), "line {line}");
         }
         assert!(!s.covers(&at(6), "IRSA203"));
-        assert!(!s.covers(&at(7), "IRSA203"), "a marker inside a string is no comment");
+        assert!(
+            !s.covers(&at(7), "IRSA203"),
+            "a marker inside a string is no comment"
+        );
     }
 
     #[test]
@@ -167,7 +171,13 @@ mod tests {
         let texts = BTreeMap::from([("f.yaml", "- name: x # irsa-doctor: ignore\n")]);
         let s = Suppressions::scan(&texts);
         assert!(s.covers(&at(1), "IRSA101"));
-        assert!(!s.covers(&Location { path: "g.yaml".into(), ..at(1) }, "IRSA101"));
+        assert!(!s.covers(
+            &Location {
+                path: "g.yaml".into(),
+                ..at(1)
+            },
+            "IRSA101"
+        ));
         let texts = BTreeMap::from([("f.yaml", "- name: x # irsa-doctor: ignore IRSA2O8\n")]);
         assert!(!Suppressions::scan(&texts).covers(&at(1), "IRSA208"));
     }

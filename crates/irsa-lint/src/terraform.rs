@@ -263,7 +263,9 @@ fn data_sources(d: &mut Declared, path: &Arc<str>, module: &Node) {
         if r.str_at(&["mode"]) != Some("data") {
             continue;
         }
-        let Some(values) = r.get("values") else { continue };
+        let Some(values) = r.get("values") else {
+            continue;
+        };
         let at = Anchor::new(path, values);
         match r.str_at(&["type"]).unwrap_or_default() {
             "aws_caller_identity" => {
@@ -272,7 +274,9 @@ fn data_sources(d: &mut Declared, path: &Arc<str>, module: &Node) {
                 }
             }
             "aws_eks_cluster" => {
-                let Some(name) = values.str_at(&["name"]) else { continue };
+                let Some(name) = values.str_at(&["name"]) else {
+                    continue;
+                };
                 let arn = values.str_at(&["arn"]).map(str::to_string);
                 let region = arn
                     .as_deref()
@@ -303,7 +307,9 @@ fn data_sources(d: &mut Declared, path: &Arc<str>, module: &Node) {
                 });
             }
             "aws_iam_openid_connect_provider" => {
-                let Some(url) = values.str_at(&["url"]) else { continue };
+                let Some(url) = values.str_at(&["url"]) else {
+                    continue;
+                };
                 let list = |k: &str| -> Vec<String> {
                     values
                         .get(k)
@@ -333,7 +339,14 @@ fn data_sources(d: &mut Declared, path: &Arc<str>, module: &Node) {
     }
 }
 
-fn role(d: &mut Declared, path: &Arc<str>, source: &str, r: &Planned<'_>, address: &str, at: Anchor) {
+fn role(
+    d: &mut Declared,
+    path: &Arc<str>,
+    source: &str,
+    r: &Planned<'_>,
+    address: &str,
+    at: Anchor,
+) {
     let Some(name) = r.str("name") else {
         d.gap(&at, at.node.start, "Role", address,
             format!("the name of {address} is known only after apply (name_prefix or a computed name): it is not checked, and no annotation can be linked to it"));
@@ -346,7 +359,10 @@ fn role(d: &mut Declared, path: &Arc<str>, source: &str, r: &Planned<'_>, addres
                 Some((doc.to_json(), doc))
             }
             // Let the policy parser name what is wrong with it.
-            _ => Some((Value::String(s.as_str().unwrap_or_default().into()), s.clone())),
+            _ => Some((
+                Value::String(s.as_str().unwrap_or_default().into()),
+                s.clone(),
+            )),
         },
         Attr::Unknown => {
             d.gap(&at, at.node.get("assume_role_policy").map(|n| n.start).unwrap_or(at.node.start), "Role", name,
@@ -392,7 +408,9 @@ fn service_account(d: &mut Declared, path: &Arc<str>, r: &Planned<'_>, address: 
     if let Some(annotations) = m.get("annotations").and_then(Node::as_map) {
         for (k, _) in annotations {
             let Some(key) = k.as_str() else { continue };
-            if let Attr::Unknown = r.attr(&[meta[0], meta[1], Seg::Key("annotations"), Seg::Key(key)]) {
+            if let Attr::Unknown =
+                r.attr(&[meta[0], meta[1], Seg::Key("annotations"), Seg::Key(key)])
+            {
                 d.gap(&at, k.start, "ServiceAccount", &format!("{ns}/{name}"),
                     format!("annotation {key} of ServiceAccount {ns}/{name} ({address}) is known only after apply: it is not checked"));
                 return;
@@ -453,7 +471,10 @@ fn helm_release(d: &mut Declared, path: &Arc<str>, source: &str, r: &Planned<'_>
                 continue;
             };
             let entry = sas.entry(segs[..=i].to_vec()).or_default();
-            let text = value.scalar_text().map(|c| c.into_owned()).unwrap_or_default();
+            let text = value
+                .scalar_text()
+                .map(|c| c.into_owned())
+                .unwrap_or_default();
             match &segs[i + 1..] {
                 [n] if n == "name" => entry.name = Some((text, value.clone())),
                 [a, k] if a == "annotations" => {
@@ -501,12 +522,19 @@ fn is_service_account_key(k: &str) -> bool {
     k.to_ascii_lowercase().replace(['-', '_'], "") == "serviceaccount"
 }
 
-fn collect_values(n: &Node, path: &mut Vec<String>, out: &mut BTreeMap<Vec<String>, ValuesServiceAccount>) {
+fn collect_values(
+    n: &Node,
+    path: &mut Vec<String>,
+    out: &mut BTreeMap<Vec<String>, ValuesServiceAccount>,
+) {
     let Some(entries) = n.as_map() else { return };
     if path.last().is_some_and(|k| is_service_account_key(k)) {
         let sa = out.entry(path.clone()).or_default();
         sa.at.get_or_insert_with(|| n.clone());
-        if let Some(name) = n.get("name").and_then(|v| v.as_str().map(|s| (s.to_string(), v.clone()))) {
+        if let Some(name) = n
+            .get("name")
+            .and_then(|v| v.as_str().map(|s| (s.to_string(), v.clone())))
+        {
             sa.name = Some(name);
         }
         if let Some(c) = n.get("create").and_then(Node::as_bool) {
@@ -518,7 +546,8 @@ fn collect_values(n: &Node, path: &mut Vec<String>, out: &mut BTreeMap<Vec<Strin
                     continue;
                 };
                 sa.annotations.retain(|(x, _, _)| x != k);
-                sa.annotations.push((k.to_string(), text.into_owned(), v.clone()));
+                sa.annotations
+                    .push((k.to_string(), text.into_owned(), v.clone()));
             }
         }
     }
@@ -537,7 +566,10 @@ fn helm_path(name: &str) -> Vec<String> {
     let mut chars = name.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\\' if chars.peek().is_some() => out.last_mut().expect("one").push(chars.next().expect("peeked")),
+            '\\' if chars.peek().is_some() => out
+                .last_mut()
+                .expect("one")
+                .push(chars.next().expect("peeked")),
             '.' => out.push(String::new()),
             c => out.last_mut().expect("one").push(c),
         }
@@ -553,7 +585,11 @@ mod tests {
     fn helm_set_paths_honour_escaped_dots() {
         assert_eq!(
             helm_path(r"serviceAccount.annotations.eks\.amazonaws\.com/role-arn"),
-            vec!["serviceAccount", "annotations", "eks.amazonaws.com/role-arn"]
+            vec![
+                "serviceAccount",
+                "annotations",
+                "eks.amazonaws.com/role-arn"
+            ]
         );
     }
 }

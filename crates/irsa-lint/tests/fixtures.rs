@@ -25,7 +25,7 @@ fn options(dir: &Path, flags: ContextFlags, namespace: Option<&str>) -> LintOpti
 
 fn run(name: &str, flags: ContextFlags, namespace: Option<&str>) -> LintReport {
     let dir = fixture(name);
-    lint_paths(&[dir.clone()], &options(&dir, flags, namespace))
+    lint_paths(std::slice::from_ref(&dir), &options(&dir, flags, namespace))
 }
 
 fn aws_env() -> ContextFlags {
@@ -45,7 +45,11 @@ fn problems(r: &LintReport) -> Vec<(String, String, usize)> {
         .filter(|(f, _)| f.severity <= Severity::Warning && f.cause != Cause::CollectionGap)
         .map(|(f, l)| {
             let l = l.as_ref().expect("every finding is located");
-            let file = Path::new(&l.path).file_name().unwrap().to_string_lossy().to_string();
+            let file = Path::new(&l.path)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
             (f.rule.to_string(), file, l.line)
         })
         .collect()
@@ -72,22 +76,53 @@ fn assert_clean(r: &LintReport) {
 
 #[test]
 fn helm_chart_and_terraform_role_are_linked_across_inputs() {
-    let r = run("helm-terraform/broken", ContextFlags::default(), Some("kube-system"));
-    assert_eq!(problems(&r), vec![("IRSA203".into(), "plan.json".into(), 1)]);
-    let f = &r.report.findings[r.report.findings.iter().position(|f| f.rule == "IRSA203").unwrap()];
-    assert!(f.message.render().contains("it names ServiceAccount `aws-load-balancer-controller`, not `aws-lb-controller`"));
+    let r = run(
+        "helm-terraform/broken",
+        ContextFlags::default(),
+        Some("kube-system"),
+    );
+    assert_eq!(
+        problems(&r),
+        vec![("IRSA203".into(), "plan.json".into(), 1)]
+    );
+    let f = &r.report.findings[r
+        .report
+        .findings
+        .iter()
+        .position(|f| f.rule == "IRSA203")
+        .unwrap()];
+    assert!(f.message.render().contains(
+        "it names ServiceAccount `aws-load-balancer-controller`, not `aws-lb-controller`"
+    ));
     // At the condition value inside the plan's JSON string, relating the chart's annotation.
-    assert!(text_at(&r, "IRSA203").starts_with(r#"\"system:serviceaccount:kube-system:aws-load-balancer-controller\""#), "{}", text_at(&r, "IRSA203"));
-    let i = r.report.findings.iter().position(|f| f.rule == "IRSA203").unwrap();
+    assert!(
+        text_at(&r, "IRSA203")
+            .starts_with(r#"\"system:serviceaccount:kube-system:aws-load-balancer-controller\""#),
+        "{}",
+        text_at(&r, "IRSA203")
+    );
+    let i = r
+        .report
+        .findings
+        .iter()
+        .position(|f| f.rule == "IRSA203")
+        .unwrap();
     let related = &r.related[i][0];
     assert!(related.path.ends_with("aws-load-balancer-controller.yaml"));
     assert_eq!((related.line, related.column), (14, 33));
     assert_eq!(r.outcome(Severity::Error), Outcome::Findings);
     assert_eq!(r.checked.chains, 1);
 
-    let fixed = run("helm-terraform/fixed", ContextFlags::default(), Some("kube-system"));
+    let fixed = run(
+        "helm-terraform/fixed",
+        ContextFlags::default(),
+        Some("kube-system"),
+    );
     assert_clean(&fixed);
-    assert_eq!(fixed.checked.chains, 1, "the link was evaluated, not skipped");
+    assert_eq!(
+        fixed.checked.chains, 1,
+        "the link was evaluated, not skipped"
+    );
 }
 
 #[test]
@@ -95,19 +130,33 @@ fn without_the_namespace_helm_leaves_out_the_trust_policy_names_another_subject(
     // `helm template` prints the chart's ServiceAccount without a namespace: without
     // -n it lands in `default`, and the role (for kube-system) does not trust it.
     let r = run("helm-terraform/fixed", ContextFlags::default(), None);
-    assert!(problems(&r).iter().any(|(rule, _, _)| rule == "IRSA203"), "{:#?}", r.report.findings);
+    assert!(
+        problems(&r).iter().any(|(rule, _, _)| rule == "IRSA203"),
+        "{:#?}",
+        r.report.findings
+    );
 }
 
 #[test]
 fn terraform_plan_roles_service_accounts_and_helm_values() {
     let r = run("terraform/broken", ContextFlags::default(), None);
     let rules: Vec<String> = problems(&r).into_iter().map(|p| p.0).collect();
-    assert_eq!(rules, vec!["IRSA206", "IRSA205", "IRSA205", "IRSA204"], "{:#?}", r.report.findings);
+    assert_eq!(
+        rules,
+        vec!["IRSA206", "IRSA205", "IRSA205", "IRSA204"],
+        "{:#?}",
+        r.report.findings
+    );
     assert!(text_at(&r, "IRSA206").starts_with(r#"\"system:serviceaccount:external-dns:*\""#));
     assert!(text_at(&r, "IRSA205").starts_with(r#"\"https://oidc.eks.us-west-2.amazonaws.com"#));
     assert!(text_at(&r, "IRSA204").starts_with(r#"\"sts.amazon.com\""#));
     // The ServiceAccount of the Helm release (values) and of kubernetes_service_account_v1.
-    let subjects: Vec<String> = r.report.findings.iter().map(|f| f.subject.display()).collect();
+    let subjects: Vec<String> = r
+        .report
+        .findings
+        .iter()
+        .map(|f| f.subject.display())
+        .collect();
     assert!(subjects.contains(&"ServiceAccount external-dns/external-dns".to_string()));
     assert!(subjects.contains(&"ServiceAccount payments/payments-api".to_string()));
     assert_eq!(r.checked.chains, 3);
@@ -125,10 +174,21 @@ fn values_known_only_after_apply_are_not_checked_never_passed() {
         .map(|f| f.message.render())
         .collect();
     assert!(gaps.iter().any(|g| g.contains("trust policy of role app") && g.contains("known only after apply")), "{gaps:#?}");
-    assert!(gaps.iter().any(|g| g.contains("OIDC issuer of cluster prod")), "{gaps:#?}");
-    assert!(gaps.iter().any(|g| g.contains("aws_iam_openid_connect_provider.this")), "{gaps:#?}");
+    assert!(
+        gaps.iter()
+            .any(|g| g.contains("OIDC issuer of cluster prod")),
+        "{gaps:#?}"
+    );
+    assert!(
+        gaps.iter()
+            .any(|g| g.contains("aws_iam_openid_connect_provider.this")),
+        "{gaps:#?}"
+    );
     assert_eq!(r.checked.chains, 0);
-    assert!(matches!(r.outcome(Severity::Error), Outcome::NothingChecked(_)));
+    assert!(matches!(
+        r.outcome(Severity::Error),
+        Outcome::NothingChecked(_)
+    ));
 }
 
 #[test]
@@ -144,7 +204,9 @@ fn cloudformation_yaml_short_forms_and_pod_identity() {
         "{:#?}",
         r.report.findings
     );
-    assert!(text_at(&r, "IRSA205").starts_with("\"https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub\""));
+    assert!(text_at(&r, "IRSA205").starts_with(
+        "\"https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub\""
+    ));
     assert_clean(&run("cloudformation/fixed", aws_env(), None));
 }
 
@@ -158,17 +220,31 @@ fn cloudformation_values_chosen_at_deploy_are_named() {
         .iter()
         .find(|f| f.message.id == "gap-not-decided" && f.severity == Severity::Warning)
         .expect("a gap");
-    assert!(gap.message.render().contains("pass --account"), "{}", gap.message.render());
-    assert!(matches!(r.outcome(Severity::Error), Outcome::Incomplete(_) | Outcome::NothingChecked(_)));
+    assert!(
+        gap.message.render().contains("pass --account"),
+        "{}",
+        gap.message.render()
+    );
+    assert!(matches!(
+        r.outcome(Severity::Error),
+        Outcome::Incomplete(_) | Outcome::NothingChecked(_)
+    ));
 }
 
 #[test]
 fn cdk_out_federated_principal_default_action() {
     let r = run("cdk/broken", aws_env(), None);
-    assert_eq!(problems(&r), vec![("IRSA201".into(), "IrsaAppStack.template.json".into(), 21)]);
+    assert_eq!(
+        problems(&r),
+        vec![("IRSA201".into(), "IrsaAppStack.template.json".into(), 21)]
+    );
     assert!(text_at(&r, "IRSA201").starts_with("\"sts:AssumeRole\""));
     // The ServiceAccount came from the cluster's manifest resource (Fn::Join + GetAtt).
-    assert!(r.report.findings.iter().any(|f| f.subject.display() == "ServiceAccount orders/orders-api"));
+    assert!(r
+        .report
+        .findings
+        .iter()
+        .any(|f| f.subject.display() == "ServiceAccount orders/orders-api"));
     assert_eq!(r.checked.serviceaccounts, 1);
     assert_clean(&run("cdk/fixed", aws_env(), None));
 }
@@ -181,7 +257,7 @@ fn kustomize_output_manifests_only() {
         vec![
             ("IRSA303".into(), "rendered.yaml".into(), 12),
             ("IRSA302".into(), "rendered.yaml".into(), 32),
-            ("IRSA405".into(), "rendered.yaml".into(), 77),
+            ("IRSA405".into(), "rendered.yaml".into(), 72),
             ("IRSA401".into(), "rendered.yaml".into(), 88),
         ],
         "{:#?}",
@@ -192,10 +268,17 @@ fn kustomize_output_manifests_only() {
     let fixed = run("kustomize/fixed", ContextFlags::default(), None);
     assert_clean(&fixed);
     // The roles are not in these inputs: that is said, and only allow-gaps lets it pass.
-    assert!(fixed.report.findings.iter().any(|f| f.rule == "IRSA101" && f.cause == Cause::CollectionGap));
+    assert!(fixed
+        .report
+        .findings
+        .iter()
+        .any(|f| f.rule == "IRSA101" && f.cause == Cause::CollectionGap));
     let mut strict = fixed.clone();
     strict.allow_gaps = false;
-    assert!(matches!(strict.outcome(Severity::Error), Outcome::Incomplete(_)));
+    assert!(matches!(
+        strict.outcome(Severity::Error),
+        Outcome::Incomplete(_)
+    ));
 }
 
 #[test]
@@ -225,14 +308,22 @@ fn inline_suppression_and_configured_levels() {
         1,
     );
     assert_ne!(marked, text);
-    let src = |t: &str| vec![Source { path: "rendered.yaml".into(), text: t.into() }];
+    let src = |t: &str| {
+        vec![Source {
+            path: "rendered.yaml".into(),
+            text: t.into(),
+        }]
+    };
     let base = options(&dir, ContextFlags::default(), None);
     let before = lint(&src(&text), vec![], &base);
     let after = lint(&src(&marked), vec![], &base);
     assert!(before.report.findings.iter().any(|f| f.rule == "IRSA303"));
     assert!(!after.report.findings.iter().any(|f| f.rule == "IRSA303"));
     assert_eq!(after.suppressed, 1);
-    assert_eq!(after.report.findings.len() + 1, before.report.findings.len());
+    assert_eq!(
+        after.report.findings.len() + 1,
+        before.report.findings.len()
+    );
 
     // A block comment above the Deployment silences what is inside it, and only that rule.
     let block = text.replacen(
@@ -241,8 +332,15 @@ fn inline_suppression_and_configured_levels() {
         1,
     );
     let r = lint(&src(&block), vec![], &base);
-    assert!(r.report.findings.iter().any(|f| f.rule == "IRSA405"), "the comment covers the `apiVersion` line only");
-    let block = text.replacen("spec:\n  replicas: 3", "# irsa-doctor: ignore env-preset-conflict\nspec:\n  replicas: 3", 1);
+    assert!(
+        r.report.findings.iter().any(|f| f.rule == "IRSA405"),
+        "the comment covers the `apiVersion` line only"
+    );
+    let block = text.replacen(
+        "spec:\n  replicas: 3",
+        "# irsa-doctor: ignore env-preset-conflict\nspec:\n  replicas: 3",
+        1,
+    );
     let r = lint(&src(&block), vec![], &base);
     assert!(!r.report.findings.iter().any(|f| f.rule == "IRSA405"));
     assert!(r.report.findings.iter().any(|f| f.rule == "IRSA303"));
@@ -251,7 +349,11 @@ fn inline_suppression_and_configured_levels() {
     cfg.config = Config::parse("[lint]\nallow-gaps = true\n[lint.rules]\nIRSA303 = \"warning\"\nIRSA405 = \"off\"\nIRSA302 = \"off\"\nIRSA401 = \"info\"\n").unwrap();
     let r = lint(&src(&text), vec![], &cfg);
     assert!(r.report.findings.iter().all(|f| f.rule != "IRSA405"));
-    assert!(r.report.findings.iter().any(|f| f.rule == "IRSA303" && f.severity == Severity::Warning));
+    assert!(r
+        .report
+        .findings
+        .iter()
+        .any(|f| f.rule == "IRSA303" && f.severity == Severity::Warning));
     assert_eq!(r.outcome(Severity::Error), Outcome::Clean);
     assert_eq!(r.outcome(Severity::Warning), Outcome::Findings);
 }
@@ -259,10 +361,23 @@ fn inline_suppression_and_configured_levels() {
 #[test]
 fn a_run_that_checked_nothing_never_passes() {
     let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: {a: b}\n";
-    let r = lint(&[Source { path: "cm.yaml".into(), text: cm.into() }], vec![], &LintOptions::default());
-    assert!(matches!(r.outcome(Severity::Error), Outcome::NothingChecked(_)));
+    let r = lint(
+        &[Source {
+            path: "cm.yaml".into(),
+            text: cm.into(),
+        }],
+        vec![],
+        &LintOptions::default(),
+    );
+    assert!(matches!(
+        r.outcome(Severity::Error),
+        Outcome::NothingChecked(_)
+    ));
     let r = lint(&[], vec![], &LintOptions::default());
-    assert!(matches!(r.outcome(Severity::Error), Outcome::NothingChecked(_)));
+    assert!(matches!(
+        r.outcome(Severity::Error),
+        Outcome::NothingChecked(_)
+    ));
 }
 
 #[test]
@@ -271,8 +386,14 @@ fn a_syntax_error_is_rejected_with_its_position_and_the_rest_still_linted() {
     let bad = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: x\n   namespace: y\n";
     let r = lint(
         &[
-            Source { path: "bad.yaml".into(), text: bad.into() },
-            Source { path: "good.yaml".into(), text: good },
+            Source {
+                path: "bad.yaml".into(),
+                text: bad.into(),
+            },
+            Source {
+                path: "good.yaml".into(),
+                text: good,
+            },
         ],
         vec![],
         &LintOptions::default(),
@@ -280,6 +401,67 @@ fn a_syntax_error_is_rejected_with_its_position_and_the_rest_still_linted() {
     assert_eq!(r.inputs.rejected.len(), 1);
     assert_eq!(r.inputs.rejected[0].path, "bad.yaml");
     assert_eq!(r.inputs.rejected[0].line, Some(5));
-    assert!(r.report.findings.iter().any(|f| f.rule == "IRSA303"), "the other file is still linted");
+    assert!(
+        r.report.findings.iter().any(|f| f.rule == "IRSA303"),
+        "the other file is still linted"
+    );
     assert_eq!(r.outcome(Severity::Error), Outcome::RejectedInputs(1));
+}
+
+#[test]
+fn webhook_relevant_pod_spec_of_templates() {
+    // A template with the webhook's skip label, and a non-root container without
+    // fsGroup on a 1.18 cluster (eksctl's version), beside its annotated ServiceAccount.
+    let manifests = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n  namespace: web\n  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/app\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n  namespace: web\nspec:\n  template:\n    metadata:\n      labels:\n        eks.amazonaws.com/skip-pod-identity-webhook: \"true\"\n    spec:\n      serviceAccountName: app\n      containers:\n      - name: app\n        image: app:1\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  namespace: web\nspec:\n  template:\n    spec:\n      serviceAccountName: app\n      securityContext:\n        runAsUser: 1000\n      containers:\n      - name: db\n        image: db:1\n";
+    let eksctl = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: old\n  region: us-west-2\n  version: \"1.18\"\n";
+    let r = lint(
+        &[
+            Source {
+                path: "app.yaml".into(),
+                text: manifests.into(),
+            },
+            Source {
+                path: "cluster.yaml".into(),
+                text: eksctl.into(),
+            },
+        ],
+        vec![],
+        &LintOptions::default(),
+    );
+    let got: Vec<(String, usize)> = r
+        .report
+        .findings
+        .iter()
+        .zip(&r.locations)
+        .filter(|(f, _)| f.cause != Cause::CollectionGap)
+        .map(|(f, l)| (f.message.id.to_string(), l.as_ref().unwrap().line))
+        .collect();
+    assert!(
+        got.contains(&("webhook-skip-label".to_string(), 18)),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("token-permission".to_string(), 35)),
+        "{got:?}"
+    );
+    // The same on a current cluster: no token-permission finding.
+    let r = lint(
+        &[
+            Source {
+                path: "app.yaml".into(),
+                text: manifests.into(),
+            },
+            Source {
+                path: "cluster.yaml".into(),
+                text: eksctl.replace("1.18", "1.31"),
+            },
+        ],
+        vec![],
+        &LintOptions::default(),
+    );
+    assert!(!r
+        .report
+        .findings
+        .iter()
+        .any(|f| f.message.id == "token-permission"));
 }

@@ -11,7 +11,12 @@ fn fixture_texts() -> Vec<(String, String)> {
     for e in walkdir::WalkDir::new(&root).sort_by_file_name() {
         let e = e.unwrap();
         let p = e.path();
-        if p.is_file() && matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "json")) {
+        if p.is_file()
+            && matches!(
+                p.extension().and_then(|x| x.to_str()),
+                Some("yaml" | "json")
+            )
+        {
             out.push((p.display().to_string(), std::fs::read_to_string(p).unwrap()));
         }
     }

@@ -19,7 +19,8 @@ struct Validator {
 
 impl Validator {
     fn new() -> Validator {
-        let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path()).unwrap()).unwrap();
+        let schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(schema_path()).unwrap()).unwrap();
         let mut schemas = boon::Schemas::new();
         let mut compiler = boon::Compiler::new();
         let url = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
@@ -36,7 +37,9 @@ impl Validator {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/lint").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/lint")
+        .join(name)
 }
 
 fn run(name: &str) -> irsa_lint::LintReport {
@@ -54,7 +57,14 @@ fn run(name: &str) -> irsa_lint::LintReport {
         ContextFlags::default()
     };
     let namespace = name.starts_with("helm").then(|| "kube-system".to_string());
-    lint_paths(&[dir], &LintOptions { flags, namespace, config })
+    lint_paths(
+        &[dir],
+        &LintOptions {
+            flags,
+            namespace,
+            config,
+        },
+    )
 }
 
 const FIXTURES: &[&str] = &[
@@ -77,7 +87,9 @@ const FIXTURES: &[&str] = &[
 fn the_vendored_schema_is_the_oasis_file() {
     // sha256 of the OASIS errata01 schema (see tests/schemas/README.md); computed with
     // the system's sha256sum where present, so the check needs no crypto crate.
-    let out = std::process::Command::new("sha256sum").arg(schema_path()).output();
+    let out = std::process::Command::new("sha256sum")
+        .arg(schema_path())
+        .output();
     match out {
         Ok(o) if o.status.success() => {
             let text = String::from_utf8_lossy(&o.stdout);
@@ -107,22 +119,34 @@ fn the_validator_rejects_what_the_schema_forbids() {
     log["runs"][0]["results"][0]["level"] = Value::String("fatal".into());
     assert!(v.schemas.validate(&log, v.index).is_err());
     let mut log = sarif::log(&run("kustomize/broken"), "0.1.0");
-    log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = Value::from(0);
+    log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+        Value::from(0);
     assert!(v.schemas.validate(&log, v.index).is_err());
 }
 
 #[test]
 fn rules_carry_help_uri_text_and_default_level() {
     let log = sarif::log(&run("kustomize/broken"), "0.1.0");
-    let rules = log["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let rules = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
     assert_eq!(rules.len(), irsa_rules::all_rules().len());
     for r in rules {
-        assert!(r["helpUri"].as_str().unwrap().starts_with("https://"), "{r}");
+        assert!(
+            r["helpUri"].as_str().unwrap().starts_with("https://"),
+            "{r}"
+        );
         assert!(!r["help"]["text"].as_str().unwrap().is_empty());
-        assert!(matches!(r["defaultConfiguration"]["level"].as_str(), Some("error" | "warning" | "note")));
+        assert!(matches!(
+            r["defaultConfiguration"]["level"].as_str(),
+            Some("error" | "warning" | "note")
+        ));
     }
     let trust_sub = rules.iter().find(|r| r["id"] == "IRSA203").unwrap();
-    assert!(trust_sub["helpUri"].as_str().unwrap().ends_with("/trust_sub.md"));
+    assert!(trust_sub["helpUri"]
+        .as_str()
+        .unwrap()
+        .ends_with("/trust_sub.md"));
     assert_eq!(trust_sub["defaultConfiguration"]["level"], "error");
     // Each result's ruleIndex names its rule.
     for res in log["runs"][0]["results"].as_array().unwrap() {
@@ -141,9 +165,15 @@ fn regions_point_at_the_value() {
         .find(|r| r["ruleId"] == "IRSA303")
         .unwrap();
     let region = &res["locations"][0]["physicalLocation"]["region"];
-    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(12), Some(33)));
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(12), Some(33))
+    );
     // The region spans the annotation value.
-    assert_eq!(region["endColumn"].as_u64(), Some(33 + "arn:aws:iam::111122223333:role/ orders-worker".len() as u64));
+    assert_eq!(
+        region["endColumn"].as_u64(),
+        Some(33 + "arn:aws:iam::111122223333:role/ orders-worker".len() as u64)
+    );
     assert_eq!(log["runs"][0]["columnKind"], "unicodeCodePoints");
 }
 
@@ -155,7 +185,17 @@ fn fingerprints_are_stable_across_runs_and_moved_lines() {
         ..LintOptions::default()
     };
     let fingerprints = |t: &str| -> Vec<(String, u64, String)> {
-        let log = sarif::log(&lint(&[Source { path: "k/rendered.yaml".into(), text: t.into() }], vec![], &options), "0.1.0");
+        let log = sarif::log(
+            &lint(
+                &[Source {
+                    path: "k/rendered.yaml".into(),
+                    text: t.into(),
+                }],
+                vec![],
+                &options,
+            ),
+            "0.1.0",
+        );
         let mut v: Vec<_> = log["runs"][0]["results"]
             .as_array()
             .unwrap()
@@ -163,8 +203,13 @@ fn fingerprints_are_stable_across_runs_and_moved_lines() {
             .map(|r| {
                 (
                     r["ruleId"].as_str().unwrap().to_string(),
-                    r["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64().unwrap(),
-                    r["partialFingerprints"]["irsaDoctorFinding/v1"].as_str().unwrap().to_string(),
+                    r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                        .as_u64()
+                        .unwrap(),
+                    r["partialFingerprints"]["irsaDoctorFinding/v1"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
                 )
             })
             .collect();

@@ -39,7 +39,12 @@ pub fn human(r: &LintReport, color: bool) -> String {
             let _ = writeln!(out, "    = STS answers: {e}");
         }
         for l in &r.related[i] {
-            let _ = writeln!(out, "    = about: {} ({})", l.display(), f.subject.display());
+            let _ = writeln!(
+                out,
+                "    = about: {} ({})",
+                l.display(),
+                f.subject.display()
+            );
         }
         for fix in &f.fix {
             let _ = writeln!(out, "    = fix: {}", fix.summary);
