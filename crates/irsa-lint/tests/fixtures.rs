@@ -465,3 +465,25 @@ fn webhook_relevant_pod_spec_of_templates() {
         .iter()
         .any(|f| f.message.id == "token-permission"));
 }
+
+#[test]
+fn kubectl_lists_are_read_item_by_item() {
+    let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ServiceAccount\n  metadata:\n    name: a\n    namespace: n\n    annotations:\n      eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/a:b\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c, namespace: n}\nmetadata:\n  resourceVersion: \"\"\n";
+    let r = lint(
+        &[Source {
+            path: "list.yaml".into(),
+            text: list.into(),
+        }],
+        vec![],
+        &LintOptions::default(),
+    );
+    assert_eq!(r.checked.serviceaccounts, 1);
+    assert_eq!(r.recognised.kubernetes_other, 1);
+    let i = r
+        .report
+        .findings
+        .iter()
+        .position(|f| f.rule == "IRSA303")
+        .expect("the malformed ARN of the list item");
+    assert_eq!(r.locations[i].as_ref().unwrap().line, 10);
+}
