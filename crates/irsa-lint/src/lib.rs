@@ -47,7 +47,7 @@ pub struct Checked {
     pub serviceaccounts: usize,
     /// ServiceAccounts only a trust policy names (checked against that policy).
     pub implied_serviceaccounts: usize,
-    /// Roles whose trust policy was read.
+    /// Roles whose trust policy was evaluated for a ServiceAccount.
     pub roles: usize,
     /// ServiceAccount → role links whose trust policy was evaluated.
     pub chains: usize,
@@ -74,6 +74,8 @@ pub struct LintReport {
     pub suppressed: usize,
     /// Whether "not checked" findings are accepted (`allow-gaps`).
     pub allow_gaps: bool,
+    /// ServiceAccount→role links left "not checked" that no finding explains.
+    pub unexplained_gaps: usize,
 }
 
 /// How a run ends (the CLI maps it to the exit status of the report contract).
@@ -96,9 +98,9 @@ impl LintReport {
     /// clean), then gaps unless allowed, then findings.
     pub fn outcome(&self, fail_on: Severity) -> Outcome {
         let c = self.checked;
-        if c.serviceaccounts + c.implied_serviceaccounts + c.roles + c.workloads == 0 {
+        if c.serviceaccounts + c.implied_serviceaccounts + c.chains + c.workloads == 0 {
             return Outcome::NothingChecked(format!(
-                "nothing to lint: no ServiceAccount, workload or IAM role trust policy in {} file(s) read ({} Kubernetes object(s) of other kinds, {} other document(s))",
+                "nothing to lint: no ServiceAccount, workload or web identity trust policy in {} file(s) read ({} Kubernetes object(s) of other kinds, {} other document(s))",
                 self.inputs.files, self.recognised.kubernetes_other, self.recognised.other
             ));
         }
@@ -110,7 +112,8 @@ impl LintReport {
             .findings
             .iter()
             .filter(|f| f.cause == Cause::CollectionGap && f.severity <= Severity::Warning)
-            .count();
+            .count()
+            + self.unexplained_gaps;
         if gaps > 0 && !self.allow_gaps {
             return Outcome::Incomplete(gaps);
         }
@@ -243,7 +246,6 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
                 && o.kind != "MutatingWebhookConfiguration"
         })
         .count();
-    let roles_with_trust = d.roles.iter().filter(|r| r.trust.is_some()).count();
     let (built, gaps) = model::build(d, flags.clone());
     let Built {
         snapshot: snap,
@@ -254,13 +256,32 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
     let scope = Scope::default();
     let rule_options = Options::default();
     let mut report = irsa_rules::check(&snap, &scope, &rule_options);
-    let chains = {
+    // Links whose trust policy was evaluated, and the roles they evaluated.
+    let (chains, roles_evaluated) = {
         let cx = irsa_rules::Context::new(&snap, &scope, &rule_options);
-        cx.irsa
+        let diagnosed: Vec<String> = cx
+            .irsa
             .iter()
             .filter(|i| matches!(i.trust, irsa_rules::context::TrustState::Diagnosed { .. }))
-            .count()
+            .map(|i| i.role_text())
+            .collect();
+        let roles: std::collections::BTreeSet<&String> = diagnosed.iter().collect();
+        (diagnosed.len(), roles.len())
     };
+    // Chains whose STS answer the verdicts leave "not checked" with no gap finding
+    // naming why. (A chain without pods is no gap of a repository: pods exist only
+    // once deployed, and the pod templates were checked by the rules.)
+    let unexplained_gaps = report
+        .not_checked
+        .iter()
+        .filter(|n| n.rule.is_none())
+        .filter(|n| {
+            report
+                .chains
+                .iter()
+                .any(|c| c.subject == n.subject && c.verdict.sts.starts_with("not checked"))
+        })
+        .count();
     // What only a live cluster has (the EKS-managed webhook, a listing of every
     // ServiceAccount, what was skipped of a snapshot) is no gap of a repository.
     report
@@ -443,11 +464,12 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         checked: Checked {
             serviceaccounts: declared_sas,
             implied_serviceaccounts: implied.len(),
-            roles: roles_with_trust,
+            roles: roles_evaluated,
             chains,
             workloads,
         },
         suppressed,
         allow_gaps: options.config.allow_gaps,
+        unexplained_gaps,
     }
 }
