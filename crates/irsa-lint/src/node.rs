@@ -73,6 +73,16 @@ pub struct ParseError {
 /// otherwise exhaust the stack).
 const MAX_DEPTH: usize = 256;
 
+/// Aliases may copy at most this many nodes, plus ten per node written out: real
+/// manifests reuse a few blocks (`<<: *defaults`), while a "billion laughs" document
+/// (aliases of aliases, each level ten times the last) would otherwise expand to
+/// billions of nodes and exhaust the memory of a CI runner. The same defence as
+/// Kubernetes' YAML decoder (go-yaml v3 `allowedAliasRatio`: "document contains
+/// excessive aliasing"), with a simpler bound.
+const ALIAS_NODES_FREE: usize = 100_000;
+/// Nodes an alias may copy per node written out (see [`ALIAS_NODES_FREE`]).
+const ALIAS_NODES_PER_NODE: usize = 10;
+
 /// The CloudFormation short-form tags and the long-form key each stands for
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference.html>).
 const CFN_TAGS: &[(&str, &str)] = &[
@@ -260,6 +270,8 @@ pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
     let mut b = Builder {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
+        written: 0,
+        copied: 0,
     };
     let mut docs = Vec::new();
     loop {
@@ -297,7 +309,12 @@ fn null_at(span: Span) -> Node {
 
 struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes, and how many nodes each holds.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes written out in the text.
+    written: usize,
+    /// Nodes copied by aliases.
+    copied: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -326,6 +343,11 @@ impl<'a> Builder<'a> {
             });
         }
         let start = pos(&span.start);
+        let written_before = self.written;
+        let copied_before = self.copied;
+        if !matches!(ev, Event::Alias(_)) {
+            self.written += 1;
+        }
         let (node, anchor, tag) = match ev {
             Event::Scalar(value, style, anchor, tag) => {
                 let quoted = style != ScalarStyle::Plain;
@@ -394,11 +416,25 @@ impl<'a> Builder<'a> {
                 )
             }
             Event::Alias(id) => {
-                let mut n = self.anchors.get(&id).cloned().ok_or(ParseError {
+                let (mut n, size) = self.anchors.get(&id).cloned().ok_or(ParseError {
                     line: start.line,
                     column: start.column,
                     message: "alias to an unknown anchor".into(),
                 })?;
+                self.copied += size;
+                if self.copied
+                    > ALIAS_NODES_FREE
+                        .saturating_add(self.written.saturating_mul(ALIAS_NODES_PER_NODE))
+                {
+                    return Err(ParseError {
+                        line: start.line,
+                        column: start.column,
+                        message: format!(
+                            "aliases would copy {} nodes into a document of {} written (a \"billion laughs\" document?): refused",
+                            self.copied, self.written
+                        ),
+                    });
+                }
                 // The alias stands where it is written.
                 let shift = |_: Pos| start;
                 n.remap(&shift);
@@ -417,7 +453,9 @@ impl<'a> Builder<'a> {
             None => node,
         };
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            // Its size: the nodes written inside it and those its own aliases copied.
+            let size = (self.written - written_before) + (self.copied - copied_before);
+            self.anchors.insert(anchor, (node.clone(), size.max(1)));
         }
         Ok(node)
     }
@@ -708,6 +746,29 @@ mod tests {
     fn deep_nesting_is_refused_not_a_stack_overflow() {
         let text = "[".repeat(10_000);
         assert!(parse(&text).is_err());
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_reuse_is_not() {
+        // Nine levels of ten aliases each: 10^9 nodes if expanded.
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let t = std::time::Instant::now();
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("billion laughs"), "{e:?}");
+        assert!(e.line > 1);
+        // Refused early, not after expanding most of it.
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+        // Merge keys reusing a block many times stay fine.
+        let mut text = String::from("defaults: &d {a: 1, b: 2, c: {d: 3, e: [1, 2, 3]}}\n");
+        for i in 0..2_000 {
+            text.push_str(&format!("k{i}: {{<<: *d, name: n{i}}}\n"));
+        }
+        let doc = parse(&text).unwrap().remove(0);
+        assert_eq!(doc.at(&["k1999", "c", "d"]).unwrap().kind, Kind::Int(3));
     }
 
     #[test]
