@@ -44,14 +44,6 @@ pub fn lint(args: LintArgs) -> Result<u8> {
     } else {
         args.paths.clone()
     };
-    for p in &paths {
-        if !p.exists() {
-            bail!(
-                "{} does not exist (lint takes files and directories)",
-                p.display()
-            );
-        }
-    }
     let mut cfg = config(args.config.as_deref())?
         .map(|(_, c)| c)
         .unwrap_or_default();

@@ -172,13 +172,61 @@ fn bad_input_is_named_with_its_position() {
         "{}",
         err(&o)
     );
-    let o = lint_in(dir.path(), &["missing-dir"]);
+    // A path that does not exist is named on one line; the other paths are still linted.
+    std::fs::remove_file(dir.path().join("broken.yaml")).unwrap();
+    std::fs::copy(
+        fixture("kustomize/broken/rendered.yaml"),
+        dir.path().join("rendered.yaml"),
+    )
+    .unwrap();
+    let o = lint_in(
+        dir.path(),
+        &["missing-dir", "rendered.yaml", "--color", "never"],
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        err(&o).contains("missing-dir does not exist"),
+    let stderr = err(&o);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("missing-dir"))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        lines,
+        vec!["irsa-doctor: rejected input missing-dir: does not exist (lint takes files and directories)"],
         "{}",
         err(&o)
     );
+    assert!(
+        out(&o).contains("rendered.yaml:12:33: error[IRSA303]"),
+        "the rest is linted: {}",
+        out(&o)
+    );
+}
+
+#[test]
+fn utf16_from_powershell_is_read_and_other_encodings_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("kustomize/broken/rendered.yaml")).unwrap();
+    // Windows PowerShell 5's `>`: UTF-16LE with a byte-order mark.
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(dir.path().join("rendered.yaml"), bytes).unwrap();
+    let o = lint_in(dir.path(), &["--color", "never", "--allow-gaps"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
+    assert!(
+        out(&o).contains("./rendered.yaml:12:33: error[IRSA303]"),
+        "{}",
+        out(&o)
+    );
+    // Latin-1 is not guessed: named, with what to do.
+    std::fs::write(dir.path().join("latin1.yaml"), b"name: caf\xe9\n").unwrap();
+    let o = lint_in(dir.path(), &["--color", "never", "--allow-gaps"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("rejected input ./latin1.yaml: not UTF-8 text (invalid byte at offset 9): save it as UTF-8"),
+        "{}",
+        err(&o)
+    );
+    assert!(out(&o).contains("error[IRSA303]"), "the rest is linted");
 }
 
 fn repo_file(name: &str) -> String {

@@ -149,22 +149,24 @@ pub fn read_paths(paths: &[PathBuf], exclude: &[String]) -> (Vec<Source>, Vec<Re
     };
     let mut read = |p: &Path| {
         let shown = p.display().to_string();
+        let reject = |error: String| Rejected {
+            path: shown.clone(),
+            line: None,
+            column: None,
+            error,
+        };
         match std::fs::read(p) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => sources.push(Source { path: shown, text }),
-                Err(_) => rejected.push(Rejected {
-                    path: shown,
-                    line: None,
-                    column: None,
-                    error: "not UTF-8 text".into(),
+            Ok(bytes) => match decode(&bytes) {
+                Ok(text) => sources.push(Source {
+                    path: shown.clone(),
+                    text,
                 }),
+                Err(why) => rejected.push(reject(why)),
             },
-            Err(e) => rejected.push(Rejected {
-                path: shown,
-                line: None,
-                column: None,
-                error: format!("cannot read: {e}"),
-            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => rejected.push(reject(
+                "does not exist (lint takes files and directories)".into(),
+            )),
+            Err(e) => rejected.push(reject(format!("cannot read: {e}"))),
         }
     };
     for p in paths {
@@ -201,6 +203,28 @@ pub fn read_paths(paths: &[PathBuf], exclude: &[String]) -> (Vec<Source>, Vec<Re
         }
     }
     (sources, rejected)
+}
+
+/// A file's text: UTF-8, or UTF-16 when it starts with a byte-order mark (what
+/// Windows PowerShell 5's `>` writes, e.g. `terraform show -json plan.out > plan.json`).
+pub fn decode(bytes: &[u8]) -> Result<String, String> {
+    let utf16 = |rest: &[u8], unit: fn([u8; 2]) -> u16| {
+        if rest.len() % 2 != 0 {
+            return Err("UTF-16 text of an odd number of bytes: save it as UTF-8".to_string());
+        }
+        let units: Vec<u16> = rest.chunks_exact(2).map(|c| unit([c[0], c[1]])).collect();
+        String::from_utf16(&units).map_err(|_| "invalid UTF-16 text: save it as UTF-8".to_string())
+    };
+    match bytes {
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes),
+        _ => String::from_utf8(bytes.to_vec()).map_err(|e| {
+            format!(
+                "not UTF-8 text (invalid byte at offset {}): save it as UTF-8",
+                e.utf8_error().valid_up_to()
+            )
+        }),
+    }
 }
 
 /// Lints files and directories.
