@@ -139,6 +139,25 @@ pub fn eksctl(d: &mut Declared, path: &Arc<str>, doc: &Node) {
     if let Some(v) = doc.at(&["metadata", "version"]).and_then(Node::scalar_text) {
         d.versions.insert(v.into_owned());
     }
+    let with_oidc = doc.at(&["iam", "withOIDC"]);
+    d.eksctl_oidc.push(crate::model::EksctlOidc {
+        cluster: cluster.clone(),
+        enabled: with_oidc.and_then(Node::as_bool) == Some(true),
+        written: with_oidc
+            .and_then(Node::scalar_text)
+            .map(|t| t.into_owned()),
+        service_accounts: doc
+            .at(&["iam", "serviceAccounts"])
+            .and_then(Node::as_seq)
+            .map_or(0, <[Node]>::len),
+        at: Anchor::new(
+            path,
+            with_oidc
+                .or_else(|| doc.entry("iam").map(|(k, _)| k))
+                .or_else(|| doc.at(&["metadata", "name"]))
+                .unwrap_or(doc),
+        ),
+    });
     let accounts: Vec<String> = d.accounts.iter().cloned().collect();
     for sa in doc
         .at(&["iam", "serviceAccounts"])

@@ -205,6 +205,85 @@ pub fn read_paths(paths: &[PathBuf], exclude: &[String]) -> (Vec<Source>, Vec<Re
     (sources, rejected)
 }
 
+/// eksctl creates the cluster's IAM OIDC provider only with `iam.withOIDC: true`
+/// (default: disabled, eksctl `SetClusterConfigDefaults`), and refuses
+/// `iam.serviceAccounts` without it (`ValidateClusterConfig`: "iam.withOIDC must be
+/// enabled explicitly for iam.serviceAccounts to be created"; eksctl
+/// pkg/apis/eksctl.io/v1alpha5/{defaults,validation}.go). Without a provider, STS
+/// answers `InvalidIdentityToken: No OpenIDConnect provider found in your account`.
+/// A ClusterConfig without iam.serviceAccounts may leave the provider to another tool
+/// (`eksctl utils associate-iam-oidc-provider`, Terraform): a warning, and only when
+/// the inputs use IRSA and declare no provider.
+fn eksctl_oidc(d: &Declared) -> Vec<(Finding, Location)> {
+    let Some(meta) = irsa_rules::rule_by_code("IRSA002").map(|r| *r.meta()) else {
+        return Vec::new();
+    };
+    let users: Vec<String> = d
+        .objects
+        .iter()
+        .filter(|o| o.kind == "ServiceAccount")
+        .filter(|o| {
+            o.json
+                .pointer("/metadata/annotations/eks.amazonaws.com~1role-arn")
+                .is_some()
+        })
+        .map(|o| format!("{}/{}", o.namespace, o.name))
+        .collect();
+    let mut out = Vec::new();
+    for e in d.eksctl_oidc.iter().filter(|e| !e.enabled) {
+        let how = match &e.written {
+            Some(v) => format!("iam.withOIDC is `{v}`"),
+            None => "iam.withOIDC is not set (eksctl's default: disabled)".to_string(),
+        };
+        let fix = vec![irsa_rules::Fix::advice(format!(
+            "set `iam.withOIDC: true` in the ClusterConfig (a cluster that exists already: `eksctl utils associate-iam-oidc-provider --cluster {} --approve`)",
+            e.cluster
+        ))];
+        let (message, severity, predicted) = if e.service_accounts > 0 {
+            (
+                Message::new("eksctl-without-oidc")
+                    .arg("cluster", &e.cluster)
+                    .arg("count", e.service_accounts.to_string())
+                    .arg("how", &how),
+                Severity::Error,
+                "Error: iam.withOIDC must be enabled explicitly for iam.serviceAccounts to be created",
+            )
+        } else if !users.is_empty() && d.providers.is_empty() {
+            let mut shown: Vec<String> = users.iter().take(3).cloned().collect();
+            if users.len() > 3 {
+                shown.push(format!("and {} more", users.len() - 3));
+            }
+            (
+                Message::new("eksctl-oidc-not-created")
+                    .arg("cluster", &e.cluster)
+                    .arg("how", &how)
+                    .arg(
+                        "users",
+                        format!("ServiceAccount(s) {}", shown.join(", ")),
+                    ),
+                Severity::Warning,
+                "InvalidIdentityToken: No OpenIDConnect provider found in your account for https://oidc.eks.<region>.amazonaws.com/id/<id>",
+            )
+        } else {
+            continue;
+        };
+        out.push((
+            Finding {
+                rule: meta.code,
+                cause: meta.cause,
+                severity,
+                subject: Subject::global("Cluster", &e.cluster),
+                role_arn: None,
+                message,
+                predicted_error: Some(predicted.to_string()),
+                fix,
+            },
+            Location::at(&e.at.path, e.at.node.start),
+        ));
+    }
+    out
+}
+
 /// A file's text: UTF-8, or UTF-16 when it starts with a byte-order mark (what
 /// Windows PowerShell 5's `>` writes, e.g. `terraform show -json plan.out > plan.json`).
 pub fn decode(bytes: &[u8]) -> Result<String, String> {
@@ -270,6 +349,7 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
                 && o.kind != "MutatingWebhookConfiguration"
         })
         .count();
+    let placed = eksctl_oidc(&d);
     let (built, gaps) = model::build(d, flags.clone());
     let Built {
         snapshot: snap,
@@ -386,6 +466,10 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
                 });
             }
         }
+    }
+    // Findings about what a reader saw, at the place it saw it.
+    for (f, at) in placed {
+        located.push((f, Some(at), Vec::new()));
     }
     // What no input states (no cluster at all) is about the run: the first input.
     let fallback = anchors

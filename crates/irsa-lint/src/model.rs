@@ -151,9 +151,27 @@ pub struct DeclaredObject {
     pub implied_by: Option<String>,
 }
 
+/// What an eksctl ClusterConfig says of the cluster's IAM OIDC provider
+/// (`iam.withOIDC`, which eksctl defaults to disabled).
+#[derive(Debug, Clone)]
+pub struct EksctlOidc {
+    /// Cluster name.
+    pub cluster: String,
+    /// `iam.withOIDC: true`.
+    pub enabled: bool,
+    /// `iam.withOIDC` as written (`false`), if written.
+    pub written: Option<String>,
+    /// How many `iam.serviceAccounts` it declares.
+    pub service_accounts: usize,
+    /// Where: the `withOIDC` value, else `iam`, else the cluster's name.
+    pub at: Anchor,
+}
+
 /// Everything the inputs declare.
 #[derive(Debug, Default)]
 pub struct Declared {
+    /// eksctl ClusterConfigs' OIDC provider settings.
+    pub eksctl_oidc: Vec<EksctlOidc>,
     /// Kubernetes objects.
     pub objects: Vec<DeclaredObject>,
     /// Roles.

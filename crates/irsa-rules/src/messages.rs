@@ -177,6 +177,10 @@ pub fn template(id: &str) -> Option<&'static str> {
         "gap-no-irsa" => "no ServiceAccount in scope uses IRSA (no `eks.amazonaws.com/role-arn` annotation and no role trusting one)",
         // `lint`: a value the repository leaves to deploy time (Terraform's "known after apply", a CloudFormation parameter).
         "gap-not-decided" => "{why}",
+        // `lint` of an eksctl ClusterConfig (eksctl pkg/apis/eksctl.io/v1alpha5: `iam.withOIDC`
+        // defaults to disabled, and ValidateClusterConfig refuses iam.serviceAccounts without it).
+        "eksctl-without-oidc" => "ClusterConfig {cluster} declares {count} iam.serviceAccounts but {how}: eksctl refuses the file, and without the cluster's IAM OIDC provider STS accepts none of its ServiceAccounts' tokens",
+        "eksctl-oidc-not-created" => "ClusterConfig {cluster} does not create the cluster's IAM OIDC provider ({how}) and no input declares one, while {users} use IRSA: unless the provider is created otherwise, STS rejects their tokens",
         _ => return None,
     })
 }
