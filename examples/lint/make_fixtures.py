@@ -441,7 +441,8 @@ def cdk(variant):
                         }],
                         "Version": "2012-10-17",
                     },
-                    "RoleName": "orders-api",
+                    # No RoleName: CDK's default (iam.Role without roleName), so
+                    # CloudFormation generates the name at deploy.
                 },
             },
             "AppRoleDefaultPolicy8E2D4A9C": {

@@ -306,10 +306,15 @@ impl<'a> Template<'a> {
             }
         };
         match (ty, attr) {
+            // Without RoleName, CloudFormation generates the name at deploy
+            // (`<stack>-<logical id>-<suffix>`, AWS::IAM::Role RoleName): within the
+            // template the logical id stands for it, so what refers to the role (a CDK
+            // ServiceAccount's annotation, `GetAtt Role.Arn`) is linked to it; fixes
+            // then name the template, not a role (see `DeclaredRole::generated`).
             ("AWS::IAM::Role", None) => {
                 match prop("RoleName") {
                     Some(n) => self.eval(n, 1),
-                    None => unknown(format!("the name of role {name} is generated at deploy (no RoleName)")),
+                    None => known(name.to_string()),
                 }
             }
             ("AWS::IAM::Role", Some("Arn")) => {
@@ -318,7 +323,7 @@ impl<'a> Template<'a> {
                         Ok(s) => s,
                         Err((why, p)) => return Eval::Unknown(why, p),
                     },
-                    None => return unknown(format!("the name of role {name} is generated at deploy (no RoleName)")),
+                    None => name.to_string(),
                 };
                 let path = match prop("Path") {
                     Some(p) => match self.string(p, 1) {
@@ -394,6 +399,7 @@ pub fn read(d: &mut Declared, path: &Arc<str>, doc: &Node) {
         let string = |p: &str| props.get(p).map(|n| t.string(n, 0));
         match ty {
             "AWS::IAM::Role" => {
+                let generated = props.get("RoleName").is_none();
                 let name = match string("RoleName") {
                     Some(Ok(n)) => n,
                     // CloudFormation generates the physical name; the logical id names it here.
@@ -443,8 +449,18 @@ pub fn read(d: &mut Declared, path: &Arc<str>, doc: &Node) {
                     _ => None,
                 };
                 role_ids.push((id.to_string(), d.roles.len()));
+                if generated {
+                    d.gaps.push(crate::model::Gap {
+                        path: path.clone(),
+                        pos: res.start,
+                        subject: irsa_rules::Subject::global("Role", id),
+                        why: format!("role {id} has no RoleName: CloudFormation names it at deploy (`<stack>-{id}-<suffix>`), so it is shown by its logical id, and its fixes are edits of this template"),
+                        info: true,
+                    });
+                }
                 d.roles.push(DeclaredRole {
                     name,
+                    generated,
                     path: role_path,
                     arn,
                     trust,
@@ -637,6 +653,12 @@ mod tests {
             known(eval_in(T, "!Sub ['${X}-y', {X: !Ref AWS::Region}]", a, r)),
             "us-east-1-y"
         );
+        // A generated name: the logical id stands for it within the template.
+        assert_eq!(
+            known(eval_in(T, "!GetAtt Gen.Arn", a, r)),
+            "arn:aws:iam::111122223333:role/Gen"
+        );
+        assert_eq!(known(eval_in(T, "!Ref Gen", a, r)), "Gen");
         assert_eq!(
             known(eval_in(T, "!Ref AWS::Region", None, Some("cn-north-1"))),
             "cn-north-1"
@@ -656,7 +678,7 @@ mod tests {
     fn deploy_time_values_are_unknown_and_say_why() {
         for (expr, why) in [
             ("!Ref Env", "parameter Env"),
-            ("!GetAtt Gen.Arn", "generated at deploy"),
+            ("!GetAtt Gen.Arn", "--account"),
             ("!GetAtt Cluster.OpenIdConnectIssuerUrl", "--issuer"),
             ("!Sub '${AWS::AccountId}'", "--account"),
             ("!If [c, a, b]", "Fn::If"),

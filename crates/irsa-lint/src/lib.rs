@@ -350,6 +350,12 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         })
         .count();
     let placed = eksctl_oidc(&d);
+    let generated: Vec<(String, String, String)> = d
+        .roles
+        .iter()
+        .filter(|r| r.generated)
+        .map(|r| (r.name.clone(), r.path.clone(), r.at.path.to_string()))
+        .collect();
     let (built, gaps) = model::build(d, flags.clone());
     let Built {
         snapshot: snap,
@@ -491,6 +497,31 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
     for (_, loc, _) in located.iter_mut() {
         if loc.is_none() {
             loc.clone_from(&fallback);
+        }
+    }
+    // A role CloudFormation names at deploy has no name a command could use: its
+    // fixes are edits of the template (the corrected document is kept in the summary).
+    for (f, _, _) in located.iter_mut() {
+        let Some(arn) = &f.role_arn else { continue };
+        let Some((name, _, file)) = generated
+            .iter()
+            .find(|(name, path, _)| arn.ends_with(&format!(":role{path}{name}")))
+        else {
+            continue;
+        };
+        for fix in f.fix.iter_mut() {
+            if let Some(command) = fix.command.take() {
+                let document = command
+                    .split_once("<<'EOF'\n")
+                    .and_then(|(_, rest)| rest.split_once("\nEOF"))
+                    .and_then(|(doc, _)| serde_json::from_str::<serde_json::Value>(doc).ok())
+                    .map(|doc| format!(": {doc}"))
+                    .unwrap_or_default();
+                fix.summary = format!(
+                    "{} — in {file}, resource {name} (CloudFormation names the role at deploy, so edit the template rather than run a command){document}",
+                    fix.summary
+                );
+            }
         }
     }
     // Configured levels.

@@ -55,6 +55,9 @@ pub struct Gap {
 pub struct DeclaredRole {
     /// Role name (known: a role without a known name is a gap).
     pub name: String,
+    /// The name stands for one the deploy generates (a CloudFormation role without
+    /// `RoleName`, named by its logical id here): no command can name the real role.
+    pub generated: bool,
     /// Role path (`/` by default).
     pub path: String,
     /// ARN when the input states it.

@@ -383,6 +383,7 @@ fn role(
     };
     d.roles.push(DeclaredRole {
         name: name.to_string(),
+        generated: false,
         path: r.str("path").unwrap_or("/").to_string(),
         arn: r.str("arn").map(str::to_string),
         trust,

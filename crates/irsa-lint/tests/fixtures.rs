@@ -246,7 +246,36 @@ fn cdk_out_federated_principal_default_action() {
         .iter()
         .any(|f| f.subject.display() == "ServiceAccount orders/orders-api"));
     assert_eq!(r.checked.serviceaccounts, 1);
-    assert_clean(&run("cdk/fixed", aws_env(), None));
+    // The role has no RoleName (CDK's default): the annotation (`GetAtt Role.Arn`)
+    // is linked to it by its logical id, and the fix edits the template, since no
+    // command can name a role CloudFormation has not named yet.
+    assert_eq!(r.checked.chains, 1);
+    let f = r
+        .report
+        .findings
+        .iter()
+        .find(|f| f.rule == "IRSA201")
+        .unwrap();
+    assert!(f.fix.iter().all(|x| x.command.is_none()), "{:#?}", f.fix);
+    assert!(
+        f.fix[0].summary.contains("resource AppRole5A1B3F0B")
+            && f.fix[0].summary.contains("IrsaAppStack.template.json")
+            && f.fix[0]
+                .summary
+                .contains(r#""Action":"sts:AssumeRoleWithWebIdentity""#),
+        "{}",
+        f.fix[0].summary
+    );
+    assert!(r.report.findings.iter().any(|f| f
+        .message
+        .render()
+        .contains("role AppRole5A1B3F0B has no RoleName")));
+    let fixed = run("cdk/fixed", aws_env(), None);
+    assert_clean(&fixed);
+    assert_eq!(
+        fixed.checked.chains, 1,
+        "the link was evaluated, not skipped"
+    );
 }
 
 #[test]
