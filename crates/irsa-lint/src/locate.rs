@@ -66,6 +66,7 @@ const CANDIDATE_ARGS: &[&str] = &[
     "key",
     "values",
     "found",
+    "client_ids",
     "action",
     "operator",
     "audience",

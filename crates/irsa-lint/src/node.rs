@@ -389,16 +389,33 @@ impl<'a> Builder<'a> {
             }
             Event::MappingStart(anchor, tag) => {
                 let mut entries: Vec<(Node, Node)> = Vec::new();
+                let mut keys: HashMap<String, Pos> = HashMap::new();
                 let end = loop {
                     let (ev, sp) = self.next()?;
                     if matches!(ev, Event::MappingEnd) {
                         break pos(&sp.end);
                     }
                     let key = self.node(ev, sp, depth + 1)?;
+                    // YAML forbids a key twice in a mapping, and readers disagree on
+                    // which one wins (kubectl refuses it, most JSON readers keep the
+                    // last): a second `StringEquals` silently dropping a condition
+                    // must not be linted as one reading of it.
+                    if let Some(text) = key.scalar_text().filter(|_| !is_merge_key(&key)) {
+                        if let Some(first) = keys.insert(text.to_string(), key.start) {
+                            return Err(ParseError {
+                                line: key.start.line,
+                                column: key.start.column,
+                                message: format!(
+                                    "duplicate key `{text}` (first at line {}, column {}): YAML forbids it, and tools disagree on which one wins",
+                                    first.line, first.column
+                                ),
+                            });
+                        }
+                    }
                     let (ev, sp) = self.next()?;
                     let value = self.node(ev, sp, depth + 1)?;
                     // `<<: *base` merges the aliased mapping's keys (YAML merge key).
-                    if key.as_str() == Some("<<") && !key.quoted {
+                    if is_merge_key(&key) {
                         merge_into(&mut entries, value);
                     } else {
                         entries.push((key, value));
@@ -459,6 +476,10 @@ impl<'a> Builder<'a> {
         }
         Ok(node)
     }
+}
+
+fn is_merge_key(key: &Node) -> bool {
+    key.as_str() == Some("<<") && !key.quoted
 }
 
 fn merge_into(entries: &mut Vec<(Node, Node)>, value: Node) {
@@ -724,6 +745,19 @@ mod tests {
             n.to_json(),
             serde_json::json!({"base": {"x": 1}, "other": {"x": 1, "y": 2}, "ref": {"x": 1}})
         );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_with_both_places() {
+        let e = parse("Condition:\n  StringEquals: {a: 1}\n  StringEquals: {b: 2}\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 3), "{e:?}");
+        assert!(e
+            .message
+            .contains("duplicate key `StringEquals` (first at line 2, column 3)"));
+        let e = parse(r#"{"a": 1, "a": 2}"#).unwrap_err();
+        assert!(e.message.contains("duplicate key `a`"));
+        // The same key in sibling mappings, and merge keys, are fine.
+        assert!(parse("a: {x: 1}\nb: {x: 1}\nc: &c {y: 1}\nd: {<<: *c, <<: *c, z: 1}\n").is_ok());
     }
 
     #[test]

@@ -175,3 +175,200 @@ fn eksctl_without_a_provider_warns_only_when_irsa_is_used_and_no_input_creates_o
     );
     assert!(!has(&r, "eksctl-oidc-not-created"), "{:#?}", problems(&r));
 }
+
+/// The terraform/fixed plan (a real `terraform show -json` shape), changed by `edit`,
+/// printed as Terraform prints it (one line of compact JSON).
+fn terraform_plan(edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/lint/terraform/fixed/plan.json");
+    let mut plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    edit(&mut plan);
+    plan.to_string()
+}
+
+fn resource_change(address: &str, after: serde_json::Value) -> serde_json::Value {
+    let (rtype, name) = address.split_once('.').unwrap();
+    serde_json::json!({
+        "address": address, "mode": "managed", "type": rtype, "name": name,
+        "provider_name": "registry.terraform.io/hashicorp/aws",
+        "change": {"actions": ["create"], "before": null, "after": after,
+            "after_unknown": {"id": true, "arn": true, "association_arn": true, "association_id": true},
+            "before_sensitive": false, "after_sensitive": {}}
+    })
+}
+
+#[test]
+fn terraform_pod_identity_association_beside_the_irsa_annotation() {
+    let with = |sa: &str| {
+        terraform_plan(|p| {
+            p["resource_changes"]
+                .as_array_mut()
+                .unwrap()
+                .push(resource_change(
+                    "aws_eks_pod_identity_association.payments",
+                    serde_json::json!({"cluster_name": "prod", "namespace": "payments",
+                        "service_account": sa, "role_arn": "arn:aws:iam::111122223333:role/payments-pod-identity",
+                        "tags": null}),
+                ));
+        })
+    };
+    let r = run(
+        &[("plan.json", &with("payments-api"))],
+        ContextFlags::default(),
+    );
+    let p = problems(&r);
+    let hit: Vec<_> = p.iter().filter(|x| x.0 == "IRSA406").collect();
+    assert_eq!(hit.len(), 1, "{p:#?}");
+    assert!(r.report.findings.iter().any(|f| f.rule == "IRSA406"
+        && f.subject.display() == "ServiceAccount payments/payments-api"
+        && f.message.render().contains("payments-pod-identity")));
+    // The association is for another ServiceAccount: nothing shadows IRSA.
+    let r = run(
+        &[("plan.json", &with("payments-batch"))],
+        ContextFlags::default(),
+    );
+    assert!(
+        !problems(&r).iter().any(|x| x.0 == "IRSA406"),
+        "{:#?}",
+        problems(&r)
+    );
+}
+
+#[test]
+fn terraform_managed_oidc_provider_audience() {
+    let with = |client_id: &str| {
+        terraform_plan(|p| {
+            // The provider is created by this plan (not read as a data source).
+            let prior = p["prior_state"]["values"]["root_module"]["resources"]
+                .as_array_mut()
+                .unwrap();
+            prior.retain(|r| r["type"] != "aws_iam_openid_connect_provider");
+            p["resource_changes"]
+                .as_array_mut()
+                .unwrap()
+                .push(resource_change(
+                    "aws_iam_openid_connect_provider.eks",
+                    serde_json::json!({
+                        "url": "https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+                        "client_id_list": [client_id],
+                        "thumbprint_list": ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
+                        "tags": null}),
+                ));
+        })
+    };
+    let text = with("sts.amazon.com");
+    let r = run(&[("plan.json", &text)], ContextFlags::default());
+    let p = problems(&r);
+    let hit: Vec<_> = p.iter().filter(|x| x.0 == "IRSA003").collect();
+    assert!(!hit.is_empty(), "{p:#?}");
+    // At the offending value in the one-line plan.
+    let i = r
+        .report
+        .findings
+        .iter()
+        .position(|f| f.rule == "IRSA003")
+        .unwrap();
+    let l = r.locations[i].as_ref().unwrap();
+    let at: String = text.chars().skip(l.column - 1).take(17).collect();
+    assert_eq!(at, "\"sts.amazon.com\"]");
+    let r = run(
+        &[("plan.json", &with("sts.amazonaws.com"))],
+        ContextFlags::default(),
+    );
+    assert!(
+        !problems(&r).iter().any(|x| x.2 <= Severity::Warning),
+        "{:#?}",
+        problems(&r)
+    );
+    assert_eq!(r.checked.chains, 3);
+}
+
+fn cfn_role(sub_operator: &str, sub: &str, extra_statements: usize) -> String {
+    let mut t = String::from("Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: app\n      AssumeRolePolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n");
+    let statement = |sub: &str, aud: &str| {
+        format!("        - Effect: Allow\n          Principal:\n            Federated: arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE\n          Action: sts:AssumeRoleWithWebIdentity\n          Condition:\n            {sub_operator}:\n              oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub: \"{sub}\"\n{aud}")
+    };
+    let aud = |op: &str| {
+        let key = "              oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:aud: sts.amazonaws.com\n";
+        if op == "StringEquals" {
+            key.to_string()
+        } else {
+            format!("            StringEquals:\n{key}")
+        }
+    };
+    let aud = aud(sub_operator);
+    t.push_str(&statement(sub, &aud));
+    for i in 0..extra_statements {
+        t.push_str(&statement(
+            &format!("system:serviceaccount:team-{i}:app"),
+            &aud,
+        ));
+    }
+    t
+}
+
+const APP_SA: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n  namespace: web\n  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/app\n";
+
+#[test]
+fn trust_breadth_and_size_in_templates() {
+    let flags = || ContextFlags {
+        account: Some("111122223333".into()),
+        region: Some("us-west-2".into()),
+        ..ContextFlags::default()
+    };
+    // Any ServiceAccount of the cluster may take the role.
+    let broad = cfn_role("StringLike", "system:serviceaccount:*", 0);
+    let r = run(&[("t.yaml", &broad), ("sa.yaml", APP_SA)], flags());
+    let p = problems(&r);
+    assert!(
+        p.iter()
+            .any(|x| x.0 == "IRSA208" && x.3 == "t.yaml" && x.4 == 15),
+        "{p:#?}"
+    );
+    // Too large to add another cluster's statement under the 2,048-character quota.
+    let big = cfn_role("StringEquals", "system:serviceaccount:web:app", 12);
+    let r = run(&[("t.yaml", &big), ("sa.yaml", APP_SA)], flags());
+    assert!(
+        problems(&r).iter().any(|x| x.0 == "IRSA209"),
+        "{:#?}",
+        problems(&r)
+    );
+    // The healthy twin: one ServiceAccount, a small policy.
+    let exact = cfn_role("StringEquals", "system:serviceaccount:web:app", 0);
+    let r = run(&[("t.yaml", &exact), ("sa.yaml", APP_SA)], flags());
+    assert_eq!(
+        problems(&r)
+            .iter()
+            .filter(|x| x.2 <= Severity::Warning)
+            .count(),
+        0,
+        "{:#?}",
+        problems(&r)
+    );
+    assert_eq!(r.checked.chains, 1);
+}
+
+#[test]
+fn cloudformation_cluster_version_decides_the_token_permission_check() {
+    let template = |version: &str| {
+        format!("Resources:\n  Cluster:\n    Type: AWS::EKS::Cluster\n    Properties:\n      Name: old\n      Version: \"{version}\"\n      RoleArn: arn:aws:iam::111122223333:role/eks\n      ResourcesVpcConfig: {{SubnetIds: [subnet-1, subnet-2]}}\n")
+    };
+    let workload = format!("{APP_SA}---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n  namespace: web\nspec:\n  template:\n    spec:\n      serviceAccountName: app\n      securityContext:\n        runAsUser: 1000\n      containers:\n      - name: app\n        image: app:1\n");
+    let r = run(
+        &[("cluster.yaml", &template("1.18")), ("app.yaml", &workload)],
+        ContextFlags::default(),
+    );
+    assert!(
+        problems(&r)
+            .iter()
+            .any(|x| x.1 == "token-permission" && x.3 == "app.yaml" && x.4 == 19),
+        "{:#?}",
+        problems(&r)
+    );
+    let r = run(
+        &[("cluster.yaml", &template("1.31")), ("app.yaml", &workload)],
+        ContextFlags::default(),
+    );
+    assert!(!has(&r, "token-permission"), "{:#?}", problems(&r));
+}
