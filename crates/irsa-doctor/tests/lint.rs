@@ -300,3 +300,106 @@ fn the_pre_commit_hook_names_the_lint_command() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
 }
+
+/// Every syscall of a lint run that could reach a network or change a file, traced:
+/// lint opens files read-only, writes to stdout and stderr only, and makes no
+/// network call — in every output format, with a config file, a rejected input and
+/// every fixture kind. (strace is installed by .ci/run.)
+#[test]
+fn lint_is_read_only_and_offline_syscall_by_syscall() {
+    let strace = ["/usr/bin/strace", "/bin/strace"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("strace is needed for this test (apt-get install strace; .ci/run installs it)");
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    for kind in [
+        "helm-terraform",
+        "terraform",
+        "cloudformation",
+        "cdk",
+        "kustomize",
+        "eksctl",
+    ] {
+        let src = fixture(&format!("{kind}/broken"));
+        for e in walk(&src) {
+            let to = repo.join(kind).join(e.strip_prefix(&src).unwrap());
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&e, &to).unwrap();
+        }
+    }
+    std::fs::write(repo.join("bad.yaml"), "a: [\n").unwrap();
+    std::fs::write(repo.join("irsa-doctor.toml"), "[lint]\nallow-gaps = true\n").unwrap();
+    let before = tree(&repo);
+    for format in ["text", "json", "sarif"] {
+        let log = dir.path().join(format!("trace-{format}.txt"));
+        let o = Command::new(strace)
+            .args(["-f", "-qq", "-o"])
+            .arg(&log)
+            .args([
+                "-e",
+                "trace=%network,open,openat,openat2,creat,rename,renameat,renameat2,link,linkat,symlink,symlinkat,unlink,unlinkat,mkdir,mkdirat,rmdir,truncate,ftruncate,chmod,fchmod,fchmodat,chown,fchown,fchownat,utimensat,write,pwrite64,writev,sendfile",
+            ])
+            .arg(env!("CARGO_BIN_EXE_irsa-doctor"))
+            .args(["lint", "--account", "111122223333", "--region", "us-west-2", "-o", format, "."])
+            .current_dir(&repo)
+            .env("HOME", dir.path())
+            .output()
+            .expect("strace runs");
+        assert_eq!(o.status.code(), Some(2), "{format}: {}", err(&o));
+        let trace = std::fs::read_to_string(&log).unwrap();
+        let calls: Vec<&str> = trace
+            .lines()
+            .map(|l| l.split_once(' ').map_or(l, |(_, c)| c.trim_start()))
+            .collect();
+        // The trace is real: the inputs were opened and the report written.
+        assert!(
+            calls.iter().any(|c| c.contains("plan.json\", O_RDONLY")),
+            "{trace}"
+        );
+        assert!(calls.iter().any(|c| c.starts_with("write(1,")), "{trace}");
+        for c in &calls {
+            let allowed = (c.starts_with("openat(") || c.starts_with("open("))
+                && c.contains("O_RDONLY")
+                && !c.contains("O_CREAT")
+                && !c.contains("O_TRUNC")
+                || c.starts_with("write(1,")
+                || c.starts_with("write(2,")
+                || c.starts_with("+++ ")
+                || c.starts_with("--- ");
+            assert!(allowed, "{format}: lint made the call `{c}`\n{trace}");
+        }
+    }
+    assert_eq!(tree(&repo), before, "lint changed the repository");
+    let home: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| !n.starts_with("trace-"))
+        .collect();
+    assert_eq!(home, vec!["repo".to_string()], "lint wrote to HOME");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every file with its content and modification time.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    walk(dir)
+        .into_iter()
+        .map(|p| {
+            let m = std::fs::metadata(&p).unwrap().modified().unwrap();
+            (p.clone(), std::fs::read(&p).unwrap(), m)
+        })
+        .collect()
+}
