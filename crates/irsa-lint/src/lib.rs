@@ -350,11 +350,11 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         })
         .count();
     let placed = eksctl_oidc(&d);
-    let generated: Vec<(String, String, String)> = d
+    let generated: Vec<(String, String)> = d
         .roles
         .iter()
         .filter(|r| r.generated)
-        .map(|r| (r.name.clone(), r.path.clone(), r.at.path.to_string()))
+        .map(|r| (r.name.clone(), r.path.clone()))
         .collect();
     let (built, gaps) = model::build(d, flags.clone());
     let Built {
@@ -473,6 +473,37 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
             }
         }
     }
+    // lint fixes the repository: a command on the live cluster or account would be
+    // undone by the next deploy (or fail: a plan's role does not exist yet), so each
+    // fix of a located finding is an edit of the input at that place, with the
+    // corrected trust policy when there is one (`check` prints the live commands).
+    // A role CloudFormation names at deploy could not be named by a command anyway.
+    for (f, loc, _) in located.iter_mut() {
+        let Some(at) = loc.as_ref() else { continue };
+        let generated_role = f.role_arn.as_ref().and_then(|arn| {
+            generated
+                .iter()
+                .find(|(name, path)| arn.ends_with(&format!(":role{path}{name}")))
+        });
+        for fix in f.fix.iter_mut() {
+            let Some(command) = fix.command.take() else {
+                continue;
+            };
+            let document = command
+                .split_once("<<'EOF'\n")
+                .and_then(|(_, rest)| rest.split_once("\nEOF"))
+                .and_then(|(doc, _)| serde_json::from_str::<serde_json::Value>(doc).ok())
+                .map(|doc| format!("; the corrected policy: {doc}"))
+                .unwrap_or_default();
+            let note = match generated_role {
+                Some((name, _)) => {
+                    format!(" (resource {name}: CloudFormation names the role at deploy)")
+                }
+                None => String::new(),
+            };
+            fix.summary = format!("{}: edit {}{note}{document}", fix.summary, at.display());
+        }
+    }
     // Findings about what a reader saw, at the place it saw it.
     for (f, at) in placed {
         located.push((f, Some(at), Vec::new()));
@@ -497,31 +528,6 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
     for (_, loc, _) in located.iter_mut() {
         if loc.is_none() {
             loc.clone_from(&fallback);
-        }
-    }
-    // A role CloudFormation names at deploy has no name a command could use: its
-    // fixes are edits of the template (the corrected document is kept in the summary).
-    for (f, _, _) in located.iter_mut() {
-        let Some(arn) = &f.role_arn else { continue };
-        let Some((name, _, file)) = generated
-            .iter()
-            .find(|(name, path, _)| arn.ends_with(&format!(":role{path}{name}")))
-        else {
-            continue;
-        };
-        for fix in f.fix.iter_mut() {
-            if let Some(command) = fix.command.take() {
-                let document = command
-                    .split_once("<<'EOF'\n")
-                    .and_then(|(_, rest)| rest.split_once("\nEOF"))
-                    .and_then(|(doc, _)| serde_json::from_str::<serde_json::Value>(doc).ok())
-                    .map(|doc| format!(": {doc}"))
-                    .unwrap_or_default();
-                fix.summary = format!(
-                    "{} — in {file}, resource {name} (CloudFormation names the role at deploy, so edit the template rather than run a command){document}",
-                    fix.summary
-                );
-            }
         }
     }
     // Configured levels.

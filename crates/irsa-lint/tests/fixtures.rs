@@ -516,3 +516,54 @@ fn kubectl_lists_are_read_item_by_item() {
         .expect("the malformed ARN of the list item");
     assert_eq!(r.locations[i].as_ref().unwrap().line, 10);
 }
+
+#[test]
+fn fixes_are_edits_of_the_inputs_not_live_commands() {
+    // Every broken twin: each error's fixes name the place to edit (a command on the
+    // cluster or account would be undone by the next deploy, or fail on a role a plan
+    // has yet to create), and a trust-policy fix carries the corrected document.
+    let mut trust_fixes = 0;
+    for (name, flags, ns) in [
+        (
+            "helm-terraform/broken",
+            ContextFlags::default(),
+            Some("kube-system"),
+        ),
+        ("terraform/broken", ContextFlags::default(), None),
+        ("cloudformation/broken", aws_env(), None),
+        ("cdk/broken", aws_env(), None),
+        ("kustomize/broken", ContextFlags::default(), None),
+        ("eksctl/broken", ContextFlags::default(), None),
+    ] {
+        let r = run(name, flags, ns);
+        let errors: Vec<_> = r
+            .report
+            .findings
+            .iter()
+            .zip(&r.locations)
+            .filter(|(f, _)| f.severity == Severity::Error)
+            .collect();
+        assert!(!errors.is_empty(), "{name}");
+        for (f, l) in errors {
+            let at = l.as_ref().unwrap().display();
+            assert!(!f.fix.is_empty(), "{name}: {} has no fix", f.rule);
+            for fix in &f.fix {
+                assert!(fix.command.is_none(), "{name}: {:?}", fix);
+                if f.rule.starts_with("IRSA20") {
+                    assert!(
+                        fix.summary.contains(&format!("edit {at}")),
+                        "{name}: {}",
+                        fix.summary
+                    );
+                    assert!(
+                        fix.summary.contains("the corrected policy: {"),
+                        "{}",
+                        fix.summary
+                    );
+                    trust_fixes += 1;
+                }
+            }
+        }
+    }
+    assert!(trust_fixes >= 6, "{trust_fixes}");
+}
