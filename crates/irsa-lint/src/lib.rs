@@ -399,6 +399,19 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         .retain(|f| !matches!(f.message.id, "gap-webhook" | "gap-skipped" | "gap-no-irsa"));
     // Inputs lint could not read are reported once, by lint, with their position.
     report.findings.retain(|f| f.message.id != "gap-rejected");
+    // What the rules ask a snapshot for, asked of a repository.
+    for f in report.findings.iter_mut() {
+        f.message.id = match f.message.id {
+            "gap-no-cluster" => "lint-gap-no-cluster",
+            "gap-providers" => "lint-gap-providers",
+            "gap-provider-read" => "lint-gap-provider-read",
+            "gap-role" => "lint-gap-role",
+            "gap-role-policies" => "lint-gap-role-policies",
+            "gap-sa" => "lint-gap-sa",
+            "gap-k8s-version" => "lint-gap-k8s-version",
+            other => other,
+        };
+    }
     let inputs_meta = irsa_rules::rule_by_code("IRSA900").map(|r| *r.meta());
     for g in &gaps {
         if let Some(meta) = &inputs_meta {

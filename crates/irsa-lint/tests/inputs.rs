@@ -372,3 +372,34 @@ fn cloudformation_cluster_version_decides_the_token_permission_check() {
     );
     assert!(!has(&r, "token-permission"), "{:#?}", problems(&r));
 }
+
+#[test]
+fn what_a_repository_lacks_is_asked_of_a_repository_not_of_a_snapshot() {
+    // Manifests alone: the cluster and the role are elsewhere.
+    let r = run(&[("sa.yaml", APP_SA)], ContextFlags::default());
+    let gaps: Vec<String> = r
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.cause == Cause::CollectionGap)
+        .map(|f| f.message.render())
+        .collect();
+    assert!(
+        gaps.iter()
+            .any(|g| g.starts_with("no input states the cluster's OIDC issuer")),
+        "{gaps:#?}"
+    );
+    assert!(
+        gaps.iter().any(|g| g
+            .starts_with("role arn:aws:iam::111122223333:role/app is not declared by the inputs")),
+        "{gaps:#?}"
+    );
+    for g in &gaps {
+        assert!(
+            !g.contains("snapshot")
+                && !g.contains("aws iam get-role")
+                && !g.contains("describe-cluster"),
+            "{g}"
+        );
+    }
+}
