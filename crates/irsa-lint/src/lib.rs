@@ -451,10 +451,15 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
             });
         }
     }
+    let texts: BTreeMap<&str, &str> = sources
+        .iter()
+        .map(|s| (s.path.as_str(), s.text.as_str()))
+        .collect();
     let locator = locate::Locator {
         anchors: &anchors,
         trust_nodes: &trust_nodes,
         implied: &implied,
+        texts: &texts,
     };
     let mut located: Vec<(Finding, Option<Location>, Vec<Location>)> = report
         .findings
@@ -553,10 +558,6 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         None => true,
     });
     // Inline suppressions.
-    let texts: BTreeMap<&str, &str> = sources
-        .iter()
-        .map(|s| (s.path.as_str(), s.text.as_str()))
-        .collect();
     let suppressions = suppress::Suppressions::scan(&texts);
     let before = located.len();
     located.retain(|(f, loc, rel)| {

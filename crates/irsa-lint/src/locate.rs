@@ -90,6 +90,9 @@ pub struct Locator<'a> {
     pub trust_nodes: &'a BTreeMap<String, (Arc<str>, Node)>,
     /// ServiceAccounts only a trust policy names.
     pub implied: &'a BTreeMap<(String, String), String>,
+    /// The inputs' texts, by path (for values inside a string: a policy written as
+    /// JSON in a `!Sub |` block).
+    pub texts: &'a BTreeMap<&'a str, &'a str>,
 }
 
 impl Locator<'_> {
@@ -104,7 +107,15 @@ impl Locator<'_> {
             .and_then(|arn| self.trust_nodes.get(arn));
         match (about_trust, trust, subject) {
             (true, Some((path, node)), subject) => {
-                let primary = Location::of(path, self.refine(f, node, true));
+                let refined = self.refine(f, node, true);
+                let primary = if std::ptr::eq(refined, node) {
+                    // Nothing of the tree holds the value: a policy written as one
+                    // string (`!Sub |` JSON, `Fn::Join` pieces) holds it in its text.
+                    self.in_text(f, path, node)
+                        .unwrap_or_else(|| Location::of(path, node))
+                } else {
+                    Location::of(path, refined)
+                };
                 let related = subject
                     .filter(|s| !Arc::ptr_eq(&s.path, path) || s.node.start != node.start)
                     .filter(|_| !self.is_implied(f))
@@ -128,6 +139,55 @@ impl Locator<'_> {
             ),
             (_, None, None) => (None, Vec::new()),
         }
+    }
+
+    /// Where the text of the node holds, verbatim, a value the finding quotes (quoted
+    /// first, as JSON writes it): its line and column in the file.
+    fn in_text(&self, f: &Finding, path: &str, node: &Node) -> Option<Location> {
+        let source = self.texts.get(path)?;
+        let span: String = source
+            .chars()
+            .skip(node.start.index)
+            .take(node.end.index.saturating_sub(node.start.index))
+            .collect();
+        let rendered = f.message.render();
+        let quoted = rendered.split('`').skip(1).step_by(2).map(str::to_string);
+        let texts = CANDIDATE_ARGS
+            .iter()
+            .filter_map(|a| f.message.args.get(a).cloned())
+            .chain(quoted);
+        let mut found = None;
+        'outer: for text in texts {
+            for candidate in candidates(&text).into_iter().filter(|c| c.len() >= 3) {
+                for needle in [format!("\"{candidate}\""), candidate] {
+                    if let Some(byte) = span.find(&needle) {
+                        found = Some(byte);
+                        break 'outer;
+                    }
+                }
+            }
+        }
+        let byte = found?;
+        let (mut line, mut column) = (node.start.line, node.start.column);
+        for c in span[..byte].chars() {
+            if c == '\n' {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+        }
+        let mut l = Location::at(
+            path,
+            Pos {
+                line,
+                column,
+                index: 0,
+            },
+        );
+        l.end_line = line;
+        l.end_column = column;
+        Some(l)
     }
 
     fn is_implied(&self, f: &Finding) -> bool {

@@ -403,3 +403,72 @@ fn what_a_repository_lacks_is_asked_of_a_repository_not_of_a_snapshot() {
         );
     }
 }
+
+/// A trust policy written as JSON text in a `!Sub |` block, with pseudo parameters.
+const SUB_POLICY: &str = r#"Resources:
+  AppRole:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: app
+      AssumeRolePolicyDocument: !Sub |
+        {
+          "Version": "2012-10-17",
+          "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": "arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/oidc.eks.${AWS::Region}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+              "oidc.eks.${AWS::Region}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub": "system:serviceaccount:web:SA_NAME",
+              "oidc.eks.${AWS::Region}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:aud": "sts.amazonaws.com"
+            }}
+          }]
+        }
+"#;
+
+#[test]
+fn a_policy_written_as_sub_json_is_evaluated_and_located_inside_the_text() {
+    let flags = || ContextFlags {
+        account: Some("111122223333".into()),
+        region: Some("us-west-2".into()),
+        ..ContextFlags::default()
+    };
+    let broken = SUB_POLICY.replace("SA_NAME", "app-typo");
+    let r = run(&[("t.yaml", &broken), ("sa.yaml", APP_SA)], flags());
+    let i = r
+        .report
+        .findings
+        .iter()
+        .position(|f| f.rule == "IRSA203")
+        .unwrap_or_else(|| panic!("{:#?}", problems(&r)));
+    let l = r.locations[i].as_ref().unwrap();
+    let line = broken.lines().nth(l.line - 1).unwrap();
+    let at: String = line.chars().skip(l.column - 1).collect();
+    assert!(
+        at.starts_with("\"system:serviceaccount:web:app-typo\""),
+        "{}:{} {at}",
+        l.line,
+        l.column
+    );
+    let healthy = SUB_POLICY.replace("SA_NAME", "app");
+    let r = run(&[("t.yaml", &healthy), ("sa.yaml", APP_SA)], flags());
+    assert!(
+        !problems(&r).iter().any(|p| p.2 <= Severity::Warning),
+        "{:#?}",
+        problems(&r)
+    );
+    assert_eq!(r.checked.chains, 1);
+    // Without the region the policy is not decided: not checked, never passed.
+    let r = run(
+        &[("t.yaml", &healthy), ("sa.yaml", APP_SA)],
+        ContextFlags {
+            account: Some("111122223333".into()),
+            ..ContextFlags::default()
+        },
+    );
+    assert_eq!(r.checked.chains, 0);
+    assert!(r
+        .report
+        .findings
+        .iter()
+        .any(|f| f.message.render().contains("AWS::Partition")));
+}
