@@ -485,7 +485,9 @@ fn helm_release(d: &mut Declared, path: &Arc<str>, source: &str, r: &Planned<'_>
                 [c] if c == "create" => entry.create = Some(text == "true"),
                 _ => {}
             }
-            entry.at.get_or_insert_with(|| value.clone());
+            // The list of `set` entries: it holds the name and every annotation value,
+            // so a finding points at the one it is about.
+            entry.at.get_or_insert_with(|| sets.clone());
         }
     }
     for (key, sa) in sas {

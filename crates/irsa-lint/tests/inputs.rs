@@ -472,3 +472,74 @@ fn a_policy_written_as_sub_json_is_evaluated_and_located_inside_the_text() {
         .iter()
         .any(|f| f.message.render().contains("AWS::Partition")));
 }
+
+#[test]
+fn terraform_helm_release_set_and_kubernetes_manifest() {
+    // The chart's ServiceAccount given by `set` (escaped dots) instead of values, and
+    // a ServiceAccount in a kubernetes_manifest resource.
+    let with = |arn: &str| {
+        terraform_plan(|p| {
+            for rc in p["resource_changes"].as_array_mut().unwrap() {
+                if rc["type"] == "helm_release" {
+                    let after = &mut rc["change"]["after"];
+                    after["values"] = serde_json::json!([]);
+                    after["set"] = serde_json::json!([
+                        {"name": "serviceAccount.name", "type": "", "value": "external-dns"},
+                        {"name": "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn", "type": "", "value": arn}
+                    ]);
+                }
+            }
+            let mut manifest = resource_change(
+                "kubernetes_manifest.reports_sa",
+                serde_json::json!({"manifest": {"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": "reports-job", "namespace": "reports",
+                        "annotations": {"eks.amazonaws.com/role-arn": arn.replace("external-dns", "reports-job")}}},
+                    "object": null, "timeouts": null, "wait": [], "field_manager": [], "computed_fields": null}),
+            );
+            manifest["provider_name"] = "registry.terraform.io/hashicorp/kubernetes".into();
+            manifest["change"]["after_unknown"] = serde_json::json!({"object": true});
+            let rcs = p["resource_changes"].as_array_mut().unwrap();
+            rcs.retain(|r| r["address"] != "kubernetes_service_account_v1.reports");
+            rcs.push(manifest);
+        })
+    };
+    let broken = with("arn:aws:iam:111122223333:role/external-dns");
+    let r = run(&[("plan.json", &broken)], ContextFlags::default());
+    let malformed: Vec<String> = r
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "IRSA303")
+        .map(|f| f.subject.display())
+        .collect();
+    assert_eq!(
+        malformed,
+        vec![
+            "ServiceAccount external-dns/external-dns".to_string(),
+            "ServiceAccount reports/reports-job".to_string()
+        ],
+        "{:#?}",
+        problems(&r)
+    );
+    // At the `set` value in the plan's line.
+    let i = r
+        .report
+        .findings
+        .iter()
+        .position(|f| f.rule == "IRSA303" && f.subject.name == "external-dns")
+        .unwrap();
+    let l = r.locations[i].as_ref().unwrap();
+    let at: String = broken.chars().skip(l.column - 1).take(44).collect();
+    assert_eq!(at, "\"arn:aws:iam:111122223333:role/external-dns\"");
+    let healthy = with("arn:aws:iam::111122223333:role/external-dns");
+    let r = run(&[("plan.json", &healthy)], ContextFlags::default());
+    assert!(
+        !problems(&r).iter().any(|p| p.2 <= Severity::Warning),
+        "{:#?}",
+        problems(&r)
+    );
+    assert_eq!(
+        r.checked.chains, 3,
+        "external-dns, payments-api, reports-job"
+    );
+}
