@@ -23,6 +23,14 @@ fn fixture_texts() -> Vec<(String, String)> {
     out
 }
 
+/// 256 cases per property; PROPTEST_CASES=20000 for a long hunt.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(256)
+}
+
 fn run(text: &str) {
     let r = lint(
         &[Source {
@@ -37,7 +45,7 @@ fn run(text: &str) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_text(s in "\\PC{0,400}") {
@@ -131,8 +139,7 @@ fn hostile_value() -> impl Strategy<Value = serde_json::Value> {
 }
 
 proptest! {
-    // PROPTEST_CASES=20000 for a long hunt.
-    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     /// Type confusion: any value of any fixture document replaced by a hostile one
     /// (wrong type, nested intrinsics, unknown markers), read by every reader and
