@@ -288,7 +288,7 @@ fn eksctl_oidc(d: &Declared) -> Vec<(Finding, Location)> {
 /// Windows PowerShell 5's `>` writes, e.g. `terraform show -json plan.out > plan.json`).
 pub fn decode(bytes: &[u8]) -> Result<String, String> {
     let utf16 = |rest: &[u8], unit: fn([u8; 2]) -> u16| {
-        if rest.len() % 2 != 0 {
+        if !rest.len().is_multiple_of(2) {
             return Err("UTF-16 text of an odd number of bytes: save it as UTF-8".to_string());
         }
         let units: Vec<u16> = rest.chunks_exact(2).map(|c| unit([c[0], c[1]])).collect();
