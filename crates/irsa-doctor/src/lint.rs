@@ -1,12 +1,11 @@
 //! `irsa-doctor lint PATH…`: validate flags, find the config, lint, render, and map the
 //! outcome to the exit status of the report contract.
 
-use crate::cli::{FailOn, Format, LintArgs};
-use crate::commands::{context_flags, print_stdout, validate_context};
+use crate::cli::{Format, LintArgs};
+use crate::commands::{context_flags, print_document, print_stdout, validate_context};
 use crate::render;
 use anyhow::{bail, Context as _, Result};
 use irsa_lint::{Config, LintOptions, Outcome};
-use irsa_rules::Severity;
 use std::path::{Path, PathBuf};
 
 /// The config: `--config`, else `irsa-doctor.toml` in the current directory or above.
@@ -47,19 +46,33 @@ pub fn lint(args: LintArgs) -> Result<u8> {
     let mut cfg = config(args.config.as_deref())?
         .map(|(_, c)| c)
         .unwrap_or_default();
-    cfg.allow_gaps |= args.allow_gaps;
+    cfg.allow_gaps |= args.report.allow_gaps;
     let options = LintOptions {
         flags: context_flags(&args.context),
-        namespace: args.namespace.clone(),
+        namespace: args.scope.namespace.clone(),
         config: cfg,
     };
+    if args.report.errors_only && args.out.output != Format::Text {
+        bail!(
+            "-q/--errors-only shapes the text report; -o {} always carries every finding; drop one",
+            match args.out.output {
+                Format::Yaml => "yaml",
+                Format::Sarif => "sarif",
+                _ => "json",
+            }
+        );
+    }
     let r = irsa_lint::lint_paths(&paths, &options);
     match args.out.output {
-        Format::Text => print_stdout(&render::lint::human(&r, render::use_color(args.out.color)))?,
-        Format::Json => print_stdout(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&render::lint::json(&r))?
+        Format::Text => print_stdout(&render::lint::human(
+            &r,
+            render::use_color(args.out.color),
+            render::lint::Shown {
+                errors_only: args.report.errors_only,
+                verbose: args.out.verbose > 0,
+            },
         ))?,
+        Format::Json | Format::Yaml => print_document(args.out.output, &render::lint::json(&r))?,
         Format::Sarif => print_stdout(&format!(
             "{}\n",
             serde_json::to_string_pretty(&irsa_lint::sarif::log(&r, env!("CARGO_PKG_VERSION")))?
@@ -68,11 +81,7 @@ pub fn lint(args: LintArgs) -> Result<u8> {
     for x in &r.inputs.rejected {
         eprintln!("irsa-doctor: rejected input {x}");
     }
-    let level = match args.fail_on {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-        FailOn::Info => Severity::Info,
-    };
+    let level = args.report.fail_level();
     Ok(match r.outcome(level) {
         Outcome::NothingChecked(why) => {
             eprintln!("irsa-doctor: {why}");

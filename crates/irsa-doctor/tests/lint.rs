@@ -40,7 +40,7 @@ fn broken_exits_1_fixed_exits_0_with_compiler_style_lines() {
     );
     let o = lint_in(&fixture("kustomize/fixed"), &["--color", "never"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
-    assert!(out(&o).contains("0 error(s)"));
+    assert!(out(&o).contains("0 errors"));
 }
 
 #[test]

@@ -34,7 +34,9 @@ use std::sync::Arc;
 pub struct LintOptions {
     /// `--issuer`, `--region`, `--account`, `--kubernetes-version`, `--cluster`.
     pub flags: ContextFlags,
-    /// Namespace of manifests that name none (as `kubectl apply -n`); `default` if unset.
+    /// `-n`: only this namespace is reported (as `check -n`), and manifests that name
+    /// no namespace are in it (as `kubectl apply -n`); unset: every namespace, and such
+    /// manifests are in `default`.
     pub namespace: Option<String>,
     /// `irsa-doctor.toml`.
     pub config: Config,
@@ -335,10 +337,14 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         inputs::read_text(&mut d, &path, &s.text, &mut rejected);
     }
     let recognised = d.recognised.clone();
+    let scope = Scope {
+        namespace: options.namespace.clone(),
+        ..Scope::default()
+    };
     let declared_sas = d
         .objects
         .iter()
-        .filter(|o| o.kind == "ServiceAccount")
+        .filter(|o| o.kind == "ServiceAccount" && scope.namespace_in(&o.namespace))
         .count();
     let workloads = d
         .objects
@@ -347,6 +353,7 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
             o.kind != "ServiceAccount"
                 && o.kind != "Namespace"
                 && o.kind != "MutatingWebhookConfiguration"
+                && scope.namespace_in(&o.namespace)
         })
         .count();
     let placed = eksctl_oidc(&d);
@@ -363,7 +370,6 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         trust_nodes,
         implied,
     } = built;
-    let scope = Scope::default();
     let rule_options = Options::default();
     let mut report = irsa_rules::check(&snap, &scope, &rule_options);
     // Links whose trust policy was evaluated, and the roles they evaluated.
@@ -414,6 +420,13 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
     }
     let inputs_meta = irsa_rules::rule_by_code("IRSA900").map(|r| *r.meta());
     for g in &gaps {
+        if g.subject
+            .namespace
+            .as_deref()
+            .is_some_and(|n| !scope.namespace_in(n))
+        {
+            continue;
+        }
         if let Some(meta) = &inputs_meta {
             report.findings.push(Finding {
                 rule: meta.code,
@@ -622,7 +635,10 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         recognised,
         checked: Checked {
             serviceaccounts: declared_sas,
-            implied_serviceaccounts: implied.len(),
+            implied_serviceaccounts: implied
+                .keys()
+                .filter(|(ns, _)| scope.namespace_in(ns))
+                .count(),
             roles: roles_evaluated,
             chains,
             workloads,

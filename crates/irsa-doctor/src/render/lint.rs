@@ -14,10 +14,33 @@ fn paint(color: bool, code: &str, s: &str) -> String {
     }
 }
 
-/// The human report.
-pub fn human(r: &LintReport, color: bool) -> String {
+/// What the text report shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shown {
+    /// `-q`: errors only.
+    pub errors_only: bool,
+    /// `-v`: notes too (else counted only).
+    pub verbose: bool,
+}
+
+/// `1 error`, `2 errors`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The human report: errors and warnings (notes with -v; errors only with -q), then a
+/// summary line.
+pub fn human(r: &LintReport, color: bool, shown: Shown) -> String {
     let mut out = String::new();
     for (i, f) in r.report.findings.iter().enumerate() {
+        let hidden = match f.severity {
+            Severity::Error => false,
+            Severity::Warning => shown.errors_only,
+            Severity::Info => shown.errors_only || !shown.verbose,
+        };
+        if hidden {
+            continue;
+        }
         let (word, code) = match f.severity {
             Severity::Error => ("error", "31;1"),
             Severity::Warning => ("warning", "33;1"),
@@ -52,22 +75,39 @@ pub fn human(r: &LintReport, color: bool) -> String {
     }
     let c = r.checked;
     let s = r.report.summary;
+    let hidden_notes = if s.info > 0 && (shown.errors_only || !shown.verbose) {
+        " (-v shows them)"
+    } else {
+        ""
+    };
+    let hidden_warnings = if s.warning > 0 && shown.errors_only {
+        " (not shown: -q)"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "{} error(s), {} warning(s), {} note(s); checked {} ServiceAccount(s){}, {} role trust polic(ies), {} ServiceAccount→role link(s), {} workload(s) in {} file(s){}",
-        s.error,
-        s.warning,
-        s.info,
-        c.serviceaccounts,
+        "{}, {}{hidden_warnings}, {}{hidden_notes}; checked {}{}, {}, {}, {} in {}{}",
+        count(s.error, "error", "errors"),
+        count(s.warning, "warning", "warnings"),
+        count(s.info, "note", "notes"),
+        count(c.serviceaccounts, "ServiceAccount", "ServiceAccounts"),
         if c.implied_serviceaccounts > 0 {
-            format!(" (+{} named only by trust policies)", c.implied_serviceaccounts)
+            format!(
+                " (+{} named only by trust policies)",
+                c.implied_serviceaccounts
+            )
         } else {
             String::new()
         },
-        c.roles,
-        c.chains,
-        c.workloads,
-        r.inputs.files,
+        count(c.roles, "role trust policy", "role trust policies"),
+        count(
+            c.chains,
+            "ServiceAccount→role link",
+            "ServiceAccount→role links"
+        ),
+        count(c.workloads, "workload", "workloads"),
+        count(r.inputs.files, "file", "files"),
         if r.suppressed > 0 {
             format!("; {} suppressed by comments", r.suppressed)
         } else {
