@@ -403,3 +403,72 @@ fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
         })
         .collect()
 }
+
+#[test]
+fn shared_flags_mean_for_lint_what_they_mean_for_check() {
+    // -n before the subcommand (a global flag, as with kubectl): the chart's
+    // ServiceAccount, which names no namespace, is in kube-system.
+    let dir = fixture("helm-terraform/broken");
+    let o = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"))
+        .current_dir(&dir)
+        .args(["-n", "kube-system", "lint", "--color", "never"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
+    assert!(out(&o).contains("error[IRSA203]"), "{}", out(&o));
+    // -n is a scope: only that namespace is reported, as `check -n` reports it.
+    let all = lint_in(&fixture("terraform/broken"), &["--color", "never"]);
+    assert!(out(&all).contains("ServiceAccount external-dns/external-dns"));
+    let one = lint_in(
+        &fixture("terraform/broken"),
+        &["-n", "payments", "--color", "never"],
+    );
+    assert_eq!(one.status.code(), Some(1), "{}{}", out(&one), err(&one));
+    assert!(out(&one).contains("payments/payments-api"), "{}", out(&one));
+    assert!(
+        !out(&one).contains("external-dns/external-dns"),
+        "{}",
+        out(&one)
+    );
+    assert!(
+        out(&one).contains("checked 1 ServiceAccount,"),
+        "{}",
+        out(&one)
+    );
+    // A namespace with nothing in it: nothing checked, never 0.
+    let none = lint_in(&fixture("terraform/broken"), &["-n", "nothing-here"]);
+    assert_eq!(none.status.code(), Some(2), "{}{}", out(&none), err(&none));
+    assert!(err(&none).contains("nothing to lint"), "{}", err(&none));
+    // Live-mode flags do not apply to lint: refused, not ignored.
+    let o = lint_in(&dir, &["--context", "prod"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("--context does not apply to `lint`"),
+        "{}",
+        err(&o)
+    );
+    // -q: errors only; warnings counted. -v: the notes too.
+    let dir = fixture("eksctl/broken");
+    let q = lint_in(&dir, &["-q", "--color", "never"]);
+    assert!(out(&q).contains("error[IRSA303]"));
+    assert!(!out(&q).contains("warning["), "{}", out(&q));
+    assert!(out(&q).contains("warnings (not shown: -q)"), "{}", out(&q));
+    let plain = lint_in(&dir, &["--color", "never"]);
+    assert!(out(&plain).contains("warning[IRSA304]"));
+    assert!(!out(&plain).contains("note["), "{}", out(&plain));
+    assert!(
+        out(&plain).contains("1 note (-v shows them)"),
+        "{}",
+        out(&plain)
+    );
+    let v = lint_in(&dir, &["-v", "--color", "never"]);
+    assert!(out(&v).contains("note[IRSA900]"), "{}", out(&v));
+    // -q shapes the text report only.
+    let o = lint_in(&dir, &["-q", "-o", "sarif"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("-q/--errors-only shapes the text report"),
+        "{}",
+        err(&o)
+    );
+}
