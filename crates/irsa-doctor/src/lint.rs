@@ -89,12 +89,19 @@ pub fn lint(args: LintArgs) -> Result<u8> {
         }
         Outcome::RejectedInputs(n) => {
             eprintln!(
-                "irsa-doctor: {n} input(s) could not be read; fix them (the rest was linted)"
+                "{}",
+                irsa_rules::messages::plurals(&format!(
+                    "irsa-doctor: {n} input(s) could not be read; fix them (the rest was linted)"
+                ))
             );
             2
         }
         Outcome::Incomplete(n) => {
-            eprintln!("irsa-doctor: {n} thing(s) could not be checked (the `not checked` warnings name them and what settles each); --allow-gaps, or `allow-gaps = true` in irsa-doctor.toml, lets the findings alone decide");
+            eprintln!(
+                "irsa-doctor: {} could not be checked (the `not checked` warnings name {} and what settles each); --allow-gaps, or `allow-gaps = true` in irsa-doctor.toml, lets the findings alone decide",
+                if n == 1 { "1 thing".to_string() } else { format!("{n} things") },
+                if n == 1 { "it" } else { "them" }
+            );
             2
         }
         Outcome::Findings => 1,

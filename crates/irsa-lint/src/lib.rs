@@ -101,10 +101,10 @@ impl LintReport {
     pub fn outcome(&self, fail_on: Severity) -> Outcome {
         let c = self.checked;
         if c.serviceaccounts + c.implied_serviceaccounts + c.chains + c.workloads == 0 {
-            return Outcome::NothingChecked(format!(
+            return Outcome::NothingChecked(irsa_rules::messages::plurals(&format!(
                 "nothing to lint: no ServiceAccount, workload or web identity trust policy in {} file(s) read ({} Kubernetes object(s) of other kinds, {} other document(s))",
                 self.inputs.files, self.recognised.kubernetes_other, self.recognised.other
-            ));
+            )));
         }
         if !self.inputs.rejected.is_empty() {
             return Outcome::RejectedInputs(self.inputs.rejected.len());
@@ -261,7 +261,15 @@ fn eksctl_oidc(d: &Declared) -> Vec<(Finding, Location)> {
                     .arg("how", &how)
                     .arg(
                         "users",
-                        format!("ServiceAccount(s) {}", shown.join(", ")),
+                        format!(
+                            "{} {}",
+                            if users.len() == 1 {
+                                "ServiceAccount"
+                            } else {
+                                "ServiceAccounts"
+                            },
+                            shown.join(", ")
+                        ),
                     ),
                 Severity::Warning,
                 "InvalidIdentityToken: No OpenIDConnect provider found in your account for https://oidc.eks.<region>.amazonaws.com/id/<id>",

@@ -148,7 +148,7 @@ fn eksctl_without_a_provider_warns_only_when_irsa_is_used_and_no_input_creates_o
     assert!(r.report.findings.iter().any(|f| f
         .message
         .render()
-        .contains("ServiceAccount(s) web/app use IRSA")));
+        .contains("IRSA is used by ServiceAccount web/app: unless")));
     // withOIDC: true creates it.
     let enabled = format!("{cluster}iam:\n  withOIDC: true\n");
     let r = run(

@@ -188,7 +188,7 @@ pub fn template(id: &str) -> Option<&'static str> {
         // `lint` of an eksctl ClusterConfig (eksctl pkg/apis/eksctl.io/v1alpha5: `iam.withOIDC`
         // defaults to disabled, and ValidateClusterConfig refuses iam.serviceAccounts without it).
         "eksctl-without-oidc" => "ClusterConfig {cluster} declares {count} iam.serviceAccounts but {how}: eksctl refuses the file, and without the cluster's IAM OIDC provider STS accepts none of its ServiceAccounts' tokens",
-        "eksctl-oidc-not-created" => "ClusterConfig {cluster} does not create the cluster's IAM OIDC provider ({how}) and no input declares one, while {users} use IRSA: unless the provider is created otherwise, STS rejects their tokens",
+        "eksctl-oidc-not-created" => "ClusterConfig {cluster} does not create the cluster's IAM OIDC provider ({how}) and no input declares one, but IRSA is used by {users}: unless the provider is created otherwise, STS rejects their tokens",
         _ => return None,
     })
 }
