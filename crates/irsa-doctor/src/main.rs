@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod controller;
+mod lint;
 mod render;
 mod script;
 
