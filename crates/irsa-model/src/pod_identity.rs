@@ -461,8 +461,18 @@ pub(crate) fn observe_daemonset(snap: &mut crate::model::Snapshot, text: &str, s
     agents.push(agent);
 }
 
-/// Stable order once everything is loaded.
+/// Stable order once everything is loaded; a recorded `describe-addon` answer of
+/// `ResourceNotFoundException` for the agent proves the add-on is not installed
+/// (https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeAddon.html, Errors).
 pub(crate) fn finish(snap: &mut crate::model::Snapshot) {
+    if snap.pod_identity_facts.addon.is_none() {
+        let absent = snap.inputs.collection_failures.iter().find(|f| {
+            f.command.contains("describe-addon")
+                && f.command.contains(AGENT_NAME)
+                && f.error.contains("ResourceNotFoundException")
+        });
+        snap.pod_identity_facts.addon_absent = absent.map(|f| f.error.clone());
+    }
     snap.pod_identity.sort_by(|a, b| {
         (&a.namespace, &a.service_account).cmp(&(&b.namespace, &b.service_account))
     });

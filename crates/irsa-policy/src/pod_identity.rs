@@ -354,9 +354,9 @@ pub fn names_pod_identity_principal(policy: &PolicyDocument) -> bool {
 /// `aws:TagKeys`).
 pub fn conditions_on_tags(policy: &PolicyDocument) -> bool {
     policy.statements.iter().any(|s| {
-        s.conditions.iter().any(|c| {
-            c.key_lower.starts_with("aws:requesttag/") || c.key_lower == "aws:tagkeys"
-        })
+        s.conditions
+            .iter()
+            .any(|c| c.key_lower.starts_with("aws:requesttag/") || c.key_lower == "aws:tagkeys")
     })
 }
 

@@ -151,7 +151,6 @@ pub fn template(id: &str) -> Option<&'static str> {
         "credential-static-keys" => "container `{container}` of {kind} {namespace}/{name} sets {vars}: static keys come first in every SDK's credential chain, so IRSA is never used",
         "credential-file" => "container `{container}` of {kind} {namespace}/{name} sets {var}={value}: a credentials file with keys is used before web identity by JS, Rust, C++ and PHP SDKs",
         "credential-env-from-secret" => "container `{container}` of {kind} {namespace}/{name} imports every key of secret `{secret}` as env vars; if it holds AWS_ACCESS_KEY_ID, IRSA is shadowed",
-        "credential-pod-identity" => "ServiceAccount {namespace}/{name} has both an EKS Pod Identity association (role {pia_role}) and the IRSA annotation ({role}): the webhook then injects Pod Identity and not AWS_ROLE_ARN",
         "credential-exec-keys" => "`kubectl exec … env` in pod {namespace}/{pod} shows {vars}: static keys shadow IRSA",
         "token-permission" => "container `{container}` of {kind} {namespace}/{name} runs as uid {uid} on Kubernetes {version} without `securityContext.fsGroup`: the token file is 0600 root-owned before 1.19, so reading it fails with `permission denied`",
         "token-permission-unknown" => "container `{container}` of {kind} {namespace}/{name} runs as non-root without fsGroup; whether it can read the token depends on the Kubernetes version (<= 1.18 cannot), which is unknown",
@@ -175,7 +174,7 @@ pub fn template(id: &str) -> Option<&'static str> {
         "recorded-not-found" => "`{command}` answered: {error} (a recorded result, read as evidence that it does not exist)",
         "gap-skipped" => "{count} input(s) skipped: {what}",
         "gap-no-irsa" => "no ServiceAccount in scope uses IRSA (no `eks.amazonaws.com/role-arn` annotation and no role trusting one)",
-        _ => return None,
+        _ => return crate::pod_identity::template(id),
     })
 }
 
