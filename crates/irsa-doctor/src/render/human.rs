@@ -72,6 +72,13 @@ fn verdict_line(c: &Chain, st: &Style) -> String {
         StsPrediction::Success { role } => role.clone(),
         _ => c.role_arn.clone(),
     };
+    // Pod Identity chains: the agent (EKS Auth) issues the credentials, not STS.
+    let (role, issuer) = match c.mechanism {
+        irsa_rules::Mechanism::PodIdentity => {
+            (format!("{role} (EKS Pod Identity)"), "EKS Pod Identity")
+        }
+        irsa_rules::Mechanism::Irsa => (role, "STS"),
+    };
     let v = &c.verdict;
     let tag = v
         .cause
@@ -93,7 +100,7 @@ fn verdict_line(c: &Chain, st: &Style) -> String {
             st.paint("31", &v.sts)
         ),
         Status::Fails => format!(
-            "{} {who} → {role}: STS would issue credentials, but the SDK {}{tag}",
+            "{} {who} → {role}: {issuer} would issue credentials, but the SDK {}{tag}",
             st.paint("31;1", "✘"),
             st.paint("31", &v.sdk)
         ),
@@ -103,7 +110,7 @@ fn verdict_line(c: &Chain, st: &Style) -> String {
             v.reason
         ),
         Status::NoPods => format!(
-            "{} {who} → {role}: STS would issue credentials, but no pod runs as it{tag}",
+            "{} {who} → {role}: {issuer} would issue credentials, but no pod runs as it{tag}",
             st.paint("36", "-")
         ),
     }
