@@ -680,3 +680,67 @@ fn scoped_to_another_namespace_sees_nothing_of_it() {
         .iter()
         .any(|f| f.cause == Cause::PodIdentityTrust));
 }
+
+/// The bundled example: a namespace half-migrated from IRSA, three breaks, two healthy
+/// ServiceAccounts (one per mechanism). One verdict per ServiceAccount, naming its mechanism.
+#[test]
+fn bundled_example_pod_identity_mixed() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/pod-identity-mixed");
+    let snap = irsa_model::load_paths(&[dir], irsa_model::ContextFlags::default());
+    assert!(
+        snap.inputs.rejected.is_empty(),
+        "{:?}",
+        snap.inputs.rejected
+    );
+    let r = irsa_rules::check(
+        &snap,
+        &irsa_rules::Scope::default(),
+        &irsa_rules::Options::default(),
+    );
+    let verdict = |name: &str| {
+        let c = r
+            .chains
+            .iter()
+            .find(|c| c.subject.name == name)
+            .unwrap_or_else(|| panic!("{name}: {}", dump(&r)));
+        (c.mechanism, c.verdict.status, c.verdict.cause)
+    };
+    assert_eq!(
+        verdict("cart"),
+        (Mechanism::PodIdentity, Status::Works, None),
+        "{}",
+        dump(&r)
+    );
+    assert_eq!(verdict("orders"), (Mechanism::Irsa, Status::Works, None));
+    assert_eq!(
+        verdict("checkout"),
+        (
+            Mechanism::PodIdentity,
+            Status::Fails,
+            Some(Cause::PodIdentityNotInjected)
+        )
+    );
+    assert_eq!(
+        verdict("search"),
+        (
+            Mechanism::PodIdentity,
+            Status::Fails,
+            Some(Cause::PodIdentityTrust)
+        )
+    );
+    assert_eq!(
+        verdict("recs"),
+        (
+            Mechanism::PodIdentity,
+            Status::Fails,
+            Some(Cause::PodIdentityAgent)
+        )
+    );
+    assert_eq!(r.chains.len(), 5, "one verdict per ServiceAccount");
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.cause == Cause::MechanismConflict && f.subject.name == "checkout"));
+    assert!(r.not_checked.is_empty(), "{:#?}", r.not_checked);
+}
