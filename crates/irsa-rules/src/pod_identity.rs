@@ -484,7 +484,13 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
         let in_ns = s.namespace.as_deref() == Some(ns);
         let pi_rule = RULE_CODES.contains(&f.rule);
         let on_chain = match s.kind.as_str() {
-            "Cluster" | "Webhook" => pi_rule || f.cause == Cause::WebhookMissing,
+            // Cluster-wide: what breaks every pod (no agent at all, the webhook) and what
+            // cannot be checked. Counts of ready agent pods or a degraded add-on are about
+            // other nodes unless the pod's own node says so (its finding is on the pod).
+            "Cluster" | "Webhook" => {
+                (pi_rule && (f.severity == Severity::Error || f.cause == Cause::CollectionGap))
+                    || f.cause == Cause::WebhookMissing
+            }
             "Input" | "OidcProvider" => false,
             "Role" => roles.contains(&s.name.as_str()),
             "ServiceAccount" => in_ns && s.name == sa,
@@ -573,7 +579,14 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
         decide(
             Status::Works,
             None,
-            format!("{n} pod(s) get {} via EKS Pod Identity", c.role_text()),
+            // The agent calls EKS Auth with the node's role, which needs
+            // eks-auth:AssumeRoleForPodIdentity (in AmazonEKSWorkerNodePolicy,
+            // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html):
+            // not evaluated yet, and said so.
+            format!(
+                "{n} pod(s) get {} via EKS Pod Identity (the node role's eks-auth:AssumeRoleForPodIdentity permission is not checked)",
+                c.role_text()
+            ),
         ),
         n,
     )
