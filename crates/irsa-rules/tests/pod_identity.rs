@@ -744,3 +744,24 @@ fn bundled_example_pod_identity_mixed() {
         .any(|f| f.cause == Cause::MechanismConflict && f.subject.name == "checkout"));
     assert!(r.not_checked.is_empty(), "{:#?}", r.not_checked);
 }
+
+/// An IRSA ServiceAccount next to a Pod Identity one: the agent's cluster-wide state is
+/// not about web identity, and the IRSA chain stays IRSA's.
+#[test]
+fn agent_trouble_does_not_touch_irsa_chains() {
+    let mut s = healthy();
+    s.add("daemonsets.json", json!({"command": "kubectl get daemonsets -n kube-system -o json",
+        "output": {"apiVersion": "v1", "kind": "List", "items": [agent_daemonset(false, vec![], 1)]}}));
+    s.add(
+        "pia.json",
+        json!({"association": association(json!({"serviceAccount": "other"}))}),
+    );
+    let r = s.run();
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.cause == Cause::PodIdentityAgent && f.severity == Severity::Error));
+    let c = chain(&r);
+    assert_eq!(c.mechanism, Mechanism::Irsa);
+    assert_eq!(c.verdict.status, Status::Works, "{}", dump(&r));
+}

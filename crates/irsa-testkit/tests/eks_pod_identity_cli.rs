@@ -157,8 +157,23 @@ fn the_aws_cli_reads_the_emulation_as_the_real_api() {
     ] {
         assert_eq!(a[k], want[k], "{k}: {d}");
     }
-    assert_eq!(a["createdAt"], json!("2024-04-10T09:12:40.112000+00:00"));
-    assert_eq!(a["modifiedAt"], json!("2024-04-11T10:00:00+00:00"));
+    // AWS CLI v2 prints ISO 8601; v1 prints the wire value (epoch seconds) unless
+    // `cli_timestamp_format = iso8601` is configured: both forms name the same instant.
+    let instant = |v: &Value, iso: &str, epoch: f64| match v {
+        Value::String(s) => assert_eq!(s, iso),
+        Value::Number(n) => assert!((n.as_f64().unwrap() - epoch).abs() < 1e-6, "{n} != {epoch}"),
+        other => panic!("timestamp printed as {other}"),
+    };
+    instant(
+        &a["createdAt"],
+        "2024-04-10T09:12:40.112000+00:00",
+        1_712_740_360.112,
+    );
+    instant(
+        &a["modifiedAt"],
+        "2024-04-11T10:00:00+00:00",
+        1_712_829_600.0,
+    );
     // Not found, as the CLI reports the real service's error.
     let (ok, _, err) = cli(
         e,

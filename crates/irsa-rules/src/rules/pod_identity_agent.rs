@@ -1,4 +1,4 @@
-//! IRSA602: the eks-pod-identity-agent is installed, on the host network, ready on the
+//! IRSA604: the eks-pod-identity-agent is installed, on the host network, ready on the
 //! node of every pod that uses EKS Pod Identity, reachable over IPv6 on IPv6 clusters,
 //! and not bypassed by a proxy.
 
@@ -15,7 +15,7 @@ use crate::registry::Rule;
 use irsa_model::pod_identity::{normalise_host, Compute, AGENT_IPV4, AGENT_IPV6, AGENT_NAME};
 use irsa_model::{Pod, PodSpec};
 
-declare_rule!(PodIdentityAgent, code: "IRSA602", name: "pod-identity-agent", cause: PodIdentityAgent, severity: Error,
+declare_rule!(PodIdentityAgent, code: "IRSA604", name: "pod-identity-agent", cause: PodIdentityAgent, severity: Error,
     summary: "The eks-pod-identity-agent runs (host network, ready) on the node of every pod that uses EKS Pod Identity.",
     doc: include_str!("pod_identity_agent.md"));
 

@@ -1,4 +1,4 @@
-//! IRSA603: every pod of a ServiceAccount with an EKS Pod Identity association got the
+//! IRSA605: every pod of a ServiceAccount with an EKS Pod Identity association got the
 //! Pod Identity variables, and runs on compute where Pod Identity works.
 
 use crate::context::{Context, Out, SKIP_LABEL};
@@ -12,7 +12,7 @@ use irsa_model::pod_identity::{epoch_seconds, Compute};
 use irsa_model::{Pod, WorkloadKind};
 use std::collections::BTreeSet;
 
-declare_rule!(PodIdentityNotInjected, code: "IRSA603", name: "pod-identity-not-injected", cause: PodIdentityNotInjected, severity: Error,
+declare_rule!(PodIdentityNotInjected, code: "IRSA605", name: "pod-identity-not-injected", cause: PodIdentityNotInjected, severity: Error,
     summary: "Pods of a ServiceAccount with an EKS Pod Identity association carry AWS_CONTAINER_CREDENTIALS_FULL_URI and run on Linux EC2 nodes.",
     doc: include_str!("pod_identity_not_injected.md"));
 

@@ -1,4 +1,4 @@
-//! IRSA605: session tags and the session policy of each EKS Pod Identity association
+//! IRSA603: session tags and the session policy of each EKS Pod Identity association
 //! fit the roles' trust policies.
 
 use crate::context::{Context, Out};
@@ -9,7 +9,7 @@ use crate::messages::Message;
 use crate::pod_identity::{chains, HopTrust, ACCESS_DENIED};
 use crate::registry::Rule;
 
-declare_rule!(PodIdentitySessionTags, code: "IRSA605", name: "pod-identity-session-tags", cause: PodIdentitySessionTags, severity: Error,
+declare_rule!(PodIdentitySessionTags, code: "IRSA603", name: "pod-identity-session-tags", cause: PodIdentitySessionTags, severity: Error,
     summary: "An association that disables session tags is not used with a role whose trust requires them; a session policy is noted.",
     doc: include_str!("pod_identity_session_tags.md"));
 

@@ -1,4 +1,4 @@
-//! IRSA604: the association role's trust policy allows `sts:AssumeRole` and
+//! IRSA602: the association role's trust policy allows `sts:AssumeRole` and
 //! `sts:TagSession` for the service principal `pods.eks.amazonaws.com` with the session
 //! tags EKS sends, and a target role's trust allows the association role (with the
 //! association's external id), decided by the policy engine.
@@ -14,7 +14,7 @@ use irsa_policy::condition::Tri;
 use irsa_policy::evaluate::Evaluation;
 use irsa_policy::{Decision, Effect};
 
-declare_rule!(PodIdentityTrustRule, code: "IRSA604", name: "pod-identity-trust", cause: PodIdentityTrust, severity: Error,
+declare_rule!(PodIdentityTrustRule, code: "IRSA602", name: "pod-identity-trust", cause: PodIdentityTrust, severity: Error,
     summary: "The association role trusts pods.eks.amazonaws.com (sts:AssumeRole, sts:TagSession) for this ServiceAccount; a target role trusts the association role.",
     doc: include_str!("pod_identity_trust.md"));
 
