@@ -360,7 +360,7 @@ write(P, "eks-describe-addon-eks-pod-identity-agent.json", envelope(
                "health": {"issues": [{"code": "InsufficientNumberOfReplicas", "message": "The add-on is unhealthy because it doesn't have the desired number of replicas.", "resourceIds": []}]},
                "addonArn": f"arn:aws:eks:{REGION}:{ACCOUNT}:addon/{PCL}/eks-pod-identity-agent/9ec6ad6e-2d4f-4f7a-8b1a-3c5e7f9a1b2c",
                "createdAt": "2024-04-01T09:58:00.000000+00:00", "modifiedAt": "2024-04-01T10:01:00.000000+00:00", "tags": {}}}))
-p_sas = [sa("shop", "cart"), sa("shop", "orders", r_arn("shop-orders")), sa("shop", "checkout", r_arn("shop-checkout-irsa")),
+p_sas = [sa("kube-system", "eks-pod-identity-agent", created="2024-04-01T09:59:00Z"), sa("shop", "cart"), sa("shop", "orders", r_arn("shop-orders")), sa("shop", "checkout", r_arn("shop-checkout-irsa")),
          sa("shop", "search"), sa("shop", "recs")]
 write(P, "kubectl-get-sa.json", envelope("kubectl get serviceaccounts -A -o json",
     {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": p_sas}))

@@ -519,7 +519,13 @@ pub fn epoch_seconds(text: &str) -> Option<i64> {
         return f.is_finite().then_some(f as i64);
     }
     let b = t.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    // ASCII only: every slice below is then on a character boundary.
+    if !t.is_ascii()
+        || b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+    {
         return None;
     }
     let num = |s: &str| s.parse::<i64>().ok();
@@ -620,6 +626,8 @@ mod tests {
         assert_eq!(epoch_seconds("yesterday"), None);
         assert_eq!(epoch_seconds("2024-13-01T00:00:00Z"), None);
         assert_eq!(epoch_seconds("2024-01-01T00:00:00"), Some(1_704_067_200));
+        assert_eq!(epoch_seconds("2024-01-01T00:00:00+é1:00"), None);
+        assert_eq!(epoch_seconds("20é4-01-01T00:00:00Z"), None);
     }
 
     #[test]

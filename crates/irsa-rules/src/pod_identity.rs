@@ -383,7 +383,10 @@ fn relevant(cause: Cause) -> bool {
 /// What the SDK does when a finding of this cause holds on a Pod Identity chain.
 pub fn sdk_effect(cause: Cause) -> &'static str {
     match cause {
-        Cause::PodIdentityNotInjected | Cause::WebhookMissing | Cause::PodServiceAccount => {
+        Cause::PodIdentityNotInjected => {
+            "finds no container credentials variables: it keeps what the pod was created with (IRSA, or the node's role)"
+        }
+        Cause::WebhookMissing | Cause::PodServiceAccount => {
             "finds no container credentials variables and falls back to the node's role"
         }
         Cause::PodIdentityAgent => {

@@ -198,7 +198,7 @@ fn epoch(v: &Value) -> Value {
 /// applied; fractional seconds kept).
 fn irsa_epoch(t: &str) -> Option<f64> {
     let b = t.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[10] != b'T' {
+    if !t.is_ascii() || b.len() < 19 || b[4] != b'-' || b[10] != b'T' {
         return t.parse().ok();
     }
     let n = |s: &str| s.parse::<i64>().ok();

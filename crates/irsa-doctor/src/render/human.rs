@@ -178,7 +178,12 @@ pub fn report(r: &Report, inputs: &InputReport, sources: &str, color: bool) -> S
                     let _ = writeln!(
                         out,
                         "{pad}    {} {}",
-                        st.dim("STS answers:"),
+                        // Pod Identity errors come from the agent, not from STS.
+                        st.dim(if irsa_rules::pod_identity::RULE_CODES.contains(&f.rule) {
+                            "the SDK reports:"
+                        } else {
+                            "STS answers:"
+                        }),
                         st.paint("31", e)
                     );
                 }
