@@ -62,7 +62,7 @@ fn association(i: usize, ns: &str) -> Value {
         "createdAt": "2024-04-10T09:12:40.112000+00:00",
         "modifiedAt": "2024-04-11T10:00:00+00:00",
         "ownerArn": null,
-        "disableSessionTags": i % 2 == 0,
+        "disableSessionTags": i.is_multiple_of(2),
         "targetRoleArn": format!("arn:aws:iam::444455556666:role/t-{i}"),
         "externalId": format!("e-{i}"),
     })
