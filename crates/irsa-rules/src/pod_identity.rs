@@ -191,7 +191,8 @@ pub fn chains<'a>(cx: &Context<'a>) -> Vec<PiChain<'a>> {
         .collect()
 }
 
-fn request(
+/// The `AssumeRole` request EKS Pod Identity makes for an association (one hop).
+pub fn request(
     cx: &Context<'_>,
     a: &PodIdentityAssociation,
     caller: Caller,

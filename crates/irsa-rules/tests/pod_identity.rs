@@ -207,6 +207,13 @@ impl Pi {
     }
 }
 
+/// The document of a `cat > f <<'EOF' … EOF` fix.
+fn heredoc(cmd: &str) -> &str {
+    let start = cmd.find("<<'EOF'\n").expect("heredoc") + "<<'EOF'\n".len();
+    let end = cmd.find("\nEOF\n").expect("EOF");
+    &cmd[start..end]
+}
+
 fn chain(r: &irsa_rules::Report) -> &irsa_rules::Chain {
     r.chains
         .iter()
@@ -288,7 +295,7 @@ fn association_role_missing() {
         .command
         .as_deref()
         .unwrap()
-        .contains("aws iam create-role --role-name orders-use2-inventory-api-pi"));
+        .contains("aws iam create-role --role-name orders-use2-inventory-api-pi --assume-role-policy-document file://"));
     // Twin: the role not collected at all is a gap, not a failure.
     pi.assoc["roleArn"] = json!("arn:aws:iam::391252439823:role/not-collected");
     let mut s = pi.scenario();
@@ -351,9 +358,11 @@ fn trust_is_irsa_only() {
     let f = fails_with(&r, Cause::PodIdentityTrust);
     assert!(f.message.render().contains("pods.eks.amazonaws.com"));
     let cmd = f.fix[0].command.as_deref().unwrap();
-    assert!(cmd.starts_with("aws iam update-assume-role-policy --role-name orders-use2-inventory-api-pi --policy-document '"));
-    // The fix's policy, once applied, makes the twin healthy.
-    let doc: Value = serde_json::from_str(cmd.split('\'').nth(1).unwrap()).unwrap();
+    assert!(cmd.ends_with("\nEOF\naws iam update-assume-role-policy --role-name orders-use2-inventory-api-pi --policy-document file://trust-orders-use2-inventory-api-pi.json"), "{cmd}");
+    // The fix's policy keeps the IRSA statement and, once applied, makes the twin healthy.
+    let doc: Value = serde_json::from_str(heredoc(cmd)).unwrap();
+    assert_eq!(doc["Statement"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["Statement"][0], pi.trust["Statement"][0]);
     pi.trust = doc;
     assert!(loud(&pi.run()).is_empty());
 }
@@ -436,11 +445,14 @@ fn target_role_must_trust_the_association_role() {
     let r = s.run();
     let f = fails_with(&r, Cause::PodIdentityTrust);
     assert!(f.message.render().contains("target role"));
-    assert!(f.fix[0]
-        .command
-        .as_deref()
-        .unwrap()
-        .contains("sts:ExternalId"));
+    let cmd = f.fix[0].command.as_deref().unwrap();
+    // The target role is in another account: the pasted command checks the caller first.
+    assert!(cmd.contains("= 444455556666 ]"), "{cmd}");
+    let doc: Value = serde_json::from_str(heredoc(cmd)).unwrap();
+    assert_eq!(
+        doc["Statement"][1]["Condition"]["StringEquals"]["sts:ExternalId"],
+        "7b4b5a3e-8d33-4c35-9ef3-0c1d2e3f4a5b"
+    );
 }
 
 #[test]

@@ -54,10 +54,11 @@ fn check_hop(cx: &Context<'_>, out: &mut Out, c: &PiChain<'_>, h: &Hop<'_>) {
             .predicts(ACCESS_DENIED)
             .fix(Fix::command(
                 "create the role with the trust policy EKS Pod Identity needs (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html), or point the association at an existing role",
-                format!(
-                    "aws iam create-role --role-name {} --assume-role-policy-document '{}'",
-                    sh(&parsed.name),
-                    crate::rules::pod_identity_trust::documented_trust(&a.namespace, &a.service_account)
+                crate::rules::pod_identity_trust::policy_file_command(
+                    "create-role",
+                    "assume-role-policy-document",
+                    &parsed.name,
+                    &crate::rules::pod_identity_trust::documented_trust(&a.namespace, &a.service_account),
                 ),
             ));
         }

@@ -12,46 +12,81 @@ use crate::pod_identity::{chains, Hop, HopTrust, PiChain, ACCESS_DENIED};
 use crate::registry::Rule;
 use irsa_policy::condition::Tri;
 use irsa_policy::evaluate::Evaluation;
-use irsa_policy::{Decision, Effect};
+use irsa_policy::pod_identity::{evaluate_pod_identity, Caller, PodIdentityRequest};
+use irsa_policy::{Decision, Effect, PolicyDocument};
+use serde_json::{json, Value};
 
 declare_rule!(PodIdentityTrustRule, code: "IRSA602", name: "pod-identity-trust", cause: PodIdentityTrust, severity: Error,
     summary: "The association role trusts pods.eks.amazonaws.com (sts:AssumeRole, sts:TagSession) for this ServiceAccount; a target role trusts the association role.",
     doc: include_str!("pod_identity_trust.md"));
 
-/// The trust policy EKS documents for Pod Identity
+/// The statement EKS documents for Pod Identity
 /// (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html), scoped to one
 /// namespace/ServiceAccount with the session tags the same page shows.
-pub fn documented_trust(namespace: &str, sa: &str) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "AllowEksAuthToAssumeRoleForPodIdentity",
-            "Effect": "Allow",
-            "Principal": {"Service": "pods.eks.amazonaws.com"},
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
-            "Condition": {"StringEquals": {
-                "aws:RequestTag/kubernetes-namespace": namespace,
-                "aws:RequestTag/kubernetes-service-account": sa
-            }}
-        }]
+pub fn documented_statement(namespace: &str, sa: &str) -> Value {
+    json!({
+        "Sid": "AllowEksAuthToAssumeRoleForPodIdentity",
+        "Effect": "Allow",
+        "Principal": {"Service": "pods.eks.amazonaws.com"},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Condition": {"StringEquals": {
+            "aws:RequestTag/kubernetes-namespace": namespace,
+            "aws:RequestTag/kubernetes-service-account": sa
+        }}
     })
-    .to_string()
-    .replace('\'', "'\\''")
 }
 
-/// The trust a target role needs (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-assign-target-role.html).
-pub fn target_trust(source_role: &str, external_id: Option<&str>) -> String {
-    let mut st = serde_json::json!({
+/// A whole trust policy holding only the documented statement (a role to create).
+pub fn documented_trust(namespace: &str, sa: &str) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [documented_statement(namespace, sa)]})
+}
+
+/// The statement a target role needs (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-assign-target-role.html).
+pub fn target_statement(source_role: &str, external_id: Option<&str>) -> Value {
+    let mut st = json!({
         "Effect": "Allow",
         "Principal": {"AWS": source_role},
         "Action": ["sts:AssumeRole", "sts:TagSession"]
     });
     if let Some(e) = external_id {
-        st["Condition"] = serde_json::json!({"StringEquals": {"sts:ExternalId": e}});
+        st["Condition"] = json!({"StringEquals": {"sts:ExternalId": e}});
     }
-    serde_json::json!({"Version": "2012-10-17", "Statement": [st]})
-        .to_string()
-        .replace('\'', "'\\''")
+    st
+}
+
+/// `cat > FILE <<'EOF' … EOF` then `aws iam VERB --role-name NAME --FLAG file://FILE`:
+/// the document stays out of the command line (no quoting, and the account guard sees
+/// the command's own target, not an ARN inside the policy).
+pub fn policy_file_command(verb: &str, flag: &str, role_name: &str, doc: &Value) -> String {
+    let file = format!("trust-{role_name}.json");
+    let pretty = serde_json::to_string_pretty(doc).unwrap_or_default();
+    format!(
+        "cat > {file} <<'EOF'\n{pretty}\nEOF\naws iam {verb} --role-name {} --{flag} file://{file}",
+        sh(role_name)
+    )
+}
+
+/// The role's trust policy with `statement` added (every other statement kept: an IRSA
+/// statement for other clusters keeps working), if the policy engine then allows the
+/// request; `None` when an explicit Deny applies (adding cannot help) or it still denies.
+fn corrected(
+    doc: &PolicyDocument,
+    request: &PodIdentityRequest,
+    statement: Value,
+) -> Option<Value> {
+    let mut fixed = doc.raw.clone();
+    match fixed.get_mut("Statement") {
+        Some(Value::Array(a)) => a.push(statement),
+        Some(single @ Value::Object(_)) => {
+            let first = single.take();
+            *single = Value::Array(vec![first, statement]);
+        }
+        _ => fixed["Statement"] = Value::Array(vec![statement]),
+    }
+    let verified = PolicyDocument::from_value(fixed.clone())
+        .map(|d| evaluate_pod_identity(&d, request).allows())
+        .unwrap_or(false);
+    verified.then_some(fixed)
 }
 
 /// Why an evaluation denies, in words.
@@ -92,7 +127,18 @@ fn why(e: &Evaluation) -> String {
     )
 }
 
-fn check_hop(out: &mut Out, c: &PiChain<'_>, h: &Hop<'_>, target: bool) {
+/// The request of one hop, as [`crate::pod_identity`] decides it.
+fn request_of(cx: &Context<'_>, c: &PiChain<'_>, target: bool) -> PodIdentityRequest {
+    let a = c.assoc;
+    let caller = if target {
+        Caller::Role(a.role_arn.clone().unwrap_or_default())
+    } else {
+        Caller::PodIdentityService
+    };
+    crate::pod_identity::request(cx, a, caller, a.session_tags())
+}
+
+fn check_hop(cx: &Context<'_>, out: &mut Out, c: &PiChain<'_>, h: &Hop<'_>, target: bool) {
     let a = c.assoc;
     match &h.trust {
         HopTrust::Evaluated {
@@ -149,24 +195,41 @@ fn check_hop(out: &mut Out, c: &PiChain<'_>, h: &Hop<'_>, target: bool) {
             } else {
                 Message::new("pi-trust-denied")
             };
-            let fix = if target {
-                Fix::command(
-                    "let the association role assume the target role (add this statement to the target role's trust policy if it holds others)",
-                    format!(
-                        "aws iam update-assume-role-policy --role-name {} --policy-document '{}'",
-                        sh(&h.name()),
-                        target_trust(a.role_arn.as_deref().unwrap_or_default(), a.external_id.as_deref())
-                    ),
+            let statement = if target {
+                target_statement(
+                    a.role_arn.as_deref().unwrap_or_default(),
+                    a.external_id.as_deref(),
                 )
             } else {
-                Fix::command(
-                    "trust EKS Pod Identity for this ServiceAccount (add the statement to the existing trust policy if it holds others, e.g. an IRSA statement)",
+                documented_statement(&a.namespace, &a.service_account)
+            };
+            let request = request_of(cx, c, target);
+            let fixed = match (&h.role, &e.decision) {
+                (_, Decision::ExplicitDeny { .. }) => None,
+                (crate::context::RoleState::Found(r), _) => match &r.trust {
+                    Some(Ok(doc)) => corrected(doc, &request, statement),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let fix = match (fixed, &e.decision) {
+                (Some(doc), _) => Fix::command(
                     format!(
-                        "aws iam update-assume-role-policy --role-name {} --policy-document '{}'",
-                        sh(&h.name()),
-                        documented_trust(&a.namespace, &a.service_account)
+                        "add a statement for EKS Pod Identity ({}) to the trust policy of {} (other statements kept); verified: the corrected policy allows it",
+                        if target { "the association role, with its external id" } else { "this namespace and ServiceAccount" },
+                        h.name()
                     ),
-                )
+                    policy_file_command("update-assume-role-policy", "policy-document", &h.name(), &doc),
+                ),
+                (None, Decision::ExplicitDeny { statement }) => Fix::advice(format!(
+                    "remove or narrow statement {statement} (Deny) of the trust policy of {}: no Allow can override an explicit Deny",
+                    h.name()
+                )),
+                (None, _) => Fix::advice(format!(
+                    "allow {} for the service principal pods.eks.amazonaws.com in the trust policy of {} (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html)",
+                    action,
+                    h.name()
+                )),
             };
             out.report(
                 &PodIdentityTrustRule::META,
@@ -206,10 +269,10 @@ impl Rule for PodIdentityTrustRule {
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         for c in chains(cx) {
             if let Some(first) = &c.first {
-                check_hop(out, &c, first, false);
+                check_hop(cx, out, &c, first, false);
             }
             if let Some(t) = &c.target {
-                check_hop(out, &c, t, true);
+                check_hop(cx, out, &c, t, true);
             }
         }
     }
