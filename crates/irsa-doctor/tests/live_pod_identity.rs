@@ -116,7 +116,7 @@ fn live_pod_identity_equals_collect_then_check() {
         CLUSTER,
         "--region",
         "us-east-1",
-        "-o",
+        "-d",
         out.to_str().unwrap(),
     ]);
     assert_eq!(
