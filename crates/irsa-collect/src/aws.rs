@@ -44,6 +44,7 @@ pub struct Aws {
     iam: aws_sdk_iam::Client,
     eks: aws_sdk_eks::Client,
     sts: aws_sdk_sts::Client,
+    eks_auth: aws_sdk_eksauth::Client,
 }
 
 /// The region in an EKS API endpoint host (`…gr7.us-east-2.eks.amazonaws.com`).
@@ -91,6 +92,7 @@ pub async fn connect(opts: &AwsOptions, endpoint_hint: Option<&str>) -> Aws {
         iam: aws_sdk_iam::Client::new(&conf),
         eks: aws_sdk_eks::Client::new(&conf),
         sts: aws_sdk_sts::Client::new(&conf),
+        eks_auth: aws_sdk_eksauth::Client::new(&conf),
         conf,
     }
 }
@@ -120,7 +122,86 @@ impl StsFailure {
     }
 }
 
+/// What EKS Auth answered a Pod Identity token (never the credentials).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PodIdentityAnswer {
+    /// `assumedRoleUser.arn`.
+    pub assumed_role: String,
+    /// `podIdentityAssociation.associationId`.
+    pub association_id: Option<String>,
+    /// `subject` as `namespace/serviceAccount`.
+    pub subject: Option<String>,
+    /// `GetCallerIdentity` with the temporary credentials, when it answered.
+    pub caller: Option<String>,
+}
+
 impl Aws {
+    /// EKS Auth `AssumeRoleForPodIdentity` with the token (the call the
+    /// eks-pod-identity-agent makes; it needs `eks-auth:AssumeRoleForPodIdentity`), then
+    /// `GetCallerIdentity` with the temporary credentials. The credentials are dropped
+    /// here: they are never returned, printed or stored.
+    pub async fn assume_role_for_pod_identity(
+        &self,
+        cluster: &str,
+        token: &crate::probe::jwt::SecretToken,
+        stats: &Stats,
+    ) -> Result<PodIdentityAnswer, StsFailure> {
+        count(stats, "eks");
+        let out = self
+            .eks_auth
+            .assume_role_for_pod_identity()
+            .cluster_name(cluster)
+            .token(token.expose())
+            .send()
+            .await
+            .map_err(|e| {
+                let text = sdk_error(&e);
+                let (code, message) = text
+                    .split_once(": ")
+                    .map(|(c, m)| (c.to_string(), m.to_string()))
+                    .unwrap_or((text.clone(), String::new()));
+                StsFailure { code, message }
+            })?;
+        let assumed_role = out
+            .assumed_role_user()
+            .map(|u| u.arn().to_string())
+            .unwrap_or_default();
+        let association_id = out
+            .pod_identity_association()
+            .map(|a| a.association_id().to_string());
+        let subject = out
+            .subject()
+            .map(|s| format!("{}/{}", s.namespace(), s.service_account()));
+        let caller = match out.credentials() {
+            Some(c) => {
+                let creds = aws_sdk_sts::config::Credentials::new(
+                    c.access_key_id(),
+                    c.secret_access_key(),
+                    Some(c.session_token().to_string()),
+                    None,
+                    "irsa-doctor-probe",
+                );
+                let conf = aws_sdk_sts::config::Builder::from(&self.conf)
+                    .credentials_provider(creds)
+                    .build();
+                count(stats, "sts");
+                aws_sdk_sts::Client::from_conf(conf)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|o| o.arn().map(String::from))
+            }
+            None => None,
+        };
+        Ok(PodIdentityAnswer {
+            assumed_role,
+            association_id,
+            subject,
+            caller,
+        })
+    }
+
     /// `AssumeRoleWithWebIdentity` with the token (an unsigned call), then
     /// `GetCallerIdentity` with the temporary credentials. The credentials are
     /// dropped here: they are never returned, printed or stored.

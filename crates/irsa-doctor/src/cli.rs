@@ -67,7 +67,8 @@ live-mode flags are then rejected."
     /// Write a redacted snapshot of the cluster and account (read-only), for offline use;
     /// or, with --script, print a shell script that writes one with kubectl and aws.
     Collect(CollectArgs),
-    /// Prove IRSA end to end: TokenRequest → issuer/JWKS/TLS checks → STS, compared with the prediction.
+    /// Prove IRSA end to end: TokenRequest → issuer/JWKS/TLS checks → STS, compared with the prediction
+    /// (EKS Pod Identity: TokenRequest → EKS Auth AssumeRoleForPodIdentity).
     Probe(ProbeArgs),
     /// Lint manifests and infrastructure code before deploy (Kubernetes YAML, `helm
     /// template`/kustomize output, Terraform plan JSON, CloudFormation/CDK templates,

@@ -668,14 +668,55 @@ fn probe(args: ProbeArgs) -> Result<u8> {
     if args.out.verbose > 0 {
         eprintln!("irsa-doctor: probe made {}", stats.summary());
     }
+    let explained = pod_identity_explained(&report, &snap);
     match args.out.output {
-        Format::Json | Format::Yaml => print_document(args.out.output, &report)?,
-        Format::Text | Format::Sarif => print_stdout(&render::probe::report(
-            &report,
-            render::use_color(args.out.color),
-        ))?,
+        Format::Json | Format::Yaml => {
+            let mut v = serde_json::to_value(&report)?;
+            if let Some(ex) = &explained {
+                v["explained"] = serde_json::to_value(ex)?;
+            }
+            print_document(args.out.output, &v)?
+        }
+        Format::Text | Format::Sarif => {
+            let color = render::use_color(args.out.color);
+            let mut text = render::probe::report(&report, color);
+            if let Some(ex) = &explained {
+                text.push_str(&render::probe::explained(ex, color));
+            }
+            print_stdout(&text)?
+        }
     }
     Ok(if report.healthy() { 0 } else { 1 })
+}
+
+/// EKS Auth's error, explained with the error catalog (the same texts and causes as
+/// `irsa-doctor explain`), confirmed against what was collected.
+fn pod_identity_explained(
+    report: &irsa_collect::probe::ProbeReport,
+    snap: &irsa_model::Snapshot,
+) -> Option<irsa_rules::explain::Explanation> {
+    if report.mechanism != Some("pod-identity") {
+        return None;
+    }
+    let Some(irsa_collect::probe::StsAnswer::Error { error }) = &report.sts else {
+        return None;
+    };
+    let ex = irsa_rules::explain::explain(
+        &format!("AssumeRoleForPodIdentity (EKS Auth): {error}"),
+        Some(snap),
+        &irsa_rules::context::Scope {
+            namespace: report
+                .service_account
+                .split_once('/')
+                .map(|x| x.0.to_string()),
+            service_account: report
+                .service_account
+                .split_once('/')
+                .map(|x| x.1.to_string()),
+            pod: None,
+        },
+    );
+    ex.recognised.then_some(ex)
 }
 
 /// The rules, sorted by code.

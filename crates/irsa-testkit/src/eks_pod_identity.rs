@@ -11,7 +11,12 @@
 //! - `GET /clusters/{name}/pod-identity-associations/{associationId}` → `{"association": …}`
 //!   (API_DescribePodIdentityAssociation.html), `ResourceNotFoundException` (404) otherwise;
 //! - `GET /clusters/{name}/addons/{addonName}` → `{"addon": …}` (API_DescribeAddon.html),
-//!   `ResourceNotFoundException` (404) when the add-on is not installed.
+//!   `ResourceNotFoundException` (404) when the add-on is not installed;
+//! - EKS Auth: `POST /clusters/{name}/assume-role-for-pod-identity` with `{"token"}` →
+//!   `{"subject", "audience", "podIdentityAssociation", "assumedRoleUser", "credentials"}`
+//!   (https://docs.aws.amazon.com/eks/latest/APIReference/API_auth_AssumeRoleForPodIdentity.html),
+//!   errors `InvalidTokenException`, `ExpiredTokenException`, `ResourceNotFoundException`,
+//!   `AccessDeniedException` (same page, Errors). Serve it with `AWS_ENDPOINT_URL_EKS_AUTH`.
 //!
 //! The emulation is validated with the official clients: the AWS CLI (botocore's service
 //! model) parses every answer, and the test compares what it prints with what is served
@@ -37,6 +42,12 @@ pub struct PodIdentityConfig {
     pub addons: Vec<Value>,
     /// Page size of the list (the API's `maxResults` wins when smaller).
     pub page_size: Option<usize>,
+    /// Role ARN → trust policy document, for EKS Auth's `AssumeRoleForPodIdentity` (a role
+    /// not listed does not exist: `AccessDeniedException`, as for a refused trust).
+    pub trusts: BTreeMap<String, Value>,
+    /// The credentials EKS Auth hands out (`accessKeyId`, `secretAccessKey`,
+    /// `sessionToken`): tests put canaries here to prove they are never printed.
+    pub credentials: Option<(String, String, String)>,
 }
 
 impl PodIdentityConfig {
@@ -68,7 +79,20 @@ impl PodIdentityConfig {
                 continue;
             };
             let body = v.get("output").cloned().unwrap_or(v);
-            if name.contains("describe-pod-identity-association") {
+            if name.contains("get-role") {
+                if let (Some(arn), Some(doc)) = (
+                    body.pointer("/Role/Arn").and_then(|a| a.as_str()),
+                    body.pointer("/Role/AssumeRolePolicyDocument"),
+                ) {
+                    // The CLI prints the document decoded; the query API returns it
+                    // URL-encoded: accept both.
+                    let doc = match doc {
+                        Value::String(t) => serde_json::from_str(t).unwrap_or(Value::Null),
+                        v => v.clone(),
+                    };
+                    c.trusts.insert(arn.to_string(), doc);
+                }
+            } else if name.contains("describe-pod-identity-association") {
                 if let Some(a) = body.get("association") {
                     c.associations.push(a.clone());
                 }
@@ -135,10 +159,13 @@ impl EksPodIdentity {
         self.state.served.lock().expect("served").clone()
     }
 
-    /// Environment for a process: EKS calls come here (the SDKs' and the CLI's
+    /// Environment for a process: EKS and EKS Auth calls come here (the SDKs' and the CLI's
     /// service-specific endpoint variable), everything else goes to `AWS_ENDPOINT_URL`.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![("AWS_ENDPOINT_URL_EKS", self.endpoint.clone())]
+        vec![
+            ("AWS_ENDPOINT_URL_EKS", self.endpoint.clone()),
+            ("AWS_ENDPOINT_URL_EKS_AUTH", self.endpoint.clone()),
+        ]
     }
 }
 
@@ -264,6 +291,20 @@ async fn handle(state: &State, req: Request<hyper::body::Incoming>) -> Response<
         parts.as_slice(),
         ["clusters", _, "pod-identity-associations", ..] | ["clusters", _, "addons", _]
     );
+    if let ["clusters", cluster, "assume-role-for-pod-identity"] = parts.as_slice() {
+        let cluster = cluster.to_string();
+        state.served.lock().expect("served").push(Served {
+            method: req.method().to_string(),
+            path: path.clone(),
+        });
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        return assume_role_for_pod_identity(&state.config, &cluster, &body);
+    }
     if !ours {
         return proxy(&state.config.upstream, req).await;
     }
@@ -358,6 +399,167 @@ async fn handle(state: &State, req: Request<hyper::body::Incoming>) -> Response<
             }),
         _ => error("ResourceNotFoundException", "not found", 404),
     }
+}
+
+const POD_IDENTITY_AUDIENCE: &str = "pods.eks.amazonaws.com";
+
+/// The claims of a JWT, unverified: the emulator trusts the test API server's tokens
+/// (real EKS Auth also verifies the signature against the cluster's issuer [INF]).
+fn claims(token: &str) -> Option<Value> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn as_list(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+fn action_covers(pattern: &str, action: &str) -> bool {
+    let (p, a) = (pattern.to_ascii_lowercase(), action.to_ascii_lowercase());
+    p == "*" || p == a || p.strip_suffix('*').is_some_and(|pre| a.starts_with(pre))
+}
+
+/// Whether the trust policy lets `pods.eks.amazonaws.com` call `sts:AssumeRole` and
+/// `sts:TagSession` (the two actions the EKS user guide's trust policy grants:
+/// https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html). A test-world
+/// decision: an Allow naming the service principal for both actions, no Deny naming it;
+/// conditions are not evaluated here (irsa-policy decides those offline).
+fn trusts_pods_eks(doc: &Value) -> bool {
+    let statements = match doc.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(o @ Value::Object(_)) => vec![o.clone()],
+        _ => vec![],
+    };
+    let names_service = |s: &Value| {
+        s.pointer("/Principal/Service")
+            .map(as_list)
+            .unwrap_or_default()
+            .iter()
+            .any(|p| p == POD_IDENTITY_AUDIENCE)
+            || s.get("Principal") == Some(&json!("*"))
+    };
+    let covers = |s: &Value, action: &str| {
+        as_list(s.get("Action").unwrap_or(&Value::Null))
+            .iter()
+            .any(|p| action_covers(p, action))
+    };
+    let allowed = ["sts:AssumeRole", "sts:TagSession"].iter().all(|a| {
+        statements
+            .iter()
+            .any(|s| s["Effect"] == "Allow" && names_service(s) && covers(s, a))
+    });
+    let denied = statements
+        .iter()
+        .any(|s| s["Effect"] == "Deny" && names_service(s) && covers(s, "sts:AssumeRole"));
+    allowed && !denied
+}
+
+/// EKS Auth `AssumeRoleForPodIdentity`: the association is found by the cluster in the
+/// path and the namespace/ServiceAccount of the token's `sub`; its role must trust
+/// `pods.eks.amazonaws.com`.
+fn assume_role_for_pod_identity(
+    c: &PodIdentityConfig,
+    cluster: &str,
+    body: &[u8],
+) -> Response<Full<Bytes>> {
+    let invalid = || {
+        error(
+            "InvalidTokenException",
+            "The specified Kubernetes service account token is invalid.",
+            400,
+        )
+    };
+    let Some(token) = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["token"].as_str().map(String::from))
+    else {
+        return error("InvalidParameterException", "token is required", 400);
+    };
+    let Some(claims) = claims(&token) else {
+        return invalid();
+    };
+    if !as_list(&claims["aud"])
+        .iter()
+        .any(|a| a == POD_IDENTITY_AUDIENCE)
+    {
+        return invalid();
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    if claims["exp"].as_i64().is_some_and(|e| e <= now) {
+        return error(
+            "ExpiredTokenException",
+            "The specified Kubernetes service account token is expired.",
+            400,
+        );
+    }
+    let sub = claims["sub"].as_str().unwrap_or_default();
+    let Some((ns, sa)) = sub
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|r| r.split_once(':'))
+    else {
+        return invalid();
+    };
+    let Some(a) = c
+        .associations
+        .iter()
+        .find(|a| a["clusterName"] == cluster && a["namespace"] == ns && a["serviceAccount"] == sa)
+    else {
+        // The exact wording is not in the API reference [UNV]; the code is.
+        return error(
+            "ResourceNotFoundException",
+            &format!("No Pod Identity Association found for service account {ns}/{sa} in cluster {cluster}."),
+            404,
+        );
+    };
+    let role = a["roleArn"].as_str().unwrap_or_default();
+    if !c.trusts.get(role).is_some_and(trusts_pods_eks) {
+        // Wording as the agent relays it (aws-controllers-k8s/community#2678).
+        return error(
+            "AccessDeniedException",
+            "EKS does not have permissions to assume the associated role.",
+            400,
+        );
+    }
+    let account = role.split(':').nth(4).unwrap_or_default();
+    let role_name = role.rsplit('/').next().unwrap_or_default();
+    let session = format!("eks-{cluster}-{sa}");
+    let session: String = session.chars().take(64).collect();
+    let (key, secret, session_token) = c.credentials.clone().unwrap_or_else(|| {
+        (
+            "ASIAEKSAUTHTESTKIT01".into(),
+            "eks-auth-testkit-secret".into(),
+            "eks-auth-testkit-session-token".into(),
+        )
+    });
+    ok(json!({
+        "subject": {"namespace": ns, "serviceAccount": sa},
+        "audience": POD_IDENTITY_AUDIENCE,
+        "podIdentityAssociation": {"associationArn": a["associationArn"], "associationId": a["associationId"]},
+        "assumedRoleUser": {
+            "arn": format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session}"),
+            "assumeRoleId": format!("AROAEKSAUTHTESTKIT:{session}"),
+        },
+        "credentials": {
+            "accessKeyId": key,
+            "secretAccessKey": secret,
+            "sessionToken": session_token,
+            "expiration": now + 6 * 3600,
+        },
+    }))
 }
 
 /// Passes a request to moto as it came.

@@ -86,6 +86,7 @@ fn the_aws_cli_reads_the_emulation_as_the_real_api() {
             "createdAt": "2024-04-01T09:58:00+00:00", "modifiedAt": "2024-04-01T10:01:00+00:00", "tags": {}}),
         ],
         page_size: Some(2),
+        ..Default::default()
     });
     let e = &emu.endpoint;
     // The CLI follows nextToken across pages (page size 2, five associations).

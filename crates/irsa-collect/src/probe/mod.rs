@@ -10,6 +10,7 @@
 
 pub mod https;
 pub mod jwt;
+pub mod pod_identity;
 pub mod test_pod;
 
 use crate::aws::{Aws, StsFailure};
@@ -136,6 +137,12 @@ pub struct ProbeReport {
     pub disagreement: Option<String>,
     /// The test pod, when asked for.
     pub test_pod: Option<test_pod::TestPodReport>,
+    /// `irsa` or `pod-identity`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mechanism: Option<&'static str>,
+    /// Pod Identity: the session tags EKS attaches (pod name/UID left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_tags: Option<Vec<String>>,
 }
 
 impl ProbeReport {
@@ -276,7 +283,21 @@ pub async fn probe(
         agreement: None,
         disagreement: None,
         test_pod: None,
+        mechanism: None,
+        session_tags: None,
     };
+    // An association wins over the IRSA annotation: the Pod Identity webhook injects the
+    // container-credentials variables and not AWS_ROLE_ARN
+    // (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html).
+    // A ServiceAccount with neither an annotation nor a listed association, in a known
+    // cluster: EKS Auth is the authority on associations (the list may be unreadable),
+    // so ask it; no association answers ResourceNotFoundException.
+    if sa.is_some()
+        && (pod_identity::uses_pod_identity(snap, ns, name)
+            || (role_arn.is_none() && snap.cluster().is_some()))
+    {
+        return pod_identity::probe(kube, aws, snap, opts, stats, r).await;
+    }
     let Some(sa) = sa else {
         r.check(
             "service-account",
