@@ -16,6 +16,7 @@ pub mod redact;
 
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// Every AWS action the collectors call (all read-only); docs/iam-policy.json grants
 /// exactly these, and a test keeps the two in step.
@@ -48,19 +49,79 @@ pub const KUBERNETES_RESOURCES: [(&str, &str); 9] = [
     ),
 ];
 
+/// The whole run's deadline (`--deadline`): every read still unfinished when it passes
+/// ends as a recorded failure naming it, so a run always ends, with gaps instead of
+/// waits.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    at: tokio::time::Instant,
+    total: Duration,
+}
+
+impl Deadline {
+    /// A deadline `total` from now.
+    pub fn after(total: Duration) -> Deadline {
+        Deadline {
+            at: tokio::time::Instant::now() + total,
+            total,
+        }
+    }
+
+    /// When it passes.
+    pub fn at(&self) -> tokio::time::Instant {
+        self.at
+    }
+
+    /// Time left (zero once passed).
+    pub fn remaining(&self) -> Duration {
+        self.at
+            .saturating_duration_since(tokio::time::Instant::now())
+    }
+
+    /// What an unfinished read records.
+    pub fn passed(&self) -> String {
+        format!(
+            "not finished within the run's deadline ({} s, --deadline)",
+            self.total.as_secs()
+        )
+    }
+
+    /// Runs `work`, or gives [`Deadline::passed`] when the deadline comes first.
+    pub async fn bound<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, String>>,
+    ) -> Result<T, String> {
+        match tokio::time::timeout_at(self.at, work).await {
+            Ok(r) => r,
+            Err(_) => Err(self.passed()),
+        }
+    }
+}
+
+/// `N s` for messages (`timed out after 30 s (--timeout)`).
+pub fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 || d.as_secs() >= 10 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
 /// Errors that stop collection (everything else becomes a recorded failure).
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
     /// The kubeconfig (or in-cluster config) cannot be used.
-    #[error("kubeconfig: {0}")]
+    #[error("{0}")]
     Kubeconfig(String),
 }
 
 /// Call counters.
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// Kubernetes GET requests.
+    /// Kubernetes requests (every attempt).
     pub kubernetes: AtomicUsize,
+    /// Of which retries.
+    pub kubernetes_retries: AtomicUsize,
     /// AWS API calls.
     pub aws: AtomicUsize,
     /// Of which IAM.
@@ -69,19 +130,23 @@ pub struct Stats {
     pub eks: AtomicUsize,
     /// Of which STS.
     pub sts: AtomicUsize,
+    /// AWS retries (attempts beyond the first, by the SDK's standard retry mode).
+    pub aws_retries: AtomicUsize,
 }
 
 impl Stats {
-    /// `kubernetes: N requests; aws: M calls (iam a, eks b, sts c)`.
+    /// `kubernetes: N requests; aws: M calls (iam a, eks b, sts c); retries: …`.
     pub fn summary(&self) -> String {
         let g = |a: &AtomicUsize| a.load(Ordering::Relaxed);
         format!(
-            "kubernetes: {} requests; aws: {} calls (iam {}, eks {}, sts {})",
+            "kubernetes: {} requests; aws: {} calls (iam {}, eks {}, sts {}); retries: kubernetes {}, aws {}",
             g(&self.kubernetes),
             g(&self.aws),
             g(&self.iam),
             g(&self.eks),
-            g(&self.sts)
+            g(&self.sts),
+            g(&self.kubernetes_retries),
+            g(&self.aws_retries)
         )
     }
 }
@@ -96,6 +161,9 @@ pub fn envelope_error(command: &str, error: &str) -> Value {
     json!({"command": command, "error": error})
 }
 
+/// The run's deadline when `--deadline` is not given.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
+
 /// What to collect.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -105,6 +173,8 @@ pub struct Options {
     pub aws: aws::AwsOptions,
     /// Namespace in scope (all when `None`).
     pub namespace: Option<String>,
+    /// The whole run's deadline ([`DEFAULT_DEADLINE`] when `None`).
+    pub deadline: Option<Duration>,
 }
 
 /// The collected files (name, envelope) and the call counts.
@@ -136,27 +206,62 @@ pub fn annotated_roles(files: &[(String, Value)]) -> Vec<irsa_policy::RoleArn> {
     roles
 }
 
-/// Collects the cluster, then the AWS side for the roles its ServiceAccounts name.
+/// Collects the cluster and the AWS side, concurrently: the Kubernetes lists, the
+/// caller and the EKS cluster side start at once; the role reads start as soon as the
+/// ServiceAccounts (which name the roles) and the caller's account are known. Every
+/// read ends by the deadline; what did not finish is recorded as such.
 /// `stats` counts calls as they happen (a progress display may read it meanwhile).
 pub async fn collect(
     opts: &Options,
     stats: std::sync::Arc<Stats>,
 ) -> Result<Collection, CollectError> {
-    let kube = kubernetes::connect(&opts.kube).await?;
-    let mut files = kubernetes::collect(&kube, opts.namespace.as_deref(), &stats).await;
+    use futures::FutureExt;
+    let deadline = Deadline::after(opts.deadline.unwrap_or(DEFAULT_DEADLINE));
+    let kube = kubernetes::connect(&opts.kube, deadline).await?;
+    let ns = opts.namespace.as_deref();
+    let stats_ref: &Stats = &stats;
+    let service_accounts = kubernetes::service_accounts(&kube, ns, stats_ref)
+        .boxed()
+        .shared();
+    let sa_for_roles = service_accounts.clone();
+    let aws_side = async {
+        let aws = aws::connect(&opts.aws, Some(&kube.server), deadline).await;
+        let caller = aws.caller(stats_ref).boxed().shared();
+        let caller_for_roles = caller.clone();
+        let roles = async {
+            let ((_, sa), (_, account)) = futures::join!(sa_for_roles, caller_for_roles);
+            let roles = annotated_roles(&[(String::new(), sa)]);
+            aws.roles(&opts.aws, &roles, account.as_deref(), stats_ref)
+                .await
+        };
+        let ((caller_file, _), cluster, roles) = futures::join!(
+            caller,
+            aws.cluster_side(&opts.aws, Some(&kube.server), stats_ref),
+            roles
+        );
+        let mut files = vec![caller_file];
+        files.extend(cluster);
+        files.extend(roles);
+        files
+    };
+    let (sa, rest, aws_files) = futures::join!(
+        service_accounts,
+        kubernetes::collect_rest(&kube, ns, stats_ref),
+        aws_side
+    );
+    let mut kube_files = vec![sa];
+    kube_files.extend(rest);
     // Every request failing with a transport error means the API server is unreachable.
-    let failures: Vec<&str> = files
+    let failures: Vec<&str> = kube_files
         .iter()
         .filter_map(|(_, v)| v.get("error").and_then(Value::as_str))
         .collect();
-    let unreachable = (failures.len() == files.len())
+    let unreachable = (failures.len() == kube_files.len())
         .then(|| failures.first().map(|e| e.to_string()))
         .flatten()
-        .filter(|e| !e.contains("(403)") && !e.contains("(401)"))
-        .map(|e| format!("cannot reach the Kubernetes API at {}: {e}", kube.server));
-    let roles = annotated_roles(&files);
-    let aws = aws::connect(&opts.aws, Some(&kube.server)).await;
-    files.extend(aws::collect(&aws, &opts.aws, Some(&kube.server), &roles, &stats).await);
+        .filter(|e| e.starts_with("cannot reach the Kubernetes API"));
+    let mut files = kube_files;
+    files.extend(aws_files);
     Ok(Collection {
         files,
         stats,

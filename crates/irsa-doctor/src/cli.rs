@@ -117,10 +117,15 @@ pub struct LiveArgs {
     /// Timeout of each Kubernetes request and AWS operation, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub timeout: u64,
+    /// Deadline of the whole run, in seconds: what is unfinished by then is reported
+    /// as not checked (retries included).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub deadline: u64,
     /// Role reads running at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
-    /// Log API call counts to stderr.
+    /// Log API call counts to stderr (-v); each request and retry (-vv); each
+    /// collected object, redacted as `collect` writes it (-vvv).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

@@ -80,6 +80,7 @@ fn collect_options(
             kubeconfig: live.kubeconfig.clone(),
             context: live.context.clone(),
             timeout: Some(timeout),
+            verbose: live.verbose,
         },
         aws: irsa_collect::aws::AwsOptions {
             profile: live.profile.clone(),
@@ -88,8 +89,10 @@ fn collect_options(
             timeout: Some(timeout),
             issuer: issuer.clone(),
             concurrency: live.concurrency,
+            verbose: live.verbose,
         },
         namespace: namespace.clone(),
+        deadline: Some(std::time::Duration::from_secs(live.deadline.max(1))),
     }
 }
 
@@ -122,7 +125,7 @@ fn run_collect(opts: &irsa_collect::Options, verbose: u8) -> Result<irsa_collect
                 }
             }
         })
-        .map_err(|e| anyhow::anyhow!("{e}; check --kubeconfig/--context"))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if tty {
         eprint!("\r{:100}\r", "");
     }
@@ -133,6 +136,13 @@ fn run_collect(opts: &irsa_collect::Options, verbose: u8) -> Result<irsa_collect
             started.elapsed().as_secs_f64(),
             collection.stats.summary()
         );
+    }
+    if verbose > 2 {
+        // What was collected, as `collect` writes it: the same allow-list (no value
+        // outside it ever reaches a log).
+        for (name, v) in &collection.files {
+            eprintln!("irsa-doctor: collected {name}: {v}");
+        }
     }
     Ok(collection)
 }
@@ -281,12 +291,11 @@ fn collect(args: CollectArgs) -> Result<u8> {
         &args.namespace,
     );
     let c = run_collect(&opts, args.live.verbose)?;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("--output-dir: creating {}", dir.display()))?;
+    private_dir(dir).with_context(|| format!("--output-dir: creating {}", dir.display()))?;
     for (name, v) in &c.files {
         let path = dir.join(name);
         let text = serde_json::to_string_pretty(v)?;
-        std::fs::write(&path, format!("{text}\n"))
+        private_file(&path, format!("{text}\n").as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
     }
     let failures = c
@@ -306,6 +315,34 @@ fn collect(args: CollectArgs) -> Result<u8> {
         return Ok(2);
     }
     Ok(0)
+}
+
+/// A bundle directory only its owner can read (0700).
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        b.mode(0o700);
+        b.create(dir)?;
+        // An existing (empty) directory keeps its mode otherwise.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    b.create(dir)
+}
+
+/// A bundle file only its owner can read (0600), created new.
+fn private_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)?.write_all(bytes)
 }
 
 fn probe(args: ProbeArgs) -> Result<u8> {
@@ -369,9 +406,11 @@ fn probe(args: ProbeArgs) -> Result<u8> {
         .build()
         .context("starting the async runtime")?;
     let stats = irsa_collect::Stats::default();
+    let deadline =
+        irsa_collect::Deadline::after(std::time::Duration::from_secs(args.live.deadline.max(1)));
     let report = rt.block_on(async {
-        let kube = irsa_collect::kubernetes::connect(&opts.kube).await?;
-        let aws = irsa_collect::aws::connect(&opts.aws, Some(&kube.server)).await;
+        let kube = irsa_collect::kubernetes::connect(&opts.kube, deadline).await?;
+        let aws = irsa_collect::aws::connect(&opts.aws, Some(&kube.server), deadline).await;
         Ok::<_, irsa_collect::CollectError>(
             irsa_collect::probe::probe(&kube, &aws, &snap, &probe_opts, &stats).await,
         )

@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bounded;
 pub mod command;
 pub mod loader;
 pub mod model;

@@ -1,6 +1,12 @@
 //! The moto server (AWS API emulator) for tests: started on a free loopback port,
 //! stopped when dropped. moto speaks the real AWS wire protocols, so it proves our
 //! calls and parsing; it does not judge trust policies (its STS accepts any token).
+//!
+//! What moto lacks is answered in front of it: moto 5 has no
+//! `ListPodIdentityAssociations` (it answers 404), so a proxy answers it with an empty
+//! list, in the EKS API's shape (`{"associations": []}`, as
+//! `aws eks list-pod-identity-associations` prints for a cluster without any); our
+//! tests read it with the official SDK client.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -8,9 +14,10 @@ use std::time::{Duration, Instant};
 
 /// A running moto server.
 pub struct Moto {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (the proxy that completes moto).
     pub endpoint: String,
     child: Child,
+    _front: Option<crate::FaultProxy>,
 }
 
 impl Moto {
@@ -39,10 +46,26 @@ impl Moto {
         let mut m = Moto {
             endpoint: format!("http://127.0.0.1:{port}"),
             child,
+            _front: None,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                let front = crate::FaultProxy::start(
+                    &m.endpoint,
+                    None,
+                    vec![crate::FaultRule::new(
+                        "/pod-identity-associations",
+                        crate::When::Always,
+                        crate::Fault::Respond {
+                            status: 200,
+                            headers: vec![("content-type".into(), "application/json".into())],
+                            body: "{\"associations\": []}".into(),
+                        },
+                    )],
+                );
+                m.endpoint = front.url.clone();
+                m._front = Some(front);
                 return Some(m);
             }
             if let Ok(Some(_)) = m.child.try_wait() {

@@ -8,6 +8,9 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Largest discovery document or JWKS read.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// A fetched document and the chain it came with.
 pub struct Fetched {
     /// HTTP status.
@@ -105,22 +108,33 @@ pub async fn get(
             .await
             .map_err(|e| format!("GET {url}: {e}"))?;
         let status = resp.status().as_u16();
-        let body = resp
-            .into_body()
+        // An issuer's discovery document and JWKS are a few KB: a bigger answer is
+        // refused, never buffered (a hostile or broken issuer cannot exhaust memory).
+        let body = match http_body_util::Limited::new(resp.into_body(), MAX_BODY_BYTES)
             .collect()
             .await
-            .map_err(|e| format!("GET {url}: {e}"))?
-            .to_bytes()
-            .to_vec();
+        {
+            Ok(b) => b.to_bytes().to_vec(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Err(format!(
+                    "GET {url}: the answer is larger than {} MiB: not read",
+                    MAX_BODY_BYTES / (1024 * 1024)
+                ))
+            }
+            Err(e) => return Err(format!("GET {url}: {e}")),
+        };
         Ok(Fetched {
             status,
             body,
             chain,
         })
     };
-    tokio::time::timeout(timeout, work)
-        .await
-        .map_err(|_| format!("GET {url}: timed out"))?
+    tokio::time::timeout(timeout, work).await.map_err(|_| {
+        format!(
+            "GET {url}: timed out after {} (--timeout)",
+            crate::seconds(timeout)
+        )
+    })?
 }
 
 #[cfg(test)]

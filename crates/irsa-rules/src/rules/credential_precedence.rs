@@ -119,21 +119,11 @@ impl Rule for CredentialPrecedenceRule {
                 .and_then(|s| s.annotations.get(ROLE_ANNOTATION))
                 .cloned()
         };
-        for w in cx.workloads_in_scope().filter(|w| w.owner.is_none()) {
-            if let Some(role) = role_of(&w.namespace, w.template.effective_service_account()) {
-                check_spec(
-                    out,
-                    w.kind.name(),
-                    &w.namespace,
-                    &w.name,
-                    &w.template,
-                    &role,
-                );
-            }
-        }
-        for p in cx.pods_in_scope().filter(|p| p.owner.is_none()) {
-            if let Some(role) = role_of(&p.namespace, p.spec.effective_service_account()) {
-                check_spec(out, "Pod", &p.namespace, &p.name, &p.spec, &role);
+        // Workloads, and pods whose workload is not in the snapshot (static keys in a
+        // pod's env are flagged even when the workload lists could not be read).
+        for (kind, ns, name, spec) in cx.pod_specs() {
+            if let Some(role) = role_of(ns, spec.effective_service_account()) {
+                check_spec(out, kind, ns, name, spec, &role);
             }
         }
         for e in &cx.snap.exec {

@@ -28,23 +28,46 @@ impl Rule for Inputs {
                 "re-create the file with the command's `-o json`/`--output json` output",
             ));
         }
+        // One line per distinct failure (an unreachable endpoint fails every read
+        // the same way), naming the first command and how many others.
+        let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
         for f in &inputs.collection_failures {
-            let advice = if f.error.contains("AccessDenied")
-                || f.error.contains("Forbidden")
-                || f.error.contains("forbidden")
+            match groups.iter_mut().find(|(e, _)| *e == f.error) {
+                Some((_, commands)) => commands.push(&f.command),
+                None => groups.push((&f.error, vec![&f.command])),
+            }
+        }
+        for (error, commands) in groups {
+            let advice = if error.contains("AccessDenied")
+                || error.contains("Forbidden")
+                || error.contains("forbidden")
             {
                 "grant the read permission named in the error (see README: least privilege)"
             } else {
                 "re-run the command"
             };
-            out.report(
-                &Self::META,
-                Subject::global("Input", &f.command),
-                Message::new("gap-collection")
-                    .arg("command", &f.command)
-                    .arg("error", &f.error),
-            )
-            .fix(Fix::advice(advice));
+            let message = match commands.len() {
+                1 => Message::new("gap-collection")
+                    .arg("command", commands[0])
+                    .arg("error", error),
+                n @ 2..=3 => Message::new("gap-collection-few")
+                    .arg(
+                        "commands",
+                        commands[..n - 1]
+                            .iter()
+                            .map(|c| format!("`{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    )
+                    .arg("last", commands[n - 1])
+                    .arg("error", error),
+                n => Message::new("gap-collection-many")
+                    .arg("command", commands[0])
+                    .arg("others", (n - 1).to_string())
+                    .arg("error", error),
+            };
+            out.report(&Self::META, Subject::global("Input", commands[0]), message)
+                .fix(Fix::advice(advice));
         }
         for (what, count) in &inputs.skipped {
             out.report(

@@ -40,11 +40,24 @@ impl Rule for RoleExists {
                     )));
                 }
                 RoleState::NotCollected => {
+                    // A NoSuchEntity read with credentials of an unknown account.
+                    let unproven = cx.snap.caller_account.is_none()
+                        && cx.snap.inputs.collection_failures.iter().any(|f| {
+                            f.error.contains("NoSuchEntity")
+                                && f.command.contains("get-role")
+                                && f.command.split_whitespace().any(|w| w == arn.name)
+                        });
+                    let id = if unproven {
+                        "gap-role-account-unknown"
+                    } else {
+                        "gap-role"
+                    };
                     let f = out.report(
                         &Self::META,
                         i.subject(),
-                        Message::new("gap-role")
+                        Message::new(id)
                             .arg("role", arn.to_string())
+                            .arg("account", &arn.account)
                             .arg("name", sh(&arn.name)),
                     );
                     f.cause = Cause::CollectionGap;

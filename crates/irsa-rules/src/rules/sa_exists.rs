@@ -18,25 +18,16 @@ impl Rule for SaExists {
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         let mut users: Vec<(String, String, String, String)> = cx
-            .workloads_in_scope()
-            .filter(|w| w.owner.is_none())
-            .map(|w| {
+            .pod_specs()
+            .map(|(kind, ns, name, spec)| {
                 (
-                    w.kind.name().to_string(),
-                    w.namespace.clone(),
-                    w.name.clone(),
-                    w.template.effective_service_account().to_string(),
+                    kind.to_string(),
+                    ns.to_string(),
+                    name.to_string(),
+                    spec.effective_service_account().to_string(),
                 )
             })
             .collect();
-        users.extend(cx.pods_in_scope().filter(|p| p.owner.is_none()).map(|p| {
-            (
-                "Pod".to_string(),
-                p.namespace.clone(),
-                p.name.clone(),
-                p.spec.effective_service_account().to_string(),
-            )
-        }));
         if let Some((ns, name)) = cx.selected_service_account() {
             users.push(("ServiceAccount".into(), ns.clone(), name.clone(), name));
         }

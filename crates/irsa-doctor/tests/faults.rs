@@ -1,0 +1,706 @@
+//! Live mode under faults: the test world (Kubernetes test API server, moto) behind the
+//! testkit's fault-injecting proxy: throttling, 5xx, resets, delays, black holes,
+//! endless pagination. A fault may cost time and leave named gaps; it must never
+//! change a verdict (no new error, no new pass), and every run ends by its deadline.
+//! Needs moto and openssl like the other test-world tests.
+
+mod support;
+
+use irsa_testkit::{
+    objects_from_snapshot, Fault, FaultProxy, FaultRule, KubeConfig, KubeServer, Moto, When,
+};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::{required, with_moto_env};
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+}
+
+/// A test world: the Kubernetes side of a snapshot served by the test API server, the
+/// AWS side seeded into moto.
+struct World {
+    kube: KubeServer,
+    moto: Moto,
+    cluster: String,
+    region: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn seed(moto: &Moto, snap: &Path, cluster: &str, region: &str) {
+    let seed = Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/seed_moto.py"))
+        .args([&moto.endpoint, snap.to_str().unwrap(), cluster, region])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        seed.status.success(),
+        "seeding moto failed: {}",
+        String::from_utf8_lossy(&seed.stderr)
+    );
+}
+
+/// The many-problems example: ten ServiceAccounts, each broken a different way, one
+/// role in another account.
+fn problems_world() -> Option<World> {
+    let Some(moto) = Moto::start("111122223333") else {
+        required("moto (pip install 'moto[server]')");
+        return None;
+    };
+    seed(&moto, &example("many-problems"), "shop-use1", "us-east-1");
+    let kube = KubeServer::start(KubeConfig {
+        objects: objects_from_snapshot(&example("many-problems")),
+        page_size: Some(3),
+        ..KubeConfig::default()
+    });
+    Some(World {
+        kube,
+        moto,
+        cluster: "shop-use1".into(),
+        region: "us-east-1".into(),
+        _dir: None,
+    })
+}
+
+/// A generated healthy world (every chain works): `sas` ServiceAccounts, two pods each,
+/// `roles` roles.
+fn healthy_world(sas: usize, roles: usize) -> Option<World> {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("world");
+    irsa_testkit::scale::generate(&snap, sas, sas * 2, roles);
+    let Some(moto) = Moto::start("391252439823") else {
+        required("moto (pip install 'moto[server]')");
+        return None;
+    };
+    seed(&moto, &snap, "orders-use2", "us-east-2");
+    let kube = KubeServer::start(KubeConfig {
+        objects: objects_from_snapshot(&snap),
+        page_size: Some(50),
+        ..KubeConfig::default()
+    });
+    Some(World {
+        kube,
+        moto,
+        cluster: "orders-use2".into(),
+        region: "us-east-2".into(),
+        _dir: Some(dir),
+    })
+}
+
+/// One run of `check -o json` through the proxies.
+struct Run {
+    wall: Duration,
+    exit: Option<i32>,
+    json: Value,
+    stdout: String,
+    stderr: String,
+    kube_requests: u64,
+    aws_requests: u64,
+}
+
+impl Run {
+    fn findings(&self) -> Vec<&Value> {
+        self.json["findings"]
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default()
+    }
+    fn gaps(&self) -> Vec<String> {
+        self.findings()
+            .iter()
+            .filter(|f| f["cause"] == "collection-gap")
+            .map(|f| f["message"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+    fn errors(&self) -> BTreeSet<String> {
+        self.findings()
+            .iter()
+            .filter(|f| f["severity"] == "error" && f["cause"] != "collection-gap")
+            .map(|f| {
+                format!(
+                    "{} {}/{}",
+                    f["cause"].as_str().unwrap_or_default(),
+                    f["subject"]["kind"].as_str().unwrap_or_default(),
+                    f["subject"]["name"].as_str().unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+    fn ok_chains(&self) -> BTreeSet<String> {
+        self.json["chains"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|c| c["prediction"]["outcome"] == "success")
+                    .map(|c| {
+                        c["subject"]["name"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    /// Verdicts the fault created: errors and passes the fault-free run does not have.
+    fn false_findings(&self, clean: &Run) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .errors()
+            .difference(&clean.errors())
+            .map(|e| format!("new error {e}"))
+            .collect();
+        out.extend(
+            self.ok_chains()
+                .difference(&clean.ok_chains())
+                .map(|c| format!("new pass {c}")),
+        );
+        out
+    }
+    /// Errors of the fault-free run that are missing here.
+    fn lost_errors(&self, clean: &Run) -> usize {
+        clean.errors().difference(&self.errors()).count()
+    }
+}
+
+fn run(
+    w: &World,
+    kube: Vec<FaultRule>,
+    aws: Vec<FaultRule>,
+    extra: &[&str],
+    limit: Duration,
+) -> Run {
+    let kproxy = w.kube.behind_faults(kube);
+    let aproxy = FaultProxy::start(&w.moto.endpoint, None, aws);
+    // FAULT_TABLE_BIN runs the table against another build (the "before" column).
+    let bin = std::env::var("FAULT_TABLE_BIN").unwrap_or(env!("CARGO_BIN_EXE_irsa-doctor").into());
+    let mut c = Command::new(bin);
+    c.args([
+        "check",
+        "--cluster",
+        &w.cluster,
+        "--region",
+        &w.region,
+        "-o",
+        "json",
+    ])
+    .args(extra)
+    .arg("--kubeconfig")
+    .arg(kproxy.kubeconfig.as_ref().unwrap());
+    with_moto_env(&mut c, &w.moto);
+    c.env("AWS_ENDPOINT_URL", &aproxy.url);
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let started = Instant::now();
+    let mut child = c.spawn().expect("binary runs");
+    // The outer limit only guards the test suite; the binary must end on its own.
+    let out = loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            break child.wait_with_output().unwrap();
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            break child.wait_with_output().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let wall = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    Run {
+        wall,
+        exit: out.status.code(),
+        json: serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        kube_requests: kproxy.requests(),
+        aws_requests: aproxy.requests(),
+    }
+}
+
+fn kube(matching: &str, when: When, fault: Fault) -> Vec<FaultRule> {
+    vec![FaultRule::new(matching, when, fault)]
+}
+
+const LIMIT: Duration = Duration::from_secs(420);
+
+/// The fault table of the README and of the closing note: each fault, its wall time,
+/// exit status, gaps and false findings. Run:
+/// `cargo test -p irsa-doctor --test faults -- --ignored --nocapture fault_table`
+#[test]
+#[ignore = "measurement: run explicitly"]
+fn fault_table() {
+    let Some(p) = problems_world() else { return };
+    let Some(h) = healthy_world(6, 3) else { return };
+    let t5 = ["--timeout", "5"];
+    let clean_p = run(&p, vec![], vec![], &t5, LIMIT);
+    let clean_h = run(&h, vec![], vec![], &t5, LIMIT);
+    let only = std::env::var("FAULT_TABLE_ONLY").unwrap_or_default();
+    let sa = "/serviceaccounts";
+    let pods = "/pods?";
+    type Case = (&'static str, bool, Vec<FaultRule>, Vec<FaultRule>);
+    let cases: Vec<Case> = vec![
+        ("none (many-problems)", true, vec![], vec![]),
+        (
+            "k8s: ServiceAccount list reset once",
+            true,
+            kube(sa, When::First(1), Fault::Reset),
+            vec![],
+        ),
+        (
+            "k8s: ServiceAccount list 503 ×2 (Retry-After 1)",
+            true,
+            kube(
+                sa,
+                When::First(2),
+                Fault::kube_status(503, "ServiceUnavailable", Some(1)),
+            ),
+            vec![],
+        ),
+        (
+            "k8s: every list 429 ×1 (Retry-After 1)",
+            true,
+            kube(
+                "GET /api",
+                When::First(12),
+                Fault::kube_status(429, "TooManyRequests", Some(1)),
+            ),
+            vec![],
+        ),
+        (
+            "k8s: ServiceAccount list 500 always",
+            true,
+            kube(
+                sa,
+                When::Always,
+                Fault::kube_status(500, "InternalError", None),
+            ),
+            vec![],
+        ),
+        (
+            "k8s: pod list 429 always (Retry-After 30)",
+            true,
+            kube(
+                pods,
+                When::Always,
+                Fault::kube_status(429, "TooManyRequests", Some(30)),
+            ),
+            vec![],
+        ),
+        (
+            "k8s: pod list black hole",
+            true,
+            kube(pods, When::Always, Fault::BlackHole),
+            vec![],
+        ),
+        (
+            "k8s: every request delayed 2 s",
+            true,
+            kube("", When::Always, Fault::Delay(Duration::from_secs(2))),
+            vec![],
+        ),
+        (
+            "k8s: pod list same continue token",
+            true,
+            kube(pods, When::Always, Fault::EndlessContinue { fresh: false }),
+            vec![],
+        ),
+        (
+            "k8s: pod list endless continue",
+            true,
+            kube(pods, When::Always, Fault::EndlessContinue { fresh: true }),
+            vec![],
+        ),
+        (
+            "aws: GetCallerIdentity 500 always",
+            true,
+            vec![],
+            kube(
+                "Action=GetCallerIdentity",
+                When::Always,
+                Fault::aws_query_error(500, "InternalFailure", "injected"),
+            ),
+        ),
+        (
+            "aws: EKS 500 always",
+            true,
+            vec![],
+            kube(
+                "/clusters",
+                When::Always,
+                Fault::aws_json_error(500, "ServerException", "injected"),
+            ),
+        ),
+        ("none (healthy)", false, vec![], vec![]),
+        (
+            "aws: every call 500 (healthy)",
+            false,
+            vec![],
+            kube(
+                "",
+                When::Always,
+                Fault::aws_query_error(500, "InternalFailure", "injected"),
+            ),
+        ),
+        (
+            "aws: every call reset (healthy)",
+            false,
+            vec![],
+            kube("", When::Always, Fault::Reset),
+        ),
+        (
+            "aws: black hole (healthy)",
+            false,
+            vec![],
+            kube("", When::Always, Fault::BlackHole),
+        ),
+        (
+            "aws: GetRole throttled always (healthy)",
+            false,
+            vec![],
+            kube(
+                "Action=GetRole",
+                When::Always,
+                Fault::aws_query_throttling(),
+            ),
+        ),
+        (
+            "aws: 5 % throttling (healthy)",
+            false,
+            vec![],
+            kube(
+                "Action=",
+                When::PerMille(50, 7),
+                Fault::aws_query_throttling(),
+            ),
+        ),
+    ];
+    println!("| fault | wall | exit | gaps | false findings | errors lost | requests k8s/aws |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, problems, k, a) in cases {
+        if !name.contains(&only) {
+            continue;
+        }
+        let (w, clean) = if problems {
+            (&p, &clean_p)
+        } else {
+            (&h, &clean_h)
+        };
+        let r = run(w, k, a, &t5, LIMIT);
+        let false_f = r.false_findings(clean);
+        let killed = if r.exit.is_none() { " (killed)" } else { "" };
+        println!(
+            "| {name} | {:.1} s{killed} | {} | {} | {} | {} | {}/{} |",
+            r.wall.as_secs_f64(),
+            r.exit.map(|e| e.to_string()).unwrap_or_else(|| "-".into()),
+            r.gaps().len(),
+            if false_f.is_empty() {
+                "0".to_string()
+            } else {
+                format!("{}: {}", false_f.len(), false_f.join("; "))
+            },
+            r.lost_errors(clean),
+            r.kube_requests,
+            r.aws_requests,
+        );
+        if std::env::var_os("FAULT_TABLE_VERBOSE").is_some() {
+            println!("    gaps: {:#?}\n    stderr: {}", r.gaps(), r.stderr);
+        }
+    }
+    let _ = (&clean_p.stdout, &clean_h.stdout);
+}
+
+fn assert_no_false_findings(r: &Run, clean: &Run, what: &str) {
+    let f = r.false_findings(clean);
+    assert!(
+        f.is_empty(),
+        "{what}: the fault changed verdicts: {f:#?}\ngaps: {:#?}\nstderr: {}",
+        r.gaps(),
+        r.stderr
+    );
+}
+
+/// The failed-read gap naming `needle` (a command).
+fn gap_with(r: &Run, needle: &str) -> Option<String> {
+    r.gaps()
+        .into_iter()
+        .find(|g| g.contains(needle) && g.contains("failed while collecting"))
+}
+
+#[test]
+fn transient_kubernetes_failures_are_retried_like_kubectl() {
+    let Some(w) = problems_world() else { return };
+    let clean = run(&w, vec![], vec![], &[], LIMIT);
+    let faults = vec![
+        FaultRule::new("/serviceaccounts", When::First(1), Fault::Reset),
+        FaultRule::new(
+            "/pods?",
+            When::First(2),
+            Fault::kube_status(503, "ServiceUnavailable", Some(1)),
+        ),
+        FaultRule::new(
+            "/deployments",
+            When::First(1),
+            Fault::kube_status(429, "TooManyRequests", Some(1)),
+        ),
+        FaultRule::new(
+            "/replicasets",
+            When::First(1),
+            Fault::kube_status(500, "InternalError", None),
+        ),
+    ];
+    let r = run(&w, faults, vec![], &[], LIMIT);
+    assert_eq!(r.exit, clean.exit, "{}", r.stderr);
+    assert_eq!(
+        r.errors(),
+        clean.errors(),
+        "every verdict as without faults"
+    );
+    assert_eq!(r.gaps(), clean.gaps(), "no gap: the retries succeeded");
+    assert!(r.wall < Duration::from_secs(15), "{:?}", r.wall);
+}
+
+#[test]
+fn a_failed_kubernetes_read_is_a_named_gap_and_changes_no_verdict() {
+    let Some(w) = problems_world() else { return };
+    let clean = run(&w, vec![], vec![], &[], LIMIT);
+    let r = run(
+        &w,
+        kube(
+            "/serviceaccounts",
+            When::Always,
+            Fault::kube_status(500, "InternalError", None),
+        ),
+        vec![],
+        &[],
+        LIMIT,
+    );
+    let gap = gap_with(&r, "kubectl get serviceaccounts").expect("the failed list is a named gap");
+    assert!(
+        gap.contains("InternalError (500)") && gap.contains("attempts"),
+        "{gap}"
+    );
+    assert_no_false_findings(&r, &clean, "ServiceAccount list 500");
+}
+
+#[test]
+fn the_deadline_ends_every_wait() {
+    let Some(w) = problems_world() else { return };
+    let clean = run(&w, vec![], vec![], &[], LIMIT);
+    // The API server asks to come back in 30 s, forever; AWS never answers.
+    let r = run(
+        &w,
+        kube(
+            "/pods?",
+            When::Always,
+            Fault::kube_status(429, "TooManyRequests", Some(30)),
+        ),
+        kube("", When::Always, Fault::BlackHole),
+        &["--deadline", "6", "--timeout", "30"],
+        LIMIT,
+    );
+    assert!(
+        r.wall < Duration::from_secs(10),
+        "the run took {:?} with --deadline 6",
+        r.wall
+    );
+    assert!(
+        gap_with(&r, "kubectl get pods")
+            .is_some_and(|g| g.contains("Retry-After") || g.contains("--deadline")),
+        "{:#?}",
+        r.gaps()
+    );
+    assert!(
+        r.gaps().iter().any(|g| g.contains("--deadline")),
+        "{:#?}",
+        r.gaps()
+    );
+    assert_no_false_findings(&r, &clean, "429 forever + AWS black hole");
+    assert!(
+        !r.json.is_null(),
+        "the report is still printed: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_black_holed_request_ends_at_its_timeout() {
+    let Some(w) = problems_world() else { return };
+    let clean = run(&w, vec![], vec![], &[], LIMIT);
+    let r = run(
+        &w,
+        kube("/pods?", When::Always, Fault::BlackHole),
+        vec![],
+        &["--timeout", "2"],
+        LIMIT,
+    );
+    assert!(r.wall < Duration::from_secs(8), "{:?}", r.wall);
+    let gap = gap_with(&r, "kubectl get pods").expect("named gap");
+    assert!(gap.contains("timed out after 2 s (--timeout)"), "{gap}");
+    assert_no_false_findings(&r, &clean, "pods black hole");
+}
+
+#[test]
+fn endless_pagination_is_cut_and_never_read_as_complete() {
+    let Some(w) = problems_world() else { return };
+    let clean = run(&w, vec![], vec![], &[], LIMIT);
+    let r = run(
+        &w,
+        kube(
+            "/pods?",
+            When::Always,
+            Fault::EndlessContinue { fresh: false },
+        ),
+        vec![],
+        &[],
+        LIMIT,
+    );
+    let gap = gap_with(&r, "kubectl get pods").expect("named gap");
+    assert!(gap.contains("continue token again"), "{gap}");
+    assert_no_false_findings(&r, &clean, "same continue token");
+    let r = run(
+        &w,
+        kube(
+            "/pods?",
+            When::Always,
+            Fault::EndlessContinue { fresh: true },
+        ),
+        vec![],
+        &[],
+        LIMIT,
+    );
+    let gap = gap_with(&r, "kubectl get pods").expect("named gap");
+    assert!(gap.contains("did not end after"), "{gap}");
+    assert_no_false_findings(&r, &clean, "endless continue");
+}
+
+#[test]
+fn without_the_callers_account_no_role_is_declared_missing() {
+    let Some(w) = problems_world() else { return };
+    let clean = run(&w, vec![], vec![], &[], LIMIT);
+    let r = run(
+        &w,
+        vec![],
+        kube(
+            "Action=GetCallerIdentity",
+            When::Always,
+            Fault::aws_query_error(500, "InternalFailure", "injected"),
+        ),
+        &[],
+        LIMIT,
+    );
+    assert!(
+        !r.errors().iter().any(|e| e.starts_with("role-not-found")),
+        "{:#?}",
+        r.errors()
+    );
+    assert!(
+        gap_with(&r, "get-caller-identity").is_some(),
+        "{:#?}",
+        r.gaps()
+    );
+    assert_no_false_findings(&r, &clean, "GetCallerIdentity failing");
+}
+
+#[test]
+fn a_failed_describe_cluster_names_every_check_it_skips() {
+    let Some(w) = problems_world() else { return };
+    let clean = run(&w, vec![], vec![], &[], LIMIT);
+    let r = run(
+        &w,
+        vec![],
+        kube(
+            "/clusters",
+            When::Always,
+            Fault::aws_json_error(500, "ServerException", "injected"),
+        ),
+        &[],
+        LIMIT,
+    );
+    assert!(
+        gap_with(&r, "aws eks describe-cluster").is_some(),
+        "{:#?}",
+        r.gaps()
+    );
+    assert!(
+        gap_with(&r, "list-pod-identity-associations").is_some(),
+        "the Pod Identity associations are a named gap: {:#?}",
+        r.gaps()
+    );
+    assert_no_false_findings(&r, &clean, "EKS failing");
+}
+
+#[test]
+fn throttling_is_retried_per_call_and_named() {
+    let Some(w) = healthy_world(6, 3) else { return };
+    let clean = run(&w, vec![], vec![], &[], LIMIT);
+    assert_eq!(clean.exit, Some(0), "{}", clean.stderr);
+    // A few throttled calls: retried, nothing lost.
+    let r = run(
+        &w,
+        vec![],
+        kube(
+            "Action=",
+            When::PerMille(150, 11),
+            Fault::aws_query_throttling(),
+        ),
+        &[],
+        LIMIT,
+    );
+    assert_eq!(r.errors(), clean.errors());
+    assert_eq!(r.gaps(), clean.gaps(), "retries absorbed the throttling");
+    // GetRole always throttled: the gap says so, with the attempts.
+    let r = run(
+        &w,
+        vec![],
+        kube(
+            "Action=GetRole",
+            When::Always,
+            Fault::aws_query_throttling(),
+        ),
+        &[],
+        LIMIT,
+    );
+    let gap = gap_with(&r, "aws iam get-role").expect("named gap");
+    assert!(
+        gap.contains("throttled (5 attempts): Throttling: Rate exceeded"),
+        "{gap}"
+    );
+    assert!(r.wall < Duration::from_secs(30), "{:?}", r.wall);
+    assert_no_false_findings(&r, &clean, "GetRole throttled");
+}
+
+#[test]
+fn an_unreachable_aws_is_one_line_per_endpoint_and_never_a_pass() {
+    let Some(w) = healthy_world(6, 3) else { return };
+    let clean = run(&w, vec![], vec![], &[], LIMIT);
+    let r = run(
+        &w,
+        vec![],
+        kube("", When::Always, Fault::Reset),
+        &["--timeout", "5"],
+        LIMIT,
+    );
+    let failed: Vec<String> = r
+        .gaps()
+        .into_iter()
+        .filter(|g| g.contains("failed while collecting"))
+        .collect();
+    assert!(
+        (1..=3).contains(&failed.len()),
+        "one line per endpoint (IAM, EKS, STS), not per read: {failed:#?}"
+    );
+    for line in &failed {
+        assert!(line.contains("cannot reach the AWS"), "{line}");
+    }
+    for text in [&r.stdout, &r.stderr] {
+        for debug in ["DispatchFailure", "ConnectorError", "Some(", "kind: Other"] {
+            assert!(!text.contains(debug), "Debug output `{debug}` in {text}");
+        }
+    }
+    assert_no_false_findings(&r, &clean, "AWS resets");
+    assert!(r.ok_chains().is_empty(), "no chain passes without AWS");
+}
