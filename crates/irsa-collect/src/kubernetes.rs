@@ -7,8 +7,8 @@
 //! is abandoned. Transient failures are retried the way kubectl's client (client-go's
 //! `rest.Request`) retries them: only GETs; a connection reset or an answer cut short
 //! (client-go: `IsConnectionReset`/`IsProbableEOF`, retried after 1 s), and 429 or 5xx
-//! answers (client-go honours their `Retry-After`), at most 10 retries
-//! (client-go `maxRetries: 10`). Source: kubernetes/client-go `rest/request.go`
+//! answers (client-go honours their `Retry-After`), at most 10 retries when the
+//! server says when (client-go `maxRetries: 10`), 5 on our own backoff. Source: kubernetes/client-go `rest/request.go`
 //! (`request()`, `isErrRetryableFunc`) and `rest/with_retry.go` (`IsNextRetry`,
 //! `checkWait`). Differences, on purpose: we also retry 5xx without `Retry-After`
 //! (kube-rs does for 503/504), with jittered exponential backoff instead of a fixed
@@ -29,8 +29,12 @@ pub const MAX_ANSWER_BYTES: usize = 100 * 1024 * 1024;
 pub const MAX_PAGES: usize = 2_000;
 /// Objects asked for per page.
 pub const PAGE_LIMIT: usize = 500;
-/// Most retries of one request (client-go's default).
+/// Most retries of one request when the server says when to come back
+/// (`Retry-After`; client-go's default).
 pub const MAX_RETRIES: u32 = 10;
+/// Most retries of one request on our own backoff (a reset, a 5xx without
+/// `Retry-After`): about 5 s of waiting in all.
+pub const MAX_BACKOFF_RETRIES: u32 = 5;
 
 /// A connected cluster.
 pub struct Kube {
@@ -376,7 +380,12 @@ impl Kube {
                     text,
                 }) => {
                     let again = retryable && (code == 429 || (code >= 500 && code != 501));
-                    if !again || attempts > MAX_RETRIES {
+                    let most = if retry_after.is_some() {
+                        MAX_RETRIES
+                    } else {
+                        MAX_BACKOFF_RETRIES
+                    };
+                    if !again || attempts > most {
                         return Err(format!("{text}{}", attempts_note(attempts)));
                     }
                     let wait = match retry_after {
@@ -386,7 +395,7 @@ impl Kube {
                     (text, wait)
                 }
                 Ok(Attempt::Transport { text, transient }) => {
-                    if !(transient && retryable) || attempts > MAX_RETRIES {
+                    if !(transient && retryable) || attempts > MAX_BACKOFF_RETRIES {
                         return Err(format!("{text}{}", attempts_note(attempts)));
                     }
                     (text, backoff(attempts))

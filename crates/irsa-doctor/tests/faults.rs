@@ -176,9 +176,7 @@ fn run(
 ) -> Run {
     let kproxy = w.kube.behind_faults(kube);
     let aproxy = FaultProxy::start(&w.moto.endpoint, None, aws);
-    // FAULT_TABLE_BIN runs the table against another build (the "before" column).
-    let bin = std::env::var("FAULT_TABLE_BIN").unwrap_or(env!("CARGO_BIN_EXE_irsa-doctor").into());
-    let mut c = Command::new(bin);
+    let mut c = Command::new(support::bin());
     c.args([
         "check",
         "--cluster",
@@ -703,4 +701,60 @@ fn an_unreachable_aws_is_one_line_per_endpoint_and_never_a_pass() {
     }
     assert_no_false_findings(&r, &clean, "AWS resets");
     assert!(r.ok_chains().is_empty(), "no chain passes without AWS");
+}
+
+/// Throttling benchmark: 120 roles (240 ServiceAccounts), fault-free against 5 % of
+/// AWS calls answered `Throttling`; the target is at most 3× the fault-free time.
+/// Run: `cargo test --release -p irsa-doctor --test faults -- --ignored --nocapture throttling_benchmark`
+/// (`IRSA_DOCTOR_BIN=…` measures another build).
+#[test]
+#[ignore = "benchmark: run explicitly"]
+fn throttling_benchmark() {
+    let Some(w) = healthy_world(240, 120) else {
+        return;
+    };
+    let runs = 5;
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    let mut clean = Vec::new();
+    let mut throttled = Vec::new();
+    let mut reference: Option<Run> = None;
+    for i in 0..runs {
+        let r = run(&w, vec![], vec![], &["-v"], LIMIT);
+        assert_eq!(r.exit, Some(0), "{}", r.stderr);
+        clean.push(r.wall.as_secs_f64());
+        reference.get_or_insert(r);
+        let r = run(
+            &w,
+            vec![],
+            kube(
+                "Action=",
+                When::PerMille(50, 1000 + i),
+                Fault::aws_query_throttling(),
+            ),
+            &["-v"],
+            LIMIT,
+        );
+        let reference = reference.as_ref().unwrap();
+        assert_eq!(r.errors(), reference.errors(), "no verdict changed");
+        eprintln!(
+            "run {i}: fault-free {:.2} s; 5 % throttled {:.2} s ({} gaps beyond fault-free); {}",
+            clean[i as usize],
+            r.wall.as_secs_f64(),
+            r.gaps().len().saturating_sub(reference.gaps().len()),
+            r.stderr.lines().find(|l| l.contains("aws:")).unwrap_or("")
+        );
+        throttled.push(r.wall.as_secs_f64());
+    }
+    let (c, t) = (median(clean), median(throttled));
+    eprintln!(
+        "throttling_benchmark: 120 roles, median of {runs}: fault-free {c:.2} s, 5 % throttling {t:.2} s, ratio {:.2} (target ≤ 3)",
+        t / c
+    );
+    assert!(
+        t <= 3.0 * c,
+        "5 % throttling took {t:.2} s, more than 3× {c:.2} s"
+    );
 }

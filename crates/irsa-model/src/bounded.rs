@@ -138,10 +138,19 @@ pub fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, String> {
             meta.len() as f64 / (1024.0 * 1024.0 * 1024.0)
         )));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(meta.len() as usize)
+        .map_err(|_| "not enough memory to read it: split it".to_string())?;
     file.take(MAX_INPUT_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::OutOfMemory => format!(
+                "not enough memory to read it ({} MiB read and it goes on): split it",
+                bytes.len() / (1024 * 1024)
+            ),
+            _ => format!("cannot read: {e}"),
+        })?;
     if bytes.len() as u64 > MAX_INPUT_BYTES {
         return Err(too_big("the input does not end".to_string()));
     }
