@@ -39,7 +39,8 @@ fn ended_cleanly(o: &Output) -> String {
 }
 
 /// Nine levels of ten YAML aliases (10^9 values if expanded), padded with 100,000
-/// plain items (400 KB), which raises the YAML parser's own alias limit.
+/// plain items (400 KB), which raises the YAML parser's own alias limit, and 8 MB of
+/// comments, which would raise any limit proportional to the file's length.
 fn alias_bomb(dir: &Path) -> PathBuf {
     let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..10 {
@@ -49,6 +50,7 @@ fn alias_bomb(dir: &Path) -> PathBuf {
     }
     text.push_str("pad:\n");
     text.push_str(&"- x\n".repeat(100_000));
+    text.push_str(&"# nothing to see here, just a long comment line\n".repeat(160_000));
     let path = dir.join("bomb.yaml");
     std::fs::write(&path, text).unwrap();
     path

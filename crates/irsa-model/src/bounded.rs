@@ -1,9 +1,11 @@
 //! Memory bounds for inputs, by design: one file is read only up to
-//! [`MAX_INPUT_BYTES`], and a YAML document may not expand (through aliases) into more
-//! than its own size plus an absolute allowance ([`ALIAS_NODES`] values,
-//! [`ALIAS_BYTES`] of strings). The YAML parser's own alias limit grows with the file
-//! (100 expansions per event in serde_yaml), so a 40 KB file of nested aliases
-//! could reach 1.45 GB; with this budget it stops at about 100 MB, whatever its size.
+//! [`MAX_INPUT_BYTES`], and a YAML text that may hold aliases may not expand into more
+//! than [`ALIAS_NODES`] values or [`ALIAS_BYTES`] of strings in all, whatever its size.
+//! The YAML parser's own limit grows with the file (serde_yaml allows 100 alias
+//! expansions per event), so a 40 KB file of nested aliases reached 1.45 GB, and any
+//! budget proportional to the file's length could be padded (with comments, say)
+//! into the same bomb; this one is absolute. Text without aliases cannot expand:
+//! it is bounded by its own size.
 
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -13,10 +15,28 @@ use std::fmt;
 /// Largest input file read (kubectl/aws outputs of a very large cluster fit; split
 /// bigger ones, one `kubectl get … -n NAMESPACE` per namespace).
 pub const MAX_INPUT_BYTES: u64 = 1024 * 1024 * 1024;
-/// Values a YAML document may produce beyond one per byte of its text.
+/// Values a YAML text with aliases may produce in all.
 pub const ALIAS_NODES: u64 = 1_000_000;
-/// String bytes a YAML document may produce beyond its own length.
+/// String bytes a YAML text with aliases may produce in all.
 pub const ALIAS_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Whether the text may hold a YAML alias: a `*` where a node may start (at a line
+/// start, or after `-`, `?`, `:`, `[`, `{` or `,`, spaces aside). Conservative on
+/// purpose: quoted strings, block scalars and comments are not skipped, so it may say
+/// yes for a text without aliases (which then gets the absolute budget), never no for
+/// a text with one.
+pub fn may_have_aliases(text: &str) -> bool {
+    let mut last: Option<u8> = None;
+    for b in text.bytes() {
+        match b {
+            b'\n' | b'\r' => last = None,
+            b' ' | b'\t' => {}
+            b'*' if last.is_none_or(|l| b"-?:[{,".contains(&l)) => return true,
+            _ => last = Some(b),
+        }
+    }
+    false
+}
 
 /// What a document may still produce.
 pub struct Budget {
@@ -25,13 +45,17 @@ pub struct Budget {
 }
 
 impl Budget {
-    /// The budget of a document of `len` bytes: a value per byte and the text's own
-    /// length in strings (more than any document holds without aliases), plus the
-    /// absolute allowance for aliases.
-    pub fn for_text(len: usize) -> Budget {
+    /// The budget of a YAML text: absolute when it may hold aliases, else its own
+    /// size (it cannot expand).
+    pub fn for_text(text: &str) -> Budget {
+        let (nodes, bytes) = if may_have_aliases(text) {
+            (ALIAS_NODES, ALIAS_BYTES)
+        } else {
+            (u64::MAX, u64::MAX)
+        };
         Budget {
-            nodes: Cell::new(len as u64 + ALIAS_NODES),
-            bytes: Cell::new(len as u64 + ALIAS_BYTES),
+            nodes: Cell::new(nodes),
+            bytes: Cell::new(bytes),
         }
     }
 
@@ -40,7 +64,7 @@ impl Budget {
         let b = self.bytes.get();
         if n == 0 || (bytes as u64) > b {
             return Err(E::custom(format!(
-                "the document expands (through YAML aliases) beyond {} values or {} MiB of text: refused",
+                "the document expands (through YAML aliases) beyond {} values or {} MiB of text: refused (if it has no aliases, give it as JSON)",
                 ALIAS_NODES,
                 ALIAS_BYTES / (1024 * 1024)
             )));
@@ -162,7 +186,7 @@ mod tests {
     use super::*;
 
     fn yaml(text: &str) -> Result<Value, String> {
-        let budget = Budget::for_text(text.len());
+        let budget = Budget::for_text(text);
         let d = serde_yaml_ng::Deserializer::from_str(text);
         Bounded(&budget).deserialize(d).map_err(|e| e.to_string())
     }
@@ -205,6 +229,53 @@ mod tests {
         // stops it near a million values.
         let e = yaml(&alias_bomb(100_000)).unwrap_err();
         assert!(e.contains("expands"), "{e}");
+    }
+
+    #[test]
+    fn padding_buys_no_expansion() {
+        // Comments and plain items cost nothing: the budget is absolute.
+        let mut text = alias_bomb(0);
+        text.push_str(&"# padding\n".repeat(200_000));
+        let e = yaml(&text).unwrap_err();
+        assert!(e.contains("expands") || e.contains("repetition"), "{e}");
+    }
+
+    #[test]
+    fn documents_without_aliases_are_not_limited() {
+        let text = format!("[{}1]\n# *not an alias\n", "1, ".repeat(1000));
+        let b = Budget::for_text(&text);
+        assert_eq!((b.nodes.get(), b.bytes.get()), (u64::MAX, u64::MAX));
+        assert_eq!(yaml(&text).unwrap().as_array().unwrap().len(), 1001);
+        let b = Budget::for_text("a: &x 1\nb: *x\n");
+        assert_eq!((b.nodes.get(), b.bytes.get()), (ALIAS_NODES, ALIAS_BYTES));
+    }
+
+    #[test]
+    fn alias_positions_are_found() {
+        for t in [
+            "a: *x",
+            "- *x",
+            "[a, *x]",
+            "{k: *x}",
+            "*x",
+            "--- *x",
+            "? *x\n: y",
+            "a:\t*x",
+        ] {
+            assert!(may_have_aliases(t), "{t}");
+        }
+        for t in [
+            "a: '*'",
+            "a: \"*\"",
+            "arn:aws:s3:::b/*",
+            "rm -rf *.log",
+            "a*b",
+        ] {
+            assert!(!may_have_aliases(t), "{t}");
+        }
+        // Conservative: a `*` after `: ` inside quotes counts (the text then gets the
+        // absolute budget, which only a huge document would exceed).
+        assert!(may_have_aliases("a: 'b: *c'"));
     }
 
     #[test]

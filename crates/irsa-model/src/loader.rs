@@ -141,7 +141,7 @@ impl Loader {
     fn add_yaml(&mut self, path: &str, text: &str) {
         use serde::de::DeserializeSeed;
         // Every document of the file shares one budget: aliases cannot blow it up.
-        let budget = crate::bounded::Budget::for_text(text.len());
+        let budget = crate::bounded::Budget::for_text(text);
         for (i, doc) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
             let value = match crate::bounded::Bounded(&budget).deserialize(doc) {
                 Ok(v) => v,
