@@ -114,11 +114,24 @@ pub async fn connect(opts: &KubeOptions, deadline: Deadline) -> Result<Kube, cra
             None if opts.context.is_some() => kube::Config::from_kubeconfig(&kc_opts)
                 .await
                 .map_err(|e| bad(format!("--context: {}", root_cause(&e)))),
-            None => kube::Config::infer().await.map_err(|_| {
-                bad(format!(
-                    "no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster: {}",
-                    no_kubeconfig_hint()
-                ))
+            None => kube::Config::infer().await.map_err(|e| {
+                let named = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty());
+                match named {
+                    Some(v) if std::env::split_paths(&v).all(|p| !p.exists()) => bad(format!(
+                        "no kubeconfig found: $KUBECONFIG names {}, which does not exist; {}",
+                        std::path::PathBuf::from(&v).display(),
+                        no_kubeconfig_hint()
+                    )),
+                    Some(v) => bad(format!(
+                        "the kubeconfig in $KUBECONFIG ({}) cannot be used: {}",
+                        std::path::PathBuf::from(&v).display(),
+                        root_cause(&e)
+                    )),
+                    None => bad(format!(
+                        "no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster: {}",
+                        no_kubeconfig_hint()
+                    )),
+                }
             }),
         }
     };

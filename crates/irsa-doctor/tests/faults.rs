@@ -195,16 +195,31 @@ fn run(
         .stderr(std::process::Stdio::piped());
     let started = Instant::now();
     let mut child = c.spawn().expect("binary runs");
+    // Read both pipes while waiting (a full pipe would stall the binary).
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out_reader = drain(Box::new(child.stdout.take().unwrap()));
+    let err_reader = drain(Box::new(child.stderr.take().unwrap()));
     // The outer limit only guards the test suite; the binary must end on its own.
-    let out = loop {
-        if let Some(_status) = child.try_wait().unwrap() {
-            break child.wait_with_output().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
         }
         if started.elapsed() > limit {
             let _ = child.kill();
-            break child.wait_with_output().unwrap();
+            break child.wait().unwrap();
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = std::process::Output {
+        status,
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
     };
     let wall = started.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -713,7 +728,10 @@ fn throttling_benchmark() {
     let Some(w) = healthy_world(240, 120) else {
         return;
     };
-    let runs = 5;
+    let runs: u64 = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
     let median = |mut v: Vec<f64>| {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         v[v.len() / 2]
@@ -723,7 +741,18 @@ fn throttling_benchmark() {
     let mut reference: Option<Run> = None;
     for i in 0..runs {
         let r = run(&w, vec![], vec![], &["-v"], LIMIT);
-        assert_eq!(r.exit, Some(0), "{}", r.stderr);
+        assert_eq!(
+            r.exit,
+            Some(0),
+            "{:.1} s\n{}\n{:#?}",
+            r.wall.as_secs_f64(),
+            r.stderr,
+            r.findings()
+                .iter()
+                .filter(|f| f["severity"] != "info")
+                .take(5)
+                .collect::<Vec<_>>()
+        );
         clean.push(r.wall.as_secs_f64());
         reference.get_or_insert(r);
         let r = run(

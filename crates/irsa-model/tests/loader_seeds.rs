@@ -34,7 +34,7 @@ fn load(bytes: &[u8]) -> irsa_model::Snapshot {
 #[test]
 fn every_seed_loads_or_is_rejected_with_a_reason() {
     for (name, bytes) in seeds() {
-        let snap = load(&bytes);
+        let snap = load(bytes);
         for r in &snap.inputs.rejected {
             assert!(!r.error.is_empty(), "{name}: a rejection without a reason");
         }

@@ -37,7 +37,7 @@ fn run(bytes: &[u8]) {
 #[test]
 fn every_seed_is_explained_without_panic() {
     for s in seeds() {
-        run(&s);
+        run(s);
     }
 }
 

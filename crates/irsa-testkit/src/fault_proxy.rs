@@ -497,13 +497,15 @@ async fn forward(
         .unwrap_or(&state.upstream);
     let authority = rest.split('/').next().unwrap_or(rest).to_string();
     let tcp = tokio::net::TcpStream::connect(&authority).await?;
+    // Headers as sent, `Host` included: AWS signatures (SigV4) cover it.
     let mut req = Request::builder().method(parts.method.clone()).uri(uri);
     for (k, v) in &parts.headers {
-        if k != "host" {
-            req = req.header(k, v);
-        }
+        req = req.header(k, v);
     }
-    let req = req.header("host", &authority).body(Full::new(body))?;
+    if !parts.headers.contains_key("host") {
+        req = req.header("host", &authority);
+    }
+    let req = req.body(Full::new(body))?;
     let resp = match &state.tls {
         Some(t) => {
             let mut roots = rustls::RootCertStore::empty();
