@@ -1,9 +1,9 @@
-//! `explain` on hostile seeds (`fuzz/seeds/explain`: huge strings, thousands of
+//! `explain` (on bytes, as the CLI reads them) on hostile seeds (`fuzz/seeds/explain`: huge strings, thousands of
 //! nested causes, UTF-16, invalid UTF-8, real logs) and random mutations of them:
 //! no panic. Run longer with `PROPTEST_CASES=5000 cargo test --release -p irsa-rules
 //! --test explain_seeds` (or the cargo-fuzz target, see `fuzz/Cargo.toml`).
 
-use irsa_rules::explain::{explain, render_text};
+use irsa_rules::explain::{explain_bytes, render_text};
 use irsa_rules::Scope;
 use proptest::prelude::*;
 use std::path::PathBuf;
@@ -29,8 +29,7 @@ fn read_seeds() -> Vec<Vec<u8>> {
 }
 
 fn run(bytes: &[u8]) {
-    let text = String::from_utf8_lossy(bytes);
-    let e = explain(&text, None, &Scope::default());
+    let e = explain_bytes(bytes, None, &Scope::default());
     let _ = render_text(&e);
 }
 
