@@ -11,9 +11,11 @@
 //!   fsGroup, runAsNonRoot), `nodeSelector`, `hostNetwork`; per container `name`,
 //!   `image`, env names with values only for non-secret `AWS_*` variables (others
 //!   become `<redacted>`: their presence is what counts), `valueFrom`/`envFrom`
-//!   references by name, volume mounts (name, path), `securityContext`; volumes by
-//!   name with their projected service-account token sources;
-//! - workload `template`/`jobTemplate` (the same pod spec), pod `status.phase`;
+//!   references by name, volume mounts (name, path, subPath), `securityContext`;
+//!   volumes by name with their projected service-account token sources;
+//! - workload `template`/`jobTemplate` (the same pod spec); `status.phase` (pods) and
+//!   `status.conditions` (type, status, reason, message: a controller that cannot
+//!   create pods says why there);
 //! - webhook configurations: name, clientConfig (url, service), rules, failurePolicy,
 //!   object and namespace selectors, admissionReviewVersions.
 //!
@@ -67,6 +69,8 @@ static CONTAINER: Keep = Keep::Fields(&[
         Keep::Each(&Keep::Fields(&[
             ("name", Keep::All),
             ("mountPath", Keep::All),
+            ("subPath", Keep::All),
+            ("subPathExpr", Keep::All),
         ])),
     ),
     ("securityContext", Keep::Ref(&SECURITY_CONTEXT)),
@@ -175,7 +179,21 @@ static OBJECT: Keep = Keep::Fields(&[
     ("apiVersion", Keep::All),
     ("metadata", Keep::Ref(&METADATA)),
     ("spec", Keep::Ref(&SPEC)),
-    ("status", Keep::Fields(&[("phase", Keep::All)])),
+    (
+        "status",
+        Keep::Fields(&[
+            ("phase", Keep::All),
+            (
+                "conditions",
+                Keep::Each(&Keep::Fields(&[
+                    ("type", Keep::All),
+                    ("status", Keep::All),
+                    ("reason", Keep::All),
+                    ("message", Keep::All),
+                ])),
+            ),
+        ]),
+    ),
     ("webhooks", Keep::Each(&WEBHOOK)),
 ]);
 
@@ -326,6 +344,12 @@ mod tests {
             "sts.amazonaws.com"
         );
         assert_eq!(pod["status"], json!({"phase": "Running"}));
+        let mut rs = json!({"kind": "ReplicaSet", "status": {"replicas": 0, "conditions": [{"type": "ReplicaFailure", "status": "True",
+            "reason": "FailedCreate", "message": "pods \"a-\" is forbidden: error looking up service account x/y: serviceaccount \"y\" not found",
+            "lastTransitionTime": "2024-01-01T00:00:00Z"}]}});
+        redact_object(&mut rs);
+        assert_eq!(rs["status"]["conditions"][0]["reason"], "FailedCreate");
+        assert!(rs["status"].get("replicas").is_none());
         assert_eq!(pod["metadata"]["labels"]["app"], "a");
         assert_eq!(
             pod["metadata"]["annotations"]["eks.amazonaws.com/role_arn"],

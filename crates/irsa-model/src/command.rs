@@ -67,6 +67,8 @@ pub struct CommandInfo {
     pub cluster_name: Option<String>,
     /// Words after `--` (the command run inside the pod).
     pub inner: Vec<String>,
+    /// `-l/--selector/--field-selector`: the list is a subset, not the namespace.
+    pub selector: Option<String>,
 }
 
 impl CommandInfo {
@@ -103,9 +105,9 @@ impl CommandInfo {
                 "--role-name" => info.role_name = value(&mut it),
                 "--open-id-connect-provider-arn" => info.provider_arn = value(&mut it),
                 "--name" | "--cluster-name" => info.cluster_name = value(&mut it),
+                "-l" | "--selector" | "--field-selector" => info.selector = value(&mut it),
                 "-o" | "--output" | "--query" | "--region" | "--profile" | "--context"
-                | "--kubeconfig" | "--policy-name" | "--policy-document" | "-l" | "--selector"
-                | "--association-id" => {
+                | "--kubeconfig" | "--policy-name" | "--policy-document" | "--association-id" => {
                     value(&mut it);
                 }
                 f if f.starts_with('-') => {}

@@ -8,9 +8,12 @@
 
 pub mod bounded;
 pub mod command;
+mod events;
+mod kinds;
 pub mod loader;
 pub mod model;
 mod raw;
+pub mod recorded;
 
 pub use loader::{load_paths, Loader, REDACTED};
 pub use model::*;

@@ -28,27 +28,46 @@ impl Rule for Inputs {
                 "re-create the file with the command's `-o json`/`--output json` output",
             ));
         }
-        // One line per distinct failure (an unreachable endpoint fails every read
-        // the same way), naming the first command and how many others.
+        // One line per distinct failure (an unreachable endpoint or missing
+        // credentials fail every read the same way), naming up to three commands.
         let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
         for f in &inputs.collection_failures {
+            if irsa_model::recorded::is_not_found(&f.error) {
+                // A recorded answer ("it does not exist"), used as evidence by the rule
+                // that reads that object; that rule names a gap if it cannot use it.
+                out.report(
+                    &Self::META,
+                    Subject::global("Input", &f.command),
+                    Message::new("recorded-not-found")
+                        .arg("command", &f.command)
+                        .arg("error", &f.error),
+                )
+                .severity(Severity::Info);
+                continue;
+            }
             match groups.iter_mut().find(|(e, _)| *e == f.error) {
                 Some((_, commands)) => commands.push(&f.command),
                 None => groups.push((&f.error, vec![&f.command])),
             }
         }
         for (error, commands) in groups {
-            let advice = if error.contains("AccessDenied")
-                || error.contains("Forbidden")
-                || error.contains("forbidden")
-            {
-                "grant the read permission named in the error (see README: least privilege)"
-            } else {
-                "re-run the command"
+            let first = commands[0];
+            let advice = match irsa_model::recorded::permission_named(error) {
+                Some(p) => format!(
+                    "grant {p} to the identity that collects (see README: least privilege), then re-run `{first}`"
+                ),
+                None if error.contains("AccessDenied")
+                    || error.contains("Forbidden")
+                    || error.contains("forbidden") =>
+                {
+                    "grant the read permission named in the error (see README: least privilege)"
+                        .to_string()
+                }
+                None => format!("re-run `{first}`"),
             };
             let message = match commands.len() {
                 1 => Message::new("gap-collection")
-                    .arg("command", commands[0])
+                    .arg("command", first)
                     .arg("error", error),
                 n @ 2..=3 => Message::new("gap-collection-few")
                     .arg(
@@ -62,11 +81,11 @@ impl Rule for Inputs {
                     .arg("last", commands[n - 1])
                     .arg("error", error),
                 n => Message::new("gap-collection-many")
-                    .arg("command", commands[0])
+                    .arg("command", first)
                     .arg("others", (n - 1).to_string())
                     .arg("error", error),
             };
-            out.report(&Self::META, Subject::global("Input", commands[0]), message)
+            out.report(&Self::META, Subject::global("Input", first), message)
                 .fix(Fix::advice(advice));
         }
         for (what, count) in &inputs.skipped {

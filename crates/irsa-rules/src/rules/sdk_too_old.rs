@@ -1,6 +1,6 @@
 //! IRSA408: the SDK is recent enough to read the web identity token.
 
-use crate::context::{Context, Out, ROLE_ANNOTATION};
+use crate::context::{Context, Out};
 use crate::declare_rule;
 use crate::finding::{Fix, Subject};
 use crate::messages::Message;
@@ -42,9 +42,8 @@ impl Rule for SdkTooOld {
         // Workloads, and pods whose workload is not in the snapshot.
         for (kind, namespace, name, spec) in cx.pod_specs() {
             let annotated = cx
-                .snap
-                .service_account(namespace, spec.effective_service_account())
-                .is_some_and(|s| s.annotations.contains_key(ROLE_ANNOTATION));
+                .role_annotation(namespace, spec.effective_service_account())
+                .is_some();
             if !annotated {
                 continue;
             }
