@@ -552,14 +552,20 @@ pub async fn service_accounts(
     list_file(kube, RESOURCES[0], namespace, stats).await
 }
 
+/// The pods in scope (their `AWS_ROLE_ARN` names the roles when the ServiceAccounts
+/// cannot be read).
+pub async fn pods(kube: &Kube, namespace: Option<&str>, stats: &Stats) -> (String, Value) {
+    list_file(kube, RESOURCES[1], namespace, stats).await
+}
+
 /// Everything else IRSA needs from the cluster, in scope `namespace` (all when
-/// `None`): pods, workloads, webhook configurations, the version.
+/// `None`): workloads, webhook configurations, the version.
 pub async fn collect_rest(
     kube: &Kube,
     namespace: Option<&str>,
     stats: &Stats,
 ) -> Vec<(String, Value)> {
-    let lists = RESOURCES[1..]
+    let lists = RESOURCES[2..]
         .iter()
         .map(|r| list_file(kube, *r, namespace, stats));
     let webhooks = async {
@@ -589,16 +595,6 @@ pub async fn collect_rest(
     files.push(webhooks);
     files.push(version);
     files
-}
-
-/// Collects everything IRSA needs from the cluster, in scope `namespace` (all when `None`).
-pub async fn collect(kube: &Kube, namespace: Option<&str>, stats: &Stats) -> Vec<(String, Value)> {
-    let (sa, mut rest) = futures::join!(
-        service_accounts(kube, namespace, stats),
-        collect_rest(kube, namespace, stats)
-    );
-    rest.insert(0, sa);
-    rest
 }
 
 #[cfg(test)]

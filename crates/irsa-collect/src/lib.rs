@@ -189,6 +189,31 @@ pub struct Collection {
     pub unreachable: Option<String>,
 }
 
+/// Distinct, valid role ARNs the collected pods carry in `AWS_ROLE_ARN` (what the
+/// webhook injected from their ServiceAccount's annotation).
+pub fn pod_roles(files: &[(String, Value)]) -> Vec<irsa_policy::RoleArn> {
+    let mut roles: Vec<irsa_policy::RoleArn> = files
+        .iter()
+        .filter_map(|(_, v)| v.pointer("/output/items")?.as_array())
+        .flatten()
+        .filter_map(|pod| pod.pointer("/spec"))
+        .flat_map(|spec| {
+            ["containers", "initContainers"]
+                .into_iter()
+                .filter_map(|k| spec.get(k)?.as_array())
+                .flatten()
+        })
+        .filter_map(|c| c.get("env")?.as_array())
+        .flatten()
+        .filter(|e| e.get("name").and_then(Value::as_str) == Some("AWS_ROLE_ARN"))
+        .filter_map(|e| e.get("value")?.as_str())
+        .filter_map(|a| irsa_policy::RoleArn::parse(a).ok())
+        .collect();
+    roles.sort();
+    roles.dedup();
+    roles
+}
+
 /// Distinct, valid role ARNs annotated on the collected ServiceAccounts.
 pub fn annotated_roles(files: &[(String, Value)]) -> Vec<irsa_policy::RoleArn> {
     let mut roles: Vec<irsa_policy::RoleArn> = files
@@ -208,7 +233,8 @@ pub fn annotated_roles(files: &[(String, Value)]) -> Vec<irsa_policy::RoleArn> {
 
 /// Collects the cluster and the AWS side, concurrently: the Kubernetes lists, the
 /// caller and the EKS cluster side start at once; the role reads start as soon as the
-/// ServiceAccounts (which name the roles) and the caller's account are known. Every
+/// ServiceAccounts (which name the roles; the pods when they cannot be read) and the
+/// caller's account are known. Every
 /// read ends by the deadline; what did not finish is recorded as such.
 /// `stats` counts calls as they happen (a progress display may read it meanwhile).
 pub async fn collect(
@@ -223,14 +249,23 @@ pub async fn collect(
     let service_accounts = kubernetes::service_accounts(&kube, ns, stats_ref)
         .boxed()
         .shared();
+    let pods = kubernetes::pods(&kube, ns, stats_ref).boxed().shared();
     let sa_for_roles = service_accounts.clone();
+    let pods_for_roles = pods.clone();
     let aws_side = async {
         let aws = aws::connect(&opts.aws, Some(&kube.server), deadline).await;
         let caller = aws.caller(stats_ref).boxed().shared();
         let caller_for_roles = caller.clone();
         let roles = async {
             let ((_, sa), (_, account)) = futures::join!(sa_for_roles, caller_for_roles);
-            let roles = annotated_roles(&[(String::new(), sa)]);
+            // The ServiceAccounts name the roles; when they cannot be read, the pods'
+            // AWS_ROLE_ARN does (the rules then check the chain from the pods).
+            let roles = if sa.get("error").is_some() {
+                let (_, pods) = pods_for_roles.await;
+                pod_roles(&[(String::new(), pods)])
+            } else {
+                annotated_roles(&[(String::new(), sa)])
+            };
             aws.roles(&opts.aws, &roles, account.as_deref(), stats_ref)
                 .await
         };
@@ -244,12 +279,13 @@ pub async fn collect(
         files.extend(roles);
         files
     };
-    let (sa, rest, aws_files) = futures::join!(
+    let (sa, pods, rest, aws_files) = futures::join!(
         service_accounts,
+        pods,
         kubernetes::collect_rest(&kube, ns, stats_ref),
         aws_side
     );
-    let mut kube_files = vec![sa];
+    let mut kube_files = vec![sa, pods];
     kube_files.extend(rest);
     // Every request failing with a transport error means the API server is unreachable.
     let failures: Vec<&str> = kube_files
@@ -268,4 +304,38 @@ pub async fn collect(
         server: Some(kube.server),
         unreachable,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pod_roles_are_the_distinct_valid_aws_role_arns_of_every_container() {
+        let env = |v: &str| json!([{"name": "AWS_ROLE_ARN", "value": v}, {"name": "OTHER", "value": "arn:aws:iam::111122223333:role/not-this"}]);
+        let pods = envelope(
+            "kubectl get pods -A -o json",
+            json!({"items": [
+                {"spec": {"containers": [{"env": env("arn:aws:iam::111122223333:role/a")}],
+                          "initContainers": [{"env": env("arn:aws:iam::111122223333:role/b")}]}},
+                {"spec": {"containers": [{"env": env("arn:aws:iam::111122223333:role/a")},
+                                          {"env": env("not an arn")},
+                                          {"env": [{"name": "AWS_ROLE_ARN", "valueFrom": {"secretKeyRef": {"name": "x", "key": "y"}}}]}]}},
+                {"spec": {"containers": [{"name": "no-env"}]}}
+            ]}),
+        );
+        let roles: Vec<String> = pod_roles(&[("pods".into(), pods)])
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                "arn:aws:iam::111122223333:role/a",
+                "arn:aws:iam::111122223333:role/b"
+            ]
+        );
+        let failed = envelope_error("kubectl get pods -A -o json", "Forbidden (403): no");
+        assert!(pod_roles(&[("pods".into(), failed)]).is_empty());
+    }
 }
