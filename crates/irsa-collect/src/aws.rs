@@ -438,6 +438,12 @@ impl Aws {
                         let body = se.raw().body().bytes().map(String::from_utf8_lossy);
                         match body.and_then(|b| error_in_body(&b)) {
                             Some(cm) => cm,
+                            None if (200..300).contains(&status) => {
+                                return format!(
+                                    "unreadable answer from {} (HTTP {status}): its body is not a valid answer (cut short or garbled on the way){note}",
+                                    endpoint()
+                                )
+                            }
                             None => {
                                 return format!(
                                     "unexpected answer from {} (HTTP {status}){note}",
@@ -450,7 +456,7 @@ impl Aws {
                 if THROTTLING_CODES.contains(&code.as_str()) {
                     format!("throttled ({n} attempts): {code}: {message}")
                 } else {
-                    format!("{code}: {message}{note}")
+                    format!("{code}: {message}{note}{}", what_to_do(&code))
                 }
             }
             SdkError::TimeoutError(_) if a.throttled() > 0 => format!(
@@ -528,6 +534,31 @@ impl Aws {
             );
         }
         result
+    }
+}
+
+/// Error codes that mean the credentials themselves are refused (expired, unknown,
+/// badly signed): every call fails the same way.
+/// Source: AWS API reference, "Common Errors"
+/// (https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html,
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html).
+const CREDENTIAL_CODES: [&str; 7] = [
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "RequestExpired",
+];
+
+/// What to do about an AWS error code, appended to its one line. (A missing permission
+/// needs nothing here: the report's fix names the action to grant.)
+fn what_to_do(code: &str) -> &'static str {
+    if CREDENTIAL_CODES.contains(&code) {
+        "; the AWS credentials in use are expired or not valid: refresh them (`aws sso login`, new keys, or --profile NAME) and check with `aws sts get-caller-identity`"
+    } else {
+        ""
     }
 }
 
@@ -631,7 +662,18 @@ impl Aws {
             stats,
             Service::Eks,
             self.eks.describe_cluster().name(name)
-        )?;
+        )
+        .map_err(|e| {
+            // EKS answers a cluster of another region (or account) as not found.
+            if e.starts_with("ResourceNotFoundException") {
+                format!(
+                    "{e}; it was looked up in region {} of the account the credentials are for: pass the cluster's --region (and --profile for its account)",
+                    self.conf.region().map(|r| r.to_string()).unwrap_or_default()
+                )
+            } else {
+                e
+            }
+        })?;
         let Some(c) = o.cluster() else {
             return Err(format!("describe-cluster {name} returned no cluster"));
         };

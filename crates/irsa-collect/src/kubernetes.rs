@@ -78,11 +78,16 @@ pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     tidy(&text)
 }
 
-/// `Connection refused (os error 111)` → `connection refused`.
+/// `Connection refused (os error 111)` → `connection refused`; a trailing link to a
+/// library's manual (rustls adds one to an unexpected EOF) is dropped.
 pub(crate) fn tidy(text: &str) -> String {
     let t = match text.find(" (os error ") {
         Some(i) => &text[..i],
         None => text,
+    };
+    let t = match t.find(": https://docs.rs/") {
+        Some(i) => &t[..i],
+        None => t,
     };
     let mut c = t.chars();
     match c.next() {
@@ -245,6 +250,18 @@ fn attempts_note(n: u32) -> String {
 }
 
 impl Kube {
+    /// What to do about a request refused for its credentials (401: missing or
+    /// expired). (A 403 needs nothing here: the report's fix names what to grant.)
+    fn status_hint(&self, code: u16) -> String {
+        match code {
+            401 => format!(
+                "; the API server at {} does not accept the kubeconfig's credentials (missing or expired): refresh them (on EKS: `aws eks update-kubeconfig --name CLUSTER --region REGION`, with AWS credentials that are not expired), then check with `kubectl get serviceaccounts -A`",
+                self.server
+            ),
+            _ => String::new(),
+        }
+    }
+
     /// One attempt, bounded by `--timeout` and the answer size cap.
     async fn attempt(&self, method: &http::Method, path: &str, body: &[u8]) -> Attempt {
         use http_body_util::BodyExt;
@@ -263,9 +280,21 @@ impl Kube {
         };
         let resp = match self.client.send(req).await {
             Ok(r) => r,
+            // A connection that was made and then dropped is no proof that the server
+            // cannot be reached: said apart (and retried).
+            Err(e) if transient(&e) => {
+                return Attempt::Transport {
+                    transient: true,
+                    text: format!(
+                        "the Kubernetes API at {} closed the connection without an answer: {}",
+                        self.server,
+                        root_cause(&e)
+                    ),
+                }
+            }
             Err(e) => {
                 return Attempt::Transport {
-                    transient: transient(&e),
+                    transient: false,
                     text: format!(
                         "cannot reach the Kubernetes API at {}: {}",
                         self.server,
@@ -314,7 +343,7 @@ impl Kube {
             Attempt::Status {
                 code,
                 retry_after,
-                text: status_text(code, &text),
+                text: format!("{}{}", status_text(code, &text), self.status_hint(code)),
             }
         }
     }

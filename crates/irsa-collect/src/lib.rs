@@ -185,8 +185,36 @@ pub struct Collection {
     pub stats: std::sync::Arc<Stats>,
     /// API server URL.
     pub server: Option<String>,
-    /// Set when the Kubernetes API could not be reached at all.
+    /// Set when the Kubernetes API could not be used at all: not reached, or every
+    /// request refused as unauthorized (401); the one line that says so.
     pub unreachable: Option<String>,
+}
+
+/// When every Kubernetes read failed the same way, and that way means the API server
+/// cannot be used at all (not reached, or the credentials refused: 401), the one line
+/// that says so (the first read's error, which names the server and what to do).
+fn unusable(kube_files: &[(String, Value)]) -> Option<String> {
+    let failures: Vec<&str> = kube_files
+        .iter()
+        .filter_map(|(_, v)| v.get("error").and_then(Value::as_str))
+        .collect();
+    if failures.is_empty() || failures.len() < kube_files.len() {
+        return None;
+    }
+    let class = |e: &str| {
+        if e.starts_with("cannot reach the Kubernetes API") {
+            Some("unreachable")
+        } else if e.starts_with("Unauthorized (401)") || e.starts_with("HTTP 401") {
+            Some("unauthorized")
+        } else {
+            None
+        }
+    };
+    let first = class(failures[0])?;
+    failures
+        .iter()
+        .all(|e| class(e) == Some(first))
+        .then(|| failures[0].to_string())
 }
 
 /// Distinct, valid role ARNs the collected pods carry in `AWS_ROLE_ARN` (what the
@@ -287,15 +315,7 @@ pub async fn collect(
     );
     let mut kube_files = vec![sa, pods];
     kube_files.extend(rest);
-    // Every request failing with a transport error means the API server is unreachable.
-    let failures: Vec<&str> = kube_files
-        .iter()
-        .filter_map(|(_, v)| v.get("error").and_then(Value::as_str))
-        .collect();
-    let unreachable = (failures.len() == kube_files.len())
-        .then(|| failures.first().map(|e| e.to_string()))
-        .flatten()
-        .filter(|e| e.starts_with("cannot reach the Kubernetes API"));
+    let unreachable = unusable(&kube_files);
     let mut files = kube_files;
     files.extend(aws_files);
     Ok(Collection {
@@ -337,5 +357,37 @@ mod tests {
         );
         let failed = envelope_error("kubectl get pods -A -o json", "Forbidden (403): no");
         assert!(pod_roles(&[("pods".into(), failed)]).is_empty());
+    }
+
+    #[test]
+    fn an_api_server_is_unusable_only_when_every_read_failed_the_same_way() {
+        let f = |e: &str| {
+            (
+                "f".to_string(),
+                envelope_error("kubectl get pods -A -o json", e),
+            )
+        };
+        let ok = (
+            "o".to_string(),
+            envelope("kubectl version -o json", json!({})),
+        );
+        let refused = "cannot reach the Kubernetes API at https://x: connection refused";
+        let expired =
+            "Unauthorized (401): Unauthorized; the API server at https://x does not accept";
+        assert_eq!(
+            unusable(&[f(refused), f(refused)]).as_deref(),
+            Some(refused)
+        );
+        assert_eq!(
+            unusable(&[f(expired), f(expired)]).as_deref(),
+            Some(expired)
+        );
+        assert_eq!(unusable(&[f(expired), ok.clone()]), None);
+        assert_eq!(unusable(&[f(refused), f(expired)]), None);
+        assert_eq!(
+            unusable(&[f("Forbidden (403): no"), f("Forbidden (403): no")]),
+            None
+        );
+        assert_eq!(unusable(&[]), None);
     }
 }

@@ -158,7 +158,11 @@ fn load_collection(c: &irsa_collect::Collection, s: &SourceArgs) -> Snapshot {
     for (name, v) in &c.files {
         l.add_text(name, &v.to_string());
     }
-    l.finish()
+    let mut snap = l.finish();
+    // Each read is one input, as `collect` writes it (a run whose reads all failed is
+    // "every read failed", never "no file").
+    snap.inputs.files = c.files.len();
+    snap
 }
 
 /// Snapshot or live: the snapshot, what it is, and a fatal reachability error.

@@ -165,11 +165,30 @@ impl Run {
             .unwrap_or_default()
     }
     /// Verdicts the fault created: errors, failing chains and passes the fault-free run
-    /// does not have. A chain that fails either way may be explained by another of its
-    /// links when a read is missing (a ServiceAccount inferred from its pods carries the
-    /// pods' token audience, not the annotation's): that is no verdict change.
+    /// does not have. Two moves are no verdict change: a chain that fails either way
+    /// explained by another of its links (a ServiceAccount inferred from its pods
+    /// carries the pods' token audience, not the annotation's), and an error of a
+    /// workload that was not read reported on its ReplicaSets or pods instead (the rules
+    /// fall back to them; their names start with the workload's).
     fn false_findings(&self, clean: &Run) -> Vec<String> {
         let failing = clean.chains_with("fails");
+        let clean_errors = clean.errors();
+        let moved_from_workload = |e: &String| {
+            let Some((cause, subject)) = e.split_once(' ') else {
+                return false;
+            };
+            let Some(("Pod" | "ReplicaSet" | "Job", name)) = subject.split_once('/') else {
+                return false;
+            };
+            clean_errors.iter().any(|c| {
+                c.split_once(' ').is_some_and(|(cc, cs)| {
+                    cc == cause
+                        && cs
+                            .split_once('/')
+                            .is_some_and(|(_, w)| name.starts_with(&format!("{w}-")))
+                })
+            })
+        };
         let mut out: Vec<String> = self
             .errors()
             .difference(&clean.errors())
@@ -177,6 +196,7 @@ impl Run {
                 !e.split_once(" ServiceAccount/")
                     .is_some_and(|(_, name)| failing.contains(name))
             })
+            .filter(|e| !moved_from_workload(e))
             .map(|e| format!("new error {e}"))
             .collect();
         out.extend(
@@ -211,21 +231,33 @@ fn run(
     extra: &[&str],
     limit: Duration,
 ) -> Run {
+    run_as(
+        w,
+        kube,
+        aws,
+        &["--region", &w.region, "-o", "json"],
+        extra,
+        limit,
+    )
+}
+
+/// [`run`] with other flags than `--region <the world's> -o json`.
+fn run_as(
+    w: &World,
+    kube: Vec<FaultRule>,
+    aws: Vec<FaultRule>,
+    flags: &[&str],
+    extra: &[&str],
+    limit: Duration,
+) -> Run {
     let kproxy = w.kube.behind_faults(kube);
     let aproxy = FaultProxy::start(&w.moto.endpoint, None, aws);
     let mut c = Command::new(support::bin());
-    c.args([
-        "check",
-        "--cluster",
-        &w.cluster,
-        "--region",
-        &w.region,
-        "-o",
-        "json",
-    ])
-    .args(extra)
-    .arg("--kubeconfig")
-    .arg(kproxy.kubeconfig.as_ref().unwrap());
+    c.args(["check", "--cluster", &w.cluster])
+        .args(flags)
+        .args(extra)
+        .arg("--kubeconfig")
+        .arg(kproxy.kubeconfig.as_ref().unwrap());
     with_moto_env(&mut c, &w.moto);
     c.env("AWS_ENDPOINT_URL", &aproxy.url);
     c.stdout(std::process::Stdio::piped())
@@ -925,4 +957,369 @@ fn a_gap_that_blocks_a_chain_makes_the_run_incomplete() {
         );
         assert_no_false_findings(&allowed, &clean, what);
     }
+}
+
+/// Text of Rust `Debug` output that must never reach a user.
+fn assert_no_debug(r: &Run, what: &str) {
+    for text in [&r.stdout, &r.stderr] {
+        for debug in [
+            "DispatchFailure",
+            "ConnectorError",
+            "ServiceError {",
+            "Some(",
+            "kind: Other",
+            "Os {",
+            "panicked",
+        ] {
+            assert!(
+                !text.contains(debug),
+                "{what}: Debug output `{debug}` in {text}"
+            );
+        }
+    }
+}
+
+/// One failure class: the faults, where (`problems` world only when the healthy one
+/// cannot show it), and what the gap of the failed read says.
+struct Class {
+    what: String,
+    kube: Vec<FaultRule>,
+    aws: Vec<FaultRule>,
+    healthy_too: bool,
+    /// Substrings of one "failed while collecting" gap (the command and the why).
+    gap: Vec<String>,
+}
+
+fn class(what: &str, kube: Vec<FaultRule>, aws: Vec<FaultRule>, gap: &[&str]) -> Class {
+    Class {
+        what: what.to_string(),
+        kube,
+        aws,
+        healthy_too: true,
+        gap: gap.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// Every failure class of a read, in both worlds: a named gap saying what failed and
+/// what to do; the run is incomplete (2, never 0) with the report printed; no verdict
+/// changes (no new error, no new pass); no panic and no Debug dump.
+#[test]
+fn every_failure_class_is_a_named_gap_never_a_verdict() {
+    let Some(p) = problems_world() else { return };
+    let Some(h) = healthy_world(6, 3) else { return };
+    let clean_p = run(&p, vec![], vec![], &[], LIMIT);
+    let clean_h = run(&h, vec![], vec![], &[], LIMIT);
+    assert_eq!(clean_h.exit, Some(0), "{}", clean_h.stderr);
+    let mut classes = Vec::new();
+    // 403 on each Kubernetes read (every one is a GET list, or the version).
+    for (path, cmd) in [
+        ("/serviceaccounts", "kubectl get serviceaccounts"),
+        ("/pods?", "kubectl get pods"),
+        ("/deployments", "kubectl get deployments"),
+        ("/replicasets", "kubectl get replicasets"),
+        ("/daemonsets", "kubectl get daemonsets"),
+        ("/statefulsets", "kubectl get statefulsets"),
+        ("/jobs", "kubectl get jobs"),
+        ("/cronjobs", "kubectl get cronjobs"),
+        (
+            "/mutatingwebhookconfigurations",
+            "kubectl get mutatingwebhookconfigurations",
+        ),
+        ("/version", "kubectl version"),
+    ] {
+        classes.push(class(
+            &format!("k8s: {cmd} 403"),
+            kube(
+                path,
+                When::Always,
+                Fault::kube_status(403, "Forbidden", None),
+            ),
+            vec![],
+            &[cmd, "Forbidden (403)"],
+        ));
+    }
+    classes.push(class(
+        "k8s: pod list cut short",
+        kube("/pods?", When::Always, Fault::CutShort),
+        vec![],
+        &["kubectl get pods", "cut its answer short", "(6 attempts)"],
+    ));
+    classes.push(class(
+        "k8s: pod list garbled",
+        kube("/pods?", When::Always, Fault::Garbled),
+        vec![],
+        &["kubectl get pods", "invalid JSON"],
+    ));
+    // Partial lists: the first page read, every later one failing (the problems world
+    // serves 3 objects a page).
+    for (what, fault, why) in [
+        (
+            "500",
+            Fault::kube_status(500, "InternalError", None),
+            "InternalError (500)",
+        ),
+        ("garbled", Fault::Garbled, "invalid JSON"),
+        ("cut short", Fault::CutShort, "cut its answer short"),
+    ] {
+        let mut c = class(
+            &format!("k8s: second page of the pod list {what}"),
+            kube("/pods?limit=500&continue=", When::Always, fault),
+            vec![],
+            &["kubectl get pods", why],
+        );
+        c.healthy_too = false;
+        classes.push(c);
+    }
+    // AccessDenied on each AWS read.
+    for (action, cmd) in [
+        ("GetCallerIdentity", "aws sts get-caller-identity"),
+        (
+            "ListOpenIDConnectProviders",
+            "aws iam list-open-id-connect-providers",
+        ),
+        (
+            "GetOpenIDConnectProvider",
+            "aws iam get-open-id-connect-provider",
+        ),
+        ("GetRole", "aws iam get-role"),
+        (
+            "ListAttachedRolePolicies",
+            "aws iam list-attached-role-policies",
+        ),
+        ("ListRolePolicies", "aws iam list-role-policies"),
+    ] {
+        let message = format!(
+            "User: arn:aws:iam::111122223333:user/ci is not authorized to perform: iam:{action}"
+        );
+        classes.push(class(
+            &format!("aws: {action} AccessDenied"),
+            vec![],
+            kube(
+                &format!("Action={action}&"),
+                When::Always,
+                Fault::aws_query_error(403, "AccessDenied", &message),
+            ),
+            &[cmd, "AccessDenied: User:", "iam:"],
+        ));
+    }
+    for (matching, action, cmd) in [
+        (
+            "/pod-identity-associations",
+            "ListPodIdentityAssociations",
+            "aws eks list-pod-identity-associations",
+        ),
+        ("/clusters/", "DescribeCluster", "aws eks describe-cluster"),
+    ] {
+        classes.push(class(
+            &format!("aws: {action} AccessDeniedException"),
+            vec![],
+            kube(
+                matching,
+                When::Always,
+                Fault::aws_json_error(
+                    403,
+                    "AccessDeniedException",
+                    &format!("not authorized to perform eks:{action}"),
+                ),
+            ),
+            &[cmd, "AccessDeniedException"],
+        ));
+    }
+    classes.push(class(
+        "aws: expired credentials",
+        vec![],
+        kube(
+            "",
+            When::Always,
+            Fault::aws_query_error(
+                403,
+                "ExpiredToken",
+                "The security token included in the request is expired",
+            ),
+        ),
+        &["ExpiredToken", "expired or not valid", "aws sso login"],
+    ));
+    classes.push(class(
+        "aws: GetRole cut short",
+        vec![],
+        kube("Action=GetRole&", When::Always, Fault::CutShort),
+        &["aws iam get-role", "(5 attempts)"],
+    ));
+    classes.push(class(
+        "aws: GetRole garbled",
+        vec![],
+        kube("Action=GetRole&", When::Always, Fault::Garbled),
+        &["aws iam get-role", "unreadable answer", "HTTP 200"],
+    ));
+    classes.push(class(
+        "aws: DescribeCluster garbled",
+        vec![],
+        kube("/clusters/", When::Always, Fault::Garbled),
+        &["aws eks describe-cluster", "unreadable answer"],
+    ));
+    for c in classes {
+        let worlds: Vec<(&World, &Run)> = if c.healthy_too {
+            vec![(&p, &clean_p), (&h, &clean_h)]
+        } else {
+            vec![(&p, &clean_p)]
+        };
+        for (w, clean) in worlds {
+            let what = format!("{} ({})", c.what, w.cluster);
+            let r = run(w, c.kube.clone(), c.aws.clone(), &["--timeout", "5"], LIMIT);
+            assert_eq!(r.exit, Some(2), "{what}: {}", r.stderr);
+            assert!(
+                !r.json.is_null(),
+                "{what}: the report is printed: {}",
+                r.stderr
+            );
+            assert_eq!(
+                r.stderr
+                    .lines()
+                    .filter(|l| l.starts_with("irsa-doctor:"))
+                    .count(),
+                1,
+                "{what}: one line says why: {}",
+                r.stderr
+            );
+            assert_no_false_findings(&r, clean, &what);
+            assert_no_debug(&r, &what);
+            let failed: Vec<String> = r
+                .gaps()
+                .into_iter()
+                .filter(|g| g.contains("failed while collecting"))
+                .collect();
+            assert!(
+                failed
+                    .iter()
+                    .any(|g| c.gap.iter().all(|s| g.contains(s.as_str()))),
+                "{what}: no gap says {:?}: {failed:#?}",
+                c.gap
+            );
+        }
+    }
+}
+
+/// Live errors as a person reads them (the human report): a wrong region and an
+/// AccessDenied on an IAM read are one line each, naming the endpoint or flag and what
+/// to do, and never a Debug dump.
+#[test]
+fn live_errors_name_the_flag_or_endpoint_and_what_to_do() {
+    let Some(w) = healthy_world(6, 3) else { return };
+    // The cluster is in us-east-2; looked up in eu-west-1, EKS does not know it.
+    let r = run_as(
+        &w,
+        vec![],
+        vec![],
+        &["--region", "eu-west-1", "-o", "json"],
+        &[],
+        LIMIT,
+    );
+    assert_eq!(r.exit, Some(2), "{}", r.stderr);
+    assert_no_debug(&r, "wrong region");
+    // EKS's answer is read as such (the cluster does not exist there), and says where
+    // it looked and which flag to pass.
+    let gap = r
+        .gaps()
+        .into_iter()
+        .find(|g| g.contains("aws eks describe-cluster --name orders-use2"))
+        .unwrap_or_else(|| panic!("DescribeCluster's answer is named: {:#?}", r.gaps()));
+    for needle in ["ResourceNotFoundException", "region eu-west-1", "--region"] {
+        assert!(gap.contains(needle), "`{needle}` in {gap}");
+    }
+    // AccessDenied on GetRole, in the human report: one line for the failed reads of
+    // every role, naming the action and the policy to grant.
+    let denied = kube(
+        "Action=GetRole&",
+        When::Always,
+        Fault::aws_query_error(
+            403,
+            "AccessDenied",
+            "User: arn:aws:iam::391252439823:user/ci is not authorized to perform: iam:GetRole on resource: role irsa-role-0000",
+        ),
+    );
+    let r = run_as(
+        &w,
+        vec![],
+        denied,
+        &["--region", &w.region],
+        &["--color", "never"],
+        LIMIT,
+    );
+    assert_eq!(r.exit, Some(2), "{}", r.stderr);
+    assert_no_debug(&r, "AccessDenied");
+    let lines: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.contains("failed while collecting") && l.contains("AccessDenied"))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "one line for the failed reads:\n{}",
+        r.stdout
+    );
+    for needle in ["aws iam get-role", "iam:GetRole"] {
+        assert!(lines[0].contains(needle), "`{needle}` in {}", lines[0]);
+    }
+    // What to do, on the line after: grant the action named.
+    assert!(
+        r.stdout
+            .lines()
+            .skip_while(|l| !l.contains("failed while collecting"))
+            .nth(1)
+            .is_some_and(|l| l.contains("fix: grant iam:GetRole")),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.stderr
+            .lines()
+            .filter(|l| l.starts_with("irsa-doctor:"))
+            .count(),
+        1,
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn without_the_workload_lists_the_pods_still_carry_their_findings() {
+    // The Deployment and ReplicaSet lists refused: static keys in env, preset variables
+    // and a missing token mount are still found, on the pods that were read.
+    let Some(w) = problems_world() else { return };
+    let clean = run(&w, vec![], vec![], &[], LIMIT);
+    let forbidden = |path: &str| {
+        FaultRule::new(
+            path,
+            When::Always,
+            Fault::kube_status(403, "Forbidden", None),
+        )
+    };
+    let r = run(
+        &w,
+        vec![forbidden("/deployments"), forbidden("/replicasets")],
+        vec![],
+        &[],
+        LIMIT,
+    );
+    for cause in [
+        "credential-precedence",
+        "env-preset-conflict",
+        "pod-token-mount",
+    ] {
+        assert!(
+            clean.errors().iter().any(|e| e.starts_with(cause)),
+            "{cause} in the fault-free run: {:#?}",
+            clean.errors()
+        );
+        assert!(
+            r.errors()
+                .iter()
+                .any(|e| e.starts_with(&format!("{cause} Pod/"))
+                    || e.starts_with(&format!("{cause} ReplicaSet/"))),
+            "{cause} found on the pods (or the owner they name): {:#?}",
+            r.errors()
+        );
+    }
+    assert_no_false_findings(&r, &clean, "workload lists refused");
 }

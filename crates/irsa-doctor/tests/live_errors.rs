@@ -42,7 +42,7 @@ fn bare(home: &std::path::Path) -> Command {
     c
 }
 
-fn text(o: &Output) -> String {
+fn text_of(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -70,7 +70,7 @@ fn no_kubeconfig_says_so_and_what_to_do() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    let t = text(&o);
+    let t = text_of(&o);
     assert!(t.contains("no kubeconfig found"), "{t}");
     assert!(t.contains("aws eks update-kubeconfig --name"), "{t}");
     assert!(t.contains("--snapshot"), "{t}");
@@ -116,7 +116,7 @@ fn no_aws_credentials_is_said_once_in_words() {
         .arg(&k.kubeconfig)
         .output()
         .unwrap();
-    let t = text(&o);
+    let t = text_of(&o);
     let failed: Vec<String> = gaps(&o)
         .into_iter()
         .filter(|g| g.contains("failed while collecting"))
@@ -157,7 +157,7 @@ fn an_unknown_profile_is_named() {
         .arg(&k.kubeconfig)
         .output()
         .unwrap();
-    let t = text(&o);
+    let t = text_of(&o);
     assert!(
         gaps(&o)
             .iter()
@@ -186,7 +186,7 @@ fn unreachable_endpoints_are_one_line_each_without_debug_dumps() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    let t = text(&o);
+    let t = text_of(&o);
     no_debug(&t);
     assert!(
         String::from_utf8_lossy(&o.stderr)
@@ -233,7 +233,7 @@ fn timeouts_name_the_flag() {
         .arg(&k.kubeconfig)
         .output()
         .unwrap();
-    let t = text(&o);
+    let t = text_of(&o);
     assert!(
         gaps(&o)
             .iter()
@@ -242,4 +242,38 @@ fn timeouts_name_the_flag() {
     );
     no_debug(&t);
     drop(held);
+}
+
+#[test]
+fn expired_kubernetes_credentials_are_one_line_naming_the_server_and_the_fix() {
+    // The test API server answers 401 to a token it does not know, as an API server
+    // does to an expired EKS token.
+    let home = tempfile::tempdir().unwrap();
+    let k = kube();
+    let kc = home.path().join("kc");
+    let text = std::fs::read_to_string(&k.kubeconfig).unwrap();
+    std::fs::write(&kc, text.replace(irsa_testkit::TOKEN, "k8s-aws-v1.expired")).unwrap();
+    let o = bare(home.path())
+        .args(["check", "--cluster", "shop-use1", "--kubeconfig"])
+        .arg(&kc)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let t = text_of(&o);
+    no_debug(&t);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    for needle in [
+        "Unauthorized (401)",
+        k.url.as_str(),
+        "expired",
+        "aws eks update-kubeconfig",
+    ] {
+        assert!(lines[0].contains(needle), "`{needle}` in {}", lines[0]);
+    }
+    assert!(
+        !t.contains("k8s-aws-v1.expired"),
+        "the token is never printed: {t}"
+    );
 }

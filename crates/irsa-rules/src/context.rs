@@ -521,7 +521,7 @@ impl<'a> Context<'a> {
             .is_some_and(|a| a == arn.account);
         let get_role_failed = self.snap.inputs.collection_failures.iter().find(|f| {
             same_account
-                && f.error.contains("NoSuchEntity")
+                && irsa_model::recorded::error_code(&f.error) == Some("NoSuchEntity")
                 && f.command.contains("get-role")
                 && f.command.split_whitespace().any(|w| w == arn.name)
         });

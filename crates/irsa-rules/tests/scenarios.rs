@@ -1087,3 +1087,30 @@ fn static_keys_in_pods_are_flagged_when_the_workload_lists_are_missing() {
     s.files.remove("rs");
     expect(&s.run(), &[], &[Cause::CredentialPrecedence]);
 }
+
+#[test]
+fn only_the_reads_own_code_proves_a_role_missing() {
+    // A failure whose text merely quotes NoSuchEntity (another error's code in its
+    // message) is a failed read: a gap, never role-not-found. Its twin, the read's own
+    // NoSuchEntity, proves it.
+    for error in [
+        "AccessDenied: User: arn:aws:iam::111122223333:user/ci is not authorized to perform: iam:GetRole on resource: role orders-use2-inventory-api because no identity-based policy allows it (NoSuchEntity is not implied)",
+        "throttled (5 attempts) until the call timed out after 30 s (--timeout); last answer NoSuchEntity",
+        "not read: role arn:aws:iam::111122223333:role/orders-use2-inventory-api: NoSuchEntity",
+    ] {
+        let mut s = healthy();
+        s.files.remove("role");
+        s.add(
+            "role.json",
+            json!({"command": "aws iam get-role --role-name orders-use2-inventory-api", "error": error}),
+        );
+        let r = s.run();
+        expect(&r, &[], &[Cause::RoleNotFound]);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.cause == Cause::CollectionGap && f.rule == "IRSA101"),
+            "{error}"
+        );
+    }
+}

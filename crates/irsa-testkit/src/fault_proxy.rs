@@ -1,8 +1,9 @@
 //! A fault-injecting HTTP(S) proxy for the test world: it sits between irsa-doctor and
 //! an API (the Kubernetes test API server over TLS, moto over plain HTTP) and, per
 //! request, forwards it or injects a fault: an answer of its own (throttling, 5xx), a
-//! TCP reset, a delay, a black hole (never answers), an endless `continue` token, or
-//! an oversized body. Rules match a substring of `METHOD path?query\nbody` (so an AWS
+//! TCP reset, a delay, a black hole (never answers), an endless `continue` token, an
+//! oversized body, an answer cut short (the connection drops mid-body) or a garbled
+//! one (a complete HTTP answer whose body is cut in half and ends in invalid bytes). Rules match a substring of `METHOD path?query\nbody` (so an AWS
 //! query-protocol action such as `Action=GetRole` or a Kubernetes path), and fire
 //! always, for the first N matching requests, or for a seeded fraction of them.
 //!
@@ -13,6 +14,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::{json, Value};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -49,6 +51,13 @@ pub enum Fault {
     },
     /// Answer 200 with a body of this many bytes (streamed; never held in memory).
     HugeBody(u64),
+    /// Forward, then send the upstream's status, headers and `Content-Length`, but only
+    /// the first half of its body before the connection drops (a proxy or load balancer
+    /// dying mid-answer).
+    CutShort,
+    /// Forward, then send a complete answer whose body is the first half of the
+    /// upstream's followed by invalid UTF-8 (a garbled body with correct framing).
+    Garbled,
 }
 
 impl Fault {
@@ -323,7 +332,38 @@ impl hyper::body::Body for Padding {
     }
 }
 
-pub(crate) type Body = http_body_util::Either<Full<Bytes>, Padding>;
+/// The first bytes of an answer, then an error: with a `Content-Length` of the whole,
+/// the server drops the connection mid-body.
+pub(crate) struct Cut {
+    head: Option<Bytes>,
+    declared: u64,
+    /// A pause after the head, so that it reaches the client before the drop.
+    pause: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl hyper::body::Body for Cut {
+    type Data = Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        if let Some(h) = self.head.take() {
+            return Poll::Ready(Some(Ok(hyper::body::Frame::data(h))));
+        }
+        match self.pause.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => Poll::Ready(Some(Err(std::io::Error::other(
+                "answer cut short by the test proxy",
+            )))),
+        }
+    }
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.declared)
+    }
+}
+
+pub(crate) type Body = http_body_util::Either<Full<Bytes>, http_body_util::Either<Padding, Cut>>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn io_error(e: BoxError) -> std::io::Error {
@@ -476,10 +516,32 @@ async fn handle(
             Ok(Response::builder()
                 .status(200)
                 .header("content-type", "application/json")
-                .body(Body::Right(Padding {
+                .body(Body::Right(http_body_util::Either::Left(Padding {
                     remaining: n,
                     chunk: Bytes::from(chunk),
-                }))?)
+                })))?)
+        }
+        Some(f @ (Fault::CutShort | Fault::Garbled)) => {
+            let (mut p, b) = forward(state, &parts, &uri, body).await?.into_parts();
+            let bytes = b.collect().await?.to_bytes();
+            let head = bytes.slice(..bytes.len() / 2);
+            p.headers.remove("content-length");
+            if matches!(f, Fault::CutShort) {
+                return Ok(Response::from_parts(
+                    p,
+                    Body::Right(http_body_util::Either::Right(Cut {
+                        head: Some(head),
+                        declared: bytes.len() as u64,
+                        pause: Box::pin(tokio::time::sleep(Duration::from_millis(50))),
+                    })),
+                ));
+            }
+            let mut garbled = head.to_vec();
+            garbled.extend_from_slice(b"\xff\xfe\x00garbled");
+            Ok(Response::from_parts(
+                p,
+                Body::Left(Full::new(Bytes::from(garbled))),
+            ))
         }
     }
 }

@@ -437,10 +437,12 @@ async fn handle(
         return Response::builder()
             .status(200)
             .header("content-type", "application/json")
-            .body(http_body_util::Either::Right(crate::fault_proxy::Padding {
-                remaining: n,
-                chunk: Bytes::from(chunk),
-            }))
+            .body(http_body_util::Either::Right(http_body_util::Either::Left(
+                crate::fault_proxy::Padding {
+                    remaining: n,
+                    chunk: Bytes::from(chunk),
+                },
+            )))
             .expect("response");
     }
     let (code, body) = if path.starts_with("/oidc/") && method == "GET" {
