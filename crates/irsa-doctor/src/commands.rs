@@ -448,7 +448,23 @@ fn probe(args: ProbeArgs) -> Result<u8> {
             .find(|p| p.namespace == args.namespace && &p.name == pod)
         {
             Some(p) => p.spec.effective_service_account().to_string(),
-            None => bail!("--pod: pod {pod} not found in namespace {}", args.namespace),
+            None => {
+                // A failed pod list proves nothing about the pod: say so, not "not found".
+                let failed = snap
+                    .inputs
+                    .collection_failures
+                    .iter()
+                    .find(|f| f.command.starts_with("kubectl get pods"));
+                match failed {
+                    Some(f) => bail!(
+                        "--pod: the pods of namespace {} could not be read (`{}`: {}); pass --service-account NAME instead",
+                        args.namespace,
+                        f.command,
+                        f.error
+                    ),
+                    None => bail!("--pod: pod {pod} not found in namespace {}", args.namespace),
+                }
+            }
         },
         (None, None) => bail!("pass --service-account NAME or --pod NAME"),
     };

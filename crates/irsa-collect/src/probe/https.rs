@@ -2,6 +2,8 @@
 //! thumbprint IAM would compute (SHA-1 of the top certificate of the JWKS host's
 //! chain, facts §5) can be compared with the provider's ThumbprintList.
 
+// Errors in words: the deepest cause's Display text, never Debug.
+use crate::kubernetes::root_cause;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -73,7 +75,7 @@ pub async fn get(
     let work = async {
         let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
             .await
-            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+            .map_err(|e| format!("cannot connect to {host}:{port}: {}", root_cause(&e)))?;
         let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
@@ -86,7 +88,7 @@ pub async fn get(
         let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("TLS with {host}:{port}: {e}"))?;
+            .map_err(|e| format!("TLS with {host}:{port}: {}", root_cause(&e)))?;
         let chain: Vec<CertificateDer<'static>> = tls
             .get_ref()
             .1
@@ -96,7 +98,7 @@ pub async fn get(
         let (mut sender, conn) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
                 .await
-                .map_err(|e| format!("HTTP with {host}: {e}"))?;
+                .map_err(|e| format!("HTTP with {host}: {}", root_cause(&e)))?;
         tokio::spawn(conn);
         let req = hyper::Request::get(path)
             .header("host", authority)
@@ -106,7 +108,7 @@ pub async fn get(
         let resp = sender
             .send_request(req)
             .await
-            .map_err(|e| format!("GET {url}: {e}"))?;
+            .map_err(|e| format!("GET {url}: {}", root_cause(&e)))?;
         let status = resp.status().as_u16();
         // An issuer's discovery document and JWKS are a few KB: a bigger answer is
         // refused, never buffered (a hostile or broken issuer cannot exhaust memory).
@@ -121,7 +123,7 @@ pub async fn get(
                     MAX_BODY_BYTES / (1024 * 1024)
                 ))
             }
-            Err(e) => return Err(format!("GET {url}: {e}")),
+            Err(e) => return Err(format!("GET {url}: {}", root_cause(&*e))),
         };
         Ok(Fetched {
             status,
