@@ -416,7 +416,89 @@ fn fault_table() {
                 Fault::aws_json_error(500, "ServerException", "injected"),
             ),
         ),
+        (
+            "k8s: ServiceAccount list 403",
+            true,
+            kube(sa, When::Always, Fault::kube_status(403, "Forbidden", None)),
+            vec![],
+        ),
+        (
+            "k8s: every request 401 (expired credentials)",
+            true,
+            kube(
+                "",
+                When::Always,
+                Fault::kube_status(401, "Unauthorized", None),
+            ),
+            vec![],
+        ),
+        (
+            "k8s: pod list cut short always",
+            true,
+            kube(pods, When::Always, Fault::CutShort),
+            vec![],
+        ),
+        (
+            "k8s: pod list garbled",
+            true,
+            kube(pods, When::Always, Fault::Garbled),
+            vec![],
+        ),
+        (
+            "k8s: later pod pages 500 always",
+            true,
+            kube(
+                "/pods?limit=500&continue=",
+                When::Always,
+                Fault::kube_status(500, "InternalError", None),
+            ),
+            vec![],
+        ),
+        (
+            "aws: GetRole AccessDenied",
+            true,
+            vec![],
+            kube(
+                "Action=GetRole&",
+                When::Always,
+                Fault::aws_query_error(
+                    403,
+                    "AccessDenied",
+                    "not authorized to perform: iam:GetRole",
+                ),
+            ),
+        ),
+        (
+            "aws: GetRole garbled",
+            true,
+            vec![],
+            kube("Action=GetRole&", When::Always, Fault::Garbled),
+        ),
+        (
+            "aws: every call ExpiredToken",
+            true,
+            vec![],
+            kube(
+                "",
+                When::Always,
+                Fault::aws_query_error(
+                    403,
+                    "ExpiredToken",
+                    "The security token included in the request is expired",
+                ),
+            ),
+        ),
         ("none (healthy)", false, vec![], vec![]),
+        (
+            "k8s: ServiceAccount list 500 always (healthy)",
+            false,
+            kube(
+                sa,
+                When::Always,
+                Fault::kube_status(500, "InternalError", None),
+            ),
+            vec![],
+        ),
         (
             "aws: every call 500 (healthy)",
             false,
