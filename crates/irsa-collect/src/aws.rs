@@ -1087,6 +1087,38 @@ mod tests {
     }
 
     #[test]
+    fn a_list_whose_later_page_fails_or_loops_is_never_complete() {
+        use futures::executor::block_on;
+        // Page 2 of 3 fails: the whole list is the failure, not the first page.
+        let r = block_on(all_pages("iam:ListRolePolicies", |token| async move {
+            match token.as_deref() {
+                None => Ok((vec![1], Some("p2".to_string()))),
+                Some("p2") => Err("Throttling: Rate exceeded".to_string()),
+                _ => Ok((vec![3], None)),
+            }
+        }));
+        assert_eq!(r, Err("Throttling: Rate exceeded".to_string()));
+        // A token that comes back.
+        let r = block_on(all_pages("eks:ListClusters", |token| async move {
+            Ok((vec![0], Some(if token.is_none() { "a" } else { "b" }.to_string())))
+        }));
+        assert!(r.is_err_and(|e| e.contains("token again after 3 pages")));
+        // Fresh tokens forever: cut at the page cap.
+        let mut n = 0;
+        let r = block_on(all_pages("eks:ListPodIdentityAssociations", |_| {
+            n += 1;
+            let t = n.to_string();
+            async move { Ok((vec![0u8], Some(t))) }
+        }));
+        assert!(r.is_err_and(|e| e.contains(&format!("did not end after {MAX_AWS_PAGES} pages"))));
+        // An empty token ends the list.
+        let r = block_on(all_pages("x", |token| async move {
+            Ok((vec![token.is_some()], Some(String::new())))
+        }));
+        assert_eq!(r, Ok(vec![false]));
+    }
+
+    #[test]
     fn regions_of_eks_endpoints() {
         assert_eq!(
             region_of_endpoint(

@@ -113,7 +113,7 @@ fn planted_secrets_reach_no_bundle_file_and_no_log() {
             "collect",
             "--cluster",
             "shop-use1",
-            "-o",
+            "-d",
             out.to_str().unwrap(),
             "-vvv",
         ],

@@ -9,6 +9,7 @@
 pub mod bounded;
 pub mod command;
 mod events;
+pub mod files;
 mod kinds;
 pub mod loader;
 pub mod model;
