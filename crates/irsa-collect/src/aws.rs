@@ -1100,7 +1100,10 @@ mod tests {
         assert_eq!(r, Err("Throttling: Rate exceeded".to_string()));
         // A token that comes back.
         let r = block_on(all_pages("eks:ListClusters", |token| async move {
-            Ok((vec![0], Some(if token.is_none() { "a" } else { "b" }.to_string())))
+            Ok((
+                vec![0],
+                Some(if token.is_none() { "a" } else { "b" }.to_string()),
+            ))
         }));
         assert!(r.is_err_and(|e| e.contains("token again after 3 pages")));
         // Fresh tokens forever: cut at the page cap.

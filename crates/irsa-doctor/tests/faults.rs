@@ -259,7 +259,9 @@ fn run_as(
         .arg("--kubeconfig")
         .arg(kproxy.kubeconfig.as_ref().unwrap());
     with_moto_env(&mut c, &w.moto);
-    c.env("AWS_ENDPOINT_URL", &aproxy.url);
+    c.env("AWS_ENDPOINT_URL", &aproxy.url)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_SESSION_TOKEN", SESSION_TOKEN);
     c.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let started = Instant::now();
@@ -292,6 +294,12 @@ fn run_as(
     };
     let wall = started.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    // Under every fault, at every verbosity: no key, session token or bearer token.
+    for text in [&stdout, &String::from_utf8_lossy(&out.stderr).to_string()] {
+        for secret in [SECRET_KEY, SESSION_TOKEN, irsa_testkit::TOKEN] {
+            assert!(!text.contains(secret), "a secret was printed: {text}");
+        }
+    }
     Run {
         wall,
         exit: out.status.code(),
@@ -302,6 +310,10 @@ fn run_as(
         aws_requests: aproxy.requests(),
     }
 }
+
+/// Credentials given to every run (moto accepts any), to prove none is ever printed.
+const SECRET_KEY: &str = "irsaCanarySecretKey0f3c9a7e21d84b6";
+const SESSION_TOKEN: &str = "irsaCanarySessionToken7d21be90aa";
 
 fn kube(matching: &str, when: When, fault: Fault) -> Vec<FaultRule> {
     vec![FaultRule::new(matching, when, fault)]
@@ -1404,4 +1416,54 @@ fn without_the_workload_lists_the_pods_still_carry_their_findings() {
         );
     }
     assert_no_false_findings(&r, &clean, "workload lists refused");
+}
+
+#[test]
+fn no_secret_is_printed_at_any_verbosity_under_faults() {
+    // `run` refuses any output holding the AWS secret key, the session token or the
+    // Kubernetes bearer token; here at -vv and -vvv (every request and every collected
+    // object logged), with failures whose texts come back in the report.
+    let Some(w) = healthy_world(6, 3) else { return };
+    let cases: Vec<(Vec<FaultRule>, Vec<FaultRule>)> = vec![
+        (vec![], vec![]),
+        (
+            kube("/pods?", When::First(1), Fault::Reset),
+            kube(
+                "Action=GetRole&",
+                When::Always,
+                Fault::aws_query_error(
+                    403,
+                    "AccessDenied",
+                    "not authorized to perform: iam:GetRole",
+                ),
+            ),
+        ),
+        (
+            kube(
+                "/serviceaccounts",
+                When::Always,
+                Fault::kube_status(401, "Unauthorized", None),
+            ),
+            kube(
+                "",
+                When::Always,
+                Fault::aws_query_error(
+                    403,
+                    "ExpiredToken",
+                    "The security token included in the request is expired",
+                ),
+            ),
+        ),
+    ];
+    for (k, a) in cases {
+        for v in ["-vv", "-vvv"] {
+            let r = run(&w, k.clone(), a.clone(), &[v], LIMIT);
+            assert!(matches!(r.exit, Some(0 | 2)), "{}", r.stderr);
+            assert!(
+                r.stderr.contains("irsa-doctor: GET "),
+                "{v} logs each request: {}",
+                r.stderr
+            );
+        }
+    }
 }
