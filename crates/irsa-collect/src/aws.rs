@@ -4,7 +4,10 @@
 //! Calls grow with distinct roles, never with pods: one `GetCallerIdentity`, one
 //! `DescribeCluster` (plus `ListClusters` when the cluster must be discovered), one
 //! `ListOpenIDConnectProviders` + one `GetOpenIDConnectProvider` (the issuer's),
-//! one `ListPodIdentityAssociations`, and per distinct role the reads of
+//! one `ListPodIdentityAssociations` + one `DescribePodIdentityAssociation` per
+//! association (one per ServiceAccount that has one, never per pod) + one
+//! `DescribeAddon` (the `eks-pod-identity-agent` add-on), and per distinct role (those
+//! the ServiceAccounts name, and the associations' roles and target roles) the reads of
 //! [`Aws::role`], with bounded concurrency. A failed read becomes an envelope with
 //! the AWS error (which names the missing permission), never a crash.
 //!
@@ -946,14 +949,163 @@ impl Aws {
         }
     }
 
+    /// `DescribePodIdentityAssociation` of one association (the list does not carry the
+    /// role), in the CLI's JSON shape
+    /// (https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribePodIdentityAssociation.html).
+    async fn describe_association(
+        &self,
+        cluster: &str,
+        id: &str,
+        stats: &Stats,
+    ) -> (String, Value) {
+        let cmd = format!(
+            "aws eks describe-pod-identity-association --cluster-name {cluster} --association-id {id}"
+        );
+        let file = format!("eks-describe-pod-identity-association-{id}.json");
+        let v = match call!(
+            self,
+            stats,
+            Service::Eks,
+            self.eks
+                .describe_pod_identity_association()
+                .cluster_name(cluster)
+                .association_id(id)
+        ) {
+            Ok(o) => match o.association() {
+                Some(a) => envelope(
+                    &cmd,
+                    json!({"association": {
+                        "clusterName": a.cluster_name(), "namespace": a.namespace(),
+                        "serviceAccount": a.service_account(), "roleArn": a.role_arn(),
+                        "associationArn": a.association_arn(), "associationId": a.association_id(),
+                        "tags": a.tags(), "createdAt": date(a.created_at()), "modifiedAt": date(a.modified_at()),
+                        "ownerArn": a.owner_arn(), "disableSessionTags": a.disable_session_tags(),
+                        "targetRoleArn": a.target_role_arn(), "externalId": a.external_id(),
+                        "policy": a.policy(),
+                    }}),
+                ),
+                None => envelope_error(&cmd, "the answer carries no association"),
+            },
+            Err(e) => envelope_error(&cmd, &e),
+        };
+        (file, v)
+    }
+
+    /// `DescribeAddon` of the Pod Identity agent: `ResourceNotFoundException` (recorded)
+    /// proves it is not installed (https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeAddon.html).
+    /// When the cluster's name is unknown, the read is recorded as not made, with why.
+    async fn agent_addon(&self, cluster: Result<&str, &str>, stats: &Stats) -> (String, Value) {
+        let name = irsa_model::pod_identity::AGENT_NAME;
+        let file = format!("eks-describe-addon-{name}.json");
+        let cluster =
+            match cluster {
+                Ok(c) => c,
+                Err(why) => return (
+                    file,
+                    envelope_error(
+                        &format!(
+                            "aws eks describe-addon --cluster-name <cluster> --addon-name {name}"
+                        ),
+                        &format!(
+                            "not read: the EKS cluster is unknown ({why}); pass --cluster NAME"
+                        ),
+                    ),
+                ),
+            };
+        let cmd = format!("aws eks describe-addon --cluster-name {cluster} --addon-name {name}");
+        let v = match call!(
+            self,
+            stats,
+            Service::Eks,
+            self.eks
+                .describe_addon()
+                .cluster_name(cluster)
+                .addon_name(name)
+        ) {
+            Ok(o) => match o.addon() {
+                Some(a) => envelope(
+                    &cmd,
+                    json!({"addon": {
+                        "addonName": a.addon_name(), "clusterName": a.cluster_name(),
+                        "status": a.status().map(|s| s.as_str()), "addonVersion": a.addon_version(),
+                        "health": {"issues": a.health().map(|h| h.issues().iter().map(|i| json!({
+                            "code": i.code().map(|c| c.as_str()), "message": i.message(),
+                        })).collect::<Vec<_>>()).unwrap_or_default()},
+                        "configurationValues": a.configuration_values(),
+                    }}),
+                ),
+                None => envelope_error(&cmd, "the answer carries no add-on"),
+            },
+            Err(e) => envelope_error(&cmd, &e),
+        };
+        (file, v)
+    }
+
+    /// The Pod Identity side of a known cluster: the associations listed, each described
+    /// (`--concurrency` at a time), and the agent's add-on; with the roles and target
+    /// roles the associations name, for [`Aws::roles`].
+    async fn pod_identity_side(
+        &self,
+        opts: &AwsOptions,
+        cluster: Result<String, String>,
+        stats: &Stats,
+    ) -> (Vec<(String, Value)>, Vec<RoleArn>) {
+        let known = cluster.as_deref().map_err(String::as_str);
+        let (list, addon) = futures::join!(
+            self.pod_identity(cluster.clone(), stats),
+            self.agent_addon(known, stats)
+        );
+        let ids: Vec<String> = list
+            .1
+            .pointer("/output/associations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| {
+                a.get("associationId")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            })
+            .collect();
+        let described: Vec<(String, Value)> = match &cluster {
+            Ok(c) => {
+                stream::iter(ids.iter().map(|id| self.describe_association(c, id, stats)))
+                    .buffer_unordered(opts.concurrency.max(1))
+                    .collect()
+                    .await
+            }
+            Err(_) => Vec::new(),
+        };
+        let mut roles: Vec<RoleArn> = Vec::new();
+        for (_, v) in &described {
+            let a = v.pointer("/output/association");
+            for key in ["roleArn", "targetRoleArn"] {
+                if let Some(r) = a
+                    .and_then(|a| a.get(key))
+                    .and_then(Value::as_str)
+                    .and_then(|r| RoleArn::parse(r).ok())
+                {
+                    if !roles.contains(&r) {
+                        roles.push(r);
+                    }
+                }
+            }
+        }
+        let mut files = vec![list, addon];
+        files.extend(described);
+        (files, roles)
+    }
+
     /// The cluster side: `DescribeCluster` (or discovery), then, concurrently, the OIDC
-    /// providers and the Pod Identity associations. Independent of the roles.
+    /// providers and the Pod Identity side (associations, their descriptions, the
+    /// agent's add-on). Independent of the ServiceAccounts' roles; returns the files and
+    /// the roles the associations name (read by the caller through [`Aws::roles`]).
     pub async fn cluster_side(
         &self,
         opts: &AwsOptions,
         server: Option<&str>,
         stats: &Stats,
-    ) -> Vec<(String, Value)> {
+    ) -> (Vec<(String, Value)>, Vec<RoleArn>) {
         let mut files = Vec::new();
         let described = match &opts.cluster {
             Some(name) => self
@@ -993,13 +1145,13 @@ impl Aws {
             (Err(_), Some(flag)) => Ok(flag.clone()),
             (Err(why), None) => Err(why),
         };
-        let (p, pia) = futures::join!(
+        let (p, (pia, association_roles)) = futures::join!(
             self.providers(issuer, stats),
-            self.pod_identity(cluster, stats)
+            self.pod_identity_side(opts, cluster, stats)
         );
         files.extend(p);
-        files.push(pia);
-        files
+        files.extend(pia);
+        (files, association_roles)
     }
 
     /// Every role's reads, `--concurrency` roles at a time. Roles of another account
@@ -1041,8 +1193,8 @@ impl Aws {
     }
 }
 
-/// Collects the AWS side for the roles the ServiceAccounts name (the caller, the
-/// cluster side and the roles concurrently).
+/// Collects the AWS side for the roles the ServiceAccounts name, and those the Pod
+/// Identity associations name (the caller, the cluster side and the roles concurrently).
 pub async fn collect(
     aws: &Aws,
     opts: &AwsOptions,
@@ -1056,8 +1208,18 @@ pub async fn collect(
         let (_, account) = caller_for_roles.await;
         aws.roles(opts, roles, account.as_deref(), stats).await
     };
-    let ((caller_file, _), cluster, role_files) =
-        futures::join!(caller, aws.cluster_side(opts, server, stats), roles_side);
+    let caller_for_associations = caller.clone();
+    let cluster_side = async {
+        let (mut files, association_roles) = aws.cluster_side(opts, server, stats).await;
+        let extra: Vec<RoleArn> = association_roles
+            .into_iter()
+            .filter(|r| !roles.contains(r))
+            .collect();
+        let (_, account) = caller_for_associations.await;
+        files.extend(aws.roles(opts, &extra, account.as_deref(), stats).await);
+        files
+    };
+    let ((caller_file, _), cluster, role_files) = futures::join!(caller, cluster_side, roles_side);
     let mut files = vec![caller_file];
     files.extend(cluster);
     files.extend(role_files);

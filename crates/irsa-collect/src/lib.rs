@@ -20,11 +20,13 @@ use std::time::Duration;
 
 /// Every AWS action the collectors call (all read-only); docs/iam-policy.json grants
 /// exactly these, and a test keeps the two in step.
-pub const AWS_ACTIONS: [&str; 9] = [
+pub const AWS_ACTIONS: [&str; 11] = [
     "sts:GetCallerIdentity",
     "eks:ListClusters",
     "eks:DescribeCluster",
     "eks:ListPodIdentityAssociations",
+    "eks:DescribePodIdentityAssociation",
+    "eks:DescribeAddon",
     "iam:ListOpenIDConnectProviders",
     "iam:GetOpenIDConnectProvider",
     "iam:GetRole",
@@ -34,7 +36,7 @@ pub const AWS_ACTIONS: [&str; 9] = [
 
 /// Every Kubernetes resource the collectors list, as (API group, resource);
 /// docs/rbac.yaml grants `get`/`list` on exactly these.
-pub const KUBERNETES_RESOURCES: [(&str, &str); 9] = [
+pub const KUBERNETES_RESOURCES: [(&str, &str); 10] = [
     ("", "serviceaccounts"),
     ("", "pods"),
     ("apps", "deployments"),
@@ -47,6 +49,7 @@ pub const KUBERNETES_RESOURCES: [(&str, &str); 9] = [
         "admissionregistration.k8s.io",
         "mutatingwebhookconfigurations",
     ),
+    ("", "nodes"),
 ];
 
 /// The whole run's deadline (`--deadline`): every read still unfinished when it passes
@@ -283,25 +286,48 @@ pub async fn collect(
     let aws_side = async {
         let aws = aws::connect(&opts.aws, Some(&kube.server), deadline).await;
         let caller = aws.caller(stats_ref).boxed().shared();
-        let caller_for_roles = caller.clone();
-        let roles = async {
-            let ((_, sa), (_, account)) = futures::join!(sa_for_roles, caller_for_roles);
-            // The ServiceAccounts name the roles; when they cannot be read, the pods'
-            // AWS_ROLE_ARN does (the rules then check the chain from the pods).
-            let roles = if sa.get("error").is_some() {
+        // The roles the ServiceAccounts name; when they cannot be read, the pods'
+        // AWS_ROLE_ARN does (the rules then check the chain from the pods).
+        let named_roles = async {
+            let (_, sa) = sa_for_roles.await;
+            if sa.get("error").is_some() {
                 let (_, pods) = pods_for_roles.await;
                 pod_roles(&[(String::new(), pods)])
             } else {
                 annotated_roles(&[(String::new(), sa)])
-            };
+            }
+        }
+        .boxed()
+        .shared();
+        let (caller_for_roles, caller_for_associations) = (caller.clone(), caller.clone());
+        let named_for_associations = named_roles.clone();
+        let roles = async {
+            let (roles, (_, account)) = futures::join!(named_roles, caller_for_roles);
             aws.roles(&opts.aws, &roles, account.as_deref(), stats_ref)
                 .await
         };
-        let ((caller_file, _), cluster, roles) = futures::join!(
-            caller,
-            aws.cluster_side(&opts.aws, Some(&kube.server), stats_ref),
-            roles
-        );
+        // The cluster side, then the roles the Pod Identity associations name that the
+        // ServiceAccounts do not (read the same way: other accounts' roles are said
+        // not read, never missing).
+        let cluster = async {
+            let (mut files, association_roles) = aws
+                .cluster_side(&opts.aws, Some(&kube.server), stats_ref)
+                .await;
+            if !association_roles.is_empty() {
+                let (named, (_, account)) =
+                    futures::join!(named_for_associations, caller_for_associations);
+                let extra: Vec<_> = association_roles
+                    .into_iter()
+                    .filter(|r| !named.contains(r))
+                    .collect();
+                files.extend(
+                    aws.roles(&opts.aws, &extra, account.as_deref(), stats_ref)
+                        .await,
+                );
+            }
+            files
+        };
+        let ((caller_file, _), cluster, roles) = futures::join!(caller, cluster, roles);
         let mut files = vec![caller_file];
         files.extend(cluster);
         files.extend(roles);

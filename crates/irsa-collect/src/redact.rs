@@ -120,6 +120,8 @@ static SPEC: Keep = Keep::Fields(&[
     ("securityContext", Keep::Ref(&SECURITY_CONTEXT)),
     ("nodeSelector", Keep::All),
     ("hostNetwork", Keep::All),
+    // The node a pod runs on: EKS Pod Identity needs a ready agent on that node.
+    ("nodeName", Keep::All),
     (
         "template",
         Keep::Fields(&[
@@ -183,6 +185,24 @@ static OBJECT: Keep = Keep::Fields(&[
         "status",
         Keep::Fields(&[
             ("phase", Keep::All),
+            // DaemonSets (the Pod Identity agent's): how many pods should run, how many are ready.
+            ("desiredNumberScheduled", Keep::All),
+            ("numberReady", Keep::All),
+            // Nodes: where EKS Pod Identity works depends on the OS and the addresses.
+            (
+                "nodeInfo",
+                Keep::Fields(&[
+                    ("kubeletVersion", Keep::All),
+                    ("operatingSystem", Keep::All),
+                ]),
+            ),
+            (
+                "addresses",
+                Keep::Each(&Keep::Fields(&[
+                    ("type", Keep::All),
+                    ("address", Keep::All),
+                ])),
+            ),
             (
                 "conditions",
                 Keep::Each(&Keep::Fields(&[
@@ -273,7 +293,68 @@ fn project(v: &Value, keep: &Keep) -> Option<Value> {
 /// Redacts one object (Pod, workload, ServiceAccount, webhook configuration, ...) in
 /// place: what is not on the allow-list is gone.
 pub fn redact_object(obj: &mut Value) {
+    let agent_flags = agent_flags(obj);
     *obj = project(obj, &OBJECT).unwrap_or(Value::Null);
+    if let Some((i, flags)) = agent_flags {
+        if let Some(c) = obj
+            .pointer_mut(&format!("/spec/template/spec/containers/{i}"))
+            .and_then(Value::as_object_mut)
+        {
+            c.insert("args".into(), Value::Array(flags));
+        }
+    }
+}
+
+/// The EKS Pod Identity agent's DaemonSet: the bind hosts and port of its container
+/// (the only words of its command line the rules read, as `--flag=value`; every other
+/// word, which could carry anything, is dropped with the rest of the command line).
+/// Source of the flags: the agent's `server` command (`--bind-hosts`/`-b`, `--port`/`-p`),
+/// https://github.com/aws/eks-pod-identity-agent.
+fn agent_flags(obj: &Value) -> Option<(usize, Vec<Value>)> {
+    use irsa_model::pod_identity::AGENT_NAME;
+    let meta = obj.get("metadata")?;
+    let named = meta.get("name").and_then(Value::as_str) == Some(AGENT_NAME)
+        || meta
+            .pointer("/labels/app.kubernetes.io~1name")
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.starts_with(AGENT_NAME));
+    if !named
+        || obj
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k != "DaemonSet")
+    {
+        return None;
+    }
+    let containers = obj.pointer("/spec/template/spec/containers")?.as_array()?;
+    let (i, c) = containers.iter().enumerate().find(|(_, c)| {
+        c.get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.starts_with(AGENT_NAME))
+    })?;
+    let words: Vec<&str> = ["command", "args"]
+        .iter()
+        .filter_map(|k| c.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut out = Vec::new();
+    let mut it = words.iter();
+    while let Some(w) = it.next() {
+        let (flag, inline) = match w.split_once('=') {
+            Some((f, v)) if w.starts_with('-') => (f, Some(v)),
+            _ => (*w, None),
+        };
+        let name = match flag {
+            "-b" | "--bind-hosts" => "--bind-hosts",
+            "-p" | "--port" => "--port",
+            _ => continue,
+        };
+        if let Some(v) = inline.or_else(|| it.next().copied()) {
+            out.push(Value::String(format!("{name}={v}")));
+        }
+    }
+    Some((i, out))
 }
 
 #[cfg(test)]
@@ -312,6 +393,44 @@ mod tests {
             cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"][0]
                 ["name"],
             "AWS_ACCESS_KEY_ID"
+        );
+    }
+
+    #[test]
+    fn what_the_pod_identity_rules_read_is_kept() {
+        let mut ds = json!({"kind": "DaemonSet", "metadata": {"name": "eks-pod-identity-agent", "namespace": "kube-system"},
+            "spec": {"template": {"spec": {"hostNetwork": true, "containers": [
+                {"name": "eks-pod-identity-agent", "command": ["/go-runner", "/eks-pod-identity-agent", "server"],
+                 "args": ["--port", "80", "--cluster-name", "shop", "--probe-port", "2703", "-b", "169.254.170.23", "--token=CANARY7"]}]}}},
+            "status": {"desiredNumberScheduled": 3, "numberReady": 2, "numberMisscheduled": 0}});
+        redact_object(&mut ds);
+        assert_eq!(
+            ds["spec"]["template"]["spec"]["containers"][0]["args"],
+            json!(["--port=80", "--bind-hosts=169.254.170.23"])
+        );
+        assert!(!ds.to_string().contains("CANARY7"));
+        assert_eq!(
+            ds["status"],
+            json!({"desiredNumberScheduled": 3, "numberReady": 2})
+        );
+        // Another DaemonSet's command line stays dropped.
+        let mut other = json!({"kind": "DaemonSet", "metadata": {"name": "fluent-bit"},
+            "spec": {"template": {"spec": {"containers": [{"name": "f", "args": ["--port", "80"]}]}}}});
+        redact_object(&mut other);
+        assert!(other["spec"]["template"]["spec"]["containers"][0]
+            .get("args")
+            .is_none());
+        let mut pod = json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"nodeName": "ip-10-0-1-11.ec2.internal"}});
+        redact_object(&mut pod);
+        assert_eq!(pod["spec"]["nodeName"], "ip-10-0-1-11.ec2.internal");
+        let mut node = json!({"kind": "Node", "metadata": {"name": "n", "labels": {"eks.amazonaws.com/compute-type": "hybrid"}},
+            "status": {"nodeInfo": {"kubeletVersion": "v1.30.0", "operatingSystem": "linux", "machineID": "m"},
+                "addresses": [{"type": "InternalIP", "address": "10.0.1.11"}], "images": [{"names": ["x"]}]}});
+        redact_object(&mut node);
+        assert_eq!(
+            node["status"],
+            json!({"nodeInfo": {"kubeletVersion": "v1.30.0", "operatingSystem": "linux"},
+                "addresses": [{"type": "InternalIP", "address": "10.0.1.11"}]})
         );
     }
 

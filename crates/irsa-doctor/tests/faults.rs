@@ -1120,6 +1120,8 @@ fn every_failure_class_is_a_named_gap_never_a_verdict() {
             "kubectl get mutatingwebhookconfigurations",
         ),
         ("/version", "kubectl version"),
+        // Where EKS Pod Identity works depends on the nodes (OS, compute type).
+        ("/api/v1/nodes", "kubectl get nodes"),
     ] {
         classes.push(class(
             &format!("k8s: {cmd} 403"),
@@ -1203,6 +1205,9 @@ fn every_failure_class_is_a_named_gap_never_a_verdict() {
             "aws eks list-pod-identity-associations",
         ),
         ("/clusters/", "DescribeCluster", "aws eks describe-cluster"),
+        // The Pod Identity agent's add-on (these worlds have none: EKS answers 404
+        // ResourceNotFoundException, which is an answer, not a gap; a refusal is a gap).
+        ("/addons/", "DescribeAddon", "aws eks describe-addon"),
     ] {
         classes.push(class(
             &format!("aws: {action} AccessDeniedException"),
@@ -1290,6 +1295,71 @@ fn every_failure_class_is_a_named_gap_never_a_verdict() {
                 c.gap
             );
         }
+    }
+}
+
+/// With one namespace collected, the Pod Identity agent's DaemonSet and pods are read in
+/// kube-system too (they are not in the namespace's lists): each of these reads goes
+/// through the same retried, bounded list path, and its failure is a named gap that
+/// changes no verdict.
+#[test]
+fn a_failed_kube_system_agent_read_is_a_named_gap_never_a_verdict() {
+    let Some(p) = problems_world() else { return };
+    let flags = [
+        "--region",
+        p.region.as_str(),
+        "-o",
+        "json",
+        "-n",
+        "payments",
+    ];
+    let clean = run_as(&p, vec![], vec![], &flags, &[], LIMIT);
+    assert!(
+        clean.gaps().iter().all(|g| !g.contains("kube-system")),
+        "clean: {:#?}",
+        clean.gaps()
+    );
+    for (path, cmd, fault, why) in [
+        (
+            "/namespaces/kube-system/daemonsets",
+            "kubectl get daemonsets -n kube-system",
+            Fault::kube_status(403, "Forbidden", None),
+            "Forbidden (403)",
+        ),
+        (
+            "/namespaces/kube-system/pods",
+            "kubectl get pods -n kube-system",
+            Fault::kube_status(500, "InternalError", None),
+            "InternalError (500)",
+        ),
+        (
+            "/namespaces/kube-system/daemonsets",
+            "kubectl get daemonsets -n kube-system",
+            Fault::Garbled,
+            "invalid JSON",
+        ),
+    ] {
+        let what = format!("{cmd}: {why}");
+        let r = run_as(
+            &p,
+            kube(path, When::Always, fault),
+            vec![],
+            &flags,
+            &["--timeout", "5"],
+            LIMIT,
+        );
+        assert_eq!(r.exit, Some(2), "{what}: {}", r.stderr);
+        assert_no_false_findings(&r, &clean, &what);
+        assert_no_debug(&r, &what);
+        assert!(
+            r.gaps()
+                .iter()
+                .any(|g| g.contains("failed while collecting")
+                    && g.contains(cmd)
+                    && g.contains(why)),
+            "{what}: no named gap: {:#?}",
+            r.gaps()
+        );
     }
 }
 

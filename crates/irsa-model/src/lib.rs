@@ -13,8 +13,12 @@ pub mod files;
 mod kinds;
 pub mod loader;
 pub mod model;
+pub mod pod_identity;
 mod raw;
 pub mod recorded;
 
 pub use loader::{load_paths, Loader, REDACTED};
 pub use model::*;
+pub use pod_identity::{
+    AgentDaemonSet, Compute, Nodegroup, PodIdentityAssociation, PodIdentityFacts,
+};

@@ -5,8 +5,11 @@
 //! What moto lacks is answered in front of it: moto 5 has no
 //! `ListPodIdentityAssociations` (it answers 404), so a proxy answers it with an empty
 //! list, in the EKS API's shape (`{"associations": []}`, as
-//! `aws eks list-pod-identity-associations` prints for a cluster without any); our
-//! tests read it with the official SDK client.
+//! `aws eks list-pod-identity-associations` prints for a cluster without any); nor
+//! `DescribeAddon`, answered as EKS answers a cluster without the add-on (404
+//! `ResourceNotFoundException`, https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeAddon.html).
+//! Our tests read both with the official SDK client. (The testkit's `EksPodIdentity`
+//! emulation, put in front of this, serves real associations and add-ons.)
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -54,15 +57,26 @@ impl Moto {
                 let front = crate::FaultProxy::start(
                     &m.endpoint,
                     None,
-                    vec![crate::FaultRule::new(
-                        "/pod-identity-associations",
-                        crate::When::Always,
-                        crate::Fault::Respond {
-                            status: 200,
-                            headers: vec![("content-type".into(), "application/json".into())],
-                            body: "{\"associations\": []}".into(),
-                        },
-                    )],
+                    vec![
+                        crate::FaultRule::new(
+                            "/pod-identity-associations",
+                            crate::When::Always,
+                            crate::Fault::Respond {
+                                status: 200,
+                                headers: vec![("content-type".into(), "application/json".into())],
+                                body: "{\"associations\": []}".into(),
+                            },
+                        ),
+                        crate::FaultRule::new(
+                            "/addons/",
+                            crate::When::Always,
+                            crate::Fault::aws_json_error(
+                                404,
+                                "ResourceNotFoundException",
+                                "No addon: eks-pod-identity-agent found in cluster",
+                            ),
+                        ),
+                    ],
                 );
                 m.endpoint = front.url.clone();
                 m._front = Some(front);
