@@ -169,7 +169,9 @@ pub struct OutputArgs {
         help_heading = "Global options"
     )]
     pub color: ColorChoice,
-    /// More detail: the checks that passed and notes; in live mode the API call counts.
+    /// More detail: the checks that passed and notes; in live mode the API call counts
+    /// (-v), each request and retry (-vv), each collected object, redacted as `collect`
+    /// writes it (-vvv).
     #[arg(
         short = 'v',
         long = "verbose",
@@ -258,6 +260,16 @@ pub struct LiveArgs {
         help_heading = "Live mode (global)"
     )]
     pub timeout: u64,
+    /// Deadline of the whole run, in seconds: what is unfinished by then is reported
+    /// as not checked (retries included).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 120,
+        global = true,
+        help_heading = "Live mode (global)"
+    )]
+    pub deadline: u64,
     /// Role reads running at once.
     #[arg(
         long,

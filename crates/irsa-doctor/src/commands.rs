@@ -207,6 +207,7 @@ fn collect_options(
     region: &Option<String>,
     issuer: &Option<String>,
     namespace: &Option<String>,
+    verbose: u8,
 ) -> irsa_collect::Options {
     let timeout = std::time::Duration::from_secs(live.timeout.max(1));
     irsa_collect::Options {
@@ -214,6 +215,7 @@ fn collect_options(
             kubeconfig: live.kubeconfig.clone(),
             context: live.context.clone(),
             timeout: Some(timeout),
+            verbose,
         },
         aws: irsa_collect::aws::AwsOptions {
             profile: live.profile.clone(),
@@ -222,8 +224,10 @@ fn collect_options(
             timeout: Some(timeout),
             issuer: issuer.clone(),
             concurrency: live.concurrency,
+            verbose,
         },
         namespace: namespace.clone(),
+        deadline: Some(std::time::Duration::from_secs(live.deadline.max(1))),
     }
 }
 
@@ -255,7 +259,7 @@ fn run_collect(opts: &irsa_collect::Options, verbose: u8) -> Result<irsa_collect
                 }
             }
         })
-        .map_err(|e| anyhow::anyhow!("{e}; check --kubeconfig/--context"))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if tty {
         eprint!("\r{:100}\r", "");
     }
@@ -266,6 +270,13 @@ fn run_collect(opts: &irsa_collect::Options, verbose: u8) -> Result<irsa_collect
             started.elapsed().as_secs_f64(),
             collection.stats.summary()
         );
+    }
+    if verbose > 2 {
+        // What was collected, as `collect` writes it: the same allow-list (no value
+        // outside it ever reaches a log).
+        for (name, v) in &collection.files {
+            eprintln!("irsa-doctor: collected {name}: {v}");
+        }
     }
     Ok(collection)
 }
@@ -279,7 +290,11 @@ fn load_collection(c: &irsa_collect::Collection, s: &SourceArgs) -> Snapshot {
     for (name, v) in &c.files {
         l.add_text(name, &v.to_string());
     }
-    l.finish()
+    let mut snap = l.finish();
+    // Each read is one input, as `collect` writes it (a run whose reads all failed is
+    // "every read failed", never "no file").
+    snap.inputs.files = c.files.len();
+    snap
 }
 
 /// Snapshot or live: the snapshot, what it is, and a fatal reachability error.
@@ -292,7 +307,9 @@ fn gather(
         return Ok((load(s), sources(s), None));
     }
     let c = &s.context;
-    let opts = collect_options(&s.live, &c.cluster, &c.region, &c.issuer, namespace);
+    let opts = collect_options(
+        &s.live, &c.cluster, &c.region, &c.issuer, namespace, verbose,
+    );
     let c = run_collect(&opts, verbose)?;
     let label = format!("live: {}", c.server.clone().unwrap_or_default());
     Ok((load_collection(&c, s), label, c.unreachable.clone()))
@@ -563,14 +580,14 @@ fn collect(args: CollectArgs, verbose: u8, matches: &ArgMatches) -> Result<u8> {
         &args.region,
         &None,
         &args.scope.namespace,
+        verbose,
     );
     let c = run_collect(&opts, verbose)?;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("--output-dir: creating {}", dir.display()))?;
+    private_dir(dir).with_context(|| format!("--output-dir: creating {}", dir.display()))?;
     for (name, v) in &c.files {
         let path = dir.join(name);
         let text = serde_json::to_string_pretty(v)?;
-        std::fs::write(&path, format!("{text}\n"))
+        private_file(&path, format!("{text}\n").as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
     }
     let failures = c
@@ -590,6 +607,34 @@ fn collect(args: CollectArgs, verbose: u8, matches: &ArgMatches) -> Result<u8> {
         return Ok(2);
     }
     Ok(0)
+}
+
+/// A bundle directory only its owner can read (0700).
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        b.mode(0o700);
+        b.create(dir)?;
+        // An existing (empty) directory keeps its mode otherwise.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    b.create(dir)
+}
+
+/// A bundle file only its owner can read (0600), created new.
+fn private_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)?.write_all(bytes)
 }
 
 fn probe(args: ProbeArgs) -> Result<u8> {
@@ -612,6 +657,7 @@ fn probe(args: ProbeArgs) -> Result<u8> {
         &args.region,
         &args.issuer,
         &Some(namespace.clone()),
+        args.out.verbose,
     );
     let collection = run_collect(&opts, args.out.verbose)?;
     if let Some(f) = &collection.unreachable {
@@ -634,7 +680,22 @@ fn probe(args: ProbeArgs) -> Result<u8> {
             .find(|p| p.namespace == namespace && &p.name == pod)
         {
             Some(p) => p.spec.effective_service_account().to_string(),
-            None => bail!("--pod: pod {pod} not found in namespace {namespace}"),
+            None => {
+                // A failed pod list proves nothing about the pod: say so, not "not found".
+                let failed = snap
+                    .inputs
+                    .collection_failures
+                    .iter()
+                    .find(|f| f.command.starts_with("kubectl get pods"));
+                match failed {
+                    Some(f) => bail!(
+                        "--pod: the pods of namespace {namespace} could not be read (`{}`: {}); pass --service-account NAME instead",
+                        f.command,
+                        f.error
+                    ),
+                    None => bail!("--pod: pod {pod} not found in namespace {namespace}"),
+                }
+            }
         },
         (None, None) => bail!("pass --service-account NAME or --pod NAME"),
     };
@@ -658,9 +719,11 @@ fn probe(args: ProbeArgs) -> Result<u8> {
         .build()
         .context("starting the async runtime")?;
     let stats = irsa_collect::Stats::default();
+    let deadline =
+        irsa_collect::Deadline::after(std::time::Duration::from_secs(args.live.deadline.max(1)));
     let report = rt.block_on(async {
-        let kube = irsa_collect::kubernetes::connect(&opts.kube).await?;
-        let aws = irsa_collect::aws::connect(&opts.aws, Some(&kube.server)).await;
+        let kube = irsa_collect::kubernetes::connect(&opts.kube, deadline).await?;
+        let aws = irsa_collect::aws::connect(&opts.aws, Some(&kube.server), deadline).await;
         Ok::<_, irsa_collect::CollectError>(
             irsa_collect::probe::probe(&kube, &aws, &snap, &probe_opts, &stats).await,
         )

@@ -275,7 +275,8 @@ fn bad_flags_exit_2_with_one_line() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).starts_with("irsa-doctor: kubeconfig: "),
+        stderr(&o).starts_with("irsa-doctor: no kubeconfig found: $KUBECONFIG names ")
+            && stderr(&o).contains("aws eks update-kubeconfig --name CLUSTER --region REGION"),
         "{}",
         stderr(&o)
     );

@@ -155,3 +155,122 @@ fn live_pod_identity_equals_collect_then_check() {
     assert_eq!((lists, describes, addons), (2, 8, 2), "{served:#?}");
     assert!(kube.mutating_requests().is_empty());
 }
+
+/// The Pod Identity reads go through the same deadline, retries and error wording as
+/// every AWS read: a throttled `DescribePodIdentityAssociation` is retried and changes
+/// nothing; a refused one is a named gap (the run is incomplete, exit 2) and its
+/// ServiceAccount's chain is never declared working; the other chains keep their verdicts.
+#[test]
+fn a_failed_association_read_is_a_named_gap_never_a_verdict() {
+    use irsa_testkit::{Fault, FaultProxy, FaultRule, When};
+    let Some(moto) = Moto::start(ACCOUNT) else {
+        required("moto (pip install 'moto[server]')");
+        return;
+    };
+    let seed = Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/seed_moto.py"))
+        .args([
+            &moto.endpoint,
+            example().to_str().unwrap(),
+            CLUSTER,
+            "us-east-1",
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(seed.status.success());
+    let emu = EksPodIdentity::start(PodIdentityConfig::from_snapshot(&example(), &moto.endpoint));
+    let kube = KubeServer::start(KubeConfig {
+        objects: objects_from_snapshot(&example()),
+        page_size: Some(3),
+        ..KubeConfig::default()
+    });
+    let run = |rules: Vec<FaultRule>| -> (Option<i32>, Value, String) {
+        let proxy = FaultProxy::start(&emu.endpoint, None, rules);
+        let mut c = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"));
+        c.args([
+            "check",
+            "--cluster",
+            CLUSTER,
+            "--region",
+            "us-east-1",
+            "-o",
+            "json",
+            "--timeout",
+            "5",
+        ])
+        .arg("--kubeconfig")
+        .arg(&kube.kubeconfig);
+        with_moto_env(&mut c, &moto);
+        c.env("AWS_ENDPOINT_URL_EKS", &proxy.url);
+        let o = c.output().expect("binary runs");
+        (
+            o.status.code(),
+            json_of(&o),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let verdicts = |v: &Value| -> Vec<(String, String, String)> {
+        v["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["subject"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    c["verdict"]["status"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    c["verdict"]["cause"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+            .collect()
+    };
+    let (exit, clean, stderr) = run(vec![]);
+    assert_eq!(exit, Some(1), "{stderr}");
+
+    let (exit, throttled, stderr) = run(vec![FaultRule::new(
+        "/pod-identity-associations/",
+        When::First(2),
+        Fault::aws_json_error(400, "ThrottlingException", "Rate exceeded"),
+    )]);
+    assert_eq!(exit, Some(1), "{stderr}");
+    assert_eq!(verdicts(&throttled), verdicts(&clean));
+
+    let (exit, denied, stderr) = run(vec![FaultRule::new(
+        "/pod-identity-associations/a-recs",
+        When::Always,
+        Fault::aws_json_error(
+            403,
+            "AccessDeniedException",
+            "not authorized to perform eks:DescribePodIdentityAssociation",
+        ),
+    )]);
+    assert_eq!(exit, Some(2), "{stderr}");
+    let gaps: Vec<&str> = denied["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["cause"] == "collection-gap")
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    assert!(
+        gaps.iter()
+            .any(|g| g.contains("aws eks describe-pod-identity-association")
+                && g.contains("AccessDeniedException")),
+        "{gaps:#?}"
+    );
+    for (clean, now) in verdicts(&clean).into_iter().zip(verdicts(&denied)) {
+        if clean.0 == "recs" {
+            assert_ne!(now.1, "works", "{now:?}");
+        } else {
+            assert_eq!(clean, now);
+        }
+    }
+}

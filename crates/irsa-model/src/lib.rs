@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bounded;
 pub mod command;
 mod events;
 pub mod files;

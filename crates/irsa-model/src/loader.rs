@@ -113,8 +113,8 @@ impl Loader {
             return;
         }
         let shown = path.display().to_string();
-        match std::fs::read(path) {
-            Err(e) => self.reject(&shown, None, format!("cannot read: {e}")),
+        match crate::bounded::read_capped(path) {
+            Err(e) => self.reject(&shown, None, e),
             Ok(bytes) => {
                 self.snap.inputs.files += 1;
                 match crate::files::decode(bytes) {
@@ -211,8 +211,11 @@ impl Loader {
     }
 
     fn add_yaml(&mut self, path: &str, text: &str) {
+        use serde::de::DeserializeSeed;
+        // Every document of the file shares one budget: aliases cannot blow it up.
+        let budget = crate::bounded::Budget::for_text(text);
         for (i, doc) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-            let value = match serde_json::Value::deserialize(doc) {
+            let value = match crate::bounded::Bounded(&budget).deserialize(doc) {
                 Ok(v) => v,
                 Err(e) => {
                     let pos = e.location().map(|l| (l.line(), l.column()));

@@ -345,7 +345,12 @@ fn blind_reason(snap: &Snapshot) -> String {
     // Failed reads first: a live run whose every call failed has recorded failures and
     // no file, and is not an empty snapshot.
     if i.objects == 0 && !i.collection_failures.is_empty() {
-        let f = &i.collection_failures[0];
+        // The cluster's side first: without it no chain exists to check.
+        let f = i
+            .collection_failures
+            .iter()
+            .find(|f| f.command.starts_with("kubectl"))
+            .unwrap_or(&i.collection_failures[0]);
         return format!(
             "nothing was checked: every read failed ({} recorded failure(s){}; first: `{}`: {})",
             i.collection_failures.len(),
@@ -382,6 +387,21 @@ fn blind_reason(snap: &Snapshot) -> String {
             } else {
                 skipped.join(", ")
             }
+        );
+    }
+    // The reads that would have held them failed: name the first such failure.
+    let kubernetes_failure = i.collection_failures.iter().find(|f| {
+        f.command.starts_with("kubectl get ")
+            && ["serviceaccount", "pod", "deployment", "sa "]
+                .iter()
+                .any(|w| f.command.contains(w))
+    });
+    if let Some(f) = kubernetes_failure {
+        return format!(
+            "nothing was checked: no ServiceAccount, pod or workload could be read ({} read(s) failed; first: `{}`: {})",
+            i.collection_failures.len(),
+            f.command,
+            f.error
         );
     }
     format!(

@@ -131,6 +131,9 @@ pub struct KubeConfig {
     pub forbidden: Vec<String>,
     /// Page size when the client asks for none.
     pub page_size: Option<usize>,
+    /// Serve the issuer's discovery document with a body of this many bytes (streamed):
+    /// a hostile or broken issuer.
+    pub oidc_body_bytes: Option<u64>,
 }
 
 struct State {
@@ -143,6 +146,7 @@ struct State {
     created: Mutex<Vec<Value>>,
     issued: Mutex<Vec<String>>,
     last_created: Mutex<Option<Value>>,
+    oidc_body_bytes: Option<u64>,
 }
 
 impl State {
@@ -160,6 +164,7 @@ pub struct KubeServer {
     /// A kubeconfig pointing at it (token auth, the test CA).
     pub kubeconfig: PathBuf,
     state: Arc<State>,
+    tls: crate::fault_proxy::ProxyTls,
     _dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -200,6 +205,7 @@ impl KubeServer {
             created: Mutex::new(Vec::new()),
             issued: Mutex::new(Vec::new()),
             last_created: Mutex::new(None),
+            oidc_body_bytes: config.oidc_body_bytes,
         });
         let page_size = config.page_size;
         let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
@@ -214,6 +220,11 @@ impl KubeServer {
                 .map(|b| format!("{b:02x}"))
                 .collect();
         let key_der = leaf_key.serialize_der();
+        let tls = crate::fault_proxy::ProxyTls {
+            chain: vec![cert_der.clone(), ca_der.clone()],
+            key: key_der.clone(),
+            upstream_ca: ca_der.clone(),
+        };
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -246,9 +257,23 @@ impl KubeServer {
             top_ca_sha1,
             kubeconfig,
             state,
+            tls,
             _dir: dir,
             _shutdown: stop_tx,
         }
+    }
+
+    /// A fault-injecting proxy in front of this server, presenting the same TLS
+    /// identity, with a kubeconfig of its own (`proxy.kubeconfig`).
+    pub fn behind_faults(&self, rules: Vec<crate::FaultRule>) -> crate::FaultProxy {
+        let mut proxy = crate::FaultProxy::start(&self.url, Some(self.tls.clone()), rules);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let text = std::fs::read_to_string(&self.kubeconfig).expect("kubeconfig");
+        let path = dir.path().join("kubeconfig");
+        std::fs::write(&path, text.replace(&self.url, &proxy.url)).expect("write kubeconfig");
+        proxy.kubeconfig = Some(path);
+        proxy._dir = Some(dir);
+        proxy
     }
 
     /// Every request so far.
@@ -386,7 +411,7 @@ async fn handle(
     state: &State,
     req: Request<hyper::body::Incoming>,
     page_size: Option<usize>,
-) -> Response<Full<Bytes>> {
+) -> Response<crate::fault_proxy::Body> {
     use http_body_util::BodyExt;
     let method = req.method().to_string();
     let uri = req.uri().clone();
@@ -403,6 +428,23 @@ async fn handle(
         .unwrap_or_default();
     let body: Value = serde_json::from_slice(&body_bytes).unwrap_or(Value::Null);
     let path = uri.path();
+    if let (Some(n), true) = (
+        state.oidc_body_bytes,
+        path.ends_with("/.well-known/openid-configuration"),
+    ) {
+        let mut chunk = vec![b' '; 64 * 1024];
+        chunk[0] = b'{';
+        return Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(http_body_util::Either::Right(http_body_util::Either::Left(
+                crate::fault_proxy::Padding {
+                    remaining: n,
+                    chunk: Bytes::from(chunk),
+                },
+            )))
+            .expect("response");
+    }
     let (code, body) = if path.starts_with("/oidc/") && method == "GET" {
         // The issuer's discovery and keys are public.
         oidc(state, path)
@@ -431,7 +473,9 @@ async fn handle(
     Response::builder()
         .status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body_text)))
+        .body(http_body_util::Either::Left(Full::new(Bytes::from(
+            body_text,
+        ))))
         .expect("response")
 }
 

@@ -258,6 +258,16 @@ fn jwks_error(message: &str) -> StsError {
 const VERIFICATION_KEY: &str =
     "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements";
 
+/// A value as the report shows it: `` `x` ``, or `none`.
+fn shown(v: Option<&str>) -> String {
+    v.map(|v| format!("`{v}`")).unwrap_or_else(|| "none".into())
+}
+
+/// A list as the report shows it: `[a, b]`.
+fn listed(v: &[String]) -> String {
+    format!("[{}]", v.join(", "))
+}
+
 /// Runs the probe.
 pub async fn probe(
     kube: &Kube,
@@ -398,20 +408,23 @@ pub async fn probe(
         r.check(
             "subject",
             Status::Fail,
-            format!("sub {:?}, expected {expected_sub}", jwt.claims.sub),
+            format!(
+                "sub {}, expected {expected_sub}",
+                shown(jwt.claims.sub.as_deref())
+            ),
         );
     }
     if jwt.claims.aud.contains(&audience) {
         r.check(
             "audience",
             Status::Pass,
-            format!("aud {:?}", jwt.claims.aud),
+            format!("aud {}", listed(&jwt.claims.aud)),
         );
     } else {
         r.check(
             "audience",
             Status::Fail,
-            format!("aud {:?} lacks {audience}", jwt.claims.aud),
+            format!("aud {} lacks {audience}", listed(&jwt.claims.aud)),
         );
     }
     match jwt.claims.exp {
@@ -460,8 +473,8 @@ pub async fn probe(
                     "discovery",
                     Status::Fail,
                     format!(
-                        "{discovery_url} names issuer {:?}, not {iss}",
-                        doc.get("issuer")
+                        "{discovery_url} names issuer {}, not {iss}",
+                        shown(doc.get("issuer").and_then(|v| v.as_str()))
                     ),
                 );
             }
@@ -478,7 +491,10 @@ pub async fn probe(
                                 r.check(
                                     "signature",
                                     Status::Fail,
-                                    format!("the JWKS has no key with kid {:?}", jwt.header.kid),
+                                    format!(
+                                        "the JWKS has no key with kid {}",
+                                        shown(jwt.header.kid.as_deref())
+                                    ),
                                 );
                                 jwks_problem = Some(jwks_error(VERIFICATION_KEY));
                             }
@@ -514,9 +530,9 @@ pub async fn probe(
                                 None => r.check("thumbprint", Status::NotChecked, format!("top CA {sha1}; the provider's ThumbprintList was not read")),
                                 Some(_) if matches => r.check("thumbprint", Status::Pass, format!("top CA of {jwks_host} is {sha1}, in the provider's ThumbprintList")),
                                 Some(list) if eks => r.check("thumbprint", Status::Warn, format!(
-                                    "top CA of {jwks_host} is {sha1}, not in the provider's ThumbprintList {list:?}; IAM verifies EKS issuers against its trusted root CAs, so this does not break IRSA today")),
+                                    "top CA of {jwks_host} is {sha1}, not in the provider's ThumbprintList {}; IAM verifies EKS issuers against its trusted root CAs, so this does not break IRSA today", listed(list))),
                                 Some(list) => {
-                                    r.check("thumbprint", Status::Fail, format!("top CA of {jwks_host} is {sha1}, not in the provider's ThumbprintList {list:?}"));
+                                    r.check("thumbprint", Status::Fail, format!("top CA of {jwks_host} is {sha1}, not in the provider's ThumbprintList {}", listed(list)));
                                     if jwks_problem.is_none() {
                                         jwks_problem = Some(jwks_error("OpenIDConnect provider's HTTPS certificate doesn't match configured thumbprint"));
                                     }

@@ -1,6 +1,6 @@
 //! IRSA408: the SDK is recent enough to read the web identity token.
 
-use crate::context::{Context, Out, ROLE_ANNOTATION};
+use crate::context::{Context, Out};
 use crate::declare_rule;
 use crate::finding::{Fix, Subject};
 use crate::messages::Message;
@@ -39,27 +39,27 @@ impl Rule for SdkTooOld {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        for w in cx.workloads_in_scope().filter(|w| w.owner.is_none()) {
+        // Workloads, and pods whose workload is not in the snapshot.
+        for (kind, namespace, name, spec) in cx.pod_specs() {
             let annotated = cx
-                .snap
-                .service_account(&w.namespace, w.template.effective_service_account())
-                .is_some_and(|s| s.annotations.contains_key(ROLE_ANNOTATION));
+                .role_annotation(namespace, spec.effective_service_account())
+                .is_some();
             if !annotated {
                 continue;
             }
-            for c in w.template.all_containers() {
+            for c in spec.all_containers() {
                 let Some(v) = c.image.as_deref().and_then(cli_image_version) else {
                     continue;
                 };
                 if v.starts_with("1.") && version_lt(v, "1.16.232") {
                     out.report(
                         &Self::META,
-                        Subject::namespaced(w.kind.name(), &w.namespace, &w.name),
+                        Subject::namespaced(kind, namespace, name),
                         Message::new("sdk-too-old")
                             .arg("container", &c.name)
-                            .arg("kind", w.kind.name())
-                            .arg("namespace", &w.namespace)
-                            .arg("name", &w.name)
+                            .arg("kind", kind)
+                            .arg("namespace", namespace)
+                            .arg("name", name)
                             .arg("sdk", "AWS CLI")
                             .arg("version", v)
                             .arg("minimum", "1.16.232"),
@@ -68,9 +68,9 @@ impl Rule for SdkTooOld {
                         "use a current AWS CLI image",
                         format!(
                             "kubectl set image {}/{} -n {} {}=amazon/aws-cli:latest",
-                            w.kind.name().to_lowercase(),
-                            w.name,
-                            w.namespace,
+                            kind.to_lowercase(),
+                            name,
+                            namespace,
                             c.name
                         ),
                     ));
