@@ -238,12 +238,14 @@ impl Sdk {
                         source: m.source.clone(),
                     }
                 }
-                (None, _) => return Verdict::Undetermined {
-                    why: format!(
+                (None, _) => {
+                    return Verdict::Undetermined {
+                        why: format!(
                         "`{version}` allows versions older than {min}, the first that supports {}",
                         feature.describe()
                     ),
-                },
+                    }
+                }
             }
         }
         verdict

@@ -27,6 +27,20 @@ pub enum Lookup<'a> {
     Missing,
 }
 
+/// Where condition keys are looked up: the trust-policy request here, or an
+/// identity-policy request (`identity.rs`). Condition evaluation is written once,
+/// against this trait.
+pub trait KeyLookup {
+    /// Looks a condition key up (`key_lower` must already be lower-case).
+    fn lookup(&self, key_lower: &str) -> Lookup<'_>;
+}
+
+impl KeyLookup for RequestContext {
+    fn lookup(&self, key_lower: &str) -> Lookup<'_> {
+        RequestContext::lookup(self, key_lower)
+    }
+}
+
 /// The request being evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WebIdentityRequest {

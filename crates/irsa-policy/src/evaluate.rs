@@ -13,7 +13,7 @@
 //! - three-valued logic: a condition on a key whose value cannot be known offline
 //!   is *undetermined*, and so is any decision that depends on it.
 
-use crate::context::{Lookup, RequestContext, WebIdentityRequest};
+use crate::context::{KeyLookup, Lookup, RequestContext, WebIdentityRequest};
 use crate::document::{Condition, Effect, PolicyDocument, Principal, Statement};
 use crate::glob::wildcard_match;
 use crate::operator::{BaseOperator, Operator, SetQualifier};
@@ -35,21 +35,21 @@ pub enum Tri {
 }
 
 impl Tri {
-    fn from_bool(b: bool) -> Tri {
+    pub(crate) fn from_bool(b: bool) -> Tri {
         if b {
             Tri::True
         } else {
             Tri::False
         }
     }
-    fn not(self) -> Tri {
+    pub(crate) fn not(self) -> Tri {
         match self {
             Tri::True => Tri::False,
             Tri::False => Tri::True,
             Tri::Unknown => Tri::Unknown,
         }
     }
-    fn and(self, other: Tri) -> Tri {
+    pub(crate) fn and(self, other: Tri) -> Tri {
         match (self, other) {
             (Tri::False, _) | (_, Tri::False) => Tri::False,
             (Tri::True, Tri::True) => Tri::True,
@@ -283,7 +283,7 @@ enum Resolved {
 }
 
 /// Substitutes `${key}` policy variables (Version 2012-10-17 only).
-fn resolve_variables(value: &str, ctx: &RequestContext) -> Resolved {
+fn resolve_variables<C: KeyLookup + ?Sized>(value: &str, ctx: &C) -> Resolved {
     if !value.contains("${") {
         return Resolved::Value(value.to_string());
     }
@@ -386,7 +386,13 @@ fn positive_match(base: BaseOperator, policy: &str, actual: &str) -> Option<bool
     })
 }
 
-fn evaluate_condition(c: &Condition, ctx: &RequestContext, vars: bool) -> (Tri, ConditionReason) {
+/// Evaluates one condition entry against any key lookup (shared by the trust and
+/// identity evaluators).
+pub(crate) fn evaluate_condition<C: KeyLookup + ?Sized>(
+    c: &Condition,
+    ctx: &C,
+    vars: bool,
+) -> (Tri, ConditionReason) {
     let Operator::Known {
         set,
         base,
