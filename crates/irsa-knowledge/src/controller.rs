@@ -32,6 +32,9 @@ pub struct Controller {
     /// The ServiceAccount names its install guides use.
     #[serde(default)]
     pub service_accounts: Vec<String>,
+    /// The EKS add-on that installs it (`aws eks update-addon --addon-name …`), if any.
+    #[serde(default)]
+    pub eks_addon: Option<String>,
     /// Whether it calls AWS APIs with the pod's credentials at all.
     #[serde(default = "yes")]
     pub calls_aws: bool,

@@ -65,6 +65,12 @@ pub struct CommandInfo {
     pub provider_arn: Option<String>,
     /// `--name` / `--cluster-name`.
     pub cluster_name: Option<String>,
+    /// `--policy-arn`.
+    pub policy_arn: Option<String>,
+    /// `--policy-name`.
+    pub policy_name: Option<String>,
+    /// `--version-id`.
+    pub version_id: Option<String>,
     /// Words after `--` (the command run inside the pod).
     pub inner: Vec<String>,
 }
@@ -103,8 +109,11 @@ impl CommandInfo {
                 "--role-name" => info.role_name = value(&mut it),
                 "--open-id-connect-provider-arn" => info.provider_arn = value(&mut it),
                 "--name" | "--cluster-name" => info.cluster_name = value(&mut it),
+                "--policy-arn" => info.policy_arn = value(&mut it),
+                "--policy-name" => info.policy_name = value(&mut it),
+                "--version-id" => info.version_id = value(&mut it),
                 "-o" | "--output" | "--query" | "--region" | "--profile" | "--context"
-                | "--kubeconfig" | "--policy-name" | "--policy-document" | "-l" | "--selector"
+                | "--kubeconfig" | "--policy-document" | "-l" | "--selector"
                 | "--association-id" => {
                     value(&mut it);
                 }
@@ -113,6 +122,13 @@ impl CommandInfo {
             }
         }
         info
+    }
+
+    /// For `aws <service> <operation>`: whether this is that operation.
+    pub fn is_aws(&self, service: &str, operation: &str) -> bool {
+        self.tool == "aws"
+            && self.positional.first().map(String::as_str) == Some(service)
+            && self.positional.get(1).map(String::as_str) == Some(operation)
     }
 
     /// For `kubectl exec`: the pod name.

@@ -9,7 +9,11 @@
 pub mod command;
 pub mod loader;
 pub mod model;
+pub mod permissions;
 mod raw;
+pub mod software;
 
 pub use loader::{load_paths, Loader, REDACTED};
 pub use model::*;
+pub use permissions::{BoundaryState, ManagedPolicy, MissingPolicy, Permissions, RolePolicies};
+pub use software::{Software, SoftwareSource};

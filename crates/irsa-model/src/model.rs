@@ -416,6 +416,8 @@ pub enum ExecEvidence {
         /// Supplementary groups.
         groups: Vec<i64>,
     },
+    /// Software the container holds (`aws --version`, `pip list`, jar listings, …).
+    Software(crate::software::Software),
 }
 
 /// One exec output.
@@ -590,6 +592,8 @@ pub struct Snapshot {
     pub pod_identity: Vec<PodIdentityAssociation>,
     /// Exec evidence.
     pub exec: Vec<ExecOutput>,
+    /// Permission policy documents and boundaries of roles.
+    pub permissions: crate::permissions::Permissions,
     /// Coverage.
     pub coverage: Coverage,
     /// Input accounting.
