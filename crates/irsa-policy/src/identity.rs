@@ -126,6 +126,8 @@ pub enum Unknown {
     Condition {
         /// The statement.
         statement: StatementRef,
+        /// Whether it is a Deny (else an Allow).
+        deny: bool,
         /// The keys (as written).
         keys: Vec<String>,
     },
@@ -133,6 +135,8 @@ pub enum Unknown {
     PartialMatch {
         /// The statement.
         statement: StatementRef,
+        /// Whether it is a Deny (else an Allow).
+        deny: bool,
     },
     /// An attached policy's document is not collected.
     PolicyNotCollected {
@@ -164,10 +168,10 @@ pub enum IdentityDecision {
     },
     /// No identity policy allows it.
     NotAllowed,
-    /// Identity policies allow it, the permissions boundary does not.
+    /// The permissions boundary does not allow it (whatever the identity policies say).
     BoundaryDoesNotAllow {
-        /// The statement that allows it in an identity policy.
-        allowed_by: StatementRef,
+        /// The identity statement that allows it, when one certainly does.
+        allowed_by: Option<StatementRef>,
     },
     /// Depends on what is not known offline.
     Undetermined {
@@ -241,8 +245,14 @@ pub fn evaluate_identity(
             policy: n.to_string(),
         })
         .collect();
-    // 2. Identity policies: some Allow?
+    // 2. A boundary that certainly does not allow it decides, whatever else is unknown.
+    let boundary_refuses =
+        matches!(&boundary, Some(o) if o.allow.is_none() && o.unknown_allow.is_empty());
     let allow = identity.iter().find_map(|o| o.allow.clone());
+    if boundary_refuses {
+        return IdentityDecision::BoundaryDoesNotAllow { allowed_by: allow };
+    }
+    // 3. Identity policies: some Allow?
     let unknown_allow: Vec<Unknown> = identity
         .iter()
         .flat_map(|o| o.unknown_allow.iter().cloned())
@@ -256,12 +266,9 @@ pub fn evaluate_identity(
             IdentityDecision::Undetermined { why }
         };
     };
-    // 3. The permissions boundary must allow too.
+    // 4. The permissions boundary must allow too.
     match (&policies.boundary, &boundary) {
         (Boundary::Policy(_), Some(o)) if o.allow.is_none() => {
-            if o.unknown_allow.is_empty() {
-                return IdentityDecision::BoundaryDoesNotAllow { allowed_by };
-            }
             unknown_deny.extend(o.unknown_allow.iter().cloned());
         }
         (Boundary::NotCollected(why), _) => unknown_deny.push(Unknown::BoundaryNotCollected {
@@ -339,13 +346,21 @@ fn evaluate_policy(p: &NamedPolicy<'_>, request: &IdentityRequest) -> PolicyOutc
             },
             Tri::False => {}
             Tri::Unknown => {
-                let why = if conditions == Tri::Unknown && !unknown_keys.is_empty() {
+                let deny = s.effect == Effect::Deny;
+                let why = if conditions == Tri::Unknown
+                    && !unknown_keys.is_empty()
+                    && target == Tri::True
+                {
                     Unknown::Condition {
                         statement: sref(),
+                        deny,
                         keys: unknown_keys,
                     }
                 } else {
-                    Unknown::PartialMatch { statement: sref() }
+                    Unknown::PartialMatch {
+                        statement: sref(),
+                        deny,
+                    }
                 };
                 match s.effect {
                     Effect::Deny => out.unknown_deny.push(why),

@@ -288,7 +288,6 @@ fn check_controller(
     let mut as_upstream = 0usize;
     let mut done = BTreeSet::new();
     for st in &row.statements {
-        let upstream_keys = st.condition_keys();
         for action in &st.actions {
             for resource in &st.resources {
                 let resource = irsa_knowledge::controller::in_partition(
@@ -315,13 +314,26 @@ fn check_controller(
                         by.policy
                     )),
                     IdentityDecision::Undetermined { why } => {
-                        let only_upstream_conditions = why.iter().all(|u| match u {
-                            Unknown::Condition { keys, .. } => keys
+                        // Granted as the documentation grants it: an Allow whose only
+                        // unknowns are conditions on keys the documented policy itself
+                        // conditions this action on, nothing uncollected, no Deny that
+                        // may apply.
+                        let upstream_keys = required_keys(row, action, &resource, partition);
+                        let blocked = why.iter().any(|u| match u {
+                            Unknown::Condition { deny, .. }
+                            | Unknown::PartialMatch { deny, .. } => *deny,
+                            Unknown::PolicyNotCollected { .. }
+                            | Unknown::BoundaryNotCollected { .. } => true,
+                        });
+                        let as_documented = why.iter().any(|u| match u {
+                            Unknown::Condition {
+                                deny: false, keys, ..
+                            } => keys
                                 .iter()
                                 .all(|k| upstream_keys.contains(&k.to_lowercase())),
                             _ => false,
                         });
-                        if only_upstream_conditions && !upstream_keys.is_empty() {
+                        if as_documented && !blocked {
                             Outcome::GrantedAsUpstream
                         } else {
                             Outcome::Undetermined(describe_unknowns(&why))
@@ -471,6 +483,30 @@ fn check_controller(
     }
 }
 
+/// The condition keys the documented policy puts on an action and resource, over
+/// every statement that grants it (lower-case).
+fn required_keys(
+    row: &PermissionRow,
+    action: &str,
+    resource: &str,
+    partition: &str,
+) -> Vec<String> {
+    let mut keys = Vec::new();
+    for st in &row.statements {
+        let grants = st.actions.iter().any(|a| a.eq_ignore_ascii_case(action))
+            && st.resources.iter().any(|r| {
+                irsa_knowledge::controller::in_partition(&widen_placeholders(r), partition)
+                    == resource
+            });
+        if grants {
+            keys.extend(st.condition_keys());
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 /// `${BUCKET}`-style placeholders of documentation (not IAM policy variables, which
 /// contain `:`) stand for a name the user chose: any.
 fn widen_placeholders(resource: &str) -> String {
@@ -497,7 +533,9 @@ fn describe_unknowns(why: &[Unknown]) -> String {
     let mut parts: Vec<String> = Vec::new();
     for u in why {
         let p = match u {
-            Unknown::Condition { statement, keys } => format!(
+            Unknown::Condition {
+                statement, keys, ..
+            } => format!(
                 "statement {} of {} depends on {}",
                 statement
                     .sid
@@ -509,7 +547,7 @@ fn describe_unknowns(why: &[Unknown]) -> String {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Unknown::PartialMatch { statement } => format!(
+            Unknown::PartialMatch { statement, .. } => format!(
                 "statement {} of {} covers only some of the resources",
                 statement
                     .sid
