@@ -120,12 +120,14 @@ pub fn report(r: &Report, inputs: &InputReport, sources: &str, color: bool) -> S
                     st.dim(&format!("[{} {}]", f.rule, f.cause.id()))
                 );
                 if let Some(e) = &f.predicted_error {
-                    let _ = writeln!(
-                        out,
-                        "{pad}    {} {}",
-                        st.dim("STS answers:"),
-                        st.paint("31", e)
-                    );
+                    // Who says it: STS for the credential exchange, the service for
+                    // a later call, the SDK for its own failures.
+                    let who = match f.cause {
+                        Cause::RolePermissions => "AWS answers:",
+                        Cause::SdkTooOld => "the SDK says:",
+                        _ => "STS answers:",
+                    };
+                    let _ = writeln!(out, "{pad}    {} {}", st.dim(who), st.paint("31", e));
                 }
                 for fix in &f.fix {
                     let key = format!(
