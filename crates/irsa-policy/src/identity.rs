@@ -205,20 +205,82 @@ struct PolicyOutcome {
     unknown_allow: Vec<Unknown>,
 }
 
-/// Decides `request` against everything that governs the role.
+/// Decides `request` against everything that governs the role (prepares the
+/// policies each time: for many requests, build an [`IdentityEvaluator`] once).
 pub fn evaluate_identity(
     policies: &IdentityPolicies<'_>,
     request: &IdentityRequest,
 ) -> IdentityDecision {
-    let identity: Vec<PolicyOutcome> = policies
-        .policies
+    IdentityEvaluator::new(policies).evaluate(request)
+}
+
+/// A policy with its statements' resources read once.
+struct Prepared<'a> {
+    name: &'a str,
+    vars: bool,
+    statements: Vec<(&'a Statement, Option<Vec<String>>, Option<Vec<String>>)>,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(p: &NamedPolicy<'a>) -> Prepared<'a> {
+        Prepared {
+            name: p.name,
+            vars: p.document.substitutes_variables(),
+            statements: p
+                .document
+                .statements
+                .iter()
+                .map(|s| {
+                    let (r, nr) = resources_of(p.document, s);
+                    (s, r, nr)
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The role's policies prepared for many requests (a controller's every action).
+pub struct IdentityEvaluator<'a> {
+    policies: &'a IdentityPolicies<'a>,
+    identity: Vec<Prepared<'a>>,
+    boundary: Option<Prepared<'a>>,
+}
+
+impl<'a> IdentityEvaluator<'a> {
+    /// Prepares the policies.
+    pub fn new(policies: &'a IdentityPolicies<'a>) -> IdentityEvaluator<'a> {
+        IdentityEvaluator {
+            policies,
+            identity: policies.policies.iter().map(Prepared::new).collect(),
+            boundary: match &policies.boundary {
+                Boundary::Policy(p) => Some(Prepared::new(p)),
+                _ => None,
+            },
+        }
+    }
+
+    /// Decides one request.
+    pub fn evaluate(&self, request: &IdentityRequest) -> IdentityDecision {
+        decide(
+            self.policies,
+            &self.identity,
+            self.boundary.as_ref(),
+            request,
+        )
+    }
+}
+
+fn decide(
+    policies: &IdentityPolicies<'_>,
+    prepared: &[Prepared<'_>],
+    prepared_boundary: Option<&Prepared<'_>>,
+    request: &IdentityRequest,
+) -> IdentityDecision {
+    let identity: Vec<PolicyOutcome> = prepared
         .iter()
         .map(|p| evaluate_policy(p, request))
         .collect();
-    let boundary = match policies.boundary {
-        Boundary::Policy(p) => Some(evaluate_policy(&p, request)),
-        _ => None,
-    };
+    let boundary = prepared_boundary.map(|p| evaluate_policy(p, request));
     // 1. An explicit Deny anywhere wins, whatever else is unknown.
     if let Some(by) = identity.iter().find_map(|o| o.deny.clone()) {
         return IdentityDecision::ExplicitDeny {
@@ -285,16 +347,16 @@ pub fn evaluate_identity(
     }
 }
 
-fn evaluate_policy(p: &NamedPolicy<'_>, request: &IdentityRequest) -> PolicyOutcome {
+fn evaluate_policy(p: &Prepared<'_>, request: &IdentityRequest) -> PolicyOutcome {
     let mut out = PolicyOutcome::default();
-    let vars = p.document.substitutes_variables();
-    for s in &p.document.statements {
+    let vars = p.vars;
+    for (s, resource, not_resource) in &p.statements {
+        let s: &Statement = s;
         let sref = || StatementRef {
             policy: p.name.to_string(),
             statement: s.index,
             sid: s.sid.clone(),
         };
-        let (resource, not_resource) = resources_of(p.document, s);
         let action = match (&s.action, &s.not_action) {
             (Some(a), _) => any_covers(a, &request.action, true, false),
             (None, Some(na)) => any_covers(na, &request.action, true, false).not(),
@@ -446,6 +508,24 @@ pub fn relation(pattern: &str, requested: &str, ignore_case: bool) -> Tri {
     if !requested.contains(['*', '?']) {
         return Tri::from_bool(wildcard_match(pattern, requested, ignore_case));
     }
+    if pattern == "*" {
+        return Tri::True;
+    }
+    if !pattern.contains(['*', '?']) {
+        // A literal names one call; the requested pattern stands for many.
+        return if wildcard_match(requested, pattern, ignore_case) {
+            Tri::Unknown
+        } else {
+            Tri::False
+        };
+    }
+    // Literal prefixes that differ: no common string.
+    let lit = |s: &str| s.find(['*', '?']).unwrap_or(s.len());
+    let n = lit(pattern).min(lit(requested));
+    let (a, b) = (&pattern.as_bytes()[..n], &requested.as_bytes()[..n]);
+    if (ignore_case && !a.eq_ignore_ascii_case(b)) || (!ignore_case && a != b) {
+        return Tri::False;
+    }
     let fold = |s: &str| -> Vec<char> {
         if ignore_case {
             s.chars().flat_map(char::to_lowercase).collect()
@@ -486,30 +566,32 @@ fn arn_segments_disjoint(a: &str, b: &str) -> bool {
 fn covers(p: &[char], q: &[char]) -> bool {
     // ok[i][j]: p[i..] covers q[j..].
     let (n, m) = (p.len(), q.len());
-    let mut ok = vec![vec![false; m + 1]; n + 1];
-    ok[n][m] = true;
+    let w = m + 1;
+    let mut ok = vec![false; (n + 1) * w];
+    ok[n * w + m] = true;
     for i in (0..n).rev() {
         for j in (0..=m).rev() {
-            ok[i][j] = match p[i] {
-                '*' => ok[i + 1][j] || (j < m && ok[i][j + 1]),
-                '?' => j < m && q[j] != '*' && ok[i + 1][j + 1],
-                c => j < m && q[j] == c && ok[i + 1][j + 1],
+            ok[i * w + j] = match p[i] {
+                '*' => ok[(i + 1) * w + j] || (j < m && ok[i * w + j + 1]),
+                '?' => j < m && q[j] != '*' && ok[(i + 1) * w + j + 1],
+                c => j < m && q[j] == c && ok[(i + 1) * w + j + 1],
             };
         }
     }
-    ok[0][0]
+    ok[0]
 }
 
 /// Whether some string matches both patterns (product of the two automata).
 fn intersects(p: &[char], q: &[char]) -> bool {
     let (n, m) = (p.len(), q.len());
-    let mut seen = vec![vec![false; m + 1]; n + 1];
+    let w = m + 1;
+    let mut seen = vec![false; (n + 1) * w];
     let mut stack = vec![(0usize, 0usize)];
     while let Some((i, j)) = stack.pop() {
-        if i > n || j > m || seen[i][j] {
+        if i > n || j > m || seen[i * w + j] {
             continue;
         }
-        seen[i][j] = true;
+        seen[i * w + j] = true;
         if i == n && j == m {
             return true;
         }

@@ -26,8 +26,8 @@ pub use diagnose::{diagnose, service_account_subject, Diagnosis, Located, NearMi
 pub use document::{Condition, Effect, PolicyDocument, PolicyError, Principal, Statement};
 pub use evaluate::{evaluate, Decision, Evaluation, Tri, WEB_IDENTITY_ACTION};
 pub use identity::{
-    evaluate_identity, Boundary, IdentityDecision, IdentityPolicies, IdentityRequest, NamedPolicy,
-    StatementRef, OUT_OF_VIEW,
+    evaluate_identity, Boundary, IdentityDecision, IdentityEvaluator, IdentityPolicies,
+    IdentityRequest, NamedPolicy, StatementRef, OUT_OF_VIEW,
 };
 pub use issuer::{Issuer, IssuerDifference};
 pub use partition::Partition;

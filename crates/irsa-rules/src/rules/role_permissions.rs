@@ -15,7 +15,7 @@ use irsa_knowledge::{knowledge, Controller, PermissionRow, Version};
 use irsa_model::{BoundaryState, Role, RolePolicies};
 use irsa_policy::identity::Unknown;
 use irsa_policy::{
-    evaluate_identity, Boundary, IdentityDecision, IdentityPolicies, IdentityRequest, NamedPolicy,
+    Boundary, IdentityDecision, IdentityEvaluator, IdentityPolicies, IdentityRequest, NamedPolicy,
     OUT_OF_VIEW,
 };
 use std::collections::BTreeSet;
@@ -281,6 +281,7 @@ fn check_controller(
         not_collected: missing_names,
         boundary,
     };
+    let evaluator = IdentityEvaluator::new(&set);
     let mut missing: Vec<(String, String)> = Vec::new(); // (action, why)
     let mut optional_missing: Vec<(String, String)> = Vec::new();
     let mut undetermined: Vec<(String, String)> = Vec::new();
@@ -300,7 +301,7 @@ fn check_controller(
                 let req = IdentityRequest::new(action.clone(), resource.clone())
                     .with_key("aws:PrincipalArn", &[role.arn.as_str()])
                     .with_key("aws:PrincipalAccount", &[account]);
-                let outcome = match evaluate_identity(&set, &req) {
+                let outcome = match evaluator.evaluate(&req) {
                     IdentityDecision::Allowed { .. } => Outcome::Granted,
                     IdentityDecision::NotAllowed => {
                         Outcome::Missing("no policy of the role allows it".into())
