@@ -214,11 +214,14 @@ pub fn evaluate_identity(
     IdentityEvaluator::new(policies).evaluate(request)
 }
 
+/// `Resource` and `NotResource` of a statement, read once.
+type Resources = (Option<Vec<String>>, Option<Vec<String>>);
+
 /// A policy with its statements' resources read once.
 struct Prepared<'a> {
     name: &'a str,
     vars: bool,
-    statements: Vec<(&'a Statement, Option<Vec<String>>, Option<Vec<String>>)>,
+    statements: Vec<(&'a Statement, Resources)>,
 }
 
 impl<'a> Prepared<'a> {
@@ -230,10 +233,7 @@ impl<'a> Prepared<'a> {
                 .document
                 .statements
                 .iter()
-                .map(|s| {
-                    let (r, nr) = resources_of(p.document, s);
-                    (s, r, nr)
-                })
+                .map(|s| (s, resources_of(p.document, s)))
                 .collect(),
         }
     }
@@ -350,7 +350,7 @@ fn decide(
 fn evaluate_policy(p: &Prepared<'_>, request: &IdentityRequest) -> PolicyOutcome {
     let mut out = PolicyOutcome::default();
     let vars = p.vars;
-    for (s, resource, not_resource) in &p.statements {
+    for (s, (resource, not_resource)) in &p.statements {
         let s: &Statement = s;
         let sref = || StatementRef {
             policy: p.name.to_string(),
@@ -436,7 +436,7 @@ fn evaluate_policy(p: &Prepared<'_>, request: &IdentityRequest) -> PolicyOutcome
 
 /// `Resource` / `NotResource` of a statement, read from the document as written
 /// (the statement model keeps only their presence, for trust policies).
-fn resources_of(doc: &PolicyDocument, s: &Statement) -> (Option<Vec<String>>, Option<Vec<String>>) {
+fn resources_of(doc: &PolicyDocument, s: &Statement) -> Resources {
     let raw = match doc.raw.get("Statement") {
         Some(Value::Array(items)) => items.get(s.index),
         Some(single @ Value::Object(_)) => Some(single),

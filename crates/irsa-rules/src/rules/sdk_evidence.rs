@@ -145,10 +145,7 @@ fn owned_by(snap: &Snapshot, p: &Pod, t: &Target<'_>) -> bool {
 }
 
 /// The image, if it is a release of a well-known controller (or hosts one).
-pub fn controller_image<'a>(
-    spec: &PodSpec,
-    container: &'a Container,
-) -> Option<ImageMatch<'static>> {
+pub fn controller_image(spec: &PodSpec, container: &Container) -> Option<ImageMatch<'static>> {
     let image = container.image.as_deref()?;
     let m = knowledge().identify_image(image)?;
     // A host image (velero) runs the controller's code only with its plugin present.
