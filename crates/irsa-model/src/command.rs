@@ -46,6 +46,20 @@ pub fn split_words(command: &str) -> Vec<String> {
     words
 }
 
+/// Quotes a word for a POSIX shell when needed (fix commands print names taken from
+/// the snapshot: a crafted name must not turn into a second command).
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 /// What a command is about.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CommandInfo {

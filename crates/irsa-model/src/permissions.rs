@@ -7,7 +7,7 @@
 //! The loader hands these outputs over at its dispatch points; cross-file
 //! references (a role named only by name) are resolved when the snapshot is built.
 
-use crate::command::CommandInfo;
+use crate::command::{shell_quote as sh, CommandInfo};
 use crate::model::{Role, Snapshot};
 use irsa_policy::{PolicyDocument, PolicyError};
 use serde::{Deserialize, Serialize};
@@ -370,18 +370,6 @@ pub struct RolePolicies<'s> {
     pub boundary: BoundaryState<'s>,
     /// Whether the lists of attached and inline policies are known.
     pub lists_known: bool,
-}
-
-fn sh(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
 }
 
 /// The commands that read a managed policy's default document.
