@@ -981,3 +981,32 @@ fn deny_boundary_and_unknowns() {
     let gap = rule(&r, "IRSA102");
     assert!(gap.iter().any(|f| f.cause == Cause::CollectionGap && f.message.render().contains("aws iam get-policy --policy-arn arn:aws:iam::391252439823:policy/AWSLoadBalancerControllerIAMPolicy")), "{}", dump(&r));
 }
+
+#[test]
+fn pod_identity_roles_are_checked_too() {
+    // The ServiceAccount has no IRSA annotation; its Pod Identity association names the role.
+    let mut w = healthy();
+    for (name, text) in w.files.iter_mut() {
+        if name.ends_with("sa.json") {
+            let mut v: Value = serde_json::from_str(text).unwrap();
+            v["metadata"]["annotations"] = json!({});
+            *text = v.to_string();
+        }
+    }
+    w.add(
+        "pia.json",
+        json!({"association": {"clusterName": "orders-use2", "namespace": "inventory", "serviceAccount": "inventory-api",
+            "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}"), "associationId": "a-1"}}),
+    )
+    .image("registry.k8s.io/external-dns/external-dns:v0.17.0")
+    .policy("AllowExternalDNSUpdates", documented("external-dns", "v0.13.6"));
+    let r = w.run();
+    let errs = permission_errors(&r);
+    assert_eq!(errs.len(), 1, "{}", dump(&r));
+    assert!(errs[0]
+        .message
+        .render()
+        .contains("route53:ListTagsForResources"));
+    // And its release is judged for Pod Identity: external-dns 0.17 reads it.
+    assert!(sdk_errors(&r).is_empty(), "{}", dump(&r));
+}

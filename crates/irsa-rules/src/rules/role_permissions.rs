@@ -79,81 +79,122 @@ impl Rule for RolePermissionsRule {
             let RoleState::Found(r) = &i.role else {
                 continue;
             };
-            let subject = Subject::global("Role", &r.arn);
-            let controllers = controllers_of(cx, &i.sa.namespace, &i.sa.name);
-            let (Some(attached), Some(inline)) = (&r.attached_policies, &r.inline_policies) else {
-                if seen.insert(r.arn.clone()) {
-                    let f = out.report(
-                        &Self::META,
-                        subject,
-                        Message::new("gap-role-policies")
-                            .arg("role", &r.arn)
-                            .arg("name", sh(&r.name)),
-                    );
-                    f.cause = Cause::CollectionGap;
-                    f.severity(Severity::Info).role(&r.arn);
-                }
+            check_role(
+                cx,
+                out,
+                r,
+                &i.sa.namespace,
+                &i.sa.name,
+                &mut seen,
+                &mut checked,
+            );
+        }
+        // EKS Pod Identity: the association's role serves the same workloads.
+        for a in &cx.snap.pod_identity {
+            if !cx.sa_in_scope(&a.namespace, &a.service_account) {
+                continue;
+            }
+            let Some(r) = a.role_arn.as_deref().and_then(|arn| cx.snap.role(arn)) else {
                 continue;
             };
-            let names: Vec<String> = attached
-                .iter()
-                .map(|p| p.name.clone())
-                .chain(inline.iter().cloned())
-                .collect();
-            if names.is_empty() {
-                if seen.insert(r.arn.clone()) {
-                    let controller = controllers.first().map(|(c, ..)| *c);
-                    out.report(
-                        &Self::META,
-                        subject,
-                        Message::new("role-no-policies").arg("role", &r.arn),
-                    )
-                    .role(&r.arn)
-                    .fix(match managed_policy(controller, &r.arn) {
-                        Some(policy) => Fix::command(
-                            format!("attach {policy}, the AWS-managed policy this controller uses"),
-                            format!("aws iam attach-role-policy --role-name {} --policy-arn {policy}", sh(&r.name)),
-                        ),
-                        None => Fix::advice(format!(
-                            "attach the policy the workload needs: aws iam attach-role-policy --role-name {} --policy-arn <its ARN>",
-                            sh(&r.name)
-                        )),
-                    });
-                }
-                continue;
-            }
-            let policies = cx.snap.role_policies(r);
-            let mut judged_any = false;
-            for (c, version, tag) in &controllers {
-                if c.permissions.is_empty() {
-                    continue;
-                }
-                if !checked.insert((r.arn.clone(), c.id.clone(), tag.clone())) {
-                    continue;
-                }
-                judged_any = true;
-                check_controller(
-                    cx,
-                    out,
-                    r,
-                    &i.subject(),
-                    c,
-                    version.as_ref(),
-                    tag.as_deref(),
-                    &policies,
-                    &names,
-                );
-            }
-            if !judged_any && seen.insert(r.arn.clone()) {
-                out.pass(
-                    &Self::META,
-                    subject,
-                    Message::new("role-policies-ok")
-                        .arg("role", &r.arn)
-                        .arg("policies", names.join(", ")),
-                );
-            }
+            check_role(
+                cx,
+                out,
+                r,
+                &a.namespace,
+                &a.service_account,
+                &mut seen,
+                &mut checked,
+            );
         }
+    }
+}
+
+type Checked = BTreeSet<(String, String, Option<String>)>;
+
+fn check_role(
+    cx: &Context<'_>,
+    out: &mut Out,
+    r: &Role,
+    namespace: &str,
+    service_account: &str,
+    seen: &mut BTreeSet<String>,
+    checked: &mut Checked,
+) {
+    let meta = &RolePermissionsRule::META;
+    let sa_subject = Subject::namespaced("ServiceAccount", namespace, service_account);
+    let subject = Subject::global("Role", &r.arn);
+    let controllers = controllers_of(cx, namespace, service_account);
+    let (Some(attached), Some(inline)) = (&r.attached_policies, &r.inline_policies) else {
+        if seen.insert(r.arn.clone()) {
+            let f = out.report(
+                meta,
+                subject,
+                Message::new("gap-role-policies")
+                    .arg("role", &r.arn)
+                    .arg("name", sh(&r.name)),
+            );
+            f.cause = Cause::CollectionGap;
+            f.severity(Severity::Info).role(&r.arn);
+        }
+        return;
+    };
+    let names: Vec<String> = attached
+        .iter()
+        .map(|p| p.name.clone())
+        .chain(inline.iter().cloned())
+        .collect();
+    if names.is_empty() {
+        if seen.insert(r.arn.clone()) {
+            let controller = controllers.first().map(|(c, ..)| *c);
+            out.report(meta, subject, Message::new("role-no-policies").arg("role", &r.arn))
+                .role(&r.arn)
+                .fix(match managed_policy(controller, &r.arn) {
+                    Some(policy) => Fix::command(
+                        format!("attach {policy}, the AWS-managed policy this controller uses"),
+                        format!(
+                            "aws iam attach-role-policy --role-name {} --policy-arn {policy}",
+                            sh(&r.name)
+                        ),
+                    ),
+                    None => Fix::advice(format!(
+                        "attach the policy the workload needs: aws iam attach-role-policy --role-name {} --policy-arn <its ARN>",
+                        sh(&r.name)
+                    )),
+                });
+        }
+        return;
+    }
+    let policies = cx.snap.role_policies(r);
+    let mut judged_any = false;
+    for (c, version, tag) in &controllers {
+        if c.permissions.is_empty() {
+            continue;
+        }
+        if !checked.insert((r.arn.clone(), c.id.clone(), tag.clone())) {
+            continue;
+        }
+        judged_any = true;
+        check_controller(
+            cx,
+            out,
+            r,
+            &sa_subject,
+            c,
+            version.as_ref(),
+            tag.as_deref(),
+            &policies,
+            &names,
+        );
+    }
+    if !judged_any && seen.insert(r.arn.clone()) {
+        out.pass(
+            meta,
+            subject,
+            Message::new("role-policies-ok")
+                .arg("role", &r.arn)
+                .arg("policies", names.join(", ")),
+        );
     }
 }
 
