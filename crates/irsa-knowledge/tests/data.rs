@@ -365,3 +365,46 @@ fn evidence_components_are_assessed() {
     assert_eq!(a[0].sdk.id, "awscli");
     assert!(a[0].web_identity.fails());
 }
+
+/// Prints the inventory (run with `-- --ignored --nocapture`): per controller the
+/// releases read, rows, and the first releases whose bundled code reads each kind of
+/// credentials.
+#[test]
+#[ignore]
+fn inventory() {
+    let k = knowledge();
+    println!("SDKs: {}", k.sdks.len());
+    for s in &k.sdks {
+        let first = |f| {
+            s.minimums_of(f)
+                .find(|m| m.level == irsa_knowledge::Level::Required)
+                .map(|m| match (&m.version, m.unsupported) {
+                    (Some(v), _) => v.to_string(),
+                    (None, true) => "unsupported".into(),
+                    _ => "all".into(),
+                })
+                .unwrap_or_else(|| "-".into())
+        };
+        println!(
+            "  {:10} web {:12} pod {:12} packages {} requires {}",
+            s.id,
+            first(Feature::WebIdentity),
+            first(Feature::PodIdentity),
+            s.packages.len(),
+            s.requires.len()
+        );
+    }
+    println!("Controllers: {}", k.controllers.len());
+    for c in &k.controllers {
+        println!(
+            "  {:32} through {:28} tags {:4} runtime rows {:3} permission rows {:3} web since {:28} pod since {}",
+            c.id,
+            c.scan.as_ref().map(|s| s.through.to_string()).unwrap_or_else(|| "(hand-written)".into()),
+            c.scan.as_ref().map(|s| s.tags).unwrap_or(0),
+            c.runtimes.len(),
+            c.permissions.len(),
+            k.first_release_supporting(c, Feature::WebIdentity).map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+            k.first_release_supporting(c, Feature::PodIdentity).map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+        );
+    }
+}
