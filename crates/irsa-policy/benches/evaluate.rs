@@ -1,8 +1,24 @@
 //! Parse + evaluate a typical two-statement trust policy (one role, two clusters).
+//!
+//! The target is ≥ 2 M evaluations/s on one core for the pre-parsed policy
+//! (≤ 500 ns each). On a shared machine wall time counts the time other processes
+//! hold the core, so a second measurement counts this thread's CPU time
+//! (`/proc/thread-self/schedstat`, Linux; wall time elsewhere).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use irsa_policy::{diagnose, evaluate, PolicyDocument, WebIdentityRequest};
 use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// Nanoseconds this thread has run on a CPU, if the kernel says.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
 
 const POLICY: &str = r#"{
   "Version": "2012-10-17",
@@ -53,5 +69,38 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// The same evaluation, timed in this thread's CPU time. The kernel updates that
+/// counter at each scheduler tick, so samples are long (about a second each) to
+/// keep the tick's granularity below 1 %.
+fn bench_cpu_time(c: &mut Criterion) {
+    let doc = PolicyDocument::parse(POLICY).unwrap();
+    let req = request();
+    let ctx = req.context();
+    let mut g = c.benchmark_group("cpu");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(12));
+    g.bench_function(
+        "evaluate pre-parsed 2-statement policy (thread CPU time)",
+        |b| {
+            b.iter_custom(|iters| {
+                let (cpu, wall) = (thread_cpu_ns(), Instant::now());
+                for _ in 0..iters {
+                    black_box(irsa_policy::evaluate::evaluate_with(
+                        black_box(&doc),
+                        black_box(&req),
+                        &ctx,
+                    ));
+                }
+                match (cpu, thread_cpu_ns()) {
+                    (Some(a), Some(z)) => Duration::from_nanos(z.saturating_sub(a)),
+                    _ => wall.elapsed(),
+                }
+            })
+        },
+    );
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_cpu_time);
 criterion_main!(benches);

@@ -11,7 +11,9 @@
 
 use crate::arn::OidcProviderArn;
 use crate::context::WebIdentityRequest;
-use crate::document::{Condition, DocumentIssue, Effect, PolicyDocument, Principal, Statement};
+use crate::document::{
+    ActionProblem, Condition, DocumentIssue, Effect, PolicyDocument, Principal, Statement,
+};
 use crate::evaluate::{evaluate, ConditionReason, Decision, Evaluation, StatementOutcome, Tri};
 use crate::glob::{has_wildcards, wildcard_match};
 use crate::issuer::{issuer_differences, parse_eks_host_path, IssuerDifference};
@@ -227,6 +229,27 @@ pub enum NearMiss {
     },
     /// A `Resource` element: IAM rejects trust policies with one (MalformedPolicyDocument).
     ResourceInTrustPolicy,
+    /// A `NotPrincipal` element: IAM does not support it in a trust policy and refuses
+    /// the document (MalformedPolicyDocument); the statement never counts as an allow.
+    NotPrincipalInTrustPolicy,
+    /// An action outside the grammar (`*:AssumeRoleWithWebIdentity`): IAM refuses the
+    /// document (MalformedPolicyDocument); the statement never counts as an allow.
+    MalformedAction {
+        /// The value as written.
+        action: String,
+        /// What is wrong.
+        problem: ActionProblem,
+    },
+    /// A Deny statement may apply: it depends on a value not known offline. The
+    /// request is denied either way (no Allow applies); whether explicitly is unknown.
+    DenyMayApply {
+        /// The Deny statement.
+        statement: usize,
+        /// The condition key (or element) it depends on.
+        key: String,
+        /// Why it is not known.
+        why: String,
+    },
 }
 
 impl NearMiss {
@@ -242,9 +265,30 @@ impl NearMiss {
                 | NearMiss::ForAllValuesWithAllow { .. }
                 | NearMiss::NegatedOnAbsentKey { .. }
                 | NearMiss::ResourceInTrustPolicy
+                | NearMiss::NotPrincipalInTrustPolicy
+                | NearMiss::MalformedAction { .. }
         )
     }
+
+    /// The error IAM answers when the document is written
+    /// (`aws iam update-assume-role-policy`), for problems that make IAM refuse the
+    /// whole document. IAM's message text for these cases is not documented, so only
+    /// the error code is predicted, with when it is returned.
+    pub fn refused_by_iam(&self) -> Option<&'static str> {
+        match self {
+            NearMiss::NotPrincipalInTrustPolicy | NearMiss::MalformedAction { .. } => {
+                Some(MALFORMED_POLICY_DOCUMENT)
+            }
+            _ => None,
+        }
+    }
 }
+
+/// The error IAM returns for a document it refuses (IAM API reference,
+/// `UpdateAssumeRolePolicy`/`CreateRole` errors: "MalformedPolicyDocument: The
+/// request was rejected because the policy document was malformed"), and when.
+pub const MALFORMED_POLICY_DOCUMENT: &str =
+    "MalformedPolicyDocument (from IAM, when this trust policy is written with `aws iam update-assume-role-policy` or `create-role`)";
 
 /// A near miss located in a statement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -284,12 +328,30 @@ pub fn diagnose(policy: &PolicyDocument, request: &WebIdentityRequest) -> Diagno
     let evaluation = evaluate(policy, request);
     let mut findings = Vec::new();
     for issue in &policy.issues {
-        if let DocumentIssue::ResourceInTrustPolicy { statement } = issue {
-            findings.push(Located {
-                statement: Some(*statement),
-                miss: NearMiss::ResourceInTrustPolicy,
-            });
-        }
+        let (statement, miss) = match issue {
+            DocumentIssue::ResourceInTrustPolicy { statement } => {
+                (*statement, NearMiss::ResourceInTrustPolicy)
+            }
+            DocumentIssue::NotPrincipalInTrustPolicy { statement } => {
+                (*statement, NearMiss::NotPrincipalInTrustPolicy)
+            }
+            DocumentIssue::MalformedAction {
+                statement,
+                action,
+                problem,
+            } => (
+                *statement,
+                NearMiss::MalformedAction {
+                    action: action.clone(),
+                    problem: *problem,
+                },
+            ),
+            _ => continue,
+        };
+        findings.push(Located {
+            statement: Some(statement),
+            miss,
+        });
     }
     let mut closest = None;
     let mut closest_trusts_provider = false;
@@ -313,7 +375,29 @@ pub fn diagnose(policy: &PolicyDocument, request: &WebIdentityRequest) -> Diagno
                 },
             });
         }
-        Decision::ImplicitDeny | Decision::Undetermined { .. } => {
+        Decision::ImplicitDeny
+        | Decision::Undetermined { .. }
+        | Decision::DenyKindUnknown { .. } => {
+            // Deny statements that may apply: say on what.
+            let deny_kind_unknown = matches!(evaluation.decision, Decision::DenyKindUnknown { .. });
+            for (s, o) in policy.statements.iter().zip(&evaluation.statements) {
+                if s.effect != Effect::Deny || o.applies != Tri::Unknown {
+                    continue;
+                }
+                let (key, why) = unknown_part(s, o);
+                findings.push(Located {
+                    statement: Some(s.index),
+                    miss: if deny_kind_unknown {
+                        NearMiss::DenyMayApply {
+                            statement: s.index,
+                            key,
+                            why,
+                        }
+                    } else {
+                        NearMiss::Undetermined { key, why }
+                    },
+                });
+            }
             let mut best: Option<(i64, usize, Vec<NearMiss>, bool)> = None;
             for (s, o) in policy.statements.iter().zip(&evaluation.statements) {
                 if s.effect != Effect::Allow {
@@ -459,6 +543,37 @@ fn is_string_exact(base: BaseOperator) -> bool {
     )
 }
 
+const NOT_PRINCIPAL_WHY: &str = "IAM does not support NotPrincipal in a trust policy and refuses the document (MalformedPolicyDocument), so how STS would treat this statement is not known";
+const MALFORMED_ACTION_WHY: &str = "an action outside the policy grammar makes IAM refuse the document (MalformedPolicyDocument), so how STS would treat this statement is not known";
+
+/// Why an undetermined condition is undetermined, in words.
+fn condition_unknown_why(reason: &ConditionReason) -> String {
+    match reason {
+        ConditionReason::KeyUnknown { why } => why.clone(),
+        ConditionReason::UnresolvedVariable { value, why, .. } => {
+            format!("policy variable in `{value}`: {why}")
+        }
+        ConditionReason::Undocumented { why, .. } => why.clone(),
+        _ => "the comparison cannot be decided offline".into(),
+    }
+}
+
+/// The first element that makes a statement's applicability unknown: (key, why).
+fn unknown_part(s: &Statement, o: &StatementOutcome) -> (String, String) {
+    if o.principal == Tri::Unknown {
+        return ("NotPrincipal".into(), NOT_PRINCIPAL_WHY.into());
+    }
+    if o.action == Tri::Unknown {
+        return ("Action".into(), MALFORMED_ACTION_WHY.into());
+    }
+    s.conditions
+        .iter()
+        .zip(&o.conditions)
+        .find(|(_, co)| co.result == Tri::Unknown)
+        .map(|(c, co)| (c.key.clone(), condition_unknown_why(&co.reason)))
+        .unwrap_or_else(|| ("-".into(), "not known offline".into()))
+}
+
 fn condition_misses(
     c: &Condition,
     result: Tri,
@@ -474,16 +589,9 @@ fn condition_misses(
         Operator::Known { base, .. } => *base,
     };
     if result == Tri::Unknown {
-        let why = match reason {
-            ConditionReason::KeyUnknown { why } => why.clone(),
-            ConditionReason::UnresolvedVariable { value } => {
-                format!("policy variable in `{value}` cannot be resolved offline")
-            }
-            _ => "the comparison cannot be decided offline".into(),
-        };
         return Some(NearMiss::Undetermined {
             key: c.key.clone(),
-            why,
+            why: condition_unknown_why(reason),
         });
     }
     if result == Tri::True {
@@ -572,7 +680,8 @@ fn condition_misses(
 }
 
 fn principal_misses(s: &Statement, request: &WebIdentityRequest) -> Vec<NearMiss> {
-    let Some(p) = s.principal.as_ref().or(s.not_principal.as_ref()) else {
+    // A statement with `NotPrincipal` has no `Principal`, which a trust statement needs.
+    let Some(p) = s.principal.as_ref() else {
         return vec![NearMiss::NoPrincipal];
     };
     let mut out = Vec::new();
@@ -635,6 +744,18 @@ fn statement_misses(
     if o.principal == Tri::False {
         out.extend(principal_misses(s, request));
     }
+    if o.principal == Tri::Unknown {
+        out.push(NearMiss::Undetermined {
+            key: "NotPrincipal".into(),
+            why: NOT_PRINCIPAL_WHY.into(),
+        });
+    }
+    if o.action == Tri::Unknown {
+        out.push(NearMiss::Undetermined {
+            key: "Action".into(),
+            why: MALFORMED_ACTION_WHY.into(),
+        });
+    }
     if o.action == Tri::False {
         let found = s
             .action
@@ -664,7 +785,12 @@ fn statement_misses(
 /// Hygiene warnings for the statement that allows the request.
 fn hygiene(s: &Statement, request: &WebIdentityRequest) -> Vec<NearMiss> {
     let mut out = Vec::new();
-    if s.principal == Some(Principal::Any) {
+    // `{"AWS": "*"}` is the same as `"*"` (Principal, "All principals").
+    let star = s
+        .principal
+        .as_ref()
+        .is_some_and(|p| *p == Principal::Any || p.values_of("AWS").contains(&"*"));
+    if star {
         out.push(NearMiss::PrincipalWildcard);
     }
     let mut has_sub = false;

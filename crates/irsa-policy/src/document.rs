@@ -129,6 +129,73 @@ pub enum DocumentIssue {
     },
     /// `Version` is absent or `2008-10-17`: policy variables are not substituted.
     LegacyVersion,
+    /// `NotPrincipal` in a trust policy: IAM user guide, "AWS JSON policy elements:
+    /// NotPrincipal": "You cannot use the NotPrincipal element in an IAM
+    /// identity-based policy or in an IAM role trust policy." IAM refuses the document
+    /// (`MalformedPolicyDocument`).
+    NotPrincipalInTrustPolicy {
+        /// Statement index.
+        statement: usize,
+    },
+    /// An `Action`/`NotAction` value outside the grammar (IAM user guide, "Grammar of
+    /// the IAM JSON policy language", `action_string`: "a service namespace, a colon,
+    /// and the name of an action. Action names can include wildcards"), such as
+    /// `*:AssumeRoleWithWebIdentity` or `st?:AssumeRole*`. IAM refuses the document
+    /// (`MalformedPolicyDocument`).
+    MalformedAction {
+        /// Statement index.
+        statement: usize,
+        /// The value as written.
+        action: String,
+        /// What is wrong.
+        problem: ActionProblem,
+    },
+}
+
+/// What is wrong with an action value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionProblem {
+    /// A wildcard in the service namespace (wildcards belong to the action name).
+    WildcardInService,
+    /// No `service:` prefix (and not `*`).
+    NoService,
+    /// Nothing after `service:`.
+    NoActionName,
+}
+
+impl ActionProblem {
+    /// In words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ActionProblem::WildcardInService => {
+                "a wildcard in the service prefix (wildcards are allowed in the action name only)"
+            }
+            ActionProblem::NoService => "no `service:` prefix",
+            ActionProblem::NoActionName => "no action name after the service prefix",
+        }
+    }
+}
+
+/// Checks one `Action`/`NotAction` value against the policy grammar: `*`, or
+/// `<service>:<action>` where only the action name may hold wildcards.
+pub fn action_pattern_problem(pattern: &str) -> Option<ActionProblem> {
+    if pattern == "*" {
+        return None;
+    }
+    let Some((service, name)) = pattern.split_once(':') else {
+        return Some(ActionProblem::NoService);
+    };
+    if service.contains(['*', '?']) {
+        return Some(ActionProblem::WildcardInService);
+    }
+    if service.is_empty() {
+        return Some(ActionProblem::NoService);
+    }
+    if name.is_empty() {
+        return Some(ActionProblem::NoActionName);
+    }
+    None
 }
 
 /// Why a policy could not be parsed.
@@ -441,6 +508,18 @@ fn parse_statement(
     let not_action = get("NotAction")
         .map(|a| string_or_array(a, &format!("{path}.NotAction")))
         .transpose()?;
+    if not_principal.is_some() {
+        issues.push(DocumentIssue::NotPrincipalInTrustPolicy { statement: index });
+    }
+    for a in action.iter().chain(not_action.iter()).flatten() {
+        if let Some(problem) = action_pattern_problem(a) {
+            issues.push(DocumentIssue::MalformedAction {
+                statement: index,
+                action: a.clone(),
+                problem,
+            });
+        }
+    }
     let has_resource = m.contains_key("Resource") || m.contains_key("NotResource");
     if has_resource {
         issues.push(DocumentIssue::ResourceInTrustPolicy { statement: index });
@@ -580,5 +659,60 @@ mod tests {
             statement: 0,
             operator: "stringEquals".into()
         }));
+    }
+
+    /// IAM user guide, "Grammar of the IAM JSON policy language", `action_string`:
+    /// "a service namespace, a colon, and the name of an action. Action names can
+    /// include wildcards."
+    #[test]
+    fn action_grammar() {
+        for ok in [
+            "*",
+            "sts:*",
+            "sts:AssumeRole*",
+            "STS:assumerolewithwebidentity",
+            "sts:Assume?ole",
+        ] {
+            assert_eq!(action_pattern_problem(ok), None, "{ok}");
+        }
+        for (bad, want) in [
+            (
+                "*:AssumeRoleWithWebIdentity",
+                ActionProblem::WildcardInService,
+            ),
+            (
+                "st?:AssumeRoleWithWebIdentity",
+                ActionProblem::WildcardInService,
+            ),
+            ("s*:*", ActionProblem::WildcardInService),
+            ("sts*", ActionProblem::NoService),
+            ("AssumeRoleWithWebIdentity", ActionProblem::NoService),
+            (":AssumeRole", ActionProblem::NoService),
+            ("sts:", ActionProblem::NoActionName),
+        ] {
+            assert_eq!(action_pattern_problem(bad), Some(want), "{bad}");
+        }
+    }
+
+    /// IAM user guide, "AWS JSON policy elements: NotPrincipal": "You cannot use the
+    /// NotPrincipal element in an IAM identity-based policy or in an IAM role trust
+    /// policy."
+    #[test]
+    fn not_principal_and_malformed_actions_are_document_issues() {
+        let d = PolicyDocument::parse(
+            r#"{"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:*"},
+                {"Effect": "Allow", "Principal": "*", "NotAction": ["*:AssumeRoleWithWebIdentity", "sts:TagSession"]}]}"#,
+        )
+        .unwrap();
+        assert!(d
+            .issues
+            .contains(&DocumentIssue::NotPrincipalInTrustPolicy { statement: 0 }));
+        assert!(d.issues.contains(&DocumentIssue::MalformedAction {
+            statement: 1,
+            action: "*:AssumeRoleWithWebIdentity".into(),
+            problem: ActionProblem::WildcardInService
+        }));
+        assert_eq!(d.issues.len(), 2, "{:?}", d.issues);
     }
 }

@@ -22,11 +22,11 @@
 //! identity-based policies with resource-based policies and permissions
 //! boundaries), "IAM JSON policy elements: Action / NotAction / Resource /
 //! NotResource / Condition", and the condition operators (shared with the trust
-//! evaluator, `evaluate::evaluate_condition`).
+//! evaluator, `condition::evaluate_condition`).
 
+use crate::condition::{evaluate_condition, ConditionReason, Tri};
 use crate::context::{KeyLookup, Lookup};
 use crate::document::{Effect, PolicyDocument, Statement};
-use crate::evaluate::{evaluate_condition, ConditionReason, Tri};
 use crate::glob::wildcard_match;
 use serde::Serialize;
 use serde_json::Value;
@@ -379,7 +379,7 @@ fn evaluate_policy(p: &Prepared<'_>, request: &IdentityRequest) -> PolicyOutcome
             // operator (`Null`, `…IfExists` and set operators included): only known
             // values are handed to the shared operator semantics.
             let (r, reason) = match request.lookup(&c.key_lower) {
-                Lookup::Unknown(why) => (
+                Lookup::Unknown(why) | Lookup::Uncertain(why) => (
                     Tri::Unknown,
                     ConditionReason::KeyUnknown {
                         why: why.to_string(),
@@ -390,7 +390,9 @@ fn evaluate_policy(p: &Prepared<'_>, request: &IdentityRequest) -> PolicyOutcome
             if r == Tri::Unknown
                 && matches!(
                     reason,
-                    ConditionReason::KeyUnknown { .. } | ConditionReason::UnresolvedVariable { .. }
+                    ConditionReason::KeyUnknown { .. }
+                        | ConditionReason::UnresolvedVariable { .. }
+                        | ConditionReason::Undocumented { .. }
                 )
             {
                 unknown_keys.push(c.key.clone());

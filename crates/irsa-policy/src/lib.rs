@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod arn;
+pub mod condition;
 pub mod context;
 pub mod diagnose;
 pub mod document;
@@ -21,7 +22,7 @@ pub mod size;
 pub mod sts;
 
 pub use arn::{diagnose_role_arn, OidcProviderArn, RoleArn, RoleArnError, RoleArnProblem};
-pub use context::WebIdentityRequest;
+pub use context::{RequestError, WebIdentityRequest};
 pub use diagnose::{diagnose, service_account_subject, Diagnosis, Located, NearMiss, SubjectMiss};
 pub use document::{Condition, Effect, PolicyDocument, PolicyError, Principal, Statement};
 pub use evaluate::{evaluate, Decision, Evaluation, Tri, WEB_IDENTITY_ACTION};

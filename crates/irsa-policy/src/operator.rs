@@ -109,6 +109,38 @@ impl BaseOperator {
         }
     }
 
+    /// The operator's category (IAM user guide, "IAM JSON policy elements: Condition
+    /// operators"), which decides how values are compared and whether policy
+    /// variables are substituted.
+    pub fn family(self) -> Family {
+        use BaseOperator::*;
+        match self {
+            StringEquals
+            | StringNotEquals
+            | StringEqualsIgnoreCase
+            | StringNotEqualsIgnoreCase
+            | StringLike
+            | StringNotLike => Family::String,
+            NumericEquals
+            | NumericNotEquals
+            | NumericLessThan
+            | NumericLessThanEquals
+            | NumericGreaterThan
+            | NumericGreaterThanEquals => Family::Numeric,
+            DateEquals
+            | DateNotEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
+            | DateGreaterThanEquals => Family::Date,
+            Bool => Family::Bool,
+            BinaryEquals => Family::Binary,
+            IpAddress | NotIpAddress => Family::IpAddress,
+            ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => Family::Arn,
+            Null => Family::Null,
+        }
+    }
+
     /// The operator's name.
     pub fn name(self) -> &'static str {
         BASES
@@ -116,6 +148,33 @@ impl BaseOperator {
             .find(|(_, b)| *b == self)
             .map(|(n, _)| *n)
             .unwrap_or("?")
+    }
+}
+
+/// Operator categories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[allow(missing_docs)]
+pub enum Family {
+    String,
+    Numeric,
+    Date,
+    Bool,
+    Binary,
+    IpAddress,
+    Arn,
+    Null,
+}
+
+impl Family {
+    /// Whether policy variables are substituted in condition values of this family.
+    /// IAM user guide, "IAM policy elements: Variables and tags", section "Condition
+    /// element": "You can use a policy variable for Condition values in any condition
+    /// that involves the string operators or the ARN operators … You can't use a policy
+    /// variable with other operators, such as Numeric, Date, Boolean, Binary, IP
+    /// Address, or Null operators." (The condition operators page says the opposite
+    /// for `Bool`; [`crate::condition`] treats a variable under `Bool` as undetermined.)
+    pub fn substitutes_variables(self) -> bool {
+        matches!(self, Family::String | Family::Arn)
     }
 }
 

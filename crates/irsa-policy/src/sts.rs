@@ -222,6 +222,14 @@ pub fn predict(q: &StsQuestion<'_>) -> StsPrediction {
         Known::Known(Some(Decision::ImplicitDeny | Decision::ExplicitDeny { .. })) => {
             StsPrediction::Error(StsError::access_denied())
         }
+        // Denied, explicitly or implicitly (which is not known offline). The answer is
+        // the same either way: "No Allow, or an explicit Deny → AccessDenied: Not
+        // authorized to perform sts:AssumeRoleWithWebIdentity" (facts §3.5 step 7,
+        // §3.2; IAM user guide, "Policy evaluation logic": both end in a deny). So the
+        // error is predicted; the trust findings say which Deny may also apply.
+        Known::Known(Some(Decision::DenyKindUnknown { .. })) => {
+            StsPrediction::Error(StsError::access_denied())
+        }
         Known::Known(Some(Decision::Undetermined { .. })) => StsPrediction::Undetermined {
             step: StsStep::TrustPolicy,
             why: "the trust policy's decision depends on values not known offline".into(),

@@ -15,6 +15,8 @@ enum Want {
     Allow,
     Implicit,
     Explicit,
+    /// Denied, explicitly or implicitly: which is not known offline.
+    DenyKind,
     Undet,
 }
 
@@ -304,12 +306,14 @@ fn principal_cases() -> Vec<Case> {
             Allow,
             Some("principal-wildcard"),
         ),
+        // Principal, "All principals": `"Principal": "*"` and `{"AWS": "*"}` "are
+        // equivalent".
         case(
-            "AWS star is undetermined",
+            "AWS star is the same as star",
             with_principal(r#"{"AWS": "*"}"#),
             request(),
-            Undet,
-            None,
+            Allow,
+            Some("principal-wildcard"),
         ),
         case(
             "AWS account principal",
@@ -334,14 +338,16 @@ fn principal_cases() -> Vec<Case> {
             Allow,
             None,
         ),
+        // NotPrincipal: "You cannot use the NotPrincipal element in an IAM
+        // identity-based policy or in an IAM role trust policy": never an allow.
         case(
             "NotPrincipal excluding another provider",
             policy(&[format!(
                 r#"{{"Effect": "Allow", "NotPrincipal": {{"Federated": "{PROV2}"}}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {{{std}}}}}"#
             )]),
             request(),
-            Allow,
-            None,
+            Undet,
+            Some("not-principal-in-trust-policy"),
         ),
         case(
             "NotPrincipal excluding ours",
@@ -861,9 +867,19 @@ fn operator_cases() -> Vec<Case> {
             Allow,
             None,
         ),
+        // aws:SourceIp is absent when the pod reaches STS through a VPC endpoint
+        // (global condition keys, aws:SourceIp, Availability): presence unknown.
         case(
-            "Null false on unknown-value key",
+            "Null false on a key whose presence is unknown",
             cond("Null", "aws:SourceIp", &q("false")),
+            request(),
+            Undet,
+            Some("undetermined"),
+        ),
+        // aws:CurrentTime is "always included": present, value unknown.
+        case(
+            "Null false on an always-present key of unknown value",
+            cond("Null", "aws:CurrentTime", &q("false")),
             request(),
             Allow,
             None,
@@ -890,12 +906,14 @@ fn operator_cases() -> Vec<Case> {
             Implicit,
             Some("condition-false"),
         ),
+        // aws:MultiFactorAuthPresent is "included in the request context only when the
+        // principal uses temporary credentials"; AssumeRoleWithWebIdentity is unsigned.
         case(
-            "Bool on missing key",
+            "Bool on a key an unsigned call does not carry",
             cond("Bool", "aws:MultiFactorAuthPresent", &q("true")),
             request(),
-            Undet,
-            Some("undetermined"),
+            Implicit,
+            Some("condition-false"),
         ),
         // Numeric, Date, IP, Binary, Arn.
         case(
@@ -905,12 +923,14 @@ fn operator_cases() -> Vec<Case> {
             Implicit,
             Some("sub-mismatch"),
         ),
+        // Undocumented (condition operators page, "Numeric condition operators"):
+        // a negated operator on a value of another type is undetermined.
         case(
-            "NumericNotEquals on a string key is true",
+            "NumericNotEquals on a string key is undetermined",
             cond("NumericNotEquals", &sub, "1"),
             request(),
-            Allow,
-            None,
+            Undet,
+            Some("undetermined"),
         ),
         case(
             "NumericLessThan on unknown key",
@@ -965,23 +985,28 @@ fn operator_cases() -> Vec<Case> {
             Implicit,
             None,
         ),
+        // Condition operators, "Binary condition operators": the key is compared "byte
+        // for byte against a base-64 encoded representation"; how a text key compares
+        // is not documented: undetermined.
         case(
             "BinaryEquals on sub",
             cond("BinaryEquals", &sub, &q(SA)),
             request(),
-            Allow,
-            None,
+            Undet,
+            Some("undetermined"),
         ),
+        // aws:FederatedProvider "is present when the principal is a role session
+        // principal" issued by an IdP; the caller of AssumeRoleWithWebIdentity is none.
         case(
-            "ArnLike on unknown global key",
+            "ArnLike on FederatedProvider, absent from this call",
             cond(
                 "ArnLike",
                 "aws:FederatedProvider",
                 &q("arn:aws:iam::*:oidc-provider/*"),
             ),
             request(),
-            Undet,
-            None,
+            Implicit,
+            Some("condition-false"),
         ),
         case(
             "ArnEquals on missing key",
@@ -1294,6 +1319,9 @@ fn sub_cases() -> Vec<Case> {
             None,
         ),
         case(
+            // Multivalued keys "require a condition set operator" (single-valued vs.
+            // multivalued context keys); what a single-valued operator does with several
+            // values is undocumented: undetermined, never a guess.
             "multi-aud request, plain StringEquals",
             cond(
                 "StringEquals",
@@ -1301,8 +1329,8 @@ fn sub_cases() -> Vec<Case> {
                 &q("sts.amazonaws.com"),
             ),
             with_aud(&["x", "sts.amazonaws.com"]),
-            Allow,
-            None,
+            Undet,
+            Some("undetermined"),
         ),
     ]
 }
@@ -1362,12 +1390,14 @@ fn deny_and_multi_cases() -> Vec<Case> {
             Undet,
             None,
         ),
+        // Policy evaluation logic: no Allow applies, so the request is denied; whether
+        // the Deny also applies (explicitly) is unknown offline.
         case(
             "deny on unknown IP without allow",
             policy(&[deny(r#""NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}"#)]),
             request(),
-            Implicit,
-            Some("no-allow-statement"),
+            DenyKind,
+            Some("deny-may-apply"),
         ),
         case(
             "deny AssumeRole only",
@@ -1516,12 +1546,26 @@ fn variable_cases() -> Vec<Case> {
     let q = |s: &str| format!("\"{s}\"");
     let v2008 = |c: String| c.replace("2012-10-17", "2008-10-17");
     vec![
+        // Policy variables, "Policy variables with no value": aws:PrincipalTag/* is
+        // absent from an anonymous call, the value is "effectively null", StringLike
+        // does not match.
         case(
-            "unknown variable",
+            "variable naming an absent key",
             cond(
                 "StringLike",
                 &sub,
                 &q("system:serviceaccount:${aws:PrincipalTag/ns}:*"),
+            ),
+            request(),
+            Implicit,
+            Some("sub-mismatch"),
+        ),
+        case(
+            "variable naming a key of unknown value",
+            cond(
+                "StringLike",
+                &sub,
+                &q("system:serviceaccount:${aws:UserAgent}:*"),
             ),
             request(),
             Undet,
@@ -1588,6 +1632,471 @@ fn variable_cases() -> Vec<Case> {
     ]
 }
 
+/// The semantics settled by the IAM documentation for the nine groups found by the
+/// differential test against an independent evaluator (each with its healthy twin).
+/// Pages: IAM user guide (docs.aws.amazon.com/IAM/latest/UserGuide/…), read at
+/// awsdocs/iam-user-guide e2b8637a doc_source/ and on the live site.
+fn documented_semantics_cases() -> Vec<Case> {
+    use Want::*;
+    let q = |s: &str| format!("\"{s}\"");
+    let sub = format!("{ISS}:sub");
+    let aud = format!("{ISS}:aud");
+    let fedp = format!(r#"{{"Federated": "{PROV}"}}"#);
+    let act = r#""sts:AssumeRoleWithWebIdentity""#;
+    let std = standard();
+    let deny = |c: &str| stmt("Deny", &fedp, act, c);
+    let with_deny = |c: &str| policy(&[allow(&std), deny(c)]);
+    let mut v = vec![
+        // 1. reference_policies_condition-keys.html, aws:PrincipalArn, Availability:
+        //    "included in the request context for all signed requests. Anonymous
+        //    requests do not include this key." AssumeRoleWithWebIdentity is unsigned.
+        case(
+            "1 Deny Null PrincipalArn true applies to an unsigned call",
+            with_deny(r#""Null": {"aws:PrincipalArn": "true"}"#),
+            request(),
+            Explicit,
+            Some("deny-applies"),
+        ),
+        case(
+            "1 twin: Deny Null PrincipalArn false does not apply",
+            with_deny(r#""Null": {"aws:PrincipalArn": "false"}"#),
+            request(),
+            Allow,
+            None,
+        ),
+        // Same page, aws:PrincipalTag, aws:PrincipalOrgID, aws:username,
+        // aws:MultiFactorAuthPresent: anonymous or credential-less calls lack them.
+        case(
+            "1 Deny Null PrincipalTag true applies",
+            with_deny(r#""Null": {"aws:PrincipalTag/team": "true"}"#),
+            request(),
+            Explicit,
+            Some("deny-applies"),
+        ),
+        case(
+            "1 Deny Null PrincipalOrgID true applies",
+            with_deny(r#""Null": {"aws:PrincipalOrgID": "true"}"#),
+            request(),
+            Explicit,
+            Some("deny-applies"),
+        ),
+        case(
+            "1 Deny Null username true applies",
+            with_deny(r#""Null": {"aws:username": "true"}"#),
+            request(),
+            Explicit,
+            Some("deny-applies"),
+        ),
+        case(
+            "1 Deny Null MultiFactorAuthPresent true applies",
+            with_deny(r#""Null": {"aws:MultiFactorAuthPresent": "true"}"#),
+            request(),
+            Explicit,
+            Some("deny-applies"),
+        ),
+        // aws:PrincipalAccount / aws:userid: the 2023 page says "all requests,
+        // including anonymous requests", the current one "signed requests": the
+        // versions disagree, so presence is undetermined (never an allow).
+        case(
+            "1 Deny Null PrincipalAccount true is undetermined",
+            with_deny(r#""Null": {"aws:PrincipalAccount": "true"}"#),
+            request(),
+            Undet,
+            Some("undetermined"),
+        ),
+        case(
+            "1 Deny Null userid true is undetermined",
+            with_deny(r#""Null": {"aws:userid": "true"}"#),
+            request(),
+            Undet,
+            Some("undetermined"),
+        ),
+        // A positive operator on an absent key is false: an Allow conditioned on
+        // aws:PrincipalArn never applies to this call.
+        case(
+            "1 Allow on PrincipalArn is false",
+            cond("ArnLike", "aws:PrincipalArn", &q("arn:aws:iam::*:role/*")),
+            request(),
+            Implicit,
+            Some("condition-false"),
+        ),
+        // 2. reference_policies_condition-single-vs-multi-valued-context-keys.html,
+        //    ForAnyValue: "For no matching context key or if the key does not exist, the
+        //    condition returns false" — also with IfExists (re:Post
+        //    QU9HFmDzP0QGuU-fd7rS6B7w: ForAnyValue:StringEqualsIfExists on a missing key
+        //    denied the request).
+        case(
+            "2 ForAnyValue IfExists on a missing key is false (Allow)",
+            cond(
+                "ForAnyValue:StringEqualsIfExists",
+                &format!("{ISS2}:sub"),
+                &q(SA),
+            ),
+            request(),
+            Implicit,
+            None,
+        ),
+        case(
+            "2 ForAnyValue IfExists on a missing key is false (Deny does not apply)",
+            with_deny(&format!(
+                r#""ForAnyValue:StringNotEqualsIfExists": {{"{ISS2}:sub": "{SA}"}}"#
+            )),
+            request(),
+            Allow,
+            None,
+        ),
+        case(
+            "2 twin: ForAllValues IfExists on a missing key is true",
+            cond(
+                "ForAllValues:StringEqualsIfExists",
+                &format!("{ISS2}:sub"),
+                &q(SA),
+            ),
+            request(),
+            Allow,
+            Some("for-all-values-with-allow"),
+        ),
+        case(
+            "2 twin: plain IfExists on a missing key is true",
+            cond("StringEqualsIfExists", &format!("{ISS2}:sub"), &q(SA)),
+            request(),
+            Allow,
+            None,
+        ),
+        case(
+            "2 twin: ForAnyValue IfExists on a present key compares",
+            cond("ForAnyValue:StringEqualsIfExists", &sub, &q(SA)),
+            request(),
+            Allow,
+            None,
+        ),
+        // 3. reference_policies_variables.html, "Policy variables with no value":
+        //    "StringEquals or StringLike do not match … Inverted condition operators
+        //    like StringNotEquals or StringNotLike do match against a null value".
+        case(
+            "3 variable of an absent key, StringEquals: no match",
+            cond("StringEquals", &sub, &q("${aws:PrincipalTag/sa}")),
+            request(),
+            Implicit,
+            Some("sub-mismatch"),
+        ),
+        case(
+            "3 variable of an absent key, StringNotEquals: match (Deny applies)",
+            with_deny(&format!(
+                r#""StringNotEquals": {{"{sub}": "${{aws:PrincipalTag/sa}}"}}"#
+            )),
+            request(),
+            Explicit,
+            Some("deny-applies"),
+        ),
+        case(
+            "3 variable of an absent key among other values: the others still match",
+            cond(
+                "StringEquals",
+                &sub,
+                &format!(r#"["${{aws:PrincipalTag/sa}}", "{SA}"]"#),
+            ),
+            request(),
+            Allow,
+            None,
+        ),
+        case(
+            "3 twin: the same variable with a default matches",
+            cond(
+                "StringEquals",
+                &sub,
+                &q(&format!("${{aws:PrincipalTag/sa, '{SA}'}}")),
+            ),
+            request(),
+            Allow,
+            None,
+        ),
+        // Same page, "Condition element": variables are substituted in String and ARN
+        // operators only; elsewhere `${...}` is literal text.
+        case(
+            "3 no variables in Numeric operators: literal, not a number",
+            cond("NumericEquals", &sub, &q("${aws:EpochTime}")),
+            request(),
+            Implicit,
+            Some("sub-mismatch"),
+        ),
+        // 4. reference_policies_elements_principal.html, "All principals":
+        //    `"Principal": "*"` and `"Principal": {"AWS": "*"}` are equivalent.
+        case(
+            "4 Deny with AWS star applies",
+            policy(&[allow(&std), stmt("Deny", r#"{"AWS": "*"}"#, act, "")]),
+            request(),
+            Explicit,
+            Some("deny-applies"),
+        ),
+        case(
+            "4 twin: Deny with star applies",
+            policy(&[allow(&std), stmt("Deny", r#""*""#, act, "")]),
+            request(),
+            Explicit,
+            Some("deny-applies"),
+        ),
+        case(
+            "4 AWS star in an array",
+            policy(&[stmt(
+                "Allow",
+                r#"{"AWS": ["arn:aws:iam::111122223333:root", "*"]}"#,
+                act,
+                &std,
+            )]),
+            request(),
+            Allow,
+            None,
+        ),
+        // 5. reference_policies_elements_notprincipal.html: "You cannot use the
+        //    NotPrincipal element in an IAM identity-based policy or in an IAM role
+        //    trust policy": a document problem, never an allow, never a sure deny.
+        case(
+            "5 Deny NotPrincipal not naming us, with an Allow: undetermined",
+            policy(&[
+                allow(&std),
+                format!(
+                    r#"{{"Effect": "Deny", "NotPrincipal": {{"Federated": "{PROV2}"}}, "Action": {act}}}"#
+                ),
+            ]),
+            request(),
+            Undet,
+            Some("not-principal-in-trust-policy"),
+        ),
+        case(
+            "5 Deny NotPrincipal naming us cannot apply",
+            policy(&[
+                allow(&std),
+                format!(
+                    r#"{{"Effect": "Deny", "NotPrincipal": {{"Federated": "{PROV}"}}, "Action": {act}}}"#
+                ),
+            ]),
+            request(),
+            Allow,
+            Some("not-principal-in-trust-policy"),
+        ),
+        // 6. reference_policies_grammar.html, `action_string`: "a service namespace,
+        //    a colon, and the name of an action. Action names can include wildcards."
+        case(
+            "6 wildcard service prefix: never an allow",
+            policy(&[stmt(
+                "Allow",
+                &fedp,
+                r#""*:AssumeRoleWithWebIdentity""#,
+                &std,
+            )]),
+            request(),
+            Undet,
+            Some("malformed-action"),
+        ),
+        case(
+            "6 ? in the service prefix: never an allow",
+            policy(&[stmt(
+                "Allow",
+                &fedp,
+                r#""st?:AssumeRoleWithWebIdentity""#,
+                &std,
+            )]),
+            request(),
+            Undet,
+            Some("malformed-action"),
+        ),
+        case(
+            "6 malformed NotAction: never an allow",
+            policy(&[format!(
+                r#"{{"Effect": "Allow", "Principal": {fedp}, "NotAction": "*:TagSession", "Condition": {{{std}}}}}"#
+            )]),
+            request(),
+            Undet,
+            Some("malformed-action"),
+        ),
+        case(
+            "6 malformed action that cannot match: denied",
+            policy(&[stmt("Allow", &fedp, r#""*:AssumeRole""#, &std)]),
+            request(),
+            Implicit,
+            Some("malformed-action"),
+        ),
+        case(
+            "6 twin: wildcard in the action name",
+            policy(&[stmt("Allow", &fedp, r#""sts:*WebIdentity""#, &std)]),
+            request(),
+            Allow,
+            None,
+        ),
+        // 7. reference_policies_evaluation-logic.html: an explicit deny overrides, and
+        //    without an applying Allow the request is implicitly denied. No Allow can
+        //    apply and a Deny may: denied, which kind is unknown.
+        case(
+            "7 undetermined Deny, no Allow at all: denied, kind unknown",
+            policy(&[deny(r#""IpAddress": {"aws:SourceIp": "10.0.0.0/8"}"#)]),
+            request(),
+            DenyKind,
+            Some("deny-may-apply"),
+        ),
+        case(
+            "7 undetermined Deny, Allow that does not apply: denied, kind unknown",
+            policy(&[
+                allow(&format!(
+                    r#""StringEquals": {{"{sub}": "system:serviceaccount:x:y"}}"#
+                )),
+                deny(r#""IpAddress": {"aws:SourceIp": "10.0.0.0/8"}"#),
+            ]),
+            request(),
+            DenyKind,
+            Some("sub-mismatch"),
+        ),
+        case(
+            "7 twin: undetermined Deny with an applying Allow: undetermined",
+            with_deny(r#""IpAddress": {"aws:SourceIp": "10.0.0.0/8"}"#),
+            request(),
+            Undet,
+            Some("undetermined"),
+        ),
+        case(
+            "7 twin: undetermined Deny and undetermined Allow: undetermined",
+            policy(&[
+                allow(r#""IpAddress": {"aws:SourceIp": "10.0.0.0/8"}"#),
+                deny(r#""IpAddress": {"aws:SourceIp": "192.0.2.0/24"}"#),
+            ]),
+            request(),
+            Undet,
+            Some("undetermined"),
+        ),
+        // 8. Undocumented; the safe reading (undetermined where the readings differ).
+        //    Searched: condition operators page, "Conditions with multiple context keys
+        //    or values", "Single-valued vs. multivalued context keys" ("Multivalued
+        //    context keys require a condition set operator"), policy grammar.
+        case(
+            "8 several aud values, plain StringEquals: undetermined",
+            cond("StringEquals", &aud, &q("sts.amazonaws.com")),
+            with_aud(&["sts.amazonaws.com", "other"]),
+            Undet,
+            Some("undetermined"),
+        ),
+        case(
+            "8 several aud values, StringNotEquals in a Deny: undetermined, never allow",
+            with_deny(&format!(
+                r#""StringNotEquals": {{"{aud}": "sts.amazonaws.com"}}"#
+            )),
+            with_aud(&["sts.amazonaws.com", "other"]),
+            Undet,
+            Some("undetermined"),
+        ),
+        case(
+            "8 twin: several aud values, ForAnyValue",
+            cond("ForAnyValue:StringEquals", &aud, &q("sts.amazonaws.com")),
+            with_aud(&["sts.amazonaws.com", "other"]),
+            Allow,
+            None,
+        ),
+        case(
+            "8 twin: several aud values, ForAllValues",
+            cond("ForAllValues:StringEquals", &aud, &q("sts.amazonaws.com")),
+            with_aud(&["sts.amazonaws.com", "other"]),
+            Implicit,
+            None,
+        ),
+        case(
+            "8 ArnNotLike on a value that is not an ARN: undetermined",
+            cond("ArnNotLike", &sub, &q("arn:aws:iam::*:role/x")),
+            request(),
+            Undet,
+            Some("undetermined"),
+        ),
+        case(
+            "8 ArnNotLike on a non-ARN in a Deny: undetermined, never allow",
+            with_deny(&format!(
+                r#""ArnNotLike": {{"{sub}": "arn:aws:iam::*:role/x"}}"#
+            )),
+            request(),
+            Undet,
+            Some("undetermined"),
+        ),
+        case(
+            "8 NumericNotEquals on a non-number in a Deny: undetermined",
+            with_deny(&format!(r#""NumericNotEquals": {{"{sub}": "5"}}"#)),
+            request(),
+            Undet,
+            Some("undetermined"),
+        ),
+        case(
+            "8 twin: ArnLike on a non-ARN is false under every reading",
+            cond("ArnLike", &sub, &q("arn:aws:iam::*:role/x")),
+            request(),
+            Implicit,
+            Some("sub-mismatch"),
+        ),
+        case(
+            "8 twin: NumericEquals on a non-number is false under every reading",
+            cond("NumericEquals", &sub, "5"),
+            request(),
+            Implicit,
+            Some("sub-mismatch"),
+        ),
+        // 9. reference_policies_variables.html, "Specifying default values": "separate
+        //    the variable text and the default value with a comma and space (`, `)".
+        case(
+            "9 default after comma and space",
+            cond(
+                "StringEquals",
+                &sub,
+                &q(&format!("${{{ISS2}:sub, '{SA}'}}")),
+            ),
+            request(),
+            Allow,
+            None,
+        ),
+        case(
+            "9 default after a bare comma: not the documented form, undetermined",
+            cond("StringEquals", &sub, &q(&format!("${{{ISS2}:sub,'{SA}'}}"))),
+            request(),
+            Undet,
+            Some("undetermined"),
+        ),
+        case(
+            "9 default not quoted: undetermined",
+            cond("StringEquals", &sub, &q(&format!("${{{ISS2}:sub, {SA}}}"))),
+            request(),
+            Undet,
+            Some("undetermined"),
+        ),
+        case(
+            "9 issuer built by hand with https://: OIDC keys undetermined, never missing",
+            policy(&[allow(&std)]),
+            WebIdentityRequest {
+                issuer_host_path: format!("https://{ISS}"),
+                ..request()
+            },
+            Undet,
+            Some("undetermined"),
+        ),
+    ];
+    // Group 1 for every row of the global-key table: a Deny on `Null: true` applies
+    // exactly when the documentation says the key is absent.
+    for g in irsa_policy::context::GLOBAL_KEYS {
+        use irsa_policy::context::Presence;
+        let key = if g.key.ends_with('/') {
+            format!("{}example", g.key)
+        } else {
+            g.key.to_string()
+        };
+        let want = match g.presence {
+            Presence::Absent => Explicit,
+            Presence::Uncertain(_) => Undet,
+            Presence::Value(_) | Presence::Unknown(_) => Allow,
+        };
+        v.push(case(
+            &format!("1 table: Deny Null {key} true"),
+            with_deny(&format!(r#""Null": {{"{key}": "true"}}"#)),
+            request(),
+            want,
+            None,
+        ));
+    }
+    v
+}
+
 fn all_cases() -> Vec<Case> {
     let mut v = Vec::new();
     v.extend(seed_cases());
@@ -1598,6 +2107,7 @@ fn all_cases() -> Vec<Case> {
     v.extend(sub_cases());
     v.extend(deny_and_multi_cases());
     v.extend(variable_cases());
+    v.extend(documented_semantics_cases());
     v
 }
 
@@ -1632,6 +2142,7 @@ fn evaluation_table() {
             Decision::ImplicitDeny => Want::Implicit,
             Decision::ExplicitDeny { .. } => Want::Explicit,
             Decision::Undetermined { .. } => Want::Undet,
+            Decision::DenyKindUnknown { .. } => Want::DenyKind,
         };
         if got != c.want {
             failures.push(format!(
@@ -1652,7 +2163,9 @@ fn evaluation_table() {
             }
         }
         // A denial always carries at least one reason.
-        if matches!(got, Want::Implicit | Want::Explicit) && d.reasons().next().is_none() {
+        if matches!(got, Want::Implicit | Want::Explicit | Want::DenyKind)
+            && d.reasons().next().is_none()
+        {
             failures.push(format!("{}: denied without a reason", c.name));
         }
     }

@@ -206,3 +206,67 @@ fn gaps_are_undetermined_never_success() {
         }
     ));
 }
+
+/// A Deny whose applicability is unknown and no Allow that can apply: denied for
+/// sure, explicitly or implicitly. STS answers the same `AccessDenied` either way
+/// (IAM user guide, "Policy evaluation logic"; facts §3.5 step 7), so the error is
+/// predicted, while an allow that an undetermined Deny may override is not.
+#[test]
+fn a_deny_of_unknown_kind_predicts_access_denied_and_an_undetermined_allow_does_not() {
+    use irsa_policy::{evaluate, PolicyDocument, WebIdentityRequest};
+    let host = ISS.trim_start_matches("https://");
+    let provider_arn = format!("arn:aws:iam::111122223333:oidc-provider/{host}");
+    let request = WebIdentityRequest::new(
+        provider_arn.clone(),
+        host,
+        "system:serviceaccount:default:irsa",
+        vec!["sts.amazonaws.com".into()],
+        None,
+    )
+    .unwrap();
+    let deny_on_ip = format!(
+        r#"{{"Effect": "Deny", "Principal": {{"Federated": "{provider_arn}"}}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {{"NotIpAddress": {{"aws:SourceIp": "10.0.0.0/8"}}}}}}"#
+    );
+    let allow = format!(
+        r#"{{"Effect": "Allow", "Principal": {{"Federated": "{provider_arn}"}}, "Action": "sts:AssumeRoleWithWebIdentity"}}"#
+    );
+    let t = token();
+    let p = provider(&["sts.amazonaws.com"]);
+    let ask = |statements: &[&str]| {
+        let doc = PolicyDocument::parse(&format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{}]}}"#,
+            statements.join(",")
+        ))
+        .unwrap();
+        let decision = evaluate(&doc, &request).decision;
+        let prediction = predict(&StsQuestion {
+            role_arn: ROLE,
+            token: &t,
+            providers: Known::Known(&p),
+            trust: Known::Known(Some(&decision)),
+        });
+        (decision, prediction)
+    };
+    let (decision, prediction) = ask(&[&deny_on_ip]);
+    assert_eq!(
+        decision,
+        Decision::DenyKindUnknown {
+            statements: vec![0]
+        }
+    );
+    assert!(decision.is_deny());
+    assert_eq!(
+        error_text(prediction),
+        "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity"
+    );
+    // Twin: with an applying Allow, the same Deny makes the answer undetermined.
+    let (decision, prediction) = ask(&[&allow, &deny_on_ip]);
+    assert!(matches!(decision, Decision::Undetermined { .. }));
+    assert!(matches!(
+        prediction,
+        StsPrediction::Undetermined {
+            step: StsStep::TrustPolicy,
+            ..
+        }
+    ));
+}

@@ -13,7 +13,7 @@ declare_rule!(TrustDenyRule, code: "IRSA207", name: "trust-deny", cause: TrustDe
 
 fn pick(miss: &NearMiss) -> Option<Severity> {
     match miss {
-        NearMiss::DenyApplies { .. } => Some(Severity::Error),
+        NearMiss::DenyApplies { .. } | NearMiss::DenyMayApply { .. } => Some(Severity::Error),
         _ => None,
     }
 }

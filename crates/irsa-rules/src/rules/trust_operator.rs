@@ -17,6 +17,9 @@ fn pick(miss: &NearMiss) -> Option<Severity> {
         NearMiss::UnknownOperator { .. } => Some(Severity::Error),
         NearMiss::ForAllValuesWithAllow { .. } => Some(Severity::Warning),
         NearMiss::ResourceInTrustPolicy => Some(Severity::Warning),
+        NearMiss::NotPrincipalInTrustPolicy | NearMiss::MalformedAction { .. } => {
+            Some(Severity::Error)
+        }
         _ => None,
     }
 }

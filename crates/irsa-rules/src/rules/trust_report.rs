@@ -2,7 +2,7 @@
 //! messages, and reports them with the predicted STS error and the verified fix.
 
 use crate::context::{Context, Out, SaIrsa};
-use crate::finding::Severity;
+use crate::finding::{Fix, Severity};
 use crate::fixes::trust_policy_fix;
 use crate::messages::Message;
 use crate::registry::RuleMeta;
@@ -237,7 +237,52 @@ pub fn describe(
                 },
             ),
         NearMiss::ResourceInTrustPolicy => Message::new("trust-resource").arg("statement", st),
+        NearMiss::NotPrincipalInTrustPolicy => {
+            Message::new("trust-not-principal").arg("statement", st)
+        }
+        NearMiss::MalformedAction { action, problem } => Message::new("trust-action-malformed")
+            .arg("statement", st)
+            .arg("action", action)
+            .arg("problem", problem.describe()),
+        NearMiss::DenyMayApply {
+            statement,
+            key,
+            why,
+        } => Message::new("trust-deny-may-apply")
+            .arg("statement", statement.to_string())
+            .arg("key", key)
+            .arg("why", why),
     }
+}
+
+/// How to correct a document IAM refuses: the replacement, in this role's terms.
+fn document_fix(
+    miss: &NearMiss,
+    statement: Option<usize>,
+    irsa: &SaIrsa<'_>,
+    request: &WebIdentityRequest,
+) -> Fix {
+    let st = statement
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "-".into());
+    let what = match miss {
+        NearMiss::NotPrincipalInTrustPolicy => format!(
+            "in statement {st}, replace `NotPrincipal` with `\"Principal\": {{\"Federated\": \"{}\"}}` (a trust policy names who may assume the role; it cannot exclude)",
+            request.provider_arn
+        ),
+        NearMiss::MalformedAction { action, .. } => format!(
+            "in statement {st}, replace `{action}` with `sts:AssumeRoleWithWebIdentity` (wildcards may follow `sts:`, never replace it)"
+        ),
+        _ => "correct the trust policy".to_string(),
+    };
+    let role = irsa
+        .role_arn
+        .as_ref()
+        .map(|r| r.name.clone())
+        .unwrap_or_else(|_| "<role-name>".into());
+    Fix::advice(format!(
+        "{what}, then write it with `aws iam update-assume-role-policy --role-name {role} --policy-document file://trust.json`"
+    ))
 }
 
 /// Reports the near misses `pick` selects: reasons of a denial as errors (with the
@@ -273,6 +318,15 @@ pub fn report_trust(
                 }
             } else {
                 f.severity(severity);
+            }
+            if let Some(error) = located.miss.refused_by_iam() {
+                f.predicts(error);
+                f.fix(document_fix(
+                    &located.miss,
+                    located.statement,
+                    irsa,
+                    request,
+                ));
             }
         }
     }
