@@ -189,9 +189,16 @@ pub struct CheckArgs {
 
 /// `explain` flags.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Input: the text as an argument; `-` or nothing reads standard input (a pipe, or a paste ended by Ctrl-D); --file reads a file. UTF-8 or UTF-16 (by byte-order mark); invalid bytes are replaced, never fatal.\n\nExit status: 0 the error was recognised and its causes ranked (with a snapshot: none of them is an error there); 1 a snapshot (or live) confirms a cause as an error; 2 the text matches no known error family, or the snapshot holds nothing the error concerns (the two commands that would tell are printed), or the input could not be read."
+)]
 pub struct ExplainArgs {
-    /// The error text, or `-` to read it from standard input.
-    pub text: String,
+    /// The error text; `-` (or nothing) reads standard input.
+    #[arg(conflicts_with = "file")]
+    pub text: Option<String>,
+    /// Read the error text from a file (any log: JSON lines, klog, stack traces; UTF-8 or UTF-16).
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
     /// Facts to confirm the cause against.
     #[command(flatten)]
     pub source: SourceArgs,

@@ -9,7 +9,7 @@ use crate::render;
 use anyhow::{bail, Context as _, Result};
 use irsa_model::{load_paths, ContextFlags, Snapshot};
 use irsa_rules::{all_rules, rule_by_code, Options, Scope, Severity};
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 
 /// Runs a parsed command line; returns the exit status.
 pub fn run(cli: Cli) -> Result<u8> {
@@ -95,7 +95,6 @@ fn collect_options(
 
 /// Runs the read-only collectors; prints progress on a terminal and counts at `-v`.
 fn run_collect(opts: &irsa_collect::Options, verbose: u8) -> Result<irsa_collect::Collection> {
-    use std::io::IsTerminal;
     if let Some(k) = &opts.kube.kubeconfig {
         if !k.exists() {
             bail!("--kubeconfig: {} does not exist", k.display());
@@ -228,18 +227,43 @@ fn check(args: CheckArgs) -> Result<u8> {
     Ok(u8::from(report.fails_at(level)))
 }
 
+/// Reads the error text for `explain`: the argument, a file, or standard input
+/// (with a prompt when it is a terminal). Bytes, so UTF-16 logs can be decoded.
+fn explain_input(args: &ExplainArgs) -> Result<Vec<u8>> {
+    if let Some(path) = &args.file {
+        return std::fs::read(path)
+            .with_context(|| format!("--file: cannot read {}", path.display()));
+    }
+    match args.text.as_deref() {
+        Some(t) if t != "-" => Ok(t.as_bytes().to_vec()),
+        _ => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                eprintln!(
+                    "Paste the error text (any log lines), then press Ctrl-D on an empty line{}:",
+                    if cfg!(windows) {
+                        " (Ctrl-Z Enter on Windows)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            let mut b = Vec::new();
+            stdin
+                .lock()
+                .read_to_end(&mut b)
+                .context("reading the error text from standard input")?;
+            Ok(b)
+        }
+    }
+}
+
 fn explain(args: ExplainArgs) -> Result<u8> {
-    let text = if args.text == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("reading the error text from standard input")?;
-        s
-    } else {
-        args.text.clone()
-    };
-    if text.trim().is_empty() {
-        bail!("explain: the error text is empty (pass it as an argument, or `-` and pipe it in)");
+    let bytes = explain_input(&args)?;
+    if bytes.iter().all(|b| b.is_ascii_whitespace() || *b == 0) {
+        bail!(
+            "explain: the error text is empty (pass it as an argument, with --file, or pipe it in)"
+        );
     }
     validate_source(&args.source)?;
     let live = args.source.live.kubeconfig.is_some() || args.source.live.context.is_some();
@@ -253,10 +277,21 @@ fn explain(args: ExplainArgs) -> Result<u8> {
         service_account: args.service_account.clone(),
         pod: None,
     };
-    let result = irsa_rules::explain::explain(&text, context.as_ref(), &scope);
+    let result = irsa_rules::explain::explain_bytes(&bytes, context.as_ref(), &scope);
     match args.out.output {
         Format::Json => print_stdout(&format!("{}\n", serde_json::to_string_pretty(&result)?))?,
         Format::Text => print_stdout(&irsa_rules::explain::render_text(&result))?,
+    }
+    if !result.recognised {
+        eprintln!("irsa-doctor: explain: the text matches no known error family; nothing was explained (see the two commands above)");
+        return Ok(2);
+    }
+    if !result.confirmed.is_empty() {
+        return Ok(1);
+    }
+    if context.is_some() && irsa_rules::explain::unconfirmable(&result) {
+        eprintln!("irsa-doctor: explain: the snapshot holds no ServiceAccount using the role the error names; nothing could be confirmed");
+        return Ok(2);
     }
     Ok(0)
 }

@@ -505,3 +505,247 @@ fn explain_reads_stdin_and_rejects_empty() {
     assert!(stdout(&o).contains("token-file-permission"));
     assert_eq!(run(&["explain", "  "]).status.code(), Some(2));
 }
+
+const LBC_DENIED: &str = "WebIdentityErr: failed to retrieve credentials caused by: AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity";
+
+fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut c = bin();
+    c.args(args);
+    piped(c, input)
+}
+
+/// Runs `c` with `input` on its standard input.
+fn piped(mut c: Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = c
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The whole fix, flush left: the heredoc's closing EOF starts its line; the
+/// finding names its ServiceAccount and the one rule that confirms it; exit 1.
+#[test]
+fn explain_confirmed_fix_is_whole_and_names_the_service_account() {
+    let o = run(&[
+        "explain",
+        "--snapshot",
+        &examples("lbc-webidentityerr"),
+        LBC_DENIED,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.lines().any(|l| l == "EOF"), "{out}");
+    assert!(
+        out.contains("cat > trust-AmazonEKSLoadBalancerControllerRole.json <<'EOF'"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "aws iam update-assume-role-policy --role-name AmazonEKSLoadBalancerControllerRole"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "✘ ServiceAccount kube-system/aws-load-balancer-controller: trust-sub [IRSA203]"
+        ),
+        "{out}"
+    );
+    assert!(
+        !out.contains("IRSA201-IRSA207") && !out.contains("IRSA402/IRSA403"),
+        "rule ranges: {out}"
+    );
+    let o = run(&[
+        "explain",
+        "--snapshot",
+        &examples("lbc-webidentityerr"),
+        "-o",
+        "json",
+        LBC_DENIED,
+    ]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        v["confirmed"][0]["service_account"],
+        "kube-system/aws-load-balancer-controller"
+    );
+    assert_eq!(v["confirmed"][0]["rule"], "IRSA203");
+    assert!(v["confirmed"][0]["fix"]
+        .as_str()
+        .unwrap()
+        .contains("\nEOF\n"));
+}
+
+/// Each evidence command once, whatever the number of causes it tells apart;
+/// no empty `Error:` header for a text without a code.
+#[test]
+fn explain_evidence_once_and_no_empty_error_header() {
+    let o = run(&["explain", "An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: Not authorized to perform sts:AssumeRoleWithWebIdentity"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    let n = out.matches("--query Role.AssumeRolePolicyDocument").count();
+    assert_eq!(n, 1, "{out}");
+    for line in out.lines() {
+        assert!(
+            line.trim() != "Error:" && !line.starts_with("Error: \n"),
+            "{out}"
+        );
+    }
+    let o = run(&["explain", "Could not load credentials from any providers"]);
+    let out = stdout(&o);
+    assert!(!out.contains("Error:"), "{out}");
+    assert!(
+        out.starts_with("Recognised: No credential provider"),
+        "{out}"
+    );
+}
+
+/// The next command is ready to run when the ServiceAccount is known.
+#[test]
+fn explain_next_command_ready_to_run() {
+    let o = run(&[
+        "explain",
+        "-n",
+        "payments",
+        "--service-account",
+        "api",
+        "Incorrect token audience",
+    ]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("\n  irsa-doctor check -n payments --service-account api\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n  irsa-doctor probe -n payments --service-account api\n"),
+        "{out}"
+    );
+    // The role named in the error finds its ServiceAccounts.
+    let o = run(&["explain", "An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: Not authorized to perform sts:AssumeRoleWithWebIdentity for arn:aws:iam::111122223333:role/lbc"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("eks\\.amazonaws\\.com/role-arn==\"arn:aws:iam::111122223333:role/lbc\""),
+        "{out}"
+    );
+}
+
+/// Nothing recognised: said so, the two commands printed, exit 2 (never an
+/// empty list with exit 0).
+#[test]
+fn explain_unrecognised_exits_2_with_the_two_commands() {
+    let o = run(&[
+        "explain",
+        "-o",
+        "json",
+        "Back-off restarting failed container nginx in pod web-0",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["recognised"], false);
+    assert_eq!(v["causes"].as_array().unwrap().len(), 0);
+    let cmds: Vec<&str> = v["next"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["command"].as_str().unwrap())
+        .collect();
+    assert!(
+        cmds.iter().any(|c| c.starts_with("irsa-doctor check")),
+        "{cmds:?}"
+    );
+    assert!(
+        cmds.iter().any(|c| c.starts_with("irsa-doctor probe")),
+        "{cmds:?}"
+    );
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    let o = run(&[
+        "explain",
+        "Back-off restarting failed container nginx in pod web-0",
+    ]);
+    assert!(stdout(&o).starts_with("Not recognised"));
+}
+
+/// UTF-16 (by BOM) and invalid bytes are read, never rejected; --file too.
+#[test]
+fn explain_reads_utf16_invalid_bytes_and_files() {
+    let mut b = vec![0xFF, 0xFE];
+    for u in "WebIdentityErr: failed to retrieve credentials\r\ncaused by: InvalidIdentityToken: Incorrect token audience\r\n".encode_utf16() {
+        b.extend(u.to_le_bytes());
+    }
+    let o = run_stdin(&["explain", "-", "-o", "json"], &b);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["causes"][0]["cause"], "oidc-provider-audience");
+    assert_eq!(v["input"]["encoding"], "utf-16le");
+    let o = run_stdin(&["explain"], b"\xff\xc3(PermissionError: [Errno 13] Permission denied: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token'\xfe\n");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("token-file-permission"), "{out}");
+    assert!(out.contains("invalid byte sequences replaced"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("app.log");
+    std::fs::write(&f, &b).unwrap();
+    let o = run(&["explain", "--file", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("oidc-provider-audience"));
+    let o = run(&["explain", "--file", "/nonexistent/app.log"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--file: cannot read /nonexistent/app.log"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A prompt on a terminal (through a pseudo-terminal from `script`), none on a pipe.
+#[test]
+fn explain_prompts_only_on_a_terminal() {
+    let o = run_stdin(&["explain"], b"Incorrect token audience\n");
+    assert!(!stderr(&o).contains("Paste the error text"));
+    let Ok(script) = which_script() else { return };
+    let cmd = format!("{} explain", env!("CARGO_BIN_EXE_irsa-doctor"));
+    let o = run_in(
+        &script,
+        &["-qec", &cmd, "/dev/null"],
+        b"Incorrect token audience\n\x04",
+    );
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(all.contains("Paste the error text"), "{all}");
+    assert!(all.contains("oidc-provider-audience"), "{all}");
+}
+
+fn which_script() -> Result<String, ()> {
+    ["/usr/bin/script", "/bin/script"]
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(|p| p.to_string())
+        .ok_or(())
+}
+
+fn run_in(program: &str, args: &[&str], input: &[u8]) -> Output {
+    let mut c = Command::new(program);
+    c.args(args);
+    piped(c, input)
+}
+
+/// With a snapshot: the healthy twin contradicts the error (exit 0, said so); a
+/// role the snapshot does not hold confirms nothing (exit 2, said so).
+#[test]
+fn explain_against_a_healthy_snapshot_or_a_foreign_role() {
+    let text = "An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: Not authorized to perform sts:AssumeRoleWithWebIdentity";
+    let o = run(&["explain", "--snapshot", &examples("healthy"), text]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("would succeed now"), "{}", stdout(&o));
+    let foreign = format!("{text} for arn:aws:iam::999988887777:role/other");
+    let o = run(&["explain", "--snapshot", &examples("healthy"), &foreign]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("holds no ServiceAccount using the role"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -57,6 +57,13 @@ causes! {
     SdkTooOld => "sdk-too-old",
     ChinaRegion => "china-region",
     RegionalSts => "regional-sts",
+    PodTokenMount => "pod-token-mount",
+    PodIdentityAssociation => "pod-identity-association",
+    PodIdentityAgent => "pod-identity-agent",
+    PodIdentityNotInjected => "pod-identity-not-injected",
+    PodIdentityTrust => "pod-identity-trust",
+    PodIdentitySessionTags => "pod-identity-session-tags",
+    MechanismConflict => "mechanism-conflict",
     CollectionGap => "collection-gap",
 }
 
