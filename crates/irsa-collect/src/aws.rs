@@ -5,9 +5,13 @@
 //! `DescribeCluster` (plus `ListClusters` when the cluster must be discovered), one
 //! `ListOpenIDConnectProviders` + one `GetOpenIDConnectProvider` (the issuer's),
 //! one `ListPodIdentityAssociations`, and per distinct role `GetRole`,
-//! `ListAttachedRolePolicies`, `ListRolePolicies`, with bounded concurrency and the
-//! SDK's adaptive retry on throttling. A failed read becomes an envelope with the
-//! AWS error (which names the missing permission), never a crash.
+//! `ListAttachedRolePolicies`, `ListRolePolicies`, then per distinct policy its
+//! document (`GetPolicy` + `GetPolicyVersion`, `GetRolePolicy`: see `policies`), with
+//! bounded concurrency and the SDK's adaptive retry on throttling. A failed read
+//! becomes an envelope with the AWS error (which names the missing permission), never
+//! a crash.
+
+mod policies;
 
 use crate::{envelope, envelope_error, Stats};
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -243,6 +247,27 @@ fn date(d: Option<&aws_smithy_types::DateTime>) -> Value {
         .unwrap_or(Value::Null)
 }
 
+impl Aws {
+    /// One IAM call: counted, and its failure worded with the AWS error (which names
+    /// the missing permission).
+    async fn iam_call<T, E>(
+        &self,
+        stats: &Stats,
+        op: impl std::future::Future<
+            Output = Result<
+                T,
+                aws_sdk_iam::error::SdkError<E, aws_sdk_iam::config::http::HttpResponse>,
+            >,
+        >,
+    ) -> Result<T, String>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        count(stats, "iam");
+        op.await.map_err(|e| sdk_error(&e))
+    }
+}
+
 fn count(stats: &Stats, service: &str) {
     stats.aws.fetch_add(1, Ordering::Relaxed);
     let c = match service {
@@ -396,6 +421,11 @@ impl Aws {
                             // The raw API returns the URL-encoded document; the loader reads both forms.
                             "AssumeRolePolicyDocument": r.assume_role_policy_document(),
                             "MaxSessionDuration": r.max_session_duration(),
+                            // GetRole shows the boundary when the role has one (null: none).
+                            "PermissionsBoundary": r.permissions_boundary().map(|b| json!({
+                                "PermissionsBoundaryType": b.permissions_boundary_type().map(|t| t.as_str()),
+                                "PermissionsBoundaryArn": b.permissions_boundary_arn(),
+                            })),
                         }}),
                     ),
                     None => envelope_error(&cmd, "GetRole returned no role"),
@@ -582,9 +612,11 @@ pub async fn collect(
     let (p, pia, r) = futures::join!(providers, pia, role_files);
     files.extend(p);
     files.extend(pia);
-    for rf in r {
-        files.extend(rf);
-    }
+    let role_files: Vec<(String, Value)> = r.into_iter().flatten().collect();
+    // The documents of the policies those roles name, once per distinct policy.
+    let documents = aws.policy_documents(&role_files, concurrency, stats).await;
+    files.extend(role_files);
+    files.extend(documents);
     files
 }
 

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Every AWS action the collectors call (all read-only); docs/iam-policy.json grants
 /// exactly these, and a test keeps the two in step.
-pub const AWS_ACTIONS: [&str; 9] = [
+pub const AWS_ACTIONS: [&str; 12] = [
     "sts:GetCallerIdentity",
     "eks:ListClusters",
     "eks:DescribeCluster",
@@ -29,6 +29,9 @@ pub const AWS_ACTIONS: [&str; 9] = [
     "iam:GetRole",
     "iam:ListAttachedRolePolicies",
     "iam:ListRolePolicies",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRolePolicy",
 ];
 
 /// Every Kubernetes resource the collectors list, as (API group, resource);
