@@ -208,6 +208,9 @@ roles = {
     "external-dns": good("kube-system", "external-dns"),
     # 9. web/frontend: works, but static keys shadow IRSA and no aud condition
     "web-frontend": {"Version": "2012-10-17", "Statement": [trust_stmt(PROV, ISS, "system:serviceaccount:web:frontend", aud=None)]},
+    # 10. data/ingest: fine trust, but the uploader sidecar mounts its own `aws-iam-token`
+    #     elsewhere, so the webhook adds no mount there and the token file is missing
+    "data-ingest": good("data", "ingest"),
 }
 for n, t in roles.items():
     write(C, f"iam-get-role-{n}.json", role(n, t, encoded=(n == "payments-api")))
@@ -228,6 +231,7 @@ sas = [
     sa("ml", "trainer", r_arn("ml-trainer"), extra_ann={"eks.amazonaws.com/audience": "training.example.com"}),
     sa("kube-system", "external-dns", labels={"eks.amazonaws.com/role-arn": r_arn("external-dns")}),
     sa("web", "frontend", r_arn("web-frontend")),
+    sa("data", "ingest", r_arn("data-ingest")),
 ]
 yaml_docs = []
 write(C, "kubectl-get-sa.json", envelope("kubectl get serviceaccounts -A -o json",
@@ -246,6 +250,19 @@ deploys = [
                env=[{"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": "aws-keys", "key": "id"}}},
                     {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": "aws-keys", "key": "secret"}}}]),
 ]
+# The uploader sidecar as its manifest was copied from elsewhere: a hand-written projected
+# token volume named like the webhook's, mounted at another path.
+OWN_TOKEN_VOLUME = {"name": "aws-iam-token", "projected": {"defaultMode": 420, "sources": [
+    {"serviceAccountToken": {"audience": "sts.amazonaws.com", "expirationSeconds": 86400, "path": "token"}}]}}
+OWN_TOKEN_MOUNT = {"mountPath": "/var/run/secrets/aws", "name": "aws-iam-token", "readOnly": True}
+UPLOADER_IMG = "ghcr.io/example/uploader:1.2.0"
+ingest = deployment("data", "ingest", "ingest", "ghcr.io/example/ingest:4.1.0", replicas=1)
+ingest["spec"]["template"]["spec"]["containers"].append(
+    {"name": "uploader", "image": UPLOADER_IMG, "imagePullPolicy": "IfNotPresent", "resources": {},
+     "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
+     "volumeMounts": [OWN_TOKEN_MOUNT]})
+ingest["spec"]["template"]["spec"]["volumes"] = [OWN_TOKEN_VOLUME]
+deploys.append(ingest)
 write(C, "kubectl-get-deployments.json", {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": deploys})
 allpods = []
 allpods += pods("team-a", "web", "web", "ghcr.io/example/web:3.2.0", "arn:aws:iam::::1234567890:role/example")["items"]
@@ -261,6 +278,20 @@ allpods += pods("kube-system", "external-dns", "external-dns", "registry.k8s.io/
 allpods += pods("web", "frontend", "frontend", "ghcr.io/example/frontend:5.0.0", r_arn("web-frontend"),
                 extra_env=[{"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": "aws-keys", "key": "id"}}},
                            {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": "aws-keys", "key": "secret"}}}])["items"]
+ingest_pods = pods("data", "ingest", "ingest", "ghcr.io/example/ingest:4.1.0", r_arn("data-ingest"), count=1)["items"]
+for p in ingest_pods:
+    # The webhook injected the pair into both containers, and its mount only where no
+    # mount named `aws-iam-token` existed yet (pod identity webhook handler.go).
+    main = p["spec"]["containers"][0]
+    uploader = copy.deepcopy(main)
+    uploader["name"], uploader["image"] = "uploader", UPLOADER_IMG
+    uploader.pop("ports", None)
+    uploader["volumeMounts"] = [m for m in main["volumeMounts"] if m["name"] != "aws-iam-token"] + [OWN_TOKEN_MOUNT]
+    p["spec"]["containers"].append(uploader)
+    # The pod keeps the template's own volume of that name (the webhook adds none then).
+    p["spec"]["volumes"] = [OWN_TOKEN_VOLUME if v["name"] == "aws-iam-token" else v for v in p["spec"]["volumes"]]
+    p["status"]["containerStatuses"].append(dict(p["status"]["containerStatuses"][0], name="uploader", image=UPLOADER_IMG))
+allpods += ingest_pods
 write(C, "kubectl-get-pods.json", envelope("kubectl get pods -A -o json",
     {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": allpods}))
 write(C, "kubectl-get-mutatingwebhookconfiguration.json", load("k8s/mutatingwebhookconfiguration.json"))

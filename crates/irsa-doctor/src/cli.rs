@@ -182,6 +182,11 @@ pub struct CheckArgs {
     /// Exit 1 when a finding of this severity or worse is reported.
     #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// Accept a run in which some links in scope could not be checked (not collected,
+    /// read failed): exit on the findings alone instead of 2. Never makes a run that
+    /// checked nothing, or one with rejected input, exit 0.
+    #[arg(long = "allow-gaps")]
+    pub allow_gaps: bool,
     /// Output.
     #[command(flatten)]
     pub out: OutputArgs,

@@ -8,7 +8,7 @@ use crate::cli::{
 use crate::render;
 use anyhow::{bail, Context as _, Result};
 use irsa_model::{load_paths, ContextFlags, Snapshot};
-use irsa_rules::{all_rules, rule_by_code, Options, Scope, Severity};
+use irsa_rules::{all_rules, rule_by_code, Options, Outcome, Scope, Severity};
 use std::io::{IsTerminal, Read, Write};
 
 /// Runs a parsed command line; returns the exit status.
@@ -216,15 +216,42 @@ fn check(args: CheckArgs) -> Result<u8> {
         eprintln!("irsa-doctor: {f}");
         return Ok(2);
     }
-    if !snap.inputs.rejected.is_empty() {
-        return Ok(2);
-    }
     let level = match args.fail_on {
         FailOn::Error => Severity::Error,
         FailOn::Warning => Severity::Warning,
         FailOn::Info => Severity::Info,
     };
-    Ok(u8::from(report.fails_at(level)))
+    Ok(exit_status(&report, level, args.allow_gaps, &label))
+}
+
+/// The report contract's exit status: 2 when nothing was checked, input was rejected,
+/// or links in scope could not be checked (unless `--allow-gaps`); else 1 on findings
+/// at `--fail-on`, 0 when clean. A 2 comes with one line on stderr saying why.
+fn exit_status(report: &irsa_rules::Report, level: Severity, allow_gaps: bool, source: &str) -> u8 {
+    match report.outcome(level, allow_gaps) {
+        Outcome::NothingChecked(why) => {
+            // Scope misses name their flag; otherwise name the input.
+            if why.starts_with('-') {
+                eprintln!("irsa-doctor: {why}");
+            } else {
+                eprintln!("irsa-doctor: {source}: {why}");
+            }
+            2
+        }
+        // Each rejected input was named above, one line each.
+        Outcome::RejectedInputs(_) => 2,
+        Outcome::Incomplete(gaps) => {
+            eprintln!(
+                "irsa-doctor: incomplete: {} link(s) in scope could not be checked (first: {}: {}); the report names them; pass --allow-gaps to accept",
+                gaps.len(),
+                gaps[0].subject.display(),
+                gaps[0].why
+            );
+            2
+        }
+        Outcome::Findings => 1,
+        Outcome::Clean => 0,
+    }
 }
 
 /// Reads the error text for `explain`: the argument, a file, or standard input

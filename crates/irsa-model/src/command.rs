@@ -87,6 +87,8 @@ pub struct CommandInfo {
     pub version_id: Option<String>,
     /// Words after `--` (the command run inside the pod).
     pub inner: Vec<String>,
+    /// `-l/--selector/--field-selector`: the list is a subset, not the namespace.
+    pub selector: Option<String>,
 }
 
 impl CommandInfo {
@@ -126,9 +128,9 @@ impl CommandInfo {
                 "--policy-arn" => info.policy_arn = value(&mut it),
                 "--policy-name" => info.policy_name = value(&mut it),
                 "--version-id" => info.version_id = value(&mut it),
+                "-l" | "--selector" | "--field-selector" => info.selector = value(&mut it),
                 "-o" | "--output" | "--query" | "--region" | "--profile" | "--context"
-                | "--kubeconfig" | "--policy-document" | "-l" | "--selector"
-                | "--association-id" => {
+                | "--kubeconfig" | "--policy-document" | "--association-id" => {
                     value(&mut it);
                 }
                 f if f.starts_with('-') => {}

@@ -7,10 +7,13 @@
 #![warn(missing_docs)]
 
 pub mod command;
+mod events;
+mod kinds;
 pub mod loader;
 pub mod model;
 pub mod permissions;
 mod raw;
+pub mod recorded;
 pub mod software;
 
 pub use loader::{load_paths, Loader, REDACTED};

@@ -135,8 +135,23 @@ impl Loader {
                 Ok(_) => self.skip("top-level JSON array (use the command's full --output json)"),
                 Err(e) => self.reject(path, Some((e.line(), e.column())), clean_json_error(&e)),
             },
-            Some(_) => self.add_yaml(path, body),
+            Some(_) => match crate::recorded::recognise(body, None) {
+                Some(r) => self.record_failure(r, path),
+                None => self.add_yaml(path, body),
+            },
         }
+    }
+
+    /// A command's recorded failure (saved error text or an envelope's `error`).
+    fn record_failure(&mut self, r: crate::recorded::Recorded, path: &str) {
+        self.snap
+            .inputs
+            .collection_failures
+            .push(CollectionFailure {
+                command: r.command,
+                error: r.error,
+                path: path.to_string(),
+            });
     }
 
     fn add_yaml(&mut self, path: &str, text: &str) {
@@ -235,7 +250,10 @@ impl Loader {
                 None => self.skip("envelope without output"),
                 Some(out) if out.get().trim_start().starts_with('"') => {
                     match serde_json::from_str::<String>(out.get()) {
-                        Ok(s) => self.text_output(&info, &s, ctx),
+                        Ok(s) => match crate::recorded::recognise(&s, Some(command)) {
+                            Some(r) => self.record_failure(r, ctx.path),
+                            None => self.text_output(&info, &s, ctx),
+                        },
                         Err(e) => self.reject(ctx.path, None, clean_json_error(&e)),
                     }
                 }
@@ -285,6 +303,12 @@ impl Loader {
                     listed_kinds.push(k.clone());
                 }
             }
+            if listed_kinds.is_empty() {
+                // An empty `kind: List`: the command says what was listed.
+                if let Some(k) = ctx.command.and_then(crate::kinds::listed_kind) {
+                    listed_kinds.push(k.to_string());
+                }
+            }
             for k in &listed_kinds {
                 self.record_listing(k, ctx.command);
             }
@@ -298,6 +322,9 @@ impl Loader {
     }
 
     fn record_listing(&mut self, kind: &str, command: Option<&CommandInfo>) {
+        if command.is_some_and(|c| c.selector.is_some()) {
+            return; // a label- or field-selected list is not the whole namespace
+        }
         let cov = &mut self.snap.coverage;
         let listing = match kind {
             "ServiceAccount" => &mut cov.service_accounts,
@@ -328,7 +355,7 @@ impl Loader {
                     return;
                 };
                 let (ns, name) = names(&o.metadata);
-                if in_list {
+                if in_list && ctx.command.is_none_or(|c| c.selector.is_none()) {
                     self.snap.coverage.service_accounts.add(Some(&ns));
                 }
                 self.snap.service_accounts.insert(
@@ -348,7 +375,7 @@ impl Loader {
                     return;
                 };
                 let (ns, name) = names(&p.metadata);
-                if in_list {
+                if in_list && ctx.command.is_none_or(|c| c.selector.is_none()) {
                     self.snap.coverage.pods.add(Some(&ns));
                 }
                 let pod = Pod {
@@ -371,7 +398,7 @@ impl Loader {
                 }
             }
             "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job" | "CronJob" => {
-                let Some(o) = self.parse::<raw::Object<raw::WorkloadSpec>>(text, ctx, kind) else {
+                let Some(o) = self.parse::<raw::WorkloadObject>(text, ctx, kind) else {
                     return;
                 };
                 let wk = WorkloadKind::from_kind(kind).expect("matched above");
@@ -394,6 +421,7 @@ impl Loader {
                     owner: controller(&o.metadata),
                     template,
                     template_labels: labels,
+                    conditions: conditions(o.status),
                     source,
                 };
                 let key = (w.kind, w.namespace.clone(), w.name.clone());
@@ -423,6 +451,18 @@ impl Loader {
                     webhooks,
                     source,
                 });
+            }
+            "Event" => {
+                let Some(e) = self.parse::<crate::events::RawEvent>(text, ctx, kind) else {
+                    return;
+                };
+                match e.into_event(source) {
+                    Some(e) => self.snap.events.push(e),
+                    None => {
+                        self.skip("Event without an involved object");
+                        return;
+                    }
+                }
             }
             "Namespace" => {
                 if let Some(o) = self.parse::<raw::Object<IgnoredAny>>(text, ctx, kind) {
@@ -996,7 +1036,12 @@ fn container(c: raw::Container) -> Container {
             .volume_mounts
             .unwrap_or_default()
             .into_iter()
-            .map(|m| (m.name, m.mount_path.unwrap_or_default()))
+            .map(|m| VolumeMount {
+                name: m.name,
+                path: m.mount_path.unwrap_or_default(),
+                // `subPathExpr` expands env vars at run time: kept as written.
+                sub_path: m.sub_path.or(m.sub_path_expr).filter(|p| !p.is_empty()),
+            })
             .collect(),
         run_as_user: sc.run_as_user,
         run_as_non_root: sc.run_as_non_root,
@@ -1048,6 +1093,20 @@ fn pod_spec(s: raw::PodSpec) -> PodSpec {
         node_selector: s.node_selector.unwrap_or_default(),
         host_network: s.host_network.unwrap_or(false),
     }
+}
+
+fn conditions(status: Option<raw::WorkloadStatus>) -> Vec<Condition> {
+    status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| Condition {
+            kind: c.kind.unwrap_or_default(),
+            status: c.status.unwrap_or_default(),
+            reason: c.reason,
+            message: c.message,
+        })
+        .collect()
 }
 
 fn selector(s: raw::LabelSelector) -> LabelSelector {

@@ -72,8 +72,8 @@ pub struct Container {
     pub env: Vec<EnvVar>,
     /// `envFrom` sources.
     pub env_from: Vec<EnvFrom>,
-    /// Volume mounts: (volume name, mount path).
-    pub mounts: Vec<(String, String)>,
+    /// Volume mounts.
+    pub mounts: Vec<VolumeMount>,
     /// `securityContext.runAsUser`.
     pub run_as_user: Option<i64>,
     /// `securityContext.runAsNonRoot`.
@@ -85,6 +85,17 @@ impl Container {
     pub fn env(&self, name: &str) -> Option<&EnvVar> {
         self.env.iter().find(|e| e.name == name)
     }
+}
+
+/// A container's `volumeMounts` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VolumeMount {
+    /// The volume's name.
+    pub name: String,
+    /// `mountPath` as written (Unix or Windows style).
+    pub path: String,
+    /// `subPath`: the path inside the volume mounted at `path`, when not the whole volume.
+    pub sub_path: Option<String>,
 }
 
 /// A projected ServiceAccount token in a volume.
@@ -233,6 +244,43 @@ pub struct Workload {
     pub template: PodSpec,
     /// Pod template labels.
     pub template_labels: BTreeMap<String, String>,
+    /// `status.conditions` (a ReplicaSet's `ReplicaFailure`/`FailedCreate` names why
+    /// it cannot create pods).
+    pub conditions: Vec<Condition>,
+    /// Source file.
+    pub source: Source,
+}
+
+/// A status condition of a workload, as `kubectl get … -o json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Condition {
+    /// `type` (`ReplicaFailure`, `Progressing`, `Available`, ...).
+    pub kind: String,
+    /// `status` (`True`, `False`, `Unknown`).
+    pub status: String,
+    /// `reason` (`FailedCreate`, ...).
+    pub reason: Option<String>,
+    /// `message`.
+    pub message: Option<String>,
+}
+
+/// A Kubernetes Event (`kubectl get events -o json`, core/v1 or events.k8s.io/v1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// Namespace of the event.
+    pub namespace: String,
+    /// Kind of the object it is about (`involvedObject`/`regarding`).
+    pub object_kind: String,
+    /// Name of the object it is about.
+    pub object_name: String,
+    /// `reason` (`FailedCreate`, `FailedMount`, ...).
+    pub reason: Option<String>,
+    /// `message` (or `note`).
+    pub message: String,
+    /// `type` (`Normal`, `Warning`).
+    pub kind: Option<String>,
+    /// How many times it was seen (`count`, or `series.count`).
+    pub count: Option<i64>,
     /// Source file.
     pub source: Source,
 }
@@ -594,6 +642,8 @@ pub struct Snapshot {
     pub exec: Vec<ExecOutput>,
     /// Permission policy documents and boundaries of roles.
     pub permissions: crate::permissions::Permissions,
+    /// Kubernetes Events.
+    pub events: Vec<Event>,
     /// Coverage.
     pub coverage: Coverage,
     /// Input accounting.

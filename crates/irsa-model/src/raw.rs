@@ -83,6 +83,9 @@ pub struct OwnerRef {
 pub struct Object<S> {
     #[serde(default)]
     pub metadata: Meta,
+    /// Kinds whose spec matters use their own shape (pods, workloads); kept for those
+    /// read through this generic one.
+    #[allow(dead_code)]
     pub spec: Option<S>,
 }
 
@@ -157,6 +160,8 @@ pub struct NameRef {
 pub struct VolumeMount {
     pub name: String,
     pub mount_path: Option<String>,
+    pub sub_path: Option<String>,
+    pub sub_path_expr: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -196,6 +201,29 @@ pub struct Template {
 pub struct WorkloadSpec {
     pub template: Option<Template>,
     pub job_template: Option<JobTemplate>,
+}
+
+/// A workload with its `status.conditions`.
+#[derive(Deserialize)]
+pub struct WorkloadObject {
+    #[serde(default)]
+    pub metadata: Meta,
+    pub spec: Option<WorkloadSpec>,
+    pub status: Option<WorkloadStatus>,
+}
+
+#[derive(Deserialize)]
+pub struct WorkloadStatus {
+    pub conditions: Option<Vec<StatusCondition>>,
+}
+
+#[derive(Deserialize)]
+pub struct StatusCondition {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub reason: Option<String>,
+    pub message: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -161,8 +161,14 @@ fn envelope_with_namespace_records_listing_even_when_empty() {
     let text = r#"{"command": "kubectl get serviceaccounts -n team-b -o json", "output": {"apiVersion": "v1", "items": [], "kind": "List", "metadata": {"resourceVersion": ""}}}"#;
     let s = load(&[("sa.json", text)]);
     assert!(
+        s.coverage.service_accounts.covers("team-b"),
+        "an empty List: the command says what was listed"
+    );
+    let text = r#"{"command": "kubectl get serviceaccounts -n team-b -l app=web -o json", "output": {"apiVersion": "v1", "items": [], "kind": "ServiceAccountList", "metadata": {"resourceVersion": ""}}}"#;
+    let s = load(&[("sa.json", text)]);
+    assert!(
         !s.coverage.service_accounts.covers("team-b"),
-        "kind unknown for an empty List"
+        "a label-selected list is not the namespace"
     );
     let text = r#"{"command": "kubectl get serviceaccounts -n team-b -o json", "output": {"apiVersion": "v1", "items": [], "kind": "ServiceAccountList", "metadata": {"resourceVersion": ""}}}"#;
     let s = load(&[("sa.json", text)]);

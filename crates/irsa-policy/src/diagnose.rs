@@ -405,7 +405,12 @@ pub fn diagnose(policy: &PolicyDocument, request: &WebIdentityRequest) -> Diagno
                 }
                 let misses = statement_misses(s, o, request);
                 let trusts = o.principal == Tri::True;
-                let score = misses.len() as i64 - if trusts { 100 } else { 0 };
+                // A statement for another mechanism (an EC2 or Pod Identity service
+                // statement with `sts:AssumeRole`) is never the one meant for this
+                // provider while a web identity statement exists.
+                let other_mechanism = !is_web_identity_statement(s, &request.issuer_host_path);
+                let score = misses.len() as i64 - if trusts { 100 } else { 0 }
+                    + if other_mechanism { 50 } else { 0 };
                 if best.as_ref().is_none_or(|(b, ..)| score < *b) {
                     best = Some((score, s.index, misses, trusts));
                 }
@@ -432,6 +437,34 @@ pub fn diagnose(policy: &PolicyDocument, request: &WebIdentityRequest) -> Diagno
         closest_trusts_provider,
         findings,
     }
+}
+
+/// Whether a statement is about web identity at all: a `Federated` principal, an action
+/// covering `sts:AssumeRoleWithWebIdentity`, or a condition on an OIDC issuer's claims.
+/// A `Service`/`AWS` statement with `sts:AssumeRole` (EC2, EKS Pod Identity) is for
+/// another mechanism: it is never "the statement meant for this provider".
+pub fn is_web_identity_statement(s: &Statement, issuer_host_path: &str) -> bool {
+    let federated = s
+        .principal
+        .as_ref()
+        .is_some_and(|p| !p.values_of("Federated").is_empty());
+    let action = s.action.as_ref().is_some_and(|a| {
+        a.iter()
+            .any(|p| wildcard_match(p, "sts:AssumeRoleWithWebIdentity", true))
+    });
+    let oidc_key = s.conditions.iter().any(|c| {
+        matches!(
+            classify_key(&c.key, issuer_host_path),
+            KeyClass::Claim(_)
+                | KeyClass::Miss(
+                    NearMiss::KeyForeignIssuer { .. }
+                        | NearMiss::KeyHasScheme { .. }
+                        | NearMiss::KeyIsArn { .. }
+                        | NearMiss::KeyMisspelledClaim { .. }
+                )
+        )
+    });
+    federated || action || oidc_key
 }
 
 /// Where a condition key points.

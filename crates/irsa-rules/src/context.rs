@@ -90,6 +90,9 @@ pub struct SaIrsa<'a> {
     pub trust: TrustState,
     /// Predicted STS answer.
     pub prediction: StsPrediction,
+    /// The ServiceAccount object is not in the snapshot: its role is the one its pods'
+    /// `AWS_ROLE_ARN` carries (see [`service_accounts_from_pods`]).
+    pub inferred: bool,
 }
 
 impl SaIrsa<'_> {
@@ -148,11 +151,23 @@ pub struct Context<'a> {
     trusted_patterns: Vec<(String, &'a str)>,
     workloads_by_sa: std::collections::HashMap<(String, String), Vec<usize>>,
     selected: Option<(String, String)>,
+    inferred: &'a [ServiceAccount],
 }
 
 impl<'a> Context<'a> {
     /// Builds the context and the per-ServiceAccount analyses.
     pub fn new(snap: &'a Snapshot, scope: &'a Scope, options: &'a Options) -> Context<'a> {
+        Context::with_inferred(snap, &[], scope, options)
+    }
+
+    /// Like [`Context::new`], with ServiceAccounts known only from their pods
+    /// ([`service_accounts_from_pods`]) analysed as if they were in the snapshot.
+    pub fn with_inferred(
+        snap: &'a Snapshot,
+        inferred: &'a [ServiceAccount],
+        scope: &'a Scope,
+        options: &'a Options,
+    ) -> Context<'a> {
         let issuer = snap.issuer().and_then(|i| Issuer::parse(&i).ok());
         let cluster = ClusterFacts {
             name: snap.cluster().map(|c| c.name.clone()),
@@ -172,6 +187,7 @@ impl<'a> Context<'a> {
             trusted_patterns: Vec::new(),
             workloads_by_sa: Default::default(),
             selected: None,
+            inferred,
         };
         for (i, w) in snap.workloads.iter().enumerate() {
             cx.workloads_by_sa
@@ -188,6 +204,7 @@ impl<'a> Context<'a> {
         let irsa: Vec<SaIrsa<'a>> = snap
             .service_accounts
             .values()
+            .chain(inferred.iter())
             .filter(|sa| scope.namespace_in(&sa.namespace))
             .filter(|sa| {
                 selected_sa
@@ -196,7 +213,9 @@ impl<'a> Context<'a> {
             })
             .filter_map(|sa| {
                 let annotation = sa.annotations.get(ROLE_ANNOTATION)?;
-                Some(cx.analyse(sa, annotation))
+                let mut analysis = cx.analyse(sa, annotation);
+                analysis.inferred = inferred.iter().any(|i| std::ptr::eq(i, sa));
+                Some(analysis)
             })
             .collect();
         cx.irsa = irsa;
@@ -275,6 +294,18 @@ impl<'a> Context<'a> {
             .collect()
     }
 
+    /// Roles whose trust policy names this ServiceAccount *exactly* (a literal `sub`
+    /// value, not a wildcard) and allows it. A role trusting `system:serviceaccount:NS:*`
+    /// does not ask every ServiceAccount of NS to use it.
+    pub fn roles_naming(&self, namespace: &str, name: &str) -> Vec<&'a str> {
+        let sub = service_account_subject(namespace, name);
+        let named = self.trusted_subjects.get(&sub);
+        self.roles_trusting(namespace, name)
+            .into_iter()
+            .filter(|r| named.is_some_and(|n| n.contains(r)))
+            .collect()
+    }
+
     /// The ServiceAccount selected by `--service-account` or `--pod`, if any.
     pub fn selected_service_account(&self) -> Option<(String, String)> {
         self.selected.clone()
@@ -300,12 +331,36 @@ impl<'a> Context<'a> {
         Some((ns, name.clone()))
     }
 
-    /// Pods in scope.
+    /// Pods in scope (namespace, `--pod`, and the selected ServiceAccount).
     pub fn pods_in_scope(&self) -> impl Iterator<Item = &'a Pod> + '_ {
         let scope = self.scope;
+        let selected = self.selected.clone();
         self.snap.pods.iter().filter(move |p| {
-            scope.namespace_in(&p.namespace) && scope.pod.as_ref().is_none_or(|n| n == &p.name)
+            scope.namespace_in(&p.namespace)
+                && scope.pod.as_ref().is_none_or(|n| n == &p.name)
+                && selected.as_ref().is_none_or(|(ns, n)| {
+                    ns == &p.namespace && n == p.spec.effective_service_account()
+                })
         })
+    }
+
+    /// The role annotation of a ServiceAccount: on the object, else as its pods carry it
+    /// when the object is not in the snapshot.
+    pub fn role_annotation(&self, namespace: &str, name: &str) -> Option<&'a str> {
+        self.snap
+            .service_account(namespace, name)
+            .or_else(|| {
+                self.inferred
+                    .iter()
+                    .find(|s| s.namespace == namespace && s.name == name)
+            })
+            .and_then(|s| s.annotations.get(ROLE_ANNOTATION))
+            .map(String::as_str)
+    }
+
+    /// ServiceAccounts known only from their pods (not in the snapshot).
+    pub fn inferred_service_accounts(&self) -> &'a [ServiceAccount] {
+        self.inferred
     }
 
     /// Pods in scope running as one ServiceAccount (indexed).
@@ -409,6 +464,7 @@ impl<'a> Context<'a> {
             role,
             trust,
             prediction,
+            inferred: false,
         }
     }
 
@@ -505,6 +561,74 @@ impl<'a> Context<'a> {
             trust,
         })
     }
+}
+
+/// ServiceAccounts that pods run as but that are neither in the snapshot nor known to be
+/// absent (their namespace was not listed: the list failed, was not collected, or its
+/// file was rejected), rebuilt from what the webhook injected into the pods: their
+/// `AWS_ROLE_ARN` is the ServiceAccount's `eks.amazonaws.com/role-arn` at the pods'
+/// creation, and the `aws-iam-token` volume's audience its `eks.amazonaws.com/audience`
+/// [pod identity webhook `pkg/handler/handler.go`; facts §1.4]. The rest of the chain
+/// (cluster, provider, role, trust, webhook, pods) is then still checked; `sa-exists`
+/// names the object that could not be read. When pods disagree, the value most of them
+/// carry wins (ties: the most recently created pod's).
+pub fn service_accounts_from_pods(snap: &Snapshot) -> Vec<ServiceAccount> {
+    use std::collections::BTreeMap;
+    // (ns, sa) -> role -> (pods, newest creation, audience, source)
+    type Votes = BTreeMap<String, (usize, String, Option<String>, String)>;
+    let mut by_sa: BTreeMap<(String, String), Votes> = BTreeMap::new();
+    for p in &snap.pods {
+        let sa = p.spec.effective_service_account();
+        if snap.service_account(&p.namespace, sa).is_some()
+            || snap.coverage.service_accounts.covers(&p.namespace)
+        {
+            continue;
+        }
+        let Some(role) = p
+            .spec
+            .all_containers()
+            .find_map(|c| c.env("AWS_ROLE_ARN").and_then(|e| e.value.clone()))
+        else {
+            continue;
+        };
+        let audience = p
+            .spec
+            .volume("aws-iam-token")
+            .and_then(|v| v.tokens.first())
+            .and_then(|t| t.audience.clone());
+        let created = p.created.clone().unwrap_or_default();
+        let e = by_sa
+            .entry((p.namespace.clone(), sa.to_string()))
+            .or_default()
+            .entry(role)
+            .or_insert((0, String::new(), None, p.source.path.clone()));
+        e.0 += 1;
+        if created >= e.1 {
+            e.1 = created;
+            e.2 = audience;
+        }
+    }
+    by_sa
+        .into_iter()
+        .filter_map(|((namespace, name), votes)| {
+            let (role, (_, _, audience, path)) = votes
+                .into_iter()
+                .max_by(|a, b| (a.1 .0, &a.1 .1).cmp(&(b.1 .0, &b.1 .1)))?;
+            let mut annotations = std::collections::BTreeMap::new();
+            annotations.insert(ROLE_ANNOTATION.to_string(), role);
+            if let Some(a) = audience.filter(|a| a != DEFAULT_AUDIENCE) {
+                annotations.insert(AUDIENCE_ANNOTATION.to_string(), a);
+            }
+            Some(ServiceAccount {
+                namespace,
+                name,
+                created: None,
+                annotations,
+                labels: Default::default(),
+                source: irsa_model::Source { path },
+            })
+        })
+        .collect()
 }
 
 /// Findings and passes collected from the rules.

@@ -13,17 +13,22 @@ pub mod fixes;
 pub mod messages;
 pub mod registry;
 pub mod rules;
+pub mod scope;
+pub mod verdict;
 
 pub use context::{Context, Options, Scope};
 pub use finding::{Cause, Finding, Fix, Pass, Severity, Subject};
 pub use messages::Message;
 pub use registry::{all_rules, rule_by_code, Rule, RuleMeta};
+pub use verdict::{NotChecked, Status, Verdict};
 
 use irsa_model::Snapshot;
 use irsa_policy::StsPrediction;
 use serde::Serialize;
+use std::collections::BTreeSet;
 
-/// The end-to-end verdict for one ServiceAccount: what STS would answer its pods.
+/// The end-to-end verdict for one ServiceAccount: what STS would answer its pods, then
+/// what the SDK in those pods actually does.
 #[derive(Debug, Clone, Serialize)]
 pub struct Chain {
     /// The ServiceAccount.
@@ -34,9 +39,33 @@ pub struct Chain {
     pub pods: usize,
     /// Predicted STS answer.
     pub prediction: StsPrediction,
+    /// The outcome for its pods (STS, then the SDK in the pod).
+    pub verdict: Verdict,
+    /// The ServiceAccount object was not read: its role is the one its pods carry.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub from_pods: bool,
 }
 
-/// Severity counts.
+/// What was actually evaluated, end to end (so CI can tell "clean" from "blind").
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Checked {
+    /// ServiceAccounts in scope examined (with or without a role).
+    pub serviceaccounts: usize,
+    /// ServiceAccounts with a role whose verdict was decided (not "not checked").
+    pub chains: usize,
+    /// Roles whose existence and trust policy were evaluated.
+    pub roles: usize,
+    /// Accounts whose OIDC providers were evaluated.
+    pub providers: usize,
+    /// Clusters whose issuer was known.
+    pub clusters: usize,
+    /// Pods in scope examined.
+    pub pods: usize,
+    /// Workloads (Deployments, DaemonSets, …) in scope examined.
+    pub workloads: usize,
+}
+
+/// Severity counts, and what was checked.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct Summary {
     /// Errors.
@@ -45,6 +74,10 @@ pub struct Summary {
     pub warning: usize,
     /// Infos.
     pub info: usize,
+    /// What was evaluated end to end.
+    pub checked: Checked,
+    /// Links in scope that could not be evaluated (see [`Report::not_checked`]).
+    pub not_checked: usize,
 }
 
 /// The result of a check.
@@ -58,6 +91,29 @@ pub struct Report {
     pub chains: Vec<Chain>,
     /// Counts.
     pub summary: Summary,
+    /// What in scope could not be evaluated, and why: every gap at warning (a gap at
+    /// warning is one that prevents evaluating a link of a chain in scope), and every
+    /// chain whose verdict is "not checked".
+    pub not_checked: Vec<NotChecked>,
+    /// Set when nothing in scope could be evaluated: one line naming what is missing.
+    pub nothing_checked: Option<String>,
+    /// Inputs that could not be read.
+    pub rejected_inputs: usize,
+}
+
+/// What a run amounts to; the CLI maps it to an exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome<'r> {
+    /// Nothing in scope could be evaluated (the one-line reason).
+    NothingChecked(&'r str),
+    /// Some inputs could not be read (how many).
+    RejectedInputs(usize),
+    /// Links in scope could not be evaluated, and gaps were not allowed.
+    Incomplete(&'r [NotChecked]),
+    /// Findings at the level asked for.
+    Findings,
+    /// Everything in scope was evaluated; no finding at the level asked for.
+    Clean,
 }
 
 impl Report {
@@ -65,11 +121,42 @@ impl Report {
     pub fn fails_at(&self, level: Severity) -> bool {
         self.findings.iter().any(|f| f.severity <= level)
     }
+
+    /// The outcome: nothing checked and rejected inputs first (they are never "clean"),
+    /// then gaps unless `allow_gaps`, then findings at `fail_on`.
+    pub fn outcome(&self, fail_on: Severity, allow_gaps: bool) -> Outcome<'_> {
+        if let Some(why) = &self.nothing_checked {
+            return Outcome::NothingChecked(why);
+        }
+        if self.rejected_inputs > 0 {
+            return Outcome::RejectedInputs(self.rejected_inputs);
+        }
+        if !allow_gaps && !self.not_checked.is_empty() {
+            return Outcome::Incomplete(&self.not_checked);
+        }
+        if self.fails_at(fail_on) {
+            Outcome::Findings
+        } else {
+            Outcome::Clean
+        }
+    }
 }
 
 /// Runs every rule.
 pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
-    let cx = Context::new(snap, scope, options);
+    if let Some(miss) = scope::scope_miss(snap, scope) {
+        return Report {
+            findings: Vec::new(),
+            passes: Vec::new(),
+            chains: Vec::new(),
+            summary: Summary::default(),
+            not_checked: Vec::new(),
+            nothing_checked: Some(miss),
+            rejected_inputs: snap.inputs.rejected.len(),
+        };
+    }
+    let inferred = context::service_accounts_from_pods(snap);
+    let cx = Context::with_inferred(snap, &inferred, scope, options);
     let mut out = context::Out::default();
     for rule in all_rules() {
         rule.check(&cx, &mut out);
@@ -85,20 +172,157 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
             Severity::Info => summary.info += 1,
         }
     }
-    let chains = cx
+    let index = verdict::FindingIndex::new(&out.findings);
+    let chains: Vec<Chain> = cx
         .irsa
         .iter()
-        .map(|i| Chain {
-            subject: i.subject(),
-            role_arn: i.annotation.to_string(),
-            pods: snap.pods_of(&i.sa.namespace, &i.sa.name).count(),
-            prediction: i.prediction.clone(),
+        .map(|i| {
+            let (verdict, pods) = verdict::verdict(&cx, i, &index);
+            Chain {
+                subject: i.subject(),
+                role_arn: i.annotation.to_string(),
+                pods,
+                prediction: i.prediction.clone(),
+                verdict,
+                from_pods: i.inferred,
+            }
         })
         .collect();
+    let not_checked = not_checked(&out.findings, &chains);
+    summary.checked = checked(&cx, &chains);
+    summary.not_checked = not_checked.len();
+    let c = summary.checked;
+    // Without a ServiceAccount, pod or workload no chain is evaluated; a problem found
+    // all the same (Kubernetes' own report of a missing ServiceAccount) is a result, advice is not.
+    let evaluated_something = c.serviceaccounts + c.pods + c.workloads > 0
+        || out.findings.iter().any(|f| {
+            f.cause != Cause::CollectionGap
+                && f.subject.kind != "Input"
+                && f.severity <= Severity::Warning
+        });
     Report {
         findings: out.findings,
         passes: out.passes,
         chains,
         summary,
+        not_checked,
+        nothing_checked: (!evaluated_something).then(|| blind(snap)),
+        rejected_inputs: snap.inputs.rejected.len(),
     }
+}
+
+/// Gaps at warning, then chains left "not checked" that no gap names.
+fn not_checked(findings: &[Finding], chains: &[Chain]) -> Vec<NotChecked> {
+    let mut out: Vec<NotChecked> = findings
+        .iter()
+        .filter(|f| f.cause == Cause::CollectionGap && f.severity <= Severity::Warning)
+        .map(|f| NotChecked {
+            subject: f.subject.clone(),
+            rule: Some(f.rule),
+            why: f.message.render(),
+        })
+        .collect();
+    for c in chains
+        .iter()
+        .filter(|c| c.verdict.status == Status::NotChecked)
+    {
+        if !out.iter().any(|n| n.subject == c.subject) {
+            out.push(NotChecked {
+                subject: c.subject.clone(),
+                rule: None,
+                why: c.verdict.reason.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn checked(cx: &Context<'_>, chains: &[Chain]) -> Checked {
+    let snap = cx.snap;
+    let serviceaccounts = snap
+        .service_accounts
+        .values()
+        .chain(cx.inferred_service_accounts().iter())
+        .filter(|s| cx.sa_in_scope(&s.namespace, &s.name))
+        .count();
+    let roles: BTreeSet<String> = cx
+        .irsa
+        .iter()
+        .filter(|i| matches!(i.role, context::RoleState::NotFound(_)) || i.diagnosis().is_some())
+        .map(|i| i.role_text())
+        .collect();
+    let providers: BTreeSet<&str> = match &cx.cluster.issuer {
+        Some(issuer) => cx
+            .irsa
+            .iter()
+            .filter_map(|i| i.role_arn.as_ref().ok())
+            .filter(|r| snap.provider_facts(&r.account, &issuer.host_path).is_some())
+            .map(|r| r.account.as_str())
+            .collect(),
+        None => BTreeSet::new(),
+    };
+    Checked {
+        serviceaccounts,
+        chains: chains
+            .iter()
+            .filter(|c| c.verdict.status != Status::NotChecked)
+            .count(),
+        roles: roles.len(),
+        providers: providers.len(),
+        clusters: usize::from(cx.cluster.issuer.is_some() || snap.cluster().is_some()),
+        pods: cx.pods_in_scope().count(),
+        workloads: cx
+            .workloads_in_scope()
+            .filter(|w| w.owner.is_none())
+            .count(),
+    }
+}
+
+/// Why nothing could be evaluated, in one line naming what is missing.
+fn blind(snap: &Snapshot) -> String {
+    let i = &snap.inputs;
+    if i.files == 0 && i.rejected.is_empty() {
+        return "nothing was checked: the snapshot holds no file".into();
+    }
+    if i.objects == 0 && !i.collection_failures.is_empty() {
+        let f = &i.collection_failures[0];
+        return format!(
+            "nothing was checked: every read failed ({} recorded failure(s){}; first: `{}`: {})",
+            i.collection_failures.len(),
+            if i.rejected.is_empty() {
+                String::new()
+            } else {
+                format!(", {} rejected input(s)", i.rejected.len())
+            },
+            f.command,
+            f.error
+        );
+    }
+    if i.objects == 0 && !i.rejected.is_empty() {
+        return format!(
+            "nothing was checked: every input was rejected ({} file(s); first: {})",
+            i.rejected.len(),
+            i.rejected[0]
+        );
+    }
+    if i.objects == 0 {
+        let skipped: Vec<String> = i
+            .skipped
+            .iter()
+            .map(|(what, n)| format!("{n} {what}"))
+            .collect();
+        return format!(
+            "nothing was checked: no input is kubectl or AWS CLI output that irsa-doctor reads ({} file(s) read; skipped: {}); add the outputs the README lists under \"Make your own snapshot\"",
+            i.files,
+            if skipped.is_empty() {
+                "none".to_string()
+            } else {
+                skipped.join(", ")
+            }
+        );
+    }
+    format!(
+        "nothing was checked: the snapshot holds no ServiceAccount, pod or workload ({} other object(s) read); add `kubectl get serviceaccounts -A -o json` and `kubectl get pods -A -o json`",
+        i.objects
+    )
 }

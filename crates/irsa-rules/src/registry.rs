@@ -82,6 +82,7 @@ pub fn all_rules() -> Vec<&'static dyn Rule> {
         &rules::webhook::WebhookRule,
         &rules::pod_not_mutated::PodNotMutated,
         &rules::pod_stale_role::PodStaleRole,
+        &rules::pod_token_mount::PodTokenMount,
         &rules::env_preset_conflict::EnvPresetConflict,
         &rules::credential_precedence::CredentialPrecedenceRule,
         &rules::token_file_permission::TokenFilePermission,

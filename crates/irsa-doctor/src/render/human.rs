@@ -4,7 +4,7 @@
 
 use irsa_model::InputReport;
 use irsa_policy::StsPrediction;
-use irsa_rules::{Cause, Finding, Report, Severity, Subject};
+use irsa_rules::{Cause, Chain, Finding, Report, Severity, Status, Subject};
 use std::collections::HashSet;
 use std::fmt::Write;
 
@@ -58,6 +58,54 @@ fn mark(f: &Finding, st: &Style) -> String {
         Severity::Error => st.paint("31;1", "✘"),
         Severity::Warning => st.paint("33;1", "!"),
         Severity::Info => st.paint("34", "i"),
+    }
+}
+
+/// One verdict line: the outcome, STS's answer, what the SDK does, and why.
+fn verdict_line(c: &Chain, st: &Style) -> String {
+    let who = format!(
+        "{}/{}",
+        c.subject.namespace.clone().unwrap_or_default(),
+        c.subject.name
+    );
+    let role = match &c.prediction {
+        StsPrediction::Success { role } => role.clone(),
+        _ => c.role_arn.clone(),
+    };
+    let v = &c.verdict;
+    let tag = v
+        .cause
+        .map(|cause| st.dim(&format!(" [{} {}]", v.rule.unwrap_or_default(), cause.id())))
+        .unwrap_or_default();
+    match v.status {
+        Status::Works => format!(
+            "{} {who} → {role}: credentials issued; the SDK in its {} pod(s) uses them",
+            st.paint("32", "✔"),
+            c.pods
+        ),
+        Status::AtRisk => format!(
+            "{} {who} → {role}: credentials issued, but at risk{tag}",
+            st.paint("33;1", "!")
+        ),
+        Status::Fails if matches!(c.prediction, StsPrediction::Error(_)) => format!(
+            "{} {who} → {role}: {}{tag}",
+            st.paint("31;1", "✘"),
+            st.paint("31", &v.sts)
+        ),
+        Status::Fails => format!(
+            "{} {who} → {role}: STS would issue credentials, but the SDK {}{tag}",
+            st.paint("31;1", "✘"),
+            st.paint("31", &v.sdk)
+        ),
+        Status::NotChecked => format!(
+            "{} {who} → {role}: not checked: {}",
+            st.paint("36", "?"),
+            v.reason
+        ),
+        Status::NoPods => format!(
+            "{} {who} → {role}: STS would issue credentials, but no pod runs as it{tag}",
+            st.paint("36", "-")
+        ),
     }
 }
 
@@ -157,50 +205,35 @@ pub fn report(r: &Report, inputs: &InputReport, sources: &str, color: bool) -> S
         let _ = writeln!(
             out,
             "\n{}",
-            st.bold("Verdict: what STS answers each ServiceAccount's pods")
+            st.bold("Verdict: what each ServiceAccount's pods get (STS's answer, then the SDK in the pod)")
         );
         for c in &r.chains {
-            let who = format!(
-                "{}/{}",
-                c.subject.namespace.clone().unwrap_or_default(),
-                c.subject.name
-            );
-            let line = match &c.prediction {
-                StsPrediction::Success { role } => {
-                    let blocked = r.findings.iter().any(|f| {
-                        f.severity == Severity::Error
-                            && f.subject.namespace == c.subject.namespace
-                            && f.cause != Cause::CollectionGap
-                    });
-                    let note = if blocked {
-                        " (STS would succeed, but see the errors above on the way there)"
-                    } else {
-                        ""
-                    };
-                    format!(
-                        "{} {who} → {role}: credentials issued{note}",
-                        st.paint("32", "✔")
-                    )
-                }
-                StsPrediction::Error(e) => format!(
-                    "{} {who} → {}: {}",
-                    st.paint("31;1", "✘"),
-                    c.role_arn,
-                    st.paint("31", &e.text())
-                ),
-                StsPrediction::Undetermined { why, .. } => format!(
-                    "{} {who} → {}: not checked: {why}",
-                    st.paint("36", "?"),
-                    c.role_arn
-                ),
-            };
-            let _ = writeln!(out, "  {line}");
+            let _ = writeln!(out, "  {}", verdict_line(c, &st));
         }
     }
+    if let Some(why) = &r.nothing_checked {
+        let _ = writeln!(out, "\n{} {}", st.paint("36;1", "?"), st.bold(why));
+    }
     let s = r.summary;
+    let c = s.checked;
     let _ = writeln!(
         out,
-        "\n{} error(s), {} warning(s), {} info · {} check(s) passed",
+        "\nchecked: {} ServiceAccount(s), {} role(s), {} pod(s), {} workload(s); {} of {} role chain(s) decided end to end{}",
+        c.serviceaccounts,
+        c.roles,
+        c.pods,
+        c.workloads,
+        c.chains,
+        r.chains.len(),
+        if s.not_checked > 0 {
+            format!(" · {} link(s) not checked (?)", s.not_checked)
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        out,
+        "{} error(s), {} warning(s), {} info · {} check(s) passed",
         if s.error > 0 {
             st.paint("31;1", &s.error.to_string())
         } else {

@@ -28,5 +28,7 @@ pub fn report(r: &Report, inputs: &InputReport) -> Value {
             "skipped_by_kind": inputs.skipped,
         },
         "summary": r.summary,
+        "not_checked": r.not_checked,
+        "nothing_checked": r.nothing_checked,
     })
 }

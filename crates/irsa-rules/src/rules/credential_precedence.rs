@@ -1,6 +1,6 @@
 //! IRSA406: nothing earlier in the SDK credential chain shadows IRSA.
 
-use crate::context::{Context, Out, ROLE_ANNOTATION};
+use crate::context::{Context, Out};
 use crate::declare_rule;
 use crate::finding::{Fix, Severity, Subject};
 use crate::fixes::sh;
@@ -113,12 +113,7 @@ impl Rule for CredentialPrecedenceRule {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        let role_of = |ns: &str, sa: &str| {
-            cx.snap
-                .service_account(ns, sa)
-                .and_then(|s| s.annotations.get(ROLE_ANNOTATION))
-                .cloned()
-        };
+        let role_of = |ns: &str, sa: &str| cx.role_annotation(ns, sa).map(str::to_string);
         for w in cx.workloads_in_scope().filter(|w| w.owner.is_none()) {
             if let Some(role) = role_of(&w.namespace, w.template.effective_service_account()) {
                 check_spec(
@@ -131,7 +126,15 @@ impl Rule for CredentialPrecedenceRule {
                 );
             }
         }
-        for p in cx.pods_in_scope().filter(|p| p.owner.is_none()) {
+        // Bare pods, and pods whose workload is not in the snapshot: the pod is the evidence.
+        for p in cx.pods_in_scope().filter(|p| {
+            p.owner.is_none()
+                || cx
+                    .snap
+                    .controller_of(p)
+                    .and_then(|(k, n)| cx.snap.workload(k, &p.namespace, &n))
+                    .is_none()
+        }) {
             if let Some(role) = role_of(&p.namespace, p.spec.effective_service_account()) {
                 check_spec(out, "Pod", &p.namespace, &p.name, &p.spec, &role);
             }

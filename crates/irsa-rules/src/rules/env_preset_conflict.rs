@@ -1,6 +1,6 @@
 //! IRSA405: containers do not preset the variables the webhook injects.
 
-use crate::context::{Context, Out, ROLE_ANNOTATION};
+use crate::context::{Context, Out};
 use crate::declare_rule;
 use crate::finding::{Fix, Severity, Subject};
 use crate::fixes::sh;
@@ -22,10 +22,7 @@ fn check_spec(
     spec: &PodSpec,
     is_template: bool,
 ) {
-    let annotated = cx
-        .snap
-        .service_account(ns, spec.effective_service_account())
-        .and_then(|sa| sa.annotations.get(ROLE_ANNOTATION));
+    let annotated = cx.role_annotation(ns, spec.effective_service_account());
     for c in spec.all_containers() {
         let role = c.env(ROLE_ENV);
         let token = c.env(TOKEN_ENV);

@@ -29,13 +29,32 @@ impl Rule for Inputs {
             ));
         }
         for f in &inputs.collection_failures {
-            let advice = if f.error.contains("AccessDenied")
-                || f.error.contains("Forbidden")
-                || f.error.contains("forbidden")
-            {
-                "grant the read permission named in the error (see README: least privilege)"
-            } else {
-                "re-run the command"
+            if irsa_model::recorded::is_not_found(&f.error) {
+                // A recorded answer ("it does not exist"), used as evidence by the rule
+                // that reads that object; that rule names a gap if it cannot use it.
+                out.report(
+                    &Self::META,
+                    Subject::global("Input", &f.command),
+                    Message::new("recorded-not-found")
+                        .arg("command", &f.command)
+                        .arg("error", &f.error),
+                )
+                .severity(Severity::Info);
+                continue;
+            }
+            let advice = match irsa_model::recorded::permission_named(&f.error) {
+                Some(p) => format!(
+                    "grant {p} to the identity that collects (see README: least privilege), then re-run `{}`",
+                    f.command
+                ),
+                None if f.error.contains("AccessDenied")
+                    || f.error.contains("Forbidden")
+                    || f.error.contains("forbidden") =>
+                {
+                    "grant the read permission named in the error (see README: least privilege)"
+                        .to_string()
+                }
+                None => format!("re-run `{}`", f.command),
             };
             out.report(
                 &Self::META,

@@ -1,4 +1,9 @@
 //! IRSA401: workloads run as the ServiceAccount that carries the role.
+//!
+//! A pod template that omits `serviceAccountName` runs as `default` (the API server's
+//! ServiceAccount admission fills it in). When an annotated ServiceAccount of the same
+//! namespace is used by nothing and matches the workload (same name, the same Helm
+//! release/chart labels, or it is the only annotated one), that is the cause.
 
 use crate::context::{Context, Out, ROLE_ANNOTATION};
 use crate::declare_rule;
@@ -6,23 +11,78 @@ use crate::finding::{Fix, Severity, Subject};
 use crate::fixes::{patch_template, sh};
 use crate::messages::Message;
 use crate::registry::Rule;
+use irsa_model::{PodSpec, ServiceAccount, Workload, WorkloadKind};
 use serde_json::json;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 declare_rule!(PodServiceAccountRule, code: "IRSA401", name: "pod-service-account", cause: PodServiceAccount, severity: Warning,
     summary: "Workloads run as the annotated ServiceAccount meant for them, not `default` or another.",
     doc: include_str!("pod_service_account.md"));
 
-/// Annotated ServiceAccounts of a namespace that nothing runs as.
-fn unused_annotated<'a>(
-    snap: &'a irsa_model::Snapshot,
-    namespace: &str,
-    used: &BTreeSet<(String, String)>,
-) -> Vec<&'a irsa_model::ServiceAccount> {
-    snap.service_accounts_in(namespace)
-        .filter(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
-        .filter(|sa| !used.contains(&(sa.namespace.clone(), sa.name.clone())))
-        .collect()
+/// Labels that tie a ServiceAccount to a workload: Helm charts put the release and chart
+/// names on both (`app.kubernetes.io/instance`, `app.kubernetes.io/name`, recommended
+/// labels of the Kubernetes docs), older manifests `app`.
+const TIE_LABELS: [&str; 3] = [
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/name",
+    "app",
+];
+
+/// How an unused annotated ServiceAccount matches a workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Match {
+    /// Same name, or one is the other plus a `-suffix`.
+    Name,
+    /// The same release/chart labels.
+    Labels,
+    /// The only annotated ServiceAccount of the namespace that nothing uses.
+    Only,
+}
+
+fn name_match(sa: &str, workload: &str) -> bool {
+    sa == workload
+        || workload
+            .strip_prefix(sa)
+            .is_some_and(|rest| rest.starts_with('-'))
+        || sa
+            .strip_prefix(workload)
+            .is_some_and(|rest| rest.starts_with('-'))
+}
+
+fn label_match(sa: &ServiceAccount, labels: &BTreeMap<String, String>) -> bool {
+    let shared: Vec<&str> = TIE_LABELS
+        .iter()
+        .copied()
+        .filter(|k| sa.labels.contains_key(*k) && labels.contains_key(*k))
+        .collect();
+    !shared.is_empty() && shared.iter().all(|k| sa.labels.get(*k) == labels.get(*k))
+}
+
+fn best_match<'s>(
+    unused: &[&'s ServiceAccount],
+    name: &str,
+    labels: &BTreeMap<String, String>,
+) -> Option<(&'s ServiceAccount, Match)> {
+    unused
+        .iter()
+        .find(|sa| name_match(&sa.name, name))
+        .map(|sa| (*sa, Match::Name))
+        .or_else(|| {
+            let by_labels: Vec<_> = unused.iter().filter(|sa| label_match(sa, labels)).collect();
+            (by_labels.len() == 1).then(|| (*by_labels[0], Match::Labels))
+        })
+        .or_else(|| (unused.len() == 1).then(|| (unused[0], Match::Only)))
+}
+
+/// Who runs pods: a top-level workload, or pods whose workload is not in the snapshot.
+struct Runner<'a> {
+    kind: &'static str,
+    namespace: &'a str,
+    name: String,
+    spec: &'a PodSpec,
+    labels: &'a BTreeMap<String, String>,
+    workload: Option<&'a Workload>,
+    pod: Option<&'a irsa_model::Pod>,
 }
 
 impl Rule for PodServiceAccountRule {
@@ -33,111 +93,184 @@ impl Rule for PodServiceAccountRule {
         let snap = cx.snap;
         // Used = run by a top-level workload or by a pod (an old ReplicaSet left by a
         // Deployment change still names the previous ServiceAccount: it does not count).
-        let used: BTreeSet<(String, String)> = snap
+        let used: BTreeSet<(&str, &str)> = snap
             .workloads
             .iter()
             .filter(|w| w.owner.is_none())
-            .map(|w| {
-                (
-                    w.namespace.clone(),
-                    w.template.effective_service_account().to_string(),
-                )
-            })
-            .chain(snap.pods.iter().map(|p| {
-                (
-                    p.namespace.clone(),
-                    p.spec.effective_service_account().to_string(),
-                )
-            }))
+            .map(|w| (w.namespace.as_str(), w.template.effective_service_account()))
+            .chain(
+                snap.pods
+                    .iter()
+                    .map(|p| (p.namespace.as_str(), p.spec.effective_service_account())),
+            )
             .collect();
-        for w in cx.workloads_in_scope().filter(|w| w.owner.is_none()) {
-            let actual = w.template.effective_service_account();
+        let unused_in = |ns: &str| -> Vec<&ServiceAccount> {
+            snap.service_accounts_in(ns)
+                .filter(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
+                .filter(|sa| !used.contains(&(sa.namespace.as_str(), sa.name.as_str())))
+                .collect()
+        };
+        // Every runner of the namespaces in scope: with `--service-account`, the one that
+        // should run as it (but runs as another) is the finding about it.
+        let scope = cx.scope;
+        let selected = cx.selected_service_account();
+        let mut runners: Vec<Runner<'_>> = snap
+            .workloads
+            .iter()
+            .filter(|w| scope.pod.is_none() && scope.namespace_in(&w.namespace))
+            .filter(|w| w.owner.is_none())
+            .map(|w| Runner {
+                kind: w.kind.name(),
+                namespace: &w.namespace,
+                name: w.name.clone(),
+                spec: &w.template,
+                labels: &w.template_labels,
+                workload: Some(w),
+                pod: None,
+            })
+            .collect();
+        let mut seen: BTreeSet<(String, String, String)> = BTreeSet::new();
+        for p in snap.pods.iter().filter(|p| {
+            scope.namespace_in(&p.namespace) && scope.pod.as_ref().is_none_or(|n| n == &p.name)
+        }) {
+            let controller = snap.controller_of(p);
+            if controller
+                .as_ref()
+                .is_some_and(|(k, n)| snap.workload(*k, &p.namespace, n).is_some())
+            {
+                continue; // judged on its workload
+            }
+            let (kind, name) = match controller {
+                // A Deployment's ReplicaSet is named `<deployment>-<hash>`.
+                Some((WorkloadKind::ReplicaSet, rs)) => match rs.rsplit_once('-') {
+                    Some((d, _)) if p.labels.contains_key("pod-template-hash") => {
+                        ("Deployment", d.to_string())
+                    }
+                    _ => ("ReplicaSet", rs),
+                },
+                Some((k, n)) => (k.name(), n),
+                None => ("Pod", p.name.clone()),
+            };
+            if !seen.insert((p.namespace.clone(), kind.to_string(), name.clone())) {
+                continue;
+            }
+            runners.push(Runner {
+                kind,
+                namespace: &p.namespace,
+                name,
+                spec: &p.spec,
+                labels: &p.labels,
+                workload: None,
+                pod: Some(p),
+            });
+        }
+        for r in runners {
+            let actual = r.spec.effective_service_account();
+            // The ServiceAccount object decides; one that was not read is not taken as
+            // annotated (an unused annotated sibling that matches is the stronger fact).
             if snap
-                .service_account(&w.namespace, actual)
+                .service_account(r.namespace, actual)
                 .is_some_and(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
             {
                 continue;
             }
-            let unused = unused_annotated(snap, &w.namespace, &used);
-            let Some(target) = unused
-                .iter()
-                .find(|sa| {
-                    sa.name == w.name
-                        || w.name.starts_with(&sa.name)
-                        || sa.name.starts_with(&w.name)
-                })
-                .or(if unused.len() == 1 {
-                    unused.first()
-                } else {
-                    None
-                })
-            else {
+            let unused = unused_in(r.namespace);
+            let Some((target, how)) = best_match(&unused, &r.name, r.labels) else {
                 continue;
             };
-            let strong = target.name == w.name
-                || w.name.starts_with(&target.name)
-                || target.name.starts_with(&w.name);
+            if selected
+                .as_ref()
+                .is_some_and(|(ns, n)| ns != r.namespace || (n != actual && *n != target.name))
+            {
+                continue;
+            }
             let role = target
                 .annotations
                 .get(ROLE_ANNOTATION)
                 .cloned()
                 .unwrap_or_default();
-            out.report(
-                &Self::META,
-                Subject::namespaced(w.kind.name(), &w.namespace, &w.name),
-                Message::new("pod-sa-unannotated-sibling")
-                    .arg("kind", w.kind.name())
-                    .arg("namespace", &w.namespace)
-                    .arg("workload", &w.name)
-                    .arg("actual", actual)
-                    .arg("annotated", &target.name)
-                    .arg("role", &role),
-            )
-            .severity(if strong {
-                Severity::Error
+            let implicit = if r.spec.service_account_name.is_none() {
+                " (its pod template sets no serviceAccountName)"
             } else {
+                ""
+            };
+            let why = match how {
+                Match::Name => "its name matches the workload's",
+                Match::Labels => "it carries the workload's release labels",
+                Match::Only => "it is the only annotated ServiceAccount of the namespace",
+            };
+            let f = out.report(
+                &Self::META,
+                Subject::namespaced(r.kind, r.namespace, &r.name),
+                Message::new("pod-sa-unannotated-sibling")
+                    .arg("kind", r.kind)
+                    .arg("namespace", r.namespace)
+                    .arg("workload", &r.name)
+                    .arg("actual", actual)
+                    .arg("implicit", implicit)
+                    .arg("annotated", &target.name)
+                    .arg("role", &role)
+                    .arg("why", why),
+            );
+            f.severity(if how == Match::Only {
                 Severity::Warning
+            } else {
+                Severity::Error
             })
-            .role(role)
-            .fix(Fix::command(
-                format!(
-                    "run {} {} as ServiceAccount {}",
-                    w.kind.name(),
-                    w.name,
-                    target.name
-                ),
-                patch_template(w, json!({"serviceAccountName": target.name})),
-            ));
-        }
-        for p in cx.pods_in_scope().filter(|p| p.owner.is_none()) {
-            let actual = p.spec.effective_service_account();
-            if snap
-                .service_account(&p.namespace, actual)
-                .is_some_and(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
-            {
-                continue;
+            .role(role);
+            match (r.workload, r.pod) {
+                (Some(w), _) => {
+                    f.fix(Fix::command(
+                        format!(
+                            "run {} {} as ServiceAccount {}",
+                            w.kind.name(),
+                            w.name,
+                            target.name
+                        ),
+                        patch_template(w, json!({"serviceAccountName": target.name})),
+                    ));
+                }
+                (None, Some(p)) if r.kind != "Pod" && r.kind != "ReplicaSet" => {
+                    let patch = json!({"spec": {"template": {"spec": {"serviceAccountName": target.name}}}});
+                    f.fix(Fix::command(
+                        format!(
+                            "run {} {} as ServiceAccount {}",
+                            r.kind, r.name, target.name
+                        ),
+                        format!(
+                            "kubectl patch {}/{} -n {} --type merge -p {}",
+                            r.kind.to_lowercase(),
+                            sh(&r.name),
+                            sh(&p.namespace),
+                            sh(&patch.to_string())
+                        ),
+                    ));
+                }
+                (_, p) => {
+                    f.fix(Fix::advice(format!(
+                        "set `serviceAccountName: {}` in the manifest of {} {}, then re-create its pods: kubectl delete pod {} -n {} && kubectl apply -f <manifest>",
+                        target.name,
+                        r.kind,
+                        r.name,
+                        sh(p.map(|p| p.name.as_str()).unwrap_or(&r.name)),
+                        sh(r.namespace)
+                    )));
+                }
             }
-            let unused = unused_annotated(snap, &p.namespace, &used);
-            if unused.len() == 1 {
-                let target = unused[0];
-                out.report(
-                    &Self::META,
-                    Subject::namespaced("Pod", &p.namespace, &p.name),
-                    Message::new("pod-sa-unannotated-sibling")
-                        .arg("kind", "Pod")
-                        .arg("namespace", &p.namespace)
-                        .arg("workload", &p.name)
-                        .arg("actual", actual)
-                        .arg("annotated", &target.name)
-                        .arg("role", target.annotations.get(ROLE_ANNOTATION).cloned().unwrap_or_default()),
-                )
-                .fix(Fix::advice(format!(
-                    "set `serviceAccountName: {}` in the pod's manifest, then: kubectl delete pod {} -n {} && kubectl apply -f <manifest>",
-                    target.name,
-                    sh(&p.name),
-                    sh(&p.namespace)
-                )));
-            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_match;
+
+    #[test]
+    fn names() {
+        assert!(name_match("spark", "spark"));
+        assert!(name_match("external-dns", "external-dns-sa"));
+        assert!(name_match("web-sa", "web"));
+        assert!(!name_match("api", "apiary"));
+        assert!(!name_match("web", "frontend"));
     }
 }

@@ -40,15 +40,31 @@ impl Rule for RoleExists {
                     )));
                 }
                 RoleState::NotCollected => {
-                    let f = out.report(
-                        &Self::META,
-                        i.subject(),
-                        Message::new("gap-role")
+                    // A recorded failure of the read says why (AccessDenied names the permission).
+                    let failed = cx.snap.inputs.collection_failures.iter().find(|f| {
+                        f.command.contains("get-role")
+                            && f.command.split_whitespace().any(|w| w == arn.name)
+                    });
+                    let message = match failed {
+                        Some(fl) => Message::new("gap-role-failed")
+                            .arg("role", arn.to_string())
+                            .arg("command", &fl.command)
+                            .arg("error", &fl.error),
+                        None => Message::new("gap-role")
                             .arg("role", arn.to_string())
                             .arg("name", sh(&arn.name)),
-                    );
+                    };
+                    let f = out.report(&Self::META, i.subject(), message);
                     f.cause = Cause::CollectionGap;
                     f.severity(Severity::Warning).role(arn.to_string());
+                    if let Some(p) =
+                        failed.and_then(|fl| irsa_model::recorded::permission_named(&fl.error))
+                    {
+                        f.fix(Fix::advice(format!(
+                            "grant {p} to the identity that reads the account (docs/iam-policy.json), or read the role with credentials of account {}",
+                            arn.account
+                        )));
+                    }
                 }
             }
         }

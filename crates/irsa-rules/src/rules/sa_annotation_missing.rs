@@ -62,6 +62,7 @@ impl Rule for SaAnnotationMissing {
                 .pod_identity
                 .iter()
                 .any(|a| a.namespace == sa.namespace && a.service_account == sa.name);
+            let named_by = cx.roles_naming(&sa.namespace, &sa.name);
             let trusted_by = cx.roles_trusting(&sa.namespace, &sa.name);
             let (message, role) = if let Some((place, key, value)) = near {
                 (
@@ -74,7 +75,7 @@ impl Rule for SaAnnotationMissing {
                 )
             } else if has_pod_identity {
                 continue;
-            } else if let Some(role) = trusted_by.first() {
+            } else if let Some(role) = named_by.first() {
                 (
                     Message::new("sa-annotation-trusted-by")
                         .arg("namespace", &sa.namespace)
@@ -82,6 +83,27 @@ impl Rule for SaAnnotationMissing {
                         .arg("role", *role),
                     Some(role.to_string()),
                 )
+            } else if let (Some(role), Some(evidence)) = (
+                trusted_by.first(),
+                evidently_calls_aws(cx, &sa.namespace, &sa.name),
+            ) {
+                // A wildcard trust alone asks nothing of this ServiceAccount; a workload
+                // that evidently calls AWS while running as it may have meant to use it.
+                let f = out.report(
+                    &Self::META,
+                    subject,
+                    Message::new("sa-annotation-wildcard-used")
+                        .arg("namespace", &sa.namespace)
+                        .arg("name", &sa.name)
+                        .arg("role", *role)
+                        .arg("evidence", evidence),
+                );
+                f.severity(Severity::Warning).role(*role).fix(annotate(
+                    &sa.namespace,
+                    &sa.name,
+                    role,
+                ));
+                continue;
             } else if selected
                 .as_ref()
                 .is_some_and(|(ns, n)| ns == &sa.namespace && n == &sa.name)
@@ -128,6 +150,35 @@ impl Rule for SaAnnotationMissing {
             }
         }
     }
+}
+
+/// Evidence that a workload running as this ServiceAccount calls AWS: a container that
+/// sets an `AWS_*` configuration variable (region, STS endpoint, SDK config).
+fn evidently_calls_aws(cx: &Context<'_>, namespace: &str, name: &str) -> Option<String> {
+    const AWS_CONFIG: [&str; 5] = [
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_STS_REGIONAL_ENDPOINTS",
+        "AWS_SDK_LOAD_CONFIG",
+        "AWS_ENDPOINT_URL",
+    ];
+    let in_spec = |kind: &str, wname: &str, spec: &irsa_model::PodSpec| {
+        spec.all_containers().find_map(|c| {
+            AWS_CONFIG.iter().find(|v| c.env(v).is_some()).map(|v| {
+                format!(
+                    "container `{}` of {kind} {namespace}/{wname} sets {v}",
+                    c.name
+                )
+            })
+        })
+    };
+    cx.workloads_of_sa(namespace, name)
+        .filter(|w| w.owner.is_none())
+        .find_map(|w| in_spec(w.kind.name(), &w.name, &w.template))
+        .or_else(|| {
+            cx.pods_of_sa(namespace, name)
+                .find_map(|p| in_spec("Pod", &p.name, &p.spec))
+        })
 }
 
 #[cfg(test)]

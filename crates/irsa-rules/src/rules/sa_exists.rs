@@ -1,4 +1,8 @@
 //! IRSA301: the ServiceAccount a workload or pod names exists.
+//!
+//! Absence is proven by a listing of the namespace, or by Kubernetes itself (a
+//! `FailedCreate` condition or Event: [`k8s_evidence`]). Without either it is not
+//! checked, and the gap names what is missing and which rejected input may hold it.
 
 use crate::context::{Context, Out};
 use crate::declare_rule;
@@ -6,11 +10,94 @@ use crate::finding::{Cause, Fix, Severity, Subject};
 use crate::fixes::{annotate, sh};
 use crate::messages::Message;
 use crate::registry::Rule;
+use crate::rules::k8s_evidence::{sa_not_found, SaNotFound};
 use std::collections::BTreeSet;
 
 declare_rule!(SaExists, code: "IRSA301", name: "sa-exists", cause: SaMissing, severity: Error,
     summary: "The ServiceAccount each workload (or bare pod) runs as exists.",
     doc: include_str!("sa_exists.md"));
+
+/// Why ServiceAccounts of a namespace are unknown: failed reads and rejected inputs.
+fn unread_because(cx: &Context<'_>, namespace: &str) -> String {
+    let mut why = Vec::new();
+    for f in cx.snap.inputs.collection_failures.iter().filter(|f| {
+        let c = f.command.to_lowercase();
+        (c.contains("serviceaccount") || c.contains(" sa "))
+            && (c.contains(" -a")
+                || c.contains("--all-namespaces")
+                || c.contains(&format!("-n {namespace}"))
+                || c.contains(&format!("--namespace {namespace}"))
+                || c.contains(&format!("--namespace={namespace}")))
+    }) {
+        why.push(format!("`{}` failed: {}", f.command, f.error));
+    }
+    let rejected: Vec<String> = cx
+        .snap
+        .inputs
+        .rejected
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    if !rejected.is_empty() {
+        why.push(format!(
+            "rejected input(s) that may hold them: {}",
+            rejected.join(", ")
+        ));
+    }
+    if why.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", why.join("; "))
+    }
+}
+
+fn report_missing(
+    cx: &Context<'_>,
+    out: &mut Out,
+    subject: Subject,
+    message: Message,
+    ns: &str,
+    sa: &str,
+) {
+    let f = out.report(&SaExists::META, subject, message);
+    f.fix(Fix::command(
+        format!("create ServiceAccount {ns}/{sa}"),
+        format!("kubectl create serviceaccount -n {} {}", sh(ns), sh(sa)),
+    ));
+    match cx.roles_trusting(ns, sa).first() {
+        Some(role) => {
+            f.role(*role);
+            f.fix(annotate(ns, sa, role));
+        }
+        None => {
+            f.fix(Fix::advice(format!(
+                "then annotate it: kubectl annotate serviceaccount -n {ns} {sa} eks.amazonaws.com/role-arn=<the role's ARN> (no role in the snapshot trusts it yet)"
+            )));
+        }
+    }
+}
+
+fn reported(e: &SaNotFound) -> Message {
+    if e.who.is_empty() {
+        // A recorded `kubectl get serviceaccount` that answered NotFound.
+        return Message::new("sa-missing-recorded")
+            .arg("namespace", &e.namespace)
+            .arg("name", &e.name)
+            .arg("said", &e.said);
+    }
+    Message::new("sa-missing-reported")
+        .arg("who", &e.who)
+        .arg("namespace", &e.namespace)
+        .arg("name", &e.name)
+        .arg("said", &e.said)
+        .arg(
+            "seen",
+            e.count
+                .filter(|c| *c > 1)
+                .map(|c| format!(" ({c} times)"))
+                .unwrap_or_default(),
+        )
+}
 
 impl Rule for SaExists {
     fn meta(&self) -> &'static crate::registry::RuleMeta {
@@ -29,19 +116,41 @@ impl Rule for SaExists {
                 )
             })
             .collect();
-        users.extend(cx.pods_in_scope().filter(|p| p.owner.is_none()).map(|p| {
-            (
-                "Pod".to_string(),
-                p.namespace.clone(),
-                p.name.clone(),
-                p.spec.effective_service_account().to_string(),
-            )
-        }));
+        // Bare pods, and pods whose workload is not in the snapshot (the pod is the evidence).
+        users.extend(
+            cx.pods_in_scope()
+                .filter(|p| {
+                    cx.snap
+                        .controller_of(p)
+                        .and_then(|(k, n)| cx.snap.workload(k, &p.namespace, &n))
+                        .is_none()
+                })
+                .map(|p| {
+                    (
+                        "Pod".to_string(),
+                        p.namespace.clone(),
+                        p.name.clone(),
+                        p.spec.effective_service_account().to_string(),
+                    )
+                }),
+        );
         if let Some((ns, name)) = cx.selected_service_account() {
             users.push(("ServiceAccount".into(), ns.clone(), name.clone(), name));
         }
+        let evidence: Vec<SaNotFound> = sa_not_found(cx)
+            .into_iter()
+            .filter(|e| cx.sa_in_scope(&e.namespace, &e.name))
+            // The ServiceAccount exists now: the report predates its creation.
+            .filter(|e| cx.snap.service_account(&e.namespace, &e.name).is_none())
+            .collect();
+        let inferred: BTreeSet<(String, String)> = cx
+            .inferred_service_accounts()
+            .iter()
+            .map(|s| (s.namespace.clone(), s.name.clone()))
+            .collect();
         let mut gaps = BTreeSet::new();
         let mut done = BTreeSet::new();
+        let mut proven: BTreeSet<(String, String)> = BTreeSet::new();
         for (kind, ns, workload, sa) in users {
             if sa == "default" || !done.insert((kind.clone(), ns.clone(), workload.clone())) {
                 continue;
@@ -49,49 +158,89 @@ impl Rule for SaExists {
             if cx.snap.service_account(&ns, &sa).is_some() {
                 continue;
             }
-            if !cx.snap.coverage.service_accounts.covers(&ns) {
-                if gaps.insert((ns.clone(), sa.clone())) {
-                    let f = out.report(
-                        &Self::META,
-                        Subject::namespaced("ServiceAccount", &ns, &sa),
-                        Message::new("gap-sa")
-                            .arg("namespace", &ns)
-                            .arg("name", &sa),
-                    );
-                    f.cause = Cause::CollectionGap;
-                    f.severity(Severity::Info);
-                }
-                continue;
-            }
             let subject = if kind == "ServiceAccount" {
                 Subject::namespaced("ServiceAccount", &ns, &sa)
             } else {
                 Subject::namespaced(&kind, &ns, &workload)
             };
-            let f = out.report(
-                &Self::META,
+            if !cx.snap.coverage.service_accounts.covers(&ns) {
+                if let Some(e) = evidence.iter().find(|e| e.namespace == ns && e.name == sa) {
+                    if proven.insert((ns.clone(), sa.clone())) {
+                        // The workload the user edits; a recorded NotFound names no workload.
+                        let subject = if e.who.is_empty() {
+                            subject
+                        } else {
+                            e.reporter.clone()
+                        };
+                        report_missing(cx, out, subject, reported(e), &ns, &sa);
+                    }
+                    continue;
+                }
+                if inferred.contains(&(ns.clone(), sa.clone())) {
+                    continue; // named below, with the role its pods carry
+                }
+                if gaps.insert((ns.clone(), sa.clone())) {
+                    // Whether these pods should use IRSA at all is unknown: a chain in
+                    // scope that cannot be evaluated (warning).
+                    let f = out.report(
+                        &Self::META,
+                        Subject::namespaced("ServiceAccount", &ns, &sa),
+                        Message::new("gap-sa")
+                            .arg("namespace", &ns)
+                            .arg("name", &sa)
+                            .arg("why", unread_because(cx, &ns)),
+                    );
+                    f.cause = Cause::CollectionGap;
+                    f.severity(Severity::Warning);
+                }
+                continue;
+            }
+            proven.insert((ns.clone(), sa.clone()));
+            report_missing(
+                cx,
+                out,
                 subject,
                 Message::new("sa-missing")
                     .arg("kind", &kind)
                     .arg("namespace", &ns)
                     .arg("workload", &workload)
                     .arg("name", &sa),
+                &ns,
+                &sa,
             );
-            f.fix(Fix::command(
-                format!("create ServiceAccount {ns}/{sa}"),
-                format!("kubectl create serviceaccount -n {} {}", sh(&ns), sh(&sa)),
-            ));
-            match cx.roles_trusting(&ns, &sa).first() {
-                Some(role) => {
-                    f.role(*role);
-                    f.fix(annotate(&ns, &sa, role));
-                }
-                None => {
-                    f.fix(Fix::advice(format!(
-                        "then annotate it: kubectl annotate serviceaccount -n {ns} {sa} eks.amazonaws.com/role-arn=<the role's ARN> (no role in the snapshot trusts it yet)"
-                    )));
-                }
+        }
+        // Reported by Kubernetes for workloads whose pods never came to exist.
+        for e in &evidence {
+            if proven.insert((e.namespace.clone(), e.name.clone())) {
+                report_missing(
+                    cx,
+                    out,
+                    e.reporter.clone(),
+                    reported(e),
+                    &e.namespace,
+                    &e.name,
+                );
             }
+        }
+        // ServiceAccounts known only from their pods: the rest of the chain is checked
+        // with the role the pods carry; the object itself is not.
+        for i in cx.irsa.iter().filter(|i| i.inferred) {
+            let f = out.report(
+                &Self::META,
+                i.subject(),
+                Message::new("gap-sa-from-pods")
+                    .arg("namespace", &i.sa.namespace)
+                    .arg("name", &i.sa.name)
+                    .arg("role", i.annotation)
+                    .arg("why", unread_because(cx, &i.sa.namespace)),
+            );
+            f.cause = Cause::CollectionGap;
+            f.severity(Severity::Warning).role(i.role_text());
+            f.fix(Fix::advice(format!(
+                "add the output of `kubectl get serviceaccount -n {} {} -o yaml`",
+                sh(&i.sa.namespace),
+                sh(&i.sa.name)
+            )));
         }
     }
 }

@@ -1,6 +1,6 @@
 //! IRSA407: non-root containers can read the token on old Kubernetes versions.
 
-use crate::context::{Context, Out, ROLE_ANNOTATION};
+use crate::context::{Context, Out};
 use crate::declare_rule;
 use crate::finding::{Cause, Fix, Severity, Subject};
 use crate::fixes::patch_template;
@@ -25,11 +25,7 @@ impl Rule for TokenFilePermission {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        let annotated = |ns: &str, sa: &str| {
-            cx.snap
-                .service_account(ns, sa)
-                .is_some_and(|s| s.annotations.contains_key(ROLE_ANNOTATION))
-        };
+        let annotated = |ns: &str, sa: &str| cx.role_annotation(ns, sa).is_some();
         let version = cx.cluster.version;
         if version.is_some_and(|v| v >= (1, 19)) {
             return;

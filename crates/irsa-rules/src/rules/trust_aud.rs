@@ -15,7 +15,8 @@ fn pick(miss: &NearMiss) -> Option<Severity> {
     match miss {
         NearMiss::AudMismatch { .. } => Some(Severity::Error),
         NearMiss::AudCarriesSub { .. } => Some(Severity::Error),
-        NearMiss::NoAudCondition => Some(Severity::Warning),
+        // Advice: STS issues credentials without it (causes.md, "Severity").
+        NearMiss::NoAudCondition => Some(Severity::Info),
         _ => None,
     }
 }

@@ -255,6 +255,62 @@ pub fn describe(
     }
 }
 
+/// When the trust policy has Allow statements but none about web identity, a description
+/// of them (`statement 0 lets service ec2.amazonaws.com sts:AssumeRole`).
+fn other_mechanism_statements(
+    irsa: &SaIrsa<'_>,
+    diagnosis: &irsa_policy::Diagnosis,
+) -> Option<String> {
+    let crate::context::RoleState::Found(r) = &irsa.role else {
+        return None;
+    };
+    let doc = r.trust.as_ref()?.as_ref().ok()?;
+    let (request, _) = irsa.diagnosis()?;
+    diagnosis.closest?;
+    let allows: Vec<&irsa_policy::Statement> = doc
+        .statements
+        .iter()
+        .filter(|s| s.effect == irsa_policy::Effect::Allow)
+        .collect();
+    if allows.is_empty()
+        || allows
+            .iter()
+            .any(|s| irsa_policy::diagnose::is_web_identity_statement(s, &request.issuer_host_path))
+    {
+        return None;
+    }
+    let described: Vec<String> = allows
+        .iter()
+        .map(|s| {
+            let who = match &s.principal {
+                Some(irsa_policy::Principal::Any) => "anyone".to_string(),
+                Some(p) => ["Service", "AWS", "Federated", "CanonicalUser"]
+                    .iter()
+                    .flat_map(|k| {
+                        let kind = match *k {
+                            "Service" => "service",
+                            "AWS" => "AWS principal",
+                            _ => "principal",
+                        };
+                        p.values_of(k)
+                            .into_iter()
+                            .map(move |v| format!("{kind} {v}"))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                None => "no principal".to_string(),
+            };
+            let actions = s
+                .action
+                .as_ref()
+                .map(|a| a.join(", "))
+                .unwrap_or_else(|| "every action but its NotAction".into());
+            format!("statement {} lets {who} call {actions}", s.index)
+        })
+        .collect();
+    Some(described.join("; "))
+}
+
 /// How to correct a document IAM refuses: the replacement, in this role's terms.
 fn document_fix(
     miss: &NearMiss,
@@ -298,6 +354,27 @@ pub fn report_trust(
             continue;
         };
         let denied = diagnosis.evaluation.decision.is_deny();
+        if denied {
+            if let Some(others) = other_mechanism_statements(irsa, diagnosis) {
+                // No statement is about web identity: the closest one is for another
+                // mechanism (EC2, EKS Pod Identity) and is right as it is. One finding,
+                // about the statement that is missing, never about that one.
+                if meta.cause == crate::finding::Cause::TrustAction {
+                    let f = out.report(
+                        meta,
+                        irsa.subject(),
+                        Message::new("trust-no-web-identity")
+                            .arg("role", irsa.role_text())
+                            .arg("others", others),
+                    );
+                    f.role(irsa.role_text()).predicts(ACCESS_DENIED);
+                    if let Some(fx) = trust_policy_fix(irsa) {
+                        f.fix(fx);
+                    }
+                }
+                continue;
+            }
+        }
         let mut fix = None;
         for located in &diagnosis.findings {
             let Some(severity) = pick(&located.miss) else {

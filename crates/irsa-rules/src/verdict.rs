@@ -1,0 +1,338 @@
+//! The end-to-end verdict of one ServiceAccount: what STS answers, then what the SDK in
+//! its pods actually does. Never a pass on a broken chain: an error anywhere on the way
+//! (no pod runs as it, no token mounted, static keys first in the chain, pods never
+//! mutated, ...) decides it, and an unknown link makes it "not checked", never "works".
+
+use crate::context::{Context, SaIrsa};
+use crate::finding::{Cause, Finding, Severity, Subject};
+use irsa_policy::StsPrediction;
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+
+/// The outcome for a ServiceAccount's pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// STS issues credentials and the pods' SDK uses them.
+    Works,
+    /// It works today, but a warning says it may fail (version, region, SDK, security).
+    AtRisk,
+    /// STS refuses, or the pods never use the role.
+    Fails,
+    /// A link could not be evaluated: no verdict.
+    NotChecked,
+    /// Everything that can be checked holds, but no pod runs as the ServiceAccount.
+    NoPods,
+}
+
+impl Status {
+    /// The id (`works`, `at-risk`, `fails`, `not-checked`, `no-pods`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Status::Works => "works",
+            Status::AtRisk => "at-risk",
+            Status::Fails => "fails",
+            Status::NotChecked => "not-checked",
+            Status::NoPods => "no-pods",
+        }
+    }
+}
+
+/// The verdict of one chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// The outcome.
+    pub status: Status,
+    /// STS's answer in words (`credentials issued`, the error, or `not checked: …`).
+    pub sts: String,
+    /// What the SDK in the pods does.
+    pub sdk: String,
+    /// Why, in one line (the deciding finding's message, or the gap).
+    pub reason: String,
+    /// The deciding finding's cause, if a finding decides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+    /// The deciding finding's rule, if a finding decides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
+}
+
+/// What the SDK in the pod ends up doing when a finding of this cause holds.
+pub fn sdk_effect(cause: Cause) -> &'static str {
+    match cause {
+        Cause::PodNotMutated
+        | Cause::PodServiceAccount
+        | Cause::SaAnnotationMissing
+        | Cause::WebhookMissing
+        | Cause::SdkTooOld => "finds no web identity and falls back to the node's role",
+        Cause::PodTokenMount | Cause::TokenFilePermission => {
+            "cannot read the token file: web identity fails"
+        }
+        Cause::CredentialPrecedence => {
+            "uses other credentials first (static keys, a credentials file or Pod Identity), not the role"
+        }
+        Cause::EnvPresetConflict => {
+            "sees half a web identity configuration: it fails or falls back to the node's role"
+        }
+        Cause::PodStaleRole => "assumes the role the pods were created with, not the annotated one",
+        Cause::SaMissing => "never runs: the pods cannot be created",
+        Cause::ChinaRegion | Cause::RegionalSts => {
+            "gets credentials from, or calls, the wrong endpoint and fails"
+        }
+        Cause::RolePermissions => "gets the role's credentials; AWS then denies its calls",
+        _ => "gets no credentials: STS refuses the token",
+    }
+}
+
+/// What a chain is made of, to tell which findings are about it.
+struct Links<'a> {
+    namespace: &'a str,
+    name: &'a str,
+    role: String,
+    annotation: &'a str,
+    account: Option<String>,
+    pods: BTreeSet<&'a str>,
+    workloads: BTreeSet<(String, String)>,
+    sts_error: Option<String>,
+}
+
+impl Links<'_> {
+    fn about(&self, f: &Finding) -> bool {
+        let s = &f.subject;
+        let in_ns = s.namespace.as_deref() == Some(self.namespace);
+        match s.kind.as_str() {
+            "Cluster" | "Webhook" => true,
+            "Input" => false,
+            "Role" => s.name == self.role || s.name == self.annotation,
+            // A provider serves every ServiceAccount whose role is in its account, but an
+            // error there (a missing audience) is about this chain only when STS's
+            // predicted answer for it is that very error.
+            "OidcProvider" => {
+                self.account
+                    .as_deref()
+                    .is_some_and(|a| irsa_policy::arn::account_of(&s.name) == Some(a))
+                    && (f.severity != Severity::Error
+                        || f.predicted_error.is_some() && f.predicted_error == self.sts_error)
+            }
+            "ServiceAccount" if in_ns && s.name == self.name => true,
+            "Pod" if in_ns && self.pods.contains(s.name.as_str()) => true,
+            k if in_ns && self.workloads.contains(&(k.to_string(), s.name.clone())) => true,
+            // A workload of the namespace that should run as this ServiceAccount but runs
+            // as another (its finding names this ServiceAccount's role).
+            _ => {
+                in_ns
+                    && f.cause == Cause::PodServiceAccount
+                    && f.role_arn
+                        .as_deref()
+                        .is_some_and(|r| r == self.role || r == self.annotation)
+            }
+        }
+    }
+}
+
+/// Findings in report order (position, finding).
+type Indexed<'f> = Vec<(usize, &'f Finding)>;
+
+/// Findings indexed by what they could be about, so each chain looks only at its own
+/// candidates (verdicts stay linear in the number of ServiceAccounts and findings).
+pub struct FindingIndex<'f> {
+    /// Cluster, webhook and provider findings: about many chains.
+    shared: Indexed<'f>,
+    /// Namespaced subjects: (kind, namespace, name).
+    by_subject: HashMap<(&'f str, &'f str, &'f str), Indexed<'f>>,
+    /// Namespaced findings that name a role: (namespace, role).
+    by_role_in_namespace: HashMap<(&'f str, &'f str), Indexed<'f>>,
+    /// Role subjects, by role ARN.
+    by_role: HashMap<&'f str, Indexed<'f>>,
+}
+
+impl<'f> FindingIndex<'f> {
+    /// Indexes the findings (in report order).
+    pub fn new(findings: &'f [Finding]) -> FindingIndex<'f> {
+        let mut ix = FindingIndex {
+            shared: Vec::new(),
+            by_subject: HashMap::new(),
+            by_role_in_namespace: HashMap::new(),
+            by_role: HashMap::new(),
+        };
+        for (n, f) in findings.iter().enumerate() {
+            let s = &f.subject;
+            match (s.kind.as_str(), s.namespace.as_deref()) {
+                ("Input", _) => {}
+                ("Role", _) => ix.by_role.entry(&s.name).or_default().push((n, f)),
+                (kind, Some(ns)) => {
+                    ix.by_subject
+                        .entry((kind, ns, &s.name))
+                        .or_default()
+                        .push((n, f));
+                    if let Some(role) = f.role_arn.as_deref() {
+                        ix.by_role_in_namespace
+                            .entry((ns, role))
+                            .or_default()
+                            .push((n, f));
+                    }
+                }
+                (_, None) => ix.shared.push((n, f)),
+            }
+        }
+        ix
+    }
+
+    fn candidates(&self, links: &Links<'_>) -> Vec<&'f Finding> {
+        let ns = links.namespace;
+        let mut c: Indexed<'f> = self.shared.clone();
+        let mut take =
+            |v: Option<&Vec<(usize, &'f Finding)>>| c.extend(v.into_iter().flatten().copied());
+        for role in [links.role.as_str(), links.annotation] {
+            take(self.by_role.get(role));
+            take(self.by_role_in_namespace.get(&(ns, role)));
+        }
+        take(self.by_subject.get(&("ServiceAccount", ns, links.name)));
+        for p in &links.pods {
+            take(self.by_subject.get(&("Pod", ns, p)));
+        }
+        for (kind, name) in &links.workloads {
+            take(self.by_subject.get(&(kind.as_str(), ns, name.as_str())));
+        }
+        c.sort_by_key(|(n, _)| *n);
+        c.dedup_by_key(|(n, _)| *n);
+        c.into_iter()
+            .map(|(_, f)| f)
+            .filter(|f| links.about(f))
+            .collect()
+    }
+}
+
+/// The verdict of one ServiceAccount, from STS's predicted answer and every finding about
+/// its chain.
+pub fn verdict(cx: &Context<'_>, i: &SaIrsa<'_>, index: &FindingIndex<'_>) -> (Verdict, usize) {
+    let pods: Vec<&irsa_model::Pod> = cx.pods_of_sa(&i.sa.namespace, &i.sa.name).collect();
+    let mut workloads: BTreeSet<(String, String)> = cx
+        .workloads_of_sa(&i.sa.namespace, &i.sa.name)
+        .map(|w| (w.kind.name().to_string(), w.name.clone()))
+        .collect();
+    for p in &pods {
+        if let Some((k, n)) = cx.snap.controller_of(p) {
+            workloads.insert((k.name().to_string(), n));
+        }
+    }
+    let links = Links {
+        namespace: &i.sa.namespace,
+        name: &i.sa.name,
+        role: i.role_text(),
+        annotation: i.annotation,
+        account: i.role_arn.as_ref().ok().map(|r| r.account.clone()),
+        pods: pods.iter().map(|p| p.name.as_str()).collect(),
+        workloads,
+        sts_error: match &i.prediction {
+            StsPrediction::Error(e) => Some(e.text()),
+            _ => None,
+        },
+    };
+    let about: Vec<&Finding> = index.candidates(&links);
+    let first = |pred: &dyn Fn(&Finding) -> bool| about.iter().copied().find(|f| pred(f));
+    let gap = |f: &Finding| f.cause == Cause::CollectionGap;
+    let decide = |status: Status, sts: String, f: Option<&Finding>, reason: String| {
+        let sdk = match (status, f) {
+            (Status::Works | Status::AtRisk, _) => {
+                "reads the token and assumes the role (web identity)".to_string()
+            }
+            (Status::Fails, Some(f)) => sdk_effect(f.cause).to_string(),
+            (Status::Fails, None) => sdk_effect(Cause::TrustAction).to_string(),
+            (Status::NoPods, _) => "not run: no pod uses this ServiceAccount".to_string(),
+            (Status::NotChecked, _) => "not checked".to_string(),
+        };
+        Verdict {
+            status,
+            sts,
+            sdk,
+            reason,
+            cause: f.map(|f| f.cause),
+            rule: f.map(|f| f.rule),
+        }
+    };
+    let sts = match &i.prediction {
+        StsPrediction::Success { .. } => "credentials issued".to_string(),
+        StsPrediction::Error(e) => e.text(),
+        StsPrediction::Undetermined { why, .. } => format!("not checked: {why}"),
+    };
+    let n = pods.len();
+    let error = first(&|f| f.severity == Severity::Error && !gap(f));
+    // STS refuses, or a link on the way breaks the chain.
+    if let StsPrediction::Error(e) = &i.prediction {
+        let text = e.text();
+        let f = first(&|f| f.predicted_error.as_deref() == Some(text.as_str())).or(error);
+        return (
+            decide(
+                Status::Fails,
+                sts.clone(),
+                f,
+                f.map(|f| f.message.render()).unwrap_or(e.text()),
+            ),
+            n,
+        );
+    }
+    if let Some(f) = error {
+        return (decide(Status::Fails, sts, Some(f), f.message.render()), n);
+    }
+    if let StsPrediction::Undetermined { why, .. } = &i.prediction {
+        let f = first(&|f| gap(f) && f.severity <= Severity::Warning);
+        return (decide(Status::NotChecked, sts.clone(), f, why.clone()), n);
+    }
+    if let Some(f) = first(&|f| gap(f) && f.severity <= Severity::Warning) {
+        return (
+            decide(Status::NotChecked, sts, Some(f), f.message.render()),
+            n,
+        );
+    }
+    let warning = first(&|f| f.severity == Severity::Warning && !gap(f));
+    if n == 0 {
+        let listed = cx.snap.coverage.pods.covers(&i.sa.namespace);
+        if !listed {
+            return (
+                decide(
+                    Status::NotChecked,
+                    sts,
+                    None,
+                    format!(
+                        "no pod of {}/{} is in the snapshot, so what the SDK does is not checked; add `kubectl get pods -n {} -o json`",
+                        i.sa.namespace, i.sa.name, i.sa.namespace
+                    ),
+                ),
+                n,
+            );
+        }
+        let reason = match warning {
+            Some(f) => format!("no pod runs as it; {}", f.message.render()),
+            None => format!(
+                "no pod runs as it in namespace {}: nothing uses these credentials",
+                i.sa.namespace
+            ),
+        };
+        return (decide(Status::NoPods, sts, warning, reason), n);
+    }
+    if let Some(f) = warning {
+        return (decide(Status::AtRisk, sts, Some(f), f.message.render()), n);
+    }
+    (
+        decide(
+            Status::Works,
+            sts,
+            None,
+            format!("{n} pod(s) get the role's credentials"),
+        ),
+        n,
+    )
+}
+
+/// Something in scope that could not be evaluated, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotChecked {
+    /// What.
+    pub subject: Subject,
+    /// The rule that names the gap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
+    /// Why, and what to add.
+    pub why: String,
+}
