@@ -208,6 +208,31 @@ impl RequiredStatement {
 }
 
 impl PermissionRow {
+    /// The documented statements that grant `action`, narrowed to it (Allow, its
+    /// resources in `partition`, the statement's condition as upstream wrote it):
+    /// the least a role needs to add for that one call.
+    pub fn statements_granting(&self, action: &str, partition: &str) -> Vec<serde_json::Value> {
+        self.statements
+            .iter()
+            .filter(|s| s.actions.iter().any(|a| crate::glob_match(a, action, true)))
+            .map(|s| {
+                let narrowed = RequiredStatement {
+                    actions: vec![action.to_string()],
+                    resources: s.resources.clone(),
+                    condition: s.condition.clone(),
+                };
+                let one = PermissionRow {
+                    since: self.since.clone(),
+                    source: String::new(),
+                    url: None,
+                    doc: None,
+                    statements: vec![narrowed],
+                };
+                one.policy_document(partition)["Statement"][0].clone()
+            })
+            .collect()
+    }
+
     /// Every action of every statement (as written).
     pub fn actions(&self) -> impl Iterator<Item = &str> {
         self.statements
@@ -313,6 +338,34 @@ impl Controller {
             .iter()
             .find(|row| row.actions().any(|a| crate::glob_match(a, action, true)))
             .map(|row| &row.since)
+    }
+
+    /// For a release whose documented policy grants `action`: the first release of
+    /// the unbroken run of documented policies that grant it up to this one (an
+    /// action dropped and added back again counts from when it came back). `None`
+    /// when the release's policy does not grant it.
+    pub fn needed_since(&self, version: &Version, action: &str) -> Option<&Version> {
+        let grants = |r: &PermissionRow| r.actions().any(|a| crate::glob_match(a, action, true));
+        let upto = self
+            .permissions
+            .iter()
+            .take_while(|r| &r.since <= version)
+            .count();
+        let rows = &self.permissions[..upto];
+        if !rows.last().is_some_and(grants) {
+            return None;
+        }
+        let run = rows.iter().rev().take_while(|r| grants(r)).count();
+        Some(&rows[upto - run].since)
+    }
+
+    /// The first documented policy after `version` that grants `action` (an upgrade
+    /// that starts needing it).
+    pub fn next_release_needing(&self, version: &Version, action: &str) -> Option<&PermissionRow> {
+        self.permissions
+            .iter()
+            .filter(|r| &r.since > version)
+            .find(|r| r.actions().any(|a| crate::glob_match(a, action, true)))
     }
 
     /// The feature an optional action is needed for, if it is optional.

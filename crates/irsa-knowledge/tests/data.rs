@@ -408,3 +408,43 @@ fn inventory() {
         );
     }
 }
+
+#[test]
+fn needed_since_counts_the_unbroken_run() {
+    let k = knowledge();
+    let ca = k.controller("cluster-autoscaler").unwrap();
+    let tags = "autoscaling:DescribeTags";
+    // In the documented policy at 1.24.0, not at 1.24.1, again from 1.25.0, gone at 1.31.0.
+    assert_eq!(
+        ca.needed_since(&v("v1.30.2"), tags).map(|v| v.to_string()),
+        Some("cluster-autoscaler-1.25.0".into())
+    );
+    assert_eq!(ca.needed_since(&v("v1.24.1"), tags), None);
+    assert_eq!(ca.needed_since(&v("v1.31.0"), tags), None);
+    assert_eq!(
+        ca.next_release_needing(&v("v1.24.1"), tags)
+            .map(|r| r.since.to_string()),
+        Some("cluster-autoscaler-1.25.0".into())
+    );
+    assert!(ca.next_release_needing(&v("v1.31.0"), tags).is_none());
+    // Case and wildcards as IAM reads them.
+    let lbc = k.controller("aws-load-balancer-controller").unwrap();
+    assert_eq!(
+        lbc.needed_since(
+            &v("v2.12.0"),
+            "ElasticLoadBalancing:describelistenerattributes"
+        )
+        .map(|v| v.to_string()),
+        Some("v2.9.0".into())
+    );
+    let row = lbc.permissions_at(&v("v2.12.0")).unwrap().row;
+    let s = row.statements_granting("elasticloadbalancing:AddTags", "aws-cn");
+    assert!(
+        s.len() >= 2,
+        "AddTags is in several conditioned statements: {s:?}"
+    );
+    for st in &s {
+        assert_eq!(st["Action"], "elasticloadbalancing:AddTags");
+        assert!(st["Resource"].to_string().contains("arn:aws-cn:"), "{st}");
+    }
+}

@@ -4,7 +4,7 @@
 //! evidence, and each controller's permission table at two releases.
 
 use irsa_knowledge::knowledge;
-use irsa_model::{ContextFlags, Loader};
+use irsa_model::{ContextFlags, Loader, Snapshot};
 use irsa_rules::{check, Cause, Finding, Options, Report, Scope, Severity};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -87,7 +87,7 @@ impl World {
                    "output": {"PolicyVersion": {"Document": document, "VersionId": "v1", "IsDefaultVersion": true}}}),
         )
     }
-    fn run(&self) -> Report {
+    fn snapshot(&self) -> Snapshot {
         let mut l = Loader::new(ContextFlags::default());
         for (k, t) in &self.files {
             l.add_text(k, t);
@@ -99,7 +99,10 @@ impl World {
             "{:?}",
             snap.inputs.rejected
         );
-        check(&snap, &Scope::default(), &self.options)
+        snap
+    }
+    fn run(&self) -> Report {
+        check(&self.snapshot(), &Scope::default(), &self.options)
     }
 }
 
@@ -1009,4 +1012,181 @@ fn pod_identity_roles_are_checked_too() {
         .contains("route53:ListTagsForResources"));
     // And its release is judged for Pod Identity: external-dns 0.17 reads it.
     assert!(sdk_errors(&r).is_empty(), "{}", dump(&r));
+}
+
+// ---- explain: a denied action → the controller release that needs it -------------
+
+/// What the load balancer controller (or any workload) logs when its role lacks an
+/// action: aws-sdk-go v1's wording, the role being the example's.
+fn denied(action: &str, because: &str) -> String {
+    format!(
+        "operation error ELBv2: DescribeListenerAttributes, https response error StatusCode: 403, RequestID: 1, api error AccessDenied: User: arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE_NAME}/1714000000123456789 is not authorized to perform: {action} on resource: * because {because}"
+    )
+}
+
+fn explain_with(w: &World, text: &str) -> irsa_rules::explain::Explanation {
+    irsa_rules::explain::explain(text, Some(&w.snapshot()), &Scope::default())
+}
+
+#[track_caller]
+fn note<'e>(e: &'e irsa_rules::explain::Explanation, needle: &str) -> &'e str {
+    e.notes
+        .iter()
+        .find(|n| n.contains(needle))
+        .unwrap_or_else(|| panic!("no note with {needle:?}: {:#?}", e.notes))
+}
+
+#[test]
+fn explain_names_the_release_that_started_needing_a_denied_action() {
+    let action = "elasticloadbalancing:DescribeListenerAttributes";
+    let text = denied(
+        action,
+        &format!("no identity-based policy allows the {action} action"),
+    );
+    // Broken: v2.9.0 is the first release whose documented policy has it.
+    let mut w = healthy();
+    w.image("public.ecr.aws/eks/aws-load-balancer-controller:v2.9.0");
+    let e = explain_with(&w, &text);
+    let n = note(&e, "AWS Load Balancer Controller v2.9.0");
+    assert!(
+        n.contains("v2.9.0 is the release that started needing it (docs/install/iam_policy.json at v2.9.0)"),
+        "{n}"
+    );
+    assert!(
+        n.contains(&format!(
+            r#"{{"Effect":"Allow","Action":"{action}","Resource":"*"}}"#
+        )),
+        "{n}"
+    );
+    // The next step grants the documented statement, in the role named by the error.
+    let step = &e.next[0];
+    assert!(
+        step.command.starts_with(&format!(
+            "aws iam put-role-policy --role-name {ROLE_NAME} --policy-name aws-load-balancer-controller-elasticloadbalancing-DescribeListenerAttributes --policy-document '"
+        )),
+        "{:#?}",
+        e.next
+    );
+    let doc: Value = serde_json::from_str(
+        step.command
+            .split_once(" --policy-document '")
+            .unwrap()
+            .1
+            .trim_end_matches('\''),
+    )
+    .unwrap();
+    assert_eq!(doc["Statement"][0]["Action"], json!(action));
+    assert_eq!(
+        e.next
+            .iter()
+            .filter(|n| n.command.starts_with("aws iam put-role-policy"))
+            .count(),
+        1,
+        "one grant, the documented one: {:#?}",
+        e.next
+    );
+    // Twin: v2.8.1's documented policy does not have it; the note says which release
+    // does, and no controller grant is offered (the generic least-privilege one stays).
+    let mut w = healthy();
+    w.image("public.ecr.aws/eks/aws-load-balancer-controller:v2.8.1");
+    let e = explain_with(&w, &text);
+    let n = note(&e, "AWS Load Balancer Controller v2.8.1");
+    assert!(
+        n.contains(&format!(
+            "does not include `{action}`; it is needed from v2.9.0 on"
+        )),
+        "{n}"
+    );
+    assert!(
+        !e.next.iter().any(|s| s
+            .command
+            .contains("--policy-name aws-load-balancer-controller-")),
+        "{:#?}",
+        e.next
+    );
+}
+
+#[test]
+fn explain_counts_a_dropped_and_restored_action_from_its_return() {
+    // Cluster Autoscaler's documented policy had autoscaling:DescribeTags at 1.24.0,
+    // dropped it at 1.24.1, had it again from 1.25.0 and dropped it at 1.31.0.
+    let action = "autoscaling:DescribeTags";
+    let text = denied(
+        action,
+        &format!("no identity-based policy allows the {action} action"),
+    );
+    let mut w = healthy();
+    w.image("registry.k8s.io/autoscaling/cluster-autoscaler:v1.30.2");
+    let e = explain_with(&w, &text);
+    let n = note(&e, "Cluster Autoscaler v1.30.2");
+    assert!(
+        n.contains("cluster-autoscaler-1.25.0 is the release that started needing it"),
+        "{n}"
+    );
+    let mut w = healthy();
+    w.image("registry.k8s.io/autoscaling/cluster-autoscaler:v1.31.0");
+    let e = explain_with(&w, &text);
+    let n = note(&e, "Cluster Autoscaler v1.31.0");
+    assert!(n.contains(&format!("does not include `{action}`")), "{n}");
+    assert!(n.contains("it is optional, for"), "{n}");
+}
+
+#[test]
+fn explain_with_an_explicit_deny_says_the_deny_must_go() {
+    let action = "elasticloadbalancing:DescribeListenerAttributes";
+    let mut w = healthy();
+    w.image("public.ecr.aws/eks/aws-load-balancer-controller:v2.9.0");
+    let explicit = explain_with(
+        &w,
+        &denied(action, "with an explicit deny in a service control policy"),
+    );
+    let n = note(&explicit, "AWS Load Balancer Controller v2.9.0");
+    assert!(n.contains("the deny must go"), "{n}");
+    assert!(
+        !explicit
+            .next
+            .iter()
+            .any(|s| s.command.starts_with("aws iam put-role-policy")),
+        "{:#?}",
+        explicit.next
+    );
+    let implicit = explain_with(
+        &w,
+        &denied(
+            action,
+            &format!("no identity-based policy allows the {action} action"),
+        ),
+    );
+    assert!(!note(&implicit, "AWS Load Balancer Controller v2.9.0").contains("the deny must go"));
+}
+
+#[test]
+fn explain_without_a_controller_in_view() {
+    // No snapshot: the controllers whose documented policy has the action, and since when.
+    let action = "elasticloadbalancing:DescribeListenerAttributes";
+    let text = denied(
+        action,
+        &format!("no identity-based policy allows the {action} action"),
+    );
+    let e = irsa_rules::explain::explain(&text, None, &Scope::default());
+    let n = note(&e, "documented IAM policy of");
+    assert!(
+        n.contains("AWS Load Balancer Controller (since v2.9.0)"),
+        "{n}"
+    );
+    // An application's own action: no controller's.
+    let e = irsa_rules::explain::explain(
+        &denied(
+            "dynamodb:PutItem",
+            "no identity-based policy allows the dynamodb:PutItem action",
+        ),
+        None,
+        &Scope::default(),
+    );
+    note(&e, "in none of the documented IAM policies");
+    // The snapshot's pods run an application, not a controller: the same answer, with
+    // the ServiceAccount named.
+    let e = explain_with(&healthy(), &text);
+    note(&e, "is the role of ServiceAccount inventory/inventory-api");
+    note(&e, "AWS Load Balancer Controller (since v2.9.0)");
 }
