@@ -225,10 +225,12 @@ fn images_are_recognised_with_their_release() {
         (m.controller.id.as_str(), m.by),
         ("velero-plugin-for-aws", MatchedBy::Host)
     );
-    // Not AWS: no entry.
-    assert!(k
-        .identify_image("registry.k8s.io/cpa/cluster-proportional-autoscaler:1.8.9")
-        .is_none());
+    // Not an AWS client: an entry that says so.
+    let m = k
+        .identify_image("registry.k8s.io/cpa/cluster-proportional-autoscaler-amd64:1.8.9")
+        .unwrap();
+    assert_eq!(m.controller.id, "cluster-proportional-autoscaler");
+    assert!(!m.controller.calls_aws);
     assert!(k.identify_image("nginx:1.25").is_none());
 }
 

@@ -556,17 +556,26 @@ fn unknown_images_are_not_checked_and_name_the_command() {
     let m = gap[0].message.render();
     assert!(m.contains("kubectl exec -n inventory deployment/inventory-api -c inventory-api -- pip show boto3 botocore"), "{m}");
     assert!(!r.passes.iter().any(|p| p.rule == "IRSA408"));
-    // Not an AWS component: no entry, so not checked either.
+    // Known not to be an AWS client (no release links an AWS SDK): said so, no gap,
+    // no command to run.
     let mut w = healthy();
     w.image("registry.k8s.io/cpa/cluster-proportional-autoscaler:1.8.9");
     let r = w.run();
+    assert!(rule(&r, "IRSA408").is_empty(), "{}", dump(&r));
     assert!(
-        rule(&r, "IRSA408")
-            .iter()
-            .any(|f| f.cause == Cause::CollectionGap),
+        r.passes.iter().any(|p| p.rule == "IRSA408"
+            && p.message
+                .render()
+                .contains("runs cluster-proportional-autoscaler 1.8.9, which makes no AWS call")),
         "{}",
         dump(&r)
     );
+    // The same image name from an unknown registry: recognised by name only, still
+    // not an AWS client.
+    let mut w = healthy();
+    w.image("123456789012.dkr.ecr.us-east-2.amazonaws.com/mirror/cluster-proportional-autoscaler:v1.10.3");
+    let r = w.run();
+    assert!(rule(&r, "IRSA408").is_empty(), "{}", dump(&r));
     // A listing that shows no AWS SDK says so.
     let mut w = healthy();
     w.exec(
