@@ -340,8 +340,23 @@ fn report_release(w: &Where<'_>, m: &ImageMatch<'_>, out: &mut Out) {
         return;
     }
     let k = knowledge();
-    let j = k.judge_release(c, m.version.as_ref(), m.tag.as_deref(), w.t.feature);
-    if let Some(fail) = j.failure() {
+    let mut j = k.judge_release(c, m.version.as_ref(), m.tag.as_deref(), w.t.feature);
+    // Newer than the newest release the data was read from, and the newest known one
+    // fails: a later release may have caught up, so this is unknown, not an error.
+    if j.beyond_known && j.undetermined.is_none() {
+        if let Some(fail) = j.failure() {
+            let through = c
+                .scan
+                .as_ref()
+                .map(|s| s.through.to_string())
+                .unwrap_or_default();
+            j.undetermined = Some(format!(
+                "{tag} is newer than {through}, the newest release the data was read from, whose {} does not: whether a later release caught up is in its release notes",
+                fail.component
+            ));
+        }
+    }
+    if let Some(fail) = j.failure().filter(|_| j.undetermined.is_none()) {
         let (minimum, source) = match &fail.verdict {
             Verdict::TooOld { minimum, source } => (minimum.to_string(), source.clone()),
             Verdict::Unsupported { source } => ("(no version)".to_string(), source.clone()),
