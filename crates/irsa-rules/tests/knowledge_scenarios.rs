@@ -1219,3 +1219,25 @@ fn explain_without_a_controller_in_view() {
     note(&e, "is the role of ServiceAccount inventory/inventory-api");
     note(&e, "AWS Load Balancer Controller (since v2.9.0)");
 }
+
+#[test]
+fn verdict_claims_what_the_sdk_does_only_when_it_was_checked() {
+    // The image is the example's own: which SDK it runs is not known.
+    let r = healthy().run();
+    let v = &r.chains[0].verdict;
+    assert_eq!(v.status, irsa_rules::Status::Works);
+    assert!(
+        v.sdk.contains("which SDK a container runs is not checked"),
+        "{v:?}"
+    );
+    // Twin: the container shows a boto3 that reads web identity.
+    let mut w = healthy();
+    w.exec(
+        "pip show boto3 botocore",
+        "Name: boto3\nVersion: 1.34.0\n---\nName: botocore\nVersion: 1.34.0\n",
+    );
+    let r = w.run();
+    let v = &r.chains[0].verdict;
+    assert_eq!(v.status, irsa_rules::Status::Works, "{}", dump(&r));
+    assert_eq!(v.sdk, "reads the token and assumes the role (web identity)");
+}

@@ -78,6 +78,11 @@ fn verdict_line(c: &Chain, st: &Style) -> String {
         .map(|cause| st.dim(&format!(" [{} {}]", v.rule.unwrap_or_default(), cause.id())))
         .unwrap_or_default();
     match v.status {
+        Status::Works if v.sdk.contains("not checked") => format!(
+            "{} {who} → {role}: credentials issued; its {} pod(s) use them if their SDK supports web identity (which SDK: not checked, IRSA408)",
+            st.paint("32", "✔"),
+            c.pods
+        ),
         Status::Works => format!(
             "{} {who} → {role}: credentials issued; the SDK in its {} pod(s) uses them",
             st.paint("32", "✔"),
