@@ -749,3 +749,53 @@ fn explain_against_a_healthy_snapshot_or_a_foreign_role() {
         stderr(&o)
     );
 }
+
+#[test]
+fn explain_names_the_controller_release_behind_a_denied_action() {
+    // The example's load balancer controller runs v2.8.1; the action arrived in v2.9.0's
+    // documented policy; AddTags is in every release's.
+    let denied = |action: &str| {
+        format!("api error AccessDenied: User: arn:aws:sts::111122223333:assumed-role/AmazonEKSLoadBalancerControllerRole/1714000000123456789 is not authorized to perform: {action} on resource: * because no identity-based policy allows the {action} action")
+    };
+    let text = denied("elasticloadbalancing:DescribeListenerAttributes");
+    let o = run(&[
+        "explain",
+        &text,
+        "--snapshot",
+        &examples("lbc-webidentityerr"),
+    ]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("AWS Load Balancer Controller v2.8.1, whose documented IAM policy (docs/install/iam_policy.json at v2.7.0) does not include `elasticloadbalancing:DescribeListenerAttributes`; it is needed from v2.9.0 on"),
+        "{out}"
+    );
+    let text = denied("elasticloadbalancing:AddTags");
+    let o = run(&[
+        "explain",
+        &text,
+        "--snapshot",
+        &examples("lbc-webidentityerr"),
+        "-o",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("every documented release since v1.0.0 needs it"),
+        "{notes}"
+    );
+    assert!(
+        v["next"][0]["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("aws iam put-role-policy --role-name AmazonEKSLoadBalancerControllerRole --policy-name aws-load-balancer-controller-elasticloadbalancing-AddTags"),
+        "{v:#}"
+    );
+    assert!(
+        v["next"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("account 111122223333"),
+        "{v:#}"
+    );
+}
