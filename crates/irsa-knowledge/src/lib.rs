@@ -53,6 +53,14 @@ pub struct Knowledge {
     pub errors: Vec<DataError>,
 }
 
+/// The compiled-in data files, (file name, text) for SDKs and for controllers.
+pub fn embedded_files() -> (
+    &'static [(&'static str, &'static str)],
+    &'static [(&'static str, &'static str)],
+) {
+    (files::SDK_FILES, files::CONTROLLER_FILES)
+}
+
 /// The compiled-in knowledge, parsed once.
 pub fn knowledge() -> &'static Knowledge {
     static K: OnceLock<Knowledge> = OnceLock::new();

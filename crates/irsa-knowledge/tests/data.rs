@@ -450,3 +450,20 @@ fn needed_since_counts_the_unbroken_run() {
         assert!(st["Resource"].to_string().contains("arn:aws-cn:"), "{st}");
     }
 }
+
+/// The cost of loading the data once per process (run with `-- --ignored --nocapture`;
+/// `--release` for the number that matters).
+#[test]
+#[ignore]
+fn load_time() {
+    let files = (
+        irsa_knowledge::embedded_files().0,
+        irsa_knowledge::embedded_files().1,
+    );
+    let t = std::time::Instant::now();
+    let n = 20;
+    for _ in 0..n {
+        std::hint::black_box(irsa_knowledge::Knowledge::from_files(files.0, files.1));
+    }
+    println!("knowledge load: {:?} per process", t.elapsed() / n);
+}
