@@ -53,11 +53,11 @@ pub struct Knowledge {
     pub errors: Vec<DataError>,
 }
 
-/// The compiled-in data files, (file name, text) for SDKs and for controllers.
-pub fn embedded_files() -> (
-    &'static [(&'static str, &'static str)],
-    &'static [(&'static str, &'static str)],
-) {
+/// Data files as (file name, text).
+pub type DataFiles = &'static [(&'static str, &'static str)];
+
+/// The compiled-in data files: SDKs, then controllers.
+pub fn embedded_files() -> (DataFiles, DataFiles) {
     (files::SDK_FILES, files::CONTROLLER_FILES)
 }
 
