@@ -106,7 +106,7 @@ def go_sdks(repo: Path, tag: str, gen: dict) -> tuple[list[dict], str]:
     return [{"sdk": sdk, "version": v.lstrip("v")} for sdk, v in sorted(found.items())], origin
 
 
-def extract_policy(text: str, fmt: str, block: int) -> dict:
+def extract_policy(text: str, fmt: str, block: int, needle: str = "") -> dict:
     if fmt == "json":
         return json.loads(text)
     if fmt == "markdown":
@@ -116,7 +116,49 @@ def extract_policy(text: str, fmt: str, block: int) -> dict:
             raise ValueError(f"no fenced block #{block} with a Statement")
         body = blocks[block]
         return json.JSONDecoder().raw_decode(body, body.index("{"))[0]
+    if fmt == "cloudformation":
+        return cloudformation_policy(text, needle)
     raise ValueError(f"unknown policy format {fmt}")
+
+
+# CloudFormation pseudo parameters in `!Sub` strings: the partition is rewritten per
+# role when the policy is used (arn:aws: → arn:<partition>:). Region and account
+# become placeholders like the template's own parameters and attributes
+# (${ClusterName}, ${Queue.Arn}): resources widen them to `*`, and a condition that
+# compares with one (`StringEquals aws:RequestedRegion ${Region}`) is not read as the
+# literal `*`.
+PSEUDO = {"${AWS::Partition}": "aws", "${AWS::Region}": "${Region}", "${AWS::AccountId}": "${AccountId}", "${AWS::URLSuffix}": "amazonaws.com"}
+
+
+def cloudformation_policy(text: str, needle: str) -> dict:
+    """The statements of every AWS::IAM::ManagedPolicy whose ManagedPolicyName contains
+    `needle` and whose PolicyDocument is a JSON string (`PolicyDocument: !Sub |`)."""
+    lines = text.splitlines()
+    starts = [i for i, l in enumerate(lines) if re.match(r"^  [A-Za-z0-9]+:\s*$", l)] + [len(lines)]
+    statements = []
+    for a, b in zip(starts, starts[1:]):
+        chunk = lines[a:b]
+        if not any("AWS::IAM::ManagedPolicy" in l for l in chunk):
+            continue
+        if not any("ManagedPolicyName" in l and needle in l for l in chunk):
+            continue
+        at = next((i for i, l in enumerate(chunk) if re.match(r"^\s+PolicyDocument:\s*!Sub\s*\|\s*$", l)), None)
+        if at is None:
+            raise ValueError("a managed policy whose PolicyDocument is not a JSON string")
+        indent = len(chunk[at]) - len(chunk[at].lstrip())
+        body = []
+        for l in chunk[at + 1:]:
+            if l.strip() and len(l) - len(l.lstrip()) <= indent:
+                break
+            body.append(l)
+        doc = "\n".join(body)
+        for k, v in PSEUDO.items():
+            doc = doc.replace(k, v)
+        st = json.loads(doc).get("Statement")
+        statements += [st] if isinstance(st, dict) else list(st or [])
+    if not statements:
+        raise ValueError(f"no managed policy named like {needle!r} with a JSON PolicyDocument")
+    return {"Statement": statements}
 
 
 def normalise(policy: dict) -> list[dict]:
@@ -187,12 +229,15 @@ def generate(data_path: Path, checkout: Path) -> tuple[str, list[str]]:
                 runtime_rows.append((tag, sdks, origin))
                 last_sdks = sdks
         if policy_cfg:
-            paths = policy_cfg["paths"]
+            # `{series}`: the release line of the tag (v1.14 for v1.14.1), for docs
+            # kept per release line.
+            series = "v" + ".".join(tag.lstrip("v").split(".")[:2])
+            paths = [p.format(series=series) for p in policy_cfg["paths"]]
             path, raw = next(((p, t) for p in paths if (t := git(checkout, "show", f"{tag}:{p}")) is not None), (None, None))
             if raw is None:
                 continue
             try:
-                statements = normalise(extract_policy(raw, policy_cfg.get("format", "json"), policy_cfg.get("block", 0)))
+                statements = normalise(extract_policy(raw, policy_cfg.get("format", "json"), policy_cfg.get("block", 0), policy_cfg.get("managed_policy_name", "")))
             except (ValueError, json.JSONDecodeError) as e:
                 warnings.append(f"{tag}: {path}: {e}")
                 continue

@@ -108,5 +108,63 @@ class RegenerateTest(unittest.TestCase):
         self.assertEqual(st, [{"actions": ["a:b"], "resources": ["*"], "condition": '{"Null":{"k":"false"}}'}])
 
 
+class CloudFormationTest(unittest.TestCase):
+    TEMPLATE = textwrap.dedent("""\
+        Parameters:
+          ClusterName:
+            Type: String
+        Resources:
+          NodeRole:
+            Type: "AWS::IAM::Role"
+            Properties:
+              RoleName: !Sub "KarpenterNodeRole-${ClusterName}"
+          ControllerPolicy:
+            Type: AWS::IAM::ManagedPolicy
+            Properties:
+              ManagedPolicyName: !Sub "KarpenterControllerPolicy-${ClusterName}"
+              PolicyDocument: !Sub |
+                {
+                  "Version": "2012-10-17",
+                  "Statement": [
+                    {
+                      "Effect": "Allow",
+                      "Resource": "arn:${AWS::Partition}:ec2:${AWS::Region}:*:launch-template/*",
+                      "Action": ["ec2:RunInstances"],
+                      "Condition": {"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/${ClusterName}": "owned"}}
+                    }
+                  ]
+                }
+          QueuePolicy:
+            Type: AWS::IAM::ManagedPolicy
+            Properties:
+              ManagedPolicyName: !Sub "SomethingElse-${ClusterName}"
+              PolicyDocument: !Sub |
+                {"Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}
+          OldStyle:
+            Type: AWS::IAM::ManagedPolicy
+            Properties:
+              ManagedPolicyName: !Sub "KarpenterControllerOld-${ClusterName}"
+              PolicyDocument:
+                Statement:
+                  - Effect: Allow
+        """)
+
+    def test_named_json_policies_only(self):
+        with self.assertRaises(ValueError):
+            regenerate.cloudformation_policy(self.TEMPLATE, "KarpenterController")
+        text = self.TEMPLATE.split("  OldStyle:")[0]
+        st = regenerate.normalise(regenerate.cloudformation_policy(text, "KarpenterController"))
+        self.assertEqual(
+            st,
+            [
+                {
+                    "actions": ["ec2:RunInstances"],
+                    "resources": ["arn:aws:ec2:${Region}:*:launch-template/*"],
+                    "condition": '{"StringEquals":{"aws:ResourceTag/kubernetes.io/cluster/${ClusterName}":"owned"}}',
+                }
+            ],
+        )
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1241,3 +1241,70 @@ fn verdict_claims_what_the_sdk_does_only_when_it_was_checked() {
     assert_eq!(v.status, irsa_rules::Status::Works, "{}", dump(&r));
     assert_eq!(v.sdk, "reads the token and assumes the role (web identity)");
 }
+
+/// Karpenter's documented policy with its template parameters filled in, as a real
+/// installation has it.
+fn karpenter_policy(release: &str) -> Value {
+    let text = documented("karpenter", release)
+        .to_string()
+        .replace("${ClusterName}", "orders-use2")
+        .replace("${Region}", "us-east-2")
+        .replace("${AccountId}", ACCOUNT)
+        .replace(
+            "${KarpenterNodeRole.Arn}",
+            &format!("arn:aws:iam::{ACCOUNT}:role/KarpenterNodeRole-orders-use2"),
+        )
+        .replace(
+            "${KarpenterInterruptionQueue.Arn}",
+            &format!("arn:aws:sqs:us-east-2:{ACCOUNT}:orders-use2"),
+        );
+    assert!(!text.contains("${"), "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn karpenter_permissions_by_release() {
+    // v1.13.0's documented policy adds arc-zonal-shift:GetManagedResource and
+    // ec2:DescribeInstanceStatus to v1.12.0's.
+    let name = "KarpenterControllerPolicy-orders-use2";
+    let image = "public.ecr.aws/karpenter/controller:v1.13.0";
+    let mut w = healthy();
+    w.image(image).policy(name, karpenter_policy("v1.12.0"));
+    let r = w.run();
+    let errs = permission_errors(&r);
+    assert_eq!(errs.len(), 1, "{}", dump(&r));
+    let m = errs[0].message.render();
+    for a in [
+        "arc-zonal-shift:GetManagedResource",
+        "ec2:DescribeInstanceStatus",
+    ] {
+        assert!(m.contains(a), "{m}");
+    }
+    assert!(m.contains("needed since v1.13.0"), "{m}");
+    // Twin: its own release's policy. Its statements are scoped to this cluster's
+    // region, names and tags, which the documented template leaves as parameters:
+    // whether they cover what Karpenter asks for is not checked (never passed, never
+    // an error); only an action no statement grants is an error.
+    let mut w = healthy();
+    w.image(image).policy(name, karpenter_policy("v1.13.0"));
+    let r = w.run();
+    assert!(permission_errors(&r).is_empty(), "{}", dump(&r));
+    let gaps: Vec<String> = rule(&r, "IRSA102")
+        .iter()
+        .filter(|f| f.cause == Cause::CollectionGap)
+        .map(|f| f.message.render())
+        .collect();
+    assert_eq!(gaps.len(), 1, "{}", dump(&r));
+    assert!(
+        gaps[0].contains("that Karpenter v1.13.0 needs is not checked: ec2:RunInstances"),
+        "{}",
+        gaps[0]
+    );
+    assert!(
+        !r.passes
+            .iter()
+            .any(|p| p.rule == "IRSA102" && p.message.render().contains("grants all")),
+        "{}",
+        dump(&r)
+    );
+}

@@ -483,9 +483,16 @@ fn denied_notes(ex: &mut Explanation, d: &Denied, context: Option<&Snapshot>) {
     }
     let needing = k.controllers_needing(&d.action);
     if needing.is_empty() {
+        let known: Vec<&str> = k
+            .controllers
+            .iter()
+            .filter(|c| !c.permissions.is_empty())
+            .map(|c| c.name.as_str())
+            .collect();
         ex.notes.push(format!(
-            "`{}` is in none of the documented IAM policies irsa-doctor knows (load balancer controller, ExternalDNS, Cluster Autoscaler, EBS/EFS CSI drivers, VPC CNI, Velero's AWS plugin): the call comes from the application itself, whose policy is yours to extend",
-            d.action
+            "`{}` is in none of the documented IAM policies irsa-doctor knows ({}): the call comes from the application itself, whose policy is yours to extend",
+            d.action,
+            known.join(", ")
         ));
         return;
     }
