@@ -1244,11 +1244,11 @@ fn verdict_claims_what_the_sdk_does_only_when_it_was_checked() {
 
 /// Karpenter's documented policy with its template parameters filled in, as a real
 /// installation has it.
-fn karpenter_policy(release: &str) -> Value {
+fn karpenter_policy(release: &str, region: &str) -> Value {
     let text = documented("karpenter", release)
         .to_string()
         .replace("${ClusterName}", "orders-use2")
-        .replace("${Region}", "us-east-2")
+        .replace("${Region}", region)
         .replace("${AccountId}", ACCOUNT)
         .replace(
             "${KarpenterNodeRole.Arn}",
@@ -1269,7 +1269,8 @@ fn karpenter_permissions_by_release() {
     let name = "KarpenterControllerPolicy-orders-use2";
     let image = "public.ecr.aws/karpenter/controller:v1.13.0";
     let mut w = healthy();
-    w.image(image).policy(name, karpenter_policy("v1.12.0"));
+    w.image(image)
+        .policy(name, karpenter_policy("v1.12.0", "us-east-2"));
     let r = w.run();
     let errs = permission_errors(&r);
     assert_eq!(errs.len(), 1, "{}", dump(&r));
@@ -1281,12 +1282,13 @@ fn karpenter_permissions_by_release() {
         assert!(m.contains(a), "{m}");
     }
     assert!(m.contains("needed since v1.13.0"), "{m}");
-    // Twin: its own release's policy. Its statements are scoped to this cluster's
-    // region, names and tags, which the documented template leaves as parameters:
-    // whether they cover what Karpenter asks for is not checked (never passed, never
-    // an error); only an action no statement grants is an error.
+    // Twin: its own release's policy, filled with this cluster's names. The template's
+    // ${ClusterName}, ${Region} and ${AccountId} are read from the snapshot, so the
+    // statements scoped to them are checked; only the queue and node role ARNs (the
+    // template's own resources) stay unknown: not checked, never passed, never an error.
     let mut w = healthy();
-    w.image(image).policy(name, karpenter_policy("v1.13.0"));
+    w.image(image)
+        .policy(name, karpenter_policy("v1.13.0", "us-east-2"));
     let r = w.run();
     assert!(permission_errors(&r).is_empty(), "{}", dump(&r));
     let gaps: Vec<String> = rule(&r, "IRSA102")
@@ -1296,15 +1298,24 @@ fn karpenter_permissions_by_release() {
         .collect();
     assert_eq!(gaps.len(), 1, "{}", dump(&r));
     assert!(
-        gaps[0].contains("that Karpenter v1.13.0 needs is not checked: ec2:RunInstances"),
+        gaps[0].contains(
+            "grants 4 action(s) that Karpenter v1.13.0 needs is not checked: iam:PassRole"
+        ),
         "{}",
         gaps[0]
     );
+    assert!(!gaps[0].contains("ec2:RunInstances"), "{}", gaps[0]);
+    // The same policy scoped to another region than the cluster's: RunInstances on
+    // the cluster's region's images is denied.
+    let mut w = healthy();
+    w.image(image)
+        .policy(name, karpenter_policy("v1.13.0", "us-west-2"));
+    let r = w.run();
+    let errs = permission_errors(&r);
+    assert_eq!(errs.len(), 1, "{}", dump(&r));
+    let m = errs[0].message.render();
     assert!(
-        !r.passes
-            .iter()
-            .any(|p| p.rule == "IRSA102" && p.message.render().contains("grants all")),
-        "{}",
-        dump(&r)
+        m.contains("ec2:RunInstances on arn:aws:ec2:us-east-2::image/*"),
+        "{m}"
     );
 }

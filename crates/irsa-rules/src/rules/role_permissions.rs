@@ -303,6 +303,7 @@ fn check_controller(
     }
     let partition = role.arn.split(':').nth(1).unwrap_or("aws");
     let account = role.arn.split(':').nth(4).unwrap_or("");
+    let known = Known::of(cx, account);
     let named: Vec<NamedPolicy<'_>> = policies
         .documents
         .iter()
@@ -333,7 +334,7 @@ fn check_controller(
         for action in &st.actions {
             for resource in &st.resources {
                 let resource = irsa_knowledge::controller::in_partition(
-                    &widen_placeholders(resource),
+                    &widen_placeholders(&known.fill(resource)),
                     partition,
                 );
                 if !done.insert((action.to_lowercase(), resource.clone())) {
@@ -360,7 +361,8 @@ fn check_controller(
                         // unknowns are conditions on keys the documented policy itself
                         // conditions this action on, nothing uncollected, no Deny that
                         // may apply.
-                        let upstream_keys = required_keys(row, action, &resource, partition);
+                        let upstream_keys =
+                            required_keys(row, action, &resource, partition, &known);
                         let blocked = why.iter().any(|u| match u {
                             Unknown::Condition { deny, .. }
                             | Unknown::PartialMatch { deny, .. } => *deny,
@@ -391,8 +393,11 @@ fn check_controller(
                     Outcome::Granted => granted += 1,
                     Outcome::GrantedAsUpstream => as_upstream += 1,
                     Outcome::Missing(why) => {
+                        // The release that started needing it (an action dropped and
+                        // added back counts from its return).
                         let since = c
-                            .first_version_needing(action)
+                            .needed_since(version, action)
+                            .or_else(|| c.first_version_needing(action))
                             .map(|v| v.to_string())
                             .unwrap_or_default();
                         let text = format!("{label} (needed since {since}; {why})");
@@ -532,21 +537,64 @@ fn required_keys(
     action: &str,
     resource: &str,
     partition: &str,
+    known: &Known,
 ) -> Vec<String> {
     let mut keys = Vec::new();
     for st in &row.statements {
         let grants = st.actions.iter().any(|a| a.eq_ignore_ascii_case(action))
             && st.resources.iter().any(|r| {
-                irsa_knowledge::controller::in_partition(&widen_placeholders(r), partition)
-                    == resource
+                irsa_knowledge::controller::in_partition(
+                    &widen_placeholders(&known.fill(r)),
+                    partition,
+                ) == resource
             });
         if grants {
-            keys.extend(st.condition_keys());
+            keys.extend(st.condition_keys().iter().map(|k| known.fill_lower(k)));
         }
     }
     keys.sort();
     keys.dedup();
     keys
+}
+
+/// What the snapshot tells about the placeholders of a documented template
+/// (Karpenter's `${ClusterName}`, `${Region}`, `${AccountId}`): a requirement scoped
+/// to this cluster is checked as such; what is not known stays a placeholder (any).
+struct Known {
+    values: Vec<(&'static str, String)>,
+}
+
+impl Known {
+    fn of(cx: &Context<'_>, account: &str) -> Known {
+        let mut values = Vec::new();
+        if let Some(c) = cx.snap.cluster() {
+            values.push(("${ClusterName}", c.name.clone()));
+        }
+        if let Some(r) = cx.snap.region() {
+            values.push(("${Region}", r));
+        }
+        if !account.is_empty() {
+            values.push(("${AccountId}", account.to_string()));
+        }
+        Known { values }
+    }
+
+    fn fill(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (k, v) in &self.values {
+            out = out.replace(k, v);
+        }
+        out
+    }
+
+    /// For lower-cased condition keys.
+    fn fill_lower(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (k, v) in &self.values {
+            out = out.replace(&k.to_lowercase(), &v.to_lowercase());
+        }
+        out
+    }
 }
 
 /// `${BUCKET}`-style placeholders of documentation (not IAM policy variables, which
