@@ -1282,6 +1282,23 @@ fn karpenter_permissions_by_release() {
         assert!(m.contains(a), "{m}");
     }
     assert!(m.contains("needed since v1.13.0"), "{m}");
+    // The fix is v1.13.0's documented policy with this cluster's names filled in; only
+    // the template's own resources are left to the user.
+    let fix = errs[0].fix[0].command.clone().unwrap();
+    assert!(fix.contains("kubernetes.io/cluster/orders-use2"), "{fix}");
+    assert!(fix.contains("arn:aws:ec2:us-east-2::image/*"), "{fix}");
+    assert!(
+        !fix.contains("${ClusterName}") && !fix.contains("${Region}"),
+        "{fix}"
+    );
+    assert!(fix.contains("${KarpenterNodeRole.Arn}"), "{fix}");
+    assert!(
+        errs[0].fix[0]
+            .summary
+            .contains("replace the ${…} placeholders"),
+        "{}",
+        errs[0].fix[0].summary
+    );
     // Twin: its own release's policy, filled with this cluster's names. The template's
     // ${ClusterName}, ${Region} and ${AccountId} are read from the snapshot, so the
     // statements scoped to them are checked; only the queue and node role ARNs (the

@@ -692,7 +692,9 @@ fn policy_fixes(
             "-",
         );
     let file = format!("{base_name}-{version_label}.json");
-    let doc = serde_json::to_string_pretty(&row.policy_document(partition)).unwrap_or_default();
+    // The template's parameters the snapshot knows (cluster, region, account) filled in.
+    let doc = Known::of(cx, account)
+        .fill(&serde_json::to_string_pretty(&row.policy_document(partition)).unwrap_or_default());
     let placeholders = doc.contains("${") && {
         let d = widen_placeholders(&doc);
         d != doc
@@ -719,7 +721,6 @@ fn policy_fixes(
     if placeholders {
         summary.push_str(": replace the ${…} placeholders with your names first");
     }
-    let _ = cx;
     let command = match own.and_then(|p| p.arn.clone()) {
         Some(arn) => format!(
             "{write}\n# IAM keeps 5 versions: if it has 5, delete the oldest non-default one first (aws iam list-policy-versions --policy-arn {a})\naws iam create-policy-version --policy-arn {a} --policy-document file://{file} --set-as-default",
