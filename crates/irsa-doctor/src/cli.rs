@@ -1,36 +1,83 @@
-//! Command-line flags (parsed without side effects; validated in `main`).
+//! Command-line flags (parsed without side effects; validated in `commands`).
+//!
+//! Each flag is defined once, in one struct (`ScopeArgs`, `OutputArgs`, `LiveArgs`,
+//! `SourceArgs`), and means one thing in every subcommand. The first three are also
+//! flattened into the top level as `global = true`, so they work before the subcommand
+//! as with kubectl (`irsa-doctor -n kube-system check …`); a subcommand that does not
+//! flatten a group rejects its flags when given (see `commands::reject_ignored`).
+//! clap propagates a global flag's value into the subcommand's matches, so a value
+//! given before the subcommand lands in the subcommand's own struct.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+
+/// The version line: the crate version and, when built from a git checkout, the commit
+/// (see build.rs).
+pub const VERSION: &str = env!("IRSA_DOCTOR_VERSION");
 
 /// Diagnose IAM Roles for Service Accounts (IRSA) on Amazon EKS: names the broken
 /// link, the error STS returns, and the fix.
 #[derive(Debug, Parser)]
-#[command(name = "irsa-doctor", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "irsa-doctor",
+    version = VERSION,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Global options also work before the subcommand: irsa-doctor -n kube-system check …"
+)]
 pub struct Cli {
+    /// Flags accepted before or after the subcommand.
+    #[command(flatten)]
+    pub global: GlobalArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The flags that work before the subcommand (kubectl style).
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Namespace scope.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Output format, colour, verbosity.
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Live-mode connection.
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Diagnose IRSA from a snapshot of kubectl/aws outputs.
+    /// Diagnose IRSA: live against your cluster and AWS account (read-only) by default;
+    /// offline from kubectl/aws outputs with --snapshot.
+    #[command(
+        long_about = "Diagnose IRSA and name the broken link, the error STS returns, and the fix.\n\n\
+Without --snapshot, check runs live: it reads the cluster with your kubeconfig (--kubeconfig, \
+--context) and AWS with the standard credential chain (--profile), read-only.\n\
+With --snapshot DIR|FILE it reads only those kubectl/aws outputs (no cluster or AWS call); the \
+live-mode flags are then rejected."
+    )]
     Check(CheckArgs),
     /// Paste an SDK error; get the likely causes (confirmed against a snapshot if given).
     Explain(ExplainArgs),
-    /// Write a redacted snapshot of the cluster and account (read-only), for offline use.
+    /// Write a redacted snapshot of the cluster and account (read-only), for offline use;
+    /// or, with --script, print a shell script that writes one with kubectl and aws.
     Collect(CollectArgs),
     /// Prove IRSA end to end: TokenRequest → issuer/JWKS/TLS checks → STS, compared with the prediction.
     Probe(ProbeArgs),
-    /// List every rule: code, cause, severity, summary.
-    Rules(OutputArgs),
+    /// List every rule: code, cause, severity, summary (sorted by code).
+    Rules(RulesArgs),
     /// Show one rule's documentation.
-    Rule {
-        /// Rule code (IRSA203) or name (trust-sub).
-        code: String,
-    },
+    Rule(RuleArgs),
+    /// Print a shell completion script (e.g. `irsa-doctor completions bash > /etc/bash_completion.d/irsa-doctor`).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff; e.g. `irsa-doctor man | man -l -`), or write one
+    /// page per subcommand with --dir.
+    Man(ManArgs),
 }
 
 /// Output format.
@@ -38,8 +85,11 @@ pub enum Command {
 pub enum Format {
     /// Human-readable report.
     Text,
-    /// Machine-readable report (irsa-doctor/report/v1).
+    /// JSON: check prints irsa-doctor/report/v1, explain irsa-doctor/explain/v1,
+    /// probe irsa-doctor/probe/v1, rules and rule irsa-doctor/rules/v1.
     Json,
+    /// The same document as `json`, as YAML.
+    Yaml,
 }
 
 /// Colour choice.
@@ -64,27 +114,77 @@ pub enum FailOn {
     Info,
 }
 
-/// `--output` and `--color`.
+/// `-n` / `-A`.
+#[derive(Debug, Args)]
+pub struct ScopeArgs {
+    /// Only this namespace.
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "NAMESPACE",
+        conflicts_with = "all_namespaces",
+        global = true,
+        help_heading = "Global options"
+    )]
+    pub namespace: Option<String>,
+    /// All namespaces (the default of check, explain and collect).
+    #[arg(
+        short = 'A',
+        long = "all-namespaces",
+        global = true,
+        help_heading = "Global options"
+    )]
+    pub all_namespaces: bool,
+}
+
+/// `--output`, `--color` and `-v`.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t = Format::Text,
+        global = true,
+        help_heading = "Global options"
+    )]
     pub output: Format,
     /// Colour.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = ColorChoice::Auto,
+        global = true,
+        help_heading = "Global options"
+    )]
     pub color: ColorChoice,
+    /// More detail: the checks that passed and notes; in live mode the API call counts.
+    #[arg(
+        short = 'v',
+        long = "verbose",
+        action = clap::ArgAction::Count,
+        global = true,
+        help_heading = "Global options"
+    )]
+    pub verbose: u8,
 }
 
 /// Where facts come from.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// Snapshot files or directories (raw kubectl/aws CLI output); repeatable.
+    /// Snapshot files or directories (raw kubectl/aws CLI output); repeatable. A file
+    /// whose subject cannot be told from its content: role=NAME:FILE. Without
+    /// --snapshot: live mode.
     #[arg(short = 's', long = "snapshot", value_name = "PATH")]
     pub snapshot: Vec<PathBuf>,
     /// Cluster OIDC issuer URL, when the snapshot lacks describe-cluster.
     #[arg(long, value_name = "URL")]
     pub issuer: Option<String>,
-    /// AWS region of the cluster, when the snapshot lacks it.
+    /// AWS region of the cluster (snapshot: when it lacks it; live: else from the EKS
+    /// endpoint, else the SDK's chain).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
     /// AWS account of the cluster, when the snapshot lacks it.
@@ -102,46 +202,73 @@ pub struct SourceArgs {
     pub live: LiveArgs,
 }
 
-/// Live mode: the kubeconfig and the AWS credential chain (read-only).
+/// Live mode: the kubeconfig and the AWS credential chain (read-only). These flags are
+/// rejected with --snapshot, which reads no cluster and no account.
 #[derive(Debug, Args)]
 pub struct LiveArgs {
     /// Path to the kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
-    #[arg(long, value_name = "PATH")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        global = true,
+        help_heading = "Live mode (global)"
+    )]
     pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context.
-    #[arg(long, value_name = "NAME")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        global = true,
+        help_heading = "Live mode (global)"
+    )]
     pub context: Option<String>,
     /// AWS profile (default: the standard credential chain).
-    #[arg(long, value_name = "NAME")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        global = true,
+        help_heading = "Live mode (global)"
+    )]
     pub profile: Option<String>,
     /// Timeout of each Kubernetes request and AWS operation, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30,
+        global = true,
+        help_heading = "Live mode (global)"
+    )]
     pub timeout: u64,
     /// Role reads running at once.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 8,
+        global = true,
+        help_heading = "Live mode (global)"
+    )]
     pub concurrency: usize,
-    /// Log API call counts to stderr.
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
-    pub verbose: u8,
 }
 
 /// `collect` flags.
 #[derive(Debug, Args)]
 pub struct CollectArgs {
     /// Directory to write (created; must be empty).
-    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
-    pub output_dir: PathBuf,
-    /// Only this namespace.
     #[arg(
-        short = 'n',
-        long,
-        value_name = "NAMESPACE",
-        conflicts_with = "all_namespaces"
+        short = 'd',
+        long = "output-dir",
+        value_name = "DIR",
+        required_unless_present = "script"
     )]
-    pub namespace: Option<String>,
-    /// All namespaces (the default).
-    #[arg(short = 'A', long = "all-namespaces")]
-    pub all_namespaces: bool,
+    pub output_dir: Option<PathBuf>,
+    /// Instead, print a POSIX shell script of the AWS troubleshooting articles' kubectl
+    /// and aws commands that writes a snapshot folder (for where this binary cannot run):
+    /// `irsa-doctor collect --script --cluster NAME > collect.sh; sh collect.sh DIR`.
+    #[arg(long, conflicts_with = "output_dir")]
+    pub script: bool,
+    /// Namespace scope.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// The EKS cluster (else discovered by matching the API server URL).
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
@@ -159,17 +286,9 @@ pub struct CheckArgs {
     /// Facts.
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Only this namespace.
-    #[arg(
-        short = 'n',
-        long,
-        value_name = "NAMESPACE",
-        conflicts_with = "all_namespaces"
-    )]
-    pub namespace: Option<String>,
-    /// All namespaces (the default for snapshots).
-    #[arg(short = 'A', long = "all-namespaces")]
-    pub all_namespaces: bool,
+    /// Namespace scope.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// Only this ServiceAccount.
     #[arg(long = "service-account", value_name = "NAME")]
     pub service_account: Option<String>,
@@ -179,17 +298,52 @@ pub struct CheckArgs {
     /// The AWS SDK the workload uses, to check its version (e.g. boto3=1.9.100); repeatable.
     #[arg(long = "sdk", value_name = "NAME=VERSION")]
     pub sdk: Vec<String>,
-    /// Exit 1 when a finding of this severity or worse is reported.
-    #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Error)]
-    pub fail_on: FailOn,
-    /// Accept a run in which some links in scope could not be checked (not collected,
-    /// read failed): exit on the findings alone instead of 2. Never makes a run that
-    /// checked nothing, or one with rejected input, exit 0.
-    #[arg(long = "allow-gaps")]
-    pub allow_gaps: bool,
+    /// What the report shows and what its exit status means.
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Output.
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+/// The report's contents and exit policy (the report contract): which findings are
+/// shown, which fail the run, and whether gaps do. Defined once, flattened where a
+/// report with findings and gaps is printed.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Exit 1 when a finding of this severity or worse is reported.
+    #[arg(
+        long = "fail-on",
+        value_enum,
+        value_name = "SEVERITY",
+        default_value_t = FailOn::Error,
+        help_heading = "Report and exit status"
+    )]
+    pub fail_on: FailOn,
+    /// Errors only: the failing ServiceAccounts, the errors and their fixes (text output).
+    #[arg(
+        short = 'q',
+        long = "errors-only",
+        conflicts_with = "verbose",
+        help_heading = "Report and exit status"
+    )]
+    pub errors_only: bool,
+    /// Accept a run in which some links in scope could not be checked (not collected,
+    /// read failed): exit on the findings alone (0 or 1) instead of 2. Never makes a run
+    /// that checked nothing, or one with rejected input, exit 0.
+    #[arg(long = "allow-gaps", help_heading = "Report and exit status")]
+    pub allow_gaps: bool,
+}
+
+impl ReportArgs {
+    /// The `--fail-on` threshold as a severity.
+    pub fn fail_level(&self) -> irsa_rules::Severity {
+        match self.fail_on {
+            FailOn::Error => irsa_rules::Severity::Error,
+            FailOn::Warning => irsa_rules::Severity::Warning,
+            FailOn::Info => irsa_rules::Severity::Info,
+        }
+    }
 }
 
 /// `explain` flags.
@@ -207,9 +361,9 @@ pub struct ExplainArgs {
     /// Facts to confirm the cause against.
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Namespace of the workload that logged the error.
-    #[arg(short = 'n', long, value_name = "NAMESPACE")]
-    pub namespace: Option<String>,
+    /// Namespace of the workload that logged the error (-n), or -A.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// ServiceAccount of the workload that logged the error.
     #[arg(long = "service-account", value_name = "NAME")]
     pub service_account: Option<String>,
@@ -221,9 +375,9 @@ pub struct ExplainArgs {
 /// `probe` flags.
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// Namespace of the ServiceAccount (or pod).
-    #[arg(short = 'n', long, value_name = "NAMESPACE", default_value = "default")]
-    pub namespace: String,
+    /// Namespace of the ServiceAccount or pod (-n; default `default`).
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// The ServiceAccount to probe.
     #[arg(
         long = "service-account",
@@ -273,4 +427,69 @@ pub struct ProbeArgs {
     /// Output.
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+impl ProbeArgs {
+    /// The namespace probed (`-n`, else `default`).
+    pub fn namespace(&self) -> String {
+        self.scope
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into())
+    }
+}
+
+/// `rules` flags.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// `rule` flags.
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// Rule code (IRSA203) or name (trust-sub).
+    pub code: String,
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// `completions` flags.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `man` flags.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write irsa-doctor.1 and one page per subcommand (irsa-doctor-check.1, …) here.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// The name the user typed: `kubectl irsa-doctor` when run as the kubectl plugin
+/// `kubectl-irsa_doctor` (kubectl maps `_` in a plugin's file name to `-`), else the
+/// file name of argv[0] without `.exe`.
+pub fn bin_name(argv0: Option<&std::ffi::OsStr>) -> String {
+    let file = argv0
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_name())
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_else(|| "irsa-doctor".into());
+    let file = file.strip_suffix(".exe").unwrap_or(&file).to_string();
+    match file.strip_prefix("kubectl-") {
+        Some(plugin) if !plugin.is_empty() => format!("kubectl {}", plugin.replace('_', "-")),
+        _ => "irsa-doctor".into(),
+    }
+}
+
+/// The clap command with the bin name of this invocation.
+pub fn command(bin_name: &str) -> clap::Command {
+    Cli::command().bin_name(bin_name.to_string())
 }

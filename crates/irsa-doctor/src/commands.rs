@@ -2,25 +2,140 @@
 
 use crate::cli::ProbeArgs;
 use crate::cli::{
-    CheckArgs, Cli, CollectArgs, Command, ExplainArgs, FailOn, Format, LiveArgs, OutputArgs,
+    CheckArgs, Cli, CollectArgs, Command, ExplainArgs, Format, LiveArgs, RuleArgs, RulesArgs,
     SourceArgs,
 };
 use crate::render;
 use anyhow::{bail, Context as _, Result};
+use clap::{ArgMatches, Args as _, CommandFactory as _};
 use irsa_model::{load_paths, ContextFlags, Snapshot};
 use irsa_rules::{all_rules, rule_by_code, Options, Outcome, Scope, Severity};
 use std::io::{IsTerminal, Read, Write};
 
 /// Runs a parsed command line; returns the exit status.
-pub fn run(cli: Cli) -> Result<u8> {
+pub fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
+    reject_ignored(matches)?;
+    let verbose = cli.global.out.verbose;
     match cli.command {
         Command::Check(args) => check(args),
         Command::Explain(args) => explain(args),
-        Command::Collect(args) => collect(args),
+        Command::Collect(args) => collect(args, verbose, matches),
         Command::Probe(args) => probe(args),
-        Command::Rules(out) => rules(out),
-        Command::Rule { code } => rule(&code),
+        Command::Rules(args) => rules(args),
+        Command::Rule(args) => rule(args),
+        Command::Completions(args) => {
+            // For the `irsa-doctor` command (a shell function name cannot hold the space
+            // of `kubectl irsa-doctor`).
+            let mut cmd = crate::cli::command("irsa-doctor");
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "irsa-doctor", &mut out);
+            print_stdout(&String::from_utf8_lossy(&out))?;
+            Ok(0)
+        }
+        Command::Man(args) => man(args),
     }
+}
+
+fn man(args: crate::cli::ManArgs) -> Result<u8> {
+    let cmd = crate::cli::command("irsa-doctor");
+    match &args.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("--dir: creating {}", dir.display()))?;
+            clap_mangen::generate_to(cmd, dir)
+                .with_context(|| format!("--dir: writing the pages to {}", dir.display()))?;
+            eprintln!("irsa-doctor: wrote the manual pages to {}", dir.display());
+        }
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .context("rendering the manual page")?;
+            print_stdout(&String::from_utf8_lossy(&out))?;
+        }
+    }
+    Ok(0)
+}
+
+/// Whether the user gave this flag (not a default).
+fn given(m: &ArgMatches, id: &str) -> bool {
+    matches!(
+        m.value_source(id),
+        Some(clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable)
+    )
+}
+
+/// `-n/--namespace` as the user would write it.
+fn flag_name(a: &clap::Arg) -> String {
+    match (a.get_short(), a.get_long()) {
+        (Some(s), Some(l)) => format!("-{s}/--{l}"),
+        (None, Some(l)) => format!("--{l}"),
+        (Some(s), None) => format!("-{s}"),
+        (None, None) => a.get_id().to_string(),
+    }
+}
+
+/// Global flags that this subcommand reads from the top level although it does not
+/// flatten their group.
+const READS_GLOBAL: [(&str, &str); 1] = [("collect", "verbose")];
+
+/// Rejects flags the subcommand would ignore: a global flag whose group the subcommand
+/// does not take (`rules --context`), and the live-mode flags next to `--snapshot`.
+fn reject_ignored(matches: &ArgMatches) -> Result<()> {
+    let Some((name, sub)) = matches.subcommand() else {
+        return Ok(());
+    };
+    // Unbuilt: each subcommand holds only its own flags, not the propagated globals.
+    let top = Cli::command();
+    let own: Vec<String> = top
+        .find_subcommand(name)
+        .map(|c| c.get_arguments().map(|a| a.get_id().to_string()).collect())
+        .unwrap_or_default();
+    for a in top.get_arguments().filter(|a| a.is_global_set()) {
+        let id = a.get_id().as_str();
+        if own.iter().any(|o| o == id) || READS_GLOBAL.contains(&(name, id)) {
+            continue;
+        }
+        if given(sub, id) {
+            let why = match (name, id) {
+                ("collect", "output") => {
+                    " (collect writes JSON files to --output-dir/-d DIR; -o is the report format)"
+                }
+                _ => "",
+            };
+            bail!("{} does not apply to `{name}`{why}; drop it", flag_name(a));
+        }
+    }
+    let snapshot = own.iter().any(|o| o == "snapshot")
+        && sub
+            .get_many::<std::path::PathBuf>("snapshot")
+            .is_some_and(|mut v| v.next().is_some());
+    if snapshot {
+        let live = LiveArgs::augment_args(clap::Command::new("live"));
+        for a in live.get_arguments() {
+            if given(sub, a.get_id().as_str()) {
+                bail!(
+                    "{} is a live-mode flag and does nothing with --snapshot (the snapshot is \
+                     read, no cluster or account is); drop it, or drop --snapshot to run live",
+                    flag_name(a)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A hint after a clap error: `collect -o DIR` (the old spelling) → `-d DIR`.
+pub fn tip_for(e: &clap::Error, argv: &[std::ffi::OsString]) -> Option<String> {
+    let collect = argv.iter().any(|a| a == "collect");
+    let output = e
+        .get(clap::error::ContextKind::InvalidArg)
+        .is_some_and(|v| v.to_string().contains("--output"));
+    (collect && output && e.kind() == clap::error::ErrorKind::InvalidValue).then(|| {
+        "tip: collect writes its files to --output-dir/-d DIR; -o/--output is the format of \
+         check, explain and probe"
+            .to_string()
+    })
 }
 
 fn validate_source(s: &SourceArgs) -> Result<()> {
@@ -47,8 +162,18 @@ fn validate_source(s: &SourceArgs) -> Result<()> {
         }
     }
     for p in &s.snapshot {
-        if !p.exists() {
-            bail!("--snapshot: {} does not exist", p.display());
+        match irsa_model::files::parse_role_path(&p.to_string_lossy()) {
+            Some(Err(e)) => bail!("--snapshot {}: {e}", p.display()),
+            Some(Ok((_, file))) if !file.is_file() => {
+                bail!(
+                    "--snapshot {}: {} is not a file",
+                    p.display(),
+                    file.display()
+                )
+            }
+            Some(Ok(_)) => {}
+            None if !p.exists() => bail!("--snapshot: {} does not exist", p.display()),
+            None => {}
         }
     }
     Ok(())
@@ -155,12 +280,13 @@ fn load_collection(c: &irsa_collect::Collection, s: &SourceArgs) -> Snapshot {
 fn gather(
     s: &SourceArgs,
     namespace: &Option<String>,
+    verbose: u8,
 ) -> Result<(Snapshot, String, Option<String>)> {
     if !s.snapshot.is_empty() {
         return Ok((load(s), sources(s), None));
     }
     let opts = collect_options(&s.live, &s.cluster, &s.region, &s.issuer, namespace);
-    let c = run_collect(&opts, s.live.verbose)?;
+    let c = run_collect(&opts, verbose)?;
     let label = format!("live: {}", c.server.clone().unwrap_or_default());
     Ok((load_collection(&c, s), label, c.unreachable.clone()))
 }
@@ -180,33 +306,78 @@ fn print_stdout(text: &str) -> Result<()> {
     }
 }
 
-fn check(args: CheckArgs) -> Result<u8> {
-    validate_source(&args.source)?;
+/// Parses `--sdk NAME=VERSION`, rejecting names the SDK table does not know.
+fn parse_sdks(given: &[String]) -> Result<Vec<(String, String)>> {
+    let known = irsa_rules::rules::sdk_too_old::known_sdk_names();
     let mut sdks = Vec::new();
-    for s in &args.sdk {
+    for s in given {
         let Some((name, version)) = s.split_once('=') else {
             bail!("--sdk: `{s}` is not NAME=VERSION (e.g. boto3=1.9.220)");
         };
-        sdks.push((name.trim().to_string(), version.trim().to_string()));
+        let (name, version) = (name.trim(), version.trim());
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+            bail!("--sdk: unknown SDK `{name}`; known: {}", known.join(", "));
+        }
+        if version.is_empty()
+            || !version.starts_with(|c: char| c.is_ascii_digit())
+            || !version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            bail!("--sdk: `{version}` is not a version like 1.9.220 (in `{s}`)");
+        }
+        sdks.push((name.to_string(), version.to_string()));
     }
-    let (snap, label, fatal) = gather(&args.source, &args.namespace)?;
+    Ok(sdks)
+}
+
+/// Prints a serialisable document as JSON or YAML.
+fn print_document<T: serde::Serialize>(format: Format, doc: &T) -> Result<()> {
+    match format {
+        Format::Yaml => {
+            let v = serde_json::to_value(doc)?;
+            print_stdout(&serde_yaml_ng::to_string(&v)?)
+        }
+        _ => print_stdout(&format!("{}\n", serde_json::to_string_pretty(doc)?)),
+    }
+}
+
+fn check(args: CheckArgs) -> Result<u8> {
+    if args.report.errors_only && args.out.output != Format::Text {
+        bail!(
+            "-q/--errors-only shapes the text report; -o {} always carries every finding \
+             (filter it instead, e.g. jq '.findings[] | select(.severity == \"error\")'); drop one",
+            match args.out.output {
+                Format::Yaml => "yaml",
+                _ => "json",
+            }
+        );
+    }
+    validate_source(&args.source)?;
+    let sdks = parse_sdks(&args.sdk)?;
+    let (snap, label, fatal) = gather(&args.source, &args.scope.namespace, args.out.verbose)?;
     let scope = Scope {
-        namespace: args.namespace.clone(),
+        namespace: args.scope.namespace.clone(),
         service_account: args.service_account.clone(),
         pod: args.pod.clone(),
     };
     let options = Options { sdks };
     let report = irsa_rules::check(&snap, &scope, &options);
     match args.out.output {
-        Format::Json => print_stdout(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&render::json::report(&report, &snap.inputs))?
-        ))?,
+        Format::Json | Format::Yaml => print_document(
+            args.out.output,
+            &render::json::report(&report, &snap.inputs),
+        )?,
         Format::Text => print_stdout(&render::human::report(
             &report,
             &snap.inputs,
             &label,
-            render::use_color(args.out.color),
+            &render::human::Options {
+                color: render::use_color(args.out.color),
+                width: render::width(),
+                verbose: args.out.verbose > 0,
+                errors_only: args.report.errors_only,
+            },
         ))?,
     }
     for r in &snap.inputs.rejected {
@@ -216,12 +387,12 @@ fn check(args: CheckArgs) -> Result<u8> {
         eprintln!("irsa-doctor: {f}");
         return Ok(2);
     }
-    let level = match args.fail_on {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-        FailOn::Info => Severity::Info,
-    };
-    Ok(exit_status(&report, level, args.allow_gaps, &label))
+    Ok(exit_status(
+        &report,
+        args.report.fail_level(),
+        args.report.allow_gaps,
+        &label,
+    ))
 }
 
 /// The report contract's exit status: 2 when nothing was checked, input was rejected,
@@ -241,12 +412,13 @@ fn exit_status(report: &irsa_rules::Report, level: Severity, allow_gaps: bool, s
         // Each rejected input was named above, one line each.
         Outcome::RejectedInputs(_) => 2,
         Outcome::Incomplete(gaps) => {
-            eprintln!(
+            let line = format!(
                 "irsa-doctor: incomplete: {} link(s) in scope could not be checked (first: {}: {}); the report names them; pass --allow-gaps to accept",
                 gaps.len(),
                 gaps[0].subject.display(),
                 gaps[0].why
             );
+            eprintln!("{}", irsa_rules::messages::plurals(&line));
             2
         }
         Outcome::Findings => 1,
@@ -297,16 +469,16 @@ fn explain(args: ExplainArgs) -> Result<u8> {
     let context = if args.source.snapshot.is_empty() && !live {
         None
     } else {
-        Some(gather(&args.source, &args.namespace)?.0)
+        Some(gather(&args.source, &args.scope.namespace, args.out.verbose)?.0)
     };
     let scope = Scope {
-        namespace: args.namespace.clone(),
+        namespace: args.scope.namespace.clone(),
         service_account: args.service_account.clone(),
         pod: None,
     };
     let result = irsa_rules::explain::explain_bytes(&bytes, context.as_ref(), &scope);
     match args.out.output {
-        Format::Json => print_stdout(&format!("{}\n", serde_json::to_string_pretty(&result)?))?,
+        Format::Json | Format::Yaml => print_document(args.out.output, &result)?,
         Format::Text => print_stdout(&irsa_rules::explain::render_text(&result))?,
     }
     if !result.recognised {
@@ -323,8 +495,38 @@ fn explain(args: ExplainArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn collect(args: CollectArgs) -> Result<u8> {
-    let dir = &args.output_dir;
+fn collect_script(args: &CollectArgs, matches: &ArgMatches) -> Result<u8> {
+    for id in ["timeout", "concurrency"] {
+        if matches
+            .subcommand_matches("collect")
+            .is_some_and(|m| given(m, id))
+        {
+            bail!("--{id} does not apply to `collect --script` (the script runs kubectl and aws)");
+        }
+    }
+    let s = crate::script::render(&crate::script::ScriptOptions {
+        namespace: args.scope.namespace.clone(),
+        cluster: args.cluster.clone(),
+        region: args.region.clone(),
+        profile: args.live.profile.clone(),
+        context: args.live.context.clone(),
+        kubeconfig: args
+            .live
+            .kubeconfig
+            .as_ref()
+            .map(|k| k.display().to_string()),
+    });
+    print_stdout(&s)?;
+    Ok(0)
+}
+
+fn collect(args: CollectArgs, verbose: u8, matches: &ArgMatches) -> Result<u8> {
+    if args.script {
+        return collect_script(&args, matches);
+    }
+    let Some(dir) = &args.output_dir else {
+        bail!("collect: pass --output-dir/-d DIR (or --script)");
+    };
     if dir.exists()
         && std::fs::read_dir(dir)
             .map(|mut d| d.next().is_some())
@@ -340,9 +542,9 @@ fn collect(args: CollectArgs) -> Result<u8> {
         &args.cluster,
         &args.region,
         &None,
-        &args.namespace,
+        &args.scope.namespace,
     );
-    let c = run_collect(&opts, args.live.verbose)?;
+    let c = run_collect(&opts, verbose)?;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("--output-dir: creating {}", dir.display()))?;
     for (name, v) in &c.files {
@@ -379,14 +581,18 @@ fn probe(args: ProbeArgs) -> Result<u8> {
     if let Some(i) = &args.issuer {
         irsa_policy::Issuer::parse(i).map_err(|e| anyhow::anyhow!("--issuer: {e}"))?;
     }
+    if args.scope.all_namespaces {
+        bail!("-A/--all-namespaces does not apply to `probe`: it probes one ServiceAccount (-n NAMESPACE)");
+    }
+    let namespace = args.namespace();
     let opts = collect_options(
         &args.live,
         &args.cluster,
         &args.region,
         &args.issuer,
-        &Some(args.namespace.clone()),
+        &Some(namespace.clone()),
     );
-    let collection = run_collect(&opts, args.live.verbose)?;
+    let collection = run_collect(&opts, args.out.verbose)?;
     if let Some(f) = &collection.unreachable {
         bail!("{f}");
     }
@@ -404,16 +610,16 @@ fn probe(args: ProbeArgs) -> Result<u8> {
         (None, Some(pod)) => match snap
             .pods
             .iter()
-            .find(|p| p.namespace == args.namespace && &p.name == pod)
+            .find(|p| p.namespace == namespace && &p.name == pod)
         {
             Some(p) => p.spec.effective_service_account().to_string(),
-            None => bail!("--pod: pod {pod} not found in namespace {}", args.namespace),
+            None => bail!("--pod: pod {pod} not found in namespace {namespace}"),
         },
         (None, None) => bail!("pass --service-account NAME or --pod NAME"),
     };
     let timeout = std::time::Duration::from_secs(args.live.timeout.max(1));
     let probe_opts = irsa_collect::probe::ProbeOptions {
-        namespace: args.namespace.clone(),
+        namespace: namespace.clone(),
         service_account,
         expiration_seconds: args.expiration,
         ca_file: args.ca_file.clone(),
@@ -438,11 +644,11 @@ fn probe(args: ProbeArgs) -> Result<u8> {
             irsa_collect::probe::probe(&kube, &aws, &snap, &probe_opts, &stats).await,
         )
     })?;
-    if args.live.verbose > 0 {
+    if args.out.verbose > 0 {
         eprintln!("irsa-doctor: probe made {}", stats.summary());
     }
     match args.out.output {
-        Format::Json => print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
+        Format::Json | Format::Yaml => print_document(args.out.output, &report)?,
         Format::Text => print_stdout(&render::probe::report(
             &report,
             render::use_color(args.out.color),
@@ -451,26 +657,48 @@ fn probe(args: ProbeArgs) -> Result<u8> {
     Ok(if report.healthy() { 0 } else { 1 })
 }
 
-fn rules(out: OutputArgs) -> Result<u8> {
-    let rules = all_rules();
-    match out.output {
-        Format::Json => {
-            let v: Vec<_> = rules
-                .iter()
-                .map(|r| {
-                    let m = r.meta();
-                    serde_json::json!({"code": m.code, "name": m.name, "cause": m.cause.id(), "severity": m.severity.name(), "summary": m.summary})
-                })
-                .collect();
-            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
-        }
+/// The rules, sorted by code.
+fn sorted_rules() -> Vec<&'static irsa_rules::RuleMeta> {
+    let mut metas: Vec<_> = all_rules().into_iter().map(|r| r.meta()).collect();
+    metas.sort_by_key(|m| m.code);
+    metas
+}
+
+/// One rule as `irsa-doctor/rules/v1` lists it.
+fn rule_json(m: &irsa_rules::RuleMeta, with_doc: bool) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "code": m.code,
+        "name": m.name,
+        "cause": m.cause.id(),
+        "severity": m.severity.name(),
+        "summary": m.summary,
+    });
+    if with_doc {
+        v["doc"] = serde_json::json!(m.doc);
+        v["links"] = serde_json::json!(render::markdown::links(m.doc)
+            .into_iter()
+            .map(|(text, url)| serde_json::json!({"text": text, "url": url}))
+            .collect::<Vec<_>>());
+    }
+    v
+}
+
+fn rules(args: RulesArgs) -> Result<u8> {
+    let metas = sorted_rules();
+    match args.out.output {
+        Format::Json | Format::Yaml => print_document(
+            args.out.output,
+            &serde_json::json!({
+                "schema": "irsa-doctor/rules/v1",
+                "rules": metas.iter().map(|m| rule_json(m, false)).collect::<Vec<_>>(),
+            }),
+        )?,
         Format::Text => {
             let mut s = format!(
                 "{:<8} {:<26} {:<25} {:<8} {}\n",
                 "CODE", "NAME", "CAUSE", "SEVERITY", "SUMMARY"
             );
-            for r in rules {
-                let m = r.meta();
+            for m in metas {
                 s.push_str(&format!(
                     "{:<8} {:<26} {:<25} {:<8} {}\n",
                     m.code,
@@ -486,19 +714,34 @@ fn rules(out: OutputArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn rule(code: &str) -> Result<u8> {
+fn rule(args: RuleArgs) -> Result<u8> {
+    let code = &args.code;
     let Some(r) = rule_by_code(code) else {
         bail!("rule `{code}` does not exist; `irsa-doctor rules` lists them");
     };
     let m = r.meta();
-    print_stdout(&format!(
-        "{} {} (cause {}, {})\n{}\n\n{}\n",
-        m.code,
-        m.name,
-        m.cause.id(),
-        m.severity.name(),
-        m.summary,
-        m.doc
-    ))?;
+    match args.out.output {
+        Format::Json | Format::Yaml => print_document(
+            args.out.output,
+            &serde_json::json!({
+                "schema": "irsa-doctor/rules/v1",
+                "rules": [rule_json(m, true)],
+            }),
+        )?,
+        Format::Text => {
+            let color = render::use_color(args.out.color);
+            let title = format!("# {} {}\n\n{}\n\n", m.code, m.name, m.summary);
+            let meta = format!(
+                "Cause `{}`, severity {}.\n\n",
+                m.cause.id(),
+                m.severity.name()
+            );
+            print_stdout(&render::markdown::render(
+                &format!("{title}{meta}{}", m.doc),
+                render::width(),
+                color,
+            ))?;
+        }
+    }
     Ok(0)
 }

@@ -6,7 +6,8 @@ use std::process::{Command, Output};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"));
-    c.env_remove("NO_COLOR");
+    // Piped and without COLUMNS: no wrapping, whatever the developer's terminal.
+    c.env_remove("NO_COLOR").env_remove("COLUMNS");
     c
 }
 
@@ -359,18 +360,76 @@ fn rules_and_rule_docs() {
     let o = run(&["rules"]);
     assert_eq!(o.status.code(), Some(0));
     insta::assert_snapshot!("rules_table", stdout(&o));
-    let o = run(&["rule", "IRSA203"]);
-    let doc = stdout(&o);
-    for heading in [
-        "## What it checks",
-        "## Why it matters",
-        "## Example",
-        "## Fix",
-        "## In the AWS troubleshooting articles",
-    ] {
-        assert!(doc.contains(heading), "{heading}");
-    }
+    let codes: Vec<String> = stdout(&o)
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    let mut sorted = codes.clone();
+    sorted.sort();
+    assert_eq!(codes, sorted, "rules sorted by code");
+    let o = run(&["rules", "-o", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["schema"], "irsa-doctor/rules/v1");
+    assert_eq!(v["rules"].as_array().unwrap().len(), codes.len());
     assert_eq!(run(&["rule", "NOPE"]).status.code(), Some(2));
+}
+
+/// `rule CODE` renders the rule's Markdown for the terminal: headings without `##`,
+/// links with their URLs, wrapped to COLUMNS with hanging indent; `-o json` gives the
+/// Markdown and its links.
+#[test]
+fn rule_doc_rendered_for_the_terminal() {
+    let o = bin()
+        .args(["rule", "IRSA203"])
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let doc = stdout(&o);
+    assert!(doc.starts_with("IRSA203 trust-sub\n"), "{doc}");
+    for heading in [
+        "What it checks",
+        "Why it matters",
+        "Example",
+        "Fix",
+        "In the AWS troubleshooting articles",
+    ] {
+        assert!(doc.lines().any(|l| l == heading), "{heading}: {doc}");
+    }
+    assert!(!doc.contains("## "), "Markdown headings rendered: {doc}");
+    assert!(!doc.contains("]("), "Markdown links rendered: {doc}");
+    assert!(
+        doc.contains("<https://repost.aws/knowledge-center/eks-load-balancer-webidentityerr>"),
+        "the article's link is kept whole: {doc}"
+    );
+    for l in doc.lines() {
+        assert!(
+            l.chars().count() <= 80 || l.split_whitespace().any(|w| w.len() > 60),
+            "wrapped to 80: {l:?}"
+        );
+    }
+    let o = run(&["rule", "trust-sub", "-o", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let r = &v["rules"][0];
+    assert_eq!(r["code"], "IRSA203");
+    assert!(r["doc"].as_str().unwrap().contains("## What it checks"));
+    assert!(r["links"].as_array().unwrap().iter().any(
+        |l| l["url"] == "https://repost.aws/knowledge-center/eks-load-balancer-webidentityerr"
+    ));
+    let o = run(&["rule", "IRSA203", "-o", "yaml"]);
+    let y: Value = serde_yaml_ng::from_str(&stdout(&o)).unwrap();
+    assert_eq!(y, v, "yaml is the same document");
+    // Every rendered doc: no internal vocabulary, and at least one link to AWS.
+    for r in irsa_rules::all_rules() {
+        let code = r.meta().code;
+        let out = stdout(&run(&["rule", code]));
+        let lower = out.to_lowercase();
+        for internal in ["seed", "checklist", "facts §", "[unv]", "[inf", "issue "] {
+            assert!(!lower.contains(internal), "{code} says `{internal}`");
+        }
+        assert!(out.contains("<https://"), "{code} links its sources: {out}");
+    }
 }
 
 #[test]
@@ -506,7 +565,524 @@ fn explain_reads_stdin_and_rejects_empty() {
     assert_eq!(run(&["explain", "  "]).status.code(), Some(2));
 }
 
+/// Flags mean one thing everywhere: global flags work before the subcommand; a flag a
+/// subcommand would ignore is rejected with one line; `collect` writes to -d; unknown
+/// SDK names are rejected with the known ones; `-o yaml`.
+#[test]
+fn flags_mean_one_thing() {
+    let lbc = examples("lbc-webidentityerr");
+    // Global flags before the subcommand equal the same flags after it.
+    let before = run(&[
+        "-n",
+        "kube-system",
+        "-o",
+        "json",
+        "check",
+        "--snapshot",
+        &lbc,
+    ]);
+    let after = run(&[
+        "check",
+        "--snapshot",
+        &lbc,
+        "-n",
+        "kube-system",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(before.status.code(), Some(1), "{}", stderr(&before));
+    assert_eq!(stdout(&before), stdout(&after));
+    let other_ns = run(&["-n", "default", "-o", "json", "check", "--snapshot", &lbc]);
+    assert_ne!(
+        stdout(&other_ns),
+        stdout(&before),
+        "-n before the subcommand scopes"
+    );
+    // Live-mode flags with --snapshot are rejected, naming the flag.
+    for flag in [
+        ["--context", "prod"],
+        ["--profile", "x"],
+        ["--kubeconfig", "/tmp/k"],
+        ["--timeout", "5"],
+    ] {
+        let o = run(&["check", "--snapshot", &lbc, flag[0], flag[1]]);
+        assert_eq!(o.status.code(), Some(2), "{flag:?}");
+        let e = stderr(&o);
+        assert!(e.contains(flag[0]) && e.contains("--snapshot"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        let o = run(&[flag[0], flag[1], "check", "--snapshot", &lbc]);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "before the subcommand too: {flag:?}"
+        );
+    }
+    // A global flag the subcommand does not use.
+    let o = run(&["-n", "x", "rules"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("-n/--namespace does not apply to `rules`"));
+    let o = run(&["collect", "-o", "json", "-d", "/tmp/never-written"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--output-dir/-d"), "{}", stderr(&o));
+    let o = run(&["collect", "-o", "/tmp/bundle"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("tip: collect writes its files to --output-dir/-d"));
+    let o = run(&["collect", "--help"]);
+    assert!(stdout(&o).contains("-d, --output-dir <DIR>"));
+    // --sdk with an unknown SDK name lists the known ones.
+    let o = run(&["check", "--snapshot", &lbc, "--sdk", "boto4=1.0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("unknown SDK `boto4`") && e.contains("boto3"),
+        "{e}"
+    );
+    let o = run(&["check", "--snapshot", &lbc, "--sdk", "boto3=latest"]);
+    assert_eq!(o.status.code(), Some(2));
+    // The report flags are check's: -q shapes the text report, so it is refused next to
+    // a document format (which always carries every finding); other subcommands refuse
+    // --allow-gaps and -q.
+    for format in ["json", "yaml"] {
+        let o = run(&["check", "--snapshot", &lbc, "-q", "-o", format]);
+        assert_eq!(o.status.code(), Some(2), "-q -o {format}");
+        let e = stderr(&o);
+        assert!(
+            e.contains("-q/--errors-only") && e.contains(&format!("-o {format}")),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(o.stdout.is_empty());
+    }
+    for args in [
+        vec!["explain", "AccessDenied", "--allow-gaps"],
+        vec!["rules", "--allow-gaps"],
+        vec!["explain", "AccessDenied", "-q"],
+        vec!["rules", "--fail-on", "warning"],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains("unexpected argument"), "{args:?}");
+    }
+    // --allow-gaps means the same in text and JSON: the exit status of the findings.
+    let gappy = tempfile::tempdir().unwrap();
+    copy_dir(&PathBuf::from(&lbc), gappy.path());
+    std::fs::remove_file(gappy.path().join("iam-get-role.json")).unwrap();
+    let gappy = gappy.path().display().to_string();
+    for format in ["text", "json"] {
+        let o = run(&["check", "--snapshot", &gappy, "-o", format]);
+        assert_eq!(o.status.code(), Some(2), "{format}: {}", stderr(&o));
+        let o = run(&["check", "--snapshot", &gappy, "-o", format, "--allow-gaps"]);
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", stderr(&o));
+    }
+    // check --help says it runs live without --snapshot.
+    let o = run(&["check", "--help"]);
+    assert!(stdout(&o).contains("Without --snapshot, check runs live"));
+    // The JSON schema names in the help are the ones printed.
+    let help = stdout(&run(&["--help"]));
+    for (args, schema) in [
+        (
+            vec!["check", "--snapshot", &lbc, "-o", "json"],
+            "irsa-doctor/report/v1",
+        ),
+        (
+            vec!["explain", "AccessDenied", "-o", "json"],
+            "irsa-doctor/explain/v1",
+        ),
+        (vec!["rules", "-o", "json"], "irsa-doctor/rules/v1"),
+    ] {
+        let v: Value = serde_json::from_str(&stdout(&run(&args))).unwrap();
+        assert_eq!(v["schema"], schema);
+        assert!(help.contains(schema), "help names {schema}");
+    }
+    // -o yaml: the same document as JSON.
+    let j: Value = serde_json::from_str(&stdout(&after)).unwrap();
+    let y = run(&[
+        "check",
+        "--snapshot",
+        &lbc,
+        "-n",
+        "kube-system",
+        "-o",
+        "yaml",
+    ]);
+    assert_eq!(y.status.code(), Some(1));
+    let y: Value = serde_yaml_ng::from_str(&stdout(&y)).unwrap();
+    assert_eq!(y, j);
+}
+
+/// Installed as the kubectl plugin `kubectl-irsa_doctor`, usage lines read
+/// `kubectl irsa-doctor …`.
+#[test]
+fn kubectl_plugin_usage_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("kubectl-irsa_doctor");
+    // A symlink, as krew installs it (a copy could still be open for writing when
+    // another test thread forks: "text file busy").
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_irsa-doctor"), &plugin).unwrap();
+    let o = Command::new(&plugin).arg("--help").output().unwrap();
+    assert!(
+        stdout(&o).contains("Usage: kubectl irsa-doctor [OPTIONS] <COMMAND>"),
+        "{}",
+        stdout(&o)
+    );
+    let o = Command::new(&plugin)
+        .args(["check", "--frobnicate"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("Usage: kubectl irsa-doctor check"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["--help"]);
+    assert!(stdout(&o).contains("Usage: irsa-doctor [OPTIONS] <COMMAND>"));
+}
+
+/// Completions for every shell clap_complete knows, a roff man page, and --version
+/// with the commit when built from git.
+#[test]
+fn completions_man_page_and_version() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let o = run(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let s = stdout(&o);
+        assert!(s.contains("irsa-doctor"), "{shell}");
+        for sub in ["check", "explain", "collect", "snapshot", "output-dir"] {
+            assert!(s.contains(sub), "{shell} completes {sub}");
+        }
+    }
+    assert_eq!(run(&["completions", "tcsh"]).status.code(), Some(2));
+    if Command::new("bash").arg("--version").output().is_ok() {
+        let o = run(&["completions", "bash"]);
+        let st = Command::new("bash")
+            .arg("-n")
+            .arg("-c")
+            .arg(stdout(&o))
+            .status()
+            .unwrap();
+        assert!(st.success(), "the bash completion script parses");
+    }
+    let o = run(&["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    let man = stdout(&o);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH irsa-doctor 1"),
+        "{man}"
+    );
+    assert!(man.contains(".SH SYNOPSIS") && man.contains("check"));
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    for page in [
+        "irsa-doctor.1",
+        "irsa-doctor-check.1",
+        "irsa-doctor-collect.1",
+    ] {
+        let p = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(p.contains(".TH"), "{page}");
+    }
+    let o = run(&["--version"]);
+    let v = stdout(&o);
+    assert!(
+        v.starts_with(&format!("irsa-doctor {}", env!("CARGO_PKG_VERSION"))),
+        "{v}"
+    );
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    if let Ok(h) = head {
+        if h.status.success() {
+            let h = String::from_utf8_lossy(&h.stdout).trim().to_string();
+            assert!(v.contains(&format!("({h})")), "{v} names commit {h}");
+        }
+    }
+}
+
+/// Fixes act in the right place: an `aws iam` fix for another account's resource runs
+/// only under that account's credentials (checked with sts get-caller-identity), and a
+/// fix with placeholders is a template, never a ready command.
+#[test]
+fn fixes_act_in_the_right_account_and_templates_are_marked() {
+    let o = run(&[
+        "check",
+        "--snapshot",
+        &examples("many-problems"),
+        "-o",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let fixes: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["fix"].as_array().unwrap())
+        .collect();
+    // The cross-account provider (the etl role lives in 444455556666; the snapshot's
+    // credentials are 111122223333's).
+    let create = fixes
+        .iter()
+        .find(|f| {
+            f["command"]
+                .as_str()
+                .is_some_and(|c| c.contains("create-open-id-connect-provider"))
+        })
+        .expect("a provider to create");
+    assert_eq!(create["account"], "444455556666");
+    let cmd = create["command"].as_str().unwrap();
+    // Run it with a stand-in aws: only the right account creates anything.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("aws");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nif [ \"$1 $2\" = \"sts get-caller-identity\" ]; then echo \"$FAKE_ACCOUNT\"; else echo \"$*\" >> \"$LOG\"; fi\n",
+    )
+    .unwrap();
+    Command::new("chmod").arg("+x").arg(&fake).status().unwrap();
+    for (account, creates) in [("111122223333", false), ("444455556666", true)] {
+        let log = dir.path().join(format!("{account}.log"));
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    dir.path().display(),
+                    std::env::var("PATH").unwrap()
+                ),
+            )
+            .env("FAKE_ACCOUNT", account)
+            .env("LOG", &log)
+            .output()
+            .unwrap();
+        assert_eq!(log.exists(), creates, "{account}: {cmd}");
+        if !creates {
+            assert!(String::from_utf8_lossy(&o.stderr).contains("switch to account 444455556666"));
+        }
+    }
+    // Same-account fixes carry no guard.
+    for f in &fixes {
+        if f.get("account").is_none() {
+            assert!(!f["command"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("get-caller-identity"));
+        }
+    }
+    // Templates: marked, with their placeholders.
+    let template = fixes
+        .iter()
+        .find(|f| f["summary"].as_str().unwrap().contains("<its ARN>"))
+        .expect("a fix with a placeholder");
+    assert_eq!(template["template"], true);
+    assert_eq!(template["placeholders"], serde_json::json!(["<its ARN>"]));
+    for f in &fixes {
+        let text = format!("{}{}", f["summary"], f["command"]);
+        if f["template"] != true {
+            assert!(
+                irsa_rules::fix_target::placeholders(&text).is_empty()
+                    || !(text.contains("aws ") || text.contains("kubectl ")),
+                "unmarked placeholder: {f}"
+            );
+        }
+    }
+}
+
+/// The report leads with the answer: the verdict per ServiceAccount first; passes
+/// collapsed unless -v; -q keeps errors only; text wraps to COLUMNS with a hanging
+/// indent while fix commands stay whole and flush left; the thumbprint note only with
+/// -v, once; plurals agree with their counts; the first 80×24 screen names the broken
+/// link and the fix.
+#[test]
+fn report_leads_with_the_answer() {
+    let lbc = examples("lbc-webidentityerr");
+    let o = bin()
+        .args(["check", "--snapshot", &lbc])
+        .env("COLUMNS", "80")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    let screen: Vec<&str> = out.lines().take(24).collect();
+    let verdict = screen
+        .iter()
+        .position(|l| l.starts_with("✘ kube-system/aws-load-balancer-controller: AccessDenied"))
+        .expect("the verdict");
+    assert!(verdict <= 2, "the verdict comes first: {out}");
+    assert!(screen.join("\n").contains("[IRSA203]"));
+    assert!(
+        screen
+            .iter()
+            .any(|l| l.contains("fix: correct the trust policy")),
+        "{out}"
+    );
+    assert!(
+        screen.iter().any(|l| l.starts_with("cat > trust-")),
+        "{out}"
+    );
+    // Wrapped to 80 with a hanging indent, commands whole.
+    let cmd_start = out
+        .lines()
+        .position(|l| l.starts_with("cat > trust-"))
+        .unwrap();
+    for (i, l) in out.lines().enumerate() {
+        if i < cmd_start {
+            assert!(
+                l.chars().count() <= 80
+                    || !l.contains(' ')
+                    || l.split(' ').any(|w| w.chars().count() > 60),
+                "{l:?}"
+            );
+        }
+    }
+    assert!(
+        out.lines().nth(verdict + 1).unwrap().starts_with("  "),
+        "hanging indent"
+    );
+    assert!(out.lines().any(|l| l.starts_with("aws iam update-assume-role-policy --role-name AmazonEKSLoadBalancerControllerRole --policy-document file://")));
+    // Passes collapsed; the thumbprint note hidden; plurals right.
+    assert!(!out.contains("✔ role arn:"), "{out}");
+    // (The role's policy documents are not in the example: that gap is listed.)
+    assert!(out.contains("Roles ✔ 1 check passed"), "{out}");
+    assert!(!out.contains("thumbprint"), "{out}");
+    assert!(!out.contains("(s)"), "{out}");
+    // One verdict, at the top: no second verdict block at the bottom.
+    assert_eq!(
+        out.matches("✘ kube-system/aws-load-balancer-controller")
+            .count(),
+        1,
+        "{out}"
+    );
+    assert!(!out.contains("Verdict"), "{out}");
+    // Last, what was checked and the counts, plurals resolved.
+    assert_eq!(
+        out.lines().last(),
+        Some("1 error, 0 warnings, 2 info · 9 checks passed (-v shows them and the notes)"),
+        "{out}"
+    );
+    let checked = &out[out.rfind("\nchecked: ").expect("the checked line") + 1..];
+    assert_eq!(
+        checked.replace("\n  ", " "),
+        "checked: 2 ServiceAccounts, 1 role, 2 pods, 1 workload; 1 of 1 role chain decided end to end\n\
+         1 error, 0 warnings, 2 info · 9 checks passed (-v shows them and the notes)\n",
+        "{out}"
+    );
+    // -v: every pass and the note, once.
+    let v = stdout(&run(&[
+        "check",
+        "--snapshot",
+        &lbc,
+        "-v",
+        "--color",
+        "never",
+    ]));
+    assert!(v.contains(
+        "✔ role arn:aws:iam::111122223333:role/AmazonEKSLoadBalancerControllerRole exists"
+    ));
+    assert!(v.contains("✔ 2 pods of kube-system/aws-load-balancer-controller carry"));
+    assert_eq!(v.matches("IAM verifies EKS issuers").count(), 1);
+    // A snapshot with every kind of verdict: the healthy example plus a ServiceAccount
+    // its role does not trust (fails) and one whose role was not collected (not checked).
+    let mix = tempfile::tempdir().unwrap();
+    copy_dir(&PathBuf::from(examples("healthy")), mix.path());
+    let sa: Value =
+        serde_json::from_str(&std::fs::read_to_string(mix.path().join("k8s/sa.json")).unwrap())
+            .unwrap();
+    for (name, role) in [
+        (
+            "batch",
+            "arn:aws:iam::391252439823:role/orders-use2-inventory-api",
+        ),
+        ("reports", "arn:aws:iam::391252439823:role/not-collected"),
+    ] {
+        let mut twin = sa.clone();
+        twin["metadata"]["name"] = name.into();
+        twin["metadata"]["uid"] = name.into();
+        twin["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] = role.into();
+        std::fs::write(
+            mix.path().join(format!("k8s/sa-{name}.json")),
+            twin.to_string(),
+        )
+        .unwrap();
+    }
+    let mix = mix.path().display().to_string();
+    let full = stdout(&run(&["check", "--snapshot", &mix, "--color", "never"]));
+    // Failing first, then not checked, then working; one line each.
+    let verdicts: Vec<&str> = full
+        .lines()
+        .filter(|l| {
+            ["✘ ", "? ", "! ", "- ", "✔ "]
+                .iter()
+                .any(|m| l.starts_with(m))
+        })
+        .collect();
+    assert_eq!(verdicts.len(), 3, "{full}");
+    assert!(
+        verdicts[0].starts_with("✘ inventory/batch: AccessDenied — "),
+        "{full}"
+    );
+    assert!(verdicts[0].ends_with("[IRSA203]"), "{full}");
+    assert!(
+        verdicts[1].starts_with("? inventory/reports: not checked: "),
+        "{full}"
+    );
+    assert!(
+        verdicts[2].starts_with("✔ inventory/inventory-api: credentials issued"),
+        "{full}"
+    );
+    // -q: errors only: the failing verdict, no other verdict, no warning or note.
+    let q = stdout(&run(&[
+        "check",
+        "--snapshot",
+        &mix,
+        "-q",
+        "--color",
+        "never",
+    ]));
+    assert!(q.contains("✘ inventory/batch: AccessDenied"), "{q}");
+    assert!(!q.contains("✔ inventory/inventory-api"), "{q}");
+    assert!(!q.contains("? inventory/reports"), "{q}");
+    assert!(
+        !q.lines()
+            .any(|l| l.trim_start().starts_with("! ") || l.trim_start().starts_with("i ")),
+        "{q}"
+    );
+    assert!(q.contains("(-q: errors only)"));
+    let many = examples("many-problems");
+    let full = stdout(&run(&["check", "--snapshot", &many, "--color", "never"]));
+    assert_eq!(
+        run(&["check", "--snapshot", &many, "-q", "-v"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // A template is never printed as a ready command.
+    for l in full.lines() {
+        if !l.starts_with(' ') && !l.starts_with('#') {
+            assert!(
+                irsa_rules::fix_target::placeholders(l).is_empty(),
+                "ready-looking template: {l}"
+            );
+        }
+    }
+    assert!(full.contains("fix (template: replace <its ARN> first):"));
+}
+
 const LBC_DENIED: &str = "WebIdentityErr: failed to retrieve credentials caused by: AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity";
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
 
 fn run_stdin(args: &[&str], input: &[u8]) -> Output {
     let mut c = bin();

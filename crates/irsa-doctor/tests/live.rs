@@ -142,7 +142,7 @@ fn live_check_equals_check_of_the_collected_snapshot() {
             "shop-use1",
             "--region",
             "us-east-1",
-            "-o",
+            "-d",
             out.to_str().unwrap(),
         ],
     );

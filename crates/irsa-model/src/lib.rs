@@ -8,6 +8,7 @@
 
 pub mod command;
 mod events;
+pub mod files;
 mod kinds;
 pub mod loader;
 pub mod model;

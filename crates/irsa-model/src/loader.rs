@@ -49,6 +49,10 @@ pub struct Loader {
     provider_lists: Vec<(Vec<String>, String)>,
     read_providers: Vec<(raw::GetProvider, Option<String>)>,
     permissions: crate::permissions::Pending,
+    /// The file being read (for naming what is skipped).
+    current: String,
+    /// Files named with `role=NAME:FILE`: read that way, not again from their folder.
+    role_files: Vec<PathBuf>,
 }
 
 struct Ctx<'a> {
@@ -104,21 +108,74 @@ impl Loader {
     }
 
     fn add_file(&mut self, path: &Path) {
+        if !self.role_files.is_empty()
+            && std::fs::canonicalize(path).is_ok_and(|c| self.role_files.contains(&c))
+        {
+            return;
+        }
         let shown = path.display().to_string();
         match std::fs::read(path) {
             Err(e) => self.reject(&shown, None, format!("cannot read: {e}")),
             Ok(bytes) => {
                 self.snap.inputs.files += 1;
-                match String::from_utf8(bytes) {
+                match crate::files::decode(bytes) {
                     Ok(text) => self.add_text(&shown, &text),
-                    Err(_) => self.skip("file that is not UTF-8 text"),
+                    Err(why) => {
+                        self.current = shown;
+                        self.skip(why);
+                    }
                 }
             }
         }
     }
 
+    /// Adds a file whose outputs are about `role` (`--snapshot role=NAME:FILE`): an
+    /// `aws iam list-attached-role-policies`/`list-role-policies` output or a policy
+    /// document, which do not name their role themselves.
+    pub fn add_file_for_role(&mut self, role: &str, path: &Path) {
+        let shown = path.display().to_string();
+        let text = match std::fs::read(path).map(crate::files::decode) {
+            Err(e) => return self.reject(&shown, None, format!("cannot read: {e}")),
+            Ok(Err(why)) => {
+                self.snap.inputs.files += 1;
+                self.current = shown;
+                return self.skip(why);
+            }
+            Ok(Ok(t)) => t,
+        };
+        self.snap.inputs.files += 1;
+        self.current = shown.clone();
+        let body = text.trim_start_matches('\u{feff}');
+        let json = if body.trim_start().starts_with('{') {
+            body.to_string()
+        } else {
+            match serde_yaml_ng::from_str::<serde_json::Value>(body) {
+                Ok(v) => v.to_string(),
+                Err(e) => {
+                    let pos = e.location().map(|l| (l.line(), l.column()));
+                    let error = crate::files::yaml_error(body, pos.map(|p| p.0), &e.to_string());
+                    return self.reject(&shown, pos, error);
+                }
+            }
+        };
+        let info = CommandInfo {
+            tool: "aws".into(),
+            role_name: Some(role.to_string()),
+            ..CommandInfo::default()
+        };
+        self.dispatch_json(
+            &json,
+            &Ctx {
+                path: &shown,
+                file: body.trim_start().starts_with('{').then_some(body),
+                command: Some(&info),
+            },
+        );
+    }
+
     /// Adds one document text (JSON or YAML) read from `path`.
     pub fn add_text(&mut self, path: &str, text: &str) {
+        self.current = path.to_string();
         let body = text.trim_start_matches('\u{feff}');
         let first = body.trim_start().chars().next();
         match first {
@@ -162,7 +219,8 @@ impl Loader {
                     let pos = e.location().map(|l| (l.line(), l.column()));
                     let msg = e.to_string();
                     let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-                    self.reject(path, pos, format!("invalid YAML: {msg}"));
+                    let error = crate::files::yaml_error(text, pos.map(|p| p.0), &msg);
+                    self.reject(path, pos, error);
                     // The YAML stream cannot be resynchronised after a syntax error.
                     return;
                 }
@@ -191,12 +249,29 @@ impl Loader {
     }
 
     fn skip(&mut self, what: &str) {
+        self.skip_with(what, None);
+    }
+
+    fn skip_with(&mut self, what: &str, role_unknown: Option<crate::files::RoleLess>) {
         *self
             .snap
             .inputs
             .skipped
             .entry(what.to_string())
             .or_insert(0) += 1;
+        let files = &mut self.snap.inputs.skipped_files;
+        match files
+            .iter_mut()
+            .find(|s| s.path == self.current && s.why == what)
+        {
+            Some(s) => s.count += 1,
+            None => files.push(Skipped {
+                path: self.current.clone(),
+                why: what.to_string(),
+                count: 1,
+                role_unknown,
+            }),
+        }
     }
 
     fn reject(&mut self, path: &str, pos: Option<(usize, usize)>, error: String) {
@@ -619,8 +694,15 @@ impl Loader {
                 return;
             };
             match role_name {
-                Some(n) => self.attached_by_role.entry(n).or_default().extend(l.attached_policies.into_iter().map(attached)),
-                None => self.skip("list-attached-role-policies output without its command (wrap it in an envelope)"),
+                Some(n) => self
+                    .attached_by_role
+                    .entry(n)
+                    .or_default()
+                    .extend(l.attached_policies.into_iter().map(attached)),
+                None => self.skip_with(
+                    "aws iam list-attached-role-policies output that does not name its role",
+                    Some(crate::files::RoleLess::AttachedPolicies),
+                ),
             }
         } else if peek.policy_names.is_some() {
             let Some(l) =
@@ -634,8 +716,10 @@ impl Loader {
                     .entry(n)
                     .or_default()
                     .extend(l.policy_names),
-                None => self
-                    .skip("list-role-policies output without its command (wrap it in an envelope)"),
+                None => self.skip_with(
+                    "aws iam list-role-policies output that does not name its role",
+                    Some(crate::files::RoleLess::InlinePolicies),
+                ),
             }
         } else if peek.policy_document.is_some() {
             match self.permissions.get_role_policy(text, ctx.command) {
@@ -674,8 +758,9 @@ impl Loader {
                     let parsed = PolicyDocument::parse(text);
                     self.trust_by_role.push((n, parsed, ctx.path.to_string()));
                 }
-                None => self.skip(
-                    "policy document without a role (wrap it in an envelope naming `--role-name`)",
+                None => self.skip_with(
+                    "policy document that does not name its role",
+                    Some(crate::files::RoleLess::PolicyDocument),
                 ),
             }
         } else if let Some(v) = &peek.server_version {
@@ -969,8 +1054,18 @@ impl Loader {
 /// Loads paths into a snapshot.
 pub fn load_paths(paths: &[PathBuf], flags: ContextFlags) -> Snapshot {
     let mut l = Loader::new(flags);
+    l.role_files = paths
+        .iter()
+        .filter_map(|p| crate::files::parse_role_path(&p.to_string_lossy()))
+        .filter_map(|r| r.ok())
+        .filter_map(|(_, f)| std::fs::canonicalize(f).ok())
+        .collect();
     for p in paths {
-        l.add_path(p);
+        match crate::files::parse_role_path(&p.to_string_lossy()) {
+            Some(Ok((role, file))) => l.add_file_for_role(&role, &file),
+            Some(Err(e)) => l.reject(&p.display().to_string(), None, e),
+            None => l.add_path(p),
+        }
     }
     l.finish()
 }

@@ -574,6 +574,21 @@ pub struct CollectionFailure {
     pub path: String,
 }
 
+/// A file (or part of one) that was read but not used, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The file.
+    pub path: String,
+    /// Why, in the user's terms.
+    pub why: String,
+    /// How many documents of the file were skipped for this reason.
+    pub count: usize,
+    /// An AWS CLI output that does not name its role: what it is, so the hint can show
+    /// how to name it (`--snapshot role=NAME:FILE` or an envelope).
+    #[serde(skip)]
+    pub role_unknown: Option<crate::files::RoleLess>,
+}
+
 /// Accounting of the inputs.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct InputReport {
@@ -587,6 +602,8 @@ pub struct InputReport {
     pub skipped: BTreeMap<String, usize>,
     /// Recorded collection failures.
     pub collection_failures: Vec<CollectionFailure>,
+    /// Every skipped file with the reason, in reading order.
+    pub skipped_files: Vec<Skipped>,
 }
 
 impl InputReport {

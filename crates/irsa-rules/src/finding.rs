@@ -151,6 +151,16 @@ pub struct Fix {
     /// Copy-pasteable shell commands (may span lines).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
+    /// The AWS account the command acts in, when it is not the one the snapshot's
+    /// credentials are in (the command then checks the caller's account first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// A template: placeholders (`<ARN>`) to replace before running it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub template: bool,
+    /// The placeholders of a template, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub placeholders: Vec<String>,
 }
 
 impl Fix {
@@ -159,6 +169,9 @@ impl Fix {
         Fix {
             summary: summary.into(),
             command: Some(command.into()),
+            account: None,
+            template: false,
+            placeholders: Vec::new(),
         }
     }
     /// A fix that is advice only.
@@ -166,6 +179,9 @@ impl Fix {
         Fix {
             summary: summary.into(),
             command: None,
+            account: None,
+            template: false,
+            placeholders: Vec::new(),
         }
     }
 }

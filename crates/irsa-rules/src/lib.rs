@@ -9,6 +9,7 @@
 pub mod context;
 pub mod explain;
 pub mod finding;
+pub mod fix_target;
 pub mod fixes;
 pub mod messages;
 pub mod registry;
@@ -164,6 +165,7 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
     let mut seen = std::collections::HashSet::new();
     out.findings
         .retain(|f| seen.insert((f.rule, f.subject.clone(), f.message.render())));
+    fix_target::finish(&mut out.findings, snap);
     let mut summary = Summary::default();
     for f in &out.findings {
         match f.severity {
@@ -278,12 +280,15 @@ fn checked(cx: &Context<'_>, chains: &[Chain]) -> Checked {
     }
 }
 
-/// Why nothing could be evaluated, in one line naming what is missing.
+/// Why nothing could be evaluated, in one line naming what is missing (plurals resolved).
 fn blind(snap: &Snapshot) -> String {
+    messages::plurals(&blind_reason(snap))
+}
+
+fn blind_reason(snap: &Snapshot) -> String {
     let i = &snap.inputs;
-    if i.files == 0 && i.rejected.is_empty() {
-        return "nothing was checked: the snapshot holds no file".into();
-    }
+    // Failed reads first: a live run whose every call failed has recorded failures and
+    // no file, and is not an empty snapshot.
     if i.objects == 0 && !i.collection_failures.is_empty() {
         let f = &i.collection_failures[0];
         return format!(
@@ -297,6 +302,9 @@ fn blind(snap: &Snapshot) -> String {
             f.command,
             f.error
         );
+    }
+    if i.files == 0 && i.rejected.is_empty() {
+        return "nothing was checked: the snapshot holds no file".into();
     }
     if i.objects == 0 && !i.rejected.is_empty() {
         return format!(

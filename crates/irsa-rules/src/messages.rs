@@ -57,7 +57,7 @@ impl Message {
             }
         }
         out.push_str(rest);
-        out
+        plurals(&out)
     }
 }
 
@@ -189,15 +189,53 @@ pub fn template(id: &str) -> Option<&'static str> {
         "gap-collection" => "`{command}` failed while collecting: {error}; what it would have shown is not checked",
         "gap-sdk" => "which AWS SDK container `{container}` of {kind} {namespace}/{name} uses is not checked ({why}): add the output of `{command}`",
         "recorded-not-found" => "`{command}` answered: {error} (a recorded result, read as evidence that it does not exist)",
-        "gap-skipped" => "{count} input(s) skipped: {what}",
+        "gap-skipped" => "{path}: skipped{count}: {what}",
         "gap-no-irsa" => "no ServiceAccount in scope uses IRSA (no `eks.amazonaws.com/role-arn` annotation and no role trusting one)",
         _ => return None,
     })
 }
 
+/// Resolves a `(s)` after a noun by the count before it: `1 pod(s)` → `1 pod`,
+/// `2 pod(s)` → `2 pods`, `3 of 4 role chain(s)` → `3 of 4 role chains`; without a
+/// count nearby, the plural.
+pub fn plurals(text: &str) -> String {
+    if !text.contains("(s)") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("(s)") {
+        out.push_str(&rest[..i]);
+        // The noun is the last word so far; the count is one of the two words before it.
+        let count = out
+            .split_whitespace()
+            .rev()
+            .skip(1)
+            .take(2)
+            .map(|w| w.trim_matches(|c: char| !c.is_ascii_digit()))
+            .find(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()));
+        if count != Some("1") {
+            out.push('s');
+        }
+        rest = &rest[i + 3..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plurals_follow_the_count() {
+        assert_eq!(plurals("1 pod(s) of a"), "1 pod of a");
+        assert_eq!(plurals("2 pod(s) of a"), "2 pods of a");
+        assert_eq!(plurals("0 error(s), 1 warning(s)"), "0 errors, 1 warning");
+        assert_eq!(plurals("3 of 1 role chain(s)"), "3 of 1 role chain");
+        assert_eq!(plurals("check(s) passed"), "checks passed");
+        assert_eq!(plurals("no count"), "no count");
+    }
 
     #[test]
     fn renders_parameters() {

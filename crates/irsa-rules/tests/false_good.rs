@@ -729,6 +729,42 @@ fn class6_healthy_is_the_only_tick() {
     assert!(r.nothing_checked.is_none());
 }
 
+/// A live run whose every read failed is loaded as records of failures, no file: it says
+/// every read failed (naming the first), not that a snapshot is empty; its healthy twin
+/// (one read succeeds) is not blind.
+#[test]
+fn class6_every_live_read_failed_is_named_as_such() {
+    let mut s = healthy();
+    s.files.clear();
+    s.extra.clear();
+    for cmd in [
+        "kubectl get serviceaccounts -A -o json",
+        "kubectl get pods -A -o json",
+    ] {
+        s.add(
+            cmd,
+            json!({"command": cmd, "error": "client error (Connect): Connection refused (os error 111)"}),
+        );
+    }
+    let snap = s.snapshot();
+    assert_eq!(snap.inputs.files, 0, "{:?}", snap.inputs);
+    let r = s.run();
+    let why = r.nothing_checked.as_deref().expect("blind");
+    assert!(
+        why.starts_with(
+            "nothing was checked: every read failed (2 recorded failures; first: `kubectl get "
+        ) && why.ends_with(": client error (Connect): Connection refused (os error 111))"),
+        "{why}"
+    );
+    assert!(!why.contains("snapshot"), "{why}");
+    let mut twin = healthy();
+    twin.add(
+        "pods-failed",
+        json!({"command": "kubectl get pods -A -o json", "error": "Connection refused"}),
+    );
+    assert!(twin.run_with_rejects().nothing_checked.is_none());
+}
+
 // ---- 8. Recorded failures are evidence -----------------------------------------------
 
 #[test]

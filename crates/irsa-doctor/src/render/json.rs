@@ -26,6 +26,7 @@ pub fn report(r: &Report, inputs: &InputReport) -> Value {
             "rejected": inputs.rejected,
             "skipped": inputs.skipped_total(),
             "skipped_by_kind": inputs.skipped,
+            "skipped_files": inputs.skipped_files,
         },
         "summary": r.summary,
         "not_checked": r.not_checked,

@@ -4,13 +4,7 @@
 use irsa_collect::probe::{ProbeReport, Status, StsAnswer};
 use std::fmt::Write;
 
-fn paint(color: bool, code: &str, s: &str) -> String {
-    if color {
-        format!("\x1b[{code}m{s}\x1b[0m")
-    } else {
-        s.to_string()
-    }
-}
+use super::paint;
 
 /// Renders the report.
 pub fn report(r: &ProbeReport, color: bool) -> String {

@@ -24,9 +24,12 @@ impl Rule for Inputs {
                     .arg("path", r.to_string().split(": ").next().unwrap_or(&r.path))
                     .arg("error", &r.error),
             )
-            .fix(Fix::advice(
-                "re-create the file with the command's `-o json`/`--output json` output",
-            ));
+            .fix(Fix::advice(if r.error.starts_with("invalid YAML") {
+                // The file was YAML: the advice keeps its format.
+                "re-create the file with the command's `-o yaml`/`--output yaml` output, unedited"
+            } else {
+                "re-create the file with the command's `-o json`/`--output json` output, unedited"
+            }));
         }
         for f in &inputs.collection_failures {
             if irsa_model::recorded::is_not_found(&f.error) {
@@ -65,15 +68,34 @@ impl Rule for Inputs {
             )
             .fix(Fix::advice(advice));
         }
-        for (what, count) in &inputs.skipped {
-            out.report(
-                &Self::META,
-                Subject::global("Input", "snapshot"),
-                Message::new("gap-skipped")
-                    .arg("count", count.to_string())
-                    .arg("what", what),
-            )
-            .severity(Severity::Info);
+        for s in &inputs.skipped_files {
+            let count = if s.count > 1 {
+                format!(" ({} documents)", s.count)
+            } else {
+                String::new()
+            };
+            let f = out
+                .report(
+                    &Self::META,
+                    Subject::global("Input", &s.path),
+                    Message::new("gap-skipped")
+                        .arg("path", &s.path)
+                        .arg("what", &s.why)
+                        .arg("count", count),
+                )
+                .severity(Severity::Info);
+            if let Some(kind) = s.role_unknown {
+                // Not checked until the role is named: a warning, with both ways to name it.
+                let (flag, one_liner) = kind.hints(&s.path);
+                f.severity(Severity::Warning)
+                    .fix(Fix::advice(format!(
+                        "name its role on the command line: {flag} (in place of the folder's copy)"
+                    )))
+                    .fix(Fix::command(
+                        "or re-run the command into an envelope that names the role",
+                        one_liner,
+                    ));
+            }
         }
         let meant_for_irsa = !cx.irsa.is_empty();
         if !meant_for_irsa && !cx.snap.service_accounts.is_empty() {

@@ -473,6 +473,15 @@ fn release_fix(w: &Where<'_>, m: &ImageMatch<'_>, release: &str) -> Fix {
     }
 }
 
+/// The names `--sdk NAME=VERSION` accepts (every SDK data file's `cli_names`).
+pub fn known_sdk_names() -> Vec<&'static str> {
+    knowledge()
+        .sdks
+        .iter()
+        .flat_map(|s| s.cli_names.iter().map(String::as_str))
+        .collect()
+}
+
 /// `--sdk NAME=VERSION`: judges the selected ServiceAccount (as before evidence
 /// could be read from the snapshot).
 fn flags(cx: &Context<'_>, out: &mut Out) {
