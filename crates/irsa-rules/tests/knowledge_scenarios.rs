@@ -1316,7 +1316,7 @@ fn karpenter_permissions_by_release() {
     assert_eq!(gaps.len(), 1, "{}", dump(&r));
     assert!(
         gaps[0].contains(
-            "grants 4 action(s) that Karpenter v1.13.0 needs is not checked: iam:PassRole"
+            "grants 4 actions that Karpenter v1.13.0 needs is not checked: iam:PassRole"
         ),
         "{}",
         gaps[0]
