@@ -13,6 +13,7 @@ mod kinds;
 pub mod loader;
 pub mod model;
 pub mod permissions;
+pub mod pod_identity;
 mod raw;
 pub mod recorded;
 pub mod software;
@@ -20,4 +21,7 @@ pub mod software;
 pub use loader::{load_paths, Loader, REDACTED};
 pub use model::*;
 pub use permissions::{BoundaryState, ManagedPolicy, MissingPolicy, Permissions, RolePolicies};
+pub use pod_identity::{
+    AgentDaemonSet, Compute, Nodegroup, PodIdentityAssociation, PodIdentityFacts,
+};
 pub use software::{Software, SoftwareSource};

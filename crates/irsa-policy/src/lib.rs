@@ -18,6 +18,7 @@ pub mod identity;
 pub mod issuer;
 pub mod operator;
 pub mod partition;
+pub mod pod_identity;
 pub mod size;
 pub mod sts;
 

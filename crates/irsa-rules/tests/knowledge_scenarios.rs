@@ -1315,9 +1315,8 @@ fn karpenter_permissions_by_release() {
         .collect();
     assert_eq!(gaps.len(), 1, "{}", dump(&r));
     assert!(
-        gaps[0].contains(
-            "grants 4 actions that Karpenter v1.13.0 needs is not checked: iam:PassRole"
-        ),
+        gaps[0]
+            .contains("grants 4 actions that Karpenter v1.13.0 needs is not checked: iam:PassRole"),
         "{}",
         gaps[0]
     );

@@ -89,12 +89,15 @@ impl Rule for RolePermissionsRule {
                 &mut checked,
             );
         }
-        // EKS Pod Identity: the association's role serves the same workloads.
+        // EKS Pod Identity: the association's role serves the same workloads; with a
+        // target role, the pods get the target role's credentials (EKS assumes it with
+        // the association role's), so that is the role whose permissions they use.
         for a in &cx.snap.pod_identity {
             if !cx.sa_in_scope(&a.namespace, &a.service_account) {
                 continue;
             }
-            let Some(r) = a.role_arn.as_deref().and_then(|arn| cx.snap.role(arn)) else {
+            let used = a.target_role_arn.as_deref().or(a.role_arn.as_deref());
+            let Some(r) = used.and_then(|arn| cx.snap.role(arn)) else {
                 continue;
             };
             check_role(
