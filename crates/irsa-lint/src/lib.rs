@@ -423,6 +423,8 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
             "gap-role-policies" => "lint-gap-role-policies",
             "gap-sa" => "lint-gap-sa",
             "gap-k8s-version" => "lint-gap-k8s-version",
+            "gap-sdk" => "lint-gap-sdk",
+            "gap-policy-documents" => "lint-gap-policy-documents",
             other => other,
         };
     }

@@ -199,6 +199,8 @@ pub fn template(id: &str) -> Option<&'static str> {
         "lint-gap-role" => "role {role} is not declared by the inputs: its existence, trust policy and permissions are not checked; lint the infrastructure code that creates it (a Terraform plan, a CloudFormation template) with the rest",
         "lint-gap-role-policies" => "no permission policy of {role} is declared beside it: whether it has one is not checked",
         "lint-gap-sa" => "no input declares ServiceAccount `{name}` of namespace {namespace}{why}: whether it exists and carries a role is not checked; lint the manifests that declare it with the rest",
+        "lint-gap-sdk" => "which AWS SDK container `{container}` of {kind} {namespace}/{name} uses is not checked ({why}): the inputs do not say which; `irsa-doctor check` reads it from the running pod",
+        "lint-gap-policy-documents" => "the permission policy documents of role {role} ({policies}) are not declared by the inputs: whether it grants what {controller} {release} needs is not checked; lint the infrastructure code that declares them with the rest",
         "lint-gap-k8s-version" => "{what} is not checked: no input states the Kubernetes version; pass --kubernetes-version, or lint the cluster's infrastructure code with the rest",
         // `lint` of an eksctl ClusterConfig (eksctl pkg/apis/eksctl.io/v1alpha5: `iam.withOIDC`
         // defaults to disabled, and ValidateClusterConfig refuses iam.serviceAccounts without it).

@@ -254,7 +254,9 @@ fn check_controller(
                 "why",
                 match tag {
                     Some(t) => format!("the image tag `{t}` names no release"),
-                    None => "no container image of it was found in the snapshot".into(),
+                    None => {
+                        "no container of it was found (a workload or pod running its image)".into()
+                    }
                 },
             ),
         );
