@@ -111,12 +111,11 @@ impl Rule for PodIdentitySdk {
                 images(out, "Pod", &p.namespace, &p.name, &p.spec);
             }
         }
-        // `--sdk NAME=VERSION`: the SDK of the selected ServiceAccount's workload, or of
-        // every ServiceAccount in scope that uses Pod Identity.
+        // `--sdk NAME=VERSION`: the SDK of every ServiceAccount in scope that uses Pod
+        // Identity. A selected ServiceAccount is judged by sdk-too-old (IRSA408), which
+        // reads the same data for the mechanism it uses: not reported twice.
         let targets: Vec<(String, String)> = match cx.selected_service_account() {
-            Some((ns, sa)) => association_of(cx, &ns, &sa)
-                .map(|_| vec![(ns, sa)])
-                .unwrap_or_default(),
+            Some(_) => Vec::new(),
             None => associations(cx)
                 .into_iter()
                 .map(|a| (a.namespace.clone(), a.service_account.clone()))
