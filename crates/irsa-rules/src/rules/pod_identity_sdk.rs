@@ -4,12 +4,10 @@
 use crate::context::{Context, Out};
 use crate::declare_rule;
 use crate::finding::{Fix, Subject};
-use crate::fixes::sh;
 use crate::messages::Message;
-use crate::pod_identity::{association_of, associations};
+use crate::pod_identity::associations;
 use crate::registry::Rule;
 use irsa_knowledge::{knowledge, Feature, Verdict, VersionSpec};
-use irsa_model::PodSpec;
 
 declare_rule!(PodIdentitySdk, code: "IRSA606", name: "pod-identity-sdk", cause: SdkTooOld, severity: Error,
     summary: "The AWS SDK (or AWS CLI image) of pods that use EKS Pod Identity supports it.",
@@ -32,85 +30,13 @@ pub fn too_old(name: &str, version: &str) -> Option<(&'static str, Option<String
     }
 }
 
-fn cli_image(image: &str) -> Option<(&'static str, &str)> {
-    let (repo, tag) = image.rsplit_once(':')?;
-    let known = repo.ends_with("amazon/aws-cli") || repo.ends_with("aws-cli/aws-cli");
-    if !known || !tag.starts_with(|c: char| c.is_ascii_digit()) {
-        return None;
-    }
-    Some((
-        if tag.starts_with("1.") {
-            "awscli"
-        } else {
-            "awscli2"
-        },
-        tag,
-    ))
-}
-
-fn images(out: &mut Out, kind: &str, ns: &str, name: &str, spec: &PodSpec) {
-    for c in spec.all_containers() {
-        let Some((sdk, v)) = c.image.as_deref().and_then(cli_image) else {
-            continue;
-        };
-        let Some((display, minimum)) = too_old(sdk, v) else {
-            continue;
-        };
-        let f = out.report(
-            &PodIdentitySdk::META,
-            Subject::namespaced(kind, ns, name),
-            Message::new("pi-sdk-too-old")
-                .arg("sdk", display)
-                .arg("version", v)
-                .arg("minimum", minimum.unwrap_or_default())
-                .arg("container", &c.name)
-                .arg("kind", kind)
-                .arg("namespace", ns)
-                .arg("name", name),
-        );
-        if kind == "Pod" {
-            f.fix(Fix::advice(
-                "use amazon/aws-cli 2.15.0 or later in the pod's workload",
-            ));
-        } else {
-            f.fix(Fix::command(
-                "use an AWS CLI image that supports EKS Pod Identity",
-                format!(
-                    "kubectl set image {}/{} -n {} {}=amazon/aws-cli:latest",
-                    kind.to_lowercase(),
-                    sh(name),
-                    sh(ns),
-                    sh(&c.name)
-                ),
-            ));
-        }
-    }
-}
-
 impl Rule for PodIdentitySdk {
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        let mut seen = std::collections::BTreeSet::new();
-        for w in cx.workloads_in_scope().filter(|w| w.owner.is_none()) {
-            if association_of(cx, &w.namespace, w.template.effective_service_account()).is_some() {
-                seen.insert((w.namespace.clone(), w.name.clone()));
-                images(out, w.kind.name(), &w.namespace, &w.name, &w.template);
-            }
-        }
-        for p in cx.pods_in_scope() {
-            if association_of(cx, &p.namespace, p.spec.effective_service_account()).is_none() {
-                continue;
-            }
-            let covered = cx
-                .snap
-                .controller_of(p)
-                .is_some_and(|(_, n)| seen.contains(&(p.namespace.clone(), n)));
-            if !covered {
-                images(out, "Pod", &p.namespace, &p.name, &p.spec);
-            }
-        }
+        // Container images (the AWS CLI's among them) are judged by sdk-too-old
+        // (IRSA408) with the mechanism each ServiceAccount uses: not reported twice.
         // `--sdk NAME=VERSION`: the SDK of every ServiceAccount in scope that uses Pod
         // Identity. A selected ServiceAccount is judged by sdk-too-old (IRSA408), which
         // reads the same data for the mechanism it uses: not reported twice.
