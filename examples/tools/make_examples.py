@@ -215,7 +215,7 @@ roles = {
 for n, t in roles.items():
     write(C, f"iam-get-role-{n}.json", role(n, t, encoded=(n == "payments-api")))
     write(C, f"iam-list-attached-role-policies-{n}.json", attached(n, [] if n == "analytics-spark" else [f"{n}-access"]))
-    write(C, f"iam-list-role-policies-{n}.json", inline(n))
+    write(C, f"iam-list-role-policies-{n}.json", inline(n, ["trainer-datasets"] if n == "ml-trainer" else []))
 # 4. batch/etl: cross-account role whose account has no provider for this cluster
 write(C, "iam-get-role-etl-cross-account.json", role("etl-writer", {"Version": "2012-10-17", "Statement": [
     trust_stmt(f"arn:aws:iam::444455556666:oidc-provider/{ISS}", ISS, "system:serviceaccount:batch:etl")]}, account="444455556666"))

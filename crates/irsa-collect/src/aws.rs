@@ -8,7 +8,8 @@
 //! association (one per ServiceAccount that has one, never per pod) + one
 //! `DescribeAddon` (the `eks-pod-identity-agent` add-on), and per distinct role (those
 //! the ServiceAccounts name, and the associations' roles and target roles) the reads of
-//! [`Aws::role`], with bounded concurrency. A failed read becomes an envelope with
+//! [`Aws::role`], then per distinct policy those roles name its document (`GetPolicy` +
+//! `GetPolicyVersion`, `GetRolePolicy`: see `policies`), with bounded concurrency. A failed read becomes an envelope with
 //! the AWS error (which names the missing permission), never a crash.
 //!
 //! Retries: the SDK's *standard* retry mode, tuned (5 attempts, full-jitter
@@ -305,6 +306,9 @@ macro_rules! call {
     }};
 }
 
+// After `call!`: the policy reads use it.
+mod policies;
+
 /// What STS answered a web-identity token.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct WebIdentityAnswer {
@@ -369,12 +373,12 @@ impl Aws {
             Ok(r) => r.map_err(|e| self.describe(&e, Service::EksAuth, &attempts)),
         }
         .map_err(|text| {
-                let (code, message) = text
-                    .split_once(": ")
-                    .map(|(c, m)| (c.to_string(), m.to_string()))
-                    .unwrap_or((text.clone(), String::new()));
-                StsFailure { code, message }
-            })?;
+            let (code, message) = text
+                .split_once(": ")
+                .map(|(c, m)| (c.to_string(), m.to_string()))
+                .unwrap_or((text.clone(), String::new()));
+            StsFailure { code, message }
+        })?;
         let assumed_role = out
             .assumed_role_user()
             .map(|u| u.arn().to_string())
@@ -933,6 +937,11 @@ impl Aws {
                             // The raw API returns the URL-encoded document; the loader reads both forms.
                             "AssumeRolePolicyDocument": r.assume_role_policy_document(),
                             "MaxSessionDuration": r.max_session_duration(),
+                            // GetRole shows the boundary when the role has one (null: none).
+                            "PermissionsBoundary": r.permissions_boundary().map(|b| json!({
+                                "PermissionsBoundaryType": b.permissions_boundary_type().map(|t| t.as_str()),
+                                "PermissionsBoundaryArn": b.permissions_boundary_arn(),
+                            })),
                         }}),
                     ),
                     None => envelope_error(&cmd, "GetRole returned no role"),
@@ -1108,10 +1117,10 @@ impl Aws {
     async fn agent_addon(&self, cluster: Result<&str, &str>, stats: &Stats) -> (String, Value) {
         let name = irsa_model::pod_identity::AGENT_NAME;
         let file = format!("eks-describe-addon-{name}.json");
-        let cluster =
-            match cluster {
-                Ok(c) => c,
-                Err(why) => return (
+        let cluster = match cluster {
+            Ok(c) => c,
+            Err(why) => {
+                return (
                     file,
                     envelope_error(
                         &format!(
@@ -1121,8 +1130,9 @@ impl Aws {
                             "not read: the EKS cluster is unknown ({why}); pass --cluster NAME"
                         ),
                     ),
-                ),
-            };
+                )
+            }
+        };
         let cmd = format!("aws eks describe-addon --cluster-name {cluster} --addon-name {name}");
         let v = match call!(
             self,
@@ -1334,6 +1344,11 @@ pub async fn collect(
     let mut files = vec![caller_file];
     files.extend(cluster);
     files.extend(role_files);
+    // The documents of the policies all those roles name, once per distinct policy.
+    let documents = aws
+        .policy_documents(&files, opts.concurrency.max(1), stats)
+        .await;
+    files.extend(documents);
     files
 }
 

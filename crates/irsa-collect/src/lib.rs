@@ -20,7 +20,7 @@ use std::time::Duration;
 
 /// Every AWS action the collectors call (all read-only); docs/iam-policy.json grants
 /// exactly these, and a test keeps the two in step.
-pub const AWS_ACTIONS: [&str; 11] = [
+pub const AWS_ACTIONS: [&str; 14] = [
     "sts:GetCallerIdentity",
     "eks:ListClusters",
     "eks:DescribeCluster",
@@ -32,6 +32,9 @@ pub const AWS_ACTIONS: [&str; 11] = [
     "iam:GetRole",
     "iam:ListAttachedRolePolicies",
     "iam:ListRolePolicies",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRolePolicy",
 ];
 
 /// Every Kubernetes resource the collectors list, as (API group, resource);
@@ -331,6 +334,11 @@ pub async fn collect(
         let mut files = vec![caller_file];
         files.extend(cluster);
         files.extend(roles);
+        // The documents of the policies those roles name, once per distinct policy.
+        let documents = aws
+            .policy_documents(&files, opts.aws.concurrency.max(1), stats_ref)
+            .await;
+        files.extend(documents);
         files
     };
     let (sa, pods, rest, aws_files) = futures::join!(

@@ -332,10 +332,7 @@ pub(crate) fn print_stdout(text: &str) -> Result<()> {
 
 /// Parses `--sdk NAME=VERSION`, rejecting names the SDK table does not know.
 fn parse_sdks(given: &[String]) -> Result<Vec<(String, String)>> {
-    let known: Vec<&str> = irsa_rules::rules::sdk_too_old::MINIMUM_SDK_VERSIONS
-        .iter()
-        .map(|(n, ..)| *n)
-        .collect();
+    let known = irsa_rules::rules::sdk_too_old::known_sdk_names();
     let mut sdks = Vec::new();
     for s in given {
         let Some((name, version)) = s.split_once('=') else {

@@ -220,9 +220,31 @@ fn live_check_equals_check_of_the_collected_snapshot() {
         .parse()
         .unwrap();
     let roles = 9; // distinct annotated roles in the example (one malformed, one cross-account)
+                   // Per distinct policy the roles name: GetPolicy + GetPolicyVersion, or GetRolePolicy.
+    let example = example("many-problems");
+    let (mut managed, mut inline) = (std::collections::BTreeSet::new(), 0);
+    for e in std::fs::read_dir(&example).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap_or_default();
+        if name.starts_with("iam-list-attached-role-policies-") {
+            for p in v["output"]["AttachedPolicies"].as_array().unwrap() {
+                managed.insert(p["PolicyArn"].as_str().unwrap().to_string());
+            }
+        } else if name.starts_with("iam-list-role-policies-") {
+            inline += v["output"]["PolicyNames"].as_array().unwrap().len();
+        }
+    }
     assert!(
-        aws_calls <= roles * 3 + 5,
-        "{aws_calls} AWS calls for {roles} roles: {line}"
+        inline > 0,
+        "the example has an inline policy, so GetRolePolicy is exercised"
+    );
+    let bound = roles * 3 + managed.len() * 2 + inline + 5;
+    assert!(
+        aws_calls <= bound,
+        "{aws_calls} AWS calls for {roles} roles and {} policies (bound {bound}): {line}",
+        managed.len() + inline
     );
     // Secrets are not in the collected files.
     for e in std::fs::read_dir(&out).unwrap() {

@@ -433,6 +433,8 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
             "gap-pi-role" => "lint-gap-pi-role",
             "gap-pi-listed" => "lint-gap-pi-listed",
             "gap-pi-agent" => "lint-gap-pi-agent",
+            "gap-sdk" => "lint-gap-sdk",
+            "gap-policy-documents" => "lint-gap-policy-documents",
             other => other,
         };
     }

@@ -569,3 +569,53 @@ fn fixes_are_edits_of_the_inputs_not_live_commands() {
     }
     assert!(trust_fixes >= 6, "{trust_fixes}");
 }
+
+#[test]
+fn not_checked_notes_speak_of_inputs_not_of_a_live_cluster() {
+    // The rules that read software and permission documents (sdk-too-old,
+    // role-permissions) ask a snapshot for `kubectl exec` outputs and policy documents;
+    // asked of a repository, each note names what the inputs lack instead.
+    let mut sdk_notes = 0;
+    for name in [
+        "helm-terraform/broken",
+        "helm-terraform/fixed",
+        "terraform/broken",
+        "terraform/fixed",
+        "cloudformation/broken",
+        "cloudformation/fixed",
+        "cdk/broken",
+        "cdk/fixed",
+        "kustomize/broken",
+        "kustomize/fixed",
+        "eksctl/broken",
+        "eksctl/fixed",
+    ] {
+        let flags = if name.starts_with("cloudformation") || name.starts_with("cdk") {
+            aws_env()
+        } else {
+            ContextFlags::default()
+        };
+        let r = run(name, flags, None);
+        for f in
+            r.report.findings.iter().filter(|f| {
+                f.cause == Cause::CollectionGap && ["IRSA102", "IRSA408"].contains(&f.rule)
+            })
+        {
+            let m = f.message.render();
+            for live in [
+                "kubectl exec",
+                "snapshot",
+                "add the output of",
+                "aws iam get-policy",
+                "aws iam get-role-policy",
+                "aws iam list-",
+            ] {
+                assert!(!m.contains(live), "{name}: {} says `{live}`: {m}", f.rule);
+            }
+            if m.contains("the inputs do not say which") {
+                sdk_notes += 1;
+            }
+        }
+    }
+    assert!(sdk_notes > 0, "no SDK note was mapped");
+}

@@ -13,12 +13,16 @@ pub mod files;
 mod kinds;
 pub mod loader;
 pub mod model;
+pub mod permissions;
 pub mod pod_identity;
 mod raw;
 pub mod recorded;
+pub mod software;
 
 pub use loader::{load_paths, Loader, REDACTED};
 pub use model::*;
+pub use permissions::{BoundaryState, ManagedPolicy, MissingPolicy, Permissions, RolePolicies};
 pub use pod_identity::{
     AgentDaemonSet, Compute, Nodegroup, PodIdentityAssociation, PodIdentityFacts,
 };
+pub use software::{Software, SoftwareSource};

@@ -48,6 +48,7 @@ pub struct Loader {
     trust_by_role: Vec<(String, Result<PolicyDocument, PolicyError>, String)>,
     provider_lists: Vec<(Vec<String>, String)>,
     read_providers: Vec<(raw::GetProvider, Option<String>)>,
+    permissions: crate::permissions::Pending,
     /// The file being read (for naming what is skipped).
     current: String,
     /// Files named with `role=NAME:FILE`: read that way, not again from their folder.
@@ -334,6 +335,8 @@ impl Loader {
                         Err(e) => self.reject(ctx.path, None, clean_json_error(&e)),
                     }
                 }
+                // A JSON file read inside a container (`cat package-lock.json`).
+                Some(out) if info.exec_pod().is_some() => self.text_output(&info, out.get(), ctx),
                 Some(out) if out.get().trim_start().starts_with('{') => self.dispatch_json(
                     out.get(),
                     &Ctx {
@@ -635,6 +638,7 @@ impl Loader {
             });
         } else if peek.role.is_some() {
             if let Some(r) = self.parse::<raw::GetRole>(text, ctx, "aws iam get-role output") {
+                self.permissions.get_role(text);
                 self.add_role(r.role, &source);
             }
         } else if peek.roles.is_some() {
@@ -652,6 +656,9 @@ impl Loader {
                 ctx,
                 "aws iam get-account-authorization-details output",
             ) {
+                if let Err(e) = self.permissions.account_details(text) {
+                    self.reject(ctx.path, None, e);
+                }
                 self.record_role_listing(&r.role_detail_list);
                 for mut role in r.role_detail_list {
                     // Collected details lists are complete for each role.
@@ -780,15 +787,35 @@ impl Loader {
                 ),
             }
         } else if peek.policy_document.is_some() {
-            if let Some(p) =
-                self.parse::<raw::GetRolePolicy>(text, ctx, "aws iam get-role-policy output")
-            {
-                if let (Some(r), Some(n)) = (p.role_name.or(role_name), p.policy_name) {
+            match self.permissions.get_role_policy(text, ctx.command) {
+                Ok((r, n)) => {
                     let names = self.inline_by_role.entry(r).or_default();
                     if !names.contains(&n) {
                         names.push(n);
                     }
                 }
+                Err(e) => self.reject(ctx.path, None, e),
+            }
+        } else if peek.policy.is_some() {
+            if let Err(e) = self.permissions.get_policy(text) {
+                self.reject(ctx.path, None, e);
+            }
+        } else if peek.policy_version.is_some()
+            || (peek.statement.is_some()
+                && ctx
+                    .command
+                    .is_some_and(|c| c.is_aws("iam", "get-policy-version")))
+        {
+            if let Err(e) = self.permissions.get_policy_version(text, ctx.command) {
+                self.reject(ctx.path, None, e);
+            }
+        } else if peek.statement.is_some()
+            && ctx
+                .command
+                .is_some_and(|c| c.is_aws("iam", "get-role-policy"))
+        {
+            if let Err(e) = self.permissions.get_role_policy(text, ctx.command) {
+                self.reject(ctx.path, None, e);
             }
         } else if peek.statement.is_some() {
             match role_name {
@@ -886,10 +913,15 @@ impl Loader {
                     return;
                 }
             },
-            _ => {
-                self.skip("output of an exec command other than env/id");
-                return;
-            }
+            _ => match crate::software::parse(text) {
+                Some(sw) => ExecEvidence::Software(sw),
+                None => {
+                    self.skip(
+                        "exec output that is neither env, id nor a recognised software listing",
+                    );
+                    return;
+                }
+            },
         };
         self.snap.exec.push(ExecOutput {
             namespace: info.namespace.clone().unwrap_or_else(|| "default".into()),
@@ -1028,6 +1060,11 @@ impl Loader {
                     format!("trust policy of role `{name}`: the account is unknown (add `aws sts get-caller-identity` output or --account)"),
                 ),
             }
+        }
+        let (permissions, orphans) = std::mem::take(&mut self.permissions).finish(&self.snap.roles);
+        self.snap.permissions = permissions;
+        for _ in 0..orphans {
+            self.skip("inline policy document of a role that is not in the snapshot");
         }
         crate::pod_identity::finish(&mut self.snap);
         // Stable order, whatever the file names or collection order were.

@@ -473,6 +473,8 @@ pub enum ExecEvidence {
         /// Supplementary groups.
         groups: Vec<i64>,
     },
+    /// Software the container holds (`aws --version`, `pip list`, jar listings, …).
+    Software(crate::software::Software),
 }
 
 /// One exec output.
@@ -670,6 +672,8 @@ pub struct Snapshot {
     pub pod_identity_facts: crate::pod_identity::PodIdentityFacts,
     /// Exec evidence.
     pub exec: Vec<ExecOutput>,
+    /// Permission policy documents and boundaries of roles.
+    pub permissions: crate::permissions::Permissions,
     /// Kubernetes Events.
     pub events: Vec<Event>,
     /// Coverage.

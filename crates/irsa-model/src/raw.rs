@@ -46,6 +46,10 @@ pub struct Peek<'a> {
     pub policy_document: Option<serde::de::IgnoredAny>,
     #[serde(rename = "Statement")]
     pub statement: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "Policy")]
+    pub policy: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "PolicyVersion")]
+    pub policy_version: Option<serde::de::IgnoredAny>,
     #[serde(rename = "serverVersion")]
     pub server_version: Option<ServerVersion>,
 }
@@ -419,13 +423,6 @@ pub struct ListAttachedRolePolicies {
 pub struct ListRolePolicies {
     #[serde(rename = "PolicyNames")]
     pub policy_names: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetRolePolicy {
-    pub role_name: Option<String>,
-    pub policy_name: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -233,8 +233,16 @@ pub fn verdict(cx: &Context<'_>, i: &SaIrsa<'_>, index: &FindingIndex<'_>) -> (V
     let about: Vec<&Finding> = index.candidates(&links);
     let first = |pred: &dyn Fn(&Finding) -> bool| about.iter().copied().find(|f| pred(f));
     let gap = |f: &Finding| f.cause == Cause::CollectionGap;
+    // Which SDK a container runs could not be told (no exec evidence, an image no data
+    // covers): STS's answer stands, what the SDK does with the token is not claimed.
+    let sdk_unknown = about
+        .iter()
+        .any(|f| f.rule == "IRSA408" && f.cause == Cause::CollectionGap);
     let decide = |status: Status, sts: String, f: Option<&Finding>, reason: String| {
         let sdk = match (status, f) {
+            (Status::Works | Status::AtRisk, _) if sdk_unknown => {
+                "reads the token and assumes the role if its SDK supports web identity: which SDK a container runs is not checked (IRSA408)".to_string()
+            }
             (Status::Works | Status::AtRisk, _) => {
                 "reads the token and assumes the role (web identity)".to_string()
             }

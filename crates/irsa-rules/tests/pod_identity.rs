@@ -621,10 +621,16 @@ fn pod_on_fargate_or_windows() {
 #[test]
 fn sdk_too_old_for_pod_identity() {
     let mut pi = pi_healthy();
-    pi.s.options.sdks = vec![("boto3".into(), "1.33.0".into())];
+    // The minimums are the SDK data files' (the same as sdk-too-old's): boto3 reads
+    // the agent's address from 1.29.0.
+    pi.s.options.sdks = vec![("boto3".into(), "1.28.85".into())];
     let r = pi.run();
     let f = fails_with(&r, Cause::SdkTooOld);
-    assert!(f.message.render().contains("1.34.41"));
+    assert!(
+        f.message.render().contains("1.29.0"),
+        "{}",
+        f.message.render()
+    );
     // Twin: the same boto3 would be fine for IRSA, and a current one for Pod Identity.
     let mut pi = pi_healthy();
     pi.s.options.sdks = vec![("boto3".into(), "1.35.0".into())];
@@ -776,4 +782,96 @@ fn agent_trouble_does_not_touch_irsa_chains() {
     let c = chain(&r);
     assert_eq!(c.mechanism, Mechanism::Irsa);
     assert_eq!(c.verdict.status, Status::Works, "{}", dump(&r));
+}
+
+/// The documented IAM policy of a controller release (the knowledge data).
+fn documented_policy(id: &str, release: &str) -> Value {
+    let c = irsa_knowledge::knowledge().controller(id).unwrap();
+    let v = irsa_knowledge::Version::parse(release).unwrap();
+    c.permissions_at(&v).unwrap().row.policy_document("aws")
+}
+
+/// Attaches a customer-managed policy with this document to `role` (its only policy).
+fn attach(s: &mut Scenario, role: &str, tag: &str, document: Value) {
+    let role_name = role.rsplit('/').next().unwrap();
+    let arn = format!("arn:aws:iam::391252439823:policy/LbcPolicy-{tag}");
+    s.add(&format!("attached-{tag}.json"), json!({"command": format!("aws iam list-attached-role-policies --role-name {role_name}"),
+        "output": {"AttachedPolicies": [{"PolicyName": format!("LbcPolicy-{tag}"), "PolicyArn": arn}]}}));
+    s.add(
+        &format!("inline-{tag}.json"),
+        json!({"command": format!("aws iam list-role-policies --role-name {role_name}"),
+        "output": {"PolicyNames": []}}),
+    );
+    s.add(&format!("get-policy-{tag}.json"), json!({"Policy": {"PolicyName": format!("LbcPolicy-{tag}"), "Arn": arn, "DefaultVersionId": "v1"}}));
+    s.add(&format!("get-policy-version-{tag}.json"), json!({"command": format!("aws iam get-policy-version --policy-arn {arn} --version-id v1"),
+        "output": {"PolicyVersion": {"Document": document, "VersionId": "v1", "IsDefaultVersion": true}}}));
+}
+
+/// The permissions of the role the pods get through the association: a controller
+/// release that needs an action its role's policy lacks fails the Pod Identity chain
+/// (role-permissions, IRSA102); its own release's policy makes it work. With a target
+/// role, the target role's policy is the one the pods use.
+#[test]
+fn association_role_lacking_a_controllers_action() {
+    let image = "public.ecr.aws/eks/aws-load-balancer-controller:v2.10.0";
+    let lbc = || {
+        let mut pi = pi_healthy();
+        pi.s.template()["containers"][0]["image"] = json!(image);
+        for p in pi.s.pods() {
+            p["spec"]["containers"][0]["image"] = json!(image);
+        }
+        pi
+    };
+    let id = "aws-load-balancer-controller";
+    // Broken: the association role has the v2.9.0 policy.
+    let mut s = lbc().scenario();
+    attach(&mut s, PI_ROLE, "a", documented_policy(id, "v2.9.0"));
+    let r = s.run();
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::RolePermissions && f.severity == Severity::Error)
+        .unwrap_or_else(|| panic!("no role-permissions error:\n{}", dump(&r)));
+    assert!(f.message.render().contains("ec2:GetSecurityGroupsForVpc"));
+    let c = chain(&r);
+    assert_eq!(c.mechanism, Mechanism::PodIdentity);
+    assert_eq!(c.verdict.status, Status::Fails, "{}", dump(&r));
+    assert_eq!(
+        c.verdict.cause,
+        Some(Cause::RolePermissions),
+        "{}",
+        dump(&r)
+    );
+    // Twin: the policy of the running release.
+    let mut s = lbc().scenario();
+    attach(&mut s, PI_ROLE, "a", documented_policy(id, "v2.10.0"));
+    let r = s.run();
+    assert!(loud(&r).is_empty(), "{:#?}", loud(&r));
+    assert_eq!(chain(&r).verdict.status, Status::Works, "{}", dump(&r));
+    // With a target role (same account), the pods use the target role's permissions:
+    // the association role's full policy does not help when the target role lacks one.
+    let target = "arn:aws:iam::391252439823:role/inventory-data";
+    let mut pi = lbc();
+    pi.assoc["targetRoleArn"] = json!(target);
+    pi.assoc["externalId"] = json!("7b4b5a3e-8d33-4c35-9ef3-0c1d2e3f4a5b");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": PI_ROLE}, "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Condition": {"StringEquals": {"sts:ExternalId": "7b4b5a3e-8d33-4c35-9ef3-0c1d2e3f4a5b"}}}]});
+    for (target_release, status) in [("v2.9.0", Status::Fails), ("v2.10.0", Status::Works)] {
+        let mut s = pi.scenario();
+        s.add("iam-get-role-target.json", get_role(target, trust.clone()));
+        attach(&mut s, PI_ROLE, "a", documented_policy(id, "v2.10.0"));
+        attach(&mut s, target, "t", documented_policy(id, target_release));
+        let r = s.run();
+        assert_eq!(
+            chain(&r).verdict.status,
+            status,
+            "{target_release}:\n{}",
+            dump(&r)
+        );
+        if status == Status::Fails {
+            let f = fails_with(&r, Cause::RolePermissions);
+            assert_eq!(f.role_arn.as_deref(), Some(target), "{}", dump(&r));
+        }
+    }
 }

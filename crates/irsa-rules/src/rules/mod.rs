@@ -29,6 +29,7 @@ pub mod sa_annotation_malformed;
 pub mod sa_annotation_missing;
 pub mod sa_annotation_options;
 pub mod sa_exists;
+pub mod sdk_evidence;
 pub mod sdk_too_old;
 pub mod token_file_permission;
 pub mod trust_action;
