@@ -12,6 +12,7 @@ pub mod files;
 mod kinds;
 pub mod loader;
 pub mod model;
+mod parallel;
 mod raw;
 pub mod recorded;
 

@@ -9,6 +9,7 @@
 
 use crate::command::CommandInfo;
 use crate::model::*;
+use crate::parallel::Pre;
 use crate::raw;
 use irsa_policy::{OidcProviderArn, Partition, PolicyDocument, PolicyError};
 use serde::de::IgnoredAny;
@@ -289,13 +290,39 @@ impl Loader {
         ctx: &Ctx<'_>,
         what: &str,
     ) -> Option<T> {
-        match serde_json::from_str::<T>(text) {
+        self.parsed(serde_json::from_str::<T>(text), text, ctx, what)
+    }
+
+    /// The result of parsing `text` (here or on a worker thread), rejecting with a file
+    /// position on failure.
+    fn parsed<T>(
+        &mut self,
+        result: Result<T, serde_json::Error>,
+        text: &str,
+        ctx: &Ctx<'_>,
+        what: &str,
+    ) -> Option<T> {
+        match result {
             Ok(v) => Some(v),
             Err(e) => {
                 let pos = absolute_position(ctx.file, text, e.line(), e.column());
                 self.reject(ctx.path, pos, format!("{what}: {}", clean_json_error(&e)));
                 None
             }
+        }
+    }
+
+    /// `text` as `T`: parsed already on a worker thread when `pre` holds it, else here.
+    fn parse_pre<'t, T: Deserialize<'t>>(
+        &mut self,
+        pre: Option<Result<T, serde_json::Error>>,
+        text: &'t str,
+        ctx: &Ctx<'_>,
+        what: &str,
+    ) -> Option<T> {
+        match pre {
+            Some(result) => self.parsed(result, text, ctx, what),
+            None => self.parse(text, ctx, what),
         }
     }
 
@@ -351,23 +378,23 @@ impl Loader {
                 .filter(|k| !k.is_empty())
                 .map(str::to_string);
             let mut listed_kinds: Vec<String> = Vec::new();
-            for item in items {
-                #[derive(Deserialize)]
-                struct KindOnly {
-                    kind: Option<String>,
-                }
-                let own = serde_json::from_str::<KindOnly>(item.get())
-                    .ok()
-                    .and_then(|k| k.kind);
-                let kind = own.or_else(|| item_kind.clone());
-                match kind {
-                    Some(k) => {
-                        if !listed_kinds.contains(&k) {
-                            listed_kinds.push(k.clone());
+            // Items are parsed on every core, a batch at a time (bounding what is held
+            // parsed but not yet applied), then applied here in list order: the
+            // snapshot does not depend on thread timing.
+            for batch in items.chunks(crate::parallel::BATCH) {
+                let prepared = crate::parallel::map(batch, |item| {
+                    crate::parallel::prepare_item(item.get(), item_kind.as_deref())
+                });
+                for (item, pre) in batch.iter().zip(prepared) {
+                    match pre.kind {
+                        Some(k) => {
+                            if !listed_kinds.contains(&k) {
+                                listed_kinds.push(k.clone());
+                            }
+                            self.object(&k, item.get(), ctx, true, pre.body);
                         }
-                        self.object(&k, item.get(), ctx, true);
+                        None => self.skip("list item without kind"),
                     }
-                    None => self.skip("list item without kind"),
                 }
             }
             if let Some(k) = &item_kind {
@@ -387,7 +414,7 @@ impl Loader {
             return;
         }
         if let Some(kind) = &peek.kind {
-            self.object(kind, text, ctx, false);
+            self.object(kind, text, ctx, false, Pre::None);
             return;
         }
         self.aws_output(&peek, text, ctx);
@@ -416,14 +443,18 @@ impl Loader {
         }
     }
 
-    fn object(&mut self, kind: &str, text: &str, ctx: &Ctx<'_>, in_list: bool) {
+    fn object(&mut self, kind: &str, text: &str, ctx: &Ctx<'_>, in_list: bool, pre: Pre) {
         let source = Source {
             path: ctx.path.to_string(),
         };
         match kind {
             "ServiceAccount" => {
-                let Some(o) = self.parse::<raw::Object<IgnoredAny>>(text, ctx, "ServiceAccount")
-                else {
+                let Some(o) = self.parse_pre::<raw::Object<IgnoredAny>>(
+                    pre.object(),
+                    text,
+                    ctx,
+                    "ServiceAccount",
+                ) else {
                     return;
                 };
                 let (ns, name) = names(&o.metadata);
@@ -443,7 +474,7 @@ impl Loader {
                 );
             }
             "Pod" => {
-                let Some(p) = self.parse::<raw::PodObject>(text, ctx, "Pod") else {
+                let Some(p) = self.parse_pre::<raw::PodObject>(pre.pod(), text, ctx, "Pod") else {
                     return;
                 };
                 let (ns, name) = names(&p.metadata);
@@ -470,7 +501,8 @@ impl Loader {
                 }
             }
             "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job" | "CronJob" => {
-                let Some(o) = self.parse::<raw::WorkloadObject>(text, ctx, kind) else {
+                let Some(o) = self.parse_pre::<raw::WorkloadObject>(pre.workload(), text, ctx, kind)
+                else {
                     return;
                 };
                 let wk = WorkloadKind::from_kind(kind).expect("matched above");
