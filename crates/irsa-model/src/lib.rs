@@ -18,3 +18,4 @@ pub mod recorded;
 
 pub use loader::{load_paths, Loader, REDACTED};
 pub use model::*;
+pub use parallel::{parse_threads, THREADS_ENV};

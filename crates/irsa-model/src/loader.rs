@@ -327,6 +327,49 @@ impl Loader {
     }
 
     fn dispatch_json(&mut self, text: &str, ctx: &Ctx<'_>) {
+        // One pass: an envelope's output object is read with the envelope, so a large
+        // listing inside it is scanned once. Anything else this pass does not settle
+        // (a parse error, a text output, an envelope around a single document) takes
+        // the general path below, which reads it again and reports it as always.
+        let Ok(peek) = serde_json::from_str::<raw::Peek<'_, raw::Output<'_>>>(text) else {
+            return self.dispatch_json_in_two_passes(text, ctx);
+        };
+        let Some(command) = &peek.command else {
+            return self.dispatch_document(&peek, text, ctx);
+        };
+        match &peek.output {
+            Some(raw::Output::Document(doc))
+                if ctx.command.is_none() && doc.command.is_none() && doc.items.is_some() =>
+            {
+                let info = CommandInfo::parse(command);
+                self.envelope_error(command, peek.error.as_deref(), ctx);
+                let ctx = Ctx {
+                    path: ctx.path,
+                    file: ctx.file,
+                    command: Some(&info),
+                };
+                self.dispatch_document(doc, text, &ctx);
+            }
+            _ => self.dispatch_json_in_two_passes(text, ctx),
+        }
+    }
+
+    /// A command's recorded error in an envelope (`{"command", "error"}`).
+    fn envelope_error(&mut self, command: &str, error: Option<&str>, ctx: &Ctx<'_>) {
+        if let Some(error) = error {
+            self.snap
+                .inputs
+                .collection_failures
+                .push(CollectionFailure {
+                    command: command.to_string(),
+                    error: error.to_string(),
+                    path: ctx.path.to_string(),
+                });
+        }
+    }
+
+    /// The general path: the document, then an envelope's output read again on its own.
+    fn dispatch_json_in_two_passes(&mut self, text: &str, ctx: &Ctx<'_>) {
         let Some(peek) = self.parse::<raw::Peek>(text, ctx, "invalid JSON") else {
             return;
         };
@@ -336,16 +379,7 @@ impl Loader {
                 return;
             }
             let info = CommandInfo::parse(command);
-            if let Some(error) = &peek.error {
-                self.snap
-                    .inputs
-                    .collection_failures
-                    .push(CollectionFailure {
-                        command: command.clone(),
-                        error: error.clone(),
-                        path: ctx.path.to_string(),
-                    });
-            }
+            self.envelope_error(command, peek.error.as_deref(), ctx);
             match peek.output {
                 None if peek.error.is_some() => {}
                 None => self.skip("envelope without output"),
@@ -370,6 +404,13 @@ impl Loader {
             }
             return;
         }
+        self.dispatch_document(&peek, text, ctx);
+    }
+
+    /// A document that is not an envelope: a list, an object or an AWS CLI output.
+    /// `text` is the document's (for a list inside an envelope, the envelope's: a list
+    /// reads only its items).
+    fn dispatch_document<O>(&mut self, peek: &raw::Peek<'_, O>, text: &str, ctx: &Ctx<'_>) {
         if let Some(items) = &peek.items {
             let item_kind = peek
                 .kind
@@ -417,7 +458,7 @@ impl Loader {
             self.object(kind, text, ctx, false, Pre::None);
             return;
         }
-        self.aws_output(&peek, text, ctx);
+        self.aws_output(peek, text, ctx);
     }
 
     fn record_listing(&mut self, kind: &str, command: Option<&CommandInfo>) {
@@ -501,7 +542,8 @@ impl Loader {
                 }
             }
             "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job" | "CronJob" => {
-                let Some(o) = self.parse_pre::<raw::WorkloadObject>(pre.workload(), text, ctx, kind)
+                let Some(o) =
+                    self.parse_pre::<raw::WorkloadObject>(pre.workload(), text, ctx, kind)
                 else {
                     return;
                 };
@@ -595,7 +637,7 @@ impl Loader {
         self.snap.inputs.objects += 1;
     }
 
-    fn aws_output(&mut self, peek: &raw::Peek<'_>, text: &str, ctx: &Ctx<'_>) {
+    fn aws_output<O>(&mut self, peek: &raw::Peek<'_, O>, text: &str, ctx: &Ctx<'_>) {
         let source = Source {
             path: ctx.path.to_string(),
         };
@@ -1318,5 +1360,116 @@ fn absolute_position(
         Some((base_line + 1, base_col + column))
     } else {
         Some((base_line + line, column))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Everything the loader read, as text (the indexes are rebuilt from it).
+    fn read(s: &Snapshot) -> String {
+        format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            s.inputs,
+            s.coverage,
+            s.service_accounts,
+            s.pods,
+            s.workloads,
+            s.roles,
+            s.webhook_configurations,
+            s.nodes,
+            s.server_version,
+            s.exec
+        )
+    }
+
+    fn load_with(text: &str, one_pass: bool) -> String {
+        let mut l = Loader::new(ContextFlags::default());
+        l.current = "f.json".into();
+        let ctx = Ctx {
+            path: "f.json",
+            file: Some(text),
+            command: None,
+        };
+        if one_pass {
+            l.dispatch_json(text, &ctx);
+        } else {
+            l.dispatch_json_in_two_passes(text, &ctx);
+        }
+        read(&l.finish())
+    }
+
+    const POD: &str = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a"}, "spec": {"serviceAccountName": "s", "containers": [{"name": "c", "env": [{"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::111122223333:role/r"}]}]}, "status": {"phase": "Running"}}"#;
+
+    #[test]
+    fn reading_an_envelope_in_one_pass_changes_nothing() {
+        let bad_pod = r#"{"kind": "Pod", "metadata": {"name": "q"},
+            "spec": {"containers": 5}}"#;
+        let list = format!(
+            r#"{{"apiVersion": "v1", "kind": "List", "items": [{POD}, {bad_pod}, {{"metadata": {{}}}}, {{"kind": "ConfigMap"}}, {POD}]}}"#
+        );
+        let docs = [
+            format!(r#"{{"command": "kubectl get pods -A -o json", "output": {list}}}"#),
+            format!(r#"{{"output": {list}, "command": "kubectl get pods -n a -o json"}}"#),
+            format!(
+                r#"{{"command": "kubectl get pods -A -o json", "error": "timeout", "output": {list}}}"#
+            ),
+            format!(r#"{{"command": "kubectl get pods -l x=y -o json", "output": {list}}}"#),
+            list.clone(),
+            r#"{"command": "kubectl get pods -A -o json", "output": {"kind": 5, "items": []}}"#
+                .into(),
+            r#"{"command": "kubectl get pods -A -o json", "output": {"kind": "PodList", "items": [{"metadata": 7}]}}"#.into(),
+            r#"{"command": "a", "output": {"command": "b", "output": {"kind": "PodList", "items": []}}}"#.into(),
+            format!(r#"{{"command": "kubectl get pod p -n a -o json", "output": {POD}}}"#),
+            r#"{"command": "aws iam get-role --role-name r", "output": {"Role": {"Arn": "arn:aws:iam::111122223333:role/r", "RoleName": "r"}}}"#.into(),
+            r#"{"command": "kubectl exec -n a p -- id", "output": "uid=1(a) gid=1(a) groups=1(a)\n"}"#.into(),
+            r#"{"command": "kubectl get pods -A -o json", "output": [1, {"a": []}]}"#.into(),
+            r#"{"command": "kubectl get pods -A -o json", "output": null}"#.into(),
+            r#"{"command": "kubectl get pods -A -o json", "output": 3}"#.into(),
+            r#"{"command": "kubectl get pods -A -o json", "output": {"kind": "PodList", "items": []}, "output": {}}"#.into(),
+            r#"{"command": "kubectl get pods -A -o json", "output": {"kind": "PodList", "items": [{"kind": "Pod"}"#.into(),
+            r#"{"command": "kubectl get pods -A -o json", "output": {"kind": "PodList", "items": []}} trailing"#.into(),
+        ];
+        for doc in &docs {
+            assert_eq!(load_with(doc, true), load_with(doc, false), "{doc}");
+        }
+    }
+
+    #[test]
+    fn the_snapshot_does_not_depend_on_thread_count_or_timing() {
+        // Several batches of items, pods replacing earlier ones of the same name, bad
+        // items, items of other kinds: applied in list order whatever the threads do.
+        let mut items = Vec::new();
+        for i in 0..(crate::parallel::BATCH * 2 + 77) {
+            items.push(match i % 13 {
+                0 => r#"{"kind": "Pod", "metadata": {"name": "x"}, "spec": {"containers": {}}}"#
+                    .to_string(),
+                1 => format!(r#"{{"kind": "ServiceAccount", "metadata": {{"name": "s{i}", "namespace": "a"}}}}"#),
+                2 => format!(r#"{{"kind": "Deployment", "metadata": {{"name": "d{}", "namespace": "a"}}, "spec": {{"template": {{"spec": {{"serviceAccountName": "s{i}"}}}}}}}}"#, i % 50),
+                3 => r#"{"kind": "Secret", "data": {"k": "c2VjcmV0"}}"#.to_string(),
+                _ => POD.replace(r#""name": "p""#, &format!(r#""name": "p{}""#, i % 997)).replace(r#""serviceAccountName": "s""#, &format!(r#""serviceAccountName": "s{i}""#)),
+            });
+        }
+        let text = format!(
+            r#"{{"command": "kubectl get pods -A -o json", "output": {{"apiVersion": "v1", "kind": "List", "items": [{}]}}}}"#,
+            items.join(",\n")
+        );
+        assert!(text.len() > 8 * 4096, "large enough to run on threads");
+        let with = |threads: usize| {
+            crate::parallel::THREADS_FOR_TEST.with(|t| t.set(Some(threads)));
+            let out = load_with(&text, true);
+            crate::parallel::THREADS_FOR_TEST.with(|t| t.set(None));
+            out
+        };
+        let alone = with(1);
+        assert!(
+            alone.contains("p204") && alone.contains("invalid type"),
+            "{}",
+            &alone[..300]
+        );
+        for threads in [2, 3, 8, 2, 2] {
+            assert_eq!(with(threads), alone, "{threads} threads");
+        }
     }
 }

@@ -8,15 +8,45 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 /// List items parsed per round: bounds what is held parsed but not yet applied.
-pub const BATCH: usize = 4096;
+/// (Small in tests, so that they cross several rounds quickly.)
+pub const BATCH: usize = if cfg!(test) { 64 } else { 4096 };
 
 /// Below this many bytes of work a round runs on the calling thread (a thread costs
 /// tens of microseconds; `explain` and small snapshots start in milliseconds).
-const MIN_PARALLEL_BYTES: usize = 256 * 1024;
+const MIN_PARALLEL_BYTES: usize = if cfg!(test) { 4096 } else { 256 * 1024 };
 
-/// Worker threads: the cores this process may use (its CPU affinity and cgroup quota),
-/// at most 8.
+/// The environment variable that sets how many threads parse (default: the cores this
+/// process may use, at most 8).
+pub const THREADS_ENV: &str = "IRSA_DOCTOR_THREADS";
+
+/// A thread count as [`THREADS_ENV`] gives it: a whole number from 1 to 64.
+pub fn parse_threads(value: &str) -> Option<usize> {
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=64).contains(n))
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests set the thread count here (the environment is shared by parallel tests).
+    pub static THREADS_FOR_TEST: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Worker threads: [`THREADS_ENV`] when set, else the cores this process may use (its
+/// CPU affinity and cgroup quota), at most 8.
 pub fn threads() -> usize {
+    #[cfg(test)]
+    if let Some(n) = THREADS_FOR_TEST.with(|t| t.get()) {
+        return n;
+    }
+    if let Some(n) = std::env::var(THREADS_ENV)
+        .ok()
+        .and_then(|v| parse_threads(&v))
+    {
+        return n;
+    }
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -157,7 +187,10 @@ mod tests {
 
     #[test]
     fn an_item_takes_the_list_kind_only_when_it_has_none() {
-        let own = prepare_item(r#"{"kind": "Pod", "metadata": {"name": "a"}}"#, Some("Node"));
+        let own = prepare_item(
+            r#"{"kind": "Pod", "metadata": {"name": "a"}}"#,
+            Some("Node"),
+        );
         assert_eq!(own.kind.as_deref(), Some("Pod"));
         assert!(matches!(own.body, Pre::Pod(Ok(_))));
         let listed = prepare_item(r#"{"metadata": {"name": "a"}}"#, Some("ServiceAccount"));

@@ -80,13 +80,7 @@ fn small_pod(mut p: Value) -> Value {
 }
 
 /// Writes a snapshot of the given shape into `dir`; returns its size in bytes.
-pub fn generate_shape(
-    dir: &Path,
-    n_sa: usize,
-    n_pods: usize,
-    n_roles: usize,
-    shape: Shape,
-) -> u64 {
+pub fn generate_shape(dir: &Path, n_sa: usize, n_pods: usize, n_roles: usize, shape: Shape) -> u64 {
     std::fs::create_dir_all(dir).expect("create dir");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/healthy");
     let account = "391252439823";
