@@ -139,6 +139,15 @@ pub fn tip_for(e: &clap::Error, argv: &[std::ffi::OsString]) -> Option<String> {
 }
 
 fn validate_source(s: &SourceArgs) -> Result<()> {
+    if let Some(v) = std::env::var_os(irsa_model::THREADS_ENV) {
+        let v = v.to_string_lossy();
+        if irsa_model::parse_threads(&v).is_none() {
+            bail!(
+                "{}: `{v}` is not a number of threads from 1 to 64 (unset it to use every core)",
+                irsa_model::THREADS_ENV
+            );
+        }
+    }
     if let Some(i) = &s.issuer {
         irsa_policy::Issuer::parse(i).map_err(|e| {
             anyhow::anyhow!(
