@@ -152,13 +152,10 @@ impl Pre {
 /// What a worker learns of one list item: its kind (its own, else the list's) and, for
 /// ServiceAccounts, pods and workloads, the typed object.
 pub fn prepare_item(text: &str, list_kind: Option<&str>) -> Item {
-    #[derive(Deserialize)]
-    struct KindOnly {
-        kind: Option<String>,
-    }
-    let own = serde_json::from_str::<KindOnly>(text)
-        .ok()
-        .and_then(|k| k.kind);
+    let own = match sniff_kind(text) {
+        Some(kind) => kind.map(str::to_string),
+        None => own_kind(text),
+    };
     let kind = own.or_else(|| list_kind.map(str::to_string));
     let body = match kind.as_deref() {
         Some("ServiceAccount") => Pre::Object(serde_json::from_str(text)),
@@ -171,9 +168,217 @@ pub fn prepare_item(text: &str, list_kind: Option<&str>) -> Item {
     Item { kind, body }
 }
 
+/// An item's own `kind` as serde reads it: absent, null, not a string, or given twice
+/// is None (the item then takes the list's kind).
+fn own_kind(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct KindOnly {
+        kind: Option<String>,
+    }
+    serde_json::from_str::<KindOnly>(text)
+        .ok()
+        .and_then(|k| k.kind)
+}
+
+/// [`own_kind`] without parsing: a scan of the item's top-level keys (the item is
+/// valid JSON already, its list was parsed). None when the scan cannot tell the same
+/// as serde would (an escape in a key or in the kind, an item that is not an object):
+/// serde decides then.
+fn sniff_kind(text: &str) -> Option<Option<&str>> {
+    let b = text.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    let mut kind: Option<Option<&str>> = None;
+    loop {
+        i = skip_ws(b, i);
+        match b.get(i) {
+            Some(b'}') => return Some(kind.flatten()),
+            Some(b'"') => {}
+            _ => return None,
+        }
+        let key_end = plain_string_end(b, i)?;
+        let key = &b[i + 1..key_end - 1];
+        i = skip_ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        if key == b"kind" {
+            if kind.is_some() {
+                return Some(None); // given twice: serde refuses the item's kind
+            }
+            match b.get(i) {
+                Some(b'"') => {
+                    let end = plain_string_end(b, i)?;
+                    kind = Some(Some(text.get(i + 1..end - 1)?));
+                    i = end;
+                }
+                Some(b'n') if b[i..].starts_with(b"null") => {
+                    kind = Some(None);
+                    i += 4;
+                }
+                Some(_) => return Some(None), // not a string: serde refuses it
+                None => return None,
+            }
+        } else {
+            i = skip_value(b, i)?;
+        }
+        i = skip_ws(b, i);
+        match b.get(i) {
+            Some(b',') => i += 1,
+            Some(b'}') => return Some(kind.flatten()),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// The end (after the closing quote) of the string starting at `i`, when it holds no
+/// escape.
+fn plain_string_end(b: &[u8], i: usize) -> Option<usize> {
+    let len = b
+        .get(i + 1..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')?;
+    (b[i + 1 + len] == b'"').then_some(i + len + 2)
+}
+
+/// The end of the string starting at `i`, escapes included.
+fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    i += 1;
+    loop {
+        i += b.get(i..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
+        if b[i] == b'"' {
+            return Some(i + 1);
+        }
+        i += 2; // an escape: `\"`, `\\`, `\u…` never end the string at the next byte
+    }
+}
+
+/// The end of the (valid) JSON value starting at `i`.
+fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => string_end(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            loop {
+                match b.get(i)? {
+                    b'"' => {
+                        i = string_end(b, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            while !matches!(
+                b.get(i),
+                None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+            ) {
+                i += 1;
+            }
+            Some(i)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_kind_scan_reads_what_serde_reads() {
+        let items = [
+            r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}}"#,
+            r#"{"metadata": {"kind": "Inner", "a": [1, {"kind": "x"}]}, "kind": "Pod"}"#,
+            r#"{"metadata": {"name": "a\"kind\": \"b"}, "kind": "Pod"}"#,
+            r#"{"kind": "Pod", "kind": "Node"}"#,
+            r#"{"kind": "Pod", "spec": {}, "kind": null}"#,
+            r#"{"kind": null}"#,
+            r#"{"kind": null, "kind": "Pod"}"#,
+            r#"{"kind": 5}"#,
+            r#"{"kind": {"a": 1}, "b": 2}"#,
+            r#"{"kind": ["Pod"]}"#,
+            r#"{"kind": "P\u006fd"}"#,
+            r#"{"ki\u006ed": "Pod"}"#,
+            r#"{"a": "\\", "kind": "Pod"}"#,
+            r#"{"a": "x\\\"y", "kind": "Pod", "b": -1.5e3, "c": true, "d": null}"#,
+            r#"{}"#,
+            r#"  { "kind" :"Pod" }  "#,
+            r#"["Pod"]"#,
+            r#"[]"#,
+            r#"5"#,
+            r#""Pod""#,
+            r#"null"#,
+            "{\"kind\":\t\"Pod\",\r\n\"x\":[[],{}]}",
+            r#"{"kind": "Pöd ✔"}"#,
+            r#"{"kind": ""}"#,
+        ];
+        for item in items {
+            serde_json::from_str::<serde::de::IgnoredAny>(item).expect("valid JSON");
+            let scanned = match sniff_kind(item) {
+                Some(k) => k.map(str::to_string),
+                None => own_kind(item),
+            };
+            assert_eq!(scanned, own_kind(item), "{item}");
+        }
+        // Every object of up to three members drawn from tricky keys and values.
+        let keys = [r#""kind""#, r#""ki\u006ed""#, r#""a""#, r#""kind ""#];
+        let values = [
+            r#""Pod""#,
+            "null",
+            "-5e2",
+            "true",
+            r#"{"kind": "X", "y": [1, "]"]}"#,
+            r#"["a", {}, "}"]"#,
+            r#""a\"b\\""#,
+            r#""P\u006fd""#,
+        ];
+        let members: Vec<String> = keys
+            .iter()
+            .flat_map(|k| values.iter().map(move |v| format!("{k}:{v}")))
+            .collect();
+        let mut objects = vec!["{}".to_string()];
+        for a in &members {
+            objects.push(format!("{{{a}}}"));
+            for b in &members {
+                objects.push(format!("{{ {a} ,\n{b}}}"));
+                for c in members.iter().step_by(5) {
+                    objects.push(format!("{{{a},{b}, {c} }}"));
+                }
+            }
+        }
+        for item in &objects {
+            serde_json::from_str::<serde::de::IgnoredAny>(item).expect("valid JSON");
+            let scanned = match sniff_kind(item) {
+                Some(k) => k.map(str::to_string),
+                None => own_kind(item),
+            };
+            assert_eq!(scanned, own_kind(item), "{item}");
+        }
+        // The scan decides on its own for what kubectl prints.
+        assert_eq!(sniff_kind(items[0]), Some(Some("Pod")));
+        assert_eq!(sniff_kind(items[2]), Some(Some("Pod")));
+        assert_eq!(sniff_kind(items[3]), Some(None));
+    }
 
     #[test]
     fn runs_keep_input_order_and_cover_every_item() {
