@@ -99,26 +99,61 @@ impl Loader {
                 })
                 .collect();
             files.sort();
-            for f in files {
-                self.add_file(&f);
-            }
+            self.add_files(&files);
         } else {
             self.add_file(path);
         }
     }
 
+    /// Adds files in order; they are read and decoded on every core, a window at a time
+    /// (at most [`READ_AHEAD_BYTES`] held read but not yet loaded; a larger file alone).
+    fn add_files(&mut self, files: &[PathBuf]) {
+        let mut rest = files;
+        while !rest.is_empty() {
+            let mut bytes = 0u64;
+            let mut n = 0;
+            for f in rest {
+                let len = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+                if n > 0 && bytes + len > READ_AHEAD_BYTES {
+                    break;
+                }
+                bytes += len;
+                n += 1;
+            }
+            let (window, next) = rest.split_at(n);
+            rest = next;
+            let sizes: Vec<(usize, &PathBuf)> = window
+                .iter()
+                .map(|f| {
+                    let len = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+                    (usize::try_from(len).unwrap_or(usize::MAX).max(4096), f)
+                })
+                .collect();
+            let read =
+                crate::parallel::map_weighted(&sizes, |(len, _)| *len, |(_, f)| read_file(f));
+            for (f, r) in window.iter().zip(read) {
+                self.add_read(f, r);
+            }
+        }
+    }
+
     fn add_file(&mut self, path: &Path) {
+        self.add_read(path, read_file(path));
+    }
+
+    /// Adds a file read by [`read_file`] (on any thread).
+    fn add_read(&mut self, path: &Path, read: std::io::Result<Result<String, &'static str>>) {
         if !self.role_files.is_empty()
             && std::fs::canonicalize(path).is_ok_and(|c| self.role_files.contains(&c))
         {
             return;
         }
         let shown = path.display().to_string();
-        match std::fs::read(path) {
+        match read {
             Err(e) => self.reject(&shown, None, format!("cannot read: {e}")),
-            Ok(bytes) => {
+            Ok(decoded) => {
                 self.snap.inputs.files += 1;
-                match crate::files::decode(bytes) {
+                match decoded {
                     Ok(text) => self.add_text(&shown, &text),
                     Err(why) => {
                         self.current = shown;
@@ -1086,6 +1121,14 @@ impl Loader {
             .collect();
         self.snap
     }
+}
+
+/// Bytes of files read ahead of the loader at most (a larger file is read alone).
+const READ_AHEAD_BYTES: u64 = 16 << 20;
+
+/// A file's text: its bytes decoded (UTF-8 or UTF-16), or why they are not text.
+fn read_file(path: &Path) -> std::io::Result<Result<String, &'static str>> {
+    std::fs::read(path).map(crate::files::decode)
 }
 
 /// Loads paths into a snapshot.
