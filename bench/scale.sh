@@ -21,8 +21,8 @@ if [ "${1:-}" = "--growth" ]; then growth=1; shift; fi
 pairs="${1:-5}"
 command -v jq >/dev/null || { echo "needs jq (apt-get install -y jq)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install -y time)" >&2; exit 2; }
-cargo build --release -q -p irsa-doctor --example gen-scale --bin irsa-doctor
 # BIN=path/to/irsa-doctor measures another build (e.g. before a change).
+[ -n "${BIN:-}" ] || cargo build --release -q -p irsa-doctor --example gen-scale --bin irsa-doctor
 bin="${BIN:-./target/release/irsa-doctor}"
 gen=./target/release/examples/gen-scale
 
