@@ -69,6 +69,10 @@ live-mode flags are then rejected."
     Collect(CollectArgs),
     /// Prove IRSA end to end: TokenRequest → issuer/JWKS/TLS checks → STS, compared with the prediction.
     Probe(ProbeArgs),
+    /// Lint manifests and infrastructure code before deploy (Kubernetes YAML, `helm
+    /// template`/kustomize output, Terraform plan JSON, CloudFormation/CDK templates,
+    /// eksctl configs): offline, no credentials; SARIF for code scanning.
+    Lint(LintArgs),
     /// List every rule: code, cause, severity, summary (sorted by code).
     Rules(RulesArgs),
     /// Show one rule's documentation.
@@ -90,6 +94,8 @@ pub enum Format {
     Json,
     /// The same document as `json`, as YAML.
     Yaml,
+    /// SARIF 2.1.0, for GitHub/GitLab code scanning (lint only).
+    Sarif,
 }
 
 /// Colour choice.
@@ -117,7 +123,8 @@ pub enum FailOn {
 /// `-n` / `-A`.
 #[derive(Debug, Args)]
 pub struct ScopeArgs {
-    /// Only this namespace.
+    /// Only this namespace (lint: also the namespace of manifests that name none, as
+    /// `kubectl apply -n` puts them).
     #[arg(
         short = 'n',
         long,
@@ -127,7 +134,7 @@ pub struct ScopeArgs {
         help_heading = "Global options"
     )]
     pub namespace: Option<String>,
-    /// All namespaces (the default of check, explain and collect).
+    /// All namespaces (the default of check, explain, collect and lint).
     #[arg(
         short = 'A',
         long = "all-namespaces",
@@ -180,26 +187,37 @@ pub struct SourceArgs {
     /// --snapshot: live mode.
     #[arg(short = 's', long = "snapshot", value_name = "PATH")]
     pub snapshot: Vec<PathBuf>,
-    /// Cluster OIDC issuer URL, when the snapshot lacks describe-cluster.
-    #[arg(long, value_name = "URL")]
-    pub issuer: Option<String>,
-    /// AWS region of the cluster (snapshot: when it lacks it; live: else from the EKS
-    /// endpoint, else the SDK's chain).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// AWS account of the cluster, when the snapshot lacks it.
-    #[arg(long, value_name = "ID")]
-    pub account: Option<String>,
-    /// Kubernetes version (e.g. 1.29), when the snapshot lacks it.
-    #[arg(long = "kubernetes-version", value_name = "1.XX")]
-    pub kubernetes_version: Option<String>,
-    /// Which EKS cluster (snapshot: when several are described; live: else discovered
-    /// by matching the API server URL).
-    #[arg(long, value_name = "NAME")]
-    pub cluster: Option<String>,
+    /// What the inputs may lack.
+    #[command(flatten)]
+    pub context: ContextArgs,
     /// Live mode connection.
     #[command(flatten)]
     pub live: LiveArgs,
+}
+
+/// Facts the inputs may lack (a snapshot, a repository for `lint`), defined once for
+/// check, explain and lint.
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    /// Cluster OIDC issuer URL, when the inputs lack it (a snapshot: describe-cluster;
+    /// lint: a cluster not created yet or not in the repository).
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// AWS region of the cluster (snapshot, lint: when the inputs lack it; live: else
+    /// from the EKS endpoint, else the SDK's chain).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// AWS account of the cluster (lint: of roles and AWS::AccountId), when the inputs
+    /// lack it.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+    /// Kubernetes version (e.g. 1.29), when the inputs lack it.
+    #[arg(long = "kubernetes-version", value_name = "1.XX")]
+    pub kubernetes_version: Option<String>,
+    /// Which EKS cluster (snapshot, lint: when several are described; live: else
+    /// discovered by matching the API server URL).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
 }
 
 /// Live mode: the kubeconfig and the AWS credential chain (read-only). These flags are
@@ -344,6 +362,32 @@ impl ReportArgs {
             FailOn::Info => irsa_rules::Severity::Info,
         }
     }
+}
+
+/// `lint` flags.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Files and directories to lint (directories: every *.yaml, *.yml, *.json,
+    /// *.template inside, hidden ones skipped); default: the current directory.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// What the inputs may lack: --issuer, --region, --account, --kubernetes-version.
+    #[command(flatten)]
+    pub context: ContextArgs,
+    /// Namespace scope: -n NAMESPACE reports only that namespace, as check does, and a
+    /// manifest that names no namespace is in it (as `kubectl apply -n` puts it);
+    /// without -n, every namespace, and such a manifest is in `default`.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Config file (default: irsa-doctor.toml in the current directory or above).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// What the report shows and what its exit status means.
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// `explain` flags.

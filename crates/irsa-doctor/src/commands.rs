@@ -2,8 +2,8 @@
 
 use crate::cli::ProbeArgs;
 use crate::cli::{
-    CheckArgs, Cli, CollectArgs, Command, ExplainArgs, Format, LiveArgs, RuleArgs, RulesArgs,
-    SourceArgs,
+    CheckArgs, Cli, CollectArgs, Command, ContextArgs, ExplainArgs, Format, LiveArgs, RuleArgs,
+    RulesArgs, SourceArgs,
 };
 use crate::render;
 use anyhow::{bail, Context as _, Result};
@@ -21,6 +21,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
         Command::Explain(args) => explain(args),
         Command::Collect(args) => collect(args, verbose, matches),
         Command::Probe(args) => probe(args),
+        Command::Lint(args) => crate::lint::lint(args),
         Command::Rules(args) => rules(args),
         Command::Rule(args) => rule(args),
         Command::Completions(args) => {
@@ -138,6 +139,17 @@ pub fn tip_for(e: &clap::Error, argv: &[std::ffi::OsString]) -> Option<String> {
     })
 }
 
+/// The facts given on the command line, for the loader.
+pub(crate) fn context_flags(c: &ContextArgs) -> ContextFlags {
+    ContextFlags {
+        issuer: c.issuer.clone(),
+        region: c.region.clone(),
+        account: c.account.clone(),
+        kubernetes_version: c.kubernetes_version.clone(),
+        cluster: c.cluster.clone(),
+    }
+}
+
 fn validate_source(s: &SourceArgs) -> Result<()> {
     if let Some(v) = std::env::var_os(irsa_model::THREADS_ENV) {
         let v = v.to_string_lossy();
@@ -148,6 +160,27 @@ fn validate_source(s: &SourceArgs) -> Result<()> {
             );
         }
     }
+    validate_context(&s.context)?;
+    for p in &s.snapshot {
+        match irsa_model::files::parse_role_path(&p.to_string_lossy()) {
+            Some(Err(e)) => bail!("--snapshot {}: {e}", p.display()),
+            Some(Ok((_, file))) if !file.is_file() => {
+                bail!(
+                    "--snapshot {}: {} is not a file",
+                    p.display(),
+                    file.display()
+                )
+            }
+            Some(Ok(_)) => {}
+            None if !p.exists() => bail!("--snapshot: {} does not exist", p.display()),
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// `--issuer`, `--account`, `--region`, `--kubernetes-version`: well-formed.
+pub(crate) fn validate_context(s: &ContextArgs) -> Result<()> {
     if let Some(i) = &s.issuer {
         irsa_policy::Issuer::parse(i).map_err(|e| {
             anyhow::anyhow!(
@@ -170,35 +203,11 @@ fn validate_source(s: &SourceArgs) -> Result<()> {
             bail!("--kubernetes-version: `{v}` is not a version like 1.29");
         }
     }
-    for p in &s.snapshot {
-        match irsa_model::files::parse_role_path(&p.to_string_lossy()) {
-            Some(Err(e)) => bail!("--snapshot {}: {e}", p.display()),
-            Some(Ok((_, file))) if !file.is_file() => {
-                bail!(
-                    "--snapshot {}: {} is not a file",
-                    p.display(),
-                    file.display()
-                )
-            }
-            Some(Ok(_)) => {}
-            None if !p.exists() => bail!("--snapshot: {} does not exist", p.display()),
-            None => {}
-        }
-    }
     Ok(())
 }
 
 fn load(s: &SourceArgs) -> Snapshot {
-    load_paths(
-        &s.snapshot,
-        ContextFlags {
-            issuer: s.issuer.clone(),
-            region: s.region.clone(),
-            account: s.account.clone(),
-            kubernetes_version: s.kubernetes_version.clone(),
-            cluster: s.cluster.clone(),
-        },
-    )
+    load_paths(&s.snapshot, context_flags(&s.context))
 }
 
 fn collect_options(
@@ -273,11 +282,8 @@ fn run_collect(opts: &irsa_collect::Options, verbose: u8) -> Result<irsa_collect
 /// Loads a live collection through the very loader snapshots use.
 fn load_collection(c: &irsa_collect::Collection, s: &SourceArgs) -> Snapshot {
     let mut l = irsa_model::Loader::new(ContextFlags {
-        issuer: s.issuer.clone(),
-        region: s.region.clone(),
-        account: s.account.clone(),
-        kubernetes_version: s.kubernetes_version.clone(),
         cluster: None,
+        ..context_flags(&s.context)
     });
     for (name, v) in &c.files {
         l.add_text(name, &v.to_string());
@@ -294,7 +300,8 @@ fn gather(
     if !s.snapshot.is_empty() {
         return Ok((load(s), sources(s), None));
     }
-    let opts = collect_options(&s.live, &s.cluster, &s.region, &s.issuer, namespace);
+    let c = &s.context;
+    let opts = collect_options(&s.live, &c.cluster, &c.region, &c.issuer, namespace);
     let c = run_collect(&opts, verbose)?;
     let label = format!("live: {}", c.server.clone().unwrap_or_default());
     Ok((load_collection(&c, s), label, c.unreachable.clone()))
@@ -305,7 +312,7 @@ fn sources(s: &SourceArgs) -> String {
     format!("snapshot {}", names.join(", "))
 }
 
-fn print_stdout(text: &str) -> Result<()> {
+pub(crate) fn print_stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
@@ -343,8 +350,16 @@ fn parse_sdks(given: &[String]) -> Result<Vec<(String, String)>> {
     Ok(sdks)
 }
 
+/// SARIF is lint's format: other subcommands refuse it rather than print text.
+fn refuse_sarif(out: &crate::cli::OutputArgs, command: &str) -> Result<()> {
+    if out.output == Format::Sarif {
+        bail!("--output sarif: `{command}` writes text, json or yaml; SARIF is for `irsa-doctor lint`");
+    }
+    Ok(())
+}
+
 /// Prints a serialisable document as JSON or YAML.
-fn print_document<T: serde::Serialize>(format: Format, doc: &T) -> Result<()> {
+pub(crate) fn print_document<T: serde::Serialize>(format: Format, doc: &T) -> Result<()> {
     match format {
         Format::Yaml => {
             let v = serde_json::to_value(doc)?;
@@ -368,6 +383,7 @@ fn print_document<T: serde::Serialize>(format: Format, doc: &T) -> Result<()> {
 }
 
 fn check(args: CheckArgs) -> Result<u8> {
+    refuse_sarif(&args.out, "check")?;
     if args.report.errors_only && args.out.output != Format::Text {
         bail!(
             "-q/--errors-only shapes the text report; -o {} always carries every finding \
@@ -395,7 +411,7 @@ fn check(args: CheckArgs) -> Result<u8> {
         Format::Json | Format::Yaml => {
             print_document(args.out.output, &render::json::report(&report, &inputs))?
         }
-        Format::Text => print_stdout(&render::human::report(
+        Format::Text | Format::Sarif => print_stdout(&render::human::report(
             &report,
             &inputs,
             &label,
@@ -485,6 +501,7 @@ fn explain_input(args: &ExplainArgs) -> Result<Vec<u8>> {
 }
 
 fn explain(args: ExplainArgs) -> Result<u8> {
+    refuse_sarif(&args.out, "explain")?;
     let bytes = explain_input(&args)?;
     if bytes.iter().all(|b| b.is_ascii_whitespace() || *b == 0) {
         bail!(
@@ -506,7 +523,7 @@ fn explain(args: ExplainArgs) -> Result<u8> {
     let result = irsa_rules::explain::explain_bytes(&bytes, context.as_ref(), &scope);
     match args.out.output {
         Format::Json | Format::Yaml => print_document(args.out.output, &result)?,
-        Format::Text => print_stdout(&irsa_rules::explain::render_text(&result))?,
+        Format::Text | Format::Sarif => print_stdout(&irsa_rules::explain::render_text(&result))?,
     }
     if !result.recognised {
         eprintln!("irsa-doctor: explain: the text matches no known error family; nothing was explained (see the two commands above)");
@@ -600,6 +617,7 @@ fn collect(args: CollectArgs, verbose: u8, matches: &ArgMatches) -> Result<u8> {
 }
 
 fn probe(args: ProbeArgs) -> Result<u8> {
+    refuse_sarif(&args.out, "probe")?;
     if let Some(ca) = &args.ca_file {
         if !ca.exists() {
             bail!("--ca-file: {} does not exist", ca.display());
@@ -676,7 +694,7 @@ fn probe(args: ProbeArgs) -> Result<u8> {
     }
     match args.out.output {
         Format::Json | Format::Yaml => print_document(args.out.output, &report)?,
-        Format::Text => print_stdout(&render::probe::report(
+        Format::Text | Format::Sarif => print_stdout(&render::probe::report(
             &report,
             render::use_color(args.out.color),
         ))?,
@@ -711,6 +729,7 @@ fn rule_json(m: &irsa_rules::RuleMeta, with_doc: bool) -> serde_json::Value {
 }
 
 fn rules(args: RulesArgs) -> Result<u8> {
+    refuse_sarif(&args.out, "rules")?;
     let metas = sorted_rules();
     match args.out.output {
         Format::Json | Format::Yaml => print_document(
@@ -720,7 +739,7 @@ fn rules(args: RulesArgs) -> Result<u8> {
                 "rules": metas.iter().map(|m| rule_json(m, false)).collect::<Vec<_>>(),
             }),
         )?,
-        Format::Text => {
+        Format::Text | Format::Sarif => {
             let mut s = format!(
                 "{:<8} {:<26} {:<25} {:<8} {}\n",
                 "CODE", "NAME", "CAUSE", "SEVERITY", "SUMMARY"
@@ -742,6 +761,7 @@ fn rules(args: RulesArgs) -> Result<u8> {
 }
 
 fn rule(args: RuleArgs) -> Result<u8> {
+    refuse_sarif(&args.out, "rule")?;
     let code = &args.code;
     let Some(r) = rule_by_code(code) else {
         bail!("rule `{code}` does not exist; `irsa-doctor rules` lists them");
@@ -755,7 +775,7 @@ fn rule(args: RuleArgs) -> Result<u8> {
                 "rules": [rule_json(m, true)],
             }),
         )?,
-        Format::Text => {
+        Format::Text | Format::Sarif => {
             let color = render::use_color(args.out.color);
             let title = format!("# {} {}\n\n{}\n\n", m.code, m.name, m.summary);
             let meta = format!(

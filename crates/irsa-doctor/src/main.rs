@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod lint;
 mod render;
 mod script;
 

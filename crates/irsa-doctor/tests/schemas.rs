@@ -235,3 +235,47 @@ fn gaps_and_a_blind_run_validate() {
     assert!(doc["nothing_checked"].is_string(), "{doc:#}");
     assert_eq!(doc["summary"]["checked"]["chains"], json!(0));
 }
+
+#[test]
+fn every_lint_output_of_the_fixtures_validates_as_report_v1() {
+    let v = Validator::new("report-v1.schema.json");
+    let fixtures = root().join("examples/lint");
+    for kind in [
+        "helm-terraform",
+        "terraform",
+        "terraform-unknown",
+        "cloudformation",
+        "cdk",
+        "kustomize",
+        "eksctl",
+    ] {
+        for twin in ["broken", "fixed", ""] {
+            let dir = fixtures.join(kind).join(twin);
+            if twin.is_empty() && dir.join("broken").exists() || !dir.exists() {
+                continue;
+            }
+            for format in ["json", "yaml"] {
+                let d = dir.to_string_lossy().to_string();
+                let doc = output(&[
+                    "lint",
+                    &d,
+                    "-o",
+                    format,
+                    "--account",
+                    "111122223333",
+                    "--region",
+                    "us-west-2",
+                ]);
+                v.check(&doc)
+                    .unwrap_or_else(|e| panic!("{kind}/{twin} -o {format}: {e}"));
+                // lint's additions: a location per finding.
+                for f in doc["findings"].as_array().unwrap() {
+                    assert!(
+                        f["location"]["line"].as_u64().is_some_and(|l| l >= 1),
+                        "{f}"
+                    );
+                }
+            }
+        }
+    }
+}

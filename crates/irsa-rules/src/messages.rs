@@ -175,6 +175,20 @@ pub fn template(id: &str) -> Option<&'static str> {
         "recorded-not-found" => "`{command}` answered: {error} (a recorded result, read as evidence that it does not exist)",
         "gap-skipped" => "{path}: skipped{count}: {what}",
         "gap-no-irsa" => "no ServiceAccount in scope uses IRSA (no `eks.amazonaws.com/role-arn` annotation and no role trusting one)",
+        // `lint`: a value the repository leaves to deploy time (Terraform's "known after apply", a CloudFormation parameter).
+        "gap-not-decided" => "{why}",
+        // `lint`: what a repository does not declare (the same gaps as above, in its words).
+        "lint-gap-no-cluster" => "no input states the cluster's OIDC issuer (EKS assigns it when it creates the cluster): {what} is not checked; pass --issuer once the cluster exists, or lint with the infrastructure code that names it (a Terraform plan reading the cluster)",
+        "lint-gap-providers" => "no input declares the OIDC providers of account {account}: `{what}` is not checked; lint the infrastructure code that creates them with the rest",
+        "lint-gap-provider-read" => "provider {url} is named but not declared by the inputs: its audiences are not checked; lint the infrastructure code that creates it with the rest",
+        "lint-gap-role" => "role {role} is not declared by the inputs: its existence, trust policy and permissions are not checked; lint the infrastructure code that creates it (a Terraform plan, a CloudFormation template) with the rest",
+        "lint-gap-role-policies" => "no permission policy of {role} is declared beside it: whether it has one is not checked",
+        "lint-gap-sa" => "no input declares ServiceAccount `{name}` of namespace {namespace}{why}: whether it exists and carries a role is not checked; lint the manifests that declare it with the rest",
+        "lint-gap-k8s-version" => "{what} is not checked: no input states the Kubernetes version; pass --kubernetes-version, or lint the cluster's infrastructure code with the rest",
+        // `lint` of an eksctl ClusterConfig (eksctl pkg/apis/eksctl.io/v1alpha5: `iam.withOIDC`
+        // defaults to disabled, and ValidateClusterConfig refuses iam.serviceAccounts without it).
+        "eksctl-without-oidc" => "ClusterConfig {cluster} declares {count} iam.serviceAccounts but {how}: eksctl refuses the file, and without the cluster's IAM OIDC provider STS accepts none of its ServiceAccounts' tokens",
+        "eksctl-oidc-not-created" => "ClusterConfig {cluster} does not create the cluster's IAM OIDC provider ({how}) and no input declares one, but IRSA is used by {users}: unless the provider is created otherwise, STS rejects their tokens",
         _ => return None,
     })
 }
