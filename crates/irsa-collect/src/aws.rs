@@ -4,7 +4,10 @@
 //! Calls grow with distinct roles, never with pods: one `GetCallerIdentity`, one
 //! `DescribeCluster` (plus `ListClusters` when the cluster must be discovered), one
 //! `ListOpenIDConnectProviders` + one `GetOpenIDConnectProvider` (the issuer's),
-//! one `ListPodIdentityAssociations`, and per distinct role `GetRole`,
+//! one `ListPodIdentityAssociations` + one `DescribePodIdentityAssociation` per
+//! association (one per ServiceAccount that has one, never per pod) + one
+//! `DescribeAddon` (the `eks-pod-identity-agent` add-on), and per distinct role (those
+//! the ServiceAccounts name, and the associations' roles and target roles) `GetRole`,
 //! `ListAttachedRolePolicies`, `ListRolePolicies`, with bounded concurrency and the
 //! SDK's adaptive retry on throttling. A failed read becomes an envelope with the
 //! AWS error (which names the missing permission), never a crash.
@@ -465,6 +468,91 @@ impl Aws {
         ]
     }
 
+    /// `DescribePodIdentityAssociation` of one association (the list does not carry the
+    /// role), in the CLI's JSON shape
+    /// (https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribePodIdentityAssociation.html).
+    async fn describe_association(
+        &self,
+        cluster: &str,
+        id: &str,
+        stats: &Stats,
+    ) -> (String, Value) {
+        let cmd = format!(
+            "aws eks describe-pod-identity-association --cluster-name {cluster} --association-id {id}"
+        );
+        count(stats, "eks");
+        let file = format!("eks-describe-pod-identity-association-{id}.json");
+        match self
+            .eks
+            .describe_pod_identity_association()
+            .cluster_name(cluster)
+            .association_id(id)
+            .send()
+            .await
+        {
+            Ok(o) => {
+                let Some(a) = o.association() else {
+                    return (
+                        file,
+                        envelope_error(&cmd, "the answer carries no association"),
+                    );
+                };
+                (
+                    file,
+                    envelope(
+                        &cmd,
+                        json!({"association": {
+                            "clusterName": a.cluster_name(), "namespace": a.namespace(),
+                            "serviceAccount": a.service_account(), "roleArn": a.role_arn(),
+                            "associationArn": a.association_arn(), "associationId": a.association_id(),
+                            "tags": a.tags(), "createdAt": date(a.created_at()), "modifiedAt": date(a.modified_at()),
+                            "ownerArn": a.owner_arn(), "disableSessionTags": a.disable_session_tags(),
+                            "targetRoleArn": a.target_role_arn(), "externalId": a.external_id(),
+                            "policy": a.policy(),
+                        }}),
+                    ),
+                )
+            }
+            Err(e) => (file, envelope_error(&cmd, &sdk_error(&e))),
+        }
+    }
+
+    /// `DescribeAddon` of the Pod Identity agent: `ResourceNotFoundException` (recorded)
+    /// proves it is not installed (https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeAddon.html).
+    async fn agent_addon(&self, cluster: &str, stats: &Stats) -> (String, Value) {
+        let name = irsa_model::pod_identity::AGENT_NAME;
+        let cmd = format!("aws eks describe-addon --cluster-name {cluster} --addon-name {name}");
+        count(stats, "eks");
+        let file = format!("eks-describe-addon-{name}.json");
+        match self
+            .eks
+            .describe_addon()
+            .cluster_name(cluster)
+            .addon_name(name)
+            .send()
+            .await
+        {
+            Ok(o) => match o.addon() {
+                Some(a) => (
+                    file,
+                    envelope(
+                        &cmd,
+                        json!({"addon": {
+                            "addonName": a.addon_name(), "clusterName": a.cluster_name(),
+                            "status": a.status().map(|s| s.as_str()), "addonVersion": a.addon_version(),
+                            "health": {"issues": a.health().map(|h| h.issues().iter().map(|i| json!({
+                                "code": i.code().map(|c| c.as_str()), "message": i.message(),
+                            })).collect::<Vec<_>>()).unwrap_or_default()},
+                            "configurationValues": a.configuration_values(),
+                        }}),
+                    ),
+                ),
+                None => (file, envelope_error(&cmd, "the answer carries no add-on")),
+            },
+            Err(e) => (file, envelope_error(&cmd, &sdk_error(&e))),
+        }
+    }
+
     async fn pod_identity(&self, cluster: &str, stats: &Stats) -> (String, Value) {
         let cmd = format!("aws eks list-pod-identity-associations --cluster-name {cluster}");
         let mut out = Vec::new();
@@ -551,11 +639,48 @@ pub async fn collect(
     };
     let issuer = issuer.or_else(|| opts.issuer.clone());
     let providers = aws.providers(issuer.as_deref(), stats);
+    let concurrency = opts.concurrency.max(1);
+    // Pod Identity: the list, then each association described, the agent's add-on, and
+    // the associations' roles not already among `roles`.
     let pia = async {
-        match &cluster_name {
-            Some(c) => Some(aws.pod_identity(c, stats).await),
-            None => None,
+        let Some(c) = &cluster_name else {
+            return (Vec::new(), Vec::new());
+        };
+        let (list, addon) = futures::join!(aws.pod_identity(c, stats), aws.agent_addon(c, stats));
+        let ids: Vec<String> = list
+            .1
+            .pointer("/output/associations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| {
+                a.get("associationId")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            })
+            .collect();
+        let described = stream::iter(ids.iter().map(|id| aws.describe_association(c, id, stats)))
+            .buffer_unordered(concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        let mut extra: Vec<RoleArn> = Vec::new();
+        for (_, v) in &described {
+            let a = v.pointer("/output/association");
+            for key in ["roleArn", "targetRoleArn"] {
+                if let Some(r) = a
+                    .and_then(|a| a.get(key))
+                    .and_then(Value::as_str)
+                    .and_then(|r| RoleArn::parse(r).ok())
+                {
+                    if !roles.contains(&r) && !extra.contains(&r) {
+                        extra.push(r);
+                    }
+                }
+            }
         }
+        let mut files = vec![list, addon];
+        files.extend(described);
+        (files, extra)
     };
     // Roles of other accounts cannot be read with these credentials: GetRole would
     // answer NoSuchEntity for the *caller's* account, which says nothing about them.
@@ -575,14 +700,38 @@ pub async fn collect(
             ),
         ));
     }
-    let concurrency = opts.concurrency.max(1);
     let role_files = stream::iter(readable.into_iter().map(|r| aws.role(r, stats)))
         .buffer_unordered(concurrency)
         .collect::<Vec<_>>();
-    let (p, pia, r) = futures::join!(providers, pia, role_files);
+    let (p, (pia, extra), r) = futures::join!(providers, pia, role_files);
     files.extend(p);
     files.extend(pia);
     for rf in r {
+        files.extend(rf);
+    }
+    // The associations' roles (a target role of another account cannot be read with
+    // these credentials: say so, as for the ServiceAccounts' roles).
+    let (readable, foreign): (Vec<&RoleArn>, Vec<&RoleArn>) = extra
+        .iter()
+        .partition(|r| account.as_ref().is_none_or(|a| *a == r.account));
+    for r in foreign {
+        files.push((
+            format!("iam-get-role-{}.json", r.name),
+            envelope_error(
+                &format!("aws iam get-role --role-name {}", r.name),
+                &format!(
+                    "not read: role {r} is in account {}, the credentials are for account {}; add its `aws iam get-role` output collected with credentials of that account",
+                    r.account,
+                    account.clone().unwrap_or_default()
+                ),
+            ),
+        ));
+    }
+    let extra_files = stream::iter(readable.into_iter().map(|r| aws.role(r, stats)))
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    for rf in extra_files {
         files.extend(rf);
     }
     files

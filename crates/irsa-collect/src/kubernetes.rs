@@ -223,9 +223,41 @@ pub async fn collect(kube: &Kube, namespace: Option<&str>, stats: &Stats) -> Vec
             Err(e) => (file, envelope_error(command, &e)),
         }
     };
-    let (mut files, webhooks, version) = futures::join!(join_all(lists), webhooks, version);
+    // Nodes (their OS and compute type decide where EKS Pod Identity works), and, when
+    // one namespace is collected, the eks-pod-identity-agent's DaemonSet and pods in
+    // kube-system (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html).
+    let nodes = async {
+        let command = "kubectl get nodes -o json";
+        let file = "kubectl-get-nodes.json".to_string();
+        match kube.list("/api/v1/nodes", "NodeList", stats).await {
+            Ok(v) => (file, envelope(command, v)),
+            Err(e) => (file, envelope_error(command, &e)),
+        }
+    };
+    let agent = async {
+        let mut out = Vec::new();
+        if namespace.is_some_and(|ns| ns != "kube-system") {
+            for (prefix, res, kind) in [
+                ("/apis/apps/v1", "daemonsets", "DaemonSetList"),
+                ("/api/v1", "pods", "PodList"),
+            ] {
+                let command = format!("kubectl get {res} -n kube-system -o json");
+                let file = format!("kubectl-get-{res}-kube-system.json");
+                let path = format!("{prefix}/namespaces/kube-system/{res}");
+                out.push(match kube.list(&path, kind, stats).await {
+                    Ok(v) => (file, envelope(&command, v)),
+                    Err(e) => (file, envelope_error(&command, &e)),
+                });
+            }
+        }
+        out
+    };
+    let (mut files, webhooks, version, nodes, agent) =
+        futures::join!(join_all(lists), webhooks, version, nodes, agent);
     files.push(webhooks);
     files.push(version);
+    files.push(nodes);
+    files.extend(agent);
     files
 }
 
@@ -236,7 +268,7 @@ mod tests {
         let listed: Vec<&str> = super::RESOURCES
             .iter()
             .map(|(_, r, _)| *r)
-            .chain(["mutatingwebhookconfigurations"])
+            .chain(["mutatingwebhookconfigurations", "nodes"])
             .collect();
         let documented: Vec<&str> = crate::KUBERNETES_RESOURCES
             .iter()

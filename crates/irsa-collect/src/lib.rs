@@ -19,11 +19,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Every AWS action the collectors call (all read-only); docs/iam-policy.json grants
 /// exactly these, and a test keeps the two in step.
-pub const AWS_ACTIONS: [&str; 9] = [
+pub const AWS_ACTIONS: [&str; 11] = [
     "sts:GetCallerIdentity",
     "eks:ListClusters",
     "eks:DescribeCluster",
     "eks:ListPodIdentityAssociations",
+    "eks:DescribePodIdentityAssociation",
+    "eks:DescribeAddon",
     "iam:ListOpenIDConnectProviders",
     "iam:GetOpenIDConnectProvider",
     "iam:GetRole",
@@ -33,7 +35,7 @@ pub const AWS_ACTIONS: [&str; 9] = [
 
 /// Every Kubernetes resource the collectors list, as (API group, resource);
 /// docs/rbac.yaml grants `get`/`list` on exactly these.
-pub const KUBERNETES_RESOURCES: [(&str, &str); 9] = [
+pub const KUBERNETES_RESOURCES: [(&str, &str); 10] = [
     ("", "serviceaccounts"),
     ("", "pods"),
     ("apps", "deployments"),
@@ -46,6 +48,7 @@ pub const KUBERNETES_RESOURCES: [(&str, &str); 9] = [
         "admissionregistration.k8s.io",
         "mutatingwebhookconfigurations",
     ),
+    ("", "nodes"),
 ];
 
 /// Errors that stop collection (everything else becomes a recorded failure).

@@ -198,7 +198,9 @@ fn cloudformation_yaml_short_forms_and_pod_identity() {
         problems(&r),
         vec![
             ("IRSA205".into(), "template.yaml".into(), 27),
-            ("IRSA406".into(), "template.yaml".into(), 27),
+            // The association beside the annotation: mechanism-conflict (the association
+            // wins at the webhook), no longer credential-precedence.
+            ("IRSA607".into(), "template.yaml".into(), 27),
             ("IRSA205".into(), "template.yaml".into(), 28),
         ],
         "{:#?}",
@@ -318,7 +320,7 @@ fn eksctl_cluster_config() {
         vec![
             ("IRSA304".into(), "cluster.yaml".into(), 19),
             ("IRSA303".into(), "cluster.yaml".into(), 20),
-            ("IRSA406".into(), "cluster.yaml".into(), 24),
+            ("IRSA607".into(), "cluster.yaml".into(), 24),
         ],
         "{:#?}",
         r.report.findings

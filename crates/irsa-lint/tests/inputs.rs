@@ -218,18 +218,18 @@ fn terraform_pod_identity_association_beside_the_irsa_annotation() {
         ContextFlags::default(),
     );
     let p = problems(&r);
-    let hit: Vec<_> = p.iter().filter(|x| x.0 == "IRSA406").collect();
+    let hit: Vec<_> = p.iter().filter(|x| x.0 == "IRSA607").collect();
     assert_eq!(hit.len(), 1, "{p:#?}");
-    assert!(r.report.findings.iter().any(|f| f.rule == "IRSA406"
+    assert!(r.report.findings.iter().any(|f| f.rule == "IRSA607"
         && f.subject.display() == "ServiceAccount payments/payments-api"
         && f.message.render().contains("payments-pod-identity")));
-    // The association is for another ServiceAccount: nothing shadows IRSA.
+    // The association is for another ServiceAccount: no mechanism conflict.
     let r = run(
         &[("plan.json", &with("payments-batch"))],
         ContextFlags::default(),
     );
     assert!(
-        !problems(&r).iter().any(|x| x.0 == "IRSA406"),
+        !problems(&r).iter().any(|x| x.0 == "IRSA607"),
         "{:#?}",
         problems(&r)
     );

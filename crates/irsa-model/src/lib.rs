@@ -13,9 +13,13 @@ mod kinds;
 pub mod loader;
 pub mod model;
 mod parallel;
+pub mod pod_identity;
 mod raw;
 pub mod recorded;
 
 pub use loader::{load_paths, Loader, REDACTED};
 pub use model::*;
 pub use parallel::{parse_threads, THREADS_ENV};
+pub use pod_identity::{
+    AgentDaemonSet, Compute, Nodegroup, PodIdentityAssociation, PodIdentityFacts,
+};

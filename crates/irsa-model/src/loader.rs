@@ -508,6 +508,11 @@ impl Loader {
                 cov.webhooks_listed = true;
                 return;
             }
+            "Node" => {
+                cov.nodes_listed = true;
+                return;
+            }
+            "DaemonSet" => &mut cov.daemonsets,
             _ => return,
         };
         if let Some(c) = command {
@@ -565,6 +570,13 @@ impl Loader {
                     annotations: p.metadata.annotations.clone().unwrap_or_default(),
                     owner: controller(&p.metadata),
                     spec: pod_spec(p.spec.unwrap_or_default()),
+                    ready: p.status.as_ref().and_then(|s| {
+                        s.conditions
+                            .as_ref()?
+                            .iter()
+                            .find(|c| c.kind.as_deref() == Some("Ready"))
+                            .map(|c| c.status.as_deref() == Some("True"))
+                    }),
                     phase: p.status.and_then(|s| s.phase),
                     source,
                 };
@@ -583,6 +595,9 @@ impl Loader {
                     return;
                 };
                 let wk = WorkloadKind::from_kind(kind).expect("matched above");
+                if wk == WorkloadKind::DaemonSet {
+                    crate::pod_identity::observe_daemonset(&mut self.snap, text, &source);
+                }
                 let (ns, name) = names(&o.metadata);
                 let template = o.spec.and_then(|s| match s.template {
                     Some(t) => Some(t),
@@ -654,14 +669,24 @@ impl Loader {
             }
             "Node" => {
                 if let Some(n) = self.parse::<raw::NodeObject>(text, ctx, kind) {
-                    self.snap.nodes.push(Node {
+                    let status = n.status;
+                    let info = status.as_ref().and_then(|s| s.node_info.as_ref());
+                    let node = Node {
                         name: n.metadata.name.unwrap_or_default(),
-                        kubelet_version: n
-                            .status
-                            .and_then(|s| s.node_info)
-                            .and_then(|i| i.kubelet_version),
+                        kubelet_version: info.and_then(|i| i.kubelet_version.clone()),
+                        os: info.and_then(|i| i.operating_system.clone()),
+                        internal_ips: status
+                            .as_ref()
+                            .and_then(|s| s.addresses.as_ref())
+                            .into_iter()
+                            .flatten()
+                            .filter(|a| a.kind.as_deref() == Some("InternalIP"))
+                            .filter_map(|a| a.address.clone())
+                            .collect(),
                         labels: n.metadata.labels.unwrap_or_default(),
-                    });
+                    };
+                    self.snap.nodes.retain(|x| x.name != node.name);
+                    self.snap.nodes.push(node);
                 }
             }
             other => {
@@ -709,6 +734,9 @@ impl Loader {
                 endpoint: c.endpoint,
                 endpoint_public: vpc.as_ref().and_then(|v| v.endpoint_public_access),
                 endpoint_private: vpc.as_ref().and_then(|v| v.endpoint_private_access),
+                ip_family: c.kubernetes_network_config.and_then(|n| n.ip_family),
+                auto_mode: c.compute_config.and_then(|c| c.enabled),
+                platform_version: c.platform_version,
                 source,
             });
         } else if peek.role.is_some() {
@@ -769,23 +797,57 @@ impl Loader {
                 self.snap.caller_account = Some(c.account);
             }
         } else if peek.associations.is_some() {
-            if let Some(l) = self.parse::<raw::ListAssociations>(
+            if let Some(l) = self.parse::<crate::pod_identity::ListAssociations>(
                 text,
                 ctx,
                 "aws eks list-pod-identity-associations output",
             ) {
                 self.snap.coverage.pod_identity_listed = true;
                 for a in l.associations {
-                    self.add_association(a);
+                    crate::pod_identity::add_association(&mut self.snap, a.into_model(false));
                 }
             }
         } else if peek.association.is_some() {
-            if let Some(d) = self.parse::<raw::DescribeAssociation>(
+            if let Some(d) = self.parse::<crate::pod_identity::DescribeAssociation>(
                 text,
                 ctx,
                 "aws eks describe-pod-identity-association output",
             ) {
-                self.add_association(d.association);
+                crate::pod_identity::add_association(
+                    &mut self.snap,
+                    d.association.into_model(true),
+                );
+            }
+        } else if peek.addon.is_some() {
+            if let Some(d) = self.parse::<crate::pod_identity::DescribeAddon>(
+                text,
+                ctx,
+                "aws eks describe-addon output",
+            ) {
+                self.snap.pod_identity_facts.addon = Some(d.addon.into_model());
+            }
+        } else if peek.nodegroup.is_some() {
+            if let Some(d) = self.parse::<crate::pod_identity::DescribeNodegroup>(
+                text,
+                ctx,
+                "aws eks describe-nodegroup output",
+            ) {
+                let ng = d.nodegroup.into_model(None);
+                let facts = &mut self.snap.pod_identity_facts;
+                facts.nodegroups.retain(|n| n.name != ng.name);
+                facts.nodegroups.push(ng);
+            }
+        } else if peek.nodegroups.is_some() {
+            if let Some(l) = self.parse::<crate::pod_identity::ListNodegroups>(
+                text,
+                ctx,
+                "aws eks list-nodegroups output",
+            ) {
+                let facts = &mut self.snap.pod_identity_facts;
+                facts.nodegroups_listed = true;
+                facts.nodegroup_names.extend(l.nodegroups);
+                facts.nodegroup_names.sort();
+                facts.nodegroup_names.dedup();
             }
         } else if peek.attached_policies.is_some() {
             let Some(l) = self.parse::<raw::ListAttachedRolePolicies>(
@@ -867,28 +929,6 @@ impl Loader {
             if let Some(a) = r.arn.as_deref().and_then(irsa_policy::arn::account_of) {
                 self.snap.coverage.role_accounts.insert(a.to_string());
             }
-        }
-    }
-
-    fn add_association(&mut self, a: raw::PodIdentityAssociation) {
-        let entry = PodIdentityAssociation {
-            namespace: a.namespace,
-            service_account: a.service_account,
-            role_arn: a.role_arn,
-            cluster: a.cluster_name,
-        };
-        match self
-            .snap
-            .pod_identity
-            .iter_mut()
-            .find(|x| x.namespace == entry.namespace && x.service_account == entry.service_account)
-        {
-            Some(existing) => {
-                if entry.role_arn.is_some() {
-                    *existing = entry;
-                }
-            }
-            None => self.snap.pod_identity.push(entry),
         }
     }
 
@@ -1095,6 +1135,7 @@ impl Loader {
                 ),
             }
         }
+        crate::pod_identity::finish(&mut self.snap);
         // Stable order, whatever the file names or collection order were.
         self.snap
             .inputs
@@ -1267,6 +1308,7 @@ fn pod_spec(s: raw::PodSpec) -> PodSpec {
         run_as_non_root: sc.run_as_non_root,
         node_selector: s.node_selector.unwrap_or_default(),
         host_network: s.host_network.unwrap_or(false),
+        node_name: s.node_name.filter(|n| !n.is_empty()),
     }
 }
 

@@ -35,6 +35,9 @@ pub struct Peek<'a, O = &'a RawValue> {
     pub account: Option<serde::de::IgnoredAny>,
     pub associations: Option<serde::de::IgnoredAny>,
     pub association: Option<serde::de::IgnoredAny>,
+    pub addon: Option<serde::de::IgnoredAny>,
+    pub nodegroup: Option<serde::de::IgnoredAny>,
+    pub nodegroups: Option<serde::de::IgnoredAny>,
     #[serde(rename = "AttachedPolicies")]
     pub attached_policies: Option<serde::de::IgnoredAny>,
     #[serde(rename = "PolicyNames")]
@@ -151,6 +154,7 @@ pub struct PodSpec {
     pub security_context: Option<PodSecurityContext>,
     pub node_selector: Option<BTreeMap<String, String>>,
     pub host_network: Option<bool>,
+    pub node_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -164,6 +168,7 @@ pub struct PodObject {
 #[derive(Deserialize)]
 pub struct PodStatus {
     pub phase: Option<String>,
+    pub conditions: Option<Vec<StatusCondition>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -348,12 +353,21 @@ pub struct NodeObject {
 #[serde(rename_all = "camelCase")]
 pub struct NodeStatus {
     pub node_info: Option<NodeInfo>,
+    pub addresses: Option<Vec<NodeAddress>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeInfo {
     pub kubelet_version: Option<String>,
+    pub operating_system: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NodeAddress {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub address: Option<String>,
 }
 
 // ---- AWS CLI outputs -------------------------------------------------------------
@@ -372,6 +386,20 @@ pub struct Cluster {
     pub endpoint: Option<String>,
     pub identity: Option<ClusterIdentity>,
     pub resources_vpc_config: Option<VpcConfig>,
+    pub kubernetes_network_config: Option<NetworkConfig>,
+    pub compute_config: Option<ComputeConfig>,
+    pub platform_version: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkConfig {
+    pub ip_family: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ComputeConfig {
+    pub enabled: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -481,23 +509,4 @@ pub struct GetProvider {
 #[serde(rename_all = "PascalCase")]
 pub struct CallerIdentity {
     pub account: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PodIdentityAssociation {
-    pub cluster_name: Option<String>,
-    pub namespace: String,
-    pub service_account: String,
-    pub role_arn: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct ListAssociations {
-    pub associations: Vec<PodIdentityAssociation>,
-}
-
-#[derive(Deserialize)]
-pub struct DescribeAssociation {
-    pub association: PodIdentityAssociation,
 }

@@ -17,6 +17,7 @@ pub mod glob;
 pub mod issuer;
 pub mod operator;
 pub mod partition;
+pub mod pod_identity;
 pub mod size;
 pub mod sts;
 

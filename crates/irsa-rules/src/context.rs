@@ -468,7 +468,8 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn find_role(&self, arn: &RoleArn) -> RoleState<'a> {
+    /// Looks a role up: in the snapshot, known absent (and why), or not collected.
+    pub fn find_role(&self, arn: &RoleArn) -> RoleState<'a> {
         if let Some(r) = self.snap.role_named(arn) {
             return RoleState::Found(r);
         }

@@ -151,7 +151,6 @@ pub fn template(id: &str) -> Option<&'static str> {
         "credential-static-keys" => "container `{container}` of {kind} {namespace}/{name} sets {vars}: static keys come first in every SDK's credential chain, so IRSA is never used",
         "credential-file" => "container `{container}` of {kind} {namespace}/{name} sets {var}={value}: a credentials file with keys is used before web identity by JS, Rust, C++ and PHP SDKs",
         "credential-env-from-secret" => "container `{container}` of {kind} {namespace}/{name} imports every key of secret `{secret}` as env vars; if it holds AWS_ACCESS_KEY_ID, IRSA is shadowed",
-        "credential-pod-identity" => "ServiceAccount {namespace}/{name} has both an EKS Pod Identity association (role {pia_role}) and the IRSA annotation ({role}): the webhook then injects Pod Identity and not AWS_ROLE_ARN",
         "credential-exec-keys" => "`kubectl exec … env` in pod {namespace}/{pod} shows {vars}: static keys shadow IRSA",
         "token-permission" => "container `{container}` of {kind} {namespace}/{name} runs as uid {uid} on Kubernetes {version} without `securityContext.fsGroup`: the token file is 0600 root-owned before 1.19, so reading it fails with `permission denied`",
         "token-permission-unknown" => "container `{container}` of {kind} {namespace}/{name} runs as non-root without fsGroup; whether it can read the token depends on the Kubernetes version (<= 1.18 cannot), which is unknown",
@@ -189,7 +188,7 @@ pub fn template(id: &str) -> Option<&'static str> {
         // defaults to disabled, and ValidateClusterConfig refuses iam.serviceAccounts without it).
         "eksctl-without-oidc" => "ClusterConfig {cluster} declares {count} iam.serviceAccounts but {how}: eksctl refuses the file, and without the cluster's IAM OIDC provider STS accepts none of its ServiceAccounts' tokens",
         "eksctl-oidc-not-created" => "ClusterConfig {cluster} does not create the cluster's IAM OIDC provider ({how}) and no input declares one, but IRSA is used by {users}: unless the provider is created otherwise, STS rejects their tokens",
-        _ => return None,
+        _ => return crate::pod_identity::template(id),
     })
 }
 

@@ -101,7 +101,8 @@ impl Links<'_> {
         let s = &f.subject;
         let in_ns = s.namespace.as_deref() == Some(self.namespace);
         match s.kind.as_str() {
-            "Cluster" | "Webhook" => true,
+            // EKS Pod Identity's cluster-wide findings (its agent) are not about web identity.
+            "Cluster" | "Webhook" => !crate::pod_identity::RULE_CODES.contains(&f.rule),
             "Input" => false,
             "Role" => s.name == self.role || s.name == self.annotation,
             // A provider serves every ServiceAccount whose role is in its account, but an

@@ -988,10 +988,15 @@ fn pod_identity_association_and_annotation() {
     s.add("pia.json", json!({"associations": [{"clusterName": "orders-use2", "namespace": "inventory", "serviceAccount": "inventory-api",
         "associationArn": "arn:aws:eks:us-east-2:391252439823:podidentityassociation/orders-use2/a-1", "associationId": "a-1"}]}));
     let r = s.run();
+    // The association wins at the webhook: one verdict, Pod Identity's, never "works"
+    // while the association's role is unknown (listed, not described).
     assert!(r
         .findings
         .iter()
-        .any(|f| f.cause == Cause::CredentialPrecedence && f.severity == Severity::Warning));
+        .any(|f| f.cause == Cause::MechanismConflict && f.severity == Severity::Warning));
+    assert_eq!(r.chains.len(), 1);
+    assert_eq!(r.chains[0].mechanism, irsa_rules::Mechanism::PodIdentity);
+    assert_ne!(r.chains[0].verdict.status, irsa_rules::Status::Works);
 }
 
 #[test]

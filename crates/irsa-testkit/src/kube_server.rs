@@ -793,7 +793,10 @@ pub fn objects_from_snapshot(dir: &Path) -> Vec<Value> {
         }
         if v.get("metadata").is_some() && v.get("spec").is_some()
             || v.get("webhooks").is_some()
-            || v.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+            || matches!(
+                v.get("kind").and_then(Value::as_str),
+                Some("ServiceAccount" | "Node")
+            )
             || list_kind == Some("ServiceAccount")
         {
             let mut o = v.clone();

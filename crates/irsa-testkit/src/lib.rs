@@ -3,10 +3,12 @@
 
 #![warn(missing_docs)]
 
+pub mod eks_pod_identity;
 pub mod kube_server;
 pub mod moto;
 pub mod scale;
 
+pub use eks_pod_identity::{EksPodIdentity, PodIdentityConfig};
 pub use kube_server::{
     objects_from_snapshot, KubeConfig, KubeServer, Logged, PodScript, TokenIssuer, TOKEN,
 };

@@ -124,6 +124,13 @@ fn verdict(c: &Chain, st: &Style) -> (u8, String) {
         StsPrediction::Success { role } => role.clone(),
         _ => c.role_arn.clone(),
     };
+    // Pod Identity chains: the agent (EKS Auth) issues the credentials, not STS.
+    let (role, issuer) = match c.mechanism {
+        irsa_rules::Mechanism::PodIdentity => {
+            (format!("{role} (EKS Pod Identity)"), "EKS Pod Identity")
+        }
+        irsa_rules::Mechanism::Irsa => (role, "STS"),
+    };
     let v = &c.verdict;
     let tag = v
         .rule
@@ -149,7 +156,7 @@ fn verdict(c: &Chain, st: &Style) -> (u8, String) {
                 e.message
             ),
             _ => format!(
-                "{} {who}: STS issues credentials, but the SDK in its pods {}{because}",
+                "{} {who}: {issuer} issues credentials, but the SDK in its pods {}{because}",
                 st.paint("31;1", "✘"),
                 st.paint("31", &v.sdk)
             ),
@@ -164,7 +171,7 @@ fn verdict(c: &Chain, st: &Style) -> (u8, String) {
             st.paint("33;1", "!")
         ),
         Status::NoPods => format!(
-            "{} {who}: no pod runs as it; STS would issue credentials for {role}{because}",
+            "{} {who}: no pod runs as it; {issuer} would issue credentials for {role}{because}",
             st.paint("36", "-")
         ),
         Status::Works => format!(
@@ -333,7 +340,13 @@ pub fn report(r: &Report, inputs: &InputReport, sources: &str, o: &Options) -> S
                 );
                 let _ = writeln!(out, "{}", wrap(o, pad, &format!("{pad}  "), &line));
                 if let Some(e) = &f.predicted_error {
-                    let line = format!("{} {}", st.dim("STS answers:"), st.paint("31", e));
+                    // Pod Identity errors come from the agent, not from STS.
+                    let said = if irsa_rules::pod_identity::RULE_CODES.contains(&f.rule) {
+                        "the SDK reports:"
+                    } else {
+                        "STS answers:"
+                    };
+                    let line = format!("{} {}", st.dim(said), st.paint("31", e));
                     let _ = writeln!(
                         out,
                         "{}",

@@ -97,7 +97,8 @@ impl Rule for Inputs {
                     ));
             }
         }
-        let meant_for_irsa = !cx.irsa.is_empty();
+        let meant_for_irsa =
+            !cx.irsa.is_empty() || !crate::pod_identity::associations(cx).is_empty();
         if !meant_for_irsa && !cx.snap.service_accounts.is_empty() {
             out.report(
                 &Self::META,
