@@ -151,6 +151,15 @@ pub(crate) fn context_flags(c: &ContextArgs) -> ContextFlags {
 }
 
 fn validate_source(s: &SourceArgs) -> Result<()> {
+    if let Some(v) = std::env::var_os(irsa_model::THREADS_ENV) {
+        let v = v.to_string_lossy();
+        if irsa_model::parse_threads(&v).is_none() {
+            bail!(
+                "{}: `{v}` is not a number of threads from 1 to 64 (unset it to use every core)",
+                irsa_model::THREADS_ENV
+            );
+        }
+    }
     validate_context(&s.context)?;
     for p in &s.snapshot {
         match irsa_model::files::parse_role_path(&p.to_string_lossy()) {
@@ -370,7 +379,20 @@ pub(crate) fn print_document<T: serde::Serialize>(format: Format, doc: &T) -> Re
             let v = serde_json::to_value(doc)?;
             print_stdout(&serde_yaml_ng::to_string(&v)?)
         }
-        _ => print_stdout(&format!("{}\n", serde_json::to_string_pretty(doc)?)),
+        _ => {
+            // Streamed: a report of a large cluster is tens of megabytes.
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            let written = serde_json::to_writer_pretty(&mut out, doc)
+                .map_err(std::io::Error::from)
+                .and_then(|_| out.write_all(b"\n"))
+                .and_then(|_| out.flush());
+            match written {
+                Ok(()) => Ok(()),
+                // A closed pipe (`| head`) is not an error worth a message.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(e).context("writing to standard output"),
+            }
+        }
     }
 }
 
@@ -388,7 +410,7 @@ fn check(args: CheckArgs) -> Result<u8> {
     }
     validate_source(&args.source)?;
     let sdks = parse_sdks(&args.sdk)?;
-    let (snap, label, fatal) = gather(&args.source, &args.scope.namespace, args.out.verbose)?;
+    let (mut snap, label, fatal) = gather(&args.source, &args.scope.namespace, args.out.verbose)?;
     let scope = Scope {
         namespace: args.scope.namespace.clone(),
         service_account: args.service_account.clone(),
@@ -396,14 +418,16 @@ fn check(args: CheckArgs) -> Result<u8> {
     };
     let options = Options { sdks };
     let report = irsa_rules::check(&snap, &scope, &options);
+    // The report owns what it says: the snapshot's memory is given back before rendering.
+    let inputs = std::mem::take(&mut snap.inputs);
+    drop(snap);
     match args.out.output {
-        Format::Json | Format::Yaml => print_document(
-            args.out.output,
-            &render::json::report(&report, &snap.inputs),
-        )?,
+        Format::Json | Format::Yaml => {
+            print_document(args.out.output, &render::json::report(&report, &inputs))?
+        }
         Format::Text | Format::Sarif => print_stdout(&render::human::report(
             &report,
-            &snap.inputs,
+            &inputs,
             &label,
             &render::human::Options {
                 color: render::use_color(args.out.color),
@@ -413,7 +437,7 @@ fn check(args: CheckArgs) -> Result<u8> {
             },
         ))?,
     }
-    for r in &snap.inputs.rejected {
+    for r in &inputs.rejected {
         eprintln!("irsa-doctor: rejected input {r}");
     }
     if let Some(f) = fatal {

@@ -497,3 +497,79 @@ fn collect_script_writes_a_ready_snapshot() {
         .unwrap();
     assert_eq!(again.status.code(), Some(2));
 }
+
+/// Files are parsed on several threads: the report is the same bytes whatever the
+/// thread count and timing (a snapshot large enough to be parsed on threads, with a
+/// bad file and a file replacing another's pods).
+#[test]
+fn the_report_does_not_depend_on_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    irsa_testkit::scale::generate_shape(
+        dir.path(),
+        300,
+        900,
+        40,
+        irsa_testkit::scale::Shape::SmallPods,
+    );
+    let pods = std::fs::read_to_string(dir.path().join("kubectl-get-pods.json")).unwrap();
+    assert!(pods.len() > 1_000_000, "large enough for several threads");
+    // The same pods again, one of them changed, and a file that does not parse.
+    std::fs::write(
+        dir.path().join("kubectl-get-pods-again.json"),
+        pods.replacen("\"Running\"", "\"Pending\"", 1),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("zz-broken.json"),
+        "{\"kind\": \"PodList\", \"items\": [{\"kind\": \"Pod\"},",
+    )
+    .unwrap();
+    let snap = dir.path().to_str().unwrap();
+    let report = |threads: &str, format: &str| {
+        let o = bin()
+            .env("IRSA_DOCTOR_THREADS", threads)
+            .args(["check", "--snapshot", snap, "-o", format])
+            .output()
+            .unwrap();
+        assert!(
+            !o.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (o.status.code(), o.stdout)
+    };
+    for format in ["json", "text"] {
+        let alone = report("1", format);
+        for threads in ["2", "3", "8", "2"] {
+            assert!(
+                report(threads, format) == alone,
+                "{format} report on {threads} threads differs from one thread's"
+            );
+        }
+    }
+    let v = json_of(
+        &bin()
+            .env("IRSA_DOCTOR_THREADS", "2")
+            .args(["check", "--snapshot", snap, "-o", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        v["inputs"]["rejected"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        v["inputs"]
+    );
+    // A thread count that is not one is refused with the variable named.
+    let o = bin()
+        .env("IRSA_DOCTOR_THREADS", "0")
+        .args(["check", "--snapshot", snap])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("IRSA_DOCTOR_THREADS: `0` is not a number of threads"),
+        "{err}"
+    );
+}

@@ -9,15 +9,15 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// Just enough of a document to decide what it is.
+/// Just enough of a document to decide what it is. An envelope's `output` is kept as
+/// text (`O` = `&RawValue`) or read in the same pass ([`Output`]).
 #[derive(Deserialize)]
-pub struct Peek<'a> {
+pub struct Peek<'a, O = &'a RawValue> {
     pub kind: Option<String>,
     #[serde(borrow)]
     pub items: Option<Vec<&'a RawValue>>,
     pub command: Option<String>,
-    #[serde(borrow)]
-    pub output: Option<&'a RawValue>,
+    pub output: Option<O>,
     pub error: Option<String>,
     pub cluster: Option<serde::de::IgnoredAny>,
     pub clusters: Option<serde::de::IgnoredAny>,
@@ -52,6 +52,61 @@ pub struct Peek<'a> {
     pub policy_version: Option<serde::de::IgnoredAny>,
     #[serde(rename = "serverVersion")]
     pub server_version: Option<ServerVersion>,
+}
+
+/// An envelope's `output` read with the envelope: text, a document, or anything else.
+pub enum Output<'a> {
+    /// A command's text output.
+    Text,
+    /// A JSON document.
+    Document(Box<Peek<'a, Output<'a>>>),
+    /// Neither.
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Output<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Output<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a command's output")
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Output::Text)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                Peek::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|p| Output::Document(Box::new(p)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Output::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Output::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Output::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Output::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Output::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Output::Other)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
 }
 
 /// `kubectl version -o json` → `serverVersion` (EKS reports minor as `"29+"`).
