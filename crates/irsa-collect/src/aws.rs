@@ -328,6 +328,20 @@ pub struct StsFailure {
 }
 
 impl StsFailure {
+    /// From a worded failure `Code: message` (else the whole text as the code).
+    fn from_text(text: String) -> Self {
+        match text.split_once(": ") {
+            Some((code, message)) => StsFailure {
+                code: code.to_string(),
+                message: message.to_string(),
+            },
+            None => StsFailure {
+                code: text,
+                message: String::new(),
+            },
+        }
+    }
+
     /// `Code: message`.
     pub fn text(&self) -> String {
         format!("{}: {}", self.code, self.message)
@@ -372,13 +386,7 @@ impl Aws {
             Err(_) => Err(self.deadline.passed()),
             Ok(r) => r.map_err(|e| self.describe(&e, Service::EksAuth, &attempts)),
         }
-        .map_err(|text| {
-            let (code, message) = text
-                .split_once(": ")
-                .map(|(c, m)| (c.to_string(), m.to_string()))
-                .unwrap_or((text.clone(), String::new()));
-            StsFailure { code, message }
-        })?;
+        .map_err(StsFailure::from_text)?;
         let assumed_role = out
             .assumed_role_user()
             .map(|u| u.arn().to_string())
@@ -391,25 +399,13 @@ impl Aws {
             .map(|s| format!("{}/{}", s.namespace(), s.service_account()));
         let caller = match out.credentials() {
             Some(c) => {
-                let creds = aws_sdk_sts::config::Credentials::new(
+                self.caller_with(
                     c.access_key_id(),
                     c.secret_access_key(),
-                    Some(c.session_token().to_string()),
-                    None,
-                    "irsa-doctor-probe",
-                );
-                let conf = aws_sdk_sts::config::Builder::from(&self.conf)
-                    .credentials_provider(creds)
-                    .build();
-                count(stats, Service::Sts);
-                let op = aws_sdk_sts::Client::from_conf(conf)
-                    .get_caller_identity()
-                    .send();
-                tokio::time::timeout_at(self.deadline.at(), op)
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .and_then(|o| o.arn().map(String::from))
+                    c.session_token(),
+                    stats,
+                )
+                .await
             }
             None => None,
         };
@@ -446,38 +442,20 @@ impl Aws {
             Err(_) => Err(self.deadline.passed()),
             Ok(r) => r.map_err(|e| self.describe(&e, Service::Sts, &attempts)),
         }
-        .map_err(|text| {
-            let (code, message) = text
-                .split_once(": ")
-                .map(|(c, m)| (c.to_string(), m.to_string()))
-                .unwrap_or((text.clone(), String::new()));
-            StsFailure { code, message }
-        })?;
+        .map_err(StsFailure::from_text)?;
         let assumed_role = out
             .assumed_role_user()
             .map(|u| u.arn().to_string())
             .unwrap_or_default();
         let caller = match out.credentials() {
             Some(c) => {
-                let creds = aws_sdk_sts::config::Credentials::new(
+                self.caller_with(
                     c.access_key_id(),
                     c.secret_access_key(),
-                    Some(c.session_token().to_string()),
-                    None,
-                    "irsa-doctor-probe",
-                );
-                let conf = aws_sdk_sts::config::Builder::from(&self.conf)
-                    .credentials_provider(creds)
-                    .build();
-                count(stats, Service::Sts);
-                let op = aws_sdk_sts::Client::from_conf(conf)
-                    .get_caller_identity()
-                    .send();
-                tokio::time::timeout_at(self.deadline.at(), op)
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .and_then(|o| o.arn().map(String::from))
+                    c.session_token(),
+                    stats,
+                )
+                .await
             }
             None => None,
         };
@@ -485,6 +463,37 @@ impl Aws {
             assumed_role,
             caller,
         })
+    }
+
+    /// `GetCallerIdentity` with temporary credentials a probe obtained (web identity or
+    /// EKS Pod Identity): the caller's ARN, when it answered before the deadline. The
+    /// credentials live only in this call's client.
+    async fn caller_with(
+        &self,
+        access_key_id: &str,
+        secret_access_key: &str,
+        session_token: &str,
+        stats: &Stats,
+    ) -> Option<String> {
+        let creds = aws_sdk_sts::config::Credentials::new(
+            access_key_id,
+            secret_access_key,
+            Some(session_token.to_string()),
+            None,
+            "irsa-doctor-probe",
+        );
+        let conf = aws_sdk_sts::config::Builder::from(&self.conf)
+            .credentials_provider(creds)
+            .build();
+        count(stats, Service::Sts);
+        let op = aws_sdk_sts::Client::from_conf(conf)
+            .get_caller_identity()
+            .send();
+        tokio::time::timeout_at(self.deadline.at(), op)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .and_then(|o| o.arn().map(String::from))
     }
 
     /// Where calls to `service` go, for messages: the `AWS_ENDPOINT_URL…` override

@@ -31,11 +31,10 @@
 //! `aws:RequestTag/*` keys EKS does not send, which are absent: that is what lets a
 //! trust policy that requires tags while tags are disabled be decided as a denial.
 
-use crate::condition::{evaluate_condition, ConditionOutcome, Tri};
+use crate::condition::Tri;
 use crate::context::{KeyLookup, Lookup};
-use crate::document::{action_pattern_problem, Effect, PolicyDocument, Principal};
-use crate::evaluate::{decide, Evaluation, StatementOutcome};
-use crate::glob::wildcard_match;
+use crate::document::{Effect, PolicyDocument, Principal};
+use crate::evaluate::{decide, judge_statement, Evaluation, StatementOutcome};
 use serde::Serialize;
 
 /// The service principal EKS Pod Identity assumes roles as.
@@ -276,47 +275,7 @@ fn evaluate_action(
                     .at_most_unknown(),
                 (None, None) => Tri::False,
             };
-            let (patterns, negate) = match (&s.action, &s.not_action) {
-                (Some(a), _) => (Some(a), false),
-                (None, Some(na)) => (Some(na), true),
-                (None, None) => (None, false),
-            };
-            let action = match patterns {
-                None => Tri::False,
-                Some(p) => {
-                    let hit = p.iter().any(|x| wildcard_match(x, action, true));
-                    let t = Tri::from_bool(hit != negate);
-                    if t == Tri::True && p.iter().any(|x| action_pattern_problem(x).is_some()) {
-                        t.at_most_unknown()
-                    } else {
-                        t
-                    }
-                }
-            };
-            let conditions: Vec<ConditionOutcome> = s
-                .conditions
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let (result, reason) = evaluate_condition(c, ctx, vars);
-                    ConditionOutcome {
-                        index: i,
-                        result,
-                        reason,
-                    }
-                })
-                .collect();
-            let applies = conditions
-                .iter()
-                .fold(principal.and(action), |acc, c| acc.and(c.result));
-            StatementOutcome {
-                index: s.index,
-                effect: s.effect,
-                principal,
-                action,
-                conditions,
-                applies,
-            }
+            judge_statement(s, principal, action, ctx, vars)
         })
         .collect();
     Evaluation {
