@@ -268,6 +268,38 @@ fn listed(v: &[String]) -> String {
     format!("[{}]", v.join(", "))
 }
 
+/// A ServiceAccount token for `audience` by TokenRequest (the probe's one write: it
+/// needs `create` on serviceaccounts/token), or the check's status and message when
+/// none was issued. The token is held as a [`SecretToken`], never printed.
+pub(crate) async fn request_token(
+    kube: &Kube,
+    ns: &str,
+    name: &str,
+    audience: &str,
+    expiration_seconds: i64,
+    stats: &Stats,
+) -> Result<SecretToken, (Status, String)> {
+    let body = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+        "spec": {"audiences": [audience], "expirationSeconds": expiration_seconds.max(600)}});
+    let path = format!("/api/v1/namespaces/{ns}/serviceaccounts/{name}/token");
+    match kube
+        .send(http::Method::POST, &path, Some(&body), stats)
+        .await
+    {
+        Ok(v) => match v.pointer("/status/token").and_then(|t| t.as_str()) {
+            Some(t) => Ok(SecretToken::new(t.to_string())),
+            None => Err((
+                Status::Fail,
+                "TokenRequest answered without a token".to_string(),
+            )),
+        },
+        Err(e) => Err((
+            Status::NotChecked,
+            format!("TokenRequest failed: {e} (probe needs `create` on serviceaccounts/token)"),
+        )),
+    }
+}
+
 /// Runs the probe.
 pub async fn probe(
     kube: &Kube,
@@ -333,30 +365,11 @@ pub async fn probe(
     );
 
     // 1. TokenRequest.
-    let body = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-        "spec": {"audiences": [audience], "expirationSeconds": opts.expiration_seconds.max(600)}});
-    let path = format!("/api/v1/namespaces/{ns}/serviceaccounts/{name}/token");
-    let token = match kube
-        .send(http::Method::POST, &path, Some(&body), stats)
-        .await
+    let token = match request_token(kube, ns, name, &audience, opts.expiration_seconds, stats).await
     {
-        Ok(v) => match v.pointer("/status/token").and_then(|t| t.as_str()) {
-            Some(t) => SecretToken::new(t.to_string()),
-            None => {
-                r.check(
-                    "token",
-                    Status::Fail,
-                    "TokenRequest answered without a token",
-                );
-                return r;
-            }
-        },
-        Err(e) => {
-            r.check(
-                "token",
-                Status::NotChecked,
-                format!("TokenRequest failed: {e} (probe needs `create` on serviceaccounts/token)"),
-            );
+        Ok(t) => t,
+        Err((status, message)) => {
+            r.check("token", status, message);
             return r;
         }
     };

@@ -10,13 +10,12 @@
 //! `eks-auth:AssumeRoleForPodIdentity` on the cluster (IAM; the node role has it through
 //! AmazonEKSWorkerNodePolicy, an operator usually does not).
 
-use super::jwt::{self, SecretToken};
+use super::jwt;
 use super::{Check, ProbeReport, Status, StsAnswer, TokenSummary};
 use crate::aws::Aws;
 use crate::kubernetes::Kube;
 use crate::Stats;
 use irsa_model::Snapshot;
-use serde_json::json;
 
 /// The audience EKS Pod Identity tokens carry (the webhook's projected volume).
 pub const AUDIENCE: &str = "pods.eks.amazonaws.com";
@@ -86,32 +85,12 @@ pub async fn probe(
     }
 
     // 1. TokenRequest, audience pods.eks.amazonaws.com.
-    let body = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-        "spec": {"audiences": [AUDIENCE], "expirationSeconds": opts.expiration_seconds.max(600)}});
-    let path = format!("/api/v1/namespaces/{ns}/serviceaccounts/{name}/token");
-    let token = match kube
-        .send(http::Method::POST, &path, Some(&body), stats)
+    let token = match super::request_token(kube, ns, name, AUDIENCE, opts.expiration_seconds, stats)
         .await
     {
-        Ok(v) => match v.pointer("/status/token").and_then(|t| t.as_str()) {
-            Some(t) => SecretToken::new(t.to_string()),
-            None => {
-                check(
-                    &mut r,
-                    "token",
-                    Status::Fail,
-                    "TokenRequest answered without a token",
-                );
-                return r;
-            }
-        },
-        Err(e) => {
-            check(
-                &mut r,
-                "token",
-                Status::NotChecked,
-                format!("TokenRequest failed: {e} (probe needs `create` on serviceaccounts/token)"),
-            );
+        Ok(t) => t,
+        Err((status, message)) => {
+            check(&mut r, "token", status, message);
             return r;
         }
     };
