@@ -1,20 +1,71 @@
 #!/usr/bin/env bash
 # Scale benchmark, side by side in one run: irsa-doctor loading + indexing + checking a
-# generated snapshot vs `jq empty` merely parsing the same files. Prints wall time and
-# peak memory of both, and the input size.
-#   bash bench/scale.sh [DIR]
+# generated snapshot (`check --snapshot DIR -o json`) vs `jq empty` merely parsing the
+# same files, on two shapes:
+#   large: the project's generator (10,000 ServiceAccounts, 20,000 pods of about 8 KB as
+#          printed, 10,000 Deployments, 2,000 roles in get-account-authorization-details)
+#   small: 10,000 ServiceAccounts, 20,000 pods of about 3 KB, 2,000 roles in one
+#          `aws iam list-roles` output
+# Each shape runs PAIRS pairs (jq, then irsa-doctor) and prints the medians of wall time
+# and CPU time (user + sys: on a shared machine the wall time also counts waiting for a
+# core), the largest peak RSS, and the ratios: time against jq, peak memory against the
+# input size.
+#   bash bench/scale.sh [PAIRS]            both shapes (default 5 pairs)
+#   bash bench/scale.sh --growth [PAIRS]   small shape at 10k/20k, 30k/60k, 100k/200k
+#                                          ServiceAccounts/pods (writes about 0.8 GB)
+#   BIN=path/to/irsa-doctor bash bench/scale.sh   measures that build instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dir="${1:-bench-data/scale}"
+growth=0
+if [ "${1:-}" = "--growth" ]; then growth=1; shift; fi
+pairs="${1:-5}"
 command -v jq >/dev/null || { echo "needs jq (apt-get install -y jq)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install -y time)" >&2; exit 2; }
-cargo build --release -q -p irsa-doctor --example gen-scale --bin irsa-doctor
-[ -d "$dir" ] || ./target/release/examples/gen-scale "$dir"
-size=$(du -sb "$dir" | cut -f1)
-measure() { /usr/bin/time -f "%e %M" "$@" 2>&1 >/dev/null | tail -1; }
-read -r jq_s jq_kb < <(measure jq empty "$dir"/*.json)
-read -r us_s us_kb < <(measure ./target/release/irsa-doctor check --snapshot "$dir" -o json)
-echo "input:        $((size / 1000000)) MB in $(ls "$dir" | wc -l) files"
-echo "jq empty:     ${jq_s}s, peak ${jq_kb} KB"
-echo "irsa-doctor:  ${us_s}s, peak ${us_kb} KB (load + index + every rule, JSON report)"
-awk -v a="$us_s" -v b="$jq_s" -v m="$us_kb" -v s="$size" 'BEGIN { printf "speed: %.1fx jq; memory: %.2fx input\n", b / a, (m * 1024) / s }'
+# BIN=path/to/irsa-doctor measures another build (e.g. before a change).
+[ -n "${BIN:-}" ] || cargo build --release -q -p irsa-doctor --example gen-scale --bin irsa-doctor
+bin="${BIN:-./target/release/irsa-doctor}"
+gen=./target/release/examples/gen-scale
+
+# One run: "wall cpu peak_kb".
+measure() {
+    /usr/bin/time -f "%e %U %S %M" "$@" 2>&1 >/dev/null | tail -1 |
+        awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }'
+}
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+max() { sort -g | tail -1; }
+
+# bench NAME DIR: PAIRS pairs, then one line of figures.
+bench() {
+    local name="$1" dir="$2" size files jq_runs us_runs
+    size=$(du -sb "$dir" | cut -f1)
+    files=$(ls "$dir" | wc -l)
+    jq_runs=$(mktemp) us_runs=$(mktemp)
+    for _ in $(seq "$pairs"); do
+        measure jq empty "$dir"/*.json >>"$jq_runs"
+        measure "$bin" check --snapshot "$dir" -o json >>"$us_runs"
+    done
+    local jw jc jm uw uc um
+    jw=$(cut -d' ' -f1 "$jq_runs" | median) jc=$(cut -d' ' -f2 "$jq_runs" | median)
+    jm=$(cut -d' ' -f3 "$jq_runs" | max)
+    uw=$(cut -d' ' -f1 "$us_runs" | median) uc=$(cut -d' ' -f2 "$us_runs" | median)
+    um=$(cut -d' ' -f3 "$us_runs" | max)
+    rm -f "$jq_runs" "$us_runs"
+    awk -v n="$name" -v s="$size" -v f="$files" -v jw="$jw" -v jc="$jc" -v jm="$jm" \
+        -v uw="$uw" -v uc="$uc" -v um="$um" 'BEGIN {
+        printf "%-22s %7.1f MB %3d files | jq %6.2fs wall %6.2fs cpu %5.0f MB | irsa-doctor %6.2fs wall %6.2fs cpu %5.0f MB | wall %.2fx jq, cpu %.2fx jq, peak RSS %.2fx input\n",
+            n, s / 1e6, f, jw, jc, jm / 1024, uw, uc, um / 1024, uw / jw, uc / jc, um * 1024 / s }'
+}
+
+echo "medians of $pairs pairs; load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores"
+if [ "$growth" = 0 ]; then
+    [ -d bench-data/scale ] || "$gen" bench-data/scale
+    [ -d bench-data/scale-small ] || "$gen" --small bench-data/scale-small
+    bench "large pods (project)" bench-data/scale
+    bench "small pods" bench-data/scale-small
+else
+    for n in 10000 30000 100000; do
+        d="bench-data/growth-$n"
+        [ -d "$d" ] || "$gen" --small "$d" "$n" $((n * 2)) 2000
+        bench "small ${n} SAs/$((n * 2)) pods" "$d"
+    done
+fi

@@ -215,7 +215,7 @@ roles = {
 for n, t in roles.items():
     write(C, f"iam-get-role-{n}.json", role(n, t, encoded=(n == "payments-api")))
     write(C, f"iam-list-attached-role-policies-{n}.json", attached(n, [] if n == "analytics-spark" else [f"{n}-access"]))
-    write(C, f"iam-list-role-policies-{n}.json", inline(n))
+    write(C, f"iam-list-role-policies-{n}.json", inline(n, ["trainer-datasets"] if n == "ml-trainer" else []))
 # 4. batch/etl: cross-account role whose account has no provider for this cluster
 write(C, "iam-get-role-etl-cross-account.json", role("etl-writer", {"Version": "2012-10-17", "Statement": [
     trust_stmt(f"arn:aws:iam::444455556666:oidc-provider/{ISS}", ISS, "system:serviceaccount:batch:etl")]}, account="444455556666"))
@@ -295,4 +295,144 @@ allpods += ingest_pods
 write(C, "kubectl-get-pods.json", envelope("kubectl get pods -A -o json",
     {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": allpods}))
 write(C, "kubectl-get-mutatingwebhookconfiguration.json", load("k8s/mutatingwebhookconfiguration.json"))
+
+# ---------------------------------------------------------------- (c) EKS Pod Identity
+# A namespace half-migrated from IRSA to EKS Pod Identity, with three breaks:
+#   shop/cart      Pod Identity, healthy
+#   shop/orders    still IRSA, healthy
+#   shop/checkout  association added, IRSA annotation left, pods not re-created
+#                  (pod-identity-not-injected; mechanism-conflict)
+#   shop/search    association role kept its IRSA-only trust policy (pod-identity-trust)
+#   shop/recs      its pod runs on the node whose agent pod is not ready (pod-identity-agent)
+# Shapes: describe-pod-identity-association / list-pod-identity-associations / describe-addon
+# as the AWS CLI prints them (EKS API reference), the webhook's Pod Identity injection
+# (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html), the add-on's
+# DaemonSet (aws/eks-pod-identity-agent chart: hostNetwork, kube-system).
+P = "pod-identity-mixed"
+PCL = "shop-use1"
+NODES = [f"ip-10-0-{i}-{10 + i}.ec2.internal" for i in (1, 2, 3)]
+def pi_trust(ns, name):
+    return {"Version": "2012-10-17", "Statement": [{"Sid": "AllowEksAuthToAssumeRoleForPodIdentity", "Effect": "Allow",
+        "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Condition": {"StringEquals": {"aws:RequestTag/kubernetes-namespace": ns, "aws:RequestTag/kubernetes-service-account": name}}}]}
+def pi_inject(p):
+    c = p["spec"]["containers"][0]
+    c["volumeMounts"] = [m for m in c["volumeMounts"] if m["name"] != "aws-iam-token"] + [
+        {"mountPath": "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount", "name": "eks-pod-identity-token", "readOnly": True}]
+    p["spec"]["volumes"] = [v for v in p["spec"]["volumes"] if v["name"] != "aws-iam-token"] + [
+        {"name": "eks-pod-identity-token", "projected": {"defaultMode": 420, "sources": [
+            {"serviceAccountToken": {"audience": "pods.eks.amazonaws.com", "expirationSeconds": 86400, "path": "eks-pod-identity-token"}}]}}]
+    c["env"] = [{"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"},
+                {"name": "AWS_DEFAULT_REGION", "value": REGION}, {"name": "AWS_REGION", "value": REGION},
+                {"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"},
+                {"name": "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "value": "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"}]
+write(P, "eks-describe-cluster.json", cluster(PCL))
+write(P, "iam-list-open-id-connect-providers.json", providers())
+write(P, "iam-get-open-id-connect-provider.json", get_provider(PROV, ISS))
+write(P, "sts-get-caller-identity.json", caller())
+p_roles = {
+    "shop-cart": pi_trust("shop", "cart"),
+    "shop-orders": good("shop", "orders"),
+    "shop-checkout": pi_trust("shop", "checkout"),
+    "shop-checkout-irsa": good("shop", "checkout"),
+    "shop-search": good("shop", "search"),  # break 2: IRSA trust kept
+    "shop-recs": pi_trust("shop", "recs"),
+}
+for n, t in p_roles.items():
+    write(P, f"iam-get-role-{n}.json", role(n, t))
+    write(P, f"iam-list-attached-role-policies-{n}.json", attached(n, [f"{n}-access"]))
+    write(P, f"iam-list-role-policies-{n}.json", inline(n))
+assocs = []
+for i, (name, created) in enumerate([("cart", "2024-04-02T08:00:00.000000+00:00"), ("checkout", "2024-05-02T08:00:00.000000+00:00"),
+                                     ("search", "2024-04-02T08:05:00.000000+00:00"), ("recs", "2024-04-02T08:10:00.000000+00:00")]):
+    aid = f"a-{name}{i}k3x9q2m7w1z"
+    a = {"clusterName": PCL, "namespace": "shop", "serviceAccount": name, "roleArn": r_arn(f"shop-{name}"),
+         "associationArn": f"arn:aws:eks:{REGION}:{ACCOUNT}:podidentityassociation/{PCL}/{aid}", "associationId": aid,
+         "tags": {}, "createdAt": created, "modifiedAt": created, "disableSessionTags": False}
+    assocs.append(a)
+    write(P, f"eks-describe-pod-identity-association-{aid}.json", envelope(
+        f"aws eks describe-pod-identity-association --cluster-name {PCL} --association-id {aid}", {"association": a}))
+write(P, "eks-list-pod-identity-associations.json", envelope(f"aws eks list-pod-identity-associations --cluster-name {PCL}",
+    {"associations": [{k: a[k] for k in ("clusterName", "namespace", "serviceAccount", "associationArn", "associationId")} for a in assocs]}))
+write(P, "eks-describe-addon-eks-pod-identity-agent.json", envelope(
+    f"aws eks describe-addon --cluster-name {PCL} --addon-name eks-pod-identity-agent",
+    {"addon": {"addonName": "eks-pod-identity-agent", "clusterName": PCL, "status": "DEGRADED", "addonVersion": "v1.3.4-eksbuild.1",
+               "health": {"issues": [{"code": "InsufficientNumberOfReplicas", "message": "The add-on is unhealthy because it doesn't have the desired number of replicas.", "resourceIds": []}]},
+               "addonArn": f"arn:aws:eks:{REGION}:{ACCOUNT}:addon/{PCL}/eks-pod-identity-agent/9ec6ad6e-2d4f-4f7a-8b1a-3c5e7f9a1b2c",
+               "createdAt": "2024-04-01T09:58:00.000000+00:00", "modifiedAt": "2024-04-01T10:01:00.000000+00:00", "tags": {}}}))
+p_sas = [sa("kube-system", "eks-pod-identity-agent", created="2024-04-01T09:59:00Z"), sa("shop", "cart"), sa("shop", "orders", r_arn("shop-orders")), sa("shop", "checkout", r_arn("shop-checkout-irsa")),
+         sa("shop", "search"), sa("shop", "recs")]
+write(P, "kubectl-get-sa.json", envelope("kubectl get serviceaccounts -A -o json",
+    {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": p_sas}))
+names = ["cart", "orders", "checkout", "search", "recs"]
+write(P, "kubectl-get-deployments.json", {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""},
+    "items": [deployment("shop", n, n, f"ghcr.io/example/shop-{n}:2.3.0", replicas=1) for n in names]})
+p_pods = []
+for i, n in enumerate(names):
+    irsa = n in ("orders", "checkout")
+    created = "2024-04-15T21:11:11Z"
+    items = pods("shop", n, n, f"ghcr.io/example/shop-{n}:2.3.0", r_arn("shop-orders" if n == "orders" else "shop-checkout-irsa"),
+                 count=1, created=created, rs_hash=f"7c9d{i}b8f6d")["items"]
+    for p in items:
+        p["spec"]["nodeName"] = NODES[2] if n == "recs" else NODES[i % 2]
+        if not irsa:
+            pi_inject(p)
+    p_pods += items
+agent_pods = []
+for i, node in enumerate(NODES):
+    ap = copy.deepcopy(load("k8s/pods.json")["items"][0])
+    ready = i != 2
+    ap["metadata"] = {"name": f"eks-pod-identity-agent-{['q8x2c', 'm3k7d', 'z9w4t'][i]}", "namespace": "kube-system",
+        "generateName": "eks-pod-identity-agent-", "creationTimestamp": "2024-04-01T10:00:00Z",
+        "labels": {"app.kubernetes.io/instance": "eks-pod-identity-agent", "app.kubernetes.io/name": "eks-pod-identity-agent",
+                   "controller-revision-hash": "5d8f6c7b9d", "pod-template-generation": "1"},
+        "ownerReferences": [{"apiVersion": "apps/v1", "blockOwnerDeletion": True, "controller": True, "kind": "DaemonSet",
+                             "name": "eks-pod-identity-agent", "uid": "3f1d5a6e-7b8c-4d9e-a0f1-b2c3d4e5f6a7"}],
+        "resourceVersion": "2231", "uid": f"7a0c1e2f-3b4d-4c5e-8f6a-0b1c2d3e4f5{i}"}
+    sp = ap["spec"]
+    sp["nodeName"], sp["hostNetwork"] = node, True
+    sp["serviceAccount"] = sp["serviceAccountName"] = "eks-pod-identity-agent"
+    c = sp["containers"][0]
+    c["name"], c["image"] = "eks-pod-identity-agent", f"602401143452.dkr.ecr.{REGION}.amazonaws.com/eks/eks-pod-identity-agent:v0.1.37"
+    c["command"], c["args"] = ["/go-runner", "/eks-pod-identity-agent", "server"], ["--port", "80", "--cluster-name", PCL, "--probe-port", "2703"]
+    c.pop("env", None)
+    c["volumeMounts"] = [m for m in c["volumeMounts"] if m["name"] != "aws-iam-token"]
+    sp["volumes"] = [v for v in sp["volumes"] if v["name"] != "aws-iam-token"]
+    for cond in ap["status"]["conditions"]:
+        if cond["type"] in ("Ready", "ContainersReady"):
+            cond["status"] = "True" if ready else "False"
+    cs = ap["status"]["containerStatuses"][0]
+    cs["name"], cs["image"], cs["ready"] = c["name"], c["image"], ready
+    if not ready:
+        cs["restartCount"] = 14
+        cs["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container=eks-pod-identity-agent"}}
+    agent_pods.append(ap)
+write(P, "kubectl-get-pods.json", envelope("kubectl get pods -A -o json",
+    {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": p_pods + agent_pods}))
+write(P, "kubectl-get-daemonsets.json", envelope("kubectl get daemonsets -A -o json", {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": [
+    {"apiVersion": "apps/v1", "kind": "DaemonSet",
+     "metadata": {"name": "eks-pod-identity-agent", "namespace": "kube-system", "creationTimestamp": "2024-04-01T09:59:00Z", "generation": 1,
+                  "labels": {"app.kubernetes.io/instance": "eks-pod-identity-agent", "app.kubernetes.io/name": "eks-pod-identity-agent"},
+                  "resourceVersion": "2240", "uid": "3f1d5a6e-7b8c-4d9e-a0f1-b2c3d4e5f6a7"},
+     "spec": {"selector": {"matchLabels": {"app.kubernetes.io/instance": "eks-pod-identity-agent", "app.kubernetes.io/name": "eks-pod-identity-agent"}},
+              "template": {"metadata": {"labels": {"app.kubernetes.io/instance": "eks-pod-identity-agent", "app.kubernetes.io/name": "eks-pod-identity-agent"}},
+                           "spec": {"hostNetwork": True, "priorityClassName": "system-node-critical", "serviceAccountName": "eks-pod-identity-agent",
+                                    "containers": [{"name": "eks-pod-identity-agent", "image": f"602401143452.dkr.ecr.{REGION}.amazonaws.com/eks/eks-pod-identity-agent:v0.1.37",
+                                                    "command": ["/go-runner", "/eks-pod-identity-agent", "server"],
+                                                    "args": ["--port", "80", "--cluster-name", PCL, "--probe-port", "2703"]}],
+                                    "tolerations": [{"operator": "Exists"}]}},
+              "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "10%", "maxSurge": 0}}},
+     "status": {"currentNumberScheduled": 3, "desiredNumberScheduled": 3, "numberAvailable": 2, "numberMisscheduled": 0,
+                "numberReady": 2, "numberUnavailable": 1, "observedGeneration": 1, "updatedNumberScheduled": 3}}]}))
+write(P, "kubectl-get-nodes.json", envelope("kubectl get nodes -o json", {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": [
+    {"apiVersion": "v1", "kind": "Node",
+     "metadata": {"name": n, "creationTimestamp": "2024-04-01T09:40:00Z",
+                  "labels": {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "eks.amazonaws.com/nodegroup": "general",
+                             "eks.amazonaws.com/capacityType": "ON_DEMAND", "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": n,
+                             "kubernetes.io/os": "linux", "node.kubernetes.io/instance-type": "m6i.large", "topology.kubernetes.io/region": REGION}},
+     "status": {"addresses": [{"type": "InternalIP", "address": f"10.0.{i + 1}.{11 + i}"}, {"type": "Hostname", "address": n}],
+                "nodeInfo": {"architecture": "amd64", "containerRuntimeVersion": "containerd://1.7.11", "kernelVersion": "6.1.79-99.167.amzn2023.x86_64",
+                             "kubeletVersion": "v1.30.0-eks-036c24b", "operatingSystem": "linux", "osImage": "Amazon Linux 2023.4.20240416"}}}
+    for i, n in enumerate(NODES)]}))
+write(P, "kubectl-get-mutatingwebhookconfiguration.json", load("k8s/mutatingwebhookconfiguration.json"))
 print("examples written")

@@ -1,12 +1,15 @@
 //! The AWS side: read through irsa-collect's reads (the very calls `collect` and a
-//! live `check` make), refreshed on an interval with jitter, on demand when a
+//! live `check` make: one deadline per refresh, the SDK's standard retries, errors
+//! worded for people), refreshed on an interval with jitter, on demand when a
 //! ServiceAccount names a role not read yet, and never faster than the cap on calls
-//! per minute.
+//! per minute (every call waits for [`Limiter`] before it is sent).
 //!
 //! Calls grow with distinct roles, never with pods: per refresh one
 //! `GetCallerIdentity`, the cluster side (`DescribeCluster`, the OIDC providers, the
-//! Pod Identity associations) and per distinct role `GetRole`,
-//! `ListAttachedRolePolicies` and `ListRolePolicies`.
+//! EKS Pod Identity associations and the agent's add-on), per distinct role (those
+//! the ServiceAccounts name and those the associations name) `GetRole`,
+//! `ListAttachedRolePolicies`, `ListRolePolicies` and each inline policy's
+//! `GetRolePolicy`, and per distinct managed policy its document.
 //!
 //! The reads run on a thread of their own (the SDK's futures are not all `Send`),
 //! with its own single-threaded runtime.
@@ -18,8 +21,9 @@
 
 use crate::evaluate::AwsFiles;
 use crate::metrics::{Metrics, ServiceLabels};
+pub use irsa_collect::aws::Limiter;
 use irsa_collect::aws::{Aws, AwsOptions};
-use irsa_collect::Stats;
+use irsa_collect::{Deadline, Stats};
 use irsa_model::ContextFlags;
 use irsa_policy::RoleArn;
 use serde_json::Value;
@@ -27,50 +31,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-
-/// A token bucket: at most `per_minute` calls in any minute, in bursts of at most
-/// a tenth of that.
-pub struct Limiter {
-    per_minute: f64,
-    state: tokio::sync::Mutex<(f64, Instant)>,
-}
-
-impl Limiter {
-    /// A limiter allowing `per_minute` calls per minute.
-    pub fn new(per_minute: u32) -> Limiter {
-        let per_minute = f64::from(per_minute.max(1));
-        Limiter {
-            per_minute,
-            state: tokio::sync::Mutex::new((Self::burst(per_minute), Instant::now())),
-        }
-    }
-
-    fn burst(per_minute: f64) -> f64 {
-        (per_minute / 10.0).max(5.0)
-    }
-
-    /// Waits until `n` calls may be made; returns whether it had to wait.
-    pub async fn acquire(&self, n: u32) -> bool {
-        let n = f64::from(n);
-        let mut waited = false;
-        loop {
-            let mut s = self.state.lock().await;
-            let now = Instant::now();
-            let rate = self.per_minute / 60.0;
-            let cap = Self::burst(self.per_minute).max(n);
-            s.0 = (s.0 + now.duration_since(s.1).as_secs_f64() * rate).min(cap);
-            s.1 = now;
-            if s.0 >= n {
-                s.0 -= n;
-                return waited;
-            }
-            let wait = Duration::from_secs_f64((n - s.0) / rate);
-            drop(s);
-            waited = true;
-            tokio::time::sleep(wait).await;
-        }
-    }
-}
 
 fn failed(files: &[(String, Value)]) -> bool {
     files.iter().any(|(_, v)| v.get("error").is_some())
@@ -143,14 +103,20 @@ pub struct Refresher {
     flags: ContextFlags,
     stats: Arc<Stats>,
     seen: Mutex<[usize; 3]>,
-    limiter: Limiter,
+    delayed_seen: Mutex<u64>,
+    limiter: Arc<Limiter>,
     state: Arc<AwsState>,
     metrics: Arc<Metrics>,
     interval: Duration,
+    deadline: Duration,
 }
 
+/// One read of one role: its files (the role's reads and its inline policies).
+type RoleRead = (String, Vec<(String, Value)>);
+
 impl Refresher {
-    /// Connects (the standard credential chain, as `check`).
+    /// Connects (the standard credential chain, as `check`). Each refresh ends by
+    /// `deadline`.
     #[allow(clippy::too_many_arguments)]
     pub async fn connect(
         opts: AwsOptions,
@@ -158,10 +124,14 @@ impl Refresher {
         flags: ContextFlags,
         calls_per_minute: u32,
         interval: Duration,
+        deadline: Duration,
         state: Arc<AwsState>,
         metrics: Arc<Metrics>,
     ) -> Refresher {
-        let aws = irsa_collect::aws::connect(&opts, server.as_deref()).await;
+        let limiter = Arc::new(Limiter::new(calls_per_minute));
+        let aws = irsa_collect::aws::connect(&opts, server.as_deref(), Deadline::after(deadline))
+            .await
+            .with_limiter(limiter.clone());
         Refresher {
             aws,
             opts,
@@ -169,10 +139,12 @@ impl Refresher {
             flags,
             stats: Arc::new(Stats::default()),
             seen: Mutex::new([0; 3]),
-            limiter: Limiter::new(calls_per_minute),
+            delayed_seen: Mutex::new(0),
+            limiter,
             state,
             metrics,
             interval,
+            deadline,
         }
     }
 
@@ -196,6 +168,12 @@ impl Refresher {
             }
         }
         *seen = now;
+        let delayed = self.limiter.delayed();
+        let mut delayed_seen = self.delayed_seen.lock().expect("delayed");
+        self.metrics
+            .aws_calls_delayed
+            .inc_by(delayed.saturating_sub(*delayed_seen));
+        *delayed_seen = delayed;
     }
 
     /// AWS calls made so far.
@@ -203,17 +181,19 @@ impl Refresher {
         self.stats.aws.load(Ordering::Relaxed)
     }
 
-    async fn gate(&self, n: u32) {
-        if self.limiter.acquire(n).await {
-            self.metrics.aws_calls_delayed.inc_by(u64::from(n));
-        }
+    /// The clients under a fresh deadline (one per refresh, or per read on demand).
+    fn session(&self) -> Aws {
+        self.aws.with_deadline(Deadline::after(self.deadline))
     }
 
+    /// Each role's reads and its inline policies' documents, `--concurrency` roles at
+    /// a time (the reads `collect` makes, through [`Aws::roles`]).
     async fn read_roles(
         &self,
+        aws: &Aws,
         roles: Vec<String>,
         account: Option<String>,
-    ) -> Vec<(String, Vec<(String, Value)>)> {
+    ) -> Vec<RoleRead> {
         use futures::StreamExt;
         let concurrency = self.opts.concurrency.max(1);
         let account = account.as_deref();
@@ -222,12 +202,11 @@ impl Refresher {
                 let Ok(arn) = RoleArn::parse(&role) else {
                     return (role, Vec::new());
                 };
-                // GetRole, ListAttachedRolePolicies, ListRolePolicies.
-                self.gate(3).await;
-                let files = self
-                    .aws
-                    .roles(&self.opts, &[arn], account, &self.stats)
-                    .await;
+                let mut files = aws.roles(&self.opts, &[arn], account, &self.stats).await;
+                let wanted = irsa_collect::aws::wanted(&files);
+                for (r, p) in &wanted.inline {
+                    files.push(aws.inline_policy(r, p, &self.stats).await);
+                }
                 (role, files)
             })
             .buffer_unordered(concurrency)
@@ -235,35 +214,60 @@ impl Refresher {
             .await
     }
 
-    /// Stores new role reads (keeping a recent good read over a failed one); returns
-    /// what changed.
-    fn store_roles(
+    /// Each managed policy's document (`GetPolicy`, then `GetPolicyVersion` of its
+    /// default version).
+    async fn read_policies(&self, aws: &Aws, arns: Vec<String>) -> Vec<RoleRead> {
+        use futures::StreamExt;
+        futures::stream::iter(arns)
+            .map(|arn| async move {
+                let files = aws.managed_policy(&arn, &self.stats).await;
+                (arn, files)
+            })
+            .buffer_unordered(self.opts.concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    /// Whether a failed read gives way to the previous good one (less than three
+    /// refresh intervals old).
+    fn keep_previous(
         &self,
-        reads: Vec<(String, Vec<(String, Value)>)>,
+        key: &str,
+        files: &[(String, Value)],
+        previous: Option<&Vec<(String, Value)>>,
+        good: &BTreeMap<String, Instant>,
+        now: Instant,
+    ) -> bool {
+        failed(files)
+            && !decisive(files)
+            && previous.is_some_and(|f| !failed(f))
+            && good
+                .get(key)
+                .is_some_and(|t| now.duration_since(*t) < self.interval * 3)
+    }
+
+    /// Stores new role and policy reads (keeping a recent good read over a failed
+    /// one); returns what changed. `drop_others`: the roles wanted now (the others go).
+    fn store(
+        &self,
+        reads: Vec<RoleRead>,
+        policies: Vec<RoleRead>,
         drop_others: Option<&BTreeSet<String>>,
     ) -> Changed {
         let mut changed = Changed::default();
         let old = self.state.files();
         let mut next: AwsFiles = (*old).clone();
         let mut good = self.state.good.lock().expect("good");
-        let keep_for = self.interval * 3;
+        let now = Instant::now();
         for (role, files) in reads {
             if files.is_empty() {
                 continue;
             }
-            let now = Instant::now();
-            let fresh = !failed(&files);
-            let keep_old = !fresh
-                && !decisive(&files)
-                && old.roles.get(&role).is_some_and(|f| !failed(f))
-                && good
-                    .get(&role)
-                    .is_some_and(|t| now.duration_since(*t) < keep_for);
-            if keep_old {
+            if self.keep_previous(&role, &files, old.roles.get(&role), &good, now) {
                 tracing::warn!(role = %role, "reading the role failed; its previous read (less than three refresh intervals old) stays in use");
                 continue;
             }
-            if fresh {
+            if !failed(&files) {
                 good.insert(role.clone(), now);
             }
             if old.roles.get(&role) != Some(&files) {
@@ -299,41 +303,90 @@ impl Refresher {
                 changed.roles.insert(r);
             }
         }
+        let mut policies_changed = BTreeSet::new();
+        for (arn, files) in policies {
+            let key = format!("policy {arn}");
+            if self.keep_previous(&key, &files, old.policies.get(&arn), &good, now) {
+                tracing::warn!(policy = %arn, "reading the policy failed; its previous read (less than three refresh intervals old) stays in use");
+                continue;
+            }
+            if !failed(&files) {
+                good.insert(key, now);
+            }
+            if old.policies.get(&arn) != Some(&files) {
+                next.policies.insert(arn.clone(), files);
+                policies_changed.insert(arn);
+            }
+        }
+        // Policies no role names any more.
+        let named = next.managed_policies();
+        let unnamed: Vec<String> = next
+            .policies
+            .keys()
+            .filter(|a| !named.contains(*a))
+            .cloned()
+            .collect();
+        for arn in unnamed {
+            next.policies.remove(&arn);
+            good.remove(&format!("policy {arn}"));
+        }
+        if !policies_changed.is_empty() {
+            for (role, files) in &next.roles {
+                let w = irsa_collect::aws::wanted(files);
+                if w.managed.iter().any(|a| policies_changed.contains(a)) {
+                    changed.roles.insert(role.clone());
+                }
+            }
+        }
         self.metrics.roles.set(next.roles.len() as i64);
         *self.state.files.write().expect("aws files") = Arc::new(next);
         changed
     }
 
-    /// A complete refresh of the roles named (and the cluster side).
+    /// A complete refresh of the roles named (and those the EKS Pod Identity
+    /// associations name, and the cluster side).
     pub async fn refresh(&self, roles: &BTreeSet<String>) -> Changed {
         let started = Instant::now();
-        self.gate(1).await;
-        let (caller, account) = self.aws.caller(&self.stats).await;
+        let aws = self.session();
+        let ((caller, account), (mut cluster, association_roles)) = futures::join!(
+            aws.caller(&self.stats),
+            aws.cluster_side(&self.opts, self.server.as_deref(), &self.stats)
+        );
         if account.is_some() {
             *self.state.account.lock().expect("account") = account.clone();
         }
         let account = account.or_else(|| self.state.account.lock().expect("account").clone());
-        // DescribeCluster (ListClusters first when the cluster must be found), the
-        // providers (list + the issuer's), the Pod Identity associations.
-        self.gate(if self.opts.cluster.is_some() { 4 } else { 5 })
+        cluster.insert(0, caller);
+        let mut wanted = roles.clone();
+        wanted.extend(association_roles.iter().map(|r| r.to_string()));
+        let reads = self
+            .read_roles(&aws, wanted.iter().cloned().collect(), account.clone())
             .await;
-        let mut cluster = vec![caller];
-        cluster.extend(
-            self.aws
-                .cluster_side(&self.opts, self.server.as_deref(), &self.stats)
-                .await,
-        );
-        let list: Vec<String> = roles.iter().cloned().collect();
-        let reads = self.read_roles(list, account.clone()).await;
+        // Every managed policy the roles name (those read now, and those kept).
+        let mut managed = BTreeSet::new();
+        {
+            let old = self.state.files();
+            for (role, files) in &reads {
+                let f = if failed(files) {
+                    old.roles.get(role).unwrap_or(files)
+                } else {
+                    files
+                };
+                managed.extend(irsa_collect::aws::wanted(f).managed);
+            }
+        }
+        let policies = self
+            .read_policies(&aws, managed.into_iter().collect())
+            .await;
         let mut changed = {
             let old = self.state.files();
             let cluster_changed = old.cluster != cluster;
             if cluster_changed {
                 let mut next = (*old).clone();
-                next.cluster = cluster;
+                next.set_cluster(cluster);
                 *self.state.files.write().expect("aws files") = Arc::new(next);
             }
-            let mut c = self.store_roles(reads, Some(roles));
+            let mut c = self.store(reads, policies, Some(&wanted));
             c.cluster = cluster_changed;
             c
         };
@@ -355,7 +408,7 @@ impl Refresher {
             .unwrap_or(0.0);
         self.metrics.last_refresh.set(unix);
         tracing::info!(
-            roles = roles.len(),
+            roles = wanted.len(),
             changed_roles = changed.roles.len(),
             cluster_changed = changed.cluster,
             aws_calls = self.calls(),
@@ -365,7 +418,8 @@ impl Refresher {
         changed
     }
 
-    /// Reads roles named for the first time.
+    /// Reads roles named for the first time (and the managed policies they name that
+    /// were not read yet).
     pub async fn read_new(&self, roles: &BTreeSet<String>) -> Changed {
         let account = self.state.account.lock().expect("account").clone();
         let list: Vec<String> = roles
@@ -377,8 +431,23 @@ impl Refresher {
             return Changed::default();
         }
         let n = list.len();
-        let reads = self.read_roles(list, account).await;
-        let changed = self.store_roles(reads, None);
+        let aws = self.session();
+        let reads = self.read_roles(&aws, list, account).await;
+        let known = self.state.files();
+        let mut managed = BTreeSet::new();
+        for (_, files) in &reads {
+            managed.extend(
+                irsa_collect::aws::wanted(files)
+                    .managed
+                    .into_iter()
+                    .filter(|a| !known.policies.contains_key(a)),
+            );
+        }
+        drop(known);
+        let policies = self
+            .read_policies(&aws, managed.into_iter().collect())
+            .await;
+        let changed = self.store(reads, policies, None);
         self.count();
         tracing::info!(
             roles = n,

@@ -59,6 +59,8 @@ pub struct Config {
     pub policy_reports: bool,
     /// Cap on AWS calls per minute.
     pub aws_calls_per_minute: u32,
+    /// Deadline of each AWS refresh (what is unfinished by then is "not finished").
+    pub refresh_deadline: Duration,
     /// Leader election (`None`: this replica always leads).
     pub leader_election: Option<LeaderElection>,
     /// This replica's name (the pod's).
@@ -111,6 +113,12 @@ pub struct Ctx {
     evaluated: Mutex<BTreeMap<String, Evaluated>>,
     series: Mutex<BTreeMap<String, Series>>,
     cluster: Mutex<Evaluated>,
+    /// Each namespace's findings about cluster-scoped subjects
+    /// ([`evaluate::NAMESPACE_FED`]), published with the cluster's.
+    cluster_fed: Mutex<BTreeMap<String, Vec<irsa_rules::Finding>>>,
+    /// Every namespace evaluated once (until then the cluster scope is published
+    /// once, after the first pass).
+    ready: std::sync::atomic::AtomicBool,
     demand: UnboundedSender<String>,
 }
 
@@ -121,6 +129,8 @@ impl Ctx {
             version: self.version.clone(),
             aws: self.aws.files(),
             flags: self.config.flags.clone(),
+            nodes: Some(self.stores.nodes_json()),
+            agent: self.stores.agent_objects(),
         }
     }
 
@@ -139,7 +149,19 @@ impl Ctx {
     /// Publishes a scope (`""`: cluster-scoped subjects) from its last evaluation.
     async fn publish(&self, scope: &str) -> Result<bool, ReconcileError> {
         let own = if scope.is_empty() {
-            self.cluster.lock().expect("cluster").clone()
+            let mut own = self.cluster.lock().expect("cluster").clone();
+            for f in self
+                .cluster_fed
+                .lock()
+                .expect("cluster_fed")
+                .values()
+                .flatten()
+            {
+                if !own.findings.contains(f) {
+                    own.findings.push(f.clone());
+                }
+            }
+            own
         } else {
             match self.evaluated.lock().expect("evaluated").get(scope) {
                 Some(e) => e.clone(),
@@ -186,7 +208,23 @@ impl Ctx {
         Ok(deferred)
     }
 
+    /// Keeps a namespace's findings about cluster-scoped subjects; whether they changed.
+    fn feed_cluster(&self, ns: &str, findings: Vec<irsa_rules::Finding>) -> bool {
+        let mut fed = self.cluster_fed.lock().expect("cluster_fed");
+        let before = fed.get(ns).map(Vec::as_slice).unwrap_or_default();
+        if before == findings.as_slice() {
+            return false;
+        }
+        if findings.is_empty() {
+            fed.remove(ns);
+        } else {
+            fed.insert(ns.to_string(), findings);
+        }
+        true
+    }
+
     fn forget(&self, ns: &str) {
+        self.feed_cluster(ns, Vec::new());
         self.evaluated.lock().expect("evaluated").remove(ns);
         if let Some(before) = self.series.lock().expect("series").remove(ns) {
             state::unpublish(&self.metrics, ns, &before);
@@ -221,11 +259,20 @@ pub async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Reco
             scope: "namespace".into(),
         })
         .observe(started.elapsed().as_secs_f64());
+    let mut report = report;
+    let (fed, own): (Vec<_>, Vec<_>) = std::mem::take(&mut report.findings)
+        .into_iter()
+        .partition(|f| f.subject.namespace.is_none());
+    report.findings = own;
+    let cluster_changed = ctx.feed_cluster(&name, fed);
     ctx.evaluated
         .lock()
         .expect("evaluated")
         .insert(name.clone(), Evaluated::from(report));
-    let deferred = ctx.publish(&name).await?;
+    let mut deferred = ctx.publish(&name).await?;
+    if cluster_changed && ctx.ready.load(Ordering::Relaxed) {
+        deferred |= ctx.publish("").await?;
+    }
     tracing::debug!(namespace = %name, ms = started.elapsed().as_millis() as u64, "evaluated");
     Ok(if deferred {
         Action::requeue(Duration::from_secs(30))
@@ -283,7 +330,11 @@ pub async fn run(config: Config) -> Result<(), Error> {
         .await
         .map_err(|source| Error::Bind { addr, source })?;
     tracing::info!(address = %bound, "serving /metrics, /healthz, /readyz");
-    let kube = irsa_collect::kubernetes::connect(&config.kube).await?;
+    let kube = irsa_collect::kubernetes::connect(
+        &config.kube,
+        irsa_collect::Deadline::after(config.timeout.max(Duration::from_secs(30))),
+    )
+    .await?;
     let client = kube.client();
     let (changes_tx, changes_rx) = unbounded_channel();
     let stores = Stores::start(
@@ -348,6 +399,8 @@ pub async fn run(config: Config) -> Result<(), Error> {
         evaluated: Mutex::new(BTreeMap::new()),
         series: Mutex::new(BTreeMap::new()),
         cluster: Mutex::new(Evaluated::default()),
+        cluster_fed: Mutex::new(BTreeMap::new()),
+        ready: std::sync::atomic::AtomicBool::new(false),
         demand: demand_tx.clone(),
     });
     tokio::spawn(dispatch(
@@ -408,6 +461,11 @@ pub async fn run(config: Config) -> Result<(), Error> {
     .buffer_unordered(2)
     .collect::<Vec<()>>()
     .await;
+    // The cluster scope with what the namespaces said about cluster-scoped subjects.
+    ctx.ready.store(true, Ordering::Relaxed);
+    if let Err(e) = ctx.publish("").await {
+        tracing::warn!(error = %e, "publishing the cluster-level findings failed; retried on the next change");
+    }
     health.evaluated.store(true, Ordering::Relaxed);
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
@@ -501,7 +559,11 @@ async fn dispatch(
             Change::Cluster => {
                 let _ = cluster.send(());
             }
-            Change::NamespaceGone(ns) => ctx.forget(&ns),
+            Change::NamespaceGone(ns) => {
+                ctx.forget(&ns);
+                // What it said about cluster-scoped subjects goes too.
+                let _ = cluster.send(());
+            }
             Change::Role(r) => {
                 if !ctx.aws.knows(&r) {
                     let _ = demand.send(r);
@@ -583,6 +645,7 @@ fn start_aws(
                     config.flags.clone(),
                     config.aws_calls_per_minute,
                     config.refresh_interval,
+                    config.refresh_deadline,
                     state,
                     ctx.metrics.clone(),
                 )

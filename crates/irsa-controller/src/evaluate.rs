@@ -151,11 +151,16 @@ pub type Objects = BTreeMap<Watched, Result<Vec<String>, String>>;
 /// evaluation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AwsFiles {
-    /// Caller, cluster, OIDC providers, Pod Identity associations.
+    /// Caller, cluster, OIDC providers, EKS Pod Identity associations (listed and
+    /// described) and the agent's add-on.
     pub cluster: Vec<(String, Value)>,
-    /// Each role's files (GetRole, attached and inline policy lists), by the role ARN
-    /// as ServiceAccounts annotate it.
+    /// Each role's files (GetRole, attached and inline policy lists, the inline
+    /// policies' documents), by the role ARN as ServiceAccounts annotate it.
     pub roles: BTreeMap<String, Vec<(String, Value)>>,
+    /// Each managed policy's files (GetPolicy, GetPolicyVersion), by its ARN.
+    pub policies: BTreeMap<String, Vec<(String, Value)>>,
+    /// The roles (and target roles) of each namespace's EKS Pod Identity associations.
+    pub association_roles: BTreeMap<String, BTreeSet<String>>,
     /// The namespaces each role's trust policy names in its `:sub` conditions (`"*"`:
     /// a pattern whose namespace part is not literal).
     pub trusted_namespaces: BTreeMap<String, BTreeSet<String>>,
@@ -172,6 +177,11 @@ pub struct Shared {
     pub aws: std::sync::Arc<AwsFiles>,
     /// Command-line facts (`--issuer`, `--region`, ...).
     pub flags: ContextFlags,
+    /// `kubectl get nodes -o json`: the nodes (or why not listed; `None`: not watched).
+    pub nodes: Option<Result<Vec<String>, String>>,
+    /// The EKS Pod Identity agent's namespaces' DaemonSets and pods (`kube-system`, and
+    /// any other the agent runs in): kind, namespace, objects.
+    pub agent: Vec<(Watched, String, Result<Vec<String>, String>)>,
 }
 
 /// The role ARNs of `eks.amazonaws.com/role-arn` annotations, normalized.
@@ -190,6 +200,7 @@ impl Shared {
         let aws = &self.aws;
         let mut out: BTreeSet<String> = annotated
             .iter()
+            .chain(aws.association_roles.get(namespace).into_iter().flatten())
             .filter(|r| aws.roles.contains_key(*r))
             .cloned()
             .collect();
@@ -203,6 +214,44 @@ impl Shared {
 }
 
 impl AwsFiles {
+    /// Replaces the cluster side, and indexes the roles its Pod Identity associations
+    /// name by namespace.
+    pub fn set_cluster(&mut self, cluster: Vec<(String, Value)>) {
+        self.association_roles.clear();
+        for (name, v) in &cluster {
+            if !name.starts_with("eks-describe-pod-identity-association-") {
+                continue;
+            }
+            let Some(a) = v.pointer("/output/association") else {
+                continue;
+            };
+            let Some(ns) = a.get("namespace").and_then(Value::as_str) else {
+                continue;
+            };
+            for key in ["roleArn", "targetRoleArn"] {
+                if let Some(r) = a
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .and_then(|r| irsa_policy::RoleArn::parse(r).ok())
+                {
+                    self.association_roles
+                        .entry(ns.to_string())
+                        .or_default()
+                        .insert(r.to_string());
+                }
+            }
+        }
+        self.cluster = cluster;
+    }
+
+    /// The managed policies the roles name (attached, or boundaries).
+    pub fn managed_policies(&self) -> BTreeSet<String> {
+        self.roles
+            .values()
+            .flat_map(|files| irsa_collect::aws::wanted(files).managed)
+            .collect()
+    }
+
     /// Indexes which namespaces one role's trust policy names (through the loader,
     /// as `check` reads it).
     pub fn index_role(&mut self, role: &str, flags: &ContextFlags) {
@@ -278,11 +327,27 @@ fn add_aws(
                 }
                 add_file(loader, name, &v);
             }
+            // Only this namespace's associations described.
+            (Some(ns), n)
+                if n.starts_with("eks-describe-pod-identity-association-")
+                    && v.pointer("/output/association/namespace")
+                        .and_then(Value::as_str)
+                        .is_some_and(|a| a != ns) => {}
             _ => add_file(loader, name, v),
         }
     }
+    let mut policies = BTreeSet::new();
     for arn in roles {
-        for (name, v) in shared.aws.roles.get(arn).into_iter().flatten() {
+        let files = shared.aws.roles.get(arn);
+        for (name, v) in files.into_iter().flatten() {
+            add_file(loader, name, v);
+        }
+        if let Some(files) = files {
+            policies.extend(irsa_collect::aws::wanted(files).managed);
+        }
+    }
+    for arn in &policies {
+        for (name, v) in shared.aws.policies.get(arn).into_iter().flatten() {
             add_file(loader, name, v);
         }
     }
@@ -292,10 +357,60 @@ fn add_cluster_objects(loader: &mut Loader, shared: &Shared) {
     for (name, v) in shared.webhooks.iter().chain(shared.version.iter()) {
         add_file(loader, name, v);
     }
+    let command = "kubectl get nodes -o json";
+    match &shared.nodes {
+        Some(Ok(items)) => add_list(
+            loader,
+            "kubectl-get-nodes.json",
+            command,
+            "v1",
+            "NodeList",
+            items,
+        ),
+        Some(Err(e)) => add_file(
+            loader,
+            "kubectl-get-nodes.json",
+            &irsa_collect::envelope_error(command, e),
+        ),
+        None => {}
+    }
 }
 
+/// The agent's namespaces' objects, as `check -n NS` reads `kube-system` (except the
+/// namespace evaluated, whose objects are there already).
+fn add_agent(loader: &mut Loader, shared: &Shared, except: Option<&str>) {
+    for (kind, ns, listed) in &shared.agent {
+        if Some(ns.as_str()) == except {
+            continue;
+        }
+        let command = format!("kubectl get {} -n {ns} -o json", kind.resource());
+        let file = format!("kubectl-get-{}-{ns}.json", kind.resource());
+        match listed {
+            Ok(items) => add_list(
+                loader,
+                &file,
+                &command,
+                kind.api_version(),
+                &format!("{}List", kind.kind()),
+                items,
+            ),
+            Err(e) => add_file(loader, &file, &irsa_collect::envelope_error(&command, e)),
+        }
+    }
+}
+
+/// Rules whose findings about a cluster-scoped subject read namespaced objects:
+/// `role-permissions` judges a role by the controller releases its pods and workloads
+/// run. Those findings come from the namespace evaluations (which hold the pods), not
+/// from the cluster-level one (which holds none); the controller publishes them with
+/// the cluster-scoped findings. (A role shared by ServiceAccounts of several
+/// namespaces gets one such finding per namespace that runs it, where one `check`
+/// names the first ServiceAccount's controllers only.)
+pub const NAMESPACE_FED: [&str; 1] = ["IRSA102"];
+
 /// Evaluates one namespace; its findings about namespaced subjects and its chains are
-/// the namespace's part of a whole-cluster `check`.
+/// the namespace's part of a whole-cluster `check`, and its findings of the
+/// [`NAMESPACE_FED`] rules about cluster-scoped subjects part of the cluster's.
 pub fn namespace(
     ns: &str,
     objects: &Objects,
@@ -312,6 +427,7 @@ pub fn namespace(
         );
     }
     add_cluster_objects(&mut loader, shared);
+    add_agent(&mut loader, shared, Some(ns));
     add_aws(
         &mut loader,
         shared,
@@ -322,7 +438,10 @@ pub fn namespace(
     let mut report = irsa_rules::check(&snap, &Scope::default(), &irsa_rules::Options::default());
     report
         .findings
-        .retain(|f| f.subject.namespace.as_deref() == Some(ns));
+        .retain(|f| match f.subject.namespace.as_deref() {
+            Some(n) => n == ns,
+            None => NAMESPACE_FED.contains(&f.rule),
+        });
     report
         .passes
         .retain(|p| p.subject.namespace.as_deref() == Some(ns));
@@ -341,11 +460,14 @@ pub fn cluster(service_accounts: &Result<Vec<String>, String>, shared: &Shared) 
         service_accounts,
     );
     add_cluster_objects(&mut loader, shared);
+    add_agent(&mut loader, shared, None);
     let all: BTreeSet<String> = shared.aws.roles.keys().cloned().collect();
     add_aws(&mut loader, shared, &all, None);
     let snap = loader.finish();
     let mut report = irsa_rules::check(&snap, &Scope::default(), &irsa_rules::Options::default());
-    report.findings.retain(|f| f.subject.namespace.is_none());
+    report
+        .findings
+        .retain(|f| f.subject.namespace.is_none() && !NAMESPACE_FED.contains(&f.rule));
     report.passes.retain(|p| p.subject.namespace.is_none());
     report.chains.clear();
     report

@@ -11,7 +11,7 @@
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::{Node, Pod, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 use std::borrow::Cow;
@@ -46,6 +46,7 @@ trims!(
     Job => crate::trim::job,
     CronJob => crate::trim::cron_job,
     MutatingWebhookConfiguration => crate::trim::webhook_configuration,
+    Node => crate::trim::node,
 );
 
 /// A trimmed object: its metadata and its JSON text.

@@ -1,7 +1,7 @@
 //! Trimming of watched objects before they enter the stores: what the diagnosis never
 //! reads is dropped (managed fields, the last-applied annotation, scheduling, probes,
 //! resources, ports, volume sources other than projected service-account tokens, pod
-//! status beyond its phase, CA bundles), and container environment values are
+//! status beyond its phase and readiness, CA bundles), and container environment values are
 //! redacted as `collect` redacts them (kept only for the `AWS_*` names that carry no
 //! secret), so no secret is ever held in memory, let alone logged.
 //!
@@ -17,7 +17,8 @@ use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, Namespace, Pod, PodSpec, PodStatus, PodTemplateSpec, ServiceAccount, Volume,
+    Container, EnvVar, Namespace, Node, NodeStatus, NodeSystemInfo, Pod, PodCondition, PodSpec,
+    PodStatus, PodTemplateSpec, ServiceAccount, Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -130,6 +131,18 @@ pub fn pod(p: &mut Pod) {
     }
     p.status = p.status.take().map(|s| PodStatus {
         phase: s.phase,
+        // Readiness (the EKS Pod Identity agent's pods: a pod on a node whose agent is
+        // not ready gets no credentials): the `Ready` condition's status, no times.
+        conditions: s.conditions.map(|c| {
+            c.into_iter()
+                .filter(|c| c.type_ == "Ready")
+                .map(|c| PodCondition {
+                    status: c.status,
+                    type_: c.type_,
+                    ..PodCondition::default()
+                })
+                .collect()
+        }),
         ..PodStatus::default()
     });
 }
@@ -149,12 +162,51 @@ pub fn deployment(d: &mut Deployment) {
     }
 }
 
-/// Trims a DaemonSet.
+/// Trims a DaemonSet; the EKS Pod Identity agent's keeps its containers' command and
+/// arguments (the addresses it binds are read from them).
 pub fn daemon_set(d: &mut DaemonSet) {
     meta(&mut d.metadata);
+    let agent = irsa_model::pod_identity::is_agent_named(
+        d.metadata.name.as_deref(),
+        d.metadata.labels.as_ref(),
+    );
     if let Some(s) = &mut d.spec {
+        let words: Vec<_> = s
+            .template
+            .spec
+            .iter()
+            .flat_map(|p| &p.containers)
+            .map(|c| (c.command.clone(), c.args.clone()))
+            .collect();
         template(&mut s.template);
+        if agent {
+            let containers = s.template.spec.iter_mut().flat_map(|p| &mut p.containers);
+            for (c, (command, args)) in containers.zip(words) {
+                c.command = command;
+                c.args = args;
+            }
+        }
     }
+}
+
+/// Trims a Node to what the diagnosis reads: its name, labels, operating system,
+/// kubelet version and internal addresses (no conditions, no heartbeats: a status
+/// update changes nothing stored).
+pub fn node(n: &mut Node) {
+    meta(&mut n.metadata);
+    n.metadata.annotations = None;
+    n.spec = None;
+    n.status = n.status.take().map(|s| NodeStatus {
+        node_info: s.node_info.map(|i| NodeSystemInfo {
+            kubelet_version: i.kubelet_version,
+            operating_system: i.operating_system,
+            ..NodeSystemInfo::default()
+        }),
+        addresses: s
+            .addresses
+            .map(|a| a.into_iter().filter(|a| a.type_ == "InternalIP").collect()),
+        ..NodeStatus::default()
+    });
 }
 
 /// Trims a StatefulSet (its volume claim templates are never read).

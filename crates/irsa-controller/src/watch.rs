@@ -13,7 +13,7 @@ use futures::StreamExt;
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ServiceAccount};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -73,9 +73,13 @@ pub struct Stores {
     pub cron_jobs: Store<Slim<CronJob>>,
     /// MutatingWebhookConfigurations.
     pub webhooks: Store<Slim<MutatingWebhookConfiguration>>,
+    /// Nodes (where EKS Pod Identity works: their OS and compute type).
+    pub nodes: Store<Slim<Node>>,
     /// Namespaces (the applier's root objects).
     pub namespaces: Store<Namespace>,
     status: Arc<BTreeMap<&'static str, Status>>,
+    /// The one namespace watched, if not all.
+    scope: Option<String>,
     /// The root store's writer when it is not fed by a watch (kept with the store).
     _root_writer: Option<Arc<Mutex<reflector::store::Writer<Namespace>>>>,
 }
@@ -102,6 +106,17 @@ fn describe(e: &watcher::Error) -> String {
             text
         }
     }
+}
+
+/// Whether an object is the EKS Pod Identity agent's DaemonSet or one of its pods
+/// (the loader's own test, `irsa_model::pod_identity::is_agent_named`; its pods carry
+/// the chart's label, or are owned by the DaemonSet of that name).
+fn is_agent(m: &kube::api::ObjectMeta) -> bool {
+    irsa_model::pod_identity::is_agent_named(m.name.as_deref(), m.labels.as_ref())
+        || m.owner_references
+            .iter()
+            .flatten()
+            .any(|o| o.kind == "DaemonSet" && o.name == irsa_model::pod_identity::AGENT_NAME)
 }
 
 /// Whether two versions differ in anything but their resourceVersion.
@@ -232,6 +247,12 @@ impl Stores {
             let tx = tx.clone();
             move |n| {
                 let _ = match n {
+                    // The EKS Pod Identity agent's DaemonSet and pods: every evaluation
+                    // reads them (as `check` reads them with the chains they serve).
+                    Notice::Applied(o) | Notice::Deleted(o) if is_agent(o.meta()) => {
+                        let _ = tx.send(Change::Cluster);
+                        tx.send(Change::Everything)
+                    }
                     Notice::Applied(o) | Notice::Deleted(o) => tx.send(Change::Namespace(
                         o.meta().namespace.clone().unwrap_or_default(),
                     )),
@@ -352,6 +373,20 @@ impl Stores {
                 let _ = wh_tx.send(Change::Cluster);
             },
         );
+        let node_tx = tx.clone();
+        let nodes = spawn(
+            Watch {
+                api: Api::all(client.clone()),
+                resource: "nodes",
+                trim: trimmed_on_read,
+            },
+            st("nodes"),
+            metrics.clone(),
+            move |_n: Notice<'_, Slim<Node>>| {
+                let _ = node_tx.send(Change::Everything);
+                let _ = node_tx.send(Change::Cluster);
+            },
+        );
         let mut root_writer = None;
         let namespaces = match scope {
             // Cluster-wide: the namespaces are watched (their deletion drops their state).
@@ -396,8 +431,10 @@ impl Stores {
             jobs,
             cron_jobs,
             webhooks,
+            nodes,
             namespaces,
             status: Arc::new(status),
+            scope: scope.map(String::from),
             _root_writer: root_writer,
         }
     }
@@ -485,6 +522,51 @@ impl Stores {
             Watched::CronJob,
             self.json_of(&self.cron_jobs, "cronjobs", ns),
         );
+        out
+    }
+
+    /// Every node, as the API's JSON (or why they could not be listed).
+    pub fn nodes_json(&self) -> Result<Vec<String>, String> {
+        self.listing("nodes")?;
+        Ok(self
+            .nodes
+            .state()
+            .iter()
+            .map(|o| o.json.to_string())
+            .collect())
+    }
+
+    /// The EKS Pod Identity agent's DaemonSets and pods, by kind and namespace (each
+    /// kind listed in full where the agent runs, as `check -n` reads `kube-system`).
+    /// `kube-system` always (the add-on's namespace: an agent missing there is a
+    /// finding). Watching one namespace, the others are not watched: none is given,
+    /// and the rules say what that leaves unchecked.
+    pub fn agent_objects(&self) -> Vec<(Watched, String, Result<Vec<String>, String>)> {
+        let mut out = Vec::new();
+        if self.scope.is_some() {
+            return out;
+        }
+        let daemon_sets = self.daemon_sets.state_filter(|o| is_agent(&o.metadata));
+        let namespaces: BTreeSet<String> = daemon_sets
+            .iter()
+            .filter_map(|d| d.metadata.namespace.clone())
+            .chain(["kube-system".to_string()])
+            .chain(
+                self.pods
+                    .state_filter(|o| is_agent(&o.metadata))
+                    .iter()
+                    .filter_map(|p| p.metadata.namespace.clone()),
+            )
+            .collect();
+        for ns in namespaces {
+            for kind in [Watched::DaemonSet, Watched::Pod] {
+                let listed = match kind {
+                    Watched::DaemonSet => self.json_of(&self.daemon_sets, "daemonsets", Some(&ns)),
+                    _ => self.json_of(&self.pods, "pods", Some(&ns)),
+                };
+                out.push((kind, ns.clone(), listed));
+            }
+        }
         out
     }
 

@@ -48,6 +48,7 @@ fn role_arn_of(v: &Value) -> Option<String> {
 fn inputs(dir: &Path) -> (BTreeMap<String, Objects>, Shared) {
     let mut by_ns: BTreeMap<String, Objects> = BTreeMap::new();
     let mut webhooks = Vec::new();
+    let mut nodes = Vec::new();
     let mut dirs = vec![dir.to_path_buf()];
     dirs.extend(
         std::fs::read_dir(dir)
@@ -64,6 +65,10 @@ fn inputs(dir: &Path) -> (BTreeMap<String, Objects>, Shared) {
             webhooks.push(o);
             continue;
         }
+        if kind == "Node" {
+            nodes.push(o.to_string());
+            continue;
+        }
         let Some(w) = watched(&kind) else { continue };
         let ns = o["metadata"]["namespace"]
             .as_str()
@@ -72,7 +77,41 @@ fn inputs(dir: &Path) -> (BTreeMap<String, Objects>, Shared) {
         let listed = by_ns.entry(ns).or_default().entry(w).or_insert(Ok(vec![]));
         listed.as_mut().unwrap().push(o.to_string());
     }
-    let mut shared = Shared::default();
+    let mut shared = Shared {
+        nodes: (!nodes.is_empty()).then_some(Ok(nodes)),
+        ..Shared::default()
+    };
+    // The agent's namespaces, as the controller's stores give them: kube-system, and
+    // any namespace with a DaemonSet of the agent.
+    let mut agent_ns: BTreeSet<String> = BTreeSet::from(["kube-system".to_string()]);
+    for (ns, objects) in &by_ns {
+        for ds in objects
+            .get(&Watched::DaemonSet)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let v: Value = serde_json::from_str(ds).unwrap();
+            let labels: Option<BTreeMap<String, String>> =
+                serde_json::from_value(v["metadata"]["labels"].clone()).ok();
+            if irsa_model::pod_identity::is_agent_named(
+                v["metadata"]["name"].as_str(),
+                labels.as_ref(),
+            ) {
+                agent_ns.insert(ns.clone());
+            }
+        }
+    }
+    for ns in agent_ns {
+        for kind in [Watched::DaemonSet, Watched::Pod] {
+            let listed = by_ns
+                .get(&ns)
+                .and_then(|o| o.get(&kind))
+                .cloned()
+                .unwrap_or(Ok(vec![]));
+            shared.agent.push((kind, ns.clone(), listed));
+        }
+    }
     if !webhooks.is_empty() {
         shared.webhooks = Some((
             "kubectl-get-mutatingwebhookconfigurations.json".into(),
@@ -118,12 +157,23 @@ fn inputs(dir: &Path) -> (BTreeMap<String, Objects>, Shared) {
         })
         .collect();
     let mut aws = AwsFiles::default();
+    let mut cluster = Vec::new();
     for (name, v) in files {
+        let policy = v["command"].as_str().and_then(|c| {
+            let mut words = c.split_whitespace();
+            words.find(|w| *w == "--policy-arn")?;
+            words.next().map(String::from)
+        });
+        if let Some(arn) = policy {
+            aws.policies.entry(arn).or_default().push((name, v));
+            continue;
+        }
         match role_name_of(&v).and_then(|n| arn_of_name.get(&n).cloned()) {
             Some(arn) => aws.roles.entry(arn).or_default().push((name, v)),
-            None => aws.cluster.push((name, v)),
+            None => cluster.push((name, v)),
         }
     }
+    aws.set_cluster(cluster);
     aws.index_trust(&shared.flags);
     shared.aws = std::sync::Arc::new(aws);
     (by_ns, shared)
@@ -278,7 +328,12 @@ fn partition_equals_whole(by_ns: &BTreeMap<String, Objects>, shared: &Shared) {
 
 #[test]
 fn every_example_partitions_exactly() {
-    for name in ["healthy", "lbc-webidentityerr", "many-problems"] {
+    for name in [
+        "healthy",
+        "lbc-webidentityerr",
+        "many-problems",
+        "pod-identity-mixed",
+    ] {
         let (by_ns, shared) = inputs(&example(name));
         assert!(!by_ns.is_empty(), "{name}: objects");
         partition_equals_whole(&by_ns, &shared);
@@ -374,6 +429,7 @@ fn trimmed_objects_say_what_the_originals_say() {
         example("healthy"),
         example("lbc-webidentityerr"),
         example("many-problems"),
+        example("pod-identity-mixed"),
         dir.path().to_path_buf(),
     ] {
         let (by_ns, shared) = inputs(&path);
@@ -403,11 +459,40 @@ fn trimmed_objects_say_what_the_originals_say() {
             "{}: trimming keeps less",
             path.display()
         );
-        assert_eq!(
-            said(&evaluate::whole(&trimmed, &shared)),
+        // The nodes as the controller keeps them too.
+        let trimmed_shared = Shared {
+            nodes: shared.nodes.clone().map(|n| {
+                n.map(|items| {
+                    items
+                        .iter()
+                        .map(|t| {
+                            serde_json::from_str::<
+                                irsa_controller::slim::Slim<k8s_openapi::api::core::v1::Node>,
+                            >(t)
+                            .unwrap()
+                            .json
+                            .to_string()
+                        })
+                        .collect()
+                })
+            }),
+            ..shared.clone()
+        };
+        let (a, b) = (
+            said(&evaluate::whole(&trimmed, &trimmed_shared)),
             said(&evaluate::whole(&original, &shared)),
-            "{}",
-            path.display()
         );
+        for (x, y, what) in [
+            (&a.0, &b.0, "findings"),
+            (&a.1, &b.1, "passes"),
+            (&a.2, &b.2, "chains"),
+        ] {
+            assert_eq!(
+                x.symmetric_difference(y).collect::<Vec<_>>(),
+                Vec::<&String>::new(),
+                "{}: {what} differ",
+                path.display()
+            );
+        }
     }
 }

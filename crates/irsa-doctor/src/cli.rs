@@ -67,7 +67,8 @@ live-mode flags are then rejected."
     /// Write a redacted snapshot of the cluster and account (read-only), for offline use;
     /// or, with --script, print a shell script that writes one with kubectl and aws.
     Collect(CollectArgs),
-    /// Prove IRSA end to end: TokenRequest → issuer/JWKS/TLS checks → STS, compared with the prediction.
+    /// Prove IRSA end to end: TokenRequest → issuer/JWKS/TLS checks → STS, compared with the prediction
+    /// (EKS Pod Identity: TokenRequest → EKS Auth AssumeRoleForPodIdentity).
     Probe(ProbeArgs),
     /// Run in the cluster: watch, re-evaluate on change, export Prometheus metrics,
     /// Kubernetes Events and PolicyReports (see deploy/).
@@ -171,7 +172,9 @@ pub struct OutputArgs {
         help_heading = "Global options"
     )]
     pub color: ColorChoice,
-    /// More detail: the checks that passed and notes; in live mode the API call counts.
+    /// More detail: the checks that passed and notes; in live mode the API call counts
+    /// (-v), each request and retry (-vv), each collected object, redacted as `collect`
+    /// writes it (-vvv).
     #[arg(
         short = 'v',
         long = "verbose",
@@ -260,6 +263,16 @@ pub struct LiveArgs {
         help_heading = "Live mode (global)"
     )]
     pub timeout: u64,
+    /// Deadline of the whole run, in seconds: what is unfinished by then is reported
+    /// as not checked (retries included).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 120,
+        global = true,
+        help_heading = "Live mode (global)"
+    )]
+    pub deadline: u64,
     /// Role reads running at once.
     #[arg(
         long,

@@ -152,6 +152,15 @@ pub(crate) fn context_flags(c: &ContextArgs) -> ContextFlags {
 }
 
 fn validate_source(s: &SourceArgs) -> Result<()> {
+    if let Some(v) = std::env::var_os(irsa_model::THREADS_ENV) {
+        let v = v.to_string_lossy();
+        if irsa_model::parse_threads(&v).is_none() {
+            bail!(
+                "{}: `{v}` is not a number of threads from 1 to 64 (unset it to use every core)",
+                irsa_model::THREADS_ENV
+            );
+        }
+    }
     validate_context(&s.context)?;
     for p in &s.snapshot {
         match irsa_model::files::parse_role_path(&p.to_string_lossy()) {
@@ -208,6 +217,7 @@ fn collect_options(
     region: &Option<String>,
     issuer: &Option<String>,
     namespace: &Option<String>,
+    verbose: u8,
 ) -> irsa_collect::Options {
     let timeout = std::time::Duration::from_secs(live.timeout.max(1));
     irsa_collect::Options {
@@ -215,6 +225,8 @@ fn collect_options(
             kubeconfig: live.kubeconfig.clone(),
             context: live.context.clone(),
             timeout: Some(timeout),
+            verbose,
+            watch: false,
         },
         aws: irsa_collect::aws::AwsOptions {
             profile: live.profile.clone(),
@@ -223,8 +235,10 @@ fn collect_options(
             timeout: Some(timeout),
             issuer: issuer.clone(),
             concurrency: live.concurrency,
+            verbose,
         },
         namespace: namespace.clone(),
+        deadline: Some(std::time::Duration::from_secs(live.deadline.max(1))),
     }
 }
 
@@ -256,7 +270,7 @@ fn run_collect(opts: &irsa_collect::Options, verbose: u8) -> Result<irsa_collect
                 }
             }
         })
-        .map_err(|e| anyhow::anyhow!("{e}; check --kubeconfig/--context"))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if tty {
         eprint!("\r{:100}\r", "");
     }
@@ -267,6 +281,13 @@ fn run_collect(opts: &irsa_collect::Options, verbose: u8) -> Result<irsa_collect
             started.elapsed().as_secs_f64(),
             collection.stats.summary()
         );
+    }
+    if verbose > 2 {
+        // What was collected, as `collect` writes it: the same allow-list (no value
+        // outside it ever reaches a log).
+        for (name, v) in &collection.files {
+            eprintln!("irsa-doctor: collected {name}: {v}");
+        }
     }
     Ok(collection)
 }
@@ -280,7 +301,11 @@ fn load_collection(c: &irsa_collect::Collection, s: &SourceArgs) -> Snapshot {
     for (name, v) in &c.files {
         l.add_text(name, &v.to_string());
     }
-    l.finish()
+    let mut snap = l.finish();
+    // Each read is one input, as `collect` writes it (a run whose reads all failed is
+    // "every read failed", never "no file").
+    snap.inputs.files = c.files.len();
+    snap
 }
 
 /// Snapshot or live: the snapshot, what it is, and a fatal reachability error.
@@ -293,7 +318,9 @@ fn gather(
         return Ok((load(s), sources(s), None));
     }
     let c = &s.context;
-    let opts = collect_options(&s.live, &c.cluster, &c.region, &c.issuer, namespace);
+    let opts = collect_options(
+        &s.live, &c.cluster, &c.region, &c.issuer, namespace, verbose,
+    );
     let c = run_collect(&opts, verbose)?;
     let label = format!("live: {}", c.server.clone().unwrap_or_default());
     Ok((load_collection(&c, s), label, c.unreachable.clone()))
@@ -316,10 +343,7 @@ pub(crate) fn print_stdout(text: &str) -> Result<()> {
 
 /// Parses `--sdk NAME=VERSION`, rejecting names the SDK table does not know.
 fn parse_sdks(given: &[String]) -> Result<Vec<(String, String)>> {
-    let known: Vec<&str> = irsa_rules::rules::sdk_too_old::MINIMUM_SDK_VERSIONS
-        .iter()
-        .map(|(n, ..)| *n)
-        .collect();
+    let known = irsa_rules::rules::sdk_too_old::known_sdk_names();
     let mut sdks = Vec::new();
     for s in given {
         let Some((name, version)) = s.split_once('=') else {
@@ -357,7 +381,20 @@ pub(crate) fn print_document<T: serde::Serialize>(format: Format, doc: &T) -> Re
             let v = serde_json::to_value(doc)?;
             print_stdout(&serde_yaml_ng::to_string(&v)?)
         }
-        _ => print_stdout(&format!("{}\n", serde_json::to_string_pretty(doc)?)),
+        _ => {
+            // Streamed: a report of a large cluster is tens of megabytes.
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            let written = serde_json::to_writer_pretty(&mut out, doc)
+                .map_err(std::io::Error::from)
+                .and_then(|_| out.write_all(b"\n"))
+                .and_then(|_| out.flush());
+            match written {
+                Ok(()) => Ok(()),
+                // A closed pipe (`| head`) is not an error worth a message.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(e).context("writing to standard output"),
+            }
+        }
     }
 }
 
@@ -375,7 +412,7 @@ fn check(args: CheckArgs) -> Result<u8> {
     }
     validate_source(&args.source)?;
     let sdks = parse_sdks(&args.sdk)?;
-    let (snap, label, fatal) = gather(&args.source, &args.scope.namespace, args.out.verbose)?;
+    let (mut snap, label, fatal) = gather(&args.source, &args.scope.namespace, args.out.verbose)?;
     let scope = Scope {
         namespace: args.scope.namespace.clone(),
         service_account: args.service_account.clone(),
@@ -383,14 +420,16 @@ fn check(args: CheckArgs) -> Result<u8> {
     };
     let options = Options { sdks };
     let report = irsa_rules::check(&snap, &scope, &options);
+    // The report owns what it says: the snapshot's memory is given back before rendering.
+    let inputs = std::mem::take(&mut snap.inputs);
+    drop(snap);
     match args.out.output {
-        Format::Json | Format::Yaml => print_document(
-            args.out.output,
-            &render::json::report(&report, &snap.inputs),
-        )?,
+        Format::Json | Format::Yaml => {
+            print_document(args.out.output, &render::json::report(&report, &inputs))?
+        }
         Format::Text | Format::Sarif => print_stdout(&render::human::report(
             &report,
-            &snap.inputs,
+            &inputs,
             &label,
             &render::human::Options {
                 color: render::use_color(args.out.color),
@@ -400,7 +439,7 @@ fn check(args: CheckArgs) -> Result<u8> {
             },
         ))?,
     }
-    for r in &snap.inputs.rejected {
+    for r in &inputs.rejected {
         eprintln!("irsa-doctor: rejected input {r}");
     }
     if let Some(f) = fatal {
@@ -564,14 +603,14 @@ fn collect(args: CollectArgs, verbose: u8, matches: &ArgMatches) -> Result<u8> {
         &args.region,
         &None,
         &args.scope.namespace,
+        verbose,
     );
     let c = run_collect(&opts, verbose)?;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("--output-dir: creating {}", dir.display()))?;
+    private_dir(dir).with_context(|| format!("--output-dir: creating {}", dir.display()))?;
     for (name, v) in &c.files {
         let path = dir.join(name);
         let text = serde_json::to_string_pretty(v)?;
-        std::fs::write(&path, format!("{text}\n"))
+        private_file(&path, format!("{text}\n").as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
     }
     let failures = c
@@ -591,6 +630,34 @@ fn collect(args: CollectArgs, verbose: u8, matches: &ArgMatches) -> Result<u8> {
         return Ok(2);
     }
     Ok(0)
+}
+
+/// A bundle directory only its owner can read (0700).
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        b.mode(0o700);
+        b.create(dir)?;
+        // An existing (empty) directory keeps its mode otherwise.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    b.create(dir)
+}
+
+/// A bundle file only its owner can read (0600), created new.
+fn private_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)?.write_all(bytes)
 }
 
 fn probe(args: ProbeArgs) -> Result<u8> {
@@ -613,6 +680,7 @@ fn probe(args: ProbeArgs) -> Result<u8> {
         &args.region,
         &args.issuer,
         &Some(namespace.clone()),
+        args.out.verbose,
     );
     let collection = run_collect(&opts, args.out.verbose)?;
     if let Some(f) = &collection.unreachable {
@@ -635,7 +703,22 @@ fn probe(args: ProbeArgs) -> Result<u8> {
             .find(|p| p.namespace == namespace && &p.name == pod)
         {
             Some(p) => p.spec.effective_service_account().to_string(),
-            None => bail!("--pod: pod {pod} not found in namespace {namespace}"),
+            None => {
+                // A failed pod list proves nothing about the pod: say so, not "not found".
+                let failed = snap
+                    .inputs
+                    .collection_failures
+                    .iter()
+                    .find(|f| f.command.starts_with("kubectl get pods"));
+                match failed {
+                    Some(f) => bail!(
+                        "--pod: the pods of namespace {namespace} could not be read (`{}`: {}); pass --service-account NAME instead",
+                        f.command,
+                        f.error
+                    ),
+                    None => bail!("--pod: pod {pod} not found in namespace {namespace}"),
+                }
+            }
         },
         (None, None) => bail!("pass --service-account NAME or --pod NAME"),
     };
@@ -659,9 +742,11 @@ fn probe(args: ProbeArgs) -> Result<u8> {
         .build()
         .context("starting the async runtime")?;
     let stats = irsa_collect::Stats::default();
+    let deadline =
+        irsa_collect::Deadline::after(std::time::Duration::from_secs(args.live.deadline.max(1)));
     let report = rt.block_on(async {
-        let kube = irsa_collect::kubernetes::connect(&opts.kube).await?;
-        let aws = irsa_collect::aws::connect(&opts.aws, Some(&kube.server)).await;
+        let kube = irsa_collect::kubernetes::connect(&opts.kube, deadline).await?;
+        let aws = irsa_collect::aws::connect(&opts.aws, Some(&kube.server), deadline).await;
         Ok::<_, irsa_collect::CollectError>(
             irsa_collect::probe::probe(&kube, &aws, &snap, &probe_opts, &stats).await,
         )
@@ -669,14 +754,55 @@ fn probe(args: ProbeArgs) -> Result<u8> {
     if args.out.verbose > 0 {
         eprintln!("irsa-doctor: probe made {}", stats.summary());
     }
+    let explained = pod_identity_explained(&report, &snap);
     match args.out.output {
-        Format::Json | Format::Yaml => print_document(args.out.output, &report)?,
-        Format::Text | Format::Sarif => print_stdout(&render::probe::report(
-            &report,
-            render::use_color(args.out.color),
-        ))?,
+        Format::Json | Format::Yaml => {
+            let mut v = serde_json::to_value(&report)?;
+            if let Some(ex) = &explained {
+                v["explained"] = serde_json::to_value(ex)?;
+            }
+            print_document(args.out.output, &v)?
+        }
+        Format::Text | Format::Sarif => {
+            let color = render::use_color(args.out.color);
+            let mut text = render::probe::report(&report, color);
+            if let Some(ex) = &explained {
+                text.push_str(&render::probe::explained(ex, color));
+            }
+            print_stdout(&text)?
+        }
     }
     Ok(if report.healthy() { 0 } else { 1 })
+}
+
+/// EKS Auth's error, explained with the error catalog (the same texts and causes as
+/// `irsa-doctor explain`), confirmed against what was collected.
+fn pod_identity_explained(
+    report: &irsa_collect::probe::ProbeReport,
+    snap: &irsa_model::Snapshot,
+) -> Option<irsa_rules::explain::Explanation> {
+    if report.mechanism != Some("pod-identity") {
+        return None;
+    }
+    let Some(irsa_collect::probe::StsAnswer::Error { error }) = &report.sts else {
+        return None;
+    };
+    let ex = irsa_rules::explain::explain(
+        &format!("AssumeRoleForPodIdentity (EKS Auth): {error}"),
+        Some(snap),
+        &irsa_rules::context::Scope {
+            namespace: report
+                .service_account
+                .split_once('/')
+                .map(|x| x.0.to_string()),
+            service_account: report
+                .service_account
+                .split_once('/')
+                .map(|x| x.1.to_string()),
+            pod: None,
+        },
+    );
+    ex.recognised.then_some(ex)
 }
 
 /// The rules, sorted by code.

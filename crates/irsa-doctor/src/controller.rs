@@ -42,8 +42,11 @@ pub fn run(args: ControllerArgs, verbose: u8) -> Result<u8> {
         kube: irsa_collect::kubernetes::KubeOptions {
             kubeconfig: args.live.kubeconfig.clone(),
             context: args.live.context.clone(),
-            // Watches stay open for minutes: no read timeout on the connection.
-            timeout: None,
+            // Watches stay open for minutes: no read timeout on the connection (`watch`).
+            timeout: Some(timeout),
+            // The controller logs JSON lines (tracing), not check's `-vv` stderr lines.
+            verbose: 0,
+            watch: true,
         },
         aws: irsa_collect::aws::AwsOptions {
             profile: args.live.profile.clone(),
@@ -52,6 +55,7 @@ pub fn run(args: ControllerArgs, verbose: u8) -> Result<u8> {
             timeout: Some(timeout),
             issuer: args.issuer.clone(),
             concurrency: args.live.concurrency,
+            verbose: 0,
         },
         flags: ContextFlags {
             issuer: args.issuer.clone(),
@@ -66,6 +70,10 @@ pub fn run(args: ControllerArgs, verbose: u8) -> Result<u8> {
         events: !args.no_events,
         policy_reports: !args.no_policy_reports,
         aws_calls_per_minute: args.aws_calls_per_minute,
+        // A refresh must end before the next is due, and gets at least --deadline.
+        refresh_deadline: args
+            .refresh_interval
+            .max(std::time::Duration::from_secs(args.live.deadline.max(1))),
         leader_election: (!args.no_leader_election).then(|| irsa_controller::LeaderElection {
             namespace: args.leader_election_namespace.clone(),
             name: args.leader_election_id.clone(),

@@ -9,7 +9,9 @@
 
 mod support;
 
-use irsa_testkit::{objects_from_snapshot, KubeConfig, KubeServer, Moto};
+use irsa_testkit::{
+    objects_from_snapshot, EksPodIdentity, KubeConfig, KubeServer, Moto, PodIdentityConfig,
+};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
@@ -18,29 +20,31 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::{required, with_moto_env};
 
-/// The example with many problems, or a generated healthy cluster.
+/// The example with many problems, a generated healthy cluster, or the example of
+/// IRSA and EKS Pod Identity side by side.
 #[derive(Clone, Copy, PartialEq)]
 enum Example {
     ManyProblems,
     Healthy,
+    PodIdentity,
 }
 
 impl Example {
     fn account(self) -> &'static str {
         match self {
-            Example::ManyProblems => "111122223333",
+            Example::ManyProblems | Example::PodIdentity => "111122223333",
             Example::Healthy => "391252439823",
         }
     }
     fn cluster(self) -> &'static str {
         match self {
-            Example::ManyProblems => "shop-use1",
+            Example::ManyProblems | Example::PodIdentity => "shop-use1",
             Example::Healthy => "orders-use2",
         }
     }
     fn region(self) -> &'static str {
         match self {
-            Example::ManyProblems => "us-east-1",
+            Example::ManyProblems | Example::PodIdentity => "us-east-1",
             Example::Healthy => "us-east-2",
         }
     }
@@ -55,6 +59,8 @@ fn example(name: &str) -> PathBuf {
 struct World {
     kube: KubeServer,
     moto: Moto,
+    /// The EKS Pod Identity APIs moto lacks.
+    eks: Option<EksPodIdentity>,
     example: Example,
     _dir: Option<tempfile::TempDir>,
 }
@@ -66,6 +72,7 @@ fn world(example_kind: Example, forbidden: &[&str]) -> Option<World> {
     };
     let (dir, tmp) = match example_kind {
         Example::ManyProblems => (example("many-problems"), None),
+        Example::PodIdentity => (example("pod-identity-mixed"), None),
         Example::Healthy => {
             // 6 ServiceAccounts in 6 namespaces, 12 pods, 3 roles (one trusting a
             // namespace wildcard), all healthy.
@@ -114,9 +121,12 @@ fn world(example_kind: Example, forbidden: &[&str]) -> Option<World> {
         policy_reports: true,
         ..KubeConfig::default()
     });
+    let eks = (example_kind == Example::PodIdentity)
+        .then(|| EksPodIdentity::start(PodIdentityConfig::from_snapshot(&dir, &moto.endpoint)));
     Some(World {
         kube,
         moto,
+        eks,
         example: example_kind,
         _dir: tmp,
     })
@@ -152,6 +162,9 @@ fn start(w: &World, extra: &[&str], env: &[(&str, &str)]) -> Controller {
     .arg("--kubeconfig")
     .arg(&w.kube.kubeconfig);
     with_moto_env(&mut c, &w.moto);
+    for (k, v) in w.eks.iter().flat_map(|e| e.env()) {
+        c.env(k, v);
+    }
     c.env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
         .env("POD_NAMESPACE", "default")
@@ -453,6 +466,97 @@ fn metrics_events_and_policy_reports_say_what_check_says() {
             "not JSON: {l}"
         );
     }
+}
+
+/// Every series of one metric family: labels (sorted `k=v` pairs) → value.
+fn family(metrics: &str, name: &str) -> std::collections::BTreeMap<String, f64> {
+    metrics
+        .lines()
+        .filter_map(|l| {
+            let (head, value) = l.rsplit_once(' ')?;
+            let (n, rest) = head.split_once('{').unwrap_or((head, "}"));
+            if n != name {
+                return None;
+            }
+            let mut labels: Vec<&str> = rest.trim_end_matches('}').split(',').collect();
+            labels.sort();
+            Some((labels.join(","), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The controller says what `check` says on the same cluster and account, EKS Pod
+/// Identity included (associations listed and described, the agent's DaemonSet, pods
+/// and add-on, the nodes) and the roles' permission policies: every chain's verdict,
+/// and the findings by severity, cause and namespace.
+#[test]
+fn pod_identity_and_role_permissions_say_what_check_says() {
+    let Some(w) = world(Example::PodIdentity, &[]) else {
+        return;
+    };
+    let mut check = Command::new(env!("CARGO_BIN_EXE_irsa-doctor"));
+    check
+        .args([
+            "check",
+            "--cluster",
+            w.example.cluster(),
+            "--region",
+            w.example.region(),
+            "-o",
+            "json",
+        ])
+        .arg("--kubeconfig")
+        .arg(&w.kube.kubeconfig);
+    with_moto_env(&mut check, &w.moto);
+    for (k, v) in w.eks.iter().flat_map(|e| e.env()) {
+        check.env(k, v);
+    }
+    let checked = support::json_of(&check.output().expect("binary runs"));
+    let mut c = start(&w, &["--refresh-interval", "1m"], &[]);
+    c.wait_ready(Duration::from_secs(120));
+    let m = c.metrics();
+    let ok = family(&m, "irsa_doctor_chain_ok");
+    let not_checked = family(&m, "irsa_doctor_chain_not_checked");
+    let chains = checked["chains"].as_array().unwrap();
+    assert!(
+        chains.iter().any(|c| c["mechanism"] == "pod-identity"),
+        "{checked:#}"
+    );
+    for chain in chains {
+        let ns = chain["subject"]["namespace"].as_str().unwrap();
+        let sa = chain["subject"]["name"].as_str().unwrap();
+        let labels = format!(
+            "namespace=\"{ns}\",role=\"{}\",serviceaccount=\"{sa}\"",
+            chain["role_arn"].as_str().unwrap_or_default()
+        );
+        let want = match chain["verdict"]["status"].as_str().unwrap() {
+            "fails" => (Some(0.0), None),
+            "not-checked" => (None, Some(1.0)),
+            _ => (Some(1.0), None),
+        };
+        assert_eq!(
+            (ok.get(&labels).copied(), not_checked.get(&labels).copied()),
+            want,
+            "{ns}/{sa}: check says {:#}\n{m}",
+            chain["verdict"]
+        );
+    }
+    assert_eq!(
+        ok.len() + not_checked.len(),
+        chains.len(),
+        "one series per chain\n{m}"
+    );
+    let mut want: std::collections::BTreeMap<String, f64> = Default::default();
+    for f in checked["findings"].as_array().unwrap() {
+        let key = format!(
+            "cause=\"{}\",namespace=\"{}\",severity=\"{}\"",
+            f["cause"].as_str().unwrap(),
+            f["subject"]["namespace"].as_str().unwrap_or_default(),
+            f["severity"].as_str().unwrap()
+        );
+        *want.entry(key).or_default() += 1.0;
+    }
+    assert_eq!(family(&m, "irsa_doctor_findings"), want, "{m}");
 }
 
 #[test]
@@ -836,6 +940,7 @@ fn without_the_policy_report_crd_it_says_so_once_and_goes_on() {
     let w = World {
         kube,
         moto: w.moto,
+        eks: w.eks,
         example: w.example,
         _dir: None,
     };
@@ -1010,6 +1115,7 @@ fn controller_scale() {
     let w = World {
         kube,
         moto,
+        eks: None,
         example: Example::Healthy,
         _dir: None,
     };

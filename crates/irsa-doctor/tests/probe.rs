@@ -364,3 +364,33 @@ fn demo_print() {
     let o = probe(&w, &["--service-account", "broken", "--color", "never"]);
     println!("{}", String::from_utf8_lossy(&o.stdout));
 }
+
+#[test]
+fn a_pod_that_could_not_be_listed_is_not_called_missing() {
+    // The pod list is refused: `--pod` cannot be resolved, and the error says why and
+    // what to pass instead, in one line (not "pod not found").
+    let Some(moto) = Moto::start(ACCOUNT) else {
+        required("moto");
+        return;
+    };
+    let kube = KubeServer::start(KubeConfig {
+        objects: objects("f"),
+        forbidden: vec!["pods".into()],
+        ..KubeConfig::default()
+    });
+    let w = ProbeWorld { kube, moto };
+    let o = probe(&w, &["--pod", "good-app-1"]);
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("irsa-doctor:"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("--pod: the pods of namespace probe could not be read")
+            && line.contains("Forbidden")
+            && line.contains("--service-account NAME"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not found"), "{stderr}");
+}

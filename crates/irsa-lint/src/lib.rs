@@ -407,10 +407,14 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         })
         .count();
     // What only a live cluster has (the EKS-managed webhook, a listing of every
-    // ServiceAccount, what was skipped of a snapshot) is no gap of a repository.
-    report
-        .findings
-        .retain(|f| !matches!(f.message.id, "gap-webhook" | "gap-skipped" | "gap-no-irsa"));
+    // ServiceAccount, what was skipped of a snapshot, whether the EKS Pod Identity agent
+    // is ready on a node) is no gap of a repository.
+    report.findings.retain(|f| {
+        !matches!(
+            f.message.id,
+            "gap-webhook" | "gap-skipped" | "gap-no-irsa" | "gap-pi-agent-node"
+        )
+    });
     // Inputs lint could not read are reported once, by lint, with their position.
     report.findings.retain(|f| f.message.id != "gap-rejected");
     // What the rules ask a snapshot for, asked of a repository.
@@ -423,6 +427,14 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
             "gap-role-policies" => "lint-gap-role-policies",
             "gap-sa" => "lint-gap-sa",
             "gap-k8s-version" => "lint-gap-k8s-version",
+            // EKS Pod Identity (`gap-pi-trust` already speaks of the policy, not of a
+            // snapshot; `gap-pi-agent-node`, a node's readiness, is dropped above).
+            "gap-pi-described" => "lint-gap-pi-described",
+            "gap-pi-role" => "lint-gap-pi-role",
+            "gap-pi-listed" => "lint-gap-pi-listed",
+            "gap-pi-agent" => "lint-gap-pi-agent",
+            "gap-sdk" => "lint-gap-sdk",
+            "gap-policy-documents" => "lint-gap-policy-documents",
             other => other,
         };
     }

@@ -198,7 +198,9 @@ fn cloudformation_yaml_short_forms_and_pod_identity() {
         problems(&r),
         vec![
             ("IRSA205".into(), "template.yaml".into(), 27),
-            ("IRSA406".into(), "template.yaml".into(), 27),
+            // The association beside the annotation: mechanism-conflict (the association
+            // wins at the webhook), no longer credential-precedence.
+            ("IRSA607".into(), "template.yaml".into(), 27),
             ("IRSA205".into(), "template.yaml".into(), 28),
         ],
         "{:#?}",
@@ -318,7 +320,7 @@ fn eksctl_cluster_config() {
         vec![
             ("IRSA304".into(), "cluster.yaml".into(), 19),
             ("IRSA303".into(), "cluster.yaml".into(), 20),
-            ("IRSA406".into(), "cluster.yaml".into(), 24),
+            ("IRSA607".into(), "cluster.yaml".into(), 24),
         ],
         "{:#?}",
         r.report.findings
@@ -566,4 +568,54 @@ fn fixes_are_edits_of_the_inputs_not_live_commands() {
         }
     }
     assert!(trust_fixes >= 6, "{trust_fixes}");
+}
+
+#[test]
+fn not_checked_notes_speak_of_inputs_not_of_a_live_cluster() {
+    // The rules that read software and permission documents (sdk-too-old,
+    // role-permissions) ask a snapshot for `kubectl exec` outputs and policy documents;
+    // asked of a repository, each note names what the inputs lack instead.
+    let mut sdk_notes = 0;
+    for name in [
+        "helm-terraform/broken",
+        "helm-terraform/fixed",
+        "terraform/broken",
+        "terraform/fixed",
+        "cloudformation/broken",
+        "cloudformation/fixed",
+        "cdk/broken",
+        "cdk/fixed",
+        "kustomize/broken",
+        "kustomize/fixed",
+        "eksctl/broken",
+        "eksctl/fixed",
+    ] {
+        let flags = if name.starts_with("cloudformation") || name.starts_with("cdk") {
+            aws_env()
+        } else {
+            ContextFlags::default()
+        };
+        let r = run(name, flags, None);
+        for f in
+            r.report.findings.iter().filter(|f| {
+                f.cause == Cause::CollectionGap && ["IRSA102", "IRSA408"].contains(&f.rule)
+            })
+        {
+            let m = f.message.render();
+            for live in [
+                "kubectl exec",
+                "snapshot",
+                "add the output of",
+                "aws iam get-policy",
+                "aws iam get-role-policy",
+                "aws iam list-",
+            ] {
+                assert!(!m.contains(live), "{name}: {} says `{live}`: {m}", f.rule);
+            }
+            if m.contains("the inputs do not say which") {
+                sdk_notes += 1;
+            }
+        }
+    }
+    assert!(sdk_notes > 0, "no SDK note was mapped");
 }

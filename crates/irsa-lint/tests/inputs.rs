@@ -218,18 +218,18 @@ fn terraform_pod_identity_association_beside_the_irsa_annotation() {
         ContextFlags::default(),
     );
     let p = problems(&r);
-    let hit: Vec<_> = p.iter().filter(|x| x.0 == "IRSA406").collect();
+    let hit: Vec<_> = p.iter().filter(|x| x.0 == "IRSA607").collect();
     assert_eq!(hit.len(), 1, "{p:#?}");
-    assert!(r.report.findings.iter().any(|f| f.rule == "IRSA406"
+    assert!(r.report.findings.iter().any(|f| f.rule == "IRSA607"
         && f.subject.display() == "ServiceAccount payments/payments-api"
         && f.message.render().contains("payments-pod-identity")));
-    // The association is for another ServiceAccount: nothing shadows IRSA.
+    // The association is for another ServiceAccount: no mechanism conflict.
     let r = run(
         &[("plan.json", &with("payments-batch"))],
         ContextFlags::default(),
     );
     assert!(
-        !problems(&r).iter().any(|x| x.0 == "IRSA406"),
+        !problems(&r).iter().any(|x| x.0 == "IRSA607"),
         "{:#?}",
         problems(&r)
     );
@@ -541,5 +541,64 @@ fn terraform_helm_release_set_and_kubernetes_manifest() {
     assert_eq!(
         r.checked.chains, 3,
         "external-dns, payments-api, reports-job"
+    );
+}
+
+/// An EKS Pod Identity association whose role is declared elsewhere is asked of the
+/// repository (lint the code that creates the role), never of a snapshot; declaring the
+/// role beside it closes the gap.
+#[test]
+fn a_pod_identity_role_declared_elsewhere_is_asked_of_the_repository() {
+    const ROLE: &str = "arn:aws:iam::111122223333:role/payments-pod-identity";
+    let plan = |with_role: bool| {
+        terraform_plan(|p| {
+            let changes = p["resource_changes"].as_array_mut().unwrap();
+            changes.push(resource_change(
+                "aws_eks_pod_identity_association.payments",
+                serde_json::json!({"cluster_name": "prod", "namespace": "payments",
+                    "service_account": "payments-batch", "role_arn": ROLE, "tags": null}),
+            ));
+            if with_role {
+                changes.push(resource_change(
+                    "aws_iam_role.payments_pod_identity",
+                    serde_json::json!({"name": "payments-pod-identity", "path": "/",
+                        "arn": ROLE,
+                        "assume_role_policy": serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                            "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+                            "Action": ["sts:AssumeRole", "sts:TagSession"]}]}).to_string(),
+                        "tags": null}),
+                ));
+            }
+        })
+    };
+    let gaps = |r: &LintReport| -> Vec<(String, String)> {
+        r.report
+            .findings
+            .iter()
+            .filter(|f| f.cause == Cause::CollectionGap)
+            .map(|f| (f.message.id.to_string(), f.message.render()))
+            .collect()
+    };
+    let r = run(&[("plan.json", &plan(false))], ContextFlags::default());
+    let g = gaps(&r);
+    assert!(
+        g.iter().any(|(id, text)| id == "lint-gap-pi-role"
+            && text.starts_with(&format!(
+                "role {ROLE} of the EKS Pod Identity association of payments/payments-batch is not declared by the inputs"
+            ))),
+        "{g:#?}"
+    );
+    for (id, text) in &g {
+        assert!(!id.starts_with("gap-pi-"), "untranslated {id}: {text}");
+        assert!(
+            !text.contains("snapshot") && !text.contains("aws iam get-role"),
+            "{text}"
+        );
+    }
+    let r = run(&[("plan.json", &plan(true))], ContextFlags::default());
+    assert!(
+        !gaps(&r).iter().any(|(id, _)| id == "lint-gap-pi-role"),
+        "{:#?}",
+        gaps(&r)
     );
 }

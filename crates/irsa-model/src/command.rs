@@ -46,6 +46,20 @@ pub fn split_words(command: &str) -> Vec<String> {
     words
 }
 
+/// Quotes a word for a POSIX shell when needed (fix commands print names taken from
+/// the snapshot: a crafted name must not turn into a second command).
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 /// What a command is about.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CommandInfo {
@@ -65,6 +79,12 @@ pub struct CommandInfo {
     pub provider_arn: Option<String>,
     /// `--name` / `--cluster-name`.
     pub cluster_name: Option<String>,
+    /// `--policy-arn`.
+    pub policy_arn: Option<String>,
+    /// `--policy-name`.
+    pub policy_name: Option<String>,
+    /// `--version-id`.
+    pub version_id: Option<String>,
     /// Words after `--` (the command run inside the pod).
     pub inner: Vec<String>,
     /// `-l/--selector/--field-selector`: the list is a subset, not the namespace.
@@ -105,9 +125,12 @@ impl CommandInfo {
                 "--role-name" => info.role_name = value(&mut it),
                 "--open-id-connect-provider-arn" => info.provider_arn = value(&mut it),
                 "--name" | "--cluster-name" => info.cluster_name = value(&mut it),
+                "--policy-arn" => info.policy_arn = value(&mut it),
+                "--policy-name" => info.policy_name = value(&mut it),
+                "--version-id" => info.version_id = value(&mut it),
                 "-l" | "--selector" | "--field-selector" => info.selector = value(&mut it),
                 "-o" | "--output" | "--query" | "--region" | "--profile" | "--context"
-                | "--kubeconfig" | "--policy-name" | "--policy-document" | "--association-id" => {
+                | "--kubeconfig" | "--policy-document" | "--association-id" => {
                     value(&mut it);
                 }
                 f if f.starts_with('-') => {}
@@ -115,6 +138,13 @@ impl CommandInfo {
             }
         }
         info
+    }
+
+    /// For `aws <service> <operation>`: whether this is that operation.
+    pub fn is_aws(&self, service: &str, operation: &str) -> bool {
+        self.tool == "aws"
+            && self.positional.first().map(String::as_str) == Some(service)
+            && self.positional.get(1).map(String::as_str) == Some(operation)
     }
 
     /// For `kubectl exec`: the pod name.

@@ -6,14 +6,25 @@
 
 #![warn(missing_docs)]
 
+pub mod bounded;
 pub mod command;
 mod events;
 pub mod files;
 mod kinds;
 pub mod loader;
 pub mod model;
+mod parallel;
+pub mod permissions;
+pub mod pod_identity;
 mod raw;
 pub mod recorded;
+pub mod software;
 
 pub use loader::{load_paths, Loader, REDACTED};
 pub use model::*;
+pub use parallel::{parse_threads, THREADS_ENV};
+pub use permissions::{BoundaryState, ManagedPolicy, MissingPolicy, Permissions, RolePolicies};
+pub use pod_identity::{
+    AgentDaemonSet, Compute, Nodegroup, PodIdentityAssociation, PodIdentityFacts,
+};
+pub use software::{Software, SoftwareSource};

@@ -9,6 +9,7 @@
 
 use crate::command::CommandInfo;
 use crate::model::*;
+use crate::parallel::Pre;
 use crate::raw;
 use irsa_policy::{OidcProviderArn, Partition, PolicyDocument, PolicyError};
 use serde::de::IgnoredAny;
@@ -48,6 +49,7 @@ pub struct Loader {
     trust_by_role: Vec<(String, Result<PolicyDocument, PolicyError>, String)>,
     provider_lists: Vec<(Vec<String>, String)>,
     read_providers: Vec<(raw::GetProvider, Option<String>)>,
+    permissions: crate::permissions::Pending,
     /// The file being read (for naming what is skipped).
     current: String,
     /// Files named with `role=NAME:FILE`: read that way, not again from their folder.
@@ -98,26 +100,61 @@ impl Loader {
                 })
                 .collect();
             files.sort();
-            for f in files {
-                self.add_file(&f);
-            }
+            self.add_files(&files);
         } else {
             self.add_file(path);
         }
     }
 
+    /// Adds files in order; they are read and decoded on every core, a window at a time
+    /// (at most [`READ_AHEAD_BYTES`] held read but not yet loaded; a larger file alone).
+    fn add_files(&mut self, files: &[PathBuf]) {
+        let mut rest = files;
+        while !rest.is_empty() {
+            let mut bytes = 0u64;
+            let mut n = 0;
+            for f in rest {
+                let len = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+                if n > 0 && bytes + len > READ_AHEAD_BYTES {
+                    break;
+                }
+                bytes += len;
+                n += 1;
+            }
+            let (window, next) = rest.split_at(n);
+            rest = next;
+            let sizes: Vec<(usize, &PathBuf)> = window
+                .iter()
+                .map(|f| {
+                    let len = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+                    (usize::try_from(len).unwrap_or(usize::MAX).max(4096), f)
+                })
+                .collect();
+            let read =
+                crate::parallel::map_weighted(&sizes, |(len, _)| *len, |(_, f)| read_file(f));
+            for (f, r) in window.iter().zip(read) {
+                self.add_read(f, r);
+            }
+        }
+    }
+
     fn add_file(&mut self, path: &Path) {
+        self.add_read(path, read_file(path));
+    }
+
+    /// Adds a file read by [`read_file`] (on any thread).
+    fn add_read(&mut self, path: &Path, read: Result<Result<String, &'static str>, String>) {
         if !self.role_files.is_empty()
             && std::fs::canonicalize(path).is_ok_and(|c| self.role_files.contains(&c))
         {
             return;
         }
         let shown = path.display().to_string();
-        match std::fs::read(path) {
-            Err(e) => self.reject(&shown, None, format!("cannot read: {e}")),
-            Ok(bytes) => {
+        match read {
+            Err(e) => self.reject(&shown, None, e),
+            Ok(decoded) => {
                 self.snap.inputs.files += 1;
-                match crate::files::decode(bytes) {
+                match decoded {
                     Ok(text) => self.add_text(&shown, &text),
                     Err(why) => {
                         self.current = shown;
@@ -211,8 +248,11 @@ impl Loader {
     }
 
     fn add_yaml(&mut self, path: &str, text: &str) {
+        use serde::de::DeserializeSeed;
+        // Every document of the file shares one budget: aliases cannot blow it up.
+        let budget = crate::bounded::Budget::for_text(text);
         for (i, doc) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-            let value = match serde_json::Value::deserialize(doc) {
+            let value = match crate::bounded::Bounded(&budget).deserialize(doc) {
                 Ok(v) => v,
                 Err(e) => {
                     let pos = e.location().map(|l| (l.line(), l.column()));
@@ -289,7 +329,19 @@ impl Loader {
         ctx: &Ctx<'_>,
         what: &str,
     ) -> Option<T> {
-        match serde_json::from_str::<T>(text) {
+        self.parsed(serde_json::from_str::<T>(text), text, ctx, what)
+    }
+
+    /// The result of parsing `text` (here or on a worker thread), rejecting with a file
+    /// position on failure.
+    fn parsed<T>(
+        &mut self,
+        result: Result<T, serde_json::Error>,
+        text: &str,
+        ctx: &Ctx<'_>,
+        what: &str,
+    ) -> Option<T> {
+        match result {
             Ok(v) => Some(v),
             Err(e) => {
                 let pos = absolute_position(ctx.file, text, e.line(), e.column());
@@ -299,7 +351,64 @@ impl Loader {
         }
     }
 
+    /// `text` as `T`: parsed already on a worker thread when `pre` holds it, else here.
+    fn parse_pre<'t, T: Deserialize<'t>>(
+        &mut self,
+        pre: Option<Result<T, serde_json::Error>>,
+        text: &'t str,
+        ctx: &Ctx<'_>,
+        what: &str,
+    ) -> Option<T> {
+        match pre {
+            Some(result) => self.parsed(result, text, ctx, what),
+            None => self.parse(text, ctx, what),
+        }
+    }
+
     fn dispatch_json(&mut self, text: &str, ctx: &Ctx<'_>) {
+        // One pass: an envelope's output object is read with the envelope, so a large
+        // listing inside it is scanned once. Anything else this pass does not settle
+        // (a parse error, a text output, an envelope around a single document) takes
+        // the general path below, which reads it again and reports it as always.
+        let Ok(peek) = serde_json::from_str::<raw::Peek<'_, raw::Output<'_>>>(text) else {
+            return self.dispatch_json_in_two_passes(text, ctx);
+        };
+        let Some(command) = &peek.command else {
+            return self.dispatch_document(&peek, text, ctx);
+        };
+        match &peek.output {
+            Some(raw::Output::Document(doc))
+                if ctx.command.is_none() && doc.command.is_none() && doc.items.is_some() =>
+            {
+                let info = CommandInfo::parse(command);
+                self.envelope_error(command, peek.error.as_deref(), ctx);
+                let ctx = Ctx {
+                    path: ctx.path,
+                    file: ctx.file,
+                    command: Some(&info),
+                };
+                self.dispatch_document(doc, text, &ctx);
+            }
+            _ => self.dispatch_json_in_two_passes(text, ctx),
+        }
+    }
+
+    /// A command's recorded error in an envelope (`{"command", "error"}`).
+    fn envelope_error(&mut self, command: &str, error: Option<&str>, ctx: &Ctx<'_>) {
+        if let Some(error) = error {
+            self.snap
+                .inputs
+                .collection_failures
+                .push(CollectionFailure {
+                    command: command.to_string(),
+                    error: error.to_string(),
+                    path: ctx.path.to_string(),
+                });
+        }
+    }
+
+    /// The general path: the document, then an envelope's output read again on its own.
+    fn dispatch_json_in_two_passes(&mut self, text: &str, ctx: &Ctx<'_>) {
         let Some(peek) = self.parse::<raw::Peek>(text, ctx, "invalid JSON") else {
             return;
         };
@@ -309,16 +418,7 @@ impl Loader {
                 return;
             }
             let info = CommandInfo::parse(command);
-            if let Some(error) = &peek.error {
-                self.snap
-                    .inputs
-                    .collection_failures
-                    .push(CollectionFailure {
-                        command: command.clone(),
-                        error: error.clone(),
-                        path: ctx.path.to_string(),
-                    });
-            }
+            self.envelope_error(command, peek.error.as_deref(), ctx);
             match peek.output {
                 None if peek.error.is_some() => {}
                 None => self.skip("envelope without output"),
@@ -331,6 +431,8 @@ impl Loader {
                         Err(e) => self.reject(ctx.path, None, clean_json_error(&e)),
                     }
                 }
+                // A JSON file read inside a container (`cat package-lock.json`).
+                Some(out) if info.exec_pod().is_some() => self.text_output(&info, out.get(), ctx),
                 Some(out) if out.get().trim_start().starts_with('{') => self.dispatch_json(
                     out.get(),
                     &Ctx {
@@ -343,6 +445,13 @@ impl Loader {
             }
             return;
         }
+        self.dispatch_document(&peek, text, ctx);
+    }
+
+    /// A document that is not an envelope: a list, an object or an AWS CLI output.
+    /// `text` is the document's (for a list inside an envelope, the envelope's: a list
+    /// reads only its items).
+    fn dispatch_document<O>(&mut self, peek: &raw::Peek<'_, O>, text: &str, ctx: &Ctx<'_>) {
         if let Some(items) = &peek.items {
             let item_kind = peek
                 .kind
@@ -351,23 +460,23 @@ impl Loader {
                 .filter(|k| !k.is_empty())
                 .map(str::to_string);
             let mut listed_kinds: Vec<String> = Vec::new();
-            for item in items {
-                #[derive(Deserialize)]
-                struct KindOnly {
-                    kind: Option<String>,
-                }
-                let own = serde_json::from_str::<KindOnly>(item.get())
-                    .ok()
-                    .and_then(|k| k.kind);
-                let kind = own.or_else(|| item_kind.clone());
-                match kind {
-                    Some(k) => {
-                        if !listed_kinds.contains(&k) {
-                            listed_kinds.push(k.clone());
+            // Items are parsed on every core, a batch at a time (bounding what is held
+            // parsed but not yet applied), then applied here in list order: the
+            // snapshot does not depend on thread timing.
+            for batch in items.chunks(crate::parallel::BATCH) {
+                let prepared = crate::parallel::map(batch, |item| {
+                    crate::parallel::prepare_item(item.get(), item_kind.as_deref())
+                });
+                for (item, pre) in batch.iter().zip(prepared) {
+                    match pre.kind {
+                        Some(k) => {
+                            if !listed_kinds.contains(&k) {
+                                listed_kinds.push(k.clone());
+                            }
+                            self.object(&k, item.get(), ctx, true, pre.body);
                         }
-                        self.object(&k, item.get(), ctx, true);
+                        None => self.skip("list item without kind"),
                     }
-                    None => self.skip("list item without kind"),
                 }
             }
             if let Some(k) = &item_kind {
@@ -387,10 +496,10 @@ impl Loader {
             return;
         }
         if let Some(kind) = &peek.kind {
-            self.object(kind, text, ctx, false);
+            self.object(kind, text, ctx, false, Pre::None);
             return;
         }
-        self.aws_output(&peek, text, ctx);
+        self.aws_output(peek, text, ctx);
     }
 
     fn record_listing(&mut self, kind: &str, command: Option<&CommandInfo>) {
@@ -405,6 +514,11 @@ impl Loader {
                 cov.webhooks_listed = true;
                 return;
             }
+            "Node" => {
+                cov.nodes_listed = true;
+                return;
+            }
+            "DaemonSet" => &mut cov.daemonsets,
             _ => return,
         };
         if let Some(c) = command {
@@ -416,14 +530,18 @@ impl Loader {
         }
     }
 
-    fn object(&mut self, kind: &str, text: &str, ctx: &Ctx<'_>, in_list: bool) {
+    fn object(&mut self, kind: &str, text: &str, ctx: &Ctx<'_>, in_list: bool, pre: Pre) {
         let source = Source {
             path: ctx.path.to_string(),
         };
         match kind {
             "ServiceAccount" => {
-                let Some(o) = self.parse::<raw::Object<IgnoredAny>>(text, ctx, "ServiceAccount")
-                else {
+                let Some(o) = self.parse_pre::<raw::Object<IgnoredAny>>(
+                    pre.object(),
+                    text,
+                    ctx,
+                    "ServiceAccount",
+                ) else {
                     return;
                 };
                 let (ns, name) = names(&o.metadata);
@@ -443,7 +561,7 @@ impl Loader {
                 );
             }
             "Pod" => {
-                let Some(p) = self.parse::<raw::PodObject>(text, ctx, "Pod") else {
+                let Some(p) = self.parse_pre::<raw::PodObject>(pre.pod(), text, ctx, "Pod") else {
                     return;
                 };
                 let (ns, name) = names(&p.metadata);
@@ -458,6 +576,13 @@ impl Loader {
                     annotations: p.metadata.annotations.clone().unwrap_or_default(),
                     owner: controller(&p.metadata),
                     spec: pod_spec(p.spec.unwrap_or_default()),
+                    ready: p.status.as_ref().and_then(|s| {
+                        s.conditions
+                            .as_ref()?
+                            .iter()
+                            .find(|c| c.kind.as_deref() == Some("Ready"))
+                            .map(|c| c.status.as_deref() == Some("True"))
+                    }),
                     phase: p.status.and_then(|s| s.phase),
                     source,
                 };
@@ -470,10 +595,15 @@ impl Loader {
                 }
             }
             "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job" | "CronJob" => {
-                let Some(o) = self.parse::<raw::WorkloadObject>(text, ctx, kind) else {
+                let Some(o) =
+                    self.parse_pre::<raw::WorkloadObject>(pre.workload(), text, ctx, kind)
+                else {
                     return;
                 };
                 let wk = WorkloadKind::from_kind(kind).expect("matched above");
+                if wk == WorkloadKind::DaemonSet {
+                    crate::pod_identity::observe_daemonset(&mut self.snap, text, &source);
+                }
                 let (ns, name) = names(&o.metadata);
                 let template = o.spec.and_then(|s| match s.template {
                     Some(t) => Some(t),
@@ -545,14 +675,24 @@ impl Loader {
             }
             "Node" => {
                 if let Some(n) = self.parse::<raw::NodeObject>(text, ctx, kind) {
-                    self.snap.nodes.push(Node {
+                    let status = n.status;
+                    let info = status.as_ref().and_then(|s| s.node_info.as_ref());
+                    let node = Node {
                         name: n.metadata.name.unwrap_or_default(),
-                        kubelet_version: n
-                            .status
-                            .and_then(|s| s.node_info)
-                            .and_then(|i| i.kubelet_version),
+                        kubelet_version: info.and_then(|i| i.kubelet_version.clone()),
+                        os: info.and_then(|i| i.operating_system.clone()),
+                        internal_ips: status
+                            .as_ref()
+                            .and_then(|s| s.addresses.as_ref())
+                            .into_iter()
+                            .flatten()
+                            .filter(|a| a.kind.as_deref() == Some("InternalIP"))
+                            .filter_map(|a| a.address.clone())
+                            .collect(),
                         labels: n.metadata.labels.unwrap_or_default(),
-                    });
+                    };
+                    self.snap.nodes.retain(|x| x.name != node.name);
+                    self.snap.nodes.push(node);
                 }
             }
             other => {
@@ -563,7 +703,7 @@ impl Loader {
         self.snap.inputs.objects += 1;
     }
 
-    fn aws_output(&mut self, peek: &raw::Peek<'_>, text: &str, ctx: &Ctx<'_>) {
+    fn aws_output<O>(&mut self, peek: &raw::Peek<'_, O>, text: &str, ctx: &Ctx<'_>) {
         let source = Source {
             path: ctx.path.to_string(),
         };
@@ -600,10 +740,14 @@ impl Loader {
                 endpoint: c.endpoint,
                 endpoint_public: vpc.as_ref().and_then(|v| v.endpoint_public_access),
                 endpoint_private: vpc.as_ref().and_then(|v| v.endpoint_private_access),
+                ip_family: c.kubernetes_network_config.and_then(|n| n.ip_family),
+                auto_mode: c.compute_config.and_then(|c| c.enabled),
+                platform_version: c.platform_version,
                 source,
             });
         } else if peek.role.is_some() {
             if let Some(r) = self.parse::<raw::GetRole>(text, ctx, "aws iam get-role output") {
+                self.permissions.get_role(text);
                 self.add_role(r.role, &source);
             }
         } else if peek.roles.is_some() {
@@ -621,6 +765,9 @@ impl Loader {
                 ctx,
                 "aws iam get-account-authorization-details output",
             ) {
+                if let Err(e) = self.permissions.account_details(text) {
+                    self.reject(ctx.path, None, e);
+                }
                 self.record_role_listing(&r.role_detail_list);
                 for mut role in r.role_detail_list {
                     // Collected details lists are complete for each role.
@@ -660,23 +807,57 @@ impl Loader {
                 self.snap.caller_account = Some(c.account);
             }
         } else if peek.associations.is_some() {
-            if let Some(l) = self.parse::<raw::ListAssociations>(
+            if let Some(l) = self.parse::<crate::pod_identity::ListAssociations>(
                 text,
                 ctx,
                 "aws eks list-pod-identity-associations output",
             ) {
                 self.snap.coverage.pod_identity_listed = true;
                 for a in l.associations {
-                    self.add_association(a);
+                    crate::pod_identity::add_association(&mut self.snap, a.into_model(false));
                 }
             }
         } else if peek.association.is_some() {
-            if let Some(d) = self.parse::<raw::DescribeAssociation>(
+            if let Some(d) = self.parse::<crate::pod_identity::DescribeAssociation>(
                 text,
                 ctx,
                 "aws eks describe-pod-identity-association output",
             ) {
-                self.add_association(d.association);
+                crate::pod_identity::add_association(
+                    &mut self.snap,
+                    d.association.into_model(true),
+                );
+            }
+        } else if peek.addon.is_some() {
+            if let Some(d) = self.parse::<crate::pod_identity::DescribeAddon>(
+                text,
+                ctx,
+                "aws eks describe-addon output",
+            ) {
+                self.snap.pod_identity_facts.addon = Some(d.addon.into_model());
+            }
+        } else if peek.nodegroup.is_some() {
+            if let Some(d) = self.parse::<crate::pod_identity::DescribeNodegroup>(
+                text,
+                ctx,
+                "aws eks describe-nodegroup output",
+            ) {
+                let ng = d.nodegroup.into_model(None);
+                let facts = &mut self.snap.pod_identity_facts;
+                facts.nodegroups.retain(|n| n.name != ng.name);
+                facts.nodegroups.push(ng);
+            }
+        } else if peek.nodegroups.is_some() {
+            if let Some(l) = self.parse::<crate::pod_identity::ListNodegroups>(
+                text,
+                ctx,
+                "aws eks list-nodegroups output",
+            ) {
+                let facts = &mut self.snap.pod_identity_facts;
+                facts.nodegroups_listed = true;
+                facts.nodegroup_names.extend(l.nodegroups);
+                facts.nodegroup_names.sort();
+                facts.nodegroup_names.dedup();
             }
         } else if peek.attached_policies.is_some() {
             let Some(l) = self.parse::<raw::ListAttachedRolePolicies>(
@@ -715,15 +896,35 @@ impl Loader {
                 ),
             }
         } else if peek.policy_document.is_some() {
-            if let Some(p) =
-                self.parse::<raw::GetRolePolicy>(text, ctx, "aws iam get-role-policy output")
-            {
-                if let (Some(r), Some(n)) = (p.role_name.or(role_name), p.policy_name) {
+            match self.permissions.get_role_policy(text, ctx.command) {
+                Ok((r, n)) => {
                     let names = self.inline_by_role.entry(r).or_default();
                     if !names.contains(&n) {
                         names.push(n);
                     }
                 }
+                Err(e) => self.reject(ctx.path, None, e),
+            }
+        } else if peek.policy.is_some() {
+            if let Err(e) = self.permissions.get_policy(text) {
+                self.reject(ctx.path, None, e);
+            }
+        } else if peek.policy_version.is_some()
+            || (peek.statement.is_some()
+                && ctx
+                    .command
+                    .is_some_and(|c| c.is_aws("iam", "get-policy-version")))
+        {
+            if let Err(e) = self.permissions.get_policy_version(text, ctx.command) {
+                self.reject(ctx.path, None, e);
+            }
+        } else if peek.statement.is_some()
+            && ctx
+                .command
+                .is_some_and(|c| c.is_aws("iam", "get-role-policy"))
+        {
+            if let Err(e) = self.permissions.get_role_policy(text, ctx.command) {
+                self.reject(ctx.path, None, e);
             }
         } else if peek.statement.is_some() {
             match role_name {
@@ -758,28 +959,6 @@ impl Loader {
             if let Some(a) = r.arn.as_deref().and_then(irsa_policy::arn::account_of) {
                 self.snap.coverage.role_accounts.insert(a.to_string());
             }
-        }
-    }
-
-    fn add_association(&mut self, a: raw::PodIdentityAssociation) {
-        let entry = PodIdentityAssociation {
-            namespace: a.namespace,
-            service_account: a.service_account,
-            role_arn: a.role_arn,
-            cluster: a.cluster_name,
-        };
-        match self
-            .snap
-            .pod_identity
-            .iter_mut()
-            .find(|x| x.namespace == entry.namespace && x.service_account == entry.service_account)
-        {
-            Some(existing) => {
-                if entry.role_arn.is_some() {
-                    *existing = entry;
-                }
-            }
-            None => self.snap.pod_identity.push(entry),
         }
     }
 
@@ -843,10 +1022,15 @@ impl Loader {
                     return;
                 }
             },
-            _ => {
-                self.skip("output of an exec command other than env/id");
-                return;
-            }
+            _ => match crate::software::parse(text) {
+                Some(sw) => ExecEvidence::Software(sw),
+                None => {
+                    self.skip(
+                        "exec output that is neither env, id nor a recognised software listing",
+                    );
+                    return;
+                }
+            },
         };
         self.snap.exec.push(ExecOutput {
             namespace: info.namespace.clone().unwrap_or_else(|| "default".into()),
@@ -986,6 +1170,12 @@ impl Loader {
                 ),
             }
         }
+        let (permissions, orphans) = std::mem::take(&mut self.permissions).finish(&self.snap.roles);
+        self.snap.permissions = permissions;
+        for _ in 0..orphans {
+            self.skip("inline policy document of a role that is not in the snapshot");
+        }
+        crate::pod_identity::finish(&mut self.snap);
         // Stable order, whatever the file names or collection order were.
         self.snap
             .inputs
@@ -1012,6 +1202,15 @@ impl Loader {
             .collect();
         self.snap
     }
+}
+
+/// Bytes of files read ahead of the loader at most (a larger file is read alone).
+const READ_AHEAD_BYTES: u64 = 16 << 20;
+
+/// A file's text: its bytes decoded (UTF-8 or UTF-16), or why they are not text; a
+/// file over the input size limit is not read (see [`crate::bounded::read_capped`]).
+fn read_file(path: &Path) -> Result<Result<String, &'static str>, String> {
+    crate::bounded::read_capped(path).map(crate::files::decode)
 }
 
 /// Loads paths into a snapshot.
@@ -1150,6 +1349,7 @@ fn pod_spec(s: raw::PodSpec) -> PodSpec {
         run_as_non_root: sc.run_as_non_root,
         node_selector: s.node_selector.unwrap_or_default(),
         host_network: s.host_network.unwrap_or(false),
+        node_name: s.node_name.filter(|n| !n.is_empty()),
     }
 }
 
@@ -1286,5 +1486,116 @@ fn absolute_position(
         Some((base_line + 1, base_col + column))
     } else {
         Some((base_line + line, column))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Everything the loader read, as text (the indexes are rebuilt from it).
+    fn read(s: &Snapshot) -> String {
+        format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            s.inputs,
+            s.coverage,
+            s.service_accounts,
+            s.pods,
+            s.workloads,
+            s.roles,
+            s.webhook_configurations,
+            s.nodes,
+            s.server_version,
+            s.exec
+        )
+    }
+
+    fn load_with(text: &str, one_pass: bool) -> String {
+        let mut l = Loader::new(ContextFlags::default());
+        l.current = "f.json".into();
+        let ctx = Ctx {
+            path: "f.json",
+            file: Some(text),
+            command: None,
+        };
+        if one_pass {
+            l.dispatch_json(text, &ctx);
+        } else {
+            l.dispatch_json_in_two_passes(text, &ctx);
+        }
+        read(&l.finish())
+    }
+
+    const POD: &str = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a"}, "spec": {"serviceAccountName": "s", "containers": [{"name": "c", "env": [{"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::111122223333:role/r"}]}]}, "status": {"phase": "Running"}}"#;
+
+    #[test]
+    fn reading_an_envelope_in_one_pass_changes_nothing() {
+        let bad_pod = r#"{"kind": "Pod", "metadata": {"name": "q"},
+            "spec": {"containers": 5}}"#;
+        let list = format!(
+            r#"{{"apiVersion": "v1", "kind": "List", "items": [{POD}, {bad_pod}, {{"metadata": {{}}}}, {{"kind": "ConfigMap"}}, {POD}]}}"#
+        );
+        let docs = [
+            format!(r#"{{"command": "kubectl get pods -A -o json", "output": {list}}}"#),
+            format!(r#"{{"output": {list}, "command": "kubectl get pods -n a -o json"}}"#),
+            format!(
+                r#"{{"command": "kubectl get pods -A -o json", "error": "timeout", "output": {list}}}"#
+            ),
+            format!(r#"{{"command": "kubectl get pods -l x=y -o json", "output": {list}}}"#),
+            list.clone(),
+            r#"{"command": "kubectl get pods -A -o json", "output": {"kind": 5, "items": []}}"#
+                .into(),
+            r#"{"command": "kubectl get pods -A -o json", "output": {"kind": "PodList", "items": [{"metadata": 7}]}}"#.into(),
+            r#"{"command": "a", "output": {"command": "b", "output": {"kind": "PodList", "items": []}}}"#.into(),
+            format!(r#"{{"command": "kubectl get pod p -n a -o json", "output": {POD}}}"#),
+            r#"{"command": "aws iam get-role --role-name r", "output": {"Role": {"Arn": "arn:aws:iam::111122223333:role/r", "RoleName": "r"}}}"#.into(),
+            r#"{"command": "kubectl exec -n a p -- id", "output": "uid=1(a) gid=1(a) groups=1(a)\n"}"#.into(),
+            r#"{"command": "kubectl get pods -A -o json", "output": [1, {"a": []}]}"#.into(),
+            r#"{"command": "kubectl get pods -A -o json", "output": null}"#.into(),
+            r#"{"command": "kubectl get pods -A -o json", "output": 3}"#.into(),
+            r#"{"command": "kubectl get pods -A -o json", "output": {"kind": "PodList", "items": []}, "output": {}}"#.into(),
+            r#"{"command": "kubectl get pods -A -o json", "output": {"kind": "PodList", "items": [{"kind": "Pod"}"#.into(),
+            r#"{"command": "kubectl get pods -A -o json", "output": {"kind": "PodList", "items": []}} trailing"#.into(),
+        ];
+        for doc in &docs {
+            assert_eq!(load_with(doc, true), load_with(doc, false), "{doc}");
+        }
+    }
+
+    #[test]
+    fn the_snapshot_does_not_depend_on_thread_count_or_timing() {
+        // Several batches of items, pods replacing earlier ones of the same name, bad
+        // items, items of other kinds: applied in list order whatever the threads do.
+        let mut items = Vec::new();
+        for i in 0..(crate::parallel::BATCH * 2 + 77) {
+            items.push(match i % 13 {
+                0 => r#"{"kind": "Pod", "metadata": {"name": "x"}, "spec": {"containers": {}}}"#
+                    .to_string(),
+                1 => format!(r#"{{"kind": "ServiceAccount", "metadata": {{"name": "s{i}", "namespace": "a"}}}}"#),
+                2 => format!(r#"{{"kind": "Deployment", "metadata": {{"name": "d{}", "namespace": "a"}}, "spec": {{"template": {{"spec": {{"serviceAccountName": "s{i}"}}}}}}}}"#, i % 50),
+                3 => r#"{"kind": "Secret", "data": {"k": "c2VjcmV0"}}"#.to_string(),
+                _ => POD.replace(r#""name": "p""#, &format!(r#""name": "p{}""#, i % 997)).replace(r#""serviceAccountName": "s""#, &format!(r#""serviceAccountName": "s{i}""#)),
+            });
+        }
+        let text = format!(
+            r#"{{"command": "kubectl get pods -A -o json", "output": {{"apiVersion": "v1", "kind": "List", "items": [{}]}}}}"#,
+            items.join(",\n")
+        );
+        assert!(text.len() > 8 * 4096, "large enough to run on threads");
+        let with = |threads: usize| {
+            crate::parallel::THREADS_FOR_TEST.with(|t| t.set(Some(threads)));
+            let out = load_with(&text, true);
+            crate::parallel::THREADS_FOR_TEST.with(|t| t.set(None));
+            out
+        };
+        let alone = with(1);
+        assert!(
+            alone.contains("p204") && alone.contains("invalid type"),
+            "{}",
+            &alone[..300]
+        );
+        for threads in [2, 3, 8, 2, 2] {
+            assert_eq!(with(threads), alone, "{threads} threads");
+        }
     }
 }

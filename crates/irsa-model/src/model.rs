@@ -2,6 +2,7 @@
 //! *with a reason*: coverage records what was listed, so a rule can tell "there is
 //! no such ServiceAccount" from "ServiceAccounts of that namespace were not listed".
 
+use crate::pod_identity::PodIdentityAssociation;
 use irsa_policy::{Partition, PolicyDocument, PolicyError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -139,6 +140,8 @@ pub struct PodSpec {
     pub node_selector: BTreeMap<String, String>,
     /// `hostNetwork`.
     pub host_network: bool,
+    /// `nodeName`: the node a pod was scheduled on (pods only).
+    pub node_name: Option<String>,
 }
 
 impl PodSpec {
@@ -175,6 +178,8 @@ pub struct Pod {
     pub spec: PodSpec,
     /// `status.phase`.
     pub phase: Option<String>,
+    /// The `Ready` condition of `status.conditions` (`None`: not printed).
+    pub ready: Option<bool>,
     /// Source file.
     pub source: Source,
 }
@@ -356,7 +361,7 @@ pub struct WebhookConfiguration {
     pub source: Source,
 }
 
-/// A node (only its kubelet version and labels matter).
+/// A node (its kubelet version, labels, OS and addresses matter).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Node {
     /// Name.
@@ -365,6 +370,17 @@ pub struct Node {
     pub kubelet_version: Option<String>,
     /// Labels.
     pub labels: BTreeMap<String, String>,
+    /// `status.nodeInfo.operatingSystem`.
+    pub os: Option<String>,
+    /// `status.addresses` of type `InternalIP`.
+    pub internal_ips: Vec<String>,
+}
+
+impl Node {
+    /// What kind of compute the node is (EC2 Linux, Fargate, Windows, Auto Mode, hybrid).
+    pub fn compute(&self) -> crate::pod_identity::Compute {
+        crate::pod_identity::compute_of(&self.labels, self.os.as_deref(), &self.name)
+    }
 }
 
 /// The EKS cluster (`aws eks describe-cluster`).
@@ -388,6 +404,12 @@ pub struct Cluster {
     pub endpoint_public: Option<bool>,
     /// Private endpoint access.
     pub endpoint_private: Option<bool>,
+    /// `kubernetesNetworkConfig.ipFamily` (`ipv4`, `ipv6`).
+    pub ip_family: Option<String>,
+    /// `computeConfig.enabled`: EKS Auto Mode (Pod Identity built in).
+    pub auto_mode: Option<bool>,
+    /// `platformVersion` (`eks.4`).
+    pub platform_version: Option<String>,
     /// Source file.
     pub source: Source,
 }
@@ -437,19 +459,6 @@ pub struct Role {
     pub source: Source,
 }
 
-/// An EKS Pod Identity association.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PodIdentityAssociation {
-    /// Namespace.
-    pub namespace: String,
-    /// ServiceAccount.
-    pub service_account: String,
-    /// Role, when described.
-    pub role_arn: Option<String>,
-    /// Cluster name.
-    pub cluster: Option<String>,
-}
-
 /// What `kubectl exec … -- env|id` printed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum ExecEvidence {
@@ -464,6 +473,8 @@ pub enum ExecEvidence {
         /// Supplementary groups.
         groups: Vec<i64>,
     },
+    /// Software the container holds (`aws --version`, `pip list`, jar listings, …).
+    Software(crate::software::Software),
 }
 
 /// One exec output.
@@ -532,6 +543,10 @@ pub struct Coverage {
     pub provider_list_unknown_account: bool,
     /// Whether Pod Identity associations were listed.
     pub pod_identity_listed: bool,
+    /// Whether nodes were listed (all of them).
+    pub nodes_listed: bool,
+    /// DaemonSets.
+    pub daemonsets: Listing,
     /// Accounts whose roles were listed completely (list-roles, get-account-authorization-details).
     pub role_accounts: BTreeSet<String>,
 }
@@ -653,8 +668,12 @@ pub struct Snapshot {
     pub server_version: Option<String>,
     /// Pod Identity associations.
     pub pod_identity: Vec<PodIdentityAssociation>,
+    /// The Pod Identity agent, add-on and node groups.
+    pub pod_identity_facts: crate::pod_identity::PodIdentityFacts,
     /// Exec evidence.
     pub exec: Vec<ExecOutput>,
+    /// Permission policy documents and boundaries of roles.
+    pub permissions: crate::permissions::Permissions,
     /// Kubernetes Events.
     pub events: Vec<Event>,
     /// Coverage.
@@ -852,6 +871,18 @@ impl Snapshot {
     /// A role by ARN.
     pub fn role(&self, arn: &str) -> Option<&Role> {
         self.roles.get(arn)
+    }
+
+    /// The Pod Identity association of a ServiceAccount, if listed.
+    pub fn association_for(&self, namespace: &str, sa: &str) -> Option<&PodIdentityAssociation> {
+        self.pod_identity
+            .iter()
+            .find(|a| a.namespace == namespace && a.service_account == sa)
+    }
+
+    /// A node by name.
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
     }
 }
 

@@ -9,15 +9,15 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// Just enough of a document to decide what it is.
+/// Just enough of a document to decide what it is. An envelope's `output` is kept as
+/// text (`O` = `&RawValue`) or read in the same pass ([`Output`]).
 #[derive(Deserialize)]
-pub struct Peek<'a> {
+pub struct Peek<'a, O = &'a RawValue> {
     pub kind: Option<String>,
     #[serde(borrow)]
     pub items: Option<Vec<&'a RawValue>>,
     pub command: Option<String>,
-    #[serde(borrow)]
-    pub output: Option<&'a RawValue>,
+    pub output: Option<O>,
     pub error: Option<String>,
     pub cluster: Option<serde::de::IgnoredAny>,
     pub clusters: Option<serde::de::IgnoredAny>,
@@ -35,6 +35,9 @@ pub struct Peek<'a> {
     pub account: Option<serde::de::IgnoredAny>,
     pub associations: Option<serde::de::IgnoredAny>,
     pub association: Option<serde::de::IgnoredAny>,
+    pub addon: Option<serde::de::IgnoredAny>,
+    pub nodegroup: Option<serde::de::IgnoredAny>,
+    pub nodegroups: Option<serde::de::IgnoredAny>,
     #[serde(rename = "AttachedPolicies")]
     pub attached_policies: Option<serde::de::IgnoredAny>,
     #[serde(rename = "PolicyNames")]
@@ -43,8 +46,67 @@ pub struct Peek<'a> {
     pub policy_document: Option<serde::de::IgnoredAny>,
     #[serde(rename = "Statement")]
     pub statement: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "Policy")]
+    pub policy: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "PolicyVersion")]
+    pub policy_version: Option<serde::de::IgnoredAny>,
     #[serde(rename = "serverVersion")]
     pub server_version: Option<ServerVersion>,
+}
+
+/// An envelope's `output` read with the envelope: text, a document, or anything else.
+pub enum Output<'a> {
+    /// A command's text output.
+    Text,
+    /// A JSON document.
+    Document(Box<Peek<'a, Output<'a>>>),
+    /// Neither.
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Output<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Output<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a command's output")
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Output::Text)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                Peek::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|p| Output::Document(Box::new(p)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Output::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Output::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Output::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Output::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Output::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Output::Other)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
 }
 
 /// `kubectl version -o json` → `serverVersion` (EKS reports minor as `"29+"`).
@@ -96,6 +158,7 @@ pub struct PodSpec {
     pub security_context: Option<PodSecurityContext>,
     pub node_selector: Option<BTreeMap<String, String>>,
     pub host_network: Option<bool>,
+    pub node_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -109,6 +172,7 @@ pub struct PodObject {
 #[derive(Deserialize)]
 pub struct PodStatus {
     pub phase: Option<String>,
+    pub conditions: Option<Vec<StatusCondition>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -293,12 +357,21 @@ pub struct NodeObject {
 #[serde(rename_all = "camelCase")]
 pub struct NodeStatus {
     pub node_info: Option<NodeInfo>,
+    pub addresses: Option<Vec<NodeAddress>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeInfo {
     pub kubelet_version: Option<String>,
+    pub operating_system: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NodeAddress {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub address: Option<String>,
 }
 
 // ---- AWS CLI outputs -------------------------------------------------------------
@@ -317,6 +390,20 @@ pub struct Cluster {
     pub endpoint: Option<String>,
     pub identity: Option<ClusterIdentity>,
     pub resources_vpc_config: Option<VpcConfig>,
+    pub kubernetes_network_config: Option<NetworkConfig>,
+    pub compute_config: Option<ComputeConfig>,
+    pub platform_version: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkConfig {
+    pub ip_family: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ComputeConfig {
+    pub enabled: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -394,13 +481,6 @@ pub struct ListRolePolicies {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetRolePolicy {
-    pub role_name: Option<String>,
-    pub policy_name: Option<String>,
-}
-
-#[derive(Deserialize)]
 pub struct ListProviders {
     #[serde(rename = "OpenIDConnectProviderList")]
     pub list: Vec<ArnEntry>,
@@ -426,23 +506,4 @@ pub struct GetProvider {
 #[serde(rename_all = "PascalCase")]
 pub struct CallerIdentity {
     pub account: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PodIdentityAssociation {
-    pub cluster_name: Option<String>,
-    pub namespace: String,
-    pub service_account: String,
-    pub role_arn: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct ListAssociations {
-    pub associations: Vec<PodIdentityAssociation>,
-}
-
-#[derive(Deserialize)]
-pub struct DescribeAssociation {
-    pub association: PodIdentityAssociation,
 }

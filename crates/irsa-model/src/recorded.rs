@@ -162,13 +162,32 @@ fn quoted_after<'t>(text: &'t str, marker: &str) -> Option<&'t str> {
     rest.split('"').next()
 }
 
+/// The error code a failure starts with, in each shape it is recorded: the AWS CLI's
+/// `An error occurred (Code) when calling …`, kubectl's `Error from server (Reason): …`,
+/// and the collectors' `Code: message` / `Reason (404): message`. `None` for text that
+/// does not start with a code (`not read: … (DescribeCluster failed: Code: …)` quotes
+/// another read's code, which says nothing about this one).
+pub fn error_code(error: &str) -> Option<&str> {
+    let e = error.trim_start();
+    for prefix in ["An error occurred (", "Error from server ("] {
+        if let Some(rest) = e.strip_prefix(prefix) {
+            return rest.split(')').next().filter(|c| !c.is_empty());
+        }
+    }
+    let head = e.split([':', ' ']).next()?;
+    (head.starts_with(|c: char| c.is_ascii_uppercase())
+        && head.chars().all(|c| c.is_ascii_alphanumeric()))
+    .then_some(head)
+}
+
 /// Whether an error is an answer that the object does not exist (AWS `NoSuchEntity`,
 /// `ResourceNotFoundException`; Kubernetes `NotFound`), rather than a failure to read.
+/// Only the error's own code counts, never a code quoted inside its message.
 pub fn is_not_found(error: &str) -> bool {
-    error.contains("NoSuchEntity")
-        || error.contains("ResourceNotFoundException")
-        || error.contains("(NotFound)")
-        || error.starts_with("NotFound")
+    matches!(
+        error_code(error),
+        Some("NoSuchEntity" | "ResourceNotFoundException" | "NotFound")
+    )
 }
 
 /// The permission an `AccessDenied`/`Forbidden` error names, in the words to grant it:
@@ -265,5 +284,29 @@ mod tests {
         ] {
             assert_eq!(recognise(t, None), None, "{t:?}");
         }
+    }
+
+    #[test]
+    fn only_the_errors_own_code_says_not_found() {
+        for e in [
+            "An error occurred (NoSuchEntity) when calling the GetRole operation: The role with name app cannot be found.",
+            "NoSuchEntity: The role with name app cannot be found.",
+            "ResourceNotFoundException: No cluster found for name: prod.",
+            "Error from server (NotFound): serviceaccounts \"web\" not found",
+            "NotFound (404): serviceaccounts \"web\" not found",
+        ] {
+            assert!(is_not_found(e), "{e}");
+        }
+        for e in [
+            "not read: the cluster's OIDC issuer is unknown (DescribeCluster failed: ResourceNotFoundException: No cluster found for name: prod.); pass --issuer URL",
+            "AccessDenied: User: arn:aws:iam::1:user/ci is not authorized to perform: iam:GetRole on resource: role NoSuchEntity-test",
+            "throttled (5 attempts): Throttling: Rate exceeded",
+            "An error occurred (AccessDenied) when calling the GetRole operation: NoSuchEntity",
+            "",
+        ] {
+            assert!(!is_not_found(e), "{e}");
+        }
+        assert_eq!(error_code("Forbidden (403): no"), Some("Forbidden"));
+        assert_eq!(error_code("not read: x"), None);
     }
 }

@@ -314,6 +314,82 @@ fn pod_identity_associations() {
     );
 }
 
+/// Every output shape of the Pod Identity inputs: the CLI's describe (ISO timestamps,
+/// target role, session tags off, session policy), the raw API's epoch timestamps, the
+/// describe (with the role) winning over the list row whatever the file order, the
+/// add-on, the agent DaemonSet (YAML, bind hosts from its arguments), node groups and
+/// nodes (OS, compute type). Shapes: API_PodIdentityAssociation.html,
+/// API_DescribeAddon.html, API_DescribeNodegroup.html (EKS API reference).
+#[test]
+fn pod_identity_every_shape() {
+    let desc = r#"{"association": {"clusterName": "prod", "namespace": "team-a", "serviceAccount": "web",
+        "roleArn": "arn:aws:iam::111122223333:role/web-pi", "associationArn": "arn:aws:eks:us-east-1:111122223333:podidentityassociation/prod/a-1",
+        "associationId": "a-1", "tags": {}, "createdAt": "2024-01-01T00:00:00.123000+00:00", "modifiedAt": 1704067200.5,
+        "disableSessionTags": true, "targetRoleArn": "arn:aws:iam::444455556666:role/data", "externalId": "e-1",
+        "policy": "{\"Version\":\"2012-10-17\",\"Statement\":[]}", "ownerArn": ""}}"#;
+    let list = r#"{"associations": [{"clusterName": "prod", "namespace": "team-a", "serviceAccount": "web", "associationArn": "x", "associationId": "a-1"},
+        {"clusterName": "prod", "namespace": "team-b", "serviceAccount": "api", "associationArn": "y", "associationId": "a-2"}], "nextToken": null}"#;
+    let addon = r#"{"addon": {"addonName": "eks-pod-identity-agent", "clusterName": "prod", "status": "DEGRADED", "addonVersion": "v1.3.4-eksbuild.1",
+        "health": {"issues": [{"code": "InsufficientNumberOfReplicas", "message": "The add-on is unhealthy because it doesn't have the desired number of replicas.", "resourceIds": []}]},
+        "configurationValues": "", "tags": {}}}"#;
+    let ds = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: eks-pod-identity-agent, namespace: kube-system}\nspec:\n  selector: {matchLabels: {app: a}}\n  template:\n    spec:\n      hostNetwork: true\n      containers:\n      - name: eks-pod-identity-agent\n        image: x\n        command: [/go-runner, /eks-pod-identity-agent, server]\n        args: [--port, \"80\", -b, 169.254.170.23]\nstatus: {desiredNumberScheduled: 4, numberReady: 3}\n";
+    let ng = r#"{"nodegroup": {"nodegroupName": "win", "nodeRole": "arn:aws:iam::111122223333:role/nodes", "amiType": "WINDOWS_CORE_2022_x86_64"}}"#;
+    let ngs = r#"{"nodegroups": ["general", "win"]}"#;
+    let nodes = r#"{"apiVersion": "v1", "kind": "NodeList", "items": [
+        {"metadata": {"name": "fargate-ip-10-0-1-2.ec2.internal", "labels": {"eks.amazonaws.com/compute-type": "fargate"}}, "status": {"nodeInfo": {"kubeletVersion": "v1.29.0-eks-1", "operatingSystem": "linux"}}},
+        {"metadata": {"name": "ip-10-0-1-3.ec2.internal", "labels": {}}, "status": {"nodeInfo": {"operatingSystem": "windows"}, "addresses": [{"type": "InternalIP", "address": "10.0.1.3"}]}}]}"#;
+    for order in [[desc, list], [list, desc]] {
+        let s = load(&[
+            ("a.json", order[0]),
+            ("b.json", order[1]),
+            ("addon.json", addon),
+            ("ds.yaml", ds),
+            ("ng.json", ng),
+            ("ngs.json", ngs),
+            ("nodes.json", nodes),
+        ]);
+        assert!(s.inputs.rejected.is_empty(), "{:?}", s.inputs.rejected);
+        assert_eq!(s.pod_identity.len(), 2);
+        let a = s.association_for("team-a", "web").unwrap();
+        assert!(a.described);
+        assert_eq!(
+            a.effective_role(),
+            Some("arn:aws:iam::444455556666:role/data")
+        );
+        assert_eq!(a.external_id.as_deref(), Some("e-1"));
+        assert!(!a.session_tags());
+        assert!(a.policy.is_some());
+        assert_eq!(a.owner_arn.as_deref(), Some(""));
+        assert_eq!(a.modified_at.as_deref(), Some("1704067200.5"));
+        assert!(!s.association_for("team-b", "api").unwrap().described);
+        let f = &s.pod_identity_facts;
+        assert_eq!(
+            f.addon.as_ref().unwrap().status.as_deref(),
+            Some("DEGRADED")
+        );
+        assert_eq!(f.addon.as_ref().unwrap().issues.len(), 1);
+        let agent = f.agent().unwrap();
+        assert!(agent.host_network && agent.bind_hosts_explicit);
+        assert_eq!(agent.bind_hosts, vec!["169.254.170.23"]);
+        assert_eq!((agent.ready, agent.desired), (Some(3), Some(4)));
+        assert_eq!(
+            f.nodegroup("win").unwrap().node_role.as_deref(),
+            Some("arn:aws:iam::111122223333:role/nodes")
+        );
+        assert_eq!(f.nodegroup_names, vec!["general", "win"]);
+        assert_eq!(
+            s.node("fargate-ip-10-0-1-2.ec2.internal")
+                .unwrap()
+                .compute(),
+            irsa_model::Compute::Fargate
+        );
+        assert_eq!(
+            s.node("ip-10-0-1-3.ec2.internal").unwrap().compute(),
+            irsa_model::Compute::Windows
+        );
+    }
+}
+
 #[test]
 fn workloads_of_every_kind() {
     let text = r#"apiVersion: batch/v1

@@ -21,6 +21,7 @@
 
 use crate::condition::evaluate_condition;
 pub use crate::condition::{ConditionOutcome, ConditionReason, Tri};
+use crate::context::KeyLookup;
 use crate::context::{RequestContext, WebIdentityRequest};
 use crate::document::{action_pattern_problem, Effect, PolicyDocument, Principal, Statement};
 use crate::glob::wildcard_match;
@@ -185,13 +186,6 @@ pub fn principal_matches(p: &Principal, provider_arn: &str) -> Tri {
     }
 }
 
-/// Whether action patterns cover `sts:AssumeRoleWithWebIdentity` (case-insensitive, wildcards).
-pub fn action_matches(patterns: &[String]) -> bool {
-    patterns
-        .iter()
-        .any(|p| wildcard_match(p, WEB_IDENTITY_ACTION, true))
-}
-
 fn evaluate_statement(
     s: &Statement,
     request: &WebIdentityRequest,
@@ -206,6 +200,20 @@ fn evaluate_statement(
             .at_most_unknown(),
         (None, None) => Tri::False,
     };
+    judge_statement(s, principal, WEB_IDENTITY_ACTION, ctx, vars)
+}
+
+/// One statement's outcome for a request whose principal match is already judged: its
+/// action (Action/NotAction against `action`; a malformed pattern makes a match at
+/// most undetermined), every condition, and whether it applies. Shared by the
+/// web-identity and the EKS Pod Identity trust evaluations.
+pub(crate) fn judge_statement<C: KeyLookup + ?Sized>(
+    s: &Statement,
+    principal: Tri,
+    action: &str,
+    ctx: &C,
+    vars: bool,
+) -> StatementOutcome {
     let (patterns, negate) = match (&s.action, &s.not_action) {
         (Some(a), _) => (Some(a), false),
         (None, Some(na)) => (Some(na), true),
@@ -214,7 +222,8 @@ fn evaluate_statement(
     let action = match patterns {
         None => Tri::False,
         Some(p) => {
-            let t = Tri::from_bool(action_matches(p) != negate);
+            let hit = p.iter().any(|x| wildcard_match(x, action, true));
+            let t = Tri::from_bool(hit != negate);
             if t == Tri::True && p.iter().any(|x| action_pattern_problem(x).is_some()) {
                 t.at_most_unknown()
             } else {

@@ -14,9 +14,11 @@ pub mod diagnose;
 pub mod document;
 pub mod evaluate;
 pub mod glob;
+pub mod identity;
 pub mod issuer;
 pub mod operator;
 pub mod partition;
+pub mod pod_identity;
 pub mod size;
 pub mod sts;
 
@@ -25,6 +27,10 @@ pub use context::{RequestError, WebIdentityRequest};
 pub use diagnose::{diagnose, service_account_subject, Diagnosis, Located, NearMiss, SubjectMiss};
 pub use document::{Condition, Effect, PolicyDocument, PolicyError, Principal, Statement};
 pub use evaluate::{evaluate, Decision, Evaluation, Tri, WEB_IDENTITY_ACTION};
+pub use identity::{
+    evaluate_identity, Boundary, IdentityDecision, IdentityEvaluator, IdentityPolicies,
+    IdentityRequest, NamedPolicy, StatementRef, OUT_OF_VIEW,
+};
 pub use issuer::{Issuer, IssuerDifference};
 pub use partition::Partition;
 pub use sts::{predict, Known, ProviderFacts, StsError, StsPrediction, StsQuestion, TokenClaims};

@@ -5,7 +5,7 @@
 use crate::finding::{Finding, Pass, Severity, Subject};
 use crate::messages::Message;
 use crate::registry::RuleMeta;
-use irsa_model::{Pod, Role, ServiceAccount, Snapshot, Workload};
+use irsa_model::{Pod, PodSpec, Role, ServiceAccount, Snapshot, Workload};
 use irsa_policy::{
     diagnose, predict, service_account_subject, Diagnosis, Issuer, Known, OidcProviderArn,
     Partition, PolicyError, ProviderFacts, RoleArn, RoleArnError, StsPrediction, StsQuestion,
@@ -344,6 +344,45 @@ impl<'a> Context<'a> {
         })
     }
 
+    /// Pods in scope that no workload in scope stands for: standalone pods, pods of a
+    /// workload that is not in the snapshot (its list failed or was not collected),
+    /// and the pod `--pod` selects. Rules that read pod templates check these pods, so
+    /// a missing workload list never hides what the pods themselves show.
+    pub fn pods_without_workload(&self) -> impl Iterator<Item = &'a Pod> + '_ {
+        let single = self.scope.pod.is_some();
+        self.pods_in_scope().filter(move |p| {
+            p.owner.is_none()
+                || single
+                || self
+                    .snap
+                    .controller_of(p)
+                    .and_then(|(k, n)| self.snap.workload(k, &p.namespace, &n))
+                    .is_none()
+        })
+    }
+
+    /// Pod specs to check, once per thing that runs containers: the top-level
+    /// workloads in scope, then [`Context::pods_without_workload`], as
+    /// (kind, namespace, name, spec).
+    pub fn pod_specs(
+        &self,
+    ) -> impl Iterator<Item = (&'static str, &'a str, &'a str, &'a PodSpec)> + '_ {
+        self.workloads_in_scope()
+            .filter(|w| w.owner.is_none())
+            .map(|w| {
+                (
+                    w.kind.name(),
+                    w.namespace.as_str(),
+                    w.name.as_str(),
+                    &w.template,
+                )
+            })
+            .chain(
+                self.pods_without_workload()
+                    .map(|p| ("Pod", p.namespace.as_str(), p.name.as_str(), &p.spec)),
+            )
+    }
+
     /// The role annotation of a ServiceAccount: on the object, else as its pods carry it
     /// when the object is not in the snapshot.
     pub fn role_annotation(&self, namespace: &str, name: &str) -> Option<&'a str> {
@@ -468,19 +507,22 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn find_role(&self, arn: &RoleArn) -> RoleState<'a> {
+    /// Looks a role up: in the snapshot, known absent (and why), or not collected.
+    pub fn find_role(&self, arn: &RoleArn) -> RoleState<'a> {
         if let Some(r) = self.snap.role_named(arn) {
             return RoleState::Found(r);
         }
-        // NoSuchEntity only proves absence when the credentials were of the role's account.
+        // NoSuchEntity only proves absence when the credentials were of the role's
+        // account; without the caller's account (GetCallerIdentity failed or was not
+        // collected) it proves nothing: a gap, never an error.
         let same_account = self
             .snap
             .caller_account
             .as_deref()
-            .is_none_or(|a| a == arn.account);
+            .is_some_and(|a| a == arn.account);
         let get_role_failed = self.snap.inputs.collection_failures.iter().find(|f| {
             same_account
-                && f.error.contains("NoSuchEntity")
+                && irsa_model::recorded::error_code(&f.error) == Some("NoSuchEntity")
                 && f.command.contains("get-role")
                 && f.command.split_whitespace().any(|w| w == arn.name)
         });

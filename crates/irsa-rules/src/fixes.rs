@@ -8,15 +8,7 @@ use serde_json::{json, Map, Value};
 
 /// Quotes a word for a POSIX shell when needed.
 pub fn sh(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
+    irsa_model::command::shell_quote(word)
 }
 
 /// `kubectl annotate serviceaccount … eks.amazonaws.com/role-arn=… --overwrite`.

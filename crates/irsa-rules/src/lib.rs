@@ -12,6 +12,7 @@ pub mod finding;
 pub mod fix_target;
 pub mod fixes;
 pub mod messages;
+pub mod pod_identity;
 pub mod registry;
 pub mod rules;
 pub mod scope;
@@ -45,6 +46,31 @@ pub struct Chain {
     /// The ServiceAccount object was not read: its role is the one its pods carry.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub from_pods: bool,
+    /// How its pods get credentials: the IRSA annotation, or an EKS Pod Identity
+    /// association (which wins when both exist: the webhook then injects the Pod
+    /// Identity variables and not `AWS_ROLE_ARN`, aws/amazon-eks-pod-identity-webhook
+    /// `pkg/handler/handler.go`, `buildPodPatchConfig`).
+    pub mechanism: Mechanism,
+}
+
+/// How a ServiceAccount's pods get AWS credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mechanism {
+    /// IAM roles for service accounts (web identity).
+    Irsa,
+    /// EKS Pod Identity (container credentials from the agent).
+    PodIdentity,
+}
+
+impl Mechanism {
+    /// The id (`irsa`, `pod-identity`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Mechanism::Irsa => "irsa",
+            Mechanism::PodIdentity => "pod-identity",
+        }
+    }
 }
 
 /// What was actually evaluated, end to end (so CI can tell "clean" from "blind").
@@ -175,9 +201,17 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
         }
     }
     let index = verdict::FindingIndex::new(&out.findings);
-    let chains: Vec<Chain> = cx
+    let pi_chains = pod_identity::chains(&cx);
+    let has_association = |ns: &str, sa: &str| {
+        pi_chains
+            .iter()
+            .any(|c| c.assoc.namespace == ns && c.assoc.service_account == sa)
+    };
+    let mut chains: Vec<Chain> = cx
         .irsa
         .iter()
+        // The association decides what the webhook injects: one verdict, Pod Identity's.
+        .filter(|i| !has_association(&i.sa.namespace, &i.sa.name))
         .map(|i| {
             let (verdict, pods) = verdict::verdict(&cx, i, &index);
             Chain {
@@ -187,11 +221,24 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
                 prediction: i.prediction.clone(),
                 verdict,
                 from_pods: i.inferred,
+                mechanism: Mechanism::Irsa,
             }
         })
         .collect();
+    for c in &pi_chains {
+        let (verdict, pods) = pod_identity::verdict(&cx, c, &out.findings);
+        chains.push(Chain {
+            subject: c.subject(),
+            role_arn: c.role_text(),
+            pods,
+            prediction: pod_identity::prediction(c),
+            verdict,
+            from_pods: false,
+            mechanism: Mechanism::PodIdentity,
+        });
+    }
     let not_checked = not_checked(&out.findings, &chains);
-    summary.checked = checked(&cx, &chains);
+    summary.checked = checked(&cx, &chains, &pi_chains);
     summary.not_checked = not_checked.len();
     let c = summary.checked;
     // Without a ServiceAccount, pod or workload no chain is evaluated; a problem found
@@ -239,7 +286,7 @@ fn not_checked(findings: &[Finding], chains: &[Chain]) -> Vec<NotChecked> {
     out
 }
 
-fn checked(cx: &Context<'_>, chains: &[Chain]) -> Checked {
+fn checked(cx: &Context<'_>, chains: &[Chain], pi: &[pod_identity::PiChain<'_>]) -> Checked {
     let snap = cx.snap;
     let serviceaccounts = snap
         .service_accounts
@@ -252,6 +299,14 @@ fn checked(cx: &Context<'_>, chains: &[Chain]) -> Checked {
         .iter()
         .filter(|i| matches!(i.role, context::RoleState::NotFound(_)) || i.diagnosis().is_some())
         .map(|i| i.role_text())
+        .chain(
+            pi.iter()
+                .flat_map(|c| c.first.iter().chain(c.target.iter()))
+                .filter(|h| {
+                    matches!(h.role, context::RoleState::NotFound(_)) || h.evaluation().is_some()
+                })
+                .map(|h| h.arn.clone()),
+        )
         .collect();
     let providers: BTreeSet<&str> = match &cx.cluster.issuer {
         Some(issuer) => cx
@@ -290,7 +345,12 @@ fn blind_reason(snap: &Snapshot) -> String {
     // Failed reads first: a live run whose every call failed has recorded failures and
     // no file, and is not an empty snapshot.
     if i.objects == 0 && !i.collection_failures.is_empty() {
-        let f = &i.collection_failures[0];
+        // The cluster's side first: without it no chain exists to check.
+        let f = i
+            .collection_failures
+            .iter()
+            .find(|f| f.command.starts_with("kubectl"))
+            .unwrap_or(&i.collection_failures[0]);
         return format!(
             "nothing was checked: every read failed ({} recorded failure(s){}; first: `{}`: {})",
             i.collection_failures.len(),
@@ -327,6 +387,21 @@ fn blind_reason(snap: &Snapshot) -> String {
             } else {
                 skipped.join(", ")
             }
+        );
+    }
+    // The reads that would have held them failed: name the first such failure.
+    let kubernetes_failure = i.collection_failures.iter().find(|f| {
+        f.command.starts_with("kubectl get ")
+            && ["serviceaccount", "pod", "deployment", "sa "]
+                .iter()
+                .any(|w| f.command.contains(w))
+    });
+    if let Some(f) = kubernetes_failure {
+        return format!(
+            "nothing was checked: no ServiceAccount, pod or workload could be read ({} read(s) failed; first: `{}`: {})",
+            i.collection_failures.len(),
+            f.command,
+            f.error
         );
     }
     format!(

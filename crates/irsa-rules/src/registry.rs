@@ -89,6 +89,13 @@ pub fn all_rules() -> Vec<&'static dyn Rule> {
         &rules::sdk_too_old::SdkTooOld,
         &rules::china_region::ChinaRegion,
         &rules::regional_sts::RegionalStsRule,
+        &rules::pod_identity_association::PodIdentityAssociationRule,
+        &rules::pod_identity_trust::PodIdentityTrustRule,
+        &rules::pod_identity_session_tags::PodIdentitySessionTags,
+        &rules::pod_identity_agent::PodIdentityAgent,
+        &rules::pod_identity_not_injected::PodIdentityNotInjected,
+        &rules::pod_identity_sdk::PodIdentitySdk,
+        &rules::mechanism_conflict::MechanismConflict,
         &rules::inputs::Inputs,
     ]
 }

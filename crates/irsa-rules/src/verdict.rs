@@ -101,7 +101,8 @@ impl Links<'_> {
         let s = &f.subject;
         let in_ns = s.namespace.as_deref() == Some(self.namespace);
         match s.kind.as_str() {
-            "Cluster" | "Webhook" => true,
+            // EKS Pod Identity's cluster-wide findings (its agent) are not about web identity.
+            "Cluster" | "Webhook" => !crate::pod_identity::RULE_CODES.contains(&f.rule),
             "Input" => false,
             "Role" => s.name == self.role || s.name == self.annotation,
             // A provider serves every ServiceAccount whose role is in its account, but an
@@ -232,8 +233,16 @@ pub fn verdict(cx: &Context<'_>, i: &SaIrsa<'_>, index: &FindingIndex<'_>) -> (V
     let about: Vec<&Finding> = index.candidates(&links);
     let first = |pred: &dyn Fn(&Finding) -> bool| about.iter().copied().find(|f| pred(f));
     let gap = |f: &Finding| f.cause == Cause::CollectionGap;
+    // Which SDK a container runs could not be told (no exec evidence, an image no data
+    // covers): STS's answer stands, what the SDK does with the token is not claimed.
+    let sdk_unknown = about
+        .iter()
+        .any(|f| f.rule == "IRSA408" && f.cause == Cause::CollectionGap);
     let decide = |status: Status, sts: String, f: Option<&Finding>, reason: String| {
         let sdk = match (status, f) {
+            (Status::Works | Status::AtRisk, _) if sdk_unknown => {
+                "reads the token and assumes the role if its SDK supports web identity: which SDK a container runs is not checked (IRSA408)".to_string()
+            }
             (Status::Works | Status::AtRisk, _) => {
                 "reads the token and assumes the role (web identity)".to_string()
             }

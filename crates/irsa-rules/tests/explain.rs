@@ -348,7 +348,7 @@ fn secrets_are_never_echoed() {
 }
 
 #[test]
-fn later_call_denied_names_action_role_and_notes_the_knowledge_gap() {
+fn later_call_denied_names_action_role_and_the_controllers_needing_it() {
     let e = ex("operation error ELBv2: CreateLoadBalancer, https response error StatusCode: 403, RequestID: 1, api error AccessDenied: User: arn:aws:sts::111122223333:assumed-role/AmazonEKSLoadBalancerControllerRole/1714000000123456789 is not authorized to perform: elasticloadbalancing:AddTags on resource: arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/k8s-web/1 because no identity-based policy allows the elasticloadbalancing:AddTags action");
     assert_eq!(e.causes[0].cause, Cause::RolePermissions);
     let d = e.extracted.denied.as_ref().unwrap();
@@ -360,7 +360,8 @@ fn later_call_denied_names_action_role_and_notes_the_knowledge_gap() {
     assert!(
         e.notes
             .iter()
-            .any(|n| n.contains("elasticloadbalancing:AddTags")),
+            .any(|n| n.contains("elasticloadbalancing:AddTags")
+                && n.contains("AWS Load Balancer Controller (since v1.0.0)")),
         "{:?}",
         e.notes
     );

@@ -988,10 +988,15 @@ fn pod_identity_association_and_annotation() {
     s.add("pia.json", json!({"associations": [{"clusterName": "orders-use2", "namespace": "inventory", "serviceAccount": "inventory-api",
         "associationArn": "arn:aws:eks:us-east-2:391252439823:podidentityassociation/orders-use2/a-1", "associationId": "a-1"}]}));
     let r = s.run();
+    // The association wins at the webhook: one verdict, Pod Identity's, never "works"
+    // while the association's role is unknown (listed, not described).
     assert!(r
         .findings
         .iter()
-        .any(|f| f.cause == Cause::CredentialPrecedence && f.severity == Severity::Warning));
+        .any(|f| f.cause == Cause::MechanismConflict && f.severity == Severity::Warning));
+    assert_eq!(r.chains.len(), 1);
+    assert_eq!(r.chains[0].mechanism, irsa_rules::Mechanism::PodIdentity);
+    assert_ne!(r.chains[0].verdict.status, irsa_rules::Status::Works);
 }
 
 #[test]
@@ -1019,4 +1024,98 @@ fn webhook_get_answered_not_found() {
         .findings
         .iter()
         .any(|f| f.rule == "IRSA404" && f.cause == Cause::CollectionGap));
+}
+
+#[test]
+fn no_such_entity_without_the_callers_account_is_a_gap_not_role_not_found() {
+    // GetCallerIdentity failed (or was not collected): the credentials that read
+    // NoSuchEntity may be of another account than the role's.
+    let mut s = healthy();
+    s.files.remove("role");
+    s.files.remove("caller");
+    s.add(
+        "role.json",
+        json!({"command": "aws iam get-role --role-name orders-use2-inventory-api",
+        "error": "NoSuchEntity: The role with name orders-use2-inventory-api cannot be found."}),
+    );
+    let r = s.run();
+    expect(&r, &[], &[Cause::RoleNotFound]);
+    let gap = r
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::CollectionGap && f.rule == "IRSA101")
+        .expect("a named gap");
+    assert!(
+        gap.message.render().contains("get-caller-identity"),
+        "{}",
+        gap.message.render()
+    );
+    assert!(matches!(
+        r.chains[0].prediction,
+        irsa_policy::StsPrediction::Undetermined { .. }
+    ));
+    // The twin: with the caller's account, the same answer is proof.
+    let mut s = healthy();
+    s.files.remove("role");
+    s.add(
+        "role.json",
+        json!({"command": "aws iam get-role --role-name orders-use2-inventory-api",
+        "error": "NoSuchEntity: The role with name orders-use2-inventory-api cannot be found."}),
+    );
+    expect(&s.run(), &[Cause::RoleNotFound], &[]);
+}
+
+#[test]
+fn static_keys_in_pods_are_flagged_when_the_workload_lists_are_missing() {
+    // The workload lists failed (or were not collected): the pods were read, and what
+    // they show is still checked, on the pods themselves.
+    let keys = json!([
+        {"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": "k", "key": "id"}}},
+        {"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+    ]);
+    let mut s = healthy();
+    s.files.remove("deployment");
+    s.files.remove("rs");
+    for p in s.pods() {
+        let env = p["spec"]["containers"][0]["env"].as_array_mut().unwrap();
+        env.extend(keys.as_array().unwrap().iter().cloned());
+    }
+    let r = s.run();
+    expect(&r, &[Cause::CredentialPrecedence], &[]);
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.cause == Cause::CredentialPrecedence && f.subject.kind == "Pod"));
+    // The healthy twin: the same missing lists, no keys, no finding.
+    let mut s = healthy();
+    s.files.remove("deployment");
+    s.files.remove("rs");
+    expect(&s.run(), &[], &[Cause::CredentialPrecedence]);
+}
+
+#[test]
+fn only_the_reads_own_code_proves_a_role_missing() {
+    // A failure whose text merely quotes NoSuchEntity (another error's code in its
+    // message) is a failed read: a gap, never role-not-found. Its twin, the read's own
+    // NoSuchEntity, proves it.
+    for error in [
+        "AccessDenied: User: arn:aws:iam::111122223333:user/ci is not authorized to perform: iam:GetRole on resource: role orders-use2-inventory-api because no identity-based policy allows it (NoSuchEntity is not implied)",
+        "throttled (5 attempts) until the call timed out after 30 s (--timeout); last answer NoSuchEntity",
+        "not read: role arn:aws:iam::111122223333:role/orders-use2-inventory-api: NoSuchEntity",
+    ] {
+        let mut s = healthy();
+        s.files.remove("role");
+        s.add(
+            "role.json",
+            json!({"command": "aws iam get-role --role-name orders-use2-inventory-api", "error": error}),
+        );
+        let r = s.run();
+        expect(&r, &[], &[Cause::RoleNotFound]);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.cause == Cause::CollectionGap && f.rule == "IRSA101"),
+            "{error}"
+        );
+    }
 }

@@ -103,6 +103,9 @@ pub struct KubeConfig {
     pub policy_reports: bool,
     /// Watch history, bookmarks, forced watch ends.
     pub watch: crate::kube_api::StoreConfig,
+    /// Serve the issuer's discovery document with a body of this many bytes (streamed):
+    /// a hostile or broken issuer.
+    pub oidc_body_bytes: Option<u64>,
 }
 
 struct State {
@@ -117,6 +120,7 @@ struct State {
     created: Mutex<Vec<Value>>,
     issued: Mutex<Vec<String>>,
     last_created: Mutex<Option<Value>>,
+    oidc_body_bytes: Option<u64>,
 }
 
 impl State {
@@ -134,6 +138,7 @@ pub struct KubeServer {
     /// A kubeconfig pointing at it (token auth, the test CA).
     pub kubeconfig: PathBuf,
     state: Arc<State>,
+    tls: crate::fault_proxy::ProxyTls,
     _dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -176,6 +181,7 @@ impl KubeServer {
             created: Mutex::new(Vec::new()),
             issued: Mutex::new(Vec::new()),
             last_created: Mutex::new(None),
+            oidc_body_bytes: config.oidc_body_bytes,
         });
         let page_size = config.page_size;
         let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
@@ -190,6 +196,11 @@ impl KubeServer {
                 .map(|b| format!("{b:02x}"))
                 .collect();
         let key_der = leaf_key.serialize_der();
+        let tls = crate::fault_proxy::ProxyTls {
+            chain: vec![cert_der.clone(), ca_der.clone()],
+            key: key_der.clone(),
+            upstream_ca: ca_der.clone(),
+        };
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -222,6 +233,7 @@ impl KubeServer {
             top_ca_sha1,
             kubeconfig,
             state,
+            tls,
             _dir: dir,
             _shutdown: stop_tx,
         }
@@ -231,6 +243,19 @@ impl KubeServer {
     /// open watches).
     pub fn store(&self) -> &crate::kube_api::Store {
         &self.state.store
+    }
+
+    /// A fault-injecting proxy in front of this server, presenting the same TLS
+    /// identity, with a kubeconfig of its own (`proxy.kubeconfig`).
+    pub fn behind_faults(&self, rules: Vec<crate::FaultRule>) -> crate::FaultProxy {
+        let mut proxy = crate::FaultProxy::start(&self.url, Some(self.tls.clone()), rules);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let text = std::fs::read_to_string(&self.kubeconfig).expect("kubeconfig");
+        let path = dir.path().join("kubeconfig");
+        std::fs::write(&path, text.replace(&self.url, &proxy.url)).expect("write kubeconfig");
+        proxy.kubeconfig = Some(path);
+        proxy._dir = Some(dir);
+        proxy
     }
 
     /// Every request so far.
@@ -399,6 +424,21 @@ async fn handle(
         .unwrap_or_default();
     let body: Value = serde_json::from_slice(&body_bytes).unwrap_or(Value::Null);
     let path = uri.path();
+    if let (Some(n), true) = (
+        state.oidc_body_bytes,
+        path.ends_with("/.well-known/openid-configuration"),
+    ) {
+        let mut chunk = vec![b' '; 64 * 1024];
+        chunk[0] = b'{';
+        return Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(BodyExt::boxed_unsync(crate::fault_proxy::Padding {
+                remaining: n,
+                chunk: Bytes::from(chunk),
+            }))
+            .expect("response");
+    }
     let answer = if path.starts_with("/oidc/") && method == "GET" {
         // The issuer's discovery and keys are public.
         Answer::Json(oidc(state, path))
@@ -845,7 +885,10 @@ pub fn objects_from_snapshot(dir: &Path) -> Vec<Value> {
         }
         if v.get("metadata").is_some() && v.get("spec").is_some()
             || v.get("webhooks").is_some()
-            || v.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+            || matches!(
+                v.get("kind").and_then(Value::as_str),
+                Some("ServiceAccount" | "Node")
+            )
             || list_kind == Some("ServiceAccount")
         {
             let mut o = v.clone();

@@ -1,6 +1,15 @@
 //! The moto server (AWS API emulator) for tests: started on a free loopback port,
 //! stopped when dropped. moto speaks the real AWS wire protocols, so it proves our
 //! calls and parsing; it does not judge trust policies (its STS accepts any token).
+//!
+//! What moto lacks is answered in front of it: moto 5 has no
+//! `ListPodIdentityAssociations` (it answers 404), so a proxy answers it with an empty
+//! list, in the EKS API's shape (`{"associations": []}`, as
+//! `aws eks list-pod-identity-associations` prints for a cluster without any); nor
+//! `DescribeAddon`, answered as EKS answers a cluster without the add-on (404
+//! `ResourceNotFoundException`, https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeAddon.html).
+//! Our tests read both with the official SDK client. (The testkit's `EksPodIdentity`
+//! emulation, put in front of this, serves real associations and add-ons.)
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -8,9 +17,10 @@ use std::time::{Duration, Instant};
 
 /// A running moto server.
 pub struct Moto {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (the proxy that completes moto).
     pub endpoint: String,
     child: Child,
+    _front: Option<crate::FaultProxy>,
 }
 
 impl Moto {
@@ -39,10 +49,37 @@ impl Moto {
         let mut m = Moto {
             endpoint: format!("http://127.0.0.1:{port}"),
             child,
+            _front: None,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                let front = crate::FaultProxy::start(
+                    &m.endpoint,
+                    None,
+                    vec![
+                        crate::FaultRule::new(
+                            "/pod-identity-associations",
+                            crate::When::Always,
+                            crate::Fault::Respond {
+                                status: 200,
+                                headers: vec![("content-type".into(), "application/json".into())],
+                                body: "{\"associations\": []}".into(),
+                            },
+                        ),
+                        crate::FaultRule::new(
+                            "/addons/",
+                            crate::When::Always,
+                            crate::Fault::aws_json_error(
+                                404,
+                                "ResourceNotFoundException",
+                                "No addon: eks-pod-identity-agent found in cluster",
+                            ),
+                        ),
+                    ],
+                );
+                m.endpoint = front.url.clone();
+                m._front = Some(front);
                 return Some(m);
             }
             if let Ok(Some(_)) = m.child.try_wait() {

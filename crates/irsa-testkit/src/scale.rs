@@ -1,6 +1,7 @@
 //! Scale generator: a large snapshot built from the real healthy sample (10,000
 //! ServiceAccounts, 20,000 mutated pods, 10,000 Deployments, 2,000 roles by default),
-//! for the offline scale benchmark and the live test-world benchmark.
+//! for the offline scale benchmark and the live test-world benchmark; [`Shape::SmallPods`]
+//! is the small-pod shape (many small objects per megabyte).
 
 use serde_json::{json, Value};
 use std::io::Write;
@@ -18,8 +19,68 @@ fn write(dir: &Path, name: &str, v: &Value) {
     f.write_all(b"\n").expect("write");
 }
 
+/// The shape of a generated snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// The project's own: the real sample pod (about 8 KB as printed), one Deployment per
+    /// ServiceAccount, roles in `aws iam get-account-authorization-details`.
+    Large,
+    /// Small pods (the sample pod without its status details, tolerations and default
+    /// token volume: about 3 KB as printed, still mutated for IRSA), no workloads, roles
+    /// in one `aws iam list-roles` output.
+    SmallPods,
+}
+
 /// Writes the snapshot into `dir`; returns its size in bytes.
 pub fn generate(dir: &Path, n_sa: usize, n_pods: usize, n_roles: usize) -> u64 {
+    generate_shape(dir, n_sa, n_pods, n_roles, Shape::Large)
+}
+
+/// The sample pod cut down to what a small workload prints: no status details, no
+/// tolerations, no default API-access token volume, a container without ports or
+/// resources. The IRSA mutation (env and token volume) is kept.
+fn small_pod(mut p: Value) -> Value {
+    if let Some(spec) = p["spec"].as_object_mut() {
+        for k in [
+            "tolerations",
+            "preemptionPolicy",
+            "priority",
+            "schedulerName",
+            "enableServiceLinks",
+            "terminationGracePeriodSeconds",
+            "securityContext",
+            "dnsPolicy",
+        ] {
+            spec.remove(k);
+        }
+    }
+    let status = json!({"phase": p["status"]["phase"], "podIP": p["status"]["podIP"]});
+    p["status"] = status;
+    if let Some(v) = p["spec"]["volumes"].as_array_mut() {
+        v.retain(|v| v["name"] == "aws-iam-token");
+    }
+    if let Some(c) = p["spec"]["containers"][0].as_object_mut() {
+        for k in [
+            "ports",
+            "resources",
+            "terminationMessagePath",
+            "terminationMessagePolicy",
+            "imagePullPolicy",
+        ] {
+            c.remove(k);
+        }
+        if let Some(m) = c.get_mut("volumeMounts").and_then(Value::as_array_mut) {
+            m.retain(|m| m["name"] == "aws-iam-token");
+        }
+    }
+    if let Some(m) = p["metadata"].as_object_mut() {
+        m.remove("resourceVersion");
+    }
+    p
+}
+
+/// Writes a snapshot of the given shape into `dir`; returns its size in bytes.
+pub fn generate_shape(dir: &Path, n_sa: usize, n_pods: usize, n_roles: usize, shape: Shape) -> u64 {
     std::fs::create_dir_all(dir).expect("create dir");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/healthy");
     let account = "391252439823";
@@ -37,6 +98,10 @@ pub fn generate(dir: &Path, n_sa: usize, n_pods: usize, n_roles: usize) -> u64 {
     }
     let sa_template = read(&root, "k8s/sa.json");
     let pod_template = read(&root, "k8s/pods.json")["items"][0].clone();
+    let pod_template = match shape {
+        Shape::Large => pod_template,
+        Shape::SmallPods => small_pod(pod_template),
+    };
     let deploy_template = read(&root, "k8s/deployment.json");
     let role_template =
         read(&root, "aws/iam-get-role-orders-use2-inventory-api.json")["Role"].clone();
@@ -67,11 +132,13 @@ pub fn generate(dir: &Path, n_sa: usize, n_pods: usize, n_roles: usize) -> u64 {
         "kubectl-get-sa.json",
         &json!({"command": "kubectl get serviceaccounts -A -o json", "output": {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": sas}}),
     );
-    write(
-        dir,
-        "kubectl-get-deployments.json",
-        &json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": deploys}),
-    );
+    if shape == Shape::Large {
+        write(
+            dir,
+            "kubectl-get-deployments.json",
+            &json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": deploys}),
+        );
+    }
 
     let mut pods = Vec::with_capacity(n_pods);
     for j in 0..n_pods {
@@ -128,15 +195,23 @@ pub fn generate(dir: &Path, n_sa: usize, n_pods: usize, n_roles: usize) -> u64 {
         role["AssumeRolePolicyDocument"] = json!({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": condition}]});
-        role["AttachedManagedPolicies"] = json!([{"PolicyName": format!("{name}-access"), "PolicyArn": format!("arn:aws:iam::{account}:policy/{name}-access")}]);
-        role["RolePolicyList"] = json!([]);
+        if shape == Shape::Large {
+            role["AttachedManagedPolicies"] = json!([{"PolicyName": format!("{name}-access"), "PolicyArn": format!("arn:aws:iam::{account}:policy/{name}-access")}]);
+            role["RolePolicyList"] = json!([]);
+        } else if let Some(r) = role.as_object_mut() {
+            // `aws iam list-roles` prints neither the last use nor the policies.
+            r.remove("RoleLastUsed");
+        }
         roles.push(role);
     }
-    write(
-        dir,
-        "aws-iam-get-account-authorization-details.json",
-        &json!({"RoleDetailList": roles, "UserDetailList": [], "GroupDetailList": [], "Policies": []}),
-    );
+    match shape {
+        Shape::Large => write(
+            dir,
+            "aws-iam-get-account-authorization-details.json",
+            &json!({"RoleDetailList": roles, "UserDetailList": [], "GroupDetailList": [], "Policies": []}),
+        ),
+        Shape::SmallPods => write(dir, "aws-iam-list-roles.json", &json!({"Roles": roles})),
+    }
     std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok()?.metadata().ok())

@@ -2,11 +2,16 @@
 //! thumbprint IAM would compute (SHA-1 of the top certificate of the JWKS host's
 //! chain, facts §5) can be compared with the provider's ThumbprintList.
 
+// Errors in words: the deepest cause's Display text, never Debug.
+use crate::kubernetes::root_cause;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Largest discovery document or JWKS read.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// A fetched document and the chain it came with.
 pub struct Fetched {
@@ -70,7 +75,7 @@ pub async fn get(
     let work = async {
         let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
             .await
-            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+            .map_err(|e| format!("cannot connect to {host}:{port}: {}", root_cause(&e)))?;
         let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
@@ -83,7 +88,7 @@ pub async fn get(
         let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("TLS with {host}:{port}: {e}"))?;
+            .map_err(|e| format!("TLS with {host}:{port}: {}", root_cause(&e)))?;
         let chain: Vec<CertificateDer<'static>> = tls
             .get_ref()
             .1
@@ -93,7 +98,7 @@ pub async fn get(
         let (mut sender, conn) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
                 .await
-                .map_err(|e| format!("HTTP with {host}: {e}"))?;
+                .map_err(|e| format!("HTTP with {host}: {}", root_cause(&e)))?;
         tokio::spawn(conn);
         let req = hyper::Request::get(path)
             .header("host", authority)
@@ -103,24 +108,35 @@ pub async fn get(
         let resp = sender
             .send_request(req)
             .await
-            .map_err(|e| format!("GET {url}: {e}"))?;
+            .map_err(|e| format!("GET {url}: {}", root_cause(&e)))?;
         let status = resp.status().as_u16();
-        let body = resp
-            .into_body()
+        // An issuer's discovery document and JWKS are a few KB: a bigger answer is
+        // refused, never buffered (a hostile or broken issuer cannot exhaust memory).
+        let body = match http_body_util::Limited::new(resp.into_body(), MAX_BODY_BYTES)
             .collect()
             .await
-            .map_err(|e| format!("GET {url}: {e}"))?
-            .to_bytes()
-            .to_vec();
+        {
+            Ok(b) => b.to_bytes().to_vec(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Err(format!(
+                    "GET {url}: the answer is larger than {} MiB: not read",
+                    MAX_BODY_BYTES / (1024 * 1024)
+                ))
+            }
+            Err(e) => return Err(format!("GET {url}: {}", root_cause(&*e))),
+        };
         Ok(Fetched {
             status,
             body,
             chain,
         })
     };
-    tokio::time::timeout(timeout, work)
-        .await
-        .map_err(|_| format!("GET {url}: timed out"))?
+    tokio::time::timeout(timeout, work).await.map_err(|_| {
+        format!(
+            "GET {url}: timed out after {} (--timeout)",
+            crate::seconds(timeout)
+        )
+    })?
 }
 
 #[cfg(test)]

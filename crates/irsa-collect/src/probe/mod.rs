@@ -10,6 +10,7 @@
 
 pub mod https;
 pub mod jwt;
+pub mod pod_identity;
 pub mod test_pod;
 
 use crate::aws::{Aws, StsFailure};
@@ -136,6 +137,12 @@ pub struct ProbeReport {
     pub disagreement: Option<String>,
     /// The test pod, when asked for.
     pub test_pod: Option<test_pod::TestPodReport>,
+    /// `irsa` or `pod-identity`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mechanism: Option<&'static str>,
+    /// Pod Identity: the session tags EKS attaches (pod name/UID left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_tags: Option<Vec<String>>,
 }
 
 impl ProbeReport {
@@ -251,6 +258,48 @@ fn jwks_error(message: &str) -> StsError {
 const VERIFICATION_KEY: &str =
     "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements";
 
+/// A value as the report shows it: `` `x` ``, or `none`.
+fn shown(v: Option<&str>) -> String {
+    v.map(|v| format!("`{v}`")).unwrap_or_else(|| "none".into())
+}
+
+/// A list as the report shows it: `[a, b]`.
+fn listed(v: &[String]) -> String {
+    format!("[{}]", v.join(", "))
+}
+
+/// A ServiceAccount token for `audience` by TokenRequest (the probe's one write: it
+/// needs `create` on serviceaccounts/token), or the check's status and message when
+/// none was issued. The token is held as a [`SecretToken`], never printed.
+pub(crate) async fn request_token(
+    kube: &Kube,
+    ns: &str,
+    name: &str,
+    audience: &str,
+    expiration_seconds: i64,
+    stats: &Stats,
+) -> Result<SecretToken, (Status, String)> {
+    let body = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+        "spec": {"audiences": [audience], "expirationSeconds": expiration_seconds.max(600)}});
+    let path = format!("/api/v1/namespaces/{ns}/serviceaccounts/{name}/token");
+    match kube
+        .send(http::Method::POST, &path, Some(&body), stats)
+        .await
+    {
+        Ok(v) => match v.pointer("/status/token").and_then(|t| t.as_str()) {
+            Some(t) => Ok(SecretToken::new(t.to_string())),
+            None => Err((
+                Status::Fail,
+                "TokenRequest answered without a token".to_string(),
+            )),
+        },
+        Err(e) => Err((
+            Status::NotChecked,
+            format!("TokenRequest failed: {e} (probe needs `create` on serviceaccounts/token)"),
+        )),
+    }
+}
+
 /// Runs the probe.
 pub async fn probe(
     kube: &Kube,
@@ -276,7 +325,21 @@ pub async fn probe(
         agreement: None,
         disagreement: None,
         test_pod: None,
+        mechanism: None,
+        session_tags: None,
     };
+    // An association wins over the IRSA annotation: the Pod Identity webhook injects the
+    // container-credentials variables and not AWS_ROLE_ARN
+    // (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html).
+    // A ServiceAccount with neither an annotation nor a listed association, in a known
+    // cluster: EKS Auth is the authority on associations (the list may be unreadable),
+    // so ask it; no association answers ResourceNotFoundException.
+    if sa.is_some()
+        && (pod_identity::uses_pod_identity(snap, ns, name)
+            || (role_arn.is_none() && snap.cluster().is_some()))
+    {
+        return pod_identity::probe(kube, aws, snap, opts, stats, r).await;
+    }
     let Some(sa) = sa else {
         r.check(
             "service-account",
@@ -302,30 +365,11 @@ pub async fn probe(
     );
 
     // 1. TokenRequest.
-    let body = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-        "spec": {"audiences": [audience], "expirationSeconds": opts.expiration_seconds.max(600)}});
-    let path = format!("/api/v1/namespaces/{ns}/serviceaccounts/{name}/token");
-    let token = match kube
-        .send(http::Method::POST, &path, Some(&body), stats)
-        .await
+    let token = match request_token(kube, ns, name, &audience, opts.expiration_seconds, stats).await
     {
-        Ok(v) => match v.pointer("/status/token").and_then(|t| t.as_str()) {
-            Some(t) => SecretToken::new(t.to_string()),
-            None => {
-                r.check(
-                    "token",
-                    Status::Fail,
-                    "TokenRequest answered without a token",
-                );
-                return r;
-            }
-        },
-        Err(e) => {
-            r.check(
-                "token",
-                Status::NotChecked,
-                format!("TokenRequest failed: {e} (probe needs `create` on serviceaccounts/token)"),
-            );
+        Ok(t) => t,
+        Err((status, message)) => {
+            r.check("token", status, message);
             return r;
         }
     };
@@ -377,20 +421,23 @@ pub async fn probe(
         r.check(
             "subject",
             Status::Fail,
-            format!("sub {:?}, expected {expected_sub}", jwt.claims.sub),
+            format!(
+                "sub {}, expected {expected_sub}",
+                shown(jwt.claims.sub.as_deref())
+            ),
         );
     }
     if jwt.claims.aud.contains(&audience) {
         r.check(
             "audience",
             Status::Pass,
-            format!("aud {:?}", jwt.claims.aud),
+            format!("aud {}", listed(&jwt.claims.aud)),
         );
     } else {
         r.check(
             "audience",
             Status::Fail,
-            format!("aud {:?} lacks {audience}", jwt.claims.aud),
+            format!("aud {} lacks {audience}", listed(&jwt.claims.aud)),
         );
     }
     match jwt.claims.exp {
@@ -439,8 +486,8 @@ pub async fn probe(
                     "discovery",
                     Status::Fail,
                     format!(
-                        "{discovery_url} names issuer {:?}, not {iss}",
-                        doc.get("issuer")
+                        "{discovery_url} names issuer {}, not {iss}",
+                        shown(doc.get("issuer").and_then(|v| v.as_str()))
                     ),
                 );
             }
@@ -457,7 +504,10 @@ pub async fn probe(
                                 r.check(
                                     "signature",
                                     Status::Fail,
-                                    format!("the JWKS has no key with kid {:?}", jwt.header.kid),
+                                    format!(
+                                        "the JWKS has no key with kid {}",
+                                        shown(jwt.header.kid.as_deref())
+                                    ),
                                 );
                                 jwks_problem = Some(jwks_error(VERIFICATION_KEY));
                             }
@@ -493,9 +543,9 @@ pub async fn probe(
                                 None => r.check("thumbprint", Status::NotChecked, format!("top CA {sha1}; the provider's ThumbprintList was not read")),
                                 Some(_) if matches => r.check("thumbprint", Status::Pass, format!("top CA of {jwks_host} is {sha1}, in the provider's ThumbprintList")),
                                 Some(list) if eks => r.check("thumbprint", Status::Warn, format!(
-                                    "top CA of {jwks_host} is {sha1}, not in the provider's ThumbprintList {list:?}; IAM verifies EKS issuers against its trusted root CAs, so this does not break IRSA today")),
+                                    "top CA of {jwks_host} is {sha1}, not in the provider's ThumbprintList {}; IAM verifies EKS issuers against its trusted root CAs, so this does not break IRSA today", listed(list))),
                                 Some(list) => {
-                                    r.check("thumbprint", Status::Fail, format!("top CA of {jwks_host} is {sha1}, not in the provider's ThumbprintList {list:?}"));
+                                    r.check("thumbprint", Status::Fail, format!("top CA of {jwks_host} is {sha1}, not in the provider's ThumbprintList {}", listed(list)));
                                     if jwks_problem.is_none() {
                                         jwks_problem = Some(jwks_error("OpenIDConnect provider's HTTPS certificate doesn't match configured thumbprint"));
                                     }

@@ -169,10 +169,7 @@ pub async fn run(
         Err(e) => report.error = Some(e),
     }
     // Always clean up.
-    report.deleted = kube
-        .send(http::Method::DELETE, &pod_path, None, stats)
-        .await
-        .is_ok();
+    report.deleted = kube.delete_created(&pod_path, stats).await.is_ok();
     report
 }
 

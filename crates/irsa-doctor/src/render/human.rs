@@ -124,6 +124,13 @@ fn verdict(c: &Chain, st: &Style) -> (u8, String) {
         StsPrediction::Success { role } => role.clone(),
         _ => c.role_arn.clone(),
     };
+    // Pod Identity chains: the agent (EKS Auth) issues the credentials, not STS.
+    let (role, issuer) = match c.mechanism {
+        irsa_rules::Mechanism::PodIdentity => {
+            (format!("{role} (EKS Pod Identity)"), "EKS Pod Identity")
+        }
+        irsa_rules::Mechanism::Irsa => (role, "STS"),
+    };
     let v = &c.verdict;
     let tag = v
         .rule
@@ -149,7 +156,7 @@ fn verdict(c: &Chain, st: &Style) -> (u8, String) {
                 e.message
             ),
             _ => format!(
-                "{} {who}: STS issues credentials, but the SDK in its pods {}{because}",
+                "{} {who}: {issuer} issues credentials, but the SDK in its pods {}{because}",
                 st.paint("31;1", "✘"),
                 st.paint("31", &v.sdk)
             ),
@@ -164,8 +171,13 @@ fn verdict(c: &Chain, st: &Style) -> (u8, String) {
             st.paint("33;1", "!")
         ),
         Status::NoPods => format!(
-            "{} {who}: no pod runs as it; STS would issue credentials for {role}{because}",
+            "{} {who}: no pod runs as it; {issuer} would issue credentials for {role}{because}",
             st.paint("36", "-")
+        ),
+        Status::Works if v.sdk.contains("not checked") => format!(
+            "{} {who}: credentials issued ({role}); its {} pod(s) use them if their SDK supports web identity (which SDK: not checked, IRSA408)",
+            st.paint("32", "✔"),
+            c.pods
         ),
         Status::Works => format!(
             "{} {who}: credentials issued ({role}); the SDK in its {} pod(s) uses them",
@@ -254,7 +266,16 @@ pub fn report(r: &Report, inputs: &InputReport, sources: &str, o: &Options) -> S
     let mut printed_fixes: HashSet<String> = HashSet::new();
     let mut thumbprint_note_shown = false;
     let mut hidden_passes = 0;
-    for (title, kinds) in SECTIONS {
+    // Sections holding an error first (the broken link and its fix on the first
+    // screen, whatever else is reported), the usual order otherwise.
+    let has_error = |kinds: &[&str]| {
+        r.findings
+            .iter()
+            .any(|f| f.severity == Severity::Error && kinds.contains(&f.subject.kind.as_str()))
+    };
+    let mut sections = SECTIONS.to_vec();
+    sections.sort_by_key(|(_, kinds)| !has_error(kinds));
+    for (title, kinds) in sections {
         let passes: Vec<_> = r
             .passes
             .iter()
@@ -333,7 +354,19 @@ pub fn report(r: &Report, inputs: &InputReport, sources: &str, o: &Options) -> S
                 );
                 let _ = writeln!(out, "{}", wrap(o, pad, &format!("{pad}  "), &line));
                 if let Some(e) = &f.predicted_error {
-                    let line = format!("{} {}", st.dim("STS answers:"), st.paint("31", e));
+                    // Who says it: the agent (through the SDK) for Pod Identity, STS
+                    // for the credential exchange, the service for a later call, the
+                    // SDK for its own failures.
+                    let who = if irsa_rules::pod_identity::RULE_CODES.contains(&f.rule) {
+                        "the SDK reports:"
+                    } else {
+                        match f.cause {
+                            Cause::RolePermissions => "AWS answers:",
+                            Cause::SdkTooOld => "the SDK says:",
+                            _ => "STS answers:",
+                        }
+                    };
+                    let line = format!("{} {}", st.dim(who), st.paint("31", e));
                     let _ = writeln!(
                         out,
                         "{}",

@@ -2,6 +2,7 @@
 //! STS's answer, the disagreement if any, and the test pod.
 
 use irsa_collect::probe::{ProbeReport, Status, StsAnswer};
+use irsa_rules::explain::Explanation;
 use std::fmt::Write;
 
 use super::paint;
@@ -28,6 +29,22 @@ pub fn report(r: &ProbeReport, color: bool) -> String {
     if let Some(p) = &r.predicted {
         let _ = writeln!(out, "\n  predicted (offline): {p}");
     }
+    let service = if r.mechanism == Some("pod-identity") {
+        "EKS Auth answered:  "
+    } else {
+        "STS answered:       "
+    };
+    if let Some(tags) = &r.session_tags {
+        let _ = writeln!(
+            out,
+            "  session tags:        {}",
+            if tags.is_empty() {
+                "none (the association disables them)".to_string()
+            } else {
+                tags.join(", ")
+            }
+        );
+    }
     match &r.sts {
         Some(StsAnswer::Success {
             assumed_role,
@@ -35,12 +52,12 @@ pub fn report(r: &ProbeReport, color: bool) -> String {
         }) => {
             let _ = writeln!(
                 out,
-                "  STS answered:        success, {}",
+                "  {service} success, {}",
                 caller.clone().unwrap_or_else(|| assumed_role.clone())
             );
         }
         Some(StsAnswer::Error { error }) => {
-            let _ = writeln!(out, "  STS answered:        {}", paint(color, "31", error));
+            let _ = writeln!(out, "  {service} {}", paint(color, "31", error));
         }
         None => {}
     }
@@ -78,6 +95,38 @@ pub fn report(r: &ProbeReport, color: bool) -> String {
         }
         if let Some(e) = &t.error {
             let _ = writeln!(out, "    {} {e}", paint(color, "31", "error:"));
+        }
+    }
+    out
+}
+
+/// EKS Auth's error as `explain` knows it: the family, its ranked causes, and what the
+/// collected state confirms.
+pub fn explained(ex: &Explanation, color: bool) -> String {
+    let mut out = String::new();
+    if let Some(f) = &ex.family {
+        let _ = writeln!(out, "\n  {} {}", paint(color, "1", "error:"), f.title);
+    }
+    for c in &ex.causes {
+        let _ = writeln!(
+            out,
+            "    {:>3.0}%  {}: {}",
+            c.likelihood * 100.0,
+            c.cause.id(),
+            c.why
+        );
+    }
+    for c in &ex.confirmed {
+        let _ = writeln!(
+            out,
+            "  {} {} ({}): {}",
+            paint(color, "31;1", "confirmed"),
+            c.cause.id(),
+            c.rule,
+            c.message
+        );
+        if let Some(fix) = &c.fix {
+            let _ = writeln!(out, "    fix: {fix}");
         }
     }
     out

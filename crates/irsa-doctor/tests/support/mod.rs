@@ -36,3 +36,10 @@ pub fn json_of(o: &Output) -> Value {
         )
     })
 }
+
+/// The binary under test: `IRSA_DOCTOR_BIN` when set (to measure another build, such
+/// as the "before" column of the fault table), else this build's.
+pub fn bin() -> String {
+    std::env::var("IRSA_DOCTOR_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_irsa-doctor").to_string())
+}

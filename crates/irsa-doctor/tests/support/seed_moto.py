@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seeds a moto server with the AWS side of an example snapshot, through the AWS API:
 the EKS cluster, an IAM OIDC provider for moto's (random) issuer, and every role of the
-example with its trust policy (rewritten to moto's issuer) and attached policies.
+example with its trust policy (rewritten to moto's issuer), attached and inline policies.
 Usage: seed_moto.py ENDPOINT SNAPSHOT_DIR CLUSTER REGION [POLICY_JSON]  -> prints {"issuer": ...}
 With POLICY_JSON (docs/iam-policy.json), also creates one user per action of it, allowed
 every other action, and prints their access keys under "users"."""
@@ -51,6 +51,11 @@ for path in sorted(glob.glob(os.path.join(snap, "iam-get-role*.json"))):
             arn = iam.create_policy(PolicyName=p["PolicyName"], PolicyDocument=json.dumps(
                 {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))["Policy"]["Arn"]
             iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
+    inline = os.path.join(snap, f"iam-list-role-policies-{role['RoleName']}.json")
+    if os.path.exists(inline):
+        for n in load(inline)["output"]["PolicyNames"]:
+            iam.put_role_policy(RoleName=role["RoleName"], PolicyName=n, PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}))
 users = {}
 if len(sys.argv) > 5:
     actions = load(sys.argv[5])["Statement"][0]["Action"]

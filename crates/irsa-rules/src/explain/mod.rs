@@ -349,42 +349,311 @@ pub fn explain(text: &str, context: Option<&Snapshot>, scope: &Scope) -> Explana
 }
 
 /// A later call denied to the workload's role: who uses that role (from the
-/// snapshot) and what is known about the action.
+/// snapshot), and what the controller knowledge says about the action.
 ///
-/// Hook for the controller knowledge (the SDK/controller data of issue 12): with
-/// the ServiceAccount's images below, that data names the controller and version
-/// whose published policy includes `d.action`; until it lands, the note says the
-/// action is not matched to a controller version.
+/// With the snapshot, the ServiceAccounts whose annotation (or Pod Identity
+/// association) names the role, and the controller releases their pods and workloads
+/// run (from the images): for each, whether the release's documented IAM policy
+/// includes the action, from which release on (an upgrade that started needing it),
+/// and the documented statement to add, narrowed to that action. Without one, the
+/// known controllers whose documented policies include it, and since which release.
 fn denied_notes(ex: &mut Explanation, d: &Denied, context: Option<&Snapshot>) {
+    let k = irsa_knowledge::knowledge();
     let role = d.role.as_deref().unwrap_or_default();
+    let partition = d
+        .principal
+        .strip_prefix("arn:")
+        .and_then(|r| r.split(':').next())
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
+        .to_string();
+    let reason = d.reason.as_deref().unwrap_or("");
+    let explicit = reason.contains("explicit deny");
+    let mut releases: Vec<(
+        &'static irsa_knowledge::Controller,
+        Option<irsa_knowledge::Version>,
+        String,
+    )> = Vec::new();
     if let Some(snap) = context {
-        for sa in snap.service_accounts.values().filter(|s| {
-            s.annotations
-                .get("eks.amazonaws.com/role-arn")
-                .is_some_and(|a| a.trim().rsplit('/').next() == Some(role))
-        }) {
-            let mut images: Vec<String> = snap
-                .pods_of(&sa.namespace, &sa.name)
-                .flat_map(|p| p.spec.containers.iter().filter_map(|c| c.image.clone()))
+        let mut sas: Vec<(String, String)> = snap
+            .service_accounts
+            .values()
+            .filter(|s| {
+                s.annotations
+                    .get("eks.amazonaws.com/role-arn")
+                    .is_some_and(|a| a.trim().rsplit('/').next() == Some(role))
+            })
+            .map(|s| (s.namespace.clone(), s.name.clone()))
+            .collect();
+        for a in &snap.pod_identity {
+            if a.role_arn.as_deref().and_then(|r| r.rsplit('/').next()) == Some(role) {
+                sas.push((a.namespace.clone(), a.service_account.clone()));
+            }
+        }
+        sas.sort();
+        sas.dedup();
+        for (ns, name) in &sas {
+            let specs: Vec<&irsa_model::PodSpec> = snap
+                .pods_of(ns, name)
+                .map(|p| &p.spec)
+                .chain(
+                    snap.workloads
+                        .iter()
+                        .filter(|w| {
+                            w.namespace == *ns
+                                && w.owner.is_none()
+                                && w.template.effective_service_account() == name
+                        })
+                        .map(|w| &w.template),
+                )
+                .collect();
+            let mut images: Vec<String> = specs
+                .iter()
+                .flat_map(|s| s.containers.iter().filter_map(|c| c.image.clone()))
                 .collect();
             images.sort();
             images.dedup();
             ex.notes.push(format!(
-                "role `{role}` is the role of ServiceAccount {}/{}{}",
-                sa.namespace,
-                sa.name,
+                "role `{role}` is the role of ServiceAccount {ns}/{name}{}",
                 if images.is_empty() {
                     String::new()
                 } else {
                     format!(" (its pods run {})", images.join(", "))
                 }
             ));
+            for spec in specs {
+                for c in spec.all_containers() {
+                    let Some(m) = crate::rules::sdk_evidence::controller_image(spec, c) else {
+                        continue;
+                    };
+                    let tag = m.tag.clone().unwrap_or_else(|| "(no tag)".into());
+                    if !releases
+                        .iter()
+                        .any(|(x, _, t)| x.id == m.controller.id && *t == tag)
+                    {
+                        releases.push((m.controller, m.version.clone(), tag));
+                    }
+                }
+            }
         }
     }
+    let mut step: Option<NextStep> = None;
+    for (c, version, tag) in &releases {
+        let (note, grant) = release_note(c, version.as_ref(), tag, d, &partition, explicit);
+        ex.notes.push(note);
+        if step.is_none() {
+            step = grant.map(|statements| {
+                let command =
+                    put_role_policy(role, &format!("{}-{}", c.id, d.action), &statements);
+                let account = d
+                    .principal
+                    .split(':')
+                    .nth(4)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| format!(", with credentials of account {a}"))
+                    .unwrap_or_default();
+                let placeholders = if command.contains("${") {
+                    "; replace the ${…} placeholders with your names first"
+                } else {
+                    ""
+                };
+                NextStep {
+                    why: format!(
+                        "grants role {role} what {} {tag} documents for `{}` (its published statement, narrowed to this action; the complete fix is its whole policy for {tag}){account}{placeholders}",
+                        c.name, d.action
+                    ),
+                    command,
+                }
+            });
+        }
+    }
+    let confirmed = ex
+        .confirmed
+        .iter()
+        .any(|c| c.cause == Cause::RolePermissions);
+    if let Some(step) = step.filter(|_| !confirmed) {
+        // The documented statement (its resources and conditions) replaces the
+        // generic "exactly this action on this resource" grant.
+        ex.next
+            .retain(|n| !n.command.starts_with("aws iam put-role-policy "));
+        ex.next.insert(0, step);
+    }
+    if !releases.is_empty() {
+        return;
+    }
+    let needing = k.controllers_needing(&d.action);
+    if needing.is_empty() {
+        let known: Vec<&str> = k
+            .controllers
+            .iter()
+            .filter(|c| !c.permissions.is_empty())
+            .map(|c| c.name.as_str())
+            .collect();
+        ex.notes.push(format!(
+            "`{}` is in none of the documented IAM policies irsa-doctor knows ({}): the call comes from the application itself, whose policy is yours to extend",
+            d.action,
+            known.join(", ")
+        ));
+        return;
+    }
+    let list: Vec<String> = needing
+        .iter()
+        .map(|(c, v)| format!("{} (since {v})", c.name))
+        .collect();
     ex.notes.push(format!(
-        "`{}` is not yet matched to the controller version that needs it (irsa-doctor's controller permission data does not cover it); if a controller was upgraded, its published IAM policy for the running version is the complete fix",
-        d.action
+        "`{}` is in the documented IAM policy of {}: if role `{role}` serves one of them, the release it runs decides (with a snapshot, `irsa-doctor explain --snapshot DIR` names it from the pods' images)",
+        d.action,
+        list.join(", ")
     ));
+}
+
+/// What one controller release's documented policy says about a denied action, and
+/// the statements to grant (when adding an Allow is the fix).
+fn release_note(
+    c: &irsa_knowledge::Controller,
+    version: Option<&irsa_knowledge::Version>,
+    tag: &str,
+    d: &Denied,
+    partition: &str,
+    explicit: bool,
+) -> (String, Option<Vec<serde_json::Value>>) {
+    let action = &d.action;
+    if !c.calls_aws {
+        return (
+            format!(
+                "the pods run {} {tag}, which makes no AWS call with its ServiceAccount: `{action}` comes from another container",
+                c.name
+            ),
+            None,
+        );
+    }
+    if c.permissions.is_empty() {
+        return (
+            format!(
+                "the pods run {} {tag}; irsa-doctor has no documented IAM policy of it, so which release needs `{action}` is not known: its install guide for {tag} has the policy",
+                c.name
+            ),
+            None,
+        );
+    }
+    let Some(v) = version else {
+        let first = c.first_version_needing(action);
+        return (
+            match first {
+                Some(f) => format!(
+                    "the pods run {} with tag {tag}, not a release number: its documented IAM policy includes `{action}` from {f} on",
+                    c.name
+                ),
+                None => format!(
+                    "the pods run {} with tag {tag}, not a release number; no documented IAM policy of it includes `{action}`",
+                    c.name
+                ),
+            },
+            None,
+        );
+    };
+    let Some(at) = c.permissions_at(v) else {
+        let first = &c.permissions[0];
+        return (
+            format!(
+                "the pods run {} {tag}, older than {}, the first release whose IAM policy irsa-doctor knows",
+                c.name, first.since
+            ),
+            None,
+        );
+    };
+    let beyond = if at.beyond_known {
+        format!(
+            " (newer than {}, the newest release read: its policy is assumed unchanged)",
+            c.scan
+                .as_ref()
+                .map(|s| s.through.to_string())
+                .unwrap_or_default()
+        )
+    } else {
+        String::new()
+    };
+    let Some(since) = c.needed_since(v, action) else {
+        let later = c.next_release_needing(v, action);
+        let optional = c
+            .optional_for(action)
+            .map(|o| format!("; it is optional, for {}", o.needed_for))
+            .unwrap_or_default();
+        return (
+            match later {
+                Some(r) => format!(
+                    "the pods run {} {tag}{beyond}, whose documented IAM policy ({}) does not include `{action}`; it is needed from {} on ({}){optional}: the error comes from a newer release than these pods run (the log is newer than the snapshot, or another workload with this role runs it), or from another container",
+                    c.name, at.row.source, r.since, r.source
+                ),
+                None => format!(
+                    "the pods run {} {tag}{beyond}, whose documented IAM policy ({}) does not include `{action}`{optional}: the call comes from a configuration that policy does not cover, or from another container",
+                    c.name, at.row.source
+                ),
+            },
+            None,
+        );
+    };
+    let origin = at
+        .row
+        .url
+        .clone()
+        .or_else(|| at.row.doc.clone())
+        .unwrap_or_else(|| at.row.source.clone());
+    let statements = at.row.statements_granting(action, partition);
+    let lines: Vec<String> = statements
+        .iter()
+        .map(|s| serde_json::to_string(s).unwrap_or_default())
+        .collect();
+    let started = if since == &c.permissions[0].since {
+        format!("every documented release since {since} needs it")
+    } else {
+        let source = c
+            .permissions
+            .iter()
+            .find(|r| &r.since == since)
+            .map(|r| r.source.as_str())
+            .unwrap_or_default();
+        format!("{since} is the release that started needing it ({source})")
+    };
+    if explicit {
+        return (
+            format!(
+                "the pods run {} {tag}{beyond}, which needs `{action}`: {started}; an explicit deny blocks it, so adding the documented statement ({}) is not enough: the deny must go",
+                c.name,
+                lines.join(" ")
+            ),
+            None,
+        );
+    }
+    (
+        format!(
+            "the pods run {} {tag}{beyond}, which needs `{action}`: {started}. The policy line to add (its documented statement, narrowed to this action): {}; the whole policy for {tag}: {origin}",
+            c.name,
+            lines.join(" ")
+        ),
+        (!statements.is_empty()).then_some(statements),
+    )
+}
+
+/// `aws iam put-role-policy` with these statements, quoted for a POSIX shell.
+fn put_role_policy(role: &str, name: &str, statements: &[serde_json::Value]) -> String {
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": statements});
+    format!(
+        "aws iam put-role-policy --role-name {} --policy-name {} --policy-document {}",
+        irsa_model::command::shell_quote(role),
+        irsa_model::command::shell_quote(&name),
+        irsa_model::command::shell_quote(&doc.to_string())
+    )
 }
 
 /// The rules that check a cause, from the registry.

@@ -2,7 +2,7 @@
 //! causes, each evidence command once, what the snapshot confirms with the whole
 //! fix flush left (heredocs must end at line start), and the next command.
 
-use super::{Explanation, RankedCause};
+use super::{Explanation, NextStep, RankedCause};
 
 fn pct(l: f64) -> String {
     format!("{:>3.0}%", l * 100.0)
@@ -237,19 +237,31 @@ fn evidence(s: &mut String, causes: &[RankedCause]) {
 }
 
 fn next(s: &mut String, ex: &Explanation, heading: &str) {
-    let (tell, find): (Vec<_>, Vec<_>) = ex
-        .next
-        .iter()
-        .partition(|n| n.command.starts_with("irsa-doctor "));
-    if !tell.is_empty() {
-        s.push_str(heading);
-        for n in &tell {
-            s.push_str(&format!("  # {}\n  {}\n", n.why, n.command));
+    // irsa-doctor's own checks; what changes IAM (a grant, never run for you);
+    // kubectl reads that find the ServiceAccount; other reads.
+    let group = |n: &&NextStep| -> u8 {
+        if n.command.starts_with("irsa-doctor ") {
+            0
+        } else if n.command.starts_with("aws iam put-") {
+            1
+        } else if n.command.starts_with("kubectl ") {
+            2
+        } else {
+            3
         }
-    }
-    if !find.is_empty() {
-        s.push_str("\nTo find the ServiceAccount concerned:\n");
-        for n in &find {
+    };
+    for (g, title) in [
+        (0, heading),
+        (1, "\nTo fix (this changes IAM: review it first):\n"),
+        (2, "\nTo find the ServiceAccount concerned:\n"),
+        (3, "\nTo look further (read-only):\n"),
+    ] {
+        let steps: Vec<&NextStep> = ex.next.iter().filter(|n| group(n) == g).collect();
+        if steps.is_empty() {
+            continue;
+        }
+        s.push_str(title);
+        for n in steps {
             s.push_str(&format!("  # {}\n  {}\n", n.why, n.command));
         }
     }

@@ -165,29 +165,6 @@ impl Rule for CredentialPrecedenceRule {
                 "find where the keys come from (env, envFrom secret, image) and remove them",
             ));
         }
-        for i in &cx.irsa {
-            if let Some(a) = cx
-                .snap
-                .pod_identity
-                .iter()
-                .find(|a| a.namespace == i.sa.namespace && a.service_account == i.sa.name)
-            {
-                out.report(
-                    &Self::META,
-                    i.subject(),
-                    Message::new("credential-pod-identity")
-                        .arg("namespace", &i.sa.namespace)
-                        .arg("name", &i.sa.name)
-                        .arg("pia_role", a.role_arn.clone().unwrap_or_else(|| "not described".into()))
-                        .arg("role", i.role_text()),
-                )
-                .severity(Severity::Warning)
-                .role(i.role_text())
-                .fix(Fix::advice(format!(
-                    "keep one mechanism: delete the Pod Identity association (aws eks delete-pod-identity-association --cluster-name {} --association-id <id>) or remove the annotation",
-                    a.cluster.clone().or_else(|| cx.cluster.name.clone()).unwrap_or_else(|| "<cluster>".into())
-                )));
-            }
-        }
+        // An EKS Pod Identity association on the same ServiceAccount: mechanism-conflict.
     }
 }

@@ -31,6 +31,9 @@ impl Rule for Inputs {
                 "re-create the file with the command's `-o json`/`--output json` output, unedited"
             }));
         }
+        // One line per distinct failure (an unreachable endpoint or missing
+        // credentials fail every read the same way), naming up to three commands.
+        let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
         for f in &inputs.collection_failures {
             if irsa_model::recorded::is_not_found(&f.error) {
                 // A recorded answer ("it does not exist"), used as evidence by the rule
@@ -45,28 +48,48 @@ impl Rule for Inputs {
                 .severity(Severity::Info);
                 continue;
             }
-            let advice = match irsa_model::recorded::permission_named(&f.error) {
+            match groups.iter_mut().find(|(e, _)| *e == f.error) {
+                Some((_, commands)) => commands.push(&f.command),
+                None => groups.push((&f.error, vec![&f.command])),
+            }
+        }
+        for (error, commands) in groups {
+            let first = commands[0];
+            let advice = match irsa_model::recorded::permission_named(error) {
                 Some(p) => format!(
-                    "grant {p} to the identity that collects (see README: least privilege), then re-run `{}`",
-                    f.command
+                    "grant {p} to the identity that collects (see README: least privilege), then re-run `{first}`"
                 ),
-                None if f.error.contains("AccessDenied")
-                    || f.error.contains("Forbidden")
-                    || f.error.contains("forbidden") =>
+                None if error.contains("AccessDenied")
+                    || error.contains("Forbidden")
+                    || error.contains("forbidden") =>
                 {
                     "grant the read permission named in the error (see README: least privilege)"
                         .to_string()
                 }
-                None => format!("re-run `{}`", f.command),
+                None => format!("re-run `{first}`"),
             };
-            out.report(
-                &Self::META,
-                Subject::global("Input", &f.command),
-                Message::new("gap-collection")
-                    .arg("command", &f.command)
-                    .arg("error", &f.error),
-            )
-            .fix(Fix::advice(advice));
+            let message = match commands.len() {
+                1 => Message::new("gap-collection")
+                    .arg("command", first)
+                    .arg("error", error),
+                n @ 2..=3 => Message::new("gap-collection-few")
+                    .arg(
+                        "commands",
+                        commands[..n - 1]
+                            .iter()
+                            .map(|c| format!("`{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    )
+                    .arg("last", commands[n - 1])
+                    .arg("error", error),
+                n => Message::new("gap-collection-many")
+                    .arg("command", first)
+                    .arg("others", (n - 1).to_string())
+                    .arg("error", error),
+            };
+            out.report(&Self::META, Subject::global("Input", first), message)
+                .fix(Fix::advice(advice));
         }
         for s in &inputs.skipped_files {
             let count = if s.count > 1 {
@@ -97,7 +120,8 @@ impl Rule for Inputs {
                     ));
             }
         }
-        let meant_for_irsa = !cx.irsa.is_empty();
+        let meant_for_irsa =
+            !cx.irsa.is_empty() || !crate::pod_identity::associations(cx).is_empty();
         if !meant_for_irsa && !cx.snap.service_accounts.is_empty() {
             out.report(
                 &Self::META,

@@ -46,6 +46,16 @@ impl Rule for RoleExists {
                             && f.command.split_whitespace().any(|w| w == arn.name)
                     });
                     let message = match failed {
+                        // NoSuchEntity from credentials of an unknown account proves nothing.
+                        Some(fl)
+                            if cx.snap.caller_account.is_none()
+                                && fl.error.contains("NoSuchEntity") =>
+                        {
+                            Message::new("gap-role-account-unknown")
+                                .arg("role", arn.to_string())
+                                .arg("account", &arn.account)
+                                .arg("name", sh(&arn.name))
+                        }
                         Some(fl) => Message::new("gap-role-failed")
                             .arg("role", arn.to_string())
                             .arg("command", &fl.command)

@@ -15,7 +15,9 @@ fn webhook_not_found(cx: &Context<'_>) -> bool {
     cx.snap.inputs.collection_failures.iter().any(|f| {
         f.command.contains("mutatingwebhookconfiguration")
             && f.command.contains("pod-identity-webhook")
-            && (f.error.contains("NotFound") || f.error.contains("not found"))
+            // The read's own answer (`Error from server (NotFound): …`), not a
+            // "not found" quoted in another failure's text.
+            && irsa_model::recorded::is_not_found(&f.error)
     })
 }
 

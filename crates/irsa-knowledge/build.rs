@@ -1,0 +1,39 @@
+//! Embeds every data file (`data/sdks/*.toml`, `data/controllers/*.toml`), so a new
+//! SDK or controller is added by adding a file: no list to edit.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    println!("cargo:rerun-if-changed={}", root.display());
+    let mut out = String::new();
+    for (constant, dir) in [("SDK_FILES", "sdks"), ("CONTROLLER_FILES", "controllers")] {
+        let dir = root.join(dir);
+        println!("cargo:rerun-if-changed={}", dir.display());
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        writeln!(out, "/// Embedded data files: (file name, text).").unwrap();
+        writeln!(out, "pub const {constant}: &[(&str, &str)] = &[").unwrap();
+        for f in files {
+            println!("cargo:rerun-if-changed={}", f.display());
+            let name = f.file_name().unwrap().to_string_lossy().to_string();
+            writeln!(
+                out,
+                "    ({name:?}, include_str!({:?})),",
+                f.display().to_string()
+            )
+            .unwrap();
+        }
+        writeln!(out, "];").unwrap();
+    }
+    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("data_files.rs");
+    std::fs::write(dest, out).unwrap();
+}

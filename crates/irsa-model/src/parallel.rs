@@ -1,0 +1,410 @@
+//! Parsing on every core. The loader applies what it reads in input order, on one
+//! thread; the costly part, turning the text of list items and whole files into typed
+//! shapes, runs on worker threads first. Results come back in input order, so the
+//! snapshot (and every byte of every report) does not depend on thread timing.
+
+use crate::raw;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+
+/// List items parsed per round: bounds what is held parsed but not yet applied.
+/// (Small in tests, so that they cross several rounds quickly.)
+pub const BATCH: usize = if cfg!(test) { 64 } else { 4096 };
+
+/// Below this many bytes of work a round runs on the calling thread (a thread costs
+/// tens of microseconds; `explain` and small snapshots start in milliseconds).
+const MIN_PARALLEL_BYTES: usize = if cfg!(test) { 4096 } else { 256 * 1024 };
+
+/// The environment variable that sets how many threads parse (default: the cores this
+/// process may use, at most 8).
+pub const THREADS_ENV: &str = "IRSA_DOCTOR_THREADS";
+
+/// A thread count as [`THREADS_ENV`] gives it: a whole number from 1 to 64.
+pub fn parse_threads(value: &str) -> Option<usize> {
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=64).contains(n))
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests set the thread count here (the environment is shared by parallel tests).
+    pub static THREADS_FOR_TEST: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Worker threads: [`THREADS_ENV`] when set, else the cores this process may use (its
+/// CPU affinity and cgroup quota), at most 8.
+pub fn threads() -> usize {
+    #[cfg(test)]
+    if let Some(n) = THREADS_FOR_TEST.with(|t| t.get()) {
+        return n;
+    }
+    if let Some(n) = std::env::var(THREADS_ENV)
+        .ok()
+        .and_then(|v| parse_threads(&v))
+    {
+        return n;
+    }
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8)
+}
+
+/// `f` over `items`, in order, on up to [`threads`] threads (contiguous runs of items,
+/// balanced by `weight`); on this thread alone when the work is small.
+pub fn map_weighted<T: Sync, R: Send>(
+    items: &[T],
+    weight: impl Fn(&T) -> usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let total: usize = items.iter().map(&weight).sum();
+    let n = threads().min(items.len());
+    if n <= 1 || total < MIN_PARALLEL_BYTES {
+        return items.iter().map(f).collect();
+    }
+    // Cut into `n` contiguous runs of about equal weight.
+    let mut cuts = Vec::with_capacity(n + 1);
+    cuts.push(0);
+    let mut acc = 0;
+    for (i, it) in items.iter().enumerate() {
+        acc += weight(it);
+        if acc * n >= total * cuts.len() && cuts.len() < n && i + 1 < items.len() {
+            cuts.push(i + 1);
+        }
+    }
+    cuts.push(items.len());
+    let f = &f;
+    let runs: Vec<&[T]> = cuts.windows(2).map(|w| &items[w[0]..w[1]]).collect();
+    std::thread::scope(|scope| {
+        let (first, rest) = runs.split_first().expect("at least one run");
+        let handles: Vec<_> = rest
+            .iter()
+            .map(|&run| scope.spawn(move || run.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        let mut out: Vec<R> = first.iter().map(f).collect();
+        out.reserve(items.len() - out.len());
+        for h in handles {
+            match h.join() {
+                Ok(part) => out.extend(part),
+                // A worker's panic is the caller's: the same as parsing here.
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        }
+        out
+    })
+}
+
+/// [`map_weighted`] over raw JSON texts, weighted by their length.
+pub fn map<R: Send>(
+    items: &[&serde_json::value::RawValue],
+    f: impl Fn(&&serde_json::value::RawValue) -> R + Sync,
+) -> Vec<R> {
+    map_weighted(items, |i| i.get().len(), f)
+}
+
+/// A list item's kind and, for the kinds that make up large lists, its typed shape.
+pub struct Item {
+    /// The item's own `kind`, else the list's.
+    pub kind: Option<String>,
+    /// Its typed shape (or the parse error, reported by the loader in order).
+    pub body: Pre,
+}
+
+/// An object parsed off the loader's thread.
+pub enum Pre {
+    /// Not parsed yet: the loader parses it.
+    None,
+    /// A ServiceAccount (metadata only).
+    Object(Result<raw::Object<IgnoredAny>, serde_json::Error>),
+    /// A pod.
+    Pod(Result<raw::PodObject, serde_json::Error>),
+    /// A Deployment, DaemonSet, StatefulSet, ReplicaSet, Job or CronJob.
+    Workload(Result<raw::WorkloadObject, serde_json::Error>),
+}
+
+impl Pre {
+    /// The parsed metadata-only object, if that is what this is.
+    pub fn object(self) -> Option<Result<raw::Object<IgnoredAny>, serde_json::Error>> {
+        match self {
+            Pre::Object(r) => Some(r),
+            _ => None,
+        }
+    }
+    /// The parsed pod, if that is what this is.
+    pub fn pod(self) -> Option<Result<raw::PodObject, serde_json::Error>> {
+        match self {
+            Pre::Pod(r) => Some(r),
+            _ => None,
+        }
+    }
+    /// The parsed workload, if that is what this is.
+    pub fn workload(self) -> Option<Result<raw::WorkloadObject, serde_json::Error>> {
+        match self {
+            Pre::Workload(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// What a worker learns of one list item: its kind (its own, else the list's) and, for
+/// ServiceAccounts, pods and workloads, the typed object.
+pub fn prepare_item(text: &str, list_kind: Option<&str>) -> Item {
+    let own = match sniff_kind(text) {
+        Some(kind) => kind.map(str::to_string),
+        None => own_kind(text),
+    };
+    let kind = own.or_else(|| list_kind.map(str::to_string));
+    let body = match kind.as_deref() {
+        Some("ServiceAccount") => Pre::Object(serde_json::from_str(text)),
+        Some("Pod") => Pre::Pod(serde_json::from_str(text)),
+        Some("Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job" | "CronJob") => {
+            Pre::Workload(serde_json::from_str(text))
+        }
+        _ => Pre::None,
+    };
+    Item { kind, body }
+}
+
+/// An item's own `kind` as serde reads it: absent, null, not a string, or given twice
+/// is None (the item then takes the list's kind).
+fn own_kind(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct KindOnly {
+        kind: Option<String>,
+    }
+    serde_json::from_str::<KindOnly>(text)
+        .ok()
+        .and_then(|k| k.kind)
+}
+
+/// [`own_kind`] without parsing: a scan of the item's top-level keys (the item is
+/// valid JSON already, its list was parsed). None when the scan cannot tell the same
+/// as serde would (an escape in a key or in the kind, an item that is not an object):
+/// serde decides then.
+fn sniff_kind(text: &str) -> Option<Option<&str>> {
+    let b = text.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    let mut kind: Option<Option<&str>> = None;
+    loop {
+        i = skip_ws(b, i);
+        match b.get(i) {
+            Some(b'}') => return Some(kind.flatten()),
+            Some(b'"') => {}
+            _ => return None,
+        }
+        let key_end = plain_string_end(b, i)?;
+        let key = &b[i + 1..key_end - 1];
+        i = skip_ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        if key == b"kind" {
+            if kind.is_some() {
+                return Some(None); // given twice: serde refuses the item's kind
+            }
+            match b.get(i) {
+                Some(b'"') => {
+                    let end = plain_string_end(b, i)?;
+                    kind = Some(Some(text.get(i + 1..end - 1)?));
+                    i = end;
+                }
+                Some(b'n') if b[i..].starts_with(b"null") => {
+                    kind = Some(None);
+                    i += 4;
+                }
+                Some(_) => return Some(None), // not a string: serde refuses it
+                None => return None,
+            }
+        } else {
+            i = skip_value(b, i)?;
+        }
+        i = skip_ws(b, i);
+        match b.get(i) {
+            Some(b',') => i += 1,
+            Some(b'}') => return Some(kind.flatten()),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// The end (after the closing quote) of the string starting at `i`, when it holds no
+/// escape.
+fn plain_string_end(b: &[u8], i: usize) -> Option<usize> {
+    let len = b
+        .get(i + 1..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')?;
+    (b[i + 1 + len] == b'"').then_some(i + len + 2)
+}
+
+/// The end of the string starting at `i`, escapes included.
+fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    i += 1;
+    loop {
+        i += b.get(i..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
+        if b[i] == b'"' {
+            return Some(i + 1);
+        }
+        i += 2; // an escape: `\"`, `\\`, `\u…` never end the string at the next byte
+    }
+}
+
+/// The end of the (valid) JSON value starting at `i`.
+fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => string_end(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            loop {
+                match b.get(i)? {
+                    b'"' => {
+                        i = string_end(b, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            while !matches!(
+                b.get(i),
+                None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+            ) {
+                i += 1;
+            }
+            Some(i)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kind_scan_reads_what_serde_reads() {
+        let items = [
+            r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}}"#,
+            r#"{"metadata": {"kind": "Inner", "a": [1, {"kind": "x"}]}, "kind": "Pod"}"#,
+            r#"{"metadata": {"name": "a\"kind\": \"b"}, "kind": "Pod"}"#,
+            r#"{"kind": "Pod", "kind": "Node"}"#,
+            r#"{"kind": "Pod", "spec": {}, "kind": null}"#,
+            r#"{"kind": null}"#,
+            r#"{"kind": null, "kind": "Pod"}"#,
+            r#"{"kind": 5}"#,
+            r#"{"kind": {"a": 1}, "b": 2}"#,
+            r#"{"kind": ["Pod"]}"#,
+            r#"{"kind": "P\u006fd"}"#,
+            r#"{"ki\u006ed": "Pod"}"#,
+            r#"{"a": "\\", "kind": "Pod"}"#,
+            r#"{"a": "x\\\"y", "kind": "Pod", "b": -1.5e3, "c": true, "d": null}"#,
+            r#"{}"#,
+            r#"  { "kind" :"Pod" }  "#,
+            r#"["Pod"]"#,
+            r#"[]"#,
+            r#"5"#,
+            r#""Pod""#,
+            r#"null"#,
+            "{\"kind\":\t\"Pod\",\r\n\"x\":[[],{}]}",
+            r#"{"kind": "Pöd ✔"}"#,
+            r#"{"kind": ""}"#,
+        ];
+        for item in items {
+            serde_json::from_str::<serde::de::IgnoredAny>(item).expect("valid JSON");
+            let scanned = match sniff_kind(item) {
+                Some(k) => k.map(str::to_string),
+                None => own_kind(item),
+            };
+            assert_eq!(scanned, own_kind(item), "{item}");
+        }
+        // Every object of up to three members drawn from tricky keys and values.
+        let keys = [r#""kind""#, r#""ki\u006ed""#, r#""a""#, r#""kind ""#];
+        let values = [
+            r#""Pod""#,
+            "null",
+            "-5e2",
+            "true",
+            r#"{"kind": "X", "y": [1, "]"]}"#,
+            r#"["a", {}, "}"]"#,
+            r#""a\"b\\""#,
+            r#""P\u006fd""#,
+        ];
+        let members: Vec<String> = keys
+            .iter()
+            .flat_map(|k| values.iter().map(move |v| format!("{k}:{v}")))
+            .collect();
+        let mut objects = vec!["{}".to_string()];
+        for a in &members {
+            objects.push(format!("{{{a}}}"));
+            for b in &members {
+                objects.push(format!("{{ {a} ,\n{b}}}"));
+                for c in members.iter().step_by(5) {
+                    objects.push(format!("{{{a},{b}, {c} }}"));
+                }
+            }
+        }
+        for item in &objects {
+            serde_json::from_str::<serde::de::IgnoredAny>(item).expect("valid JSON");
+            let scanned = match sniff_kind(item) {
+                Some(k) => k.map(str::to_string),
+                None => own_kind(item),
+            };
+            assert_eq!(scanned, own_kind(item), "{item}");
+        }
+        // The scan decides on its own for what kubectl prints.
+        assert_eq!(sniff_kind(items[0]), Some(Some("Pod")));
+        assert_eq!(sniff_kind(items[2]), Some(Some("Pod")));
+        assert_eq!(sniff_kind(items[3]), Some(None));
+    }
+
+    #[test]
+    fn runs_keep_input_order_and_cover_every_item() {
+        for len in [0usize, 1, 2, 3, 7, 100, 1001] {
+            let items: Vec<usize> = (0..len).collect();
+            // Uneven weights, heavy enough to run on several threads.
+            let out = map_weighted(&items, |i| (i % 7 + 1) * MIN_PARALLEL_BYTES, |i| i * 3);
+            assert_eq!(out, items.iter().map(|i| i * 3).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn an_item_takes_the_list_kind_only_when_it_has_none() {
+        let own = prepare_item(
+            r#"{"kind": "Pod", "metadata": {"name": "a"}}"#,
+            Some("Node"),
+        );
+        assert_eq!(own.kind.as_deref(), Some("Pod"));
+        assert!(matches!(own.body, Pre::Pod(Ok(_))));
+        let listed = prepare_item(r#"{"metadata": {"name": "a"}}"#, Some("ServiceAccount"));
+        assert_eq!(listed.kind.as_deref(), Some("ServiceAccount"));
+        assert!(matches!(listed.body, Pre::Object(Ok(_))));
+        let none = prepare_item(r#"{"metadata": {}}"#, None);
+        assert!(none.kind.is_none());
+        // A pod that does not fit the shape keeps its error for the loader to report.
+        let bad = prepare_item(r#"{"kind": "Pod", "spec": {"containers": 5}}"#, None);
+        assert!(matches!(bad.body, Pre::Pod(Err(_))));
+    }
+}
