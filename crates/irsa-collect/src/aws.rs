@@ -389,6 +389,8 @@ macro_rules! call {
 // After `call!`: the policy reads use it.
 mod policies;
 pub use policies::{wanted, Wanted};
+mod authorization;
+pub use authorization::{policy_files, role_files, AccountDetails};
 
 /// What STS answered a web-identity token.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -1505,6 +1507,32 @@ mod tests {
             Ok((vec![token.is_some()], Some(String::new())))
         }));
         assert_eq!(r, Ok(vec![false]));
+    }
+
+    #[test]
+    fn the_cap_on_calls_per_minute_holds() {
+        // 1,200 a minute: 20 a second after a burst of 120.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let l = Limiter::new(1_200);
+            let started = tokio::time::Instant::now();
+            for _ in 0..120 {
+                l.acquire().await;
+            }
+            assert!(started.elapsed() < Duration::from_millis(200), "the burst");
+            assert_eq!(l.delayed(), 0);
+            for _ in 0..10 {
+                l.acquire().await;
+            }
+            // 10 more at 20 a second: half a second at least (a lower bound: a loaded
+            // machine may be slower, never faster).
+            let waited = started.elapsed();
+            assert!(waited >= Duration::from_millis(480), "{waited:?}");
+            assert_eq!(l.delayed(), 10);
+        });
     }
 
     #[test]

@@ -37,6 +37,13 @@ pub const AWS_ACTIONS: [&str; 14] = [
     "iam:GetRolePolicy",
 ];
 
+/// AWS actions only the controller calls (read-only): with
+/// `iam:GetAccountAuthorizationDetails` it reads every role and customer managed
+/// policy of the account in a few calls per refresh instead of several per role; it
+/// falls back to the per-role reads of [`AWS_ACTIONS`] when refused.
+/// deploy/iam-policy.json grants these and [`AWS_ACTIONS`].
+pub const CONTROLLER_AWS_ACTIONS: [&str; 1] = ["iam:GetAccountAuthorizationDetails"];
+
 /// Every Kubernetes resource the collectors list, as (API group, resource);
 /// docs/rbac.yaml grants `get`/`list` on exactly these.
 pub const KUBERNETES_RESOURCES: [(&str, &str); 10] = [

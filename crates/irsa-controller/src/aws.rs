@@ -4,12 +4,18 @@
 //! ServiceAccount names a role not read yet, and never faster than the cap on calls
 //! per minute (every call waits for [`Limiter`] before it is sent).
 //!
-//! Calls grow with distinct roles, never with pods: per refresh one
-//! `GetCallerIdentity`, the cluster side (`DescribeCluster`, the OIDC providers, the
-//! EKS Pod Identity associations and the agent's add-on), per distinct role (those
-//! the ServiceAccounts name and those the associations name) `GetRole`,
-//! `ListAttachedRolePolicies`, `ListRolePolicies` and each inline policy's
-//! `GetRolePolicy`, and per distinct managed policy its document.
+//! Calls never grow with pods: per refresh one `GetCallerIdentity`, the cluster side
+//! (`DescribeCluster`, the OIDC providers, the EKS Pod Identity associations, each
+//! described, and the agent's add-on), then the roles (those the ServiceAccounts name
+//! and those the associations name) and the policies they name:
+//! - when `iam:GetAccountAuthorizationDetails` is granted, one call per 1,000 roles
+//!   and customer managed policies of the account gives them all with their documents
+//!   ([`irsa_collect::aws::role_files`] writes the files the per-role reads would);
+//!   a role it does not list is read with `GetRole` (which says `NoSuchEntity`);
+//! - else, per role `GetRole`, `ListAttachedRolePolicies`, `ListRolePolicies` and each
+//!   inline policy's `GetRolePolicy`;
+//! - per AWS managed policy (or every managed policy without the details) `GetPolicy`,
+//!   and `GetPolicyVersion` only when its default version is not the one read before.
 //!
 //! The reads run on a thread of their own (the SDK's futures are not all `Send`),
 //! with its own single-threaded runtime.
@@ -22,7 +28,7 @@
 use crate::evaluate::AwsFiles;
 use crate::metrics::{Metrics, ServiceLabels};
 pub use irsa_collect::aws::Limiter;
-use irsa_collect::aws::{Aws, AwsOptions};
+use irsa_collect::aws::{AccountDetails, Aws, AwsOptions};
 use irsa_collect::{Deadline, Stats};
 use irsa_model::ContextFlags;
 use irsa_policy::RoleArn;
@@ -109,7 +115,13 @@ pub struct Refresher {
     metrics: Arc<Metrics>,
     interval: Duration,
     deadline: Duration,
+    /// Until when `GetAccountAuthorizationDetails` is not tried (it was refused).
+    details_refused_until: Mutex<Option<Instant>>,
 }
+
+/// How long a refused `GetAccountAuthorizationDetails` is not tried again (a
+/// permission granted meanwhile is used within the hour).
+const DETAILS_RETRY: Duration = Duration::from_secs(3600);
 
 /// One read of one role: its files (the role's reads and its inline policies).
 type RoleRead = (String, Vec<(String, Value)>);
@@ -145,6 +157,7 @@ impl Refresher {
             metrics,
             interval,
             deadline,
+            details_refused_until: Mutex::new(None),
         }
     }
 
@@ -214,18 +227,98 @@ impl Refresher {
             .await
     }
 
-    /// Each managed policy's document (`GetPolicy`, then `GetPolicyVersion` of its
-    /// default version).
-    async fn read_policies(&self, aws: &Aws, arns: Vec<String>) -> Vec<RoleRead> {
+    /// Each managed policy's document: from the account's details when they list it
+    /// (customer managed policies), else `GetPolicy`, then `GetPolicyVersion` only when
+    /// the default version is not the one read before.
+    async fn read_policies(
+        &self,
+        aws: &Aws,
+        arns: Vec<String>,
+        details: Option<&AccountDetails>,
+    ) -> Vec<RoleRead> {
         use futures::StreamExt;
-        futures::stream::iter(arns)
+        let known = self.state.files();
+        let mut out = Vec::new();
+        let mut to_read = Vec::new();
+        for arn in arns {
+            match details.and_then(|d| d.policies.get(&arn)) {
+                Some(p) => out.push((arn, irsa_collect::aws::policy_files(p))),
+                None => to_read.push(arn),
+            }
+        }
+        let known = &known;
+        let read: Vec<RoleRead> = futures::stream::iter(to_read)
             .map(|arn| async move {
-                let files = aws.managed_policy(&arn, &self.stats).await;
+                let previous = known.policies.get(&arn).map(Vec::as_slice);
+                let files = aws.managed_policy_since(&arn, previous, &self.stats).await;
                 (arn, files)
             })
             .buffer_unordered(self.opts.concurrency.max(1))
             .collect()
-            .await
+            .await;
+        out.extend(read);
+        out
+    }
+
+    /// The account's roles and customer managed policies in a handful of calls
+    /// (`GetAccountAuthorizationDetails`), when the credentials' account is known and
+    /// the call is permitted; `None` otherwise (the roles are then read one by one).
+    async fn account_details(&self, aws: &Aws, account: Option<&str>) -> Option<AccountDetails> {
+        account?;
+        let now = Instant::now();
+        if self
+            .details_refused_until
+            .lock()
+            .expect("refused")
+            .is_some_and(|t| now < t)
+        {
+            return None;
+        }
+        match aws.account_details(&self.stats).await {
+            Ok(d) => Some(d),
+            Err(e) => {
+                let refused = e.contains("AccessDenied") || e.contains("not authorized");
+                if refused {
+                    let mut until = self.details_refused_until.lock().expect("refused");
+                    if until.is_none() {
+                        tracing::warn!(error = %e, "iam:GetAccountAuthorizationDetails is refused: each role is read with 3 calls and one per inline policy; grant it (deploy/iam-policy.json) to read them all in a few calls");
+                    }
+                    *until = Some(now + DETAILS_RETRY);
+                } else {
+                    tracing::warn!(error = %e, "reading the account's authorization details failed: the roles are read one by one this time");
+                }
+                None
+            }
+        }
+    }
+
+    /// The roles' files: from the account's details when they hold the role, else
+    /// read one by one (a role the details do not list is read with `GetRole`, which
+    /// says `NoSuchEntity` when it does not exist; a role of another account is
+    /// recorded as not read, as [`Aws::roles`] records it).
+    async fn roles_from(
+        &self,
+        aws: &Aws,
+        roles: Vec<String>,
+        account: Option<String>,
+        details: Option<&AccountDetails>,
+    ) -> Vec<RoleRead> {
+        let mut out = Vec::new();
+        let mut one_by_one = Vec::new();
+        for role in roles {
+            let listed = details.and_then(|d| {
+                let arn = RoleArn::parse(&role).ok()?;
+                (account.as_deref() == Some(arn.account.as_str()))
+                    .then(|| d.roles.get(&arn.name))
+                    .flatten()
+            });
+            match listed {
+                Some(r) => out.push((role, irsa_collect::aws::role_files(r))),
+                None => one_by_one.push(role),
+            }
+        }
+        out.extend(self.read_roles(aws, one_by_one, account).await);
+        out
     }
 
     /// Whether a failed read gives way to the previous good one (less than three
@@ -359,8 +452,14 @@ impl Refresher {
         cluster.insert(0, caller);
         let mut wanted = roles.clone();
         wanted.extend(association_roles.iter().map(|r| r.to_string()));
+        let details = self.account_details(&aws, account.as_deref()).await;
         let reads = self
-            .read_roles(&aws, wanted.iter().cloned().collect(), account.clone())
+            .roles_from(
+                &aws,
+                wanted.iter().cloned().collect(),
+                account.clone(),
+                details.as_ref(),
+            )
             .await;
         // Every managed policy the roles name (those read now, and those kept).
         let mut managed = BTreeSet::new();
@@ -376,8 +475,9 @@ impl Refresher {
             }
         }
         let policies = self
-            .read_policies(&aws, managed.into_iter().collect())
+            .read_policies(&aws, managed.into_iter().collect(), details.as_ref())
             .await;
+        drop(details);
         let mut changed = {
             let old = self.state.files();
             let cluster_changed = old.cluster != cluster;
@@ -445,7 +545,7 @@ impl Refresher {
         }
         drop(known);
         let policies = self
-            .read_policies(&aws, managed.into_iter().collect())
+            .read_policies(&aws, managed.into_iter().collect(), None)
             .await;
         let changed = self.store(reads, policies, None);
         self.count();

@@ -62,10 +62,25 @@ struct World {
     /// The EKS Pod Identity APIs moto lacks.
     eks: Option<EksPodIdentity>,
     example: Example,
+    /// IAM users' access keys by the one action their policy lacks ("*": none lacking),
+    /// when seeded with a policy.
+    users: Value,
+    /// The cluster's issuer in moto.
+    issuer: String,
     _dir: Option<tempfile::TempDir>,
 }
 
 fn world(example_kind: Example, forbidden: &[&str]) -> Option<World> {
+    world_with(example_kind, forbidden, None)
+}
+
+/// A world whose moto also holds one IAM user per action of `policy` (each lacking
+/// that one action) and one with all of them.
+fn world_with(
+    example_kind: Example,
+    forbidden: &[&str],
+    policy: Option<&std::path::Path>,
+) -> Option<World> {
     let Some(moto) = Moto::start(example_kind.account()) else {
         required("moto (pip install 'moto[server]')");
         return None;
@@ -89,6 +104,7 @@ fn world(example_kind: Example, forbidden: &[&str]) -> Option<World> {
             example_kind.cluster(),
             example_kind.region(),
         ])
+        .args(policy)
         .output()
         .expect("python3 runs");
     assert!(
@@ -123,11 +139,14 @@ fn world(example_kind: Example, forbidden: &[&str]) -> Option<World> {
     });
     let eks = (example_kind == Example::PodIdentity)
         .then(|| EksPodIdentity::start(PodIdentityConfig::from_snapshot(&dir, &moto.endpoint)));
+    let seeded: Value = serde_json::from_slice(&seed.stdout).unwrap_or(Value::Null);
     Some(World {
         kube,
         moto,
         eks,
         example: example_kind,
+        users: seeded["users"].clone(),
+        issuer: seeded["issuer"].as_str().unwrap_or_default().to_string(),
         _dir: tmp,
     })
 }
@@ -171,6 +190,10 @@ fn start(w: &World, extra: &[&str], env: &[(&str, &str)]) -> Controller {
         .env("POD_NAME", "irsa-doctor-test-0");
     for (k, v) in env {
         c.env(k, v);
+    }
+    // An IAM user's own keys carry no session token.
+    if env.iter().any(|(k, _)| *k == "AWS_ACCESS_KEY_ID") {
+        c.env_remove("AWS_SESSION_TOKEN");
     }
     let mut child = c
         .stdout(Stdio::null())
@@ -559,6 +582,68 @@ fn pod_identity_and_role_permissions_say_what_check_says() {
     assert_eq!(family(&m, "irsa_doctor_findings"), want, "{m}");
 }
 
+/// With `iam:GetAccountAuthorizationDetails` (deploy/iam-policy.json) the roles and
+/// their customer managed policies are read in one call; without it (the policy of
+/// `check`, docs/iam-policy.json) one by one, said once in the log; the verdicts are
+/// the same either way.
+#[test]
+fn roles_are_read_in_one_call_when_permitted_and_one_by_one_when_refused() {
+    let policy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/iam-policy.json");
+    let Some(w) = world_with(Example::Healthy, &[], Some(&policy)) else {
+        return;
+    };
+    w.moto.enforce_iam_auth();
+    let key = |lacking: &str| -> (String, String) {
+        let k = &w.users[lacking];
+        (
+            k[0].as_str().unwrap().to_string(),
+            k[1].as_str().unwrap().to_string(),
+        )
+    };
+    let run = |lacking: &str| -> (String, String) {
+        let (id, secret) = key(lacking);
+        // With auth enforced, moto rejects the signature of every EKS request
+        // (SignatureDoesNotMatch, boto3 alike): the issuer comes from its flag.
+        let mut c = start(
+            &w,
+            &["--refresh-interval", "1m", "--issuer", &w.issuer],
+            &[
+                ("AWS_ACCESS_KEY_ID", id.as_str()),
+                ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
+            ],
+        );
+        c.wait_ready(Duration::from_secs(120));
+        let m = c.metrics();
+        (m, c.stop())
+    };
+    let chains = |m: &str| {
+        let ok = family(m, "irsa_doctor_chain_ok");
+        assert_eq!(ok.len(), 6, "{m}");
+        assert!(ok.values().all(|v| *v == 1.0), "{m}");
+        ok
+    };
+    let iam = |m: &str| series(m, "irsa_doctor_aws_calls_total", &[("service", "iam")]).unwrap();
+    // 3 roles, each with one customer managed policy.
+    let (all, logs) = run("*");
+    assert!(
+        !logs.contains("GetAccountAuthorizationDetails is refused"),
+        "{logs}"
+    );
+    // The OIDC providers (list, the issuer's) and one GetAccountAuthorizationDetails.
+    assert_eq!(iam(&all), 3.0, "{all}");
+    let (refused, logs) = run("iam:GetAccountAuthorizationDetails");
+    assert_eq!(
+        logs.matches("iam:GetAccountAuthorizationDetails is refused")
+            .count(),
+        1,
+        "{logs}"
+    );
+    // The providers, the refused call, then per role GetRole, its two policy lists,
+    // and its policy's GetPolicy + GetPolicyVersion.
+    assert_eq!(iam(&refused), 3.0 + 3.0 * 5.0, "{refused}");
+    assert_eq!(chains(&all), chains(&refused));
+}
+
 #[test]
 fn a_broken_trust_policy_flips_the_metric_and_the_report_within_one_refresh() {
     let Some(w) = world(Example::Healthy, &[]) else {
@@ -942,6 +1027,8 @@ fn without_the_policy_report_crd_it_says_so_once_and_goes_on() {
         moto: w.moto,
         eks: w.eks,
         example: w.example,
+        users: w.users,
+        issuer: w.issuer,
         _dir: None,
     };
     let mut c = start(&w, &["--refresh-interval", "1m"], &[]);
@@ -1117,6 +1204,8 @@ fn controller_scale() {
         moto,
         eks: None,
         example: Example::Healthy,
+        users: Value::Null,
+        issuer: String::new(),
         _dir: None,
     };
     // A 30 s refresh to see several at steady state; no cap, to time the first sync
@@ -1162,7 +1251,16 @@ fn controller_scale() {
             .as_str()
             .unwrap()
             .to_string();
-        let labels = [("namespace", ns.as_str()), ("serviceaccount", sa.as_str())];
+        // The series' line as the encoder writes it (labels in their declared order):
+        // found with a substring search, so that the benchmark's own polling (a debug
+        // build, the whole /metrics text each time) costs as little as it can.
+        let line =
+            format!("irsa_doctor_chain_ok{{namespace=\"{ns}\",serviceaccount=\"{sa}\",role=");
+        let value = |m: &str| -> Option<char> {
+            let at = m.find(&line)?;
+            let end = m[at..].find('\n').map_or(m.len(), |e| at + e);
+            m[..end].chars().next_back()
+        };
         let mut pod = template.clone();
         pod["metadata"]["namespace"] = json!(ns);
         pod["metadata"]["name"] = json!(format!("bench-static-keys-{k}"));
@@ -1180,7 +1278,7 @@ fn controller_scale() {
             .push(json!({"name": "AWS_ACCESS_KEY_ID", "value": "AKIAIOSFODNN7EXAMPLE"}));
         let t = Instant::now();
         w.kube.store().put(pod);
-        while series(&c.metrics(), "irsa_doctor_chain_ok", &labels) != Some(0.0) {
+        while value(&c.metrics()) != Some('0') {
             assert!(
                 t.elapsed() < Duration::from_secs(10),
                 "{ns}/{sa} never broke:\n{}\n{}",
@@ -1201,7 +1299,7 @@ fn controller_scale() {
         w.kube
             .store()
             .remove("pods", &ns, &format!("bench-static-keys-{k}"));
-        while series(&c.metrics(), "irsa_doctor_chain_ok", &labels) != Some(1.0) {
+        while value(&c.metrics()) != Some('1') {
             assert!(
                 t.elapsed() < Duration::from_secs(10),
                 "{ns}/{sa} never mended"

@@ -316,7 +316,13 @@ fn the_iam_policy_grants_exactly_the_read_only_calls() {
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
-    assert_eq!(granted, irsa_collect::AWS_ACTIONS.into_iter().collect());
+    assert_eq!(
+        granted,
+        irsa_collect::AWS_ACTIONS
+            .into_iter()
+            .chain(irsa_collect::CONTROLLER_AWS_ACTIONS)
+            .collect()
+    );
     assert_eq!(v["Statement"].as_array().unwrap().len(), 1);
     assert_eq!(v["Statement"][0]["Effect"], "Allow");
 }

@@ -76,11 +76,62 @@ fn slug(arn: &str) -> String {
         .collect()
 }
 
+/// `get-role-policy`'s file name for one inline policy.
+pub(crate) fn inline_file(role: &str, policy: &str) -> String {
+    format!("iam-get-role-policy-{}-{}.json", slug(role), slug(policy))
+}
+
+/// `get-role-policy`'s command for one inline policy.
+pub(crate) fn inline_command(role: &str, policy: &str) -> String {
+    format!("aws iam get-role-policy --role-name {role} --policy-name {policy}")
+}
+
+/// `get-policy`'s file for one managed policy, with its output.
+pub(crate) fn policy_meta_file(arn: &str, output: Value) -> (String, Value) {
+    (
+        format!("iam-get-policy-{}.json", slug(arn)),
+        envelope(&format!("aws iam get-policy --policy-arn {arn}"), output),
+    )
+}
+
+/// `get-policy-version`'s file name and command for one version of a managed policy.
+pub(crate) fn version_file(arn: &str, version: &str) -> (String, String) {
+    (
+        format!("iam-get-policy-version-{}-{version}.json", slug(arn)),
+        format!("aws iam get-policy-version --policy-arn {arn} --version-id {version}"),
+    )
+}
+
+/// The default version's document read before, when it is still the default one:
+/// the `get-policy-version` file of `previous` for `version`, if it was read.
+fn known_version<'p>(
+    previous: Option<&'p [(String, Value)]>,
+    arn: &str,
+    version: &str,
+) -> Option<&'p (String, Value)> {
+    let (file, _) = version_file(arn, version);
+    previous?
+        .iter()
+        .find(|(name, v)| *name == file && v.get("error").is_none() && v.get("output").is_some())
+}
+
 impl Aws {
     /// One managed policy: `GetPolicy` for its default version, then that version.
     pub async fn managed_policy(&self, arn: &str, stats: &Stats) -> Vec<(String, Value)> {
+        self.managed_policy_since(arn, None, stats).await
+    }
+
+    /// One managed policy, knowing what it was (`previous`: its files as read before):
+    /// `GetPolicy` for its default version, then `GetPolicyVersion` only when that
+    /// version is not the one read before (a policy version never changes: a new
+    /// document is a new version, <https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-versioning.html>).
+    pub async fn managed_policy_since(
+        &self,
+        arn: &str,
+        previous: Option<&[(String, Value)]>,
+        stats: &Stats,
+    ) -> Vec<(String, Value)> {
         let cmd = format!("aws iam get-policy --policy-arn {arn}");
-        let name = slug(arn);
         let meta = call!(
             self,
             stats,
@@ -92,36 +143,36 @@ impl Aws {
                 Some(p) => p.clone(),
                 None => {
                     return vec![(
-                        format!("iam-get-policy-{name}.json"),
+                        format!("iam-get-policy-{}.json", slug(arn)),
                         envelope_error(&cmd, "GetPolicy returned no policy"),
                     )]
                 }
             },
             Err(e) => {
                 return vec![(
-                    format!("iam-get-policy-{name}.json"),
+                    format!("iam-get-policy-{}.json", slug(arn)),
                     envelope_error(&cmd, &e),
                 )]
             }
         };
-        let mut files = vec![(
-            format!("iam-get-policy-{name}.json"),
-            envelope(
-                &cmd,
-                json!({"Policy": {
-                    "PolicyName": policy.policy_name(), "PolicyId": policy.policy_id(), "Arn": policy.arn(),
-                    "Path": policy.path(), "DefaultVersionId": policy.default_version_id(),
-                    "AttachmentCount": policy.attachment_count(),
-                    "PermissionsBoundaryUsageCount": policy.permissions_boundary_usage_count(),
-                    "IsAttachable": policy.is_attachable(),
-                }}),
-            ),
+        let mut files = vec![policy_meta_file(
+            arn,
+            json!({"Policy": {
+                "PolicyName": policy.policy_name(), "PolicyId": policy.policy_id(), "Arn": policy.arn(),
+                "Path": policy.path(), "DefaultVersionId": policy.default_version_id(),
+                "AttachmentCount": policy.attachment_count(),
+                "PermissionsBoundaryUsageCount": policy.permissions_boundary_usage_count(),
+                "IsAttachable": policy.is_attachable(),
+            }}),
         )];
         let Some(version) = policy.default_version_id() else {
             return files;
         };
-        let cmd = format!("aws iam get-policy-version --policy-arn {arn} --version-id {version}");
-        let file = format!("iam-get-policy-version-{name}-{version}.json");
+        if let Some(known) = known_version(previous, arn, version) {
+            files.push(known.clone());
+            return files;
+        }
+        let (file, cmd) = version_file(arn, version);
         let read = call!(
             self,
             stats,
@@ -156,8 +207,8 @@ impl Aws {
 
     /// One inline policy of a role.
     pub async fn inline_policy(&self, role: &str, policy: &str, stats: &Stats) -> (String, Value) {
-        let cmd = format!("aws iam get-role-policy --role-name {role} --policy-name {policy}");
-        let file = format!("iam-get-role-policy-{}-{}.json", slug(role), slug(policy));
+        let cmd = inline_command(role, policy);
+        let file = inline_file(role, policy);
         match call!(
             self,
             stats,
