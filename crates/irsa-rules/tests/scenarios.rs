@@ -697,6 +697,8 @@ fn tricky_but_healthy_setups_have_no_error() {
                     json!(["sts.amazonaws.com", "inventory.example.com"]);
                 s.statement()["Condition"]["StringEquals"][format!("{ISS}:aud")] =
                     json!("inventory.example.com");
+                // As the webhook projects it into pods created after the annotation.
+                set_pod_audience(s, Some("inventory.example.com"));
             }),
         ),
         (
@@ -1118,4 +1120,207 @@ fn only_the_reads_own_code_proves_a_role_missing() {
             "{error}"
         );
     }
+}
+
+// ---- The audience a running pod's token actually carries (IRSA412) ----
+
+fn set_pod_audience(s: &mut Scenario, audience: Option<&str>) {
+    for p in s.pods() {
+        for v in p["spec"]["volumes"].as_array_mut().unwrap() {
+            if v["name"] == "aws-iam-token" {
+                let t = &mut v["projected"]["sources"][0]["serviceAccountToken"];
+                match audience {
+                    Some(a) => t["audience"] = json!(a),
+                    None => {
+                        t.as_object_mut().unwrap().remove("audience");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn audience_findings(r: &irsa_rules::Report) -> Vec<&irsa_rules::Finding> {
+    r.findings.iter().filter(|f| f.rule == "IRSA412").collect()
+}
+
+#[test]
+fn pods_keep_an_old_audience_the_provider_refuses() {
+    // The ServiceAccount asks for the default audience (and that chain works), but its
+    // running pods were created while it asked for `vault`: their tokens say `vault`.
+    let mut s = healthy();
+    set_pod_audience(&mut s, Some("vault"));
+    let r = s.run();
+    expect(&r, &[Cause::OidcProviderAudience], &[Cause::TrustAud]);
+    let f = audience_findings(&r);
+    assert_eq!(f.len(), 1, "{}", dump(&r));
+    let f = f[0];
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(
+        f.predicted_error.as_deref(),
+        Some("InvalidIdentityToken: Incorrect token audience")
+    );
+    assert_eq!(
+        (
+            f.subject.kind.as_str(),
+            f.subject.namespace.as_deref(),
+            f.subject.name.as_str()
+        ),
+        ("Deployment", Some("inventory"), "inventory-api")
+    );
+    let m = f.message.render();
+    assert!(m.contains("`vault`") && m.contains("3 pods"), "{m}");
+    assert!(m.contains("`sts.amazonaws.com`"), "{m}");
+    assert_eq!(
+        f.fix.last().unwrap().command.as_deref(),
+        Some("kubectl rollout restart deployment/inventory-api -n inventory")
+    );
+    // The ServiceAccount's verdict is judged with what its pods carry: it fails.
+    assert_eq!(
+        r.chains[0].verdict.status,
+        irsa_rules::verdict::Status::Fails
+    );
+    assert_eq!(r.chains[0].verdict.rule, Some("IRSA412"));
+}
+
+#[test]
+fn pods_with_an_old_audience_the_trust_policy_refuses() {
+    // The provider lists both audiences, so the trust policy's `:aud` decides.
+    let mut s = healthy();
+    s.v("provider")["output"]["ClientIDList"] = json!(["sts.amazonaws.com", "vault"]);
+    set_pod_audience(&mut s, Some("vault"));
+    let r = s.run();
+    expect(&r, &[Cause::TrustAud], &[Cause::OidcProviderAudience]);
+    let f = audience_findings(&r)[0];
+    assert_eq!(f.cause, Cause::TrustAud);
+    assert_eq!(
+        f.predicted_error.as_deref(),
+        Some("AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity")
+    );
+    assert!(f
+        .message
+        .render()
+        .contains("demands `:aud` `sts.amazonaws.com`"));
+}
+
+#[test]
+fn pods_with_another_audience_that_is_accepted_are_healthy() {
+    // Healthy twins: the pods' audience is what the ServiceAccount asks for; or it
+    // differs, but the provider and the trust policy accept it too.
+    let r = healthy().run();
+    assert!(audience_findings(&r).is_empty(), "{}", dump(&r));
+    assert!(!r.passes.iter().any(|p| p.rule == "IRSA412"));
+    let mut s = healthy();
+    s.v("provider")["output"]["ClientIDList"] = json!(["sts.amazonaws.com", "vault"]);
+    s.statement()["Condition"]["StringEquals"][format!("{ISS}:aud")] =
+        json!(["sts.amazonaws.com", "vault"]);
+    set_pod_audience(&mut s, Some("vault"));
+    let r = s.run();
+    expect(&r, &[], &[Cause::OidcProviderAudience, Cause::TrustAud]);
+    assert!(audience_findings(&r).is_empty(), "{}", dump(&r));
+    assert!(r.passes.iter().any(|p| p.rule == "IRSA412"));
+    assert_eq!(
+        r.chains[0].verdict.status,
+        irsa_rules::verdict::Status::Works
+    );
+}
+
+#[test]
+fn annotation_changed_to_a_refused_audience_while_pods_keep_the_default() {
+    // The reverse: the ServiceAccount now asks for `vault` (refused: IRSA003 on the
+    // provider), its running pods still carry `sts.amazonaws.com`, which works today.
+    let mut s = healthy();
+    s.sa_annotations()["eks.amazonaws.com/audience"] = json!("vault");
+    let r = s.run();
+    expect(&r, &[Cause::OidcProviderAudience], &[]);
+    assert!(audience_findings(&r).is_empty(), "{}", dump(&r));
+    assert!(r.passes.iter().any(|p| p.rule == "IRSA412"));
+    // Both refused: the fix corrects the annotation first, then recreates the pods.
+    let mut s = healthy();
+    s.sa_annotations()["eks.amazonaws.com/audience"] = json!("vault");
+    set_pod_audience(&mut s, Some("other"));
+    let r = s.run();
+    let f = audience_findings(&r)[0];
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(
+        f.fix[0].command.as_deref(),
+        Some("kubectl annotate serviceaccount -n inventory inventory-api eks.amazonaws.com/audience-")
+    );
+}
+
+#[test]
+fn audience_written_by_hand_in_every_kind_of_spec() {
+    // A pod template with its own `aws-iam-token` volume: the webhook never replaces
+    // it, so a restart does not help; judged on the template (lint sees it too).
+    let mut s = healthy();
+    set_pod_audience(&mut s, Some("vault"));
+    s.template()["volumes"] = json!([{"name": "aws-iam-token", "projected": {"sources": [
+        {"serviceAccountToken": {"audience": "vault", "expirationSeconds": 86400, "path": "token"}}]}}]);
+    let r = s.run();
+    let f = audience_findings(&r);
+    assert_eq!(f.len(), 1, "{}", dump(&r));
+    assert_eq!(f[0].subject.kind, "Deployment");
+    let m = f[0].message.render();
+    assert!(
+        m.contains("pod template") && m.contains("never replaces"),
+        "{m}"
+    );
+    assert!(f[0].fix.iter().any(
+        |x| x.command.as_deref() == Some("kubectl edit deployment/inventory-api -n inventory")
+    ));
+    // An init container of a bare pod reading a volume of its own at a preset path.
+    let mut s = healthy();
+    let bare = {
+        let mut p = s.v("pods")["items"][0].clone();
+        p["metadata"]["name"] = json!("debug");
+        p["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("ownerReferences");
+        let mut c = p["spec"]["containers"][0].clone();
+        c["name"] = json!("fetch");
+        c["env"] = json!([{"name": "AWS_ROLE_ARN", "value": ROLE},
+            {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/aws/token"}]);
+        c["volumeMounts"] = json!([{"name": "my-token", "mountPath": "/aws"}]);
+        p["spec"]["initContainers"] = json!([c]);
+        p["spec"]["volumes"].as_array_mut().unwrap().push(json!({"name": "my-token", "projected": {"sources": [
+            {"serviceAccountToken": {"audience": "https://kubernetes.default.svc", "path": "token"}}]}}));
+        p
+    };
+    s.v("pods")["items"]
+        .as_array_mut()
+        .unwrap()
+        .push(bare.clone());
+    let r = s.run();
+    let f = audience_findings(&r);
+    assert_eq!(f.len(), 1, "{}", dump(&r));
+    assert_eq!(
+        (f[0].subject.kind.as_str(), f[0].subject.name.as_str()),
+        ("Pod", "debug")
+    );
+    assert!(f[0].message.render().contains("container `fetch`"));
+    assert_eq!(
+        f[0].predicted_error.as_deref(),
+        Some("InvalidIdentityToken: Incorrect token audience")
+    );
+    // No audience at all: the API server's own identifier, a warning (never a pass).
+    let mut s = healthy();
+    let mut p = bare;
+    p["spec"]["volumes"]
+        .as_array_mut()
+        .unwrap()
+        .last_mut()
+        .unwrap()["projected"]["sources"][0]["serviceAccountToken"]
+        .as_object_mut()
+        .unwrap()
+        .remove("audience");
+    s.v("pods")["items"].as_array_mut().unwrap().push(p);
+    let r = s.run();
+    let f = audience_findings(&r);
+    assert_eq!(f.len(), 1, "{}", dump(&r));
+    assert_eq!(f[0].severity, Severity::Warning);
+    assert_ne!(
+        r.chains[0].verdict.status,
+        irsa_rules::verdict::Status::Works
+    );
 }
