@@ -1324,3 +1324,133 @@ fn audience_written_by_hand_in_every_kind_of_spec() {
         irsa_rules::verdict::Status::Works
     );
 }
+
+// ---- Pods are judged from their own spec (static keys a template lacks) ----
+
+fn keys_env() -> serde_json::Value {
+    json!([
+        {"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": "k", "key": "id"}}},
+        {"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+    ])
+}
+
+fn precedence_subjects(r: &irsa_rules::Report, severity: Severity) -> Vec<String> {
+    r.findings
+        .iter()
+        .filter(|f| f.cause == Cause::CredentialPrecedence && f.severity == severity)
+        .map(|f| f.subject.display())
+        .collect()
+}
+
+#[test]
+fn static_keys_in_pods_that_their_template_lacks() {
+    // Pods of a ReplicaSet (another revision, or edited) carry keys the Deployment's
+    // template does not: the pods are what run, so they are judged.
+    let mut s = healthy();
+    for p in s.pods() {
+        let env = p["spec"]["containers"][0]["env"].as_array_mut().unwrap();
+        env.extend(keys_env().as_array().unwrap().iter().cloned());
+    }
+    let r = s.run();
+    expect(&r, &[Cause::CredentialPrecedence], &[]);
+    let subjects = precedence_subjects(&r, Severity::Error);
+    assert_eq!(subjects.len(), 3, "{}", dump(&r));
+    assert!(
+        subjects.iter().all(|s| s.starts_with("Pod inventory/")),
+        "{subjects:?}"
+    );
+    let f = finding(&r, Cause::CredentialPrecedence);
+    assert_eq!(
+        f.fix.last().unwrap().command.as_deref(),
+        Some("kubectl rollout restart deployment/inventory-api -n inventory")
+    );
+    assert_eq!(r.chains[0].verdict.status, irsa_rules::Status::Fails);
+    let all = format!(
+        "{:?}",
+        r.findings
+            .iter()
+            .map(|f| f.message.render())
+            .collect::<Vec<_>>()
+    );
+    assert!(!all.contains("wJalrXUtnFEMI"), "a secret value was printed");
+    // envFrom a Secret in an init container of the pods only: reported on the pods.
+    let mut s = healthy();
+    for p in s.pods() {
+        let mut c = p["spec"]["containers"][0].clone();
+        c["name"] = json!("init");
+        c["envFrom"] = json!([{"secretRef": {"name": "aws-keys"}}]);
+        p["spec"]["initContainers"] = json!([c]);
+    }
+    let r = s.run();
+    let infos = precedence_subjects(&r, Severity::Info);
+    assert_eq!(infos.len(), 3, "{}", dump(&r));
+    assert!(infos.iter().all(|s| s.starts_with("Pod inventory/")));
+}
+
+#[test]
+fn static_keys_in_the_template_are_reported_once_on_the_workload() {
+    // Healthy twin of the above: the keys are in the template too, so the pods add
+    // nothing; the Deployment is reported, once.
+    let mut s = healthy();
+    s.template()["containers"][0]["env"] = keys_env();
+    for p in s.pods() {
+        let env = p["spec"]["containers"][0]["env"].as_array_mut().unwrap();
+        env.extend(keys_env().as_array().unwrap().iter().cloned());
+    }
+    let r = s.run();
+    assert_eq!(
+        precedence_subjects(&r, Severity::Error),
+        vec!["Deployment inventory/inventory-api".to_string()],
+        "{}",
+        dump(&r)
+    );
+    // And no keys anywhere: nothing.
+    let r = healthy().run();
+    assert!(precedence_subjects(&r, Severity::Error).is_empty());
+    // `--pod`: the workload is not judged, so the pod is, for everything.
+    let mut s = healthy();
+    s.template()["containers"][0]["env"] = keys_env();
+    for p in s.pods() {
+        let env = p["spec"]["containers"][0]["env"].as_array_mut().unwrap();
+        env.extend(keys_env().as_array().unwrap().iter().cloned());
+    }
+    let pod = s.v("pods")["items"][0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.scope = Scope {
+        pod: Some(pod.clone()),
+        ..Scope::default()
+    };
+    let r = s.run();
+    assert_eq!(
+        precedence_subjects(&r, Severity::Error),
+        vec![format!("Pod inventory/{pod}")]
+    );
+}
+
+#[test]
+fn static_keys_in_pods_of_every_workload_kind() {
+    for kind in ["StatefulSet", "DaemonSet", "Job", "ReplicaSet"] {
+        let mut s = healthy();
+        // The pods belong to a workload of this kind, whose template lacks the keys.
+        let mut w = s.v("deployment").clone();
+        w["kind"] = json!(kind);
+        w["apiVersion"] = json!(if kind == "Job" { "batch/v1" } else { "apps/v1" });
+        w["metadata"]["name"] = json!("worker");
+        s.add("worker.json", w);
+        for p in s.pods() {
+            p["metadata"]["ownerReferences"][0]["kind"] = json!(kind);
+            p["metadata"]["ownerReferences"][0]["name"] = json!("worker");
+            let env = p["spec"]["containers"][0]["env"].as_array_mut().unwrap();
+            env.extend(keys_env().as_array().unwrap().iter().cloned());
+        }
+        let r = s.run();
+        let subjects = precedence_subjects(&r, Severity::Error);
+        assert_eq!(subjects.len(), 3, "{kind}: {}", dump(&r));
+        assert!(
+            subjects.iter().all(|s| s.starts_with("Pod ")),
+            "{kind}: {subjects:?}"
+        );
+    }
+}
