@@ -168,6 +168,7 @@ pub fn template(id: &str) -> Option<&'static str> {
         "sdk-unsupported" => "container `{container}` of {kind} {namespace}/{name} uses {sdk} {version} (from {evidence}); no version of it {reads}: {consequence} [{source}]",
         "sdk-missing-module" => "container `{container}` of {kind} {namespace}/{name} has {sdk} {version} without its `{module}` module (from {evidence}): web identity fails with \"{error}\" and {consequence} [{source}]",
         "sdk-below-documented" => "container `{container}` of {kind} {namespace}/{name} uses {sdk} {version} (from {evidence}); it works, but AWS documents {minimum} as the minimum [{source}]",
+        "sdk-documented-unsupported" => "container `{container}` of {kind} {namespace}/{name} uses {sdk} {version} (from {evidence}): the SDK's own changelog says this version {reads}, but AWS's documentation says no version of {sdk} does; it should work, outside AWS's documented support (the two sources disagree) [{source}]",
         "sdk-undetermined" => "container `{container}` of {kind} {namespace}/{name}: whether {sdk} {version} (from {evidence}) {reads} is not checked: {why}",
         "sdk-release-ok" => "container `{container}` of {kind} {namespace}/{name} runs {controller} {release}, which bundles {components}: it {reads}",
         "sdk-release-too-old" => "container `{container}` of {kind} {namespace}/{name} runs {controller} {release}, whose {component} is older than {minimum}, the first version that {reads}: {consequence} [{source}]",
