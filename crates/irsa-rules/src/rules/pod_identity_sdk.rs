@@ -10,7 +10,7 @@ use crate::registry::Rule;
 use irsa_knowledge::{knowledge, Feature, Verdict, VersionSpec};
 
 declare_rule!(PodIdentitySdk, code: "IRSA606", name: "pod-identity-sdk", cause: SdkTooOld, severity: Error,
-    summary: "The AWS SDK (or AWS CLI image) of pods that use EKS Pod Identity supports it.",
+    summary: "The SDK given by `--sdk NAME=VERSION` supports EKS Pod Identity, for every ServiceAccount with an association (images: IRSA408).",
     doc: include_str!("pod_identity_sdk.md"));
 
 /// The Pod Identity judgement of SDK `name` (a `--sdk` name, the same names as
@@ -80,7 +80,22 @@ impl Rule for PodIdentitySdk {
 
 #[cfg(test)]
 mod tests {
-    use super::too_old;
+    use super::{too_old, PodIdentitySdk};
+
+    #[test]
+    fn summary_and_doc_say_what_it_judges() {
+        // It judges `--sdk` only; images are sdk-too-old's (IRSA408).
+        let m = PodIdentitySdk::META;
+        assert!(m.summary.contains("--sdk"), "{}", m.summary);
+        assert!(
+            !m.summary.to_lowercase().contains("image of"),
+            "{}",
+            m.summary
+        );
+        assert!(m.doc.contains("IRSA408"));
+        let fix = m.doc.split("## Fix").nth(1).unwrap();
+        assert!(fix.contains("--sdk"), "{fix}");
+    }
 
     #[test]
     fn versions_from_the_knowledge_data() {
