@@ -1268,6 +1268,27 @@ fn audience_written_by_hand_in_every_kind_of_spec() {
     assert!(f[0].fix.iter().any(
         |x| x.command.as_deref() == Some("kubectl edit deployment/inventory-api -n inventory")
     ));
+    // `--pod`: the workload is not judged, yet its template still shows the audience was
+    // written there: the fix edits the template, a restart alone would not help.
+    let pod = s.v("pods")["items"][0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.scope = Scope {
+        pod: Some(pod),
+        ..Scope::default()
+    };
+    let r = s.run();
+    let f = audience_findings(&r);
+    assert_eq!(f.len(), 1, "{}", dump(&r));
+    assert!(
+        f[0].message.render().contains("never replaces"),
+        "{}",
+        dump(&r)
+    );
+    assert!(f[0].fix.iter().any(
+        |x| x.command.as_deref() == Some("kubectl edit deployment/inventory-api -n inventory")
+    ));
     // An init container of a bare pod reading a volume of its own at a preset path.
     let mut s = healthy();
     let bare = {
