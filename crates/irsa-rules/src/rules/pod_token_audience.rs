@@ -37,6 +37,7 @@ use crate::messages::Message;
 use crate::registry::Rule;
 use crate::rules::pod_helpers::{TOKEN_ENV, TOKEN_VOLUME};
 use crate::rules::pod_token_mount::projected_token;
+use crate::rules::trust_report::list;
 use irsa_model::{Container, Pod, PodSpec, ProjectedToken, Volume, Workload};
 use irsa_policy::{NearMiss, StsError, StsPrediction, DEFAULT_AUDIENCE};
 use std::collections::BTreeMap;
@@ -87,14 +88,6 @@ fn token_of<'s>(
         }
         None => None,
     }
-}
-
-fn list(values: &[String]) -> String {
-    values
-        .iter()
-        .map(|v| format!("`{v}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Why STS refuses a token with `audience` for this chain, and the cause; `None` when
