@@ -289,10 +289,7 @@ fn dedup(findings: &mut Vec<Finding>) {
                     let g: &Finding = &findings[k];
                     g.rule == f.rule && g.subject == f.subject && g.message.render() == text
                 };
-                let duplicate = equal(j)
-                    || shared_hash
-                        .iter()
-                        .any(|&(hk, k)| hk == h && equal(k));
+                let duplicate = equal(j) || shared_hash.iter().any(|&(hk, k)| hk == h && equal(k));
                 if !duplicate {
                     shared_hash.push((h, i));
                 }

@@ -267,7 +267,16 @@ mod occurs_tests {
     /// `occurs` agrees with building the string and searching for it, overlaps included.
     #[test]
     fn occurs_is_contains_of_the_built_string() {
-        let hays = ["aaa:", "x-aa", "python:3", "my-python-app", "aa", "", "é-a:b", "a:a:"];
+        let hays = [
+            "aaa:",
+            "x-aa",
+            "python:3",
+            "my-python-app",
+            "aa",
+            "",
+            "é-a:b",
+            "a:a:",
+        ];
         let needles = ["a", "aa", "python", "b", "é"];
         for h in hays {
             for n in needles {
