@@ -264,13 +264,9 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
 /// subject and text; findings whose hashes meet are compared in full, so a hash
 /// collision never drops a finding.
 fn dedup(findings: &mut Vec<Finding>) {
-    use std::hash::{BuildHasher, Hash, Hasher};
+    use std::hash::BuildHasher;
     let state = std::collections::hash_map::RandomState::new();
-    let key = |f: &Finding, text: &str| {
-        let mut h = state.build_hasher();
-        (f.rule, &f.subject, text).hash(&mut h);
-        h.finish()
-    };
+    let key = |f: &Finding, text: &str| state.hash_one((f.rule, &f.subject, text));
     // The first kept finding of each hash; the rare later ones that share a hash.
     let mut first: std::collections::HashMap<u64, usize> =
         std::collections::HashMap::with_capacity(findings.len());
