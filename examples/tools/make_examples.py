@@ -116,7 +116,7 @@ def deployment(ns, name, sa_name, image, replicas=2, env=None, security=None):
     return d
 
 def pods(ns, deploy, sa_name, image, role_arn, count=2, mutated=True, created="2024-04-15T21:11:11Z",
-         extra_env=None, rs_hash="6d4f8b7c9d", region=REGION):
+         extra_env=None, rs_hash="6d4f8b7c9d", region=REGION, audience=None):
     base = load("k8s/pods.json")["items"][0]
     items = []
     suffixes = ["x7k2p", "m4q9z", "b8w3n", "t5v1c"]
@@ -141,6 +141,11 @@ def pods(ns, deploy, sa_name, image, role_arn, count=2, mutated=True, created="2
                    {"name": "AWS_REGION", "value": region},
                    {"name": "AWS_ROLE_ARN", "value": role_arn},
                    {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"}]
+            if audience is not None:
+                # The webhook projects the ServiceAccount's eks.amazonaws.com/audience.
+                for v in spec["volumes"]:
+                    if v["name"] == "aws-iam-token":
+                        v["projected"]["sources"][0]["serviceAccountToken"]["audience"] = audience
         else:
             c["volumeMounts"] = [m for m in c["volumeMounts"] if m["name"] != "aws-iam-token"]
             spec["volumes"] = [v for v in spec["volumes"] if v["name"] != "aws-iam-token"]
@@ -273,7 +278,8 @@ allpods += pods("analytics", "spark", None, "ghcr.io/example/spark-job:3.5.1", N
 legacy = pods("legacy", "app", "app", "ghcr.io/example/legacy:0.9.0", None, count=1, mutated=False,
               extra_env=[{"name": "AWS_ROLE_ARN", "value": r_arn("legacy-app")}])["items"]
 allpods += legacy
-allpods += pods("ml", "trainer", "trainer", "ghcr.io/example/trainer:0.3.0", r_arn("ml-trainer"), count=1)["items"]
+allpods += pods("ml", "trainer", "trainer", "ghcr.io/example/trainer:0.3.0", r_arn("ml-trainer"), count=1,
+                audience="training.example.com")["items"]
 allpods += pods("kube-system", "external-dns", "external-dns", "registry.k8s.io/external-dns/external-dns:v0.14.2", None, count=1, mutated=False)["items"]
 allpods += pods("web", "frontend", "frontend", "ghcr.io/example/frontend:5.0.0", r_arn("web-frontend"),
                 extra_env=[{"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": "aws-keys", "key": "id"}}},

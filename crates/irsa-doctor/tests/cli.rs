@@ -946,7 +946,21 @@ fn report_leads_with_the_answer() {
     // Passes collapsed; the thumbprint note hidden; plurals right.
     assert!(!out.contains("✔ role arn:"), "{out}");
     // (The role's policy documents are not in the example: that gap is listed.)
-    assert!(out.contains("Roles ✔ 1 check passed"), "{out}");
+    assert!(
+        out.contains("Roles ? 1 not checked · ✔ 1 check passed"),
+        "{out}"
+    );
+    // A section's header leads with what is wrong in it: never a bare "passed" above an error.
+    assert!(
+        out.contains("ServiceAccounts ✘ 1 error · ✔ 3 checks passed"),
+        "{out}"
+    );
+    for l in out
+        .lines()
+        .filter(|l| l.contains("passed") && !l.starts_with(' '))
+    {
+        assert!(!l.starts_with("ServiceAccounts ✔"), "{l}");
+    }
     assert!(!out.contains("thumbprint"), "{out}");
     assert!(!out.contains("(s)"), "{out}");
     // One verdict, at the top: no second verdict block at the bottom.
@@ -1375,4 +1389,56 @@ fn explain_names_the_controller_release_behind_a_denied_action() {
             .contains("account 111122223333"),
         "{v:#}"
     );
+}
+
+#[test]
+fn section_headers_lead_with_what_is_wrong() {
+    let o = run(&[
+        "check",
+        "--snapshot",
+        &examples("many-problems"),
+        "--color",
+        "never",
+    ]);
+    let out = stdout(&o);
+    let titles = [
+        "Cluster & OIDC provider",
+        "Roles",
+        "ServiceAccounts",
+        "Workloads & pods",
+    ];
+    let lines: Vec<&str> = out.lines().collect();
+    let mut seen = 0;
+    for (i, l) in lines.iter().enumerate() {
+        let Some(title) = titles.iter().find(|t| l.starts_with(*t)) else {
+            continue;
+        };
+        seen += 1;
+        let body: Vec<&str> = lines[i + 1..]
+            .iter()
+            .take_while(|b| !b.is_empty())
+            .copied()
+            .collect();
+        let count = |mark: &str| {
+            body.iter()
+                .filter(|b| b.trim_start().starts_with(&format!("{mark} ")))
+                .count()
+        };
+        let header = &l[title.len()..];
+        for (mark, noun) in [("✘", "error"), ("!", "warning"), ("?", "not checked")] {
+            let n = count(mark);
+            if n > 0 {
+                assert!(
+                    header.contains(&format!("{mark} {n} {noun}")),
+                    "{l:?} above {n} {mark}:\n{}",
+                    body.join("\n")
+                );
+            }
+        }
+        // The counts come first: a "passed" never leads a header above a finding.
+        if body.iter().any(|b| b.starts_with("  ")) && header.contains('✔') {
+            assert!(!header.trim_start().starts_with('✔'), "{l:?}");
+        }
+    }
+    assert_eq!(seen, 4, "{out}");
 }

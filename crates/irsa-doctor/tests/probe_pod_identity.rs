@@ -37,18 +37,18 @@ struct World {
 /// The example's world; `drop_association` removes one ServiceAccount's association
 /// (from the EKS API and so from what is collected).
 fn world(drop_association: Option<&str>) -> Option<World> {
+    world_of(&example(), drop_association)
+}
+
+/// The world of a snapshot directory shaped like the example.
+fn world_of(dir: &std::path::Path, drop_association: Option<&str>) -> Option<World> {
     let Some(moto) = Moto::start(ACCOUNT) else {
         required("moto (pip install 'moto[server]')");
         return None;
     };
     let seed = Command::new("python3")
         .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/seed_moto.py"))
-        .args([
-            &moto.endpoint,
-            example().to_str().unwrap(),
-            CLUSTER,
-            "us-east-1",
-        ])
+        .args([&moto.endpoint, dir.to_str().unwrap(), CLUSTER, "us-east-1"])
         .output()
         .expect("python3 runs");
     assert!(
@@ -56,7 +56,7 @@ fn world(drop_association: Option<&str>) -> Option<World> {
         "seeding moto failed: {}",
         String::from_utf8_lossy(&seed.stderr)
     );
-    let mut config = PodIdentityConfig::from_snapshot(&example(), &moto.endpoint);
+    let mut config = PodIdentityConfig::from_snapshot(dir, &moto.endpoint);
     if let Some(sa) = drop_association {
         config.associations.retain(|a| a["serviceAccount"] != sa);
     }
@@ -67,7 +67,7 @@ fn world(drop_association: Option<&str>) -> Option<World> {
     ));
     let emu = EksPodIdentity::start(config);
     let kube = KubeServer::start(KubeConfig {
-        objects: objects_from_snapshot(&example()),
+        objects: objects_from_snapshot(dir),
         tokens: Some(TokenIssuer::generate()),
         ..KubeConfig::default()
     });
@@ -154,6 +154,10 @@ fn a_pod_identity_service_account_gets_credentials_for_its_role() {
         format!("arn:aws:sts::{ACCOUNT}:assumed-role/shop-cart/eks-{CLUSTER}-cart")
     );
     assert_eq!(check(&v, "eks-auth")["status"], "pass");
+    // The offline prediction is stated and compared, as the IRSA probe does.
+    assert_eq!(v["predicted"], "success", "{v:#}");
+    assert_eq!(v["agreement"], true, "{v:#}");
+    assert!(v["disagreement"].is_null());
     let tags = v["session_tags"].as_array().unwrap();
     assert!(
         tags.contains(&Value::from("kubernetes-service-account=cart")),
@@ -164,6 +168,7 @@ fn a_pod_identity_service_account_gets_credentials_for_its_role() {
     let t = String::from_utf8_lossy(&text.stdout);
     assert!(t.contains("EKS Auth answered:   success"), "{t}");
     assert!(t.contains("assumed-role/shop-cart/"), "{t}");
+    assert!(t.contains("the offline prediction matches EKS Auth"), "{t}");
     // One EKS Auth call per probe, with the token of the audience EKS Auth expects.
     let calls: Vec<_> = w
         .emu
@@ -195,6 +200,15 @@ fn a_role_whose_trust_refuses_pods_eks_is_access_denied_and_explained() {
     assert_eq!(check(&v, "eks-auth")["status"], "fail");
     let err = v["sts"]["error"].as_str().unwrap();
     assert!(err.starts_with("AccessDeniedException: "), "{err}");
+    // Predicted offline from the same trust policy: the denial agrees (by its code).
+    assert!(
+        v["predicted"]
+            .as_str()
+            .unwrap()
+            .starts_with("AccessDeniedException"),
+        "{v:#}"
+    );
+    assert_eq!(v["agreement"], true, "{v:#}");
     assert_eq!(v["explained"]["family"]["id"], "eks-auth-access-denied");
     assert_eq!(v["explained"]["causes"][0]["cause"], "pod-identity-trust");
     let text = probe(&w, "search", false);
@@ -213,6 +227,15 @@ fn a_service_account_without_an_association_is_resource_not_found() {
     assert_eq!(check(&v, "association")["status"], "warn");
     let err = v["sts"]["error"].as_str().unwrap();
     assert!(err.starts_with("ResourceNotFoundException: "), "{err}");
+    // No association was collected: nothing is predicted, so nothing is compared.
+    assert!(
+        v["predicted"]
+            .as_str()
+            .unwrap()
+            .starts_with("not predicted: no EKS Pod Identity association of shop/cart"),
+        "{v:#}"
+    );
+    assert!(v["agreement"].is_null(), "{v:#}");
     assert_eq!(v["explained"]["family"]["id"], "eks-auth-not-found");
     assert_eq!(
         v["explained"]["causes"][0]["cause"],
@@ -291,4 +314,54 @@ fn the_official_eks_auth_client_reads_the_emulation() {
             .into_service_error();
         assert!(e.is_invalid_token_exception(), "{e:?}");
     });
+}
+
+/// Broken twin of the healthy probe: the trust policy's condition names another
+/// namespace (the model denies), while the emulation, which does not evaluate trust
+/// conditions, issues credentials: the probe states the disagreement as the IRSA probe does.
+#[test]
+fn a_trust_condition_the_emulator_lets_through_is_a_disagreement() {
+    let dir = std::env::temp_dir().join(format!("irsa-pi-disagree-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for e in std::fs::read_dir(example()).unwrap() {
+        let p = e.unwrap().path();
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        if p.file_name().unwrap() == "iam-get-role-shop-cart.json" {
+            assert!(text.contains("\"aws:RequestTag/kubernetes-namespace\": \"shop\""));
+            text = text.replace(
+                "\"aws:RequestTag/kubernetes-namespace\": \"shop\"",
+                "\"aws:RequestTag/kubernetes-namespace\": \"other\"",
+            );
+        }
+        std::fs::write(dir.join(p.file_name().unwrap()), text).unwrap();
+    }
+    let Some(w) = world_of(&dir, None) else {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    };
+    let o = probe(&w, "cart", true);
+    let v = json_of(&o);
+    assert_eq!(
+        v["sts"]["outcome"], "success",
+        "the emulation lets it through: {v:#}"
+    );
+    assert!(
+        v["predicted"]
+            .as_str()
+            .unwrap()
+            .starts_with("AccessDeniedException"),
+        "{v:#}"
+    );
+    assert_eq!(v["agreement"], false, "{v:#}");
+    let d = v["disagreement"].as_str().unwrap();
+    assert!(
+        d.contains("EKS Auth answered `success`") && d.contains("please report it"),
+        "{d}"
+    );
+    assert_eq!(o.status.code(), Some(1), "{v:#}");
+    let text = probe(&w, "cart", false);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("✘ model disagreement"));
+    assert_no_secrets(&w, &[&o, &text]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -127,7 +127,9 @@ pub struct Minimum {
     /// The first version with it; absent with `unsupported` or `all_versions`.
     #[serde(default)]
     pub version: Option<Version>,
-    /// No version supports it.
+    /// No version supports it. With `level = "documented"`: AWS's documentation says
+    /// so while the rows before it (from the SDK's own changelog) say versions from
+    /// their minimum work: judged a warning, not a failure (the sources disagree).
     #[serde(default)]
     pub unsupported: bool,
     /// Every version supports it.
@@ -214,7 +216,22 @@ impl Sdk {
     /// Judges one version for one feature.
     pub fn judge(&self, feature: Feature, version: &VersionSpec) -> Verdict {
         let mut verdict = Verdict::Supported;
+        // The last minimum this version meets (the evidence that it works).
+        let mut met: Option<&Minimum> = None;
         for m in self.minimums_of(feature) {
+            if m.unsupported && m.level == Level::Documented {
+                // The earlier rows passed: it works by the SDK's own account, while
+                // AWS's documentation calls it unsupported. Both sources are named.
+                if verdict == Verdict::Supported {
+                    verdict = Verdict::DocumentedUnsupported {
+                        source: match met {
+                            Some(w) => format!("{}; {}", w.source, m.source),
+                            None => m.source.clone(),
+                        },
+                    };
+                }
+                continue;
+            }
             if m.unsupported {
                 return Verdict::Unsupported {
                     source: m.source.clone(),
@@ -225,7 +242,7 @@ impl Sdk {
             }
             let Some(min) = &m.version else { continue };
             match (version.at_least(min), m.level) {
-                (Some(true), _) => {}
+                (Some(true), _) => met = Some(m),
                 (Some(false), Level::Required) => {
                     return Verdict::TooOld {
                         minimum: min.clone(),
@@ -282,6 +299,12 @@ pub enum Verdict {
         /// The documented minimum.
         minimum: Version,
         /// Its source.
+        source: String,
+    },
+    /// Works by the SDK's own changelog, but AWS's documentation says no version of
+    /// this SDK supports it (the sources disagree: a warning, never a pass).
+    DocumentedUnsupported {
+        /// Both sources, as the data file cites them.
         source: String,
     },
     /// No version of this SDK supports it.

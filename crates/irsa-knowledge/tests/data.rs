@@ -189,6 +189,29 @@ fn documented_minimums_read_as_the_eks_user_guide() {
         .unwrap()
         .judge(Feature::PodIdentity, &VersionSpec::Exact(v("1.33.0")));
     assert!(matches!(j, Verdict::BelowDocumented { .. }), "{j:?}");
+    // Java v1 and EKS Pod Identity: the SDK's changelog (1.12.746 added the agent's
+    // addresses and the token file) and the EKS user guide (v1 unsupported) disagree:
+    // below 1.12.746 it fails, from it on it is a warning naming both, never `Supported`.
+    let java1 = k.sdk("java1").unwrap();
+    let j = java1.judge(Feature::PodIdentity, &VersionSpec::Exact(v("1.12.746")));
+    match &j {
+        Verdict::DocumentedUnsupported { source } => {
+            assert!(
+                source.contains("does not support EKS Pod Identity"),
+                "{source}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!j.fails());
+    assert!(matches!(
+        java1.judge(Feature::PodIdentity, &VersionSpec::Exact(v("1.12.745"))),
+        Verdict::TooOld { .. }
+    ));
+    // A documented-unsupported row never turns another SDK's failure into a warning.
+    assert!(java1
+        .judge(Feature::PodIdentity, &VersionSpec::Exact(v("1.11.0")))
+        .fails());
     // Every --sdk name of the previous hard-coded table still resolves.
     for name in [
         "java2", "java", "go", "boto3", "botocore", "awscli", "js2", "js3", "node", "ruby", "cpp",

@@ -619,3 +619,30 @@ fn not_checked_notes_speak_of_inputs_not_of_a_live_cluster() {
     }
     assert!(sdk_notes > 0, "no SDK note was mapped");
 }
+
+#[test]
+fn pod_identity_agent_gap_says_what_lint_can_and_cannot_see() {
+    // The associations are in the repository; the agent (an EKS add-on's DaemonSet and
+    // its pods on the nodes) exists only in the running cluster: lint says so, and sends
+    // to `check`, never to a snapshot file or a kubectl listing it cannot read.
+    for name in ["eksctl/broken", "cloudformation/broken"] {
+        let r = run(name, aws_env(), None);
+        let notes: Vec<String> = r
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.rule == "IRSA604")
+            .map(|f| f.message.render())
+            .collect();
+        assert_eq!(notes.len(), 1, "{name}: {notes:?}");
+        let m = &notes[0];
+        assert!(
+            m.contains("not checked") && m.contains("lint reads manifests"),
+            "{m}"
+        );
+        assert!(m.contains("`irsa-doctor check`"), "{m}");
+        for live in ["snapshot", "kubectl get", "describe-addon", "aws_eks_addon"] {
+            assert!(!m.contains(live), "{name}: `{live}` in {m}");
+        }
+    }
+}

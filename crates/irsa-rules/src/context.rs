@@ -463,7 +463,30 @@ impl<'a> Context<'a> {
             Ok(r) => self.find_role(r),
             Err(_) => RoleState::NotCollected,
         };
-        let trust = match (&role_arn, &role, &self.cluster.issuer) {
+        let trust = self.trust_state(&role_arn, &role, &sub, &audience);
+        let prediction = self.predict_sts(annotation, &role_arn, &sub, &audience, &role, &trust);
+        SaIrsa {
+            sa,
+            annotation,
+            role_arn,
+            audience,
+            sub,
+            role,
+            trust,
+            prediction,
+            inferred: false,
+        }
+    }
+
+    /// The trust policy's answer for a token with this `sub` and audience.
+    fn trust_state(
+        &self,
+        role_arn: &Result<RoleArn, RoleArnError>,
+        role: &RoleState<'a>,
+        sub: &str,
+        audience: &str,
+    ) -> TrustState {
+        match (role_arn, role, &self.cluster.issuer) {
             (Err(e), _, _) => TrustState::NotEvaluable(format!("the role ARN is invalid: {e}")),
             (_, _, None) => TrustState::NotEvaluable("the cluster's OIDC issuer is unknown".into()),
             (_, RoleState::NotFound(why), _) => TrustState::NotEvaluable(why.clone()),
@@ -484,27 +507,26 @@ impl<'a> Context<'a> {
                         )
                         .to_string(),
                         issuer_host_path: issuer.host_path.clone(),
-                        sub: sub.clone(),
-                        aud: vec![audience.clone()],
+                        sub: sub.to_string(),
+                        aud: vec![audience.to_string()],
                         region: None,
                     };
                     let diagnosis = Box::new(diagnose(doc, &request));
                     TrustState::Diagnosed { request, diagnosis }
                 }
             },
-        };
-        let prediction = self.predict_sts(annotation, &role_arn, &sub, &audience, &role, &trust);
-        SaIrsa {
-            sa,
-            annotation,
-            role_arn,
-            audience,
-            sub,
-            role,
-            trust,
-            prediction,
-            inferred: false,
         }
+    }
+
+    /// The same chain as `i` (role, provider, trust policy, `sub`) judged for a token
+    /// with another audience: the one a running pod's projected token actually carries,
+    /// which can differ from the ServiceAccount's current `eks.amazonaws.com/audience`
+    /// (the webhook sets it only at pod creation) or be written by hand in a pod spec.
+    pub fn judge_audience(&self, i: &SaIrsa<'a>, audience: &str) -> (TrustState, StsPrediction) {
+        let trust = self.trust_state(&i.role_arn, &i.role, &i.sub, audience);
+        let prediction =
+            self.predict_sts(i.annotation, &i.role_arn, &i.sub, audience, &i.role, &trust);
+        (trust, prediction)
     }
 
     /// Looks a role up: in the snapshot, known absent (and why), or not collected.

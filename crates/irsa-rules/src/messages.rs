@@ -187,6 +187,9 @@ pub fn template(id: &str) -> Option<&'static str> {
         "pod-not-mutated" => "pod {namespace}/{pod} runs as annotated ServiceAccount {sa} but has no {missing}{reason}",
         "pod-stale-role" => "pod {namespace}/{pod} still has AWS_ROLE_ARN={injected}, but ServiceAccount {sa} is now annotated with {current}: pods keep the role they were created with",
         "pod-token-mount" => "container `{container}` of {kind} {namespace}/{name}{pods} has {var}={path}, but {problem}{skipped}: {consequence}",
+        "pod-token-audience" => "{what}: container `{container}` reads a token with audience `{audience}` ({origin}), while ServiceAccount {sa} asks for `{expected}`; {why}",
+        "pod-token-audience-unset" => "{what}: container `{container}` reads its token from volume `{volume}`, which sets no audience, so the token carries the API server's own identifier, not `{expected}` (what ServiceAccount {sa} asks for); an IAM OIDC provider's audiences normally do not include it",
+        "pod-token-audience-ok" => "{what} reads a token with audience `{audience}` (ServiceAccount {sa} now asks for `{expected}`); the provider and the trust policy accept it",
         "pod-token-mount-ok" => "{count} pod(s) of {sa} mount the token file their containers name",
         "pod-mutated-ok" => "{count} pod(s) of {sa} carry AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and the aws-iam-token volume",
         "env-preset-half" => "container `{container}` of {kind} {namespace}/{workload} sets {set} itself, so the webhook injects neither AWS_ROLE_ARN nor AWS_WEB_IDENTITY_TOKEN_FILE: {consequence}",
@@ -208,6 +211,7 @@ pub fn template(id: &str) -> Option<&'static str> {
         "sdk-unsupported" => "container `{container}` of {kind} {namespace}/{name} uses {sdk} {version} (from {evidence}); no version of it {reads}: {consequence} [{source}]",
         "sdk-missing-module" => "container `{container}` of {kind} {namespace}/{name} has {sdk} {version} without its `{module}` module (from {evidence}): web identity fails with \"{error}\" and {consequence} [{source}]",
         "sdk-below-documented" => "container `{container}` of {kind} {namespace}/{name} uses {sdk} {version} (from {evidence}); it works, but AWS documents {minimum} as the minimum [{source}]",
+        "sdk-documented-unsupported" => "container `{container}` of {kind} {namespace}/{name} uses {sdk} {version} (from {evidence}): the SDK's own changelog says this version {reads}, but AWS's documentation says no version of {sdk} does; it should work, outside AWS's documented support (the two sources disagree) [{source}]",
         "sdk-undetermined" => "container `{container}` of {kind} {namespace}/{name}: whether {sdk} {version} (from {evidence}) {reads} is not checked: {why}",
         "sdk-release-ok" => "container `{container}` of {kind} {namespace}/{name} runs {controller} {release}, which bundles {components}: it {reads}",
         "sdk-release-too-old" => "container `{container}` of {kind} {namespace}/{name} runs {controller} {release}, whose {component} is older than {minimum}, the first version that {reads}: {consequence} [{source}]",
@@ -251,7 +255,7 @@ pub fn template(id: &str) -> Option<&'static str> {
         "lint-gap-pi-described" => "EKS Pod Identity association {id} of {namespace}/{name} is declared without its role: its role, target role and session tags are not checked; lint the infrastructure code that declares it in full (aws_eks_pod_identity_association, AWS::EKS::PodIdentityAssociation) with the rest",
         "lint-gap-pi-role" => "role {role} of the EKS Pod Identity association of {namespace}/{name} is not declared by the inputs: its existence and trust policy are not checked; lint the infrastructure code that creates it (a Terraform plan, a CloudFormation template) with the rest",
         "lint-gap-pi-listed" => "pods of ServiceAccount {namespace}/{name} carry EKS Pod Identity variables but no input declares the cluster's EKS Pod Identity associations: which role they get is not checked; lint the infrastructure code that declares them (aws_eks_pod_identity_association, AWS::EKS::PodIdentityAssociation) with the rest",
-        "lint-gap-pi-agent" => "whether the eks-pod-identity-agent runs is not checked: no input installs it; lint the infrastructure code that installs the eks-pod-identity-agent add-on (aws_eks_addon, AWS::EKS::Addon) with the rest",
+        "lint-gap-pi-agent" => "whether the eks-pod-identity-agent runs (installed, on the host network, ready on each pod's node) is not checked: lint reads manifests and infrastructure code, which show the EKS Pod Identity associations but not the agent, an EKS add-on whose DaemonSet and pods exist only in the running cluster; `irsa-doctor check` against the cluster reads the add-on and the agent's pods",
         // `lint` of an eksctl ClusterConfig (eksctl pkg/apis/eksctl.io/v1alpha5: `iam.withOIDC`
         // defaults to disabled, and ValidateClusterConfig refuses iam.serviceAccounts without it).
         "eksctl-without-oidc" => "ClusterConfig {cluster} declares {count} iam.serviceAccounts but {how}: eksctl refuses the file, and without the cluster's IAM OIDC provider STS accepts none of its ServiceAccounts' tokens",

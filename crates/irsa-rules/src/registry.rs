@@ -83,6 +83,7 @@ pub fn all_rules() -> Vec<&'static dyn Rule> {
         &rules::pod_not_mutated::PodNotMutated,
         &rules::pod_stale_role::PodStaleRole,
         &rules::pod_token_mount::PodTokenMount,
+        &rules::pod_token_audience::PodTokenAudience,
         &rules::env_preset_conflict::EnvPresetConflict,
         &rules::credential_precedence::CredentialPrecedenceRule,
         &rules::token_file_permission::TokenFilePermission,

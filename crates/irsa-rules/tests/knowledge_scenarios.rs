@@ -1335,3 +1335,61 @@ fn karpenter_permissions_by_release() {
         "{m}"
     );
 }
+
+#[test]
+fn java_v1_and_pod_identity_sources_disagree() {
+    // The SDK's changelog: 1.12.746 added the agent's addresses and the token file; the
+    // EKS user guide's current page: Java v1 does not support EKS Pod Identity. Below
+    // 1.12.746 it fails (error); from it on, a warning naming both sources, never a pass.
+    let pia = json!({"associations": [{"clusterName": "orders-use2", "namespace": "inventory", "serviceAccount": "inventory-api",
+        "associationArn": "arn:aws:eks:us-east-2:391252439823:podidentityassociation/orders-use2/a-1", "associationId": "a-1"}]});
+    let mut w = healthy();
+    w.add("pia.json", pia.clone()).image("amazoncorretto:17");
+    w.exec(
+        "ls /app/lib",
+        "aws-java-sdk-core-1.12.745.jar\naws-java-sdk-sts-1.12.745.jar\n",
+    );
+    too_old(&w, "1.12.745");
+    let mut w = healthy();
+    w.add("pia.json", pia).image("amazoncorretto:17");
+    w.exec(
+        "ls /app/lib",
+        "aws-java-sdk-core-1.12.790.jar\naws-java-sdk-sts-1.12.790.jar\n",
+    );
+    let r = w.run();
+    assert!(sdk_errors(&r).is_empty(), "{}", dump(&r));
+    let f = rule(&r, "IRSA408");
+    let warn = f
+        .iter()
+        .find(|f| f.severity == Severity::Warning)
+        .unwrap_or_else(|| panic!("{}", dump(&r)));
+    let m = warn.message.render();
+    assert!(m.contains("1.12.790"), "{m}");
+    assert!(
+        m.contains("changelog") && m.contains("sources disagree"),
+        "{m}"
+    );
+    assert!(
+        m.contains("CHANGELOG.md, 1.12.746") && m.contains("pod-id-minimum-sdk"),
+        "{m}"
+    );
+    assert!(
+        !r.passes.iter().any(|p| p.rule == "IRSA408"),
+        "never a pass"
+    );
+    // Web identity is unaffected: the same jar is simply supported for IRSA.
+    let mut w = healthy();
+    w.image("amazoncorretto:17");
+    w.exec(
+        "ls /app/lib",
+        "aws-java-sdk-core-1.12.790.jar\naws-java-sdk-sts-1.12.790.jar\n",
+    );
+    let r = w.run();
+    assert!(
+        rule(&r, "IRSA408")
+            .iter()
+            .all(|f| f.severity != Severity::Warning),
+        "{}",
+        dump(&r)
+    );
+}

@@ -697,6 +697,8 @@ fn tricky_but_healthy_setups_have_no_error() {
                     json!(["sts.amazonaws.com", "inventory.example.com"]);
                 s.statement()["Condition"]["StringEquals"][format!("{ISS}:aud")] =
                     json!("inventory.example.com");
+                // As the webhook projects it into pods created after the annotation.
+                set_pod_audience(s, Some("inventory.example.com"));
             }),
         ),
         (
@@ -1116,6 +1118,360 @@ fn only_the_reads_own_code_proves_a_role_missing() {
                 .iter()
                 .any(|f| f.cause == Cause::CollectionGap && f.rule == "IRSA101"),
             "{error}"
+        );
+    }
+}
+
+// ---- The audience a running pod's token actually carries (IRSA412) ----
+
+fn set_pod_audience(s: &mut Scenario, audience: Option<&str>) {
+    for p in s.pods() {
+        for v in p["spec"]["volumes"].as_array_mut().unwrap() {
+            if v["name"] == "aws-iam-token" {
+                let t = &mut v["projected"]["sources"][0]["serviceAccountToken"];
+                match audience {
+                    Some(a) => t["audience"] = json!(a),
+                    None => {
+                        t.as_object_mut().unwrap().remove("audience");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn audience_findings(r: &irsa_rules::Report) -> Vec<&irsa_rules::Finding> {
+    r.findings.iter().filter(|f| f.rule == "IRSA412").collect()
+}
+
+#[test]
+fn pods_keep_an_old_audience_the_provider_refuses() {
+    // The ServiceAccount asks for the default audience (and that chain works), but its
+    // running pods were created while it asked for `vault`: their tokens say `vault`.
+    let mut s = healthy();
+    set_pod_audience(&mut s, Some("vault"));
+    let r = s.run();
+    expect(&r, &[Cause::OidcProviderAudience], &[Cause::TrustAud]);
+    let f = audience_findings(&r);
+    assert_eq!(f.len(), 1, "{}", dump(&r));
+    let f = f[0];
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(
+        f.predicted_error.as_deref(),
+        Some("InvalidIdentityToken: Incorrect token audience")
+    );
+    assert_eq!(
+        (
+            f.subject.kind.as_str(),
+            f.subject.namespace.as_deref(),
+            f.subject.name.as_str()
+        ),
+        ("Deployment", Some("inventory"), "inventory-api")
+    );
+    let m = f.message.render();
+    assert!(m.contains("`vault`") && m.contains("3 pods"), "{m}");
+    assert!(m.contains("`sts.amazonaws.com`"), "{m}");
+    assert_eq!(
+        f.fix.last().unwrap().command.as_deref(),
+        Some("kubectl rollout restart deployment/inventory-api -n inventory")
+    );
+    // The ServiceAccount's verdict is judged with what its pods carry: it fails.
+    assert_eq!(
+        r.chains[0].verdict.status,
+        irsa_rules::verdict::Status::Fails
+    );
+    assert_eq!(r.chains[0].verdict.rule, Some("IRSA412"));
+}
+
+#[test]
+fn pods_with_an_old_audience_the_trust_policy_refuses() {
+    // The provider lists both audiences, so the trust policy's `:aud` decides.
+    let mut s = healthy();
+    s.v("provider")["output"]["ClientIDList"] = json!(["sts.amazonaws.com", "vault"]);
+    set_pod_audience(&mut s, Some("vault"));
+    let r = s.run();
+    expect(&r, &[Cause::TrustAud], &[Cause::OidcProviderAudience]);
+    let f = audience_findings(&r)[0];
+    assert_eq!(f.cause, Cause::TrustAud);
+    assert_eq!(
+        f.predicted_error.as_deref(),
+        Some("AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity")
+    );
+    assert!(f
+        .message
+        .render()
+        .contains("demands `:aud` `sts.amazonaws.com`"));
+}
+
+#[test]
+fn pods_with_another_audience_that_is_accepted_are_healthy() {
+    // Healthy twins: the pods' audience is what the ServiceAccount asks for; or it
+    // differs, but the provider and the trust policy accept it too.
+    let r = healthy().run();
+    assert!(audience_findings(&r).is_empty(), "{}", dump(&r));
+    assert!(!r.passes.iter().any(|p| p.rule == "IRSA412"));
+    let mut s = healthy();
+    s.v("provider")["output"]["ClientIDList"] = json!(["sts.amazonaws.com", "vault"]);
+    s.statement()["Condition"]["StringEquals"][format!("{ISS}:aud")] =
+        json!(["sts.amazonaws.com", "vault"]);
+    set_pod_audience(&mut s, Some("vault"));
+    let r = s.run();
+    expect(&r, &[], &[Cause::OidcProviderAudience, Cause::TrustAud]);
+    assert!(audience_findings(&r).is_empty(), "{}", dump(&r));
+    assert!(r.passes.iter().any(|p| p.rule == "IRSA412"));
+    assert_eq!(
+        r.chains[0].verdict.status,
+        irsa_rules::verdict::Status::Works
+    );
+}
+
+#[test]
+fn annotation_changed_to_a_refused_audience_while_pods_keep_the_default() {
+    // The reverse: the ServiceAccount now asks for `vault` (refused: IRSA003 on the
+    // provider), its running pods still carry `sts.amazonaws.com`, which works today.
+    let mut s = healthy();
+    s.sa_annotations()["eks.amazonaws.com/audience"] = json!("vault");
+    let r = s.run();
+    expect(&r, &[Cause::OidcProviderAudience], &[]);
+    assert!(audience_findings(&r).is_empty(), "{}", dump(&r));
+    assert!(r.passes.iter().any(|p| p.rule == "IRSA412"));
+    // Both refused: the fix corrects the annotation first, then recreates the pods.
+    let mut s = healthy();
+    s.sa_annotations()["eks.amazonaws.com/audience"] = json!("vault");
+    set_pod_audience(&mut s, Some("other"));
+    let r = s.run();
+    let f = audience_findings(&r)[0];
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(
+        f.fix[0].command.as_deref(),
+        Some("kubectl annotate serviceaccount -n inventory inventory-api eks.amazonaws.com/audience-")
+    );
+}
+
+#[test]
+fn audience_written_by_hand_in_every_kind_of_spec() {
+    // A pod template with its own `aws-iam-token` volume: the webhook never replaces
+    // it, so a restart does not help; judged on the template (lint sees it too).
+    let mut s = healthy();
+    set_pod_audience(&mut s, Some("vault"));
+    s.template()["volumes"] = json!([{"name": "aws-iam-token", "projected": {"sources": [
+        {"serviceAccountToken": {"audience": "vault", "expirationSeconds": 86400, "path": "token"}}]}}]);
+    let r = s.run();
+    let f = audience_findings(&r);
+    assert_eq!(f.len(), 1, "{}", dump(&r));
+    assert_eq!(f[0].subject.kind, "Deployment");
+    let m = f[0].message.render();
+    assert!(
+        m.contains("pod template") && m.contains("never replaces"),
+        "{m}"
+    );
+    assert!(f[0].fix.iter().any(
+        |x| x.command.as_deref() == Some("kubectl edit deployment/inventory-api -n inventory")
+    ));
+    // `--pod`: the workload is not judged, yet its template still shows the audience was
+    // written there: the fix edits the template, a restart alone would not help.
+    let pod = s.v("pods")["items"][0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.scope = Scope {
+        pod: Some(pod),
+        ..Scope::default()
+    };
+    let r = s.run();
+    let f = audience_findings(&r);
+    assert_eq!(f.len(), 1, "{}", dump(&r));
+    assert!(
+        f[0].message.render().contains("never replaces"),
+        "{}",
+        dump(&r)
+    );
+    assert!(f[0].fix.iter().any(
+        |x| x.command.as_deref() == Some("kubectl edit deployment/inventory-api -n inventory")
+    ));
+    // An init container of a bare pod reading a volume of its own at a preset path.
+    let mut s = healthy();
+    let bare = {
+        let mut p = s.v("pods")["items"][0].clone();
+        p["metadata"]["name"] = json!("debug");
+        p["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("ownerReferences");
+        let mut c = p["spec"]["containers"][0].clone();
+        c["name"] = json!("fetch");
+        c["env"] = json!([{"name": "AWS_ROLE_ARN", "value": ROLE},
+            {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/aws/token"}]);
+        c["volumeMounts"] = json!([{"name": "my-token", "mountPath": "/aws"}]);
+        p["spec"]["initContainers"] = json!([c]);
+        p["spec"]["volumes"].as_array_mut().unwrap().push(json!({"name": "my-token", "projected": {"sources": [
+            {"serviceAccountToken": {"audience": "https://kubernetes.default.svc", "path": "token"}}]}}));
+        p
+    };
+    s.v("pods")["items"]
+        .as_array_mut()
+        .unwrap()
+        .push(bare.clone());
+    let r = s.run();
+    let f = audience_findings(&r);
+    assert_eq!(f.len(), 1, "{}", dump(&r));
+    assert_eq!(
+        (f[0].subject.kind.as_str(), f[0].subject.name.as_str()),
+        ("Pod", "debug")
+    );
+    assert!(f[0].message.render().contains("container `fetch`"));
+    assert_eq!(
+        f[0].predicted_error.as_deref(),
+        Some("InvalidIdentityToken: Incorrect token audience")
+    );
+    // No audience at all: the API server's own identifier, a warning (never a pass).
+    let mut s = healthy();
+    let mut p = bare;
+    p["spec"]["volumes"]
+        .as_array_mut()
+        .unwrap()
+        .last_mut()
+        .unwrap()["projected"]["sources"][0]["serviceAccountToken"]
+        .as_object_mut()
+        .unwrap()
+        .remove("audience");
+    s.v("pods")["items"].as_array_mut().unwrap().push(p);
+    let r = s.run();
+    let f = audience_findings(&r);
+    assert_eq!(f.len(), 1, "{}", dump(&r));
+    assert_eq!(f[0].severity, Severity::Warning);
+    assert_ne!(
+        r.chains[0].verdict.status,
+        irsa_rules::verdict::Status::Works
+    );
+}
+
+// ---- Pods are judged from their own spec (static keys a template lacks) ----
+
+fn keys_env() -> serde_json::Value {
+    json!([
+        {"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": "k", "key": "id"}}},
+        {"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+    ])
+}
+
+fn precedence_subjects(r: &irsa_rules::Report, severity: Severity) -> Vec<String> {
+    r.findings
+        .iter()
+        .filter(|f| f.cause == Cause::CredentialPrecedence && f.severity == severity)
+        .map(|f| f.subject.display())
+        .collect()
+}
+
+#[test]
+fn static_keys_in_pods_that_their_template_lacks() {
+    // Pods of a ReplicaSet (another revision, or edited) carry keys the Deployment's
+    // template does not: the pods are what run, so they are judged.
+    let mut s = healthy();
+    for p in s.pods() {
+        let env = p["spec"]["containers"][0]["env"].as_array_mut().unwrap();
+        env.extend(keys_env().as_array().unwrap().iter().cloned());
+    }
+    let r = s.run();
+    expect(&r, &[Cause::CredentialPrecedence], &[]);
+    let subjects = precedence_subjects(&r, Severity::Error);
+    assert_eq!(subjects.len(), 3, "{}", dump(&r));
+    assert!(
+        subjects.iter().all(|s| s.starts_with("Pod inventory/")),
+        "{subjects:?}"
+    );
+    let f = finding(&r, Cause::CredentialPrecedence);
+    assert_eq!(
+        f.fix.last().unwrap().command.as_deref(),
+        Some("kubectl rollout restart deployment/inventory-api -n inventory")
+    );
+    assert_eq!(r.chains[0].verdict.status, irsa_rules::Status::Fails);
+    let all = format!(
+        "{:?}",
+        r.findings
+            .iter()
+            .map(|f| f.message.render())
+            .collect::<Vec<_>>()
+    );
+    assert!(!all.contains("wJalrXUtnFEMI"), "a secret value was printed");
+    // envFrom a Secret in an init container of the pods only: reported on the pods.
+    let mut s = healthy();
+    for p in s.pods() {
+        let mut c = p["spec"]["containers"][0].clone();
+        c["name"] = json!("init");
+        c["envFrom"] = json!([{"secretRef": {"name": "aws-keys"}}]);
+        p["spec"]["initContainers"] = json!([c]);
+    }
+    let r = s.run();
+    let infos = precedence_subjects(&r, Severity::Info);
+    assert_eq!(infos.len(), 3, "{}", dump(&r));
+    assert!(infos.iter().all(|s| s.starts_with("Pod inventory/")));
+}
+
+#[test]
+fn static_keys_in_the_template_are_reported_once_on_the_workload() {
+    // Healthy twin of the above: the keys are in the template too, so the pods add
+    // nothing; the Deployment is reported, once.
+    let mut s = healthy();
+    s.template()["containers"][0]["env"] = keys_env();
+    for p in s.pods() {
+        let env = p["spec"]["containers"][0]["env"].as_array_mut().unwrap();
+        env.extend(keys_env().as_array().unwrap().iter().cloned());
+    }
+    let r = s.run();
+    assert_eq!(
+        precedence_subjects(&r, Severity::Error),
+        vec!["Deployment inventory/inventory-api".to_string()],
+        "{}",
+        dump(&r)
+    );
+    // And no keys anywhere: nothing.
+    let r = healthy().run();
+    assert!(precedence_subjects(&r, Severity::Error).is_empty());
+    // `--pod`: the workload is not judged, so the pod is, for everything.
+    let mut s = healthy();
+    s.template()["containers"][0]["env"] = keys_env();
+    for p in s.pods() {
+        let env = p["spec"]["containers"][0]["env"].as_array_mut().unwrap();
+        env.extend(keys_env().as_array().unwrap().iter().cloned());
+    }
+    let pod = s.v("pods")["items"][0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.scope = Scope {
+        pod: Some(pod.clone()),
+        ..Scope::default()
+    };
+    let r = s.run();
+    assert_eq!(
+        precedence_subjects(&r, Severity::Error),
+        vec![format!("Pod inventory/{pod}")]
+    );
+}
+
+#[test]
+fn static_keys_in_pods_of_every_workload_kind() {
+    for kind in ["StatefulSet", "DaemonSet", "Job", "ReplicaSet"] {
+        let mut s = healthy();
+        // The pods belong to a workload of this kind, whose template lacks the keys.
+        let mut w = s.v("deployment").clone();
+        w["kind"] = json!(kind);
+        w["apiVersion"] = json!(if kind == "Job" { "batch/v1" } else { "apps/v1" });
+        w["metadata"]["name"] = json!("worker");
+        s.add("worker.json", w);
+        for p in s.pods() {
+            p["metadata"]["ownerReferences"][0]["kind"] = json!(kind);
+            p["metadata"]["ownerReferences"][0]["name"] = json!("worker");
+            let env = p["spec"]["containers"][0]["env"].as_array_mut().unwrap();
+            env.extend(keys_env().as_array().unwrap().iter().cloned());
+        }
+        let r = s.run();
+        let subjects = precedence_subjects(&r, Severity::Error);
+        assert_eq!(subjects.len(), 3, "{kind}: {}", dump(&r));
+        assert!(
+            subjects.iter().all(|s| s.starts_with("Pod ")),
+            "{kind}: {subjects:?}"
         );
     }
 }

@@ -599,11 +599,7 @@ pub async fn probe(
 
     // 4. Prediction, then STS.
     let prediction = predict_for_token(snap, &role_arn, &jwt.claims, jwks_problem);
-    r.predicted = Some(match &prediction {
-        StsPrediction::Success { .. } => "success".to_string(),
-        StsPrediction::Error(e) => e.text(),
-        StsPrediction::Undetermined { why, .. } => format!("not predicted: {why}"),
-    });
+    r.predicted = Some(predicted_text(&prediction));
     let answer = aws.assume_web_identity(&role_arn, &token, stats).await;
     drop(token);
     r.sts = Some(match &answer {
@@ -628,18 +624,7 @@ pub async fn probe(
             format!("AssumeRoleWithWebIdentity answered {}", f.text()),
         ),
     }
-    let agree = compare(&prediction, &answer);
-    r.agreement = agree;
-    if agree == Some(false) {
-        r.disagreement = Some(format!(
-            "model disagreement: irsa-doctor predicted `{}`, STS answered `{}`. Either the offline model is wrong (a bug in irsa-doctor: please report it with this report, which holds no token, and an `irsa-doctor collect` bundle) or STS is not AWS (an emulator that accepts any token).",
-            r.predicted.clone().unwrap_or_default(),
-            match &answer {
-                Ok(_) => "success".to_string(),
-                Err(f) => f.text(),
-            }
-        ));
-    }
+    state_agreement(&mut r, &prediction, answer.as_ref().map(|_| ()), "STS");
 
     // 5. Test pod (opt-in).
     if let Some(tp) = &opts.test_pod {
@@ -661,15 +646,49 @@ fn role_arn_provider_thumbprints(
         .clone()
 }
 
-fn compare(
+/// The offline prediction as the report shows it (`success`, the error, or why not).
+fn predicted_text(prediction: &StsPrediction) -> String {
+    match prediction {
+        StsPrediction::Success { .. } => "success".to_string(),
+        StsPrediction::Error(e) => e.text(),
+        StsPrediction::Undetermined { why, .. } => format!("not predicted: {why}"),
+    }
+}
+
+/// States, the same way for every mechanism, whether the offline prediction and the live
+/// answer agree: `predicted`, `agreement` (`None` when nothing was predicted) and, when
+/// they disagree, what to report. `service` answered (`STS` for IRSA's
+/// AssumeRoleWithWebIdentity, `EKS Auth` for EKS Pod Identity's AssumeRoleForPodIdentity).
+pub(crate) fn state_agreement(
+    r: &mut ProbeReport,
     prediction: &StsPrediction,
-    answer: &Result<crate::aws::WebIdentityAnswer, StsFailure>,
-) -> Option<bool> {
+    answer: Result<(), &StsFailure>,
+    service: &str,
+) {
+    r.predicted = Some(predicted_text(prediction));
+    let agree = compare(prediction, answer);
+    r.agreement = agree;
+    if agree == Some(false) {
+        r.disagreement = Some(format!(
+            "model disagreement: irsa-doctor predicted `{}`, {service} answered `{}`. Either the offline model is wrong (a bug in irsa-doctor: please report it with this report, which holds no token, and an `irsa-doctor collect` bundle) or {service} is not AWS (an emulator that accepts any token).",
+            r.predicted.clone().unwrap_or_default(),
+            match answer {
+                Ok(()) => "success".to_string(),
+                Err(f) => f.text(),
+            }
+        ));
+    }
+}
+
+/// Whether an answer is the one predicted. An access denial is compared by its code only
+/// (`AccessDenied` from STS, `AccessDeniedException` from EKS Auth): its wording is the
+/// service's and the agent's, not the model's.
+fn compare(prediction: &StsPrediction, answer: Result<(), &StsFailure>) -> Option<bool> {
     match (prediction, answer) {
         (StsPrediction::Undetermined { .. }, _) => None,
-        (StsPrediction::Success { .. }, Ok(_)) => Some(true),
+        (StsPrediction::Success { .. }, Ok(())) => Some(true),
         (StsPrediction::Error(p), Err(a)) => {
-            Some(p.code == a.code && (p.code == "AccessDenied" || p.message == a.message))
+            Some(p.code == a.code && (p.code.starts_with("AccessDenied") || p.message == a.message))
         }
         _ => Some(false),
     }

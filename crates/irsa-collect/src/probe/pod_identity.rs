@@ -16,6 +16,7 @@ use crate::aws::Aws;
 use crate::kubernetes::Kube;
 use crate::Stats;
 use irsa_model::Snapshot;
+use irsa_policy::StsPrediction;
 
 /// The audience EKS Pod Identity tokens carry (the webhook's projected volume).
 pub const AUDIENCE: &str = "pods.eks.amazonaws.com";
@@ -120,11 +121,13 @@ pub async fn probe(
         }
     }
 
-    // 2. EKS Auth.
+    // 2. The offline prediction, then EKS Auth; both stated the way the IRSA probe does.
+    let prediction = offline_prediction(snap, ns, name);
     let answer = aws
         .assume_role_for_pod_identity(&cluster, &token, stats)
         .await;
     drop(token);
+    super::state_agreement(&mut r, &prediction, answer.as_ref().map(|_| ()), "EKS Auth");
     match &answer {
         Ok(a) => {
             check(
@@ -193,6 +196,23 @@ pub async fn probe(
         }
     }
     r
+}
+
+/// What `check` predicts EKS Auth answers for this ServiceAccount's association (the
+/// same analysis as the Pod Identity rules and verdicts: `irsa_rules::pod_identity`):
+/// credentials for the role, `AccessDeniedException`, or not predicted (no association
+/// listed, its role or trust policy not read, a condition not knowable offline).
+fn offline_prediction(snap: &Snapshot, ns: &str, name: &str) -> StsPrediction {
+    let scope = irsa_rules::Scope::default();
+    let options = irsa_rules::Options::default();
+    let cx = irsa_rules::Context::new(snap, &scope, &options);
+    match irsa_rules::pod_identity::association_of(&cx, ns, name) {
+        Some(a) => irsa_rules::pod_identity::prediction(&irsa_rules::pod_identity::analyse(&cx, a)),
+        None => StsPrediction::Undetermined {
+            step: irsa_policy::sts::StsStep::TrustPolicy,
+            why: format!("no EKS Pod Identity association of {ns}/{name} is in the snapshot"),
+        },
+    }
 }
 
 /// The session tags EKS attaches to the role session (unless the association disables

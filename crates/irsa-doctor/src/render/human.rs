@@ -294,15 +294,42 @@ pub fn report(r: &Report, inputs: &InputReport, sources: &str, o: &Options) -> S
         if !list_passes {
             hidden_passes += passes.len();
         }
-        let passed = if !list_passes && !passes.is_empty() {
-            format!(
-                " {}",
-                st.paint("32", &format!("✔ {} check(s) passed", passes.len()))
-            )
-        } else {
+        // The header leads with what is wrong in the section (never a bare "passed"
+        // above an error), then the checks that passed.
+        let mut counts: Vec<String> = Vec::new();
+        let count = |pred: &dyn Fn(&Finding) -> bool| findings.iter().filter(|f| pred(f)).count();
+        let gap = |f: &Finding| f.cause == Cause::CollectionGap;
+        for (n, code, text) in [
+            (
+                count(&|f| !gap(f) && f.severity == Severity::Error),
+                "31;1",
+                "✘ {} error(s)",
+            ),
+            (
+                count(&|f| !gap(f) && f.severity == Severity::Warning),
+                "33;1",
+                "! {} warning(s)",
+            ),
+            (count(&gap), "36", "? {} not checked"),
+            (
+                count(&|f| !gap(f) && f.severity == Severity::Info),
+                "34",
+                "i {} note(s)",
+            ),
+        ] {
+            if n > 0 {
+                counts.push(st.paint(code, &text.replace("{}", &n.to_string())));
+            }
+        }
+        if !list_passes && !passes.is_empty() {
+            counts.push(st.paint("32", &format!("✔ {} check(s) passed", passes.len())));
+        }
+        let header = if counts.is_empty() {
             String::new()
+        } else {
+            format!(" {}", counts.join(" · "))
         };
-        let _ = writeln!(out, "\n{}{}", st.bold(title), plurals(&passed));
+        let _ = writeln!(out, "\n{}{}", st.bold(title), plurals(&header));
         // One block per subject, in order of first appearance.
         let mut subjects: Vec<&Subject> = Vec::new();
         let listed = passes

@@ -65,8 +65,13 @@ pub fn report(r: &ProbeReport, color: bool) -> String {
         Some(true) => {
             let _ = writeln!(
                 out,
-                "  {} the offline prediction matches STS",
-                paint(color, "32", "✔")
+                "  {} the offline prediction matches {}",
+                paint(color, "32", "✔"),
+                if r.mechanism == Some("pod-identity") {
+                    "EKS Auth"
+                } else {
+                    "STS"
+                }
             );
         }
         Some(false) => {

@@ -21,6 +21,7 @@ pub mod pod_identity_trust;
 pub mod pod_not_mutated;
 pub mod pod_service_account;
 pub mod pod_stale_role;
+pub mod pod_token_audience;
 pub mod pod_token_mount;
 pub mod regional_sts;
 pub mod role_exists;

@@ -10,7 +10,7 @@ use crate::registry::Rule;
 use irsa_knowledge::{knowledge, Feature, Verdict, VersionSpec};
 
 declare_rule!(PodIdentitySdk, code: "IRSA606", name: "pod-identity-sdk", cause: SdkTooOld, severity: Error,
-    summary: "The AWS SDK (or AWS CLI image) of pods that use EKS Pod Identity supports it.",
+    summary: "The SDK given by `--sdk NAME=VERSION` supports EKS Pod Identity, for every ServiceAccount with an association (images: IRSA408).",
     doc: include_str!("pod_identity_sdk.md"));
 
 /// The Pod Identity judgement of SDK `name` (a `--sdk` name, the same names as
@@ -18,8 +18,9 @@ declare_rule!(PodIdentitySdk, code: "IRSA606", name: "pod-identity-sdk", cause: 
 /// files of `irsa-knowledge` (each row cites the EKS user guide's minimum SDK page,
 /// https://docs.aws.amazon.com/eks/latest/userguide/pod-id-minimum-sdk.html):
 /// `Some((display name, Some(minimum)))` when older than the minimum,
-/// `Some((display name, None))` when no version supports it (Java v1), `None` when it
-/// does, or when the name or the version is unknown (not judged here).
+/// `Some((display name, None))` when no version supports it, `None` when it does, when
+/// the sources disagree (a warning, reported by sdk-too-old: Java v1 from 1.12.746), or
+/// when the name or the version is unknown (not judged here).
 pub fn too_old(name: &str, version: &str) -> Option<(&'static str, Option<String>)> {
     let sdk = knowledge().sdk_for_cli_name(name)?;
     let v = irsa_knowledge::Version::parse(version)?;
@@ -79,7 +80,22 @@ impl Rule for PodIdentitySdk {
 
 #[cfg(test)]
 mod tests {
-    use super::too_old;
+    use super::{too_old, PodIdentitySdk};
+
+    #[test]
+    fn summary_and_doc_say_what_it_judges() {
+        // It judges `--sdk` only; images are sdk-too-old's (IRSA408).
+        let m = PodIdentitySdk::META;
+        assert!(m.summary.contains("--sdk"), "{}", m.summary);
+        assert!(
+            !m.summary.to_lowercase().contains("image of"),
+            "{}",
+            m.summary
+        );
+        assert!(m.doc.contains("IRSA408"));
+        let fix = m.doc.split("## Fix").nth(1).unwrap();
+        assert!(fix.contains("--sdk"), "{fix}");
+    }
 
     #[test]
     fn versions_from_the_knowledge_data() {
@@ -95,9 +111,11 @@ mod tests {
         // Go v2 is judged by its config module (the data file's package).
         assert!(too_old("go2", "1.24.0").is_some());
         assert_eq!(too_old("go2", "1.25.0"), None);
-        // Java v1: the data row (1.12.746, with its sources) decides; the EKS user guide's
-        // current page says v1 does not support it at all (facts §1.6), see java1.toml.
+        // Java v1: below 1.12.746 (the SDK's changelog) it fails; from it on the EKS user
+        // guide's "unsupported" and the changelog disagree: a warning (sdk-too-old), not
+        // this rule's error. See java1.toml.
         assert!(too_old("java", "1.12.745").is_some());
+        assert_eq!(too_old("java", "1.12.746"), None);
         assert!(too_old("awscli2", "2.13.0").is_some());
         assert_eq!(too_old("awscli2", "2.15.0"), None);
         // Unknown names and versions are not judged here.

@@ -14,7 +14,7 @@ use crate::fixes::{recreate_pod, sh};
 use crate::messages::Message;
 use crate::registry::Rule;
 use crate::rules::pod_helpers::{skipped_containers, ROLE_ENV, TOKEN_ENV, TOKEN_VOLUME};
-use irsa_model::{Container, Pod, PodSpec, WorkloadKind};
+use irsa_model::{Container, Pod, PodSpec, ProjectedToken, Volume, WorkloadKind};
 use std::collections::BTreeMap;
 
 declare_rule!(PodTokenMount, code: "IRSA411", name: "pod-token-mount", cause: PodTokenMount, severity: Error,
@@ -97,6 +97,17 @@ pub fn token_file_provided(
     c: &Container,
     path: &str,
 ) -> Option<Result<(), Missing>> {
+    projected_token(spec, c, path).map(|r| r.map(|_| ()))
+}
+
+/// The projected ServiceAccount token container `c` reads at `path`, and the volume it
+/// is in: what the SDK actually sends to STS (its `audience` is the token's `aud`).
+/// `None` when the path cannot be decided (relative).
+pub fn projected_token<'s>(
+    spec: &'s PodSpec,
+    c: &Container,
+    path: &str,
+) -> Option<Result<(&'s Volume, &'s ProjectedToken), Missing>> {
     let windows = is_windows(spec);
     let Some(target) = segments(path, windows) else {
         // A Windows path (`C:\…`) on a Linux pod is a relative name that is not there.
@@ -126,12 +137,12 @@ pub fn token_file_provided(
         .map(relative_segments)
         .unwrap_or_default();
     inside.extend(target[at.len()..].iter().cloned());
-    if volume
+    if let Some(t) = volume
         .tokens
         .iter()
-        .any(|t| relative_segments(&t.path) == inside)
+        .find(|t| relative_segments(&t.path) == inside)
     {
-        return Some(Ok(()));
+        return Some(Ok((volume, t)));
     }
     Some(Err(Missing::NotAToken {
         volume: m.name.clone(),
@@ -347,7 +358,7 @@ fn fixes(cx: &Context<'_>, b: &Broken<'_>, kind: &str, name: &str, skipped: bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use irsa_model::{ProjectedToken, Volume, VolumeMount};
+    use irsa_model::VolumeMount;
 
     fn spec(mounts: &[(&str, &str, Option<&str>)], windows: bool) -> (PodSpec, Container) {
         let c = Container {

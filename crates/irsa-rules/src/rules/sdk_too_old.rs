@@ -240,6 +240,17 @@ fn report_assessment(
                 fnd.fix(r);
             }
         }
+        Verdict::DocumentedUnsupported { source } => {
+            // The sources disagree (the SDK's changelog: it works from its minimum;
+            // AWS's documentation: unsupported): a warning that says both, never a pass.
+            out.report(
+                &SdkTooOld::META,
+                w.subject(),
+                base("sdk-documented-unsupported").arg("source", source),
+            )
+            .severity(Severity::Warning)
+            .fix(Fix::advice(documented_unsupported_fix(&a.sdk.name, f)));
+        }
         Verdict::BelowDocumented { minimum, source } => {
             out.report(
                 &SdkTooOld::META,
@@ -263,6 +274,19 @@ fn report_assessment(
             fnd.cause = Cause::CollectionGap;
             fnd.severity(Severity::Info);
         }
+    }
+}
+
+/// The way out when AWS documents an SDK as unsupported for a feature that its own
+/// changelog says works.
+fn documented_unsupported_fix(sdk: &str, f: Feature) -> String {
+    match f {
+        Feature::PodIdentity => format!(
+            "to stay within AWS's documented support, move from {sdk} to an SDK the EKS user guide lists for EKS Pod Identity, or use IRSA for this ServiceAccount (annotate it with eks.amazonaws.com/role-arn and delete the Pod Identity association)"
+        ),
+        Feature::WebIdentity => format!(
+            "to stay within AWS's documented support, move from {sdk} to an SDK AWS documents for web identity"
+        ),
     }
 }
 
@@ -551,6 +575,15 @@ fn flags(cx: &Context<'_>, out: &mut Out) {
                     "{} does not support these credentials: use an SDK that does",
                     sdk.name
                 )));
+            }
+            Verdict::DocumentedUnsupported { source } => {
+                out.report(
+                    &SdkTooOld::META,
+                    subject,
+                    msg("sdk-documented-unsupported").arg("source", source),
+                )
+                .severity(Severity::Warning)
+                .fix(Fix::advice(documented_unsupported_fix(&sdk.name, feature)));
             }
             Verdict::BelowDocumented { minimum, source } => {
                 out.report(

@@ -12,7 +12,8 @@ use irsa_policy::{IssuerDifference, NearMiss, SubjectMiss, WebIdentityRequest};
 pub const ACCESS_DENIED: &str =
     "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity";
 
-fn list(values: &[String]) -> String {
+/// Values as a report lists them: `` `a`, `b` ``.
+pub(crate) fn list(values: &[String]) -> String {
     values
         .iter()
         .map(|v| format!("`{v}`"))
