@@ -188,9 +188,7 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
     for rule in all_rules() {
         rule.check(&cx, &mut out);
     }
-    let mut seen = std::collections::HashSet::new();
-    out.findings
-        .retain(|f| seen.insert((f.rule, f.subject.clone(), f.message.render())));
+    dedup(&mut out.findings);
     fix_target::finish(&mut out.findings, snap);
     let mut summary = Summary::default();
     for f in &out.findings {
@@ -258,6 +256,46 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
         nothing_checked: (!evaluated_something).then(|| blind(snap)),
         rejected_inputs: snap.inputs.rejected.len(),
     }
+}
+
+/// Drops a finding equal to an earlier one in rule, subject and rendered message (two
+/// rules' paths to one problem), keeping the first. A large cluster has tens of
+/// thousands of findings: the set holds a hash of each kept finding, not a copy of its
+/// subject and text; findings whose hashes meet are compared in full, so a hash
+/// collision never drops a finding.
+fn dedup(findings: &mut Vec<Finding>) {
+    use std::hash::BuildHasher;
+    let state = std::collections::hash_map::RandomState::new();
+    let key = |f: &Finding, text: &str| state.hash_one((f.rule, &f.subject, text));
+    // The first kept finding of each hash; the rare later ones that share a hash.
+    let mut first: std::collections::HashMap<u64, usize> =
+        std::collections::HashMap::with_capacity(findings.len());
+    let mut shared_hash: Vec<(u64, usize)> = Vec::new();
+    let mut keep = Vec::with_capacity(findings.len());
+    for (i, f) in findings.iter().enumerate() {
+        let text = f.message.render();
+        let h = key(f, &text);
+        let duplicate = match first.get(&h) {
+            None => {
+                first.insert(h, i);
+                false
+            }
+            Some(&j) => {
+                let equal = |k: usize| {
+                    let g: &Finding = &findings[k];
+                    g.rule == f.rule && g.subject == f.subject && g.message.render() == text
+                };
+                let duplicate = equal(j) || shared_hash.iter().any(|&(hk, k)| hk == h && equal(k));
+                if !duplicate {
+                    shared_hash.push((h, i));
+                }
+                duplicate
+            }
+        };
+        keep.push(!duplicate);
+    }
+    let mut flags = keep.into_iter();
+    findings.retain(|_| flags.next().unwrap_or(true));
 }
 
 /// Gaps at warning, then chains left "not checked" that no gap names.

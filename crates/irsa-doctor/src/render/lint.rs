@@ -120,7 +120,8 @@ pub fn human(r: &LintReport, color: bool, shown: Shown) -> String {
 /// The JSON report: `irsa-doctor/report/v1` (as `check --output json`), each finding
 /// with its `location` and `related_locations`, and a `lint` section.
 pub fn json(r: &LintReport) -> Value {
-    let mut v = super::json::report(&r.report, &r.inputs);
+    let mut v =
+        serde_json::to_value(super::json::report(&r.report, &r.inputs)).unwrap_or(Value::Null);
     if let Some(findings) = v.get_mut("findings").and_then(Value::as_array_mut) {
         for (i, f) in findings.iter_mut().enumerate() {
             if let Some(o) = f.as_object_mut() {

@@ -190,8 +190,8 @@ pub fn evidence_command(t: &Target<'_>, container: &Container) -> String {
     let hint = knowledge().sdks.iter().find(|s| {
         s.evidence.images.iter().any(|i| {
             last.starts_with(i.as_str())
-                || last.contains(&format!("{i}:"))
-                || last.contains(&format!("-{i}"))
+                || occurs(last, i, |at| last[at + i.len()..].starts_with(':'))
+                || occurs(last, i, |at| last[..at].ends_with('-'))
         })
     });
     let target = match t.workload {
@@ -213,6 +213,25 @@ pub fn evidence_command(t: &Target<'_>, container: &Container) -> String {
         sh(&target),
         sh(&container.name)
     )
+}
+
+/// Whether `needle` occurs in `hay` at an offset where `at` holds, overlapping
+/// occurrences included: `occurs(h, n, |i| h[i + n.len()..].starts_with(':'))` is
+/// `h.contains(&format!("{n}:"))` without building that string (this runs for every
+/// container of a large cluster).
+fn occurs(hay: &str, needle: &str, at: impl Fn(usize) -> bool) -> bool {
+    let mut from = 0;
+    while let Some(i) = hay[from..].find(needle) {
+        let i = from + i;
+        if at(i) {
+            return true;
+        }
+        match hay[i..].chars().next() {
+            Some(c) => from = i + c.len_utf8(),
+            None => return false,
+        }
+    }
+    false
 }
 
 /// How to bring an SDK (or a missing module) to a version, in its ecosystem.
@@ -238,5 +257,34 @@ pub fn upgrade_hint(
         }
         Some(Ecosystem::Cli) => format!("install {} {minimum} or later in the image", sdk.name),
         None => format!("upgrade {} to {minimum} or later", sdk.name),
+    }
+}
+
+#[cfg(test)]
+mod occurs_tests {
+    use super::occurs;
+
+    /// `occurs` agrees with building the string and searching for it, overlaps included.
+    #[test]
+    fn occurs_is_contains_of_the_built_string() {
+        let hays = [
+            "aaa:",
+            "x-aa",
+            "python:3",
+            "my-python-app",
+            "aa",
+            "",
+            "é-a:b",
+            "a:a:",
+        ];
+        let needles = ["a", "aa", "python", "b", "é"];
+        for h in hays {
+            for n in needles {
+                let after = occurs(h, n, |i| h[i + n.len()..].starts_with(':'));
+                let before = occurs(h, n, |i| h[..i].ends_with('-'));
+                assert_eq!(after, h.contains(&format!("{n}:")), "{h} {n}");
+                assert_eq!(before, h.contains(&format!("-{n}")), "{h} {n}");
+            }
+        }
     }
 }
