@@ -508,21 +508,10 @@ pub struct ControllerArgs {
     /// Watch only this namespace (-n; then a Role in it suffices); default: every namespace.
     #[command(flatten)]
     pub scope: ScopeArgs,
-    /// The EKS cluster (else discovered by matching the API server URL).
-    #[arg(long, value_name = "NAME")]
-    pub cluster: Option<String>,
-    /// AWS region (else from the EKS endpoint, else the SDK's chain).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// The cluster's OIDC issuer URL, when DescribeCluster cannot be read.
-    #[arg(long, value_name = "URL")]
-    pub issuer: Option<String>,
-    /// AWS account of the cluster, when it cannot be read.
-    #[arg(long, value_name = "ID")]
-    pub account: Option<String>,
-    /// Kubernetes version (e.g. 1.29), when it cannot be read.
-    #[arg(long = "kubernetes-version", value_name = "1.XX")]
-    pub kubernetes_version: Option<String>,
+    /// Facts the cluster's reads may lack (`--cluster`, `--region`, `--issuer`,
+    /// `--account`, `--kubernetes-version`), with check's meaning.
+    #[command(flatten)]
+    pub context: ContextArgs,
     /// Connection.
     #[command(flatten)]
     pub live: LiveArgs,

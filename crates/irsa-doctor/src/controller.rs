@@ -7,28 +7,7 @@ use irsa_model::ContextFlags;
 
 /// Runs the controller; returns the exit status.
 pub fn run(args: ControllerArgs, verbose: u8) -> Result<u8> {
-    if let Some(i) = &args.issuer {
-        irsa_policy::Issuer::parse(i).map_err(|e| {
-            anyhow::anyhow!(
-                "--issuer: {e}; expected https://oidc.eks.<region>.amazonaws.com/id/<ID>"
-            )
-        })?;
-    }
-    if let Some(a) = &args.account {
-        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
-            bail!("--account: `{a}` is not a 12-digit AWS account id");
-        }
-    }
-    if let Some(r) = &args.region {
-        if !irsa_policy::partition::looks_like_region(r) {
-            bail!("--region: `{r}` is not an AWS region name (e.g. us-east-1)");
-        }
-    }
-    if let Some(v) = &args.kubernetes_version {
-        if irsa_model::parse_minor_version(v).is_none() {
-            bail!("--kubernetes-version: `{v}` is not a version like 1.29");
-        }
-    }
+    crate::commands::validate_context(&args.context)?;
     if let Some(k) = &args.live.kubeconfig {
         if !k.exists() {
             bail!("--kubeconfig: {} does not exist", k.display());
@@ -50,19 +29,17 @@ pub fn run(args: ControllerArgs, verbose: u8) -> Result<u8> {
         },
         aws: irsa_collect::aws::AwsOptions {
             profile: args.live.profile.clone(),
-            region: args.region.clone(),
-            cluster: args.cluster.clone(),
+            region: args.context.region.clone(),
+            cluster: args.context.cluster.clone(),
             timeout: Some(timeout),
-            issuer: args.issuer.clone(),
+            issuer: args.context.issuer.clone(),
             concurrency: args.live.concurrency,
             verbose: 0,
         },
+        // The cluster is named to the AWS reads above; the loader sees one cluster.
         flags: ContextFlags {
-            issuer: args.issuer.clone(),
-            region: args.region.clone(),
-            account: args.account.clone(),
-            kubernetes_version: args.kubernetes_version.clone(),
             cluster: None,
+            ..crate::commands::context_flags(&args.context)
         },
         namespace: args.scope.namespace.clone(),
         metrics_bind_address: args.metrics_bind_address,

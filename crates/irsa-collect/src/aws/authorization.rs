@@ -156,16 +156,7 @@ pub fn policy_files(p: &ManagedPolicyDetail) -> Vec<(String, Value)> {
             .iter()
             .find(|v| v.version_id() == Some(version))
         {
-            Some(v) => (
-                file,
-                envelope(
-                    &cmd,
-                    json!({"PolicyVersion": {
-                        "Document": v.document(), "VersionId": v.version_id(),
-                        "IsDefaultVersion": v.is_default_version(),
-                    }}),
-                ),
-            ),
+            Some(v) => (file, super::policies::version_envelope(&cmd, v)),
             None => (
                 file,
                 crate::envelope_error(

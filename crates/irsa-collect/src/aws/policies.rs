@@ -95,6 +95,19 @@ pub(crate) fn policy_meta_file(arn: &str, output: Value) -> (String, Value) {
 }
 
 /// `get-policy-version`'s file name and command for one version of a managed policy.
+/// The envelope of one policy version, as `aws iam get-policy-version` prints it
+/// (GetPolicyVersion and GetAccountAuthorizationDetails return the same type).
+pub(crate) fn version_envelope(cmd: &str, v: &aws_sdk_iam::types::PolicyVersion) -> Value {
+    envelope(
+        cmd,
+        json!({"PolicyVersion": {
+            // The raw API returns the URL-encoded document; the loader reads both forms.
+            "Document": v.document(), "VersionId": v.version_id(),
+            "IsDefaultVersion": v.is_default_version(),
+        }}),
+    )
+}
+
 pub(crate) fn version_file(arn: &str, version: &str) -> (String, String) {
     (
         format!("iam-get-policy-version-{}-{version}.json", slug(arn)),
@@ -184,17 +197,7 @@ impl Aws {
         );
         files.push(match read {
             Ok(o) => match o.policy_version() {
-                Some(v) => (
-                    file,
-                    envelope(
-                        &cmd,
-                        json!({"PolicyVersion": {
-                            // The raw API returns the URL-encoded document; the loader reads both forms.
-                            "Document": v.document(), "VersionId": v.version_id(),
-                            "IsDefaultVersion": v.is_default_version(),
-                        }}),
-                    ),
-                ),
+                Some(v) => (file, version_envelope(&cmd, v)),
                 None => (
                     file,
                     envelope_error(&cmd, "GetPolicyVersion returned no version"),
