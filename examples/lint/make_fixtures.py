@@ -753,6 +753,219 @@ allow-gaps = true
 """)
 
 
+# ---------------------------------------------------------------------------------
+# pod-identity-agent: EKS Pod Identity associations of cluster prod, with the
+# eks-pod-identity-agent add-on declared for it (`fixed`), not declared (`broken`), or
+# declared for another cluster (`other-cluster`), in each input kind that declares
+# add-ons; and the agent's own DaemonSet in manifests (the add-on's shape:
+# kube-system/eks-pod-identity-agent, hostNetwork).
+
+PI_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+    "Action": ["sts:AssumeRole", "sts:TagSession"]}]}, indent=2)
+
+PI_APP = """apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: cart
+  namespace: shop
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: cart
+  namespace: shop
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: cart}
+  template:
+    metadata:
+      labels: {app: cart}
+    spec:
+      serviceAccountName: cart
+      containers:
+      - name: cart
+        image: public.ecr.aws/example/cart:1.4.2
+"""
+
+
+def pi_addon_cluster(variant):
+    return {"fixed": "prod", "other-cluster": "staging"}.get(variant)
+
+
+def pod_identity_agent(variant):
+    addon_cluster = pi_addon_cluster(variant)
+    base = f"pod-identity-agent"
+    # Terraform: terraform-aws-modules/eks `addons = { eks-pod-identity-agent = {} }`.
+    rcs = [
+        iam_role("aws_iam_role.cart", "cart", PI_TRUST),
+        attachment("aws_iam_role_policy_attachment.cart", "cart",
+                   "arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess"),
+        change("aws_eks_pod_identity_association.cart", "aws_eks_pod_identity_association",
+               "cart", {"cluster_name": "prod", "namespace": "shop", "service_account": "cart",
+                        "role_arn": f"arn:aws:iam::{ACCOUNT}:role/cart", "tags": None,
+                        "disable_session_tags": False, "target_role_arn": None},
+               {"association_arn": True, "association_id": True, "external_id": True,
+                "id": True, "tags_all": True}),
+        change("kubernetes_service_account_v1.cart", "kubernetes_service_account_v1", "cart", {
+            "automount_service_account_token": True, "image_pull_secret": [], "secret": [],
+            "timeouts": None, "metadata": [{"annotations": None, "generate_name": None,
+                                            "labels": None, "name": "cart", "namespace": "shop"}],
+        }, {"default_secret_name": True, "id": True, "image_pull_secret": [],
+            "metadata": [{"generation": True, "resource_version": True, "uid": True}],
+            "secret": []}, provider="registry.terraform.io/hashicorp/kubernetes"),
+    ]
+    if addon_cluster:
+        rc = change('module.eks.aws_eks_addon.this["eks-pod-identity-agent"]', "aws_eks_addon",
+                    "this", {"addon_name": "eks-pod-identity-agent", "cluster_name": addon_cluster,
+                             "addon_version": "v1.3.4-eksbuild.1", "configuration_values": None,
+                             "pod_identity_association": [], "preserve": True,
+                             "resolve_conflicts_on_create": "NONE",
+                             "resolve_conflicts_on_update": "OVERWRITE",
+                             "service_account_role_arn": None, "tags": {},
+                             "timeouts": {"create": None, "delete": None, "update": None}},
+                    {"arn": True, "created_at": True, "id": True, "modified_at": True,
+                     "pod_identity_association": [], "tags": {}, "tags_all": True,
+                     "timeouts": {}}, module="module.eks")
+        rc["index"] = "eks-pod-identity-agent"
+        rcs.append(rc)
+    write(f"{base}/terraform/{variant}/plan.json", plan(rcs, existing_cluster_data(), []))
+
+    # CloudFormation: the cluster, the association and the add-on (ClusterName a Ref).
+    other = """
+  StagingCluster:
+    Type: AWS::EKS::Cluster
+    Properties:
+      Name: staging
+      Version: "1.31"
+      RoleArn: !Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:role/eks-cluster
+      ResourcesVpcConfig:
+        SubnetIds: [subnet-0a1b2c3d4e5f60718, subnet-0f1e2d3c4b5a69788]
+""" if variant == "other-cluster" else ""
+    addon = {"fixed": """
+  PodIdentityAgent:
+    Type: AWS::EKS::Addon
+    Properties:
+      AddonName: eks-pod-identity-agent
+      ClusterName: !Ref Cluster
+      ResolveConflicts: OVERWRITE
+""", "other-cluster": """
+  PodIdentityAgent:
+    Type: AWS::EKS::Addon
+    Properties:
+      AddonName: eks-pod-identity-agent
+      ClusterName: !Ref StagingCluster
+"""}.get(variant, "")
+    write(f"{base}/cloudformation/{variant}/template.yaml", f"""AWSTemplateFormatVersion: "2010-09-09"
+Description: cluster prod and the EKS Pod Identity of the cart service
+
+Resources:
+  Cluster:
+    Type: AWS::EKS::Cluster
+    Properties:
+      Name: prod
+      Version: "1.31"
+      RoleArn: !Sub arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/eks-cluster
+      ResourcesVpcConfig:
+        SubnetIds: [subnet-0a1b2c3d4e5f60718, subnet-0f1e2d3c4b5a69788]
+{other}{addon}
+  CartPodIdentity:
+    Type: AWS::EKS::PodIdentityAssociation
+    Properties:
+      ClusterName: !Ref Cluster
+      Namespace: shop
+      ServiceAccount: cart
+      RoleArn: !GetAtt CartRole.Arn
+
+  CartRole:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: cart
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal:
+              Service: pods.eks.amazonaws.com
+            Action:
+              - sts:AssumeRole
+              - sts:TagSession
+      ManagedPolicyArns:
+        - !Sub arn:${{AWS::Partition}}:iam::aws:policy/AmazonDynamoDBReadOnlyAccess
+""")
+
+    write(f"{base}/cloudformation/{variant}/app.yaml", PI_APP)
+
+    # eksctl: one ClusterConfig per cluster; `addons` of the file's own cluster.
+    def cluster_config(name, with_addon, associations):
+        addons = "\naddons:\n- name: eks-pod-identity-agent\n" if with_addon else ""
+        iam = f"""
+iam:
+  podIdentityAssociations:
+  - namespace: shop
+    serviceAccountName: cart
+    roleARN: arn:aws:iam::{ACCOUNT}:role/cart
+""" if associations else ""
+        return f"""# eksctl create cluster -f {name}.yaml
+---
+apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+
+metadata:
+  name: {name}
+  region: {REGION}
+  version: "1.31"
+{iam}{addons}
+managedNodeGroups:
+- name: mng-1
+  instanceType: m6i.large
+  desiredCapacity: 2
+"""
+    write(f"{base}/eksctl/{variant}/prod.yaml", cluster_config("prod", variant == "fixed", True))
+    if variant == "other-cluster":
+        write(f"{base}/eksctl/{variant}/staging.yaml", cluster_config("staging", True, False))
+    write(f"{base}/eksctl/{variant}/app.yaml", PI_APP)
+
+    # Manifests: the associations are declared elsewhere (the Terraform plan without the
+    # add-on); the agent's DaemonSet is in the manifests (`fixed`), or is there without
+    # hostNetwork (`broken`, which the rule names), as `kubectl get ds -o yaml` shows it.
+    if variant == "other-cluster":
+        return
+    host_network = "      hostNetwork: true\n" if variant == "fixed" else ""
+    write(f"{base}/manifests/{variant}/agent.yaml", f"""apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: eks-pod-identity-agent
+  namespace: kube-system
+  labels:
+    app.kubernetes.io/instance: eks-pod-identity-agent
+    app.kubernetes.io/name: eks-pod-identity-agent
+spec:
+  selector:
+    matchLabels:
+      app.kubernetes.io/instance: eks-pod-identity-agent
+      app.kubernetes.io/name: eks-pod-identity-agent
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/instance: eks-pod-identity-agent
+        app.kubernetes.io/name: eks-pod-identity-agent
+    spec:
+{host_network}      containers:
+      - name: eks-pod-identity-agent
+        image: 602401143452.dkr.ecr.{REGION}.amazonaws.com/eks/eks-pod-identity-agent:0.1.29
+        command: [/go-runner, /eks-pod-identity-agent, server]
+        args: [--port, "80", --cluster-name, prod, --probe-port, "2703"]
+""")
+    write(f"{base}/manifests/{variant}/plan.json",
+          plan(rcs[:4], existing_cluster_data(), []))
+    write(f"{base}/manifests/{variant}/app.yaml", PI_APP)
+
+
+for v in ("broken", "fixed", "other-cluster"):
+    pod_identity_agent(v)
+
 for v in ("broken", "fixed"):
     helm_terraform(v)
     terraform(v)

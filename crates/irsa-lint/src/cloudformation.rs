@@ -11,7 +11,8 @@
 //! on it is reported as not checked, naming the value.
 
 use crate::model::{
-    Anchor, Declared, DeclaredAssociation, DeclaredCluster, DeclaredProvider, DeclaredRole,
+    Anchor, Declared, DeclaredAddon, DeclaredAssociation, DeclaredCluster, DeclaredProvider,
+    DeclaredRole,
 };
 use crate::node::{Node, Pos};
 use irsa_policy::Partition;
@@ -545,12 +546,29 @@ pub fn read(d: &mut Declared, path: &Arc<str>, doc: &Node) {
                     (string("Namespace"), string("ServiceAccount"))
                 {
                     d.associations.push(DeclaredAssociation {
-                        cluster: string("ClusterName").and_then(Result::ok),
+                        cluster: cluster_name(&t, props.get("ClusterName")),
                         namespace: ns,
                         service_account: sa,
                         role_arn: string("RoleArn").and_then(Result::ok),
                         at,
                     });
+                }
+            }
+            // AWS::EKS::Addon (AddonName, ClusterName; both required, "Update requires:
+            // Replacement": https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-eks-addon.html).
+            // CDK synthesises `CfnAddon`/`eks.Addon` to the same resource type.
+            "AWS::EKS::Addon" => {
+                if let Some(Ok(name)) = string("AddonName") {
+                    if name == irsa_model::pod_identity::AGENT_NAME {
+                        let at = props
+                            .get("AddonName")
+                            .map(|n| Anchor::new(path, n))
+                            .unwrap_or(at);
+                        d.agent_addons.push(DeclaredAddon {
+                            cluster: cluster_name(&t, props.get("ClusterName")),
+                            at,
+                        });
+                    }
                 }
             }
             // CDK's `cluster.addManifest` / `addServiceAccount`: a JSON array of objects.
@@ -691,4 +709,21 @@ mod tests {
             }
         }
     }
+}
+
+/// The cluster an EKS resource names in `ClusterName`: its value, or for a `Ref` to an
+/// `AWS::EKS::Cluster` of the template, the name that cluster is declared with (its
+/// `Name`, else its logical id: the name lint gives a cluster CloudFormation names).
+fn cluster_name(t: &Template<'_>, n: Option<&Node>) -> Option<String> {
+    let n = n?;
+    if let Ok(s) = t.string(n, 0) {
+        return Some(s);
+    }
+    let id = n.str_at(&["Ref"])?;
+    let res = t.resource(id)?;
+    (res.str_at(&["Type"]) == Some("AWS::EKS::Cluster")).then(|| {
+        res.at(&["Properties", "Name"])
+            .and_then(|v| t.string(v, 0).ok())
+            .unwrap_or_else(|| id.to_string())
+    })
 }

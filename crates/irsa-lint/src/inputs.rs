@@ -216,6 +216,25 @@ pub fn eksctl(d: &mut Declared, path: &Arc<str>, doc: &Node) {
             }),
         }
     }
+    // `addons: - name: eks-pod-identity-agent`, which eksctl requires before it creates
+    // `iam.podIdentityAssociations` (eksctl user guide, "EKS Pod Identity Associations",
+    // Prerequisites: https://docs.aws.amazon.com/eks/latest/eksctl/pod-identity-associations.html;
+    // eksctl examples/39-pod-identity-association.yaml). The add-on is for this cluster.
+    for a in doc
+        .at(&["addons"])
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+    {
+        if let Some(n) = a
+            .get("name")
+            .filter(|n| n.as_str() == Some(irsa_model::pod_identity::AGENT_NAME))
+        {
+            d.agent_addons.push(crate::model::DeclaredAddon {
+                cluster: Some(cluster.clone()),
+                at: Anchor::new(path, n),
+            });
+        }
+    }
     for a in doc
         .at(&["iam", "podIdentityAssociations"])
         .and_then(Node::as_seq)

@@ -294,6 +294,75 @@ fn eksctl_oidc(d: &Declared) -> Vec<(Finding, Location)> {
     out
 }
 
+/// IRSA604 in a repository: the eks-pod-identity-agent is an EKS add-on, so where the
+/// inputs declare it (Terraform `aws_eks_addon`, CloudFormation/CDK `AWS::EKS::Addon`,
+/// eksctl `addons`) for the cluster of the associations, EKS installs its DaemonSet
+/// (EKS user guide, "Set up the Amazon EKS Pod Identity Agent",
+/// https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html): the rule's
+/// "not checked" becomes a pass for that cluster. Each cluster of the associations is
+/// judged on its own: an add-on of another cluster settles nothing, and a cluster whose
+/// add-on is not declared keeps the rule's "not checked". (The agent's DaemonSet in
+/// the manifests is read by the loader itself, as `check` reads it, and judged by the
+/// rule: no gap is left then.)
+fn agent_addon(
+    report: &mut Report,
+    associations: &[model::DeclaredAssociation],
+    addons: &[model::DeclaredAddon],
+    scope: &Scope,
+) {
+    let Some(i) = report
+        .findings
+        .iter()
+        .position(|f| f.message.id == "lint-gap-pi-agent")
+    else {
+        return;
+    };
+    let gap = report.findings.remove(i);
+    // The rule names the cluster it diagnosed, or `<cluster>` when no input names one.
+    let diagnosed = Some(gap.subject.name.clone()).filter(|n| n != "<cluster>");
+    let mut clusters: Vec<Option<String>> = associations
+        .iter()
+        .filter(|a| scope.namespace_in(&a.namespace))
+        .map(|a| a.cluster.clone().or_else(|| diagnosed.clone()))
+        .filter(|c| diagnosed.is_none() || *c == diagnosed)
+        .collect();
+    clusters.sort();
+    clusters.dedup();
+    if clusters.is_empty() {
+        clusters.push(diagnosed.clone());
+    }
+    report.not_checked.retain(|n| n.rule != Some(gap.rule));
+    for c in clusters {
+        let name = c.clone().unwrap_or_else(|| "<cluster>".into());
+        let subject = Subject::global("Cluster", &name);
+        match addons.iter().find(|a| a.cluster == c) {
+            Some(a) => report.passes.push(irsa_rules::Pass {
+                rule: gap.rule,
+                subject,
+                message: Message::new("lint-pi-agent-declared")
+                    .arg("cluster", &name)
+                    .arg(
+                        "at",
+                        format!(
+                            "{}:{}:{}",
+                            a.at.path, a.at.node.start.line, a.at.node.start.column
+                        ),
+                    ),
+            }),
+            None => {
+                let mut f = gap.clone();
+                f.subject = subject;
+                report.not_checked.push(irsa_rules::NotChecked {
+                    subject: f.subject.clone(),
+                    rule: Some(f.rule),
+                    why: f.message.render(),
+                });
+                report.findings.push(f);
+            }
+        }
+    }
+}
+
 /// A file's text: UTF-8, or UTF-16 when it starts with a byte-order mark (what
 /// Windows PowerShell 5's `>` writes, e.g. `terraform show -json plan.out > plan.json`).
 pub fn decode(bytes: &[u8]) -> Result<String, String> {
@@ -365,6 +434,7 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         })
         .count();
     let placed = eksctl_oidc(&d);
+    let agent = (d.associations.clone(), d.agent_addons.clone());
     let generated: Vec<(String, String)> = d
         .roles
         .iter()
@@ -438,6 +508,7 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
             other => other,
         };
     }
+    agent_addon(&mut report, &agent.0, &agent.1, &scope);
     let inputs_meta = irsa_rules::rule_by_code("IRSA900").map(|r| *r.meta());
     for g in &gaps {
         if g.subject
@@ -504,6 +575,19 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         .collect();
     // Gaps and rejected inputs carry their own positions.
     for (f, loc, _) in located.iter_mut() {
+        // The agent's DaemonSet declared in the manifests: what IRSA604 says of it is
+        // where it is written (its pod spec's `hostNetwork`, else the pod spec).
+        if f.rule == "IRSA604" && f.message.id == "pi-agent-not-host-network" {
+            let key = |k: &str| f.message.args.get(k).cloned().unwrap_or_default();
+            if let Some(a) = anchors.get(&("DaemonSet".into(), key("namespace"), key("name"))) {
+                let spec = a.node.at(&["spec", "template", "spec"]);
+                let n = spec
+                    .and_then(|s| s.get("hostNetwork"))
+                    .or(spec)
+                    .unwrap_or(&a.node);
+                *loc = Some(Location::at(&a.path, n.start));
+            }
+        }
         if f.message.id == "gap-not-decided" {
             if let Some(g) = gaps
                 .iter()

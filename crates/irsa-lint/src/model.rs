@@ -119,6 +119,18 @@ pub struct DeclaredAssociation {
     pub at: Anchor,
 }
 
+/// The `eks-pod-identity-agent` EKS add-on declared by an input (Terraform
+/// `aws_eks_addon`, CloudFormation `AWS::EKS::Addon`, eksctl `addons`): EKS installs
+/// the agent's DaemonSet from it (EKS user guide, "Set up the Amazon EKS Pod Identity
+/// Agent", https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html).
+#[derive(Debug, Clone)]
+pub struct DeclaredAddon {
+    /// The cluster it is for, when the input decides it before deploy.
+    pub cluster: Option<String>,
+    /// The resource (its add-on name).
+    pub at: Anchor,
+}
+
 /// How many documents of each kind were read.
 #[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq)]
 pub struct Recognised {
@@ -185,6 +197,8 @@ pub struct Declared {
     pub clusters: Vec<DeclaredCluster>,
     /// Pod Identity associations.
     pub associations: Vec<DeclaredAssociation>,
+    /// `eks-pod-identity-agent` add-ons.
+    pub agent_addons: Vec<DeclaredAddon>,
     /// Accounts the inputs name as their own (Terraform's `aws_caller_identity`).
     pub accounts: BTreeSet<String>,
     /// Regions the inputs name (eksctl `metadata.region`, Terraform cluster ARNs).

@@ -14,7 +14,8 @@
 //! `aws_caller_identity` data source for the account.
 
 use crate::model::{
-    Anchor, Declared, DeclaredAssociation, DeclaredCluster, DeclaredProvider, DeclaredRole,
+    Anchor, Declared, DeclaredAddon, DeclaredAssociation, DeclaredCluster, DeclaredProvider,
+    DeclaredRole,
 };
 use crate::node::{self, EmbeddedMap, Node, Pos};
 use serde_json::{json, Value};
@@ -226,6 +227,23 @@ pub fn read(d: &mut Declared, path: &Arc<str>, source: &str, plan: &Node) {
                         namespace: ns.to_string(),
                         service_account: sa.to_string(),
                         role_arn: r.str("role_arn").map(str::to_string),
+                        at,
+                    });
+                }
+            }
+            // `aws_eks_addon` (arguments `cluster_name`, `addon_name`:
+            // https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/eks_addon).
+            // The type is the same inside a module, so terraform-aws-modules/eks's
+            // `addons` (formerly `cluster_addons`) map, whose key is the add-on name
+            // (`module.eks.aws_eks_addon.this["eks-pod-identity-agent"]`), is read here too.
+            "aws_eks_addon" => {
+                if r.str("addon_name") == Some(irsa_model::pod_identity::AGENT_NAME) {
+                    let at = after
+                        .get("addon_name")
+                        .map(|n| Anchor::new(path, n))
+                        .unwrap_or(at);
+                    d.agent_addons.push(DeclaredAddon {
+                        cluster: r.str("cluster_name").map(str::to_string),
                         at,
                     });
                 }

@@ -625,7 +625,7 @@ fn pod_identity_agent_gap_says_what_lint_can_and_cannot_see() {
     // The associations are in the repository; the agent (an EKS add-on's DaemonSet and
     // its pods on the nodes) exists only in the running cluster: lint says so, and sends
     // to `check`, never to a snapshot file or a kubectl listing it cannot read.
-    for name in ["eksctl/broken", "cloudformation/broken"] {
+    for name in ["pod-identity-agent/eksctl/broken", "cloudformation/broken"] {
         let r = run(name, aws_env(), None);
         let notes: Vec<String> = r
             .report
@@ -644,5 +644,22 @@ fn pod_identity_agent_gap_says_what_lint_can_and_cannot_see() {
         for live in ["snapshot", "kubectl get", "describe-addon", "aws_eks_addon"] {
             assert!(!m.contains(live), "{name}: `{live}` in {m}");
         }
+    }
+}
+
+#[test]
+fn an_eksctl_cluster_config_with_the_agent_add_on_leaves_no_agent_gap() {
+    // eksctl/{broken,fixed} declare `addons: - name: eks-pod-identity-agent`.
+    for name in ["eksctl/broken", "eksctl/fixed"] {
+        let r = run(name, ContextFlags::default(), None);
+        assert!(
+            !r.report.findings.iter().any(|f| f.rule == "IRSA604"),
+            "{name}: {:#?}",
+            r.report.findings
+        );
+        assert!(
+            r.report.passes.iter().any(|p| p.rule == "IRSA604"),
+            "{name}"
+        );
     }
 }

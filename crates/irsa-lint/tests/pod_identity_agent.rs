@@ -1,0 +1,202 @@
+//! IRSA604 in a repository: the eks-pod-identity-agent add-on declared for the cluster
+//! of the EKS Pod Identity associations (a pass), not declared ("not checked", exit 2
+//! unless gaps are allowed), or declared for another cluster ("not checked" for the
+//! associations' cluster), in each input kind that declares add-ons
+//! (examples/lint/pod-identity-agent, written by examples/lint/make_fixtures.py); and
+//! the agent's own DaemonSet in manifests, judged by the rule as `check` judges it.
+
+use irsa_lint::{lint_paths, LintOptions, LintReport, Outcome};
+use irsa_model::ContextFlags;
+use irsa_rules::{Cause, Severity};
+use std::path::{Path, PathBuf};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/lint/pod-identity-agent")
+        .join(name)
+}
+
+fn run(name: &str, allow_gaps: bool) -> LintReport {
+    let mut options = LintOptions {
+        flags: ContextFlags {
+            account: Some("111122223333".into()),
+            region: Some("us-west-2".into()),
+            // A CloudFormation cluster's issuer is assigned at creation.
+            issuer: Some(
+                "https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+                    .into(),
+            ),
+            ..ContextFlags::default()
+        },
+        ..LintOptions::default()
+    };
+    options.config.allow_gaps = allow_gaps;
+    lint_paths(&[fixture(name)], &options)
+}
+
+/// IRSA604 findings: (message id, subject, file name, line, column).
+fn agent_findings(r: &LintReport) -> Vec<(String, String, String, usize, usize)> {
+    r.report
+        .findings
+        .iter()
+        .zip(&r.locations)
+        .filter(|(f, _)| f.rule == "IRSA604")
+        .map(|(f, l)| {
+            let l = l.as_ref().expect("every finding is located");
+            let file = Path::new(&l.path)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            (
+                f.message.id.to_string(),
+                f.subject.name.clone(),
+                file,
+                l.line,
+                l.column,
+            )
+        })
+        .collect()
+}
+
+fn agent_passes(r: &LintReport) -> Vec<String> {
+    r.report
+        .passes
+        .iter()
+        .filter(|p| p.rule == "IRSA604")
+        .map(|p| p.message.render())
+        .collect()
+}
+
+const GAP: &str = "lint-gap-pi-agent";
+
+#[test]
+fn terraform_plan_addon_of_the_eks_module() {
+    // module.eks.aws_eks_addon.this["eks-pod-identity-agent"] for cluster prod.
+    let r = run("terraform/fixed", false);
+    assert_eq!(agent_findings(&r), vec![], "{:#?}", r.report.findings);
+    let passes = agent_passes(&r);
+    assert_eq!(passes.len(), 1, "{passes:?}");
+    assert!(
+        passes[0].contains("declared for cluster prod"),
+        "{passes:?}"
+    );
+    // The add-on's `addon_name` in the one-line plan.
+    assert!(passes[0].contains("plan.json:1:"), "{passes:?}");
+    assert_eq!(r.outcome(Severity::Error), Outcome::Clean);
+
+    // No add-on: not checked, with lint's wording, at the cluster the plan reads.
+    let r = run("terraform/broken", false);
+    let f = agent_findings(&r);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        (f[0].0.as_str(), f[0].1.as_str(), f[0].2.as_str()),
+        (GAP, "prod", "plan.json")
+    );
+    assert!(agent_passes(&r).is_empty());
+    assert_eq!(r.outcome(Severity::Error), Outcome::Incomplete(1));
+    assert_eq!(
+        run("terraform/broken", true).outcome(Severity::Error),
+        Outcome::Clean
+    );
+
+    // The add-on of cluster staging settles nothing for prod's associations.
+    let r = run("terraform/other-cluster", false);
+    let f = agent_findings(&r);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0].0.as_str(), f[0].1.as_str()), (GAP, "prod"));
+    assert!(agent_passes(&r).is_empty());
+    assert_eq!(r.outcome(Severity::Error), Outcome::Incomplete(1));
+}
+
+#[test]
+fn cloudformation_addon_whose_cluster_name_is_a_ref() {
+    let r = run("cloudformation/fixed", false);
+    assert_eq!(agent_findings(&r), vec![], "{:#?}", r.report.findings);
+    let passes = agent_passes(&r);
+    assert_eq!(passes.len(), 1, "{passes:?}");
+    // AddonName of PodIdentityAgent.
+    assert!(
+        passes[0].contains("cluster prod") && passes[0].contains("template.yaml:17:18"),
+        "{passes:?}"
+    );
+    assert_eq!(r.outcome(Severity::Error), Outcome::Clean);
+
+    let r = run("cloudformation/broken", false);
+    let f = agent_findings(&r);
+    assert_eq!(f.len(), 1, "{f:?}");
+    // At the cluster resource (line 6: `Type: AWS::EKS::Cluster` of Cluster).
+    assert_eq!(
+        f[0],
+        (GAP.into(), "prod".into(), "template.yaml".into(), 6, 5)
+    );
+    assert_eq!(r.outcome(Severity::Error), Outcome::Incomplete(1));
+
+    // `ClusterName: !Ref StagingCluster` (Name: staging).
+    let r = run("cloudformation/other-cluster", false);
+    let f = agent_findings(&r);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0].0.as_str(), f[0].1.as_str()), (GAP, "prod"));
+    assert!(agent_passes(&r).is_empty());
+    assert_eq!(r.outcome(Severity::Error), Outcome::Incomplete(1));
+}
+
+#[test]
+fn eksctl_addons_of_the_cluster_config() {
+    // The role of the association is created outside these files: that gap stays; the
+    // agent's does not.
+    let r = run("eksctl/fixed", false);
+    assert_eq!(agent_findings(&r), vec![], "{:#?}", r.report.findings);
+    let passes = agent_passes(&r);
+    assert!(
+        passes.len() == 1 && passes[0].contains("prod.yaml:18:9"),
+        "{passes:?}"
+    );
+
+    let gaps = |r: &LintReport| {
+        r.report
+            .findings
+            .iter()
+            .filter(|f| f.cause == Cause::CollectionGap && f.severity <= Severity::Warning)
+            .count()
+    };
+    let broken = run("eksctl/broken", false);
+    assert_eq!(
+        agent_findings(&broken),
+        vec![(GAP.into(), "prod".into(), "prod.yaml".into(), 7, 9)]
+    );
+    assert_eq!(gaps(&broken), gaps(&r) + 1);
+
+    // staging.yaml declares the add-on for staging, prod.yaml the associations.
+    let r = run("eksctl/other-cluster", false);
+    let f = agent_findings(&r);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        (f[0].0.as_str(), f[0].1.as_str(), f[0].2.as_str()),
+        (GAP, "prod", "prod.yaml")
+    );
+    assert!(agent_passes(&r).is_empty());
+}
+
+#[test]
+fn the_agent_daemonset_in_manifests_is_judged_as_check_judges_it() {
+    // kube-system/eks-pod-identity-agent on the host network: no gap, a pass.
+    let r = run("manifests/fixed", false);
+    assert_eq!(agent_findings(&r), vec![], "{:#?}", r.report.findings);
+    assert_eq!(agent_passes(&r).len(), 1);
+    assert_eq!(r.outcome(Severity::Error), Outcome::Clean);
+
+    // Without hostNetwork: the rule's error, at the DaemonSet's pod spec.
+    let r = run("manifests/broken", false);
+    assert_eq!(
+        agent_findings(&r),
+        vec![(
+            "pi-agent-not-host-network".into(),
+            "prod".into(),
+            "agent.yaml".into(),
+            20,
+            7
+        )]
+    );
+    assert_eq!(r.outcome(Severity::Error), Outcome::Findings);
+}
