@@ -532,6 +532,18 @@ pub fn read(d: &mut Declared, path: &Arc<str>, doc: &Node) {
                 if d.issuer.is_none() {
                     d.gap(&at, res.start, "Cluster", &name, format!("the OIDC issuer of cluster {name} is assigned when EKS creates it: trust policies are checked only against an issuer they name; pass --issuer once it exists"));
                 }
+                // EKS Auto Mode: `ComputeConfig.Enabled`
+                // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-eks-cluster-computeconfig.html).
+                if let Some(n) = props
+                    .at(&["ComputeConfig", "Enabled"])
+                    .filter(|n| t.string(n, 0).ok().as_deref() == Some("true"))
+                {
+                    d.agent_addons.push(DeclaredAddon {
+                        cluster: Some(name.clone()),
+                        auto_mode: true,
+                        at: Anchor::new(path, n),
+                    });
+                }
                 d.clusters.push(DeclaredCluster {
                     name,
                     arn: None,
@@ -566,6 +578,7 @@ pub fn read(d: &mut Declared, path: &Arc<str>, doc: &Node) {
                             .unwrap_or(at);
                         d.agent_addons.push(DeclaredAddon {
                             cluster: cluster_name(&t, props.get("ClusterName")),
+                            auto_mode: false,
                             at,
                         });
                     }

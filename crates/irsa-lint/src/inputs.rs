@@ -231,9 +231,23 @@ pub fn eksctl(d: &mut Declared, path: &Arc<str>, doc: &Node) {
         {
             d.agent_addons.push(crate::model::DeclaredAddon {
                 cluster: Some(cluster.clone()),
+                auto_mode: false,
                 at: Anchor::new(path, n),
             });
         }
+    }
+    // `autoModeConfig.enabled: true` (default false): eksctl creates the cluster with
+    // `computeConfig.enabled: true`, EKS Auto Mode, whose nodes have the agent built in
+    // (eksctl user guide, "EKS Auto Mode": https://docs.aws.amazon.com/eks/latest/eksctl/auto-mode.html).
+    if let Some(n) = doc
+        .at(&["autoModeConfig", "enabled"])
+        .filter(|n| n.as_bool() == Some(true))
+    {
+        d.agent_addons.push(crate::model::DeclaredAddon {
+            cluster: Some(cluster.clone()),
+            auto_mode: true,
+            at: Anchor::new(path, n),
+        });
     }
     for a in doc
         .at(&["iam", "podIdentityAssociations"])

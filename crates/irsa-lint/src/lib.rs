@@ -299,7 +299,9 @@ fn eksctl_oidc(d: &Declared) -> Vec<(Finding, Location)> {
 /// eksctl `addons`) for the cluster of the associations, EKS installs its DaemonSet
 /// (EKS user guide, "Set up the Amazon EKS Pod Identity Agent",
 /// https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html): the rule's
-/// "not checked" becomes a pass for that cluster. Each cluster of the associations is
+/// "not checked" becomes a pass for that cluster; so does a cluster declared with EKS
+/// Auto Mode, which has the agent built in (as the rule itself judges a described
+/// Auto Mode cluster in `check`). Each cluster of the associations is
 /// judged on its own: an add-on of another cluster settles nothing, and a cluster whose
 /// add-on is not declared keeps the rule's "not checked". (The agent's DaemonSet in
 /// the manifests is read by the loader itself, as `check` reads it, and judged by the
@@ -335,19 +337,28 @@ fn agent_addon(
     for c in clusters {
         let name = c.clone().unwrap_or_else(|| "<cluster>".into());
         let subject = Subject::global("Cluster", &name);
-        match addons.iter().find(|a| a.cluster == c) {
+        // An add-on first: it is named at the add-on's own declaration.
+        match addons
+            .iter()
+            .filter(|a| a.cluster == c)
+            .min_by_key(|a| a.auto_mode)
+        {
             Some(a) => report.passes.push(irsa_rules::Pass {
                 rule: gap.rule,
                 subject,
-                message: Message::new("lint-pi-agent-declared")
-                    .arg("cluster", &name)
-                    .arg(
-                        "at",
-                        format!(
-                            "{}:{}:{}",
-                            a.at.path, a.at.node.start.line, a.at.node.start.column
-                        ),
+                message: Message::new(if a.auto_mode {
+                    "lint-pi-agent-auto-mode"
+                } else {
+                    "lint-pi-agent-declared"
+                })
+                .arg("cluster", &name)
+                .arg(
+                    "at",
+                    format!(
+                        "{}:{}:{}",
+                        a.at.path, a.at.node.start.line, a.at.node.start.column
                     ),
+                ),
             }),
             None => {
                 let mut f = gap.clone();

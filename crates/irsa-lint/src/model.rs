@@ -127,7 +127,11 @@ pub struct DeclaredAssociation {
 pub struct DeclaredAddon {
     /// The cluster it is for, when the input decides it before deploy.
     pub cluster: Option<String>,
-    /// The resource (its add-on name).
+    /// Not an add-on: the cluster runs EKS Auto Mode, which has the agent built in
+    /// ("You do not need to install the EKS Pod Identity Agent on EKS Auto Mode
+    /// Clusters", pod-id-agent-setup above).
+    pub auto_mode: bool,
+    /// The resource (its add-on name, or the setting that enables Auto Mode).
     pub at: Anchor,
 }
 

@@ -211,6 +211,21 @@ pub fn read(d: &mut Declared, path: &Arc<str>, source: &str, plan: &Node) {
                         None
                     }
                 };
+                // EKS Auto Mode: the `compute_config` block's `enabled` (aws provider
+                // `aws_eks_cluster`; the EKS API's `computeConfig.enabled`).
+                if let Some(n) = after
+                    .at(&["compute_config"])
+                    .and_then(Node::as_seq)
+                    .and_then(|s| s.first())
+                    .and_then(|c| c.get("enabled"))
+                    .filter(|n| n.as_bool() == Some(true))
+                {
+                    d.agent_addons.push(DeclaredAddon {
+                        cluster: Some(name.clone()),
+                        auto_mode: true,
+                        at: Anchor::new(path, n),
+                    });
+                }
                 d.clusters.push(DeclaredCluster {
                     name,
                     arn,
@@ -244,6 +259,7 @@ pub fn read(d: &mut Declared, path: &Arc<str>, source: &str, plan: &Node) {
                         .unwrap_or(at);
                     d.agent_addons.push(DeclaredAddon {
                         cluster: r.str("cluster_name").map(str::to_string),
+                        auto_mode: false,
                         at,
                     });
                 }

@@ -5,7 +5,7 @@
 //! (examples/lint/pod-identity-agent, written by examples/lint/make_fixtures.py); and
 //! the agent's own DaemonSet in manifests, judged by the rule as `check` judges it.
 
-use irsa_lint::{lint_paths, LintOptions, LintReport, Outcome};
+use irsa_lint::{lint, lint_paths, LintOptions, LintReport, Outcome, Source};
 use irsa_model::ContextFlags;
 use irsa_rules::{Cause, Severity};
 use std::path::{Path, PathBuf};
@@ -16,8 +16,8 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn run(name: &str, allow_gaps: bool) -> LintReport {
-    let mut options = LintOptions {
+fn options() -> LintOptions {
+    LintOptions {
         flags: ContextFlags {
             account: Some("111122223333".into()),
             region: Some("us-west-2".into()),
@@ -29,9 +29,30 @@ fn run(name: &str, allow_gaps: bool) -> LintReport {
             ..ContextFlags::default()
         },
         ..LintOptions::default()
-    };
+    }
+}
+
+fn run(name: &str, allow_gaps: bool) -> LintReport {
+    let mut options = options();
     options.config.allow_gaps = allow_gaps;
     lint_paths(&[fixture(name)], &options)
+}
+
+/// Lints files given inline, beside the fixture's ServiceAccount and Deployment.
+fn run_inline(files: &[(&str, String)]) -> LintReport {
+    let app = std::fs::read_to_string(fixture("eksctl/fixed/app.yaml")).unwrap();
+    let mut sources: Vec<Source> = files
+        .iter()
+        .map(|(p, t)| Source {
+            path: (*p).into(),
+            text: t.clone(),
+        })
+        .collect();
+    sources.push(Source {
+        path: "app.yaml".into(),
+        text: app,
+    });
+    lint(&sources, vec![], &options())
 }
 
 /// IRSA604 findings: (message id, subject, file name, line, column).
@@ -199,4 +220,61 @@ fn the_agent_daemonset_in_manifests_is_judged_as_check_judges_it() {
         )]
     );
     assert_eq!(r.outcome(Severity::Error), Outcome::Findings);
+}
+
+#[test]
+fn an_auto_mode_cluster_has_the_agent_built_in() {
+    // eksctl `autoModeConfig.enabled`, its default (false), and `true`.
+    let prod = std::fs::read_to_string(fixture("eksctl/broken/prod.yaml")).unwrap();
+    for (setting, auto) in [
+        ("", false),
+        ("autoModeConfig:\n  enabled: false\n", false),
+        ("autoModeConfig:\n  enabled: true\n", true),
+    ] {
+        let r = run_inline(&[("prod.yaml", format!("{prod}{setting}"))]);
+        let f = agent_findings(&r);
+        let passes = agent_passes(&r);
+        if auto {
+            assert_eq!(f, vec![], "{setting}");
+            assert!(
+                passes.len() == 1 && passes[0].contains("runs EKS Auto Mode (prod.yaml:22:12)"),
+                "{passes:?}"
+            );
+        } else {
+            assert_eq!(f.len(), 1, "{setting}: {f:?}");
+            assert!(passes.is_empty());
+        }
+    }
+
+    // CloudFormation `ComputeConfig.Enabled` of the cluster.
+    let template = std::fs::read_to_string(fixture("cloudformation/broken/template.yaml")).unwrap();
+    for (enabled, auto) in [("false", false), ("true", true)] {
+        let t = template.replace(
+            "      Version: \"1.31\"\n",
+            &format!("      Version: \"1.31\"\n      ComputeConfig:\n        Enabled: {enabled}\n"),
+        );
+        let r = run_inline(&[("template.yaml", t)]);
+        assert_eq!(agent_findings(&r).is_empty(), auto, "{enabled}");
+        assert_eq!(agent_passes(&r).len(), usize::from(auto), "{enabled}");
+    }
+
+    // Terraform `aws_eks_cluster` with `compute_config { enabled = true }`.
+    let plan: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("terraform/broken/plan.json")).unwrap(),
+    )
+    .unwrap();
+    for (enabled, auto) in [(false, false), (true, true)] {
+        let mut p = plan.clone();
+        p["resource_changes"].as_array_mut().unwrap().push(serde_json::json!({
+            "address": "aws_eks_cluster.this", "mode": "managed", "type": "aws_eks_cluster",
+            "name": "this", "provider_name": "registry.terraform.io/hashicorp/aws",
+            "change": {"actions": ["update"], "before": null,
+                "after": {"name": "prod", "version": "1.31",
+                    "compute_config": [{"enabled": enabled, "node_pools": ["general-purpose"]}]},
+                "after_unknown": {"identity": true}}
+        }));
+        let r = run_inline(&[("plan.json", p.to_string())]);
+        assert_eq!(agent_findings(&r).is_empty(), auto, "{enabled}");
+        assert_eq!(agent_passes(&r).len(), usize::from(auto), "{enabled}");
+    }
 }
