@@ -305,19 +305,21 @@ fn eksctl_oidc(d: &Declared) -> Vec<(Finding, Location)> {
 /// judged on its own: an add-on of another cluster settles nothing, and a cluster whose
 /// add-on is not declared keeps the rule's "not checked". (The agent's DaemonSet in
 /// the manifests is read by the loader itself, as `check` reads it, and judged by the
-/// rule: no gap is left then.)
+/// rule: no gap is left then.) An add-on whose cluster is decided only at deploy is
+/// named by the gap, at its place (returned: the gap's text and where).
 fn agent_addon(
     report: &mut Report,
     associations: &[model::DeclaredAssociation],
     addons: &[model::DeclaredAddon],
     scope: &Scope,
-) {
+) -> Vec<(String, Location)> {
+    let mut placed = Vec::new();
     let Some(i) = report
         .findings
         .iter()
         .position(|f| f.message.id == "lint-gap-pi-agent")
     else {
-        return;
+        return placed;
     };
     let gap = report.findings.remove(i);
     // The rule names the cluster it diagnosed, or `<cluster>` when no input names one.
@@ -352,17 +354,19 @@ fn agent_addon(
                     "lint-pi-agent-declared"
                 })
                 .arg("cluster", &name)
-                .arg(
-                    "at",
-                    format!(
-                        "{}:{}:{}",
-                        a.at.path, a.at.node.start.line, a.at.node.start.column
-                    ),
-                ),
+                .arg("at", Location::at(&a.at.path, a.at.node.start).display()),
             }),
             None => {
                 let mut f = gap.clone();
                 f.subject = subject;
+                let undecided = addons.iter().find(|a| a.cluster.is_none() && !a.auto_mode);
+                if let (Some(a), Some(_)) = (undecided, &c) {
+                    let at = Location::at(&a.at.path, a.at.node.start);
+                    f.message = Message::new("lint-gap-pi-agent-addon-cluster")
+                        .arg("cluster", &name)
+                        .arg("at", at.display());
+                    placed.push((f.message.render(), at));
+                }
                 report.not_checked.push(irsa_rules::NotChecked {
                     subject: f.subject.clone(),
                     rule: Some(f.rule),
@@ -372,6 +376,7 @@ fn agent_addon(
             }
         }
     }
+    placed
 }
 
 /// A file's text: UTF-8, or UTF-16 when it starts with a byte-order mark (what
@@ -519,7 +524,7 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
             other => other,
         };
     }
-    agent_addon(&mut report, &agent.0, &agent.1, &scope);
+    let addon_gaps = agent_addon(&mut report, &agent.0, &agent.1, &scope);
     let inputs_meta = irsa_rules::rule_by_code("IRSA900").map(|r| *r.meta());
     for g in &gaps {
         if g.subject
@@ -597,6 +602,11 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
                     .or(spec)
                     .unwrap_or(&a.node);
                 *loc = Some(Location::at(&a.path, n.start));
+            }
+        }
+        if f.message.id == "lint-gap-pi-agent-addon-cluster" {
+            if let Some((_, at)) = addon_gaps.iter().find(|(m, _)| *m == f.message.render()) {
+                *loc = Some(at.clone());
             }
         }
         if f.message.id == "gap-not-decided" {

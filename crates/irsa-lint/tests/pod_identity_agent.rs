@@ -278,3 +278,75 @@ fn an_auto_mode_cluster_has_the_agent_built_in() {
         assert_eq!(agent_passes(&r).len(), usize::from(auto), "{enabled}");
     }
 }
+
+#[test]
+fn an_add_on_whose_cluster_is_decided_at_deploy_is_named_by_the_gap() {
+    // Terraform: `cluster_name` known only after apply.
+    let mut plan: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("terraform/fixed/plan.json")).unwrap(),
+    )
+    .unwrap();
+    for rc in plan["resource_changes"].as_array_mut().unwrap() {
+        if rc["type"] == "aws_eks_addon" {
+            rc["change"]["after"]
+                .as_object_mut()
+                .unwrap()
+                .remove("cluster_name");
+            rc["change"]["after_unknown"]["cluster_name"] = true.into();
+        }
+    }
+    let r = run_inline(&[("plan.json", plan.to_string())]);
+    let f = agent_findings(&r);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        (f[0].0.as_str(), f[0].1.as_str(), f[0].2.as_str(), f[0].3),
+        ("lint-gap-pi-agent-addon-cluster", "prod", "plan.json", 1)
+    );
+    let text = r
+        .report
+        .findings
+        .iter()
+        .find(|f| f.rule == "IRSA604")
+        .unwrap()
+        .message
+        .render();
+    // The position the gap names is the add-on's `addon_name`.
+    let plan_text = plan.to_string();
+    let column = f[0].4;
+    assert!(
+        plan_text[column - 1..].starts_with("\"eks-pod-identity-agent\""),
+        "{}",
+        &plan_text[column - 1..column + 40]
+    );
+    assert!(
+        text.contains(&format!("plan.json:1:{column}")) && text.contains("not checked"),
+        "{text}"
+    );
+    assert!(agent_passes(&r).is_empty());
+    assert_eq!(r.outcome(Severity::Error), Outcome::Incomplete(1));
+
+    // CloudFormation: ClusterName from a parameter.
+    let t = std::fs::read_to_string(fixture("cloudformation/fixed/template.yaml"))
+        .unwrap()
+        .replace(
+            "Resources:\n",
+            "Parameters:\n  AddonCluster:\n    Type: String\n\nResources:\n",
+        )
+        .replace(
+            "      AddonName: eks-pod-identity-agent\n      ClusterName: !Ref Cluster",
+            "      AddonName: eks-pod-identity-agent\n      ClusterName: !Ref AddonCluster",
+        );
+    let r = run_inline(&[("template.yaml", t)]);
+    let f = agent_findings(&r);
+    assert_eq!(
+        f,
+        vec![(
+            "lint-gap-pi-agent-addon-cluster".into(),
+            "prod".into(),
+            "template.yaml".into(),
+            // `AddonName: eks-pod-identity-agent` (four lines of Parameters above).
+            21,
+            18
+        )]
+    );
+}
