@@ -619,6 +619,23 @@ pub fn read(d: &mut Declared, path: &Arc<str>, doc: &Node) {
     let _ = first_role;
 }
 
+/// The cluster an EKS resource names in `ClusterName`: its value, or for a `Ref` to an
+/// `AWS::EKS::Cluster` of the template, the name that cluster is declared with (its
+/// `Name`, else its logical id: the name lint gives a cluster CloudFormation names).
+fn cluster_name(t: &Template<'_>, n: Option<&Node>) -> Option<String> {
+    let n = n?;
+    if let Ok(s) = t.string(n, 0) {
+        return Some(s);
+    }
+    let id = n.str_at(&["Ref"])?;
+    let res = t.resource(id)?;
+    (res.str_at(&["Type"]) == Some("AWS::EKS::Cluster")).then(|| {
+        res.at(&["Properties", "Name"])
+            .and_then(|v| t.string(v, 0).ok())
+            .unwrap_or_else(|| id.to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -722,21 +739,4 @@ mod tests {
             }
         }
     }
-}
-
-/// The cluster an EKS resource names in `ClusterName`: its value, or for a `Ref` to an
-/// `AWS::EKS::Cluster` of the template, the name that cluster is declared with (its
-/// `Name`, else its logical id: the name lint gives a cluster CloudFormation names).
-fn cluster_name(t: &Template<'_>, n: Option<&Node>) -> Option<String> {
-    let n = n?;
-    if let Ok(s) = t.string(n, 0) {
-        return Some(s);
-    }
-    let id = n.str_at(&["Ref"])?;
-    let res = t.resource(id)?;
-    (res.str_at(&["Type"]) == Some("AWS::EKS::Cluster")).then(|| {
-        res.at(&["Properties", "Name"])
-            .and_then(|v| t.string(v, 0).ok())
-            .unwrap_or_else(|| id.to_string())
-    })
 }

@@ -251,18 +251,16 @@ pub fn read(d: &mut Declared, path: &Arc<str>, source: &str, plan: &Node) {
             // The type is the same inside a module, so terraform-aws-modules/eks's
             // `addons` (formerly `cluster_addons`) map, whose key is the add-on name
             // (`module.eks.aws_eks_addon.this["eks-pod-identity-agent"]`), is read here too.
-            "aws_eks_addon" => {
-                if r.str("addon_name") == Some(irsa_model::pod_identity::AGENT_NAME) {
-                    let at = after
-                        .get("addon_name")
-                        .map(|n| Anchor::new(path, n))
-                        .unwrap_or(at);
-                    d.agent_addons.push(DeclaredAddon {
-                        cluster: r.str("cluster_name").map(str::to_string),
-                        auto_mode: false,
-                        at,
-                    });
-                }
+            "aws_eks_addon" if r.str("addon_name") == Some(irsa_model::pod_identity::AGENT_NAME) => {
+                let at = after
+                    .get("addon_name")
+                    .map(|n| Anchor::new(path, n))
+                    .unwrap_or(at);
+                d.agent_addons.push(DeclaredAddon {
+                    cluster: r.str("cluster_name").map(str::to_string),
+                    auto_mode: false,
+                    at,
+                });
             }
             "kubernetes_service_account" | "kubernetes_service_account_v1" => {
                 service_account(d, path, &r, &address)
