@@ -204,7 +204,14 @@ fn the_agent_daemonset_in_manifests_is_judged_as_check_judges_it() {
     // kube-system/eks-pod-identity-agent on the host network: no gap, a pass.
     let r = run("manifests/fixed", false);
     assert_eq!(agent_findings(&r), vec![], "{:#?}", r.report.findings);
-    assert_eq!(agent_passes(&r).len(), 1);
+    let passes = agent_passes(&r);
+    assert_eq!(passes.len(), 1);
+    // A manifest carries no status: readiness is said to be unknown, never "? of ?".
+    assert!(
+        passes[0].contains("host network") && passes[0].contains("not in the inputs"),
+        "{passes:?}"
+    );
+    assert!(!passes[0].contains('?'), "{passes:?}");
     assert_eq!(r.outcome(Severity::Error), Outcome::Clean);
 
     // Without hostNetwork: the rule's error, at the DaemonSet's pod spec.

@@ -610,6 +610,7 @@ pub fn template(id: &str) -> Option<&'static str> {
         "gap-pi-role" => "role {role} of the EKS Pod Identity association of {namespace}/{name} is not in the snapshot: its existence and trust policy are not checked; add `aws iam get-role --role-name {name_arg}`",
         "gap-pi-listed" => "pods of ServiceAccount {namespace}/{name} carry EKS Pod Identity variables but the cluster's associations were not listed: which role they get is not checked; add `aws eks list-pod-identity-associations {cluster_args}`",
         "pi-agent-ok" => "the eks-pod-identity-agent DaemonSet {namespace}/{name} runs on the host network, {ready} of {desired} pods ready",
+        "pi-agent-ok-no-status" => "the eks-pod-identity-agent DaemonSet {namespace}/{name} runs on the host network (how many of its pods are ready is not in the inputs: a manifest has no status)",
         "pi-agent-missing" => "the cluster has EKS Pod Identity associations ({count}) but no eks-pod-identity-agent{evidence}: pods get no credentials from 169.254.170.23",
         "pi-agent-not-host-network" => "the eks-pod-identity-agent DaemonSet {namespace}/{name} does not use hostNetwork: pods cannot reach it at 169.254.170.23",
         "pi-agent-not-ready" => "only {ready} of {desired} eks-pod-identity-agent pods are ready",

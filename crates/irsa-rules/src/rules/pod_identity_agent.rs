@@ -189,20 +189,23 @@ impl Rule for PodIdentityAgent {
                             format!("kubectl get pods -n {} -l app.kubernetes.io/name={AGENT_NAME} -o wide", sh(&a.namespace)),
                         ));
                     }
-                    (r, d) if a.host_network => out.pass(
+                    (Some(r), Some(d)) if a.host_network => out.pass(
                         &Self::META,
                         cluster_subject.clone(),
                         Message::new("pi-agent-ok")
                             .arg("namespace", &a.namespace)
                             .arg("name", &a.name)
-                            .arg(
-                                "ready",
-                                r.map(|v| v.to_string()).unwrap_or_else(|| "?".into()),
-                            )
-                            .arg(
-                                "desired",
-                                d.map(|v| v.to_string()).unwrap_or_else(|| "?".into()),
-                            ),
+                            .arg("ready", r.to_string())
+                            .arg("desired", d.to_string()),
+                    ),
+                    // A DaemonSet without status (a manifest, `lint`): readiness is unknown,
+                    // and said so instead of "? of ?".
+                    _ if a.host_network => out.pass(
+                        &Self::META,
+                        cluster_subject.clone(),
+                        Message::new("pi-agent-ok-no-status")
+                            .arg("namespace", &a.namespace)
+                            .arg("name", &a.name),
                     ),
                     _ => {}
                 }
