@@ -135,18 +135,10 @@ impl EksPodIdentity {
             config,
             served: Mutex::new(Vec::new()),
         });
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(serve(st, addr_tx, stop_rx));
+        let (addr, stop_tx) = crate::spawn_server("emulator", move |addr_tx, stop_rx| {
+            serve(st, addr_tx, stop_rx)
         });
-        let addr = addr_rx.recv().expect("emulator address");
         EksPodIdentity {
             endpoint: format!("http://{addr}"),
             state,

@@ -195,20 +195,10 @@ impl FaultProxy {
             fresh: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
         });
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(serve(st, addr_tx, stop_rx));
-            // Black-holed requests are still pending: dropping the runtime ends them.
-            rt.shutdown_background();
-        });
-        let addr = addr_rx.recv().expect("proxy address");
+        // Black-holed requests are still pending at the end: the runtime's end ends them.
+        let (addr, stop_tx) =
+            crate::spawn_server("proxy", move |addr_tx, stop_rx| serve(st, addr_tx, stop_rx));
         let scheme = if state.tls.is_some() { "https" } else { "http" };
         FaultProxy {
             url: format!("{scheme}://{addr}"),

@@ -184,8 +184,6 @@ impl KubeServer {
             oidc_body_bytes: config.oidc_body_bytes,
         });
         let page_size = config.page_size;
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
         let cert_der = leaf.der().clone();
         let ca_der = ca_cert.der().clone();
@@ -201,22 +199,16 @@ impl KubeServer {
             key: key_der.clone(),
             upstream_ca: ca_der.clone(),
         };
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(serve(
+        let (addr, stop_tx) = crate::spawn_server("server", move |addr_tx, stop_rx| {
+            serve(
                 st,
                 vec![cert_der, ca_der],
                 key_der,
                 page_size,
                 addr_tx,
                 stop_rx,
-            ));
+            )
         });
-        let addr = addr_rx.recv().expect("server address");
         let url = format!("https://{addr}");
         *state.url.lock().expect("url") = url.clone();
         let kubeconfig = dir.path().join("kubeconfig");
