@@ -205,6 +205,14 @@ impl Fix {
             unguarded: None,
         }
     }
+    /// The command as the rule wrote it, without the account and cluster guards
+    /// `fix_target` puts before its writes.
+    pub fn rule_command(&self) -> Option<&str> {
+        match &self.unguarded {
+            Some((_, command)) => command.as_deref(),
+            None => self.command.as_deref(),
+        }
+    }
     /// A fix that is advice only.
     pub fn advice(summary: impl Into<String>) -> Fix {
         Fix {
