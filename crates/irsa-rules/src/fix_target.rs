@@ -166,18 +166,41 @@ fn operands<'a>(rest: &[&'a str], n: usize) -> Vec<&'a str> {
 
 /// Whether an `aws` operation only reads.
 fn aws_reads(op: &str) -> bool {
-    ["get-", "list-", "describe-", "simulate-", "decode-", "lookup-", "search-"]
-        .iter()
-        .any(|p| op.starts_with(p))
-        || matches!(op, "wait" | "help" | "assume-role" | "assume-role-with-web-identity")
+    [
+        "get-",
+        "list-",
+        "describe-",
+        "simulate-",
+        "decode-",
+        "lookup-",
+        "search-",
+    ]
+    .iter()
+    .any(|p| op.starts_with(p))
+        || matches!(
+            op,
+            "wait" | "help" | "assume-role" | "assume-role-with-web-identity"
+        )
 }
 
 /// Whether a `kubectl` command only reads (`rollout status` reads, `rollout restart` writes).
 fn kubectl_reads(verb: &str, sub: Option<&str>) -> bool {
     matches!(
         verb,
-        "get" | "describe" | "logs" | "explain" | "version" | "api-resources" | "api-versions"
-            | "cluster-info" | "top" | "config" | "auth" | "diff" | "wait" | "events"
+        "get"
+            | "describe"
+            | "logs"
+            | "explain"
+            | "version"
+            | "api-resources"
+            | "api-versions"
+            | "cluster-info"
+            | "top"
+            | "config"
+            | "auth"
+            | "diff"
+            | "wait"
+            | "events"
     ) || (verb == "rollout" && matches!(sub, Some("status" | "history")))
 }
 
@@ -189,8 +212,10 @@ fn arn_account_in<'l>(line: &'l str, service: Option<&str>) -> Option<&'l str> {
         .find_map(account_of_arn)
 }
 
-/// Where the writes of one command line must act, in order, deduplicated.
-fn needs_of(line: &str, place: &Place) -> Vec<Needs> {
+/// Where the writes of one command line must act, in order, deduplicated. With
+/// `captured_reads`, a read whose output the line captures (`X=$(aws …)`) counts too:
+/// in a fix that writes, it decides what is written (the webhook's CA bundle).
+fn needs_of(line: &str, place: &Place, captured_reads: bool) -> Vec<Needs> {
     let mut needs: Vec<Needs> = Vec::new();
     for (tool, rest, substituted) in invocations(line) {
         let need = match tool {
@@ -198,8 +223,7 @@ fn needs_of(line: &str, place: &Place) -> Vec<Needs> {
                 let ops = operands(&rest, 2);
                 let (service, op) = (ops.first().copied(), ops.get(1).copied());
                 let Some(op) = op else { continue };
-                // A read whose output the fix uses decides what it writes.
-                if aws_reads(op) && !substituted {
+                if aws_reads(op) && !(substituted && captured_reads) {
                     continue;
                 }
                 let acct = match service {
@@ -232,7 +256,7 @@ fn needs_of(line: &str, place: &Place) -> Vec<Needs> {
                 let Some(verb) = ops.first().copied() else {
                     continue;
                 };
-                if kubectl_reads(verb, ops.get(1).copied()) && !substituted {
+                if kubectl_reads(verb, ops.get(1).copied()) && !(substituted && captured_reads) {
                     continue;
                 }
                 Needs::Cluster
@@ -307,6 +331,10 @@ fn guard_command(command: &str, place: &Place) -> Guarded {
     let mut chain: Option<(Option<String>, bool)> = None;
     let mut last_command_line: Option<usize> = None;
     let endpoint = place.cluster.as_ref().and_then(|c| c.endpoint.clone());
+    // Reads are guarded only in a fix that writes (an evidence one-liner is left alone).
+    let writes = command
+        .lines()
+        .any(|l| !needs_of(l, place, false).is_empty());
     for st in statements(command) {
         let head = st[0];
         if head.trim_start().starts_with('#') || head.trim().is_empty() {
@@ -322,7 +350,7 @@ fn guard_command(command: &str, place: &Place) -> Guarded {
             n += 1;
         }
         let command_lines = &st[..n];
-        let needs = needs_of(&command_lines.join(" "), place);
+        let needs = needs_of(&command_lines.join(" "), place, writes);
         let mut account: Option<String> = None;
         let mut cluster = false;
         for n in &needs {
@@ -363,7 +391,10 @@ fn guard_command(command: &str, place: &Place) -> Guarded {
                 }
                 if cluster && !*have_cluster {
                     *have_cluster = true;
-                    guards.push(cluster_guard(endpoint.as_deref().unwrap_or_default(), &cluster_name(place)));
+                    guards.push(cluster_guard(
+                        endpoint.as_deref().unwrap_or_default(),
+                        &cluster_name(place),
+                    ));
                 }
             }
             None if account.is_some() || cluster => {
@@ -371,7 +402,10 @@ fn guard_command(command: &str, place: &Place) -> Guarded {
                     guards.push(account_guard(a));
                 }
                 if cluster {
-                    guards.push(cluster_guard(endpoint.as_deref().unwrap_or_default(), &cluster_name(place)));
+                    guards.push(cluster_guard(
+                        endpoint.as_deref().unwrap_or_default(),
+                        &cluster_name(place),
+                    ));
                 }
                 chain = Some((account.clone(), cluster));
             }
@@ -458,7 +492,7 @@ fn finish_fix(fix: &mut Fix, place: &Place) {
 fn advise_where(fix: &mut Fix, place: &Place) {
     let mut account = None;
     let mut cluster = false;
-    for n in needs_of(&fix.summary, place) {
+    for n in needs_of(&fix.summary, place, false) {
         match n {
             Needs::Account(a) => account = account.or(a),
             Needs::Cluster => cluster = true,
@@ -530,7 +564,8 @@ pub fn unguard(findings: &mut [Finding]) {
 mod tests {
     use super::*;
 
-    const ENDPOINT: &str = "https://5C5E2D1A0C1E4B2C8F6B0E7D9A3B1C2D.gr7.us-east-1.eks.amazonaws.com";
+    const ENDPOINT: &str =
+        "https://5C5E2D1A0C1E4B2C8F6B0E7D9A3B1C2D.gr7.us-east-1.eks.amazonaws.com";
 
     /// Fixes of a finding about a role of `default`, in a described cluster of 111122223333.
     fn place(default: Option<&str>) -> Place {
@@ -562,7 +597,9 @@ mod tests {
         // The guards themselves never look like a template.
         assert!(placeholders(&account_guard("111122223333")).is_empty());
         assert!(placeholders(&cluster_guard(ENDPOINT, "prod")).is_empty());
-        assert!(is_guard(&account_guard("111122223333")) && is_guard(&cluster_guard(ENDPOINT, "p")));
+        assert!(
+            is_guard(&account_guard("111122223333")) && is_guard(&cluster_guard(ENDPOINT, "p"))
+        );
         assert!(!is_guard("aws iam get-role --role-name r"));
     }
 
@@ -625,6 +662,8 @@ mod tests {
             "eksctl get iamserviceaccount --cluster prod",
             "irsa-doctor probe -n a --service-account b",
             "mvn versions:use-dep-version -Dincludes=a:b -DdepVersion=1 -DforceVersion=true",
+            // Evidence to add to the snapshot: reads, even captured.
+            "ROLE=r; printf '{\"command\": \"%s\", \"output\": %s}\\n' \"aws iam list-role-policies --role-name $ROLE\" \"$(aws iam list-role-policies --role-name \"$ROLE\")\" > e.json",
         ] {
             let g = guard_command(read, &place(Some("444455556666")));
             assert_eq!(g.command, read);
@@ -677,7 +716,10 @@ mod tests {
         assert_eq!(g.accounts, vec!["111122223333"]);
         let lines: Vec<&str> = g.command.lines().collect();
         assert!(lines[0].contains("get-caller-identity"));
-        assert_eq!(lines[1], "CA=$(aws eks describe-cluster --name prod --query x --output text) &&");
+        assert_eq!(
+            lines[1],
+            "CA=$(aws eks describe-cluster --name prod --query x --output text) &&"
+        );
         assert!(lines[2].contains("kubectl config view --minify"));
         assert_eq!(
             &lines[3..],
@@ -729,7 +771,10 @@ mod tests {
         }
         let fix = &f[0].fix[0];
         assert_eq!(fix.cluster, p.cluster);
-        assert_eq!((fix.account.as_deref(), fix.summary.as_str()), (None, "recreate the pods"));
+        assert_eq!(
+            (fix.account.as_deref(), fix.summary.as_str()),
+            (None, "recreate the pods")
+        );
         let json = serde_json::to_value(fix).unwrap();
         assert_eq!(json["cluster"]["endpoint"], ENDPOINT);
         assert_eq!(json["cluster"]["name"], "prod");
@@ -744,11 +789,25 @@ mod tests {
         };
         finish_fix(&mut f[0].fix[0], &unknown);
         let fix = &f[0].fix[0];
-        assert_eq!(fix.command.as_deref(), Some("kubectl rollout restart deployment/x -n a"));
-        assert!(fix.summary.contains("the cluster this snapshot was taken from"), "{}", fix.summary);
-        assert_eq!(serde_json::to_value(fix).unwrap()["cluster"], serde_json::json!({}));
+        assert_eq!(
+            fix.command.as_deref(),
+            Some("kubectl rollout restart deployment/x -n a")
+        );
+        assert!(
+            fix.summary
+                .contains("the cluster this snapshot was taken from"),
+            "{}",
+            fix.summary
+        );
+        assert_eq!(
+            serde_json::to_value(fix).unwrap()["cluster"],
+            serde_json::json!({})
+        );
         // Unknown account: said too.
-        let mut f = [fix_of("attach it", "aws iam attach-role-policy --role-name r --policy-arn arn:aws:iam::aws:policy/P")];
+        let mut f = [fix_of(
+            "attach it",
+            "aws iam attach-role-policy --role-name r --policy-arn arn:aws:iam::aws:policy/P",
+        )];
         let nowhere = Place::default();
         finish_fix(&mut f[0].fix[0], &nowhere);
         assert!(f[0].fix[0].summary.contains("names no account"));
@@ -757,11 +816,27 @@ mod tests {
         f[0].fix[0].command = None;
         finish_fix(&mut f[0].fix[0], &place(Some("444455556666")));
         let fix = &f[0].fix[0];
-        assert!(fix.template && fix.summary.ends_with("(run it with account 444455556666's credentials)"), "{}", fix.summary);
-        let mut f = [fix_of("set it (kubectl annotate serviceaccount -n a b k=<ARN> --overwrite)", "x")];
+        assert!(
+            fix.template
+                && fix
+                    .summary
+                    .ends_with("(run it with account 444455556666's credentials)"),
+            "{}",
+            fix.summary
+        );
+        let mut f = [fix_of(
+            "set it (kubectl annotate serviceaccount -n a b k=<ARN> --overwrite)",
+            "x",
+        )];
         f[0].fix[0].command = None;
         finish_fix(&mut f[0].fix[0], &place(None));
-        assert!(f[0].fix[0].summary.ends_with("(run it with kubectl's current context on cluster prod)"), "{}", f[0].fix[0].summary);
+        assert!(
+            f[0].fix[0]
+                .summary
+                .ends_with("(run it with kubectl's current context on cluster prod)"),
+            "{}",
+            f[0].fix[0].summary
+        );
         assert_eq!(f[0].fix[0].placeholders, vec!["<ARN>"]);
         // lint gets the rule's text back.
         let mut f = [fix_of(
@@ -771,11 +846,17 @@ mod tests {
         finish(&mut f, &irsa_model::Snapshot::default());
         let guarded = f[0].fix[0].clone();
         assert_eq!(guarded.account.as_deref(), Some("444455556666"));
-        assert!(guarded.summary.contains("the cluster this snapshot was taken from"));
+        assert!(guarded
+            .summary
+            .contains("the cluster this snapshot was taken from"));
         unguard(&mut f);
         let fix = &f[0].fix[0];
         assert_eq!(fix.summary, "correct it");
-        assert!(!fix.command.as_deref().unwrap().contains("get-caller-identity"));
+        assert!(!fix
+            .command
+            .as_deref()
+            .unwrap()
+            .contains("get-caller-identity"));
         assert_eq!((fix.account.as_ref(), fix.cluster.as_ref()), (None, None));
     }
 
@@ -813,7 +894,12 @@ mod tests {
 
     /// Runs `cmd` as pasted into each shell there is (interactive bash and zsh read it
     /// from standard input, as a paste; sh runs it as a script): (status, stderr, log).
-    fn paste(dir: &std::path::Path, cmd: &str, account: &str, server: &str) -> Vec<(String, bool, String, String)> {
+    fn paste(
+        dir: &std::path::Path,
+        cmd: &str,
+        account: &str,
+        server: &str,
+    ) -> Vec<(String, bool, String, String)> {
         let mut out = Vec::new();
         for (shell, args) in [
             ("sh", vec!["-c", cmd]),
@@ -825,7 +911,10 @@ mod tests {
             let mut c = std::process::Command::new(shell);
             c.args(&args)
                 .current_dir(dir)
-                .env("PATH", format!("{}:{}", dir.display(), std::env::var("PATH").unwrap()))
+                .env(
+                    "PATH",
+                    format!("{}:{}", dir.display(), std::env::var("PATH").unwrap()),
+                )
                 .env("FAKE_ACCOUNT", account)
                 .env("FAKE_SERVER", server)
                 .env("LOG", &log)
@@ -869,7 +958,8 @@ mod tests {
             &place(Some("444455556666")),
         )
         .command;
-        let restart = guard_command("kubectl rollout restart deployment/x -n a", &place(None)).command;
+        let restart =
+            guard_command("kubectl rollout restart deployment/x -n a", &place(None)).command;
         let webhook = guard_command(
             "CA=$(aws eks describe-cluster --name prod --query x --output text)\ncat <<EOF | kubectl apply -f -\ncaBundle: $CA\nEOF",
             &place(None),
@@ -879,13 +969,23 @@ mod tests {
         for (account, server, trust_runs, restart_runs, webhook_runs) in [
             ("444455556666", ENDPOINT, true, true, false),
             ("111122223333", ENDPOINT, false, true, true),
-            ("111122223333", "https://STAGING.gr7.us-east-1.eks.amazonaws.com", false, false, false),
+            (
+                "111122223333",
+                "https://STAGING.gr7.us-east-1.eks.amazonaws.com",
+                false,
+                false,
+                false,
+            ),
             ("111122223333", "", false, false, false),
         ] {
             for (shell, ok, stderr, log) in paste(&dir, &trust, account, server) {
                 shells.insert(shell.clone());
                 let ran = log.contains("aws iam update-assume-role-policy --role-name r");
-                assert_eq!((ran, ok), (trust_runs, trust_runs), "{shell} {account}: {stderr}");
+                assert_eq!(
+                    (ran, ok),
+                    (trust_runs, trust_runs),
+                    "{shell} {account}: {stderr}"
+                );
                 if !trust_runs {
                     assert!(
                         stderr.contains("not run: switch to account 444455556666's credentials"),
@@ -895,7 +995,11 @@ mod tests {
             }
             for (shell, ok, stderr, log) in paste(&dir, &restart, account, server) {
                 let ran = log.contains("kubectl rollout restart deployment/x -n a");
-                assert_eq!((ran, ok), (restart_runs, restart_runs), "{shell} {server}: {stderr}");
+                assert_eq!(
+                    (ran, ok),
+                    (restart_runs, restart_runs),
+                    "{shell} {server}: {stderr}"
+                );
                 if !restart_runs {
                     assert!(
                         stderr.contains("not run: kubectl's current context is not cluster prod"),
@@ -905,7 +1009,11 @@ mod tests {
             }
             for (shell, ok, stderr, log) in paste(&dir, &webhook, account, server) {
                 let ran = log.contains("kubectl apply -f -");
-                assert_eq!((ran, ok), (webhook_runs, webhook_runs), "{shell} {account} {server}: {stderr}\n{log}");
+                assert_eq!(
+                    (ran, ok),
+                    (webhook_runs, webhook_runs),
+                    "{shell} {account} {server}: {stderr}\n{log}"
+                );
                 if webhook_runs {
                     // The heredoc reached kubectl with the CA the guarded read returned.
                     assert!(log.contains("caBundle: CADATA"), "{shell}: {log}");
@@ -914,7 +1022,10 @@ mod tests {
                 }
             }
         }
-        assert!(shells.contains("sh") && shells.contains("bash"), "{shells:?}");
+        assert!(
+            shells.contains("sh") && shells.contains("bash"),
+            "{shells:?}"
+        );
         if in_ci() {
             assert!(shells.contains("zsh"), "CI installs zsh: {shells:?}");
         }
@@ -963,7 +1074,12 @@ users:\n- name: u\n  user:\n    token: t\n"
                 .output()
                 .unwrap();
             let out = String::from_utf8_lossy(&o.stdout);
-            assert_eq!(out.contains("ran"), runs, "{current}: {}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(
+                out.contains("ran"),
+                runs,
+                "{current}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
             assert_eq!(o.status.success(), runs);
         }
         let _ = std::fs::remove_dir_all(&dir);

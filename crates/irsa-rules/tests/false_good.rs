@@ -89,15 +89,22 @@ fn class1_sidecar_with_the_pair_but_no_mount() {
     let restart = f
         .fix
         .iter()
-        .find(|x| x.rule_command().is_some_and(|c| c.contains("rollout restart")))
+        .find(|x| {
+            x.rule_command()
+                .is_some_and(|c| c.contains("rollout restart"))
+        })
         .unwrap();
     let guarded = restart.command.as_deref().unwrap();
     assert!(
         guarded.starts_with("[ \"$(kubectl config view --minify")
-            && guarded.ends_with("&&\nkubectl rollout restart deployment/inventory-api -n inventory"),
+            && guarded
+                .ends_with("&&\nkubectl rollout restart deployment/inventory-api -n inventory"),
         "{guarded}"
     );
-    assert!(restart.cluster.as_ref().is_some_and(|c| c.endpoint.is_some()));
+    assert!(restart
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.endpoint.is_some()));
     // The pods no longer pass as "carrying the token", and the verdict is a failure.
     assert!(!r.passes.iter().any(|p| p.rule == "IRSA411"));
     verdict_is(&r, Status::Fails, Some(Cause::PodTokenMount));
@@ -422,8 +429,7 @@ fn class3_failed_create_condition_proves_sa_missing_without_a_listing() {
         .render()
         .contains("error looking up service account inventory/inventory-api"));
     assert!(
-        f.fix[0].rule_command()
-            == Some("kubectl create serviceaccount -n inventory inventory-api")
+        f.fix[0].rule_command() == Some("kubectl create serviceaccount -n inventory inventory-api")
     );
     // Twin: no condition, no listing: not checked (a warning gap), never "missing".
     let mut s = healthy();

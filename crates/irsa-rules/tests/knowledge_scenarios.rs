@@ -793,7 +793,11 @@ fn ebs_csi_permissions_by_release() {
     );
     // Guarded by the role's account (the managed policy's ARN names none).
     assert_eq!(fix.account.as_deref(), Some("391252439823"));
-    assert!(fix.command.as_deref().unwrap().contains("= 391252439823 ] ||"));
+    assert!(fix
+        .command
+        .as_deref()
+        .unwrap()
+        .contains("= 391252439823 ] ||"));
 }
 
 #[test]

@@ -435,11 +435,9 @@ fn row12_no_provider_for_the_issuer() {
     assert!(f.fix[0].rule_command().unwrap().starts_with("eksctl utils associate-iam-oidc-provider --cluster orders-use2 --region us-east-2 --approve"));
     // eksctl creates it in the caller's account: pasted, it checks that is the cluster's.
     assert_eq!(f.fix[0].account.as_deref(), Some("391252439823"));
-    assert!(f.fix[0]
-        .command
-        .as_deref()
-        .unwrap()
-        .starts_with("[ \"$(aws sts get-caller-identity --query Account --output text)\" = 391252439823 ] ||"));
+    assert!(f.fix[0].command.as_deref().unwrap().starts_with(
+        "[ \"$(aws sts get-caller-identity --query Account --output text)\" = 391252439823 ] ||"
+    ));
     assert!(
         matches!(&r.chains[0].prediction, irsa_policy::StsPrediction::Error(e) if e.code == "InvalidIdentityToken")
     );
@@ -1272,9 +1270,10 @@ fn audience_written_by_hand_in_every_kind_of_spec() {
         m.contains("pod template") && m.contains("never replaces"),
         "{m}"
     );
-    assert!(f[0].fix.iter().any(
-        |x| x.rule_command() == Some("kubectl edit deployment/inventory-api -n inventory")
-    ));
+    assert!(f[0]
+        .fix
+        .iter()
+        .any(|x| x.rule_command() == Some("kubectl edit deployment/inventory-api -n inventory")));
     // `--pod`: the workload is not judged, yet its template still shows the audience was
     // written there: the fix edits the template, a restart alone would not help.
     let pod = s.v("pods")["items"][0]["metadata"]["name"]
@@ -1293,9 +1292,10 @@ fn audience_written_by_hand_in_every_kind_of_spec() {
         "{}",
         dump(&r)
     );
-    assert!(f[0].fix.iter().any(
-        |x| x.rule_command() == Some("kubectl edit deployment/inventory-api -n inventory")
-    ));
+    assert!(f[0]
+        .fix
+        .iter()
+        .any(|x| x.rule_command() == Some("kubectl edit deployment/inventory-api -n inventory")));
     // An init container of a bare pod reading a volume of its own at a preset path.
     let mut s = healthy();
     let bare = {

@@ -222,7 +222,11 @@ fn write_fix(out: &mut String, fix: &Fix, pad: &str, o: &Options, st: &Style) {
             // Flush left: a pasted heredoc only ends at an unindented `EOF`. The guards
             // (account, cluster) dimmed, so the command stands out on a terminal.
             for line in cmd.lines() {
-                let code = if irsa_rules::fix_target::is_guard(line) { "2;36" } else { "36" };
+                let code = if irsa_rules::fix_target::is_guard(line) {
+                    "2;36"
+                } else {
+                    "36"
+                };
                 let _ = writeln!(out, "{}", st.paint(code, line));
             }
         }
