@@ -19,7 +19,7 @@ pub mod scope;
 pub mod verdict;
 
 pub use context::{Context, Options, Scope};
-pub use finding::{Cause, Finding, Fix, Pass, Severity, Subject};
+pub use finding::{Cause, Finding, Fix, FixCluster, Pass, Severity, Subject};
 pub use messages::Message;
 pub use registry::{all_rules, rule_by_code, Rule, RuleMeta};
 pub use verdict::{NotChecked, Status, Verdict};
