@@ -463,22 +463,15 @@ impl Loader {
             // Items are parsed on every core, a batch at a time (bounding what is held
             // parsed but not yet applied), then applied here in list order: the
             // snapshot does not depend on thread timing.
-            for batch in items.chunks(crate::parallel::BATCH) {
-                let prepared = crate::parallel::map(batch, |item| {
-                    crate::parallel::prepare_item(item.get(), item_kind.as_deref())
-                });
-                for (item, pre) in batch.iter().zip(prepared) {
-                    match pre.kind {
-                        Some(k) => {
-                            if !listed_kinds.contains(&k) {
-                                listed_kinds.push(k.clone());
-                            }
-                            self.object(&k, item.get(), ctx, true, pre.body);
-                        }
-                        None => self.skip("list item without kind"),
+            crate::parallel::pipeline(items, item_kind.as_deref(), |item, pre| match pre.kind {
+                Some(k) => {
+                    if !listed_kinds.contains(&k) {
+                        listed_kinds.push(k.clone());
                     }
+                    self.object(&k, item.get(), ctx, true, pre.body);
                 }
-            }
+                None => self.skip("list item without kind"),
+            });
             if let Some(k) = &item_kind {
                 if !listed_kinds.contains(k) {
                     listed_kinds.push(k.clone());

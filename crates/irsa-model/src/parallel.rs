@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 /// List items parsed per round: bounds what is held parsed but not yet applied.
 /// (Small in tests, so that they cross several rounds quickly.)
-pub const BATCH: usize = if cfg!(test) { 64 } else { 4096 };
+pub const BATCH: usize = if cfg!(test) { 64 } else { 1024 };
 
 /// Below this many bytes of work a round runs on the calling thread (a thread costs
 /// tens of microseconds; `explain` and small snapshots start in milliseconds).
@@ -60,7 +60,7 @@ pub fn map_weighted<T: Sync, R: Send>(
     weight: impl Fn(&T) -> usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
-    map_runs(items, weight, MIN_PARALLEL_BYTES, f)
+    map_runs(items, weight, MIN_PARALLEL_BYTES, threads(), f)
 }
 
 /// Below this many items [`map_items`] runs on the calling thread.
@@ -70,17 +70,18 @@ const MIN_PARALLEL_ITEMS: usize = if cfg!(test) { 8 } else { 512 };
 /// [`threads`] threads (for many items of about equal cost: the ServiceAccounts of a
 /// large cluster); on this thread alone when there are few.
 pub fn map_items<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    map_runs(items, |_| 1, MIN_PARALLEL_ITEMS, f)
+    map_runs(items, |_| 1, MIN_PARALLEL_ITEMS, threads(), f)
 }
 
 fn map_runs<T: Sync, R: Send>(
     items: &[T],
     weight: impl Fn(&T) -> usize,
     min_total: usize,
+    threads: usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
     let total: usize = items.iter().map(&weight).sum();
-    let n = threads().min(items.len());
+    let n = threads.min(items.len());
     if n <= 1 || total < min_total {
         return items.iter().map(f).collect();
     }
@@ -159,12 +160,55 @@ pub fn map_dynamic<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) ->
         .collect()
 }
 
-/// [`map_weighted`] over raw JSON texts, weighted by their length.
-pub fn map<R: Send>(
-    items: &[&serde_json::value::RawValue],
-    f: impl Fn(&&serde_json::value::RawValue) -> R + Sync,
-) -> Vec<R> {
-    map_weighted(items, |i| i.get().len(), f)
+/// List items prepared in batches of [`BATCH`] on other threads while `apply` takes
+/// the batches already prepared, in order, on this one (parsing and applying overlap;
+/// at most three batches are held prepared but not applied). A list of one batch is
+/// prepared and applied here.
+pub fn pipeline<'t>(
+    items: &[&'t serde_json::value::RawValue],
+    list_kind: Option<&str>,
+    mut apply: impl FnMut(&'t serde_json::value::RawValue, Item),
+) {
+    let prepare = |batch: &[&'t serde_json::value::RawValue], threads: usize| -> Vec<Item> {
+        map_runs(
+            batch,
+            |i| i.get().len(),
+            MIN_PARALLEL_BYTES,
+            threads,
+            |item| prepare_item(item.get(), list_kind),
+        )
+    };
+    let n = threads();
+    if n <= 1 || items.len() <= BATCH {
+        for batch in items.chunks(BATCH) {
+            for (item, pre) in batch.iter().zip(prepare(batch, n)) {
+                apply(item, pre);
+            }
+        }
+        return;
+    }
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(1);
+        // This thread applies: the others prepare.
+        let producer = scope.spawn(move || {
+            for batch in items.chunks(BATCH) {
+                if tx.send(prepare(batch, n - 1)).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut batches = items.chunks(BATCH);
+        for prepared in rx.iter() {
+            let batch = batches.next().expect("one prepared batch per batch");
+            for (item, pre) in batch.iter().zip(prepared) {
+                apply(item, pre);
+            }
+        }
+        // A panic while preparing is the caller's, as if it had prepared here.
+        if let Err(e) = producer.join() {
+            std::panic::resume_unwind(e);
+        }
+    });
 }
 
 /// A list item's kind and, for the kinds that make up large lists, its typed shape.
