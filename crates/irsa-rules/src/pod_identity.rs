@@ -41,8 +41,8 @@ pub const AGENT_UNREACHABLE: &str =
     "Connect timeout on endpoint URL: \"http://169.254.170.23/v1/credentials\"";
 
 /// Codes of the Pod Identity rules (their gaps concern Pod Identity chains only).
-pub const RULE_CODES: [&str; 7] = [
-    "IRSA601", "IRSA602", "IRSA603", "IRSA604", "IRSA605", "IRSA606", "IRSA607",
+pub const RULE_CODES: [&str; 8] = [
+    "IRSA601", "IRSA602", "IRSA603", "IRSA604", "IRSA605", "IRSA606", "IRSA607", "IRSA608",
 ];
 
 /// A role's trust policy, decided for one Pod Identity hop.
@@ -512,10 +512,31 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
     let about: Vec<&Finding> = findings.iter().filter(about).collect();
     let gap = |f: &Finding| f.cause == Cause::CollectionGap;
     let prediction = prediction(c);
-    let sts = match &prediction {
-        StsPrediction::Success { .. } => "credentials issued (EKS Pod Identity)".to_string(),
-        StsPrediction::Error(e) => e.text(),
-        StsPrediction::Undetermined { why, .. } => format!("not checked: {why}"),
+    // The first call of the chain: the agent on each pod's node asks EKS Auth with the
+    // node's role, which must allow eks-auth:AssumeRoleForPodIdentity
+    // (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html).
+    let nodes = crate::node_role::node_links(cx, &pods);
+    let node_denied = nodes.denied();
+    let node_unknown = nodes.not_checked().or_else(|| {
+        (!pods.is_empty() && nodes.judged == 0).then(|| {
+            if pods.iter().all(|p| p.spec.node_name.is_none()) {
+                format!("no pod of {ns}/{sa} is scheduled on a node yet, so the IAM role its eks-pod-identity-agent calls EKS Auth with is not checked")
+            } else {
+                format!("no pod of {ns}/{sa} runs on a node where the eks-pod-identity-agent runs (Linux EC2 or EKS Auto Mode), so no node role was checked")
+            }
+        })
+    });
+    let sts = match (&prediction, node_denied, &node_unknown) {
+        (StsPrediction::Error(e), ..) => e.text(),
+        (StsPrediction::Undetermined { why, .. }, ..) => format!("not checked: {why}"),
+        (StsPrediction::Success { .. }, Some(_), _) => format!(
+            "AssumeRoleForPodIdentity: {}",
+            crate::rules::pod_identity_node_role::NODE_ROLE_DENIED
+        ),
+        (StsPrediction::Success { .. }, None, Some(why)) => format!("not checked: {why}"),
+        (StsPrediction::Success { .. }, None, None) => {
+            "credentials issued (EKS Pod Identity)".to_string()
+        }
     };
     let n = pods.len();
     let decide = |status: Status, f: Option<&Finding>, reason: String| {
@@ -549,12 +570,35 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
     if let Some(f) = error {
         return (decide(Status::Fails, Some(f), f.message.render()), n);
     }
+    if let Some((role, why)) = node_denied {
+        // IRSA608's finding on the node role (not on this ServiceAccount: one per role).
+        let f = findings.iter().find(|f| {
+            f.rule == "IRSA608"
+                && f.severity == Severity::Error
+                && f.role_arn.as_deref() == Some(role)
+        });
+        let reason = f.map(|f| f.message.render()).unwrap_or_else(|| {
+            format!("node role {role} does not allow eks-auth:AssumeRoleForPodIdentity: {why}")
+        });
+        let mut v = decide(Status::Fails, f, reason);
+        v.cause = Some(Cause::PodIdentityAgent);
+        v.rule = Some("IRSA608");
+        v.sdk = "gets AccessDeniedException from the agent (EKS Auth refuses the node role): no credentials".into();
+        return (v, n);
+    }
     if let StsPrediction::Undetermined { why, .. } = &prediction {
         let f = first(&|f| gap(f) && f.severity <= Severity::Warning);
         return (decide(Status::NotChecked, f, why.clone()), n);
     }
     if let Some(f) = first(&|f| gap(f) && f.severity <= Severity::Warning) {
         return (decide(Status::NotChecked, Some(f), f.message.render()), n);
+    }
+    // An unchecked node role is an unchecked link: never "works" (nor "at risk").
+    if let Some(why) = &node_unknown {
+        let f = findings
+            .iter()
+            .find(|f| f.rule == "IRSA608" && gap(f) && f.severity <= Severity::Warning);
+        return (decide(Status::NotChecked, f, why.clone()), n);
     }
     let warning = first(&|f| f.severity == Severity::Warning && !gap(f));
     if n == 0 {
@@ -583,13 +627,14 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
         decide(
             Status::Works,
             None,
-            // The agent calls EKS Auth with the node's role, which needs
-            // eks-auth:AssumeRoleForPodIdentity (in AmazonEKSWorkerNodePolicy,
-            // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html):
-            // not evaluated yet, and said so.
+            // Here every pod's node role allows eks-auth:AssumeRoleForPodIdentity
+            // (`node_unknown` and `node_denied` are handled above).
             format!(
-                "{n} pod(s) get {} via EKS Pod Identity (the node role's eks-auth:AssumeRoleForPodIdentity permission is not checked)",
-                c.role_text()
+                "{n} pod(s) get {} via EKS Pod Identity (node role{} {} allow{} eks-auth:AssumeRoleForPodIdentity)",
+                c.role_text(),
+                if nodes.roles.len() == 1 { "" } else { "s" },
+                nodes.roles.keys().map(String::as_str).collect::<Vec<_>>().join(", "),
+                if nodes.roles.len() == 1 { "s" } else { "" },
             ),
         ),
         n,
@@ -617,6 +662,10 @@ pub fn template(id: &str) -> Option<&'static str> {
         "pi-agent-no-ipv6" => "the cluster is IPv6 but the eks-pod-identity-agent binds only {hosts}: pods reach the agent at [fd00:ec2::23], which nothing serves",
         "pi-agent-addon" => "the eks-pod-identity-agent add-on is {status}{issues}",
         "pi-agent-node" => "pod {namespace}/{pod} runs on node {node}, where {state}: it gets no credentials from 169.254.170.23",
+        "pi-node-role-ok" => "node role {role} ({origin}) allows eks-auth:AssumeRoleForPodIdentity, the eks-pod-identity-agent's call: {by}{documented}",
+        "pi-node-role-denied" => "node role {role} ({origin}) does not allow eks-auth:AssumeRoleForPodIdentity: {why}; EKS Auth refuses the eks-pod-identity-agent on its nodes, so {count} pod(s) using EKS Pod Identity there ({pods}) get no credentials",
+        "gap-pi-node-role" => "whether node role {role} ({origin}) allows eks-auth:AssumeRoleForPodIdentity (the eks-pod-identity-agent's call) is not checked: {why}",
+        "gap-pi-node" => "the IAM role of node {node} (pods {pods} use EKS Pod Identity) is not checked, so whether its eks-pod-identity-agent may call eks-auth:AssumeRoleForPodIdentity is not known: {why}",
         "pi-proxy" => "container {container} of {kind} {namespace}/{name} sets {proxy_var} and its NO_PROXY does not exclude 169.254.170.23: an SDK that honours the proxy variables sends the credentials request to the proxy",
         "gap-pi-agent" => "whether the eks-pod-identity-agent runs is not checked: the DaemonSets of kube-system are not in the snapshot; add `kubectl get daemonsets -n kube-system -o json` (or `aws eks describe-addon {cluster_args} --addon-name eks-pod-identity-agent`)",
         "gap-pi-agent-node" => "whether the eks-pod-identity-agent is ready on node {node} (pod {namespace}/{pod}) is not checked: the agent's pods are not in the snapshot; add `kubectl get pods -n {agent_namespace} -o json`",
