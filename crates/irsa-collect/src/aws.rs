@@ -6,8 +6,10 @@
 //! `ListOpenIDConnectProviders` + one `GetOpenIDConnectProvider` (the issuer's),
 //! one `ListPodIdentityAssociations` + one `DescribePodIdentityAssociation` per
 //! association (one per ServiceAccount that has one, never per pod) + one
-//! `DescribeAddon` (the `eks-pod-identity-agent` add-on), and per distinct role (those
-//! the ServiceAccounts name, and the associations' roles and target roles) the reads of
+//! `DescribeAddon` (the `eks-pod-identity-agent` add-on), one `ListNodegroups` + one
+//! `DescribeNodegroup` per managed node group (never per node), and per distinct role
+//! (those the ServiceAccounts name, the associations' roles and target roles, and the
+//! node roles of the node groups and of EKS Auto Mode) the reads of
 //! [`Aws::role`], then per distinct policy those roles name its document (`GetPolicy` +
 //! `GetPolicyVersion`, `GetRolePolicy`: see `policies`), with bounded concurrency. A failed read becomes an envelope with
 //! the AWS error (which names the missing permission), never a crash.
