@@ -143,20 +143,23 @@ impl Rule for PodIdentityNodeRole {
                 }
             }
         }
-        // Unknown node roles: one gap per node (what tells is per node).
-        let mut by_node: BTreeMap<&str, (Vec<&Pod>, &str, &[String])> = BTreeMap::new();
+        // Unknown node roles: what tells is per node; one gap per node and namespace, on
+        // the first of its pods there (the report's subjects are pods, not nodes; per
+        // namespace, so the controller's per-namespace evaluations say the same).
+        let mut by_node: BTreeMap<(&str, &str), (Vec<&Pod>, &str, &[String])> = BTreeMap::new();
         for (p, why, add) in &links.unknown {
             let node = p.spec.node_name.as_deref().unwrap_or_default();
             by_node
-                .entry(node)
+                .entry((node, p.namespace.as_str()))
                 .or_insert_with(|| (Vec::new(), why.as_str(), add.as_slice()))
                 .0
                 .push(p);
         }
-        for (node, (on, why, add)) in by_node {
+        for ((node, _), (on, why, add)) in by_node {
+            let first = on[0];
             let f = out.report(
                 &Self::META,
-                Subject::global("Node", node),
+                Subject::namespaced("Pod", &first.namespace, &first.name),
                 Message::new("gap-pi-node")
                     .arg("node", node)
                     .arg("pods", pods_text(&on))
