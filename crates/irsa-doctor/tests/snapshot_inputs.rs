@@ -536,6 +536,42 @@ fn collect_script_writes_a_ready_snapshot() {
     assert_eq!(again.status.code(), Some(2));
 }
 
+/// The rules run on several threads: every example's report (findings of every rule,
+/// in the rules' order) is the same bytes on one thread and on several.
+#[test]
+fn the_rules_report_the_same_on_any_number_of_threads() {
+    for name in [
+        "many-problems",
+        "pod-identity-mixed",
+        "lbc-webidentityerr",
+        "healthy",
+    ] {
+        let dir = example(name);
+        let run = |threads: &str, format: &str| {
+            let o = bin()
+                .env("IRSA_DOCTOR_THREADS", threads)
+                .args(["check", "--snapshot", dir.to_str().unwrap(), "-o", format])
+                .output()
+                .unwrap();
+            assert!(
+                !o.stdout.is_empty(),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            (o.status.code(), o.stdout)
+        };
+        for format in ["json", "text"] {
+            let alone = run("1", format);
+            for threads in ["2", "5", "2"] {
+                assert!(
+                    run(threads, format) == alone,
+                    "{name}: {format} report on {threads} threads differs from one thread's"
+                );
+            }
+        }
+    }
+}
+
 /// Files are parsed on several threads: the report is the same bytes whatever the
 /// thread count and timing (a snapshot large enough to be parsed on threads, with a
 /// bad file and a file replacing another's pods).

@@ -418,11 +418,11 @@ impl Knowledge {
             tag: r.tag.clone(),
             version: version.clone(),
         };
-        let matches = |patterns: &[String]| {
-            patterns
-                .iter()
-                .any(|p| glob_match(&p.to_ascii_lowercase(), &r.repository, false))
-        };
+        // The repository is lowercased by the parse: folding ASCII case while matching
+        // compares it with the pattern lowercased, without lowercasing every pattern of
+        // every controller for every container.
+        let matches =
+            |patterns: &[String]| patterns.iter().any(|p| glob_match(p, &r.repository, true));
         if let Some(c) = self.controllers.iter().find(|c| matches(&c.images)) {
             return Some(make(c, MatchedBy::Repository));
         }

@@ -10,6 +10,7 @@ pub mod bounded;
 pub mod command;
 mod events;
 pub mod files;
+pub mod keys;
 mod kinds;
 pub mod loader;
 pub mod model;
@@ -22,7 +23,7 @@ pub mod software;
 
 pub use loader::{load_paths, Loader, REDACTED};
 pub use model::*;
-pub use parallel::{parse_threads, THREADS_ENV};
+pub use parallel::{map_dynamic, parse_threads, THREADS_ENV};
 pub use permissions::{BoundaryState, ManagedPolicy, MissingPolicy, Permissions, RolePolicies};
 pub use pod_identity::{
     AgentDaemonSet, Compute, Nodegroup, PodIdentityAssociation, PodIdentityFacts,

@@ -694,7 +694,7 @@ impl Snapshot {
     /// A ServiceAccount.
     pub fn service_account(&self, namespace: &str, name: &str) -> Option<&ServiceAccount> {
         self.service_accounts
-            .get(&(namespace.to_string(), name.to_string()))
+            .get(&(namespace, name) as &dyn crate::keys::Pair)
     }
 
     /// ServiceAccounts of one namespace.
@@ -702,9 +702,11 @@ impl Snapshot {
         &'s self,
         namespace: &str,
     ) -> impl Iterator<Item = &'s ServiceAccount> + 's {
+        use std::ops::Bound;
+        let from: &dyn crate::keys::Pair = &(namespace, "");
         let ns = namespace.to_string();
         self.service_accounts
-            .range((ns.clone(), String::new())..)
+            .range::<dyn crate::keys::Pair, _>((Bound::Included(from), Bound::Unbounded))
             .take_while(move |((n, _), _)| *n == ns)
             .map(|(_, sa)| sa)
     }
@@ -712,7 +714,7 @@ impl Snapshot {
     /// Pods running as a ServiceAccount.
     pub fn pods_of(&self, namespace: &str, sa: &str) -> impl Iterator<Item = &Pod> {
         self.pods_by_sa
-            .get(&(namespace.to_string(), sa.to_string()))
+            .get(&(namespace, sa) as &dyn crate::keys::Pair)
             .into_iter()
             .flatten()
             .map(|i| &self.pods[*i])
@@ -721,30 +723,30 @@ impl Snapshot {
     /// A workload.
     pub fn workload(&self, kind: WorkloadKind, namespace: &str, name: &str) -> Option<&Workload> {
         self.workload_index
-            .get(&(kind, namespace.to_string(), name.to_string()))
+            .get(&(kind, namespace, name) as &dyn crate::keys::Triple)
             .map(|i| &self.workloads[*i])
     }
 
     /// The top-level controller of a pod (ReplicaSet → Deployment, Job → CronJob),
     /// as (kind, name). When the ReplicaSet is not in the snapshot, a ReplicaSet named
     /// `<deployment>-<hash>` is attributed to that Deployment if it is present.
-    pub fn controller_of(&self, pod: &Pod) -> Option<(WorkloadKind, String)> {
+    pub fn controller_of<'s>(&'s self, pod: &'s Pod) -> Option<(WorkloadKind, &'s str)> {
         let owner = pod.owner.as_ref()?;
         let mut kind = WorkloadKind::from_kind(&owner.kind)?;
-        let mut name = owner.name.clone();
+        let mut name: &str = &owner.name;
         for _ in 0..3 {
-            match self.workload(kind, &pod.namespace, &name) {
-                Some(w) => match w
-                    .owner
-                    .as_ref()
-                    .and_then(|o| WorkloadKind::from_kind(&o.kind).map(|k| (k, o.name.clone())))
-                {
-                    Some((k, n)) => {
-                        kind = k;
-                        name = n;
+            match self.workload(kind, &pod.namespace, name) {
+                Some(w) => {
+                    match w.owner.as_ref().and_then(|o| {
+                        WorkloadKind::from_kind(&o.kind).map(|k| (k, o.name.as_str()))
+                    }) {
+                        Some((k, n)) => {
+                            kind = k;
+                            name = n;
+                        }
+                        None => break,
                     }
-                    None => break,
-                },
+                }
                 None => {
                     if kind == WorkloadKind::ReplicaSet {
                         if let Some((deploy, _hash)) = name.rsplit_once('-') {
@@ -752,7 +754,7 @@ impl Snapshot {
                                 .workload(WorkloadKind::Deployment, &pod.namespace, deploy)
                                 .is_some()
                             {
-                                return Some((WorkloadKind::Deployment, deploy.to_string()));
+                                return Some((WorkloadKind::Deployment, deploy));
                             }
                         }
                     }

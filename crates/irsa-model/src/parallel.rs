@@ -97,6 +97,49 @@ pub fn map_weighted<T: Sync, R: Send>(
     })
 }
 
+/// `f` over `items` on up to [`threads`] threads, each taking the next item not yet
+/// taken (for work whose cost per item is unknown and uneven: the rules); the results
+/// come back in the order of `items`, whatever the threads' timing.
+pub fn map_dynamic<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let n = threads().min(items.len());
+    if n <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done: Vec<(usize, R)> = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return done;
+            };
+            done.push((i, f(item)));
+        }
+    };
+    let mut slots: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..n).map(|_| scope.spawn(work)).collect();
+        for (i, r) in work() {
+            slots[i] = Some(r);
+        }
+        for h in handles {
+            match h.join() {
+                Ok(part) => {
+                    for (i, r) in part {
+                        slots[i] = Some(r);
+                    }
+                }
+                // A worker's panic is the caller's: the same as running here.
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        }
+    });
+    slots
+        .into_iter()
+        .map(|r| r.expect("every item is taken by exactly one thread"))
+        .collect()
+}
+
 /// [`map_weighted`] over raw JSON texts, weighted by their length.
 pub fn map<R: Send>(
     items: &[&serde_json::value::RawValue],
@@ -378,6 +421,28 @@ mod tests {
         assert_eq!(sniff_kind(items[0]), Some(Some("Pod")));
         assert_eq!(sniff_kind(items[2]), Some(Some("Pod")));
         assert_eq!(sniff_kind(items[3]), Some(None));
+    }
+
+    #[test]
+    fn dynamic_runs_return_results_in_input_order() {
+        let items: Vec<usize> = (0..500).collect();
+        for threads in [1, 2, 3, 8] {
+            THREADS_FOR_TEST.with(|t| t.set(Some(threads)));
+            // Uneven work, so that the threads interleave.
+            let out = map_dynamic(&items, |&i| {
+                if i % 7 == 0 {
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+                i * 3
+            });
+            assert_eq!(
+                out,
+                items.iter().map(|i| i * 3).collect::<Vec<_>>(),
+                "{threads} threads"
+            );
+        }
+        THREADS_FOR_TEST.with(|t| t.set(None));
+        assert!(map_dynamic(&[] as &[u8], |_| 1).is_empty());
     }
 
     #[test]

@@ -62,7 +62,7 @@ fn healthy_example_loads_completely() {
     let pod = &s.pods[0];
     assert_eq!(
         s.controller_of(pod),
-        Some((WorkloadKind::Deployment, "inventory-api".to_string()))
+        Some((WorkloadKind::Deployment, "inventory-api"))
     );
     assert_eq!(s.pods_of("inventory", "inventory-api").count(), 3);
     assert!(s.coverage.pods.covers("inventory"));

@@ -356,7 +356,7 @@ impl<'a> Context<'a> {
                 || self
                     .snap
                     .controller_of(p)
-                    .and_then(|(k, n)| self.snap.workload(k, &p.namespace, &n))
+                    .and_then(|(k, n)| self.snap.workload(k, &p.namespace, n))
                     .is_none()
         })
     }
@@ -422,7 +422,7 @@ impl<'a> Context<'a> {
     ) -> impl Iterator<Item = &'a Workload> + 's {
         let single_pod = self.scope.pod.is_some();
         self.workloads_by_sa
-            .get(&(namespace.to_string(), sa.to_string()))
+            .get(&(namespace, sa) as &dyn irsa_model::keys::Pair)
             .into_iter()
             .flatten()
             .filter(move |_| !single_pod)

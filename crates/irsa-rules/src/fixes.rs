@@ -36,7 +36,7 @@ pub fn recreate_pod(cx: &Context<'_>, pod: &Pod) -> Fix {
             format!(
                 "kubectl rollout restart {}/{} -n {}",
                 kind.name().to_lowercase(),
-                sh(&name),
+                sh(name),
                 sh(&pod.namespace)
             ),
         ),

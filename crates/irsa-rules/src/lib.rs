@@ -185,9 +185,22 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
     }
     let inferred = context::service_accounts_from_pods(snap);
     let cx = Context::with_inferred(snap, &inferred, scope, options);
-    let mut out = context::Out::default();
-    for rule in all_rules() {
+    // The rules are independent and read the context only: they run on every core, and
+    // their findings are joined in the rules' order (the report does not depend on the
+    // threads' timing).
+    let rules = all_rules();
+    let outs = irsa_model::map_dynamic(&rules, |rule| {
+        let mut out = context::Out::default();
         rule.check(&cx, &mut out);
+        out
+    });
+    let mut out = context::Out {
+        findings: Vec::with_capacity(outs.iter().map(|o| o.findings.len()).sum()),
+        passes: Vec::with_capacity(outs.iter().map(|o| o.passes.len()).sum()),
+    };
+    for o in outs {
+        out.findings.extend(o.findings);
+        out.passes.extend(o.passes);
     }
     dedup(&mut out.findings);
     fix_target::finish(&mut out.findings, snap);

@@ -473,7 +473,7 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
         .collect();
     for p in &pods {
         if let Some((k, n)) = cx.snap.controller_of(p) {
-            workloads.insert((k.name().to_string(), n));
+            workloads.insert((k.name().to_string(), n.to_string()));
         }
     }
     let roles: Vec<&str> = [

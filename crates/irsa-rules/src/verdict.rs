@@ -92,7 +92,7 @@ struct Links<'a> {
     annotation: &'a str,
     account: Option<String>,
     pods: BTreeSet<&'a str>,
-    workloads: BTreeSet<(String, String)>,
+    workloads: BTreeSet<(&'a str, &'a str)>,
     sts_error: Option<String>,
 }
 
@@ -117,7 +117,7 @@ impl Links<'_> {
             }
             "ServiceAccount" if in_ns && s.name == self.name => true,
             "Pod" if in_ns && self.pods.contains(s.name.as_str()) => true,
-            k if in_ns && self.workloads.contains(&(k.to_string(), s.name.clone())) => true,
+            k if in_ns && self.workloads.contains(&(k, s.name.as_str())) => true,
             // A workload of the namespace that should run as this ServiceAccount but runs
             // as another (its finding names this ServiceAccount's role).
             _ => {
@@ -193,7 +193,7 @@ impl<'f> FindingIndex<'f> {
             take(self.by_subject.get(&("Pod", ns, p)));
         }
         for (kind, name) in &links.workloads {
-            take(self.by_subject.get(&(kind.as_str(), ns, name.as_str())));
+            take(self.by_subject.get(&(*kind, ns, *name)));
         }
         c.sort_by_key(|(n, _)| *n);
         c.dedup_by_key(|(n, _)| *n);
@@ -208,13 +208,13 @@ impl<'f> FindingIndex<'f> {
 /// its chain.
 pub fn verdict(cx: &Context<'_>, i: &SaIrsa<'_>, index: &FindingIndex<'_>) -> (Verdict, usize) {
     let pods: Vec<&irsa_model::Pod> = cx.pods_of_sa(&i.sa.namespace, &i.sa.name).collect();
-    let mut workloads: BTreeSet<(String, String)> = cx
+    let mut workloads: BTreeSet<(&str, &str)> = cx
         .workloads_of_sa(&i.sa.namespace, &i.sa.name)
-        .map(|w| (w.kind.name().to_string(), w.name.clone()))
+        .map(|w| (w.kind.name(), w.name.as_str()))
         .collect();
     for p in &pods {
         if let Some((k, n)) = cx.snap.controller_of(p) {
-            workloads.insert((k.name().to_string(), n));
+            workloads.insert((k.name(), n));
         }
     }
     let links = Links {

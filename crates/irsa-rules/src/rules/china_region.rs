@@ -53,11 +53,11 @@ impl Rule for ChinaRegion {
                 let (kind, name, cmd) = match cx.snap.controller_of(p) {
                     Some((k, n)) => (
                         k.name().to_string(),
-                        n.clone(),
+                        n.to_string(),
                         Some(format!(
                             "kubectl set env {}/{} -n {} AWS_DEFAULT_REGION={}",
                             k.name().to_lowercase(),
-                            sh(&n),
+                            sh(n),
                             sh(&p.namespace),
                             sh(&region)
                         )),

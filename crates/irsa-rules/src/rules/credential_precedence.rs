@@ -207,7 +207,7 @@ impl Rule for CredentialPrecedenceRule {
             let template = cx
                 .snap
                 .controller_of(p)
-                .and_then(|(k, n)| cx.snap.workload(k, &p.namespace, &n))
+                .and_then(|(k, n)| cx.snap.workload(k, &p.namespace, n))
                 .filter(|_| cx.scope.pod.is_none())
                 .map(|w| &w.template);
             let beyond = Beyond {

@@ -123,7 +123,7 @@ impl Rule for EnvPresetConflict {
                 && cx
                     .snap
                     .controller_of(p)
-                    .and_then(|(k, n)| cx.snap.workload(k, &p.namespace, &n))
+                    .and_then(|(k, n)| cx.snap.workload(k, &p.namespace, n))
                     .is_none()
         }) {
             check_spec(cx, out, "Pod", &p.namespace, &p.name, &p.spec, false);

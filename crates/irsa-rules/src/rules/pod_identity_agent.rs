@@ -313,10 +313,9 @@ impl Rule for PodIdentityAgent {
             }
         }
         for p in &pods {
-            let covered = cx
-                .snap
-                .controller_of(p)
-                .is_some_and(|(_, n)| seen.contains(&(p.namespace.clone(), n)));
+            let covered = cx.snap.controller_of(p).is_some_and(|(_, n)| {
+                seen.contains(&(p.namespace.as_str(), n) as &dyn irsa_model::keys::Pair)
+            });
             if !covered {
                 proxy(out, "Pod", &p.namespace, &p.name, &p.spec);
             }

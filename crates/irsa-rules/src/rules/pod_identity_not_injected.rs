@@ -25,7 +25,7 @@ pub fn recreate(cx: &Context<'_>, p: &Pod) -> Fix {
                 format!(
                     "kubectl rollout restart {}/{} -n {}",
                     k.name().to_lowercase(),
-                    sh(&n),
+                    sh(n),
                     sh(&p.namespace)
                 ),
             )

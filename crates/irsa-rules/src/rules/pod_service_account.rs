@@ -146,9 +146,9 @@ impl Rule for PodServiceAccountRule {
                     Some((d, _)) if p.labels.contains_key("pod-template-hash") => {
                         ("Deployment", d.to_string())
                     }
-                    _ => ("ReplicaSet", rs),
+                    _ => ("ReplicaSet", rs.to_string()),
                 },
-                Some((k, n)) => (k.name(), n),
+                Some((k, n)) => (k.name(), n.to_string()),
                 None => ("Pod", p.name.clone()),
             };
             if !seen.insert((p.namespace.clone(), kind.to_string(), name.clone())) {

@@ -24,7 +24,7 @@ impl Rule for PodStaleRole {
                 let preset_in_template = cx
                     .snap
                     .controller_of(p)
-                    .and_then(|(k, n)| cx.snap.workload(k, &p.namespace, &n))
+                    .and_then(|(k, n)| cx.snap.workload(k, &p.namespace, n))
                     .is_some_and(|w| {
                         w.template
                             .all_containers()

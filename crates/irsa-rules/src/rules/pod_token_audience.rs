@@ -270,7 +270,7 @@ impl Rule for PodTokenAudience {
             for p in cx.pods_of_sa(ns, &i.sa.name) {
                 let owner = cx.snap.controller_of(p);
                 let (kind, name) = match &owner {
-                    Some((k, n)) => (k.name().to_string(), n.clone()),
+                    Some((k, n)) => (k.name().to_string(), n.to_string()),
                     None => ("Pod".to_string(), p.name.clone()),
                 };
                 let mut counted: Vec<Option<String>> = Vec::new();

@@ -232,7 +232,7 @@ impl Rule for PodTokenMount {
                         Some(Err(missing)) => {
                             pod_broken = true;
                             let (kind, name) = match cx.snap.controller_of(p) {
-                                Some((k, n)) => (k.name().to_string(), n),
+                                Some((k, n)) => (k.name().to_string(), n.to_string()),
                                 None => ("Pod".to_string(), p.name.clone()),
                             };
                             broken

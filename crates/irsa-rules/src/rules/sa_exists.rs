@@ -122,7 +122,7 @@ impl Rule for SaExists {
                 .filter(|p| {
                     cx.snap
                         .controller_of(p)
-                        .and_then(|(k, n)| cx.snap.workload(k, &p.namespace, &n))
+                        .and_then(|(k, n)| cx.snap.workload(k, &p.namespace, n))
                         .is_none()
                 })
                 .map(|p| {

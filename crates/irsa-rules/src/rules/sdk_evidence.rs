@@ -148,12 +148,24 @@ fn owned_by(snap: &Snapshot, p: &Pod, t: &Target<'_>) -> bool {
 
 /// The image, if it is a release of a well-known controller (or hosts one).
 pub fn controller_image(spec: &PodSpec, container: &Container) -> Option<ImageMatch<'static>> {
+    controller_image_with(spec, container, &mut |image| {
+        knowledge().identify_image(image)
+    })
+}
+
+/// [`controller_image`] with images identified by `identify` (a memo over the images of
+/// a large cluster, where thousands of pods run the same few images).
+pub fn controller_image_with<'i>(
+    spec: &'i PodSpec,
+    container: &'i Container,
+    identify: &mut impl FnMut(&'i str) -> Option<ImageMatch<'static>>,
+) -> Option<ImageMatch<'static>> {
     let image = container.image.as_deref()?;
-    let m = knowledge().identify_image(image)?;
+    let m = identify(image)?;
     // A host image (velero) runs the controller's code only with its plugin present.
     if m.by == irsa_knowledge::MatchedBy::Host {
         let plugin = spec.all_containers().find_map(|c| {
-            let i = knowledge().identify_image(c.image.as_deref()?)?;
+            let i = identify(c.image.as_deref()?)?;
             (i.controller.id == m.controller.id && i.by != irsa_knowledge::MatchedBy::Host)
                 .then_some(i)
         })?;
@@ -181,11 +193,27 @@ pub fn cli_image_component(container: &Container) -> Option<Component> {
 /// The one command that would show this container's SDK: by the language its
 /// image suggests, else a command that prints every kind this tool reads.
 pub fn evidence_command(t: &Target<'_>, container: &Container) -> String {
-    let image = container
-        .image
-        .as_deref()
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    evidence_command_with(t, container, &evidence_exec(container.image.as_deref()))
+}
+
+/// The `kubectl exec` of [`evidence_command`] around `inner`, what [`evidence_exec`] gives
+/// for the container's image.
+pub fn evidence_command_with(t: &Target<'_>, container: &Container, inner: &str) -> String {
+    let target = match t.workload {
+        Some(k) => format!("{}/{}", k.name().to_lowercase(), t.name),
+        None => t.name.to_string(),
+    };
+    format!(
+        "kubectl exec -n {} {} -c {} -- {inner}",
+        sh(t.namespace),
+        sh(&target),
+        sh(&container.name)
+    )
+}
+
+/// What [`evidence_command`] runs in a container of `image`.
+pub fn evidence_exec(image: Option<&str>) -> String {
+    let image = image.unwrap_or("").to_ascii_lowercase();
     let last = image.rsplit('/').next().unwrap_or("");
     let hint = knowledge().sdks.iter().find(|s| {
         s.evidence.images.iter().any(|i| {
@@ -194,25 +222,15 @@ pub fn evidence_command(t: &Target<'_>, container: &Container) -> String {
                 || occurs(last, i, |at| last[..at].ends_with('-'))
         })
     });
-    let target = match t.workload {
-        Some(k) => format!("{}/{}", k.name().to_lowercase(), t.name),
-        None => t.name.to_string(),
-    };
     let inner = match hint {
         Some(s) if !s.evidence.command.contains('<') => s.evidence.command.clone(),
         _ => "sh -c 'aws --version; pip list; npm ls --all; gem list aws-sdk; composer show; ls /app /app/lib /opt/app/lib' 2>&1".into(),
     };
-    let inner = if inner.contains(['|', ';', '>', '\'']) && !inner.starts_with("sh -c") {
+    if inner.contains(['|', ';', '>', '\'']) && !inner.starts_with("sh -c") {
         format!("sh -c {}", sh(&inner))
     } else {
         inner
-    };
-    format!(
-        "kubectl exec -n {} {} -c {} -- {inner}",
-        sh(t.namespace),
-        sh(&target),
-        sh(&container.name)
-    )
+    }
 }
 
 /// Whether `needle` occurs in `hay` at an offset where `at` holds, overlapping

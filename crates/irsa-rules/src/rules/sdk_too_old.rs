@@ -15,13 +15,14 @@ use crate::fixes::sh;
 use crate::messages::Message;
 use crate::registry::Rule;
 use crate::rules::sdk_evidence::{
-    cli_image_component, controller_image, evidence_command, exec_software, targets, upgrade_hint,
-    Target,
+    cli_image_component, controller_image_with, evidence_command_with, evidence_exec,
+    exec_software, targets, upgrade_hint, Target,
 };
 use irsa_knowledge::{
     knowledge, Component, Ecosystem, Feature, ImageMatch, SdkAssessment, Verdict, VersionSpec,
 };
 use irsa_model::Container;
+use std::collections::HashMap;
 
 declare_rule!(SdkTooOld, code: "IRSA408", name: "sdk-too-old", cause: SdkTooOld, severity: Error,
     summary: "The AWS SDK (or the controller release) in each container reads the pod's credentials.",
@@ -89,17 +90,26 @@ impl Rule for SdkTooOld {
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         let targets = targets(cx);
+        let mut memo = Images::default();
         for t in &targets {
             for c in t.spec.all_containers() {
                 let w = Where { t, container: c };
-                judge_container(cx, &w, out);
+                judge_container(cx, &w, &mut memo, out);
             }
         }
         flags(cx, out);
     }
 }
 
-fn judge_container(cx: &Context<'_>, w: &Where<'_>, out: &mut Out) {
+/// What is known of each image, worked out once per image: thousands of pods of a large
+/// cluster run the same few images.
+#[derive(Default)]
+struct Images<'a> {
+    identified: HashMap<&'a str, Option<ImageMatch<'static>>>,
+    exec: HashMap<Option<&'a str>, String>,
+}
+
+fn judge_container<'a>(cx: &Context<'_>, w: &Where<'a>, memo: &mut Images<'a>, out: &mut Out) {
     // 1. Exec evidence from the container itself.
     let evidence = exec_software(cx.snap, w.t, w.container);
     let mut listed_none: Vec<&str> = Vec::new();
@@ -122,7 +132,13 @@ fn judge_container(cx: &Context<'_>, w: &Where<'_>, out: &mut Out) {
         return;
     }
     // 2. The release of a well-known controller.
-    if let Some(m) = controller_image(w.t.spec, w.container) {
+    let identified = &mut memo.identified;
+    if let Some(m) = controller_image_with(w.t.spec, w.container, &mut |image| {
+        identified
+            .entry(image)
+            .or_insert_with(|| knowledge().identify_image(image))
+            .clone()
+    }) {
         report_release(w, &m, out);
         return;
     }
@@ -154,9 +170,16 @@ fn judge_container(cx: &Context<'_>, w: &Where<'_>, out: &mut Out) {
     let f = out.report(
         &SdkTooOld::META,
         w.subject(),
-        w.message("gap-sdk")
-            .arg("why", why)
-            .arg("command", evidence_command(w.t, w.container)),
+        w.message("gap-sdk").arg("why", why).arg(
+            "command",
+            evidence_command_with(
+                w.t,
+                w.container,
+                memo.exec
+                    .entry(w.container.image.as_deref())
+                    .or_insert_with(|| evidence_exec(w.container.image.as_deref())),
+            ),
+        ),
     );
     f.cause = Cause::CollectionGap;
     f.severity(Severity::Info);
