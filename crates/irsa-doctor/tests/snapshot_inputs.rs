@@ -313,7 +313,10 @@ fn fixtures(dir: &Path) {
     });
     // A managed node group, its node role (read once, like any role).
     let account = raw("sts-get-caller-identity.json")["Account"].clone();
-    let node_role = format!("arn:aws:iam::{}:role/prod-use1-node", account.as_str().unwrap());
+    let node_role = format!(
+        "arn:aws:iam::{}:role/prod-use1-node",
+        account.as_str().unwrap()
+    );
     std::fs::write(
         dir.join("get-role-prod-use1-node.json"),
         serde_json::to_string_pretty(&json!({"Role": {"Path": "/", "RoleName": "prod-use1-node",
@@ -325,8 +328,11 @@ fn fixtures(dir: &Path) {
     .unwrap();
     std::fs::write(
         dir.join("list-attached-role-policies-prod-use1-node.json"),
-        serde_json::to_string_pretty(&json!({"AttachedPolicies": [{"PolicyName": "AmazonEKSWorkerNodePolicy",
-            "PolicyArn": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"}]})).unwrap(),
+        serde_json::to_string_pretty(
+            &json!({"AttachedPolicies": [{"PolicyName": "AmazonEKSWorkerNodePolicy",
+            "PolicyArn": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"}]}),
+        )
+        .unwrap(),
     )
     .unwrap();
     std::fs::write(
@@ -458,9 +464,14 @@ fn collect_script_writes_a_ready_snapshot() {
     }
     assert!(calls.contains("get serviceaccounts -n kube-system -o json"));
     // The node group's node role is read once (the agent calls EKS Auth with it).
-    assert!(calls.contains("eks describe-nodegroup --cluster-name prod-use1 --nodegroup-name general"), "{calls}");
+    assert!(
+        calls.contains("eks describe-nodegroup --cluster-name prod-use1 --nodegroup-name general"),
+        "{calls}"
+    );
     assert_eq!(
-        calls.matches("iam get-role --role-name prod-use1-node").count(),
+        calls
+            .matches("iam get-role --role-name prod-use1-node")
+            .count(),
         1,
         "{calls}"
     );

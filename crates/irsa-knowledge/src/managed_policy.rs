@@ -43,9 +43,7 @@ impl DocumentedPolicy {
 }
 
 /// Parses the embedded files; errors as (file, message).
-pub fn from_files(
-    files: &[(&str, &str)],
-) -> (Vec<DocumentedPolicy>, Vec<crate::DataError>) {
+pub fn from_files(files: &[(&str, &str)]) -> (Vec<DocumentedPolicy>, Vec<crate::DataError>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (file, text) in files {
@@ -114,7 +112,10 @@ mod tests {
             assert_eq!(documented_policy(&arn).unwrap().version, "v3");
         }
         // A customer-managed policy of the same name is not the AWS one.
-        assert!(documented_policy("arn:aws:iam::111122223333:policy/AmazonEKSWorkerNodePolicy").is_none());
+        assert!(
+            documented_policy("arn:aws:iam::111122223333:policy/AmazonEKSWorkerNodePolicy")
+                .is_none()
+        );
         assert!(documented_policy("AmazonEKSWorkerNodePolicy").is_none());
         assert!(documented_policy("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").is_none());
     }
@@ -125,8 +126,13 @@ mod tests {
         let (ok, errors) = from_files(&[("X.toml", bad)]);
         assert!(ok.is_empty());
         assert_eq!(errors.len(), 1);
-        let broken = bad.replace("source = \"\"", "source = \"s\"").replace("'{}'", "'{'");
+        let broken = bad
+            .replace("source = \"\"", "source = \"s\"")
+            .replace("'{}'", "'{'");
         let (ok, errors) = from_files(&[("X.toml", &broken)]);
-        assert!(ok.is_empty() && errors[0].error.contains("does not parse"), "{errors:?}");
+        assert!(
+            ok.is_empty() && errors[0].error.contains("does not parse"),
+            "{errors:?}"
+        );
     }
 }

@@ -248,7 +248,10 @@ pub fn check_role(cx: &Context<'_>, arn: &str) -> RoleCheck {
     let role_reads = |name: &str| {
         vec![
             format!("aws iam get-role --role-name {}", sh(name)),
-            format!("aws iam list-attached-role-policies --role-name {}", sh(name)),
+            format!(
+                "aws iam list-attached-role-policies --role-name {}",
+                sh(name)
+            ),
             format!("aws iam list-role-policies --role-name {}", sh(name)),
         ]
     };
@@ -301,7 +304,9 @@ pub fn check_role(cx: &Context<'_>, arn: &str) -> RoleCheck {
     }
     let replaced = |m: &irsa_model::MissingPolicy| {
         r.attached_policies.iter().flatten().any(|a| {
-            a.arn.as_deref().is_some_and(|x| documented_policy(x).is_some())
+            a.arn
+                .as_deref()
+                .is_some_and(|x| documented_policy(x).is_some())
                 && m.name.starts_with(&format!("managed policy {}", a.name))
                 && !m.name.contains("does not parse")
         })

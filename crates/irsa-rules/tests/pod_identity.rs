@@ -150,10 +150,19 @@ fn node_role_files(arn: &str, attached: &[(&str, Option<Value>)]) -> Vec<(String
     let ec2_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
     let mut files = vec![
-        (format!("iam-get-role-{name}.json"), json!({"command": format!("aws iam get-role --role-name {name}"), "output": get_role(arn, ec2_trust)})),
-        (format!("iam-list-attached-role-policies-{name}.json"), json!({"command": format!("aws iam list-attached-role-policies --role-name {name}"),
-            "output": {"AttachedPolicies": attached.iter().map(|(p, _)| json!({"PolicyName": p.rsplit('/').next().unwrap(), "PolicyArn": p})).collect::<Vec<_>>()}})),
-        (format!("iam-list-role-policies-{name}.json"), json!({"command": format!("aws iam list-role-policies --role-name {name}"), "output": {"PolicyNames": []}})),
+        (
+            format!("iam-get-role-{name}.json"),
+            json!({"command": format!("aws iam get-role --role-name {name}"), "output": get_role(arn, ec2_trust)}),
+        ),
+        (
+            format!("iam-list-attached-role-policies-{name}.json"),
+            json!({"command": format!("aws iam list-attached-role-policies --role-name {name}"),
+            "output": {"AttachedPolicies": attached.iter().map(|(p, _)| json!({"PolicyName": p.rsplit('/').next().unwrap(), "PolicyArn": p})).collect::<Vec<_>>()}}),
+        ),
+        (
+            format!("iam-list-role-policies-{name}.json"),
+            json!({"command": format!("aws iam list-role-policies --role-name {name}"), "output": {"PolicyNames": []}}),
+        ),
     ];
     for (i, (p, doc)) in attached.iter().enumerate() {
         let Some(doc) = doc else { continue };
@@ -952,7 +961,8 @@ fn node_role_finding(r: &irsa_rules::Report) -> Vec<&irsa_rules::Finding> {
 fn node_role_without_the_permission_fails_with_the_fix_in_its_account() {
     let mut pi = pi_healthy();
     let ecr = "arn:aws:iam::391252439823:policy/orders-use2-node-ecr";
-    pi.node_files.retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
     pi.node_files.extend(node_role_files(
         NODE_ROLE,
         &[(ecr, Some(json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
@@ -963,8 +973,15 @@ fn node_role_without_the_permission_fails_with_the_fix_in_its_account() {
     let f = fails_with(&r, Cause::PodIdentityAgent);
     assert_eq!(f.rule, "IRSA608", "{}", dump(&r));
     assert_eq!(f.role_arn.as_deref(), Some(NODE_ROLE));
-    assert!(f.message.render().contains("node group orders-use2-general"));
-    assert!(f.message.render().contains("3 pods using EKS Pod Identity"), "{}", f.message.render());
+    assert!(f
+        .message
+        .render()
+        .contains("node group orders-use2-general"));
+    assert!(
+        f.message.render().contains("3 pods using EKS Pod Identity"),
+        "{}",
+        f.message.render()
+    );
     assert_eq!(
         f.predicted_error.as_deref(),
         Some(irsa_rules::rules::pod_identity_node_role::NODE_ROLE_DENIED)
@@ -974,11 +991,19 @@ fn node_role_without_the_permission_fails_with_the_fix_in_its_account() {
         Some("aws iam attach-role-policy --role-name orders-use2-node --policy-arn arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy")
     );
     assert!(f.fix[0].summary.contains("account 391252439823"));
-    assert!(f.fix[1].command.as_deref().unwrap().contains("aws iam put-role-policy --role-name orders-use2-node"));
+    assert!(f.fix[1]
+        .command
+        .as_deref()
+        .unwrap()
+        .contains("aws iam put-role-policy --role-name orders-use2-node"));
     let c = chain(&r);
     assert_eq!(c.verdict.cause, Some(Cause::PodIdentityAgent));
     assert_eq!(c.verdict.rule, Some("IRSA608"));
-    assert!(c.verdict.sts.contains("AccessDeniedException"), "{}", c.verdict.sts);
+    assert!(
+        c.verdict.sts.contains("AccessDeniedException"),
+        "{}",
+        c.verdict.sts
+    );
     // Healthy twin: AmazonEKSWorkerNodePolicy attached, its document collected.
     let r = pi_healthy().run();
     assert!(node_role_finding(&r).is_empty(), "{}", dump(&r));
@@ -986,14 +1011,17 @@ fn node_role_without_the_permission_fails_with_the_fix_in_its_account() {
     assert_eq!(c.verdict.status, Status::Works);
     assert!(c.verdict.reason.contains(NODE_ROLE), "{}", c.verdict.reason);
     assert!(r.passes.iter().any(|p| p.rule == "IRSA608"
-        && p.message.render().contains("WorkerNodePermissions of managed policy AmazonEKSWorkerNodePolicy (v3)")));
+        && p.message
+            .render()
+            .contains("WorkerNodePermissions of managed policy AmazonEKSWorkerNodePolicy (v3)")));
 }
 
 #[test]
 fn a_deny_or_a_boundary_refuses_even_with_the_managed_policy() {
     let mut pi = pi_healthy();
     let deny = "arn:aws:iam::391252439823:policy/no-pod-identity";
-    pi.node_files.retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
     pi.node_files.extend(node_role_files(
         NODE_ROLE,
         &[
@@ -1004,7 +1032,11 @@ fn a_deny_or_a_boundary_refuses_even_with_the_managed_policy() {
     ));
     let r = pi.run();
     let f = fails_with(&r, Cause::PodIdentityAgent);
-    assert!(f.message.render().contains("NoPodIdentity"), "{}", f.message.render());
+    assert!(
+        f.message.render().contains("NoPodIdentity"),
+        "{}",
+        f.message.render()
+    );
 }
 
 #[test]
@@ -1012,20 +1044,24 @@ fn a_documented_aws_managed_policy_grants_only_when_its_document_is_missing() {
     // The attachment is known, the document was not collected: the version AWS documents
     // decides, and the pass says so.
     let mut pi = pi_healthy();
-    pi.node_files.retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
     pi.node_files
         .extend(node_role_files(NODE_ROLE, &[(WORKER_POLICY, None)]));
     let r = pi.run();
     assert_eq!(chain(&r).verdict.status, Status::Works, "{}", dump(&r));
-    let pass = r
-        .passes
-        .iter()
-        .find(|p| p.rule == "IRSA608")
-        .expect("pass");
-    assert!(pass.message.render().contains("AmazonEKSWorkerNodePolicy.html"), "{}", pass.message.render());
+    let pass = r.passes.iter().find(|p| p.rule == "IRSA608").expect("pass");
+    assert!(
+        pass.message
+            .render()
+            .contains("AmazonEKSWorkerNodePolicy.html"),
+        "{}",
+        pass.message.render()
+    );
     // Twin: another attached policy whose document is missing (it may deny): not checked.
     let mut pi = pi_healthy();
-    pi.node_files.retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
     pi.node_files.extend(node_role_files(
         NODE_ROLE,
         &[
@@ -1036,13 +1072,23 @@ fn a_documented_aws_managed_policy_grants_only_when_its_document_is_missing() {
     let r = pi.run();
     let c = chain(&r);
     assert_eq!(c.verdict.status, Status::NotChecked, "{}", dump(&r));
-    assert!(c.verdict.reason.contains("aws iam get-policy --policy-arn arn:aws:iam::391252439823:policy/node-extra"), "{}", c.verdict.reason);
+    assert!(
+        c.verdict.reason.contains(
+            "aws iam get-policy --policy-arn arn:aws:iam::391252439823:policy/node-extra"
+        ),
+        "{}",
+        c.verdict.reason
+    );
     // A customer-managed policy that merely carries the AWS name is not the AWS one.
     let mut pi = pi_healthy();
-    pi.node_files.retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
     pi.node_files.extend(node_role_files(
         NODE_ROLE,
-        &[("arn:aws:iam::391252439823:policy/AmazonEKSWorkerNodePolicy", None)],
+        &[(
+            "arn:aws:iam::391252439823:policy/AmazonEKSWorkerNodePolicy",
+            None,
+        )],
     ));
     let r = pi.run();
     assert_eq!(chain(&r).verdict.status, Status::NotChecked, "{}", dump(&r));
@@ -1052,36 +1098,58 @@ fn a_documented_aws_managed_policy_grants_only_when_its_document_is_missing() {
 fn a_condition_on_tags_is_not_checked_never_a_pass() {
     let mut pi = pi_healthy();
     let scoped = "arn:aws:iam::391252439823:policy/pod-identity-tagged";
-    pi.node_files.retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
     pi.node_files.extend(node_role_files(
         NODE_ROLE,
-        &[(scoped, Some(json!({"Version": "2012-10-17", "Statement": [{"Sid": "Tagged", "Effect": "Allow",
+        &[(
+            scoped,
+            Some(
+                json!({"Version": "2012-10-17", "Statement": [{"Sid": "Tagged", "Effect": "Allow",
             "Action": "eks-auth:AssumeRoleForPodIdentity", "Resource": "*",
-            "Condition": {"StringEquals": {"aws:ResourceTag/team": "inventory"}}}]})))],
+            "Condition": {"StringEquals": {"aws:ResourceTag/team": "inventory"}}}]}),
+            ),
+        )],
     ));
     let r = pi.run();
     let c = chain(&r);
     assert_eq!(c.verdict.status, Status::NotChecked, "{}", dump(&r));
-    assert!(c.verdict.sts.starts_with("not checked:"), "{}", c.verdict.sts);
+    assert!(
+        c.verdict.sts.starts_with("not checked:"),
+        "{}",
+        c.verdict.sts
+    );
     let gap = node_role_finding(&r)
         .into_iter()
         .find(|f| f.cause == Cause::CollectionGap)
         .expect("gap");
-    assert!(gap.message.render().contains("aws:ResourceTag/team"), "{}", gap.message.render());
+    assert!(
+        gap.message.render().contains("aws:ResourceTag/team"),
+        "{}",
+        gap.message.render()
+    );
 }
 
 #[test]
 fn node_role_unknown_is_not_checked_and_names_the_read() {
     // The node role's reads are missing.
     let mut pi = pi_healthy();
-    pi.node_files.retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
     let r = pi.run();
     let c = chain(&r);
     assert_eq!(c.verdict.status, Status::NotChecked, "{}", dump(&r));
-    assert!(c.verdict.reason.contains("aws iam get-role --role-name orders-use2-node"), "{}", c.verdict.reason);
+    assert!(
+        c.verdict
+            .reason
+            .contains("aws iam get-role --role-name orders-use2-node"),
+        "{}",
+        c.verdict.reason
+    );
     // The node group is not described.
     let mut pi = pi_healthy();
-    pi.node_files.retain(|(n, _)| !n.starts_with("eks-describe-nodegroup"));
+    pi.node_files
+        .retain(|(n, _)| !n.starts_with("eks-describe-nodegroup"));
     let r = pi.run();
     let c = chain(&r);
     assert_eq!(c.verdict.status, Status::NotChecked, "{}", dump(&r));
@@ -1097,8 +1165,16 @@ fn node_role_unknown_is_not_checked_and_names_the_read() {
     let r = pi.run();
     let c = chain(&r);
     assert_eq!(c.verdict.status, Status::NotChecked, "{}", dump(&r));
-    assert!(c.verdict.reason.contains("Karpenter"), "{}", c.verdict.reason);
-    assert!(c.verdict.reason.contains("aws ec2 describe-instances"), "{}", c.verdict.reason);
+    assert!(
+        c.verdict.reason.contains("Karpenter"),
+        "{}",
+        c.verdict.reason
+    );
+    assert!(
+        c.verdict.reason.contains("aws ec2 describe-instances"),
+        "{}",
+        c.verdict.reason
+    );
     // One gap per node, never per pod.
     let gaps = node_role_finding(&r).len();
     assert!(gaps <= NODES.len(), "{gaps}: {}", dump(&r));
@@ -1120,7 +1196,8 @@ fn auto_mode(pi: &mut Pi, node_role: &str) -> Scenario {
         labels.remove("eks.amazonaws.com/nodegroup");
         labels.insert("eks.amazonaws.com/compute-type".into(), json!("auto"));
     }
-    pi.node_files.retain(|(n, _)| !n.starts_with("eks-describe-nodegroup"));
+    pi.node_files
+        .retain(|(n, _)| !n.starts_with("eks-describe-nodegroup"));
     let mut s = pi.scenario();
     s.files.get_mut("cluster").unwrap()["cluster"]["computeConfig"] = json!({"enabled": true,
         "nodePools": ["general-purpose", "system"], "nodeRoleArn": node_role});
@@ -1143,12 +1220,19 @@ fn auto_mode_checks_the_clusters_node_role() {
     let mut pi = pi_healthy();
     pi.node_files = node_role_files(
         auto_role,
-        &[("arn:aws:iam::391252439823:policy/ecr-pull", Some(json!({"Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "ecr:BatchGetImage", "Resource": "*"}]})))],
+        &[(
+            "arn:aws:iam::391252439823:policy/ecr-pull",
+            Some(json!({"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "ecr:BatchGetImage", "Resource": "*"}]})),
+        )],
     );
     let r = auto_mode(&mut pi, auto_role).run();
     let f = fails_with(&r, Cause::PodIdentityAgent);
-    assert!(f.message.render().contains("EKS Auto Mode"), "{}", f.message.render());
+    assert!(
+        f.message.render().contains("EKS Auto Mode"),
+        "{}",
+        f.message.render()
+    );
     assert_eq!(
         f.fix[0].command.as_deref(),
         Some("aws iam attach-role-policy --role-name AmazonEKSAutoNodeRole --policy-arn arn:aws:iam::aws:policy/AmazonEKSWorkerNodeMinimalPolicy")
@@ -1162,5 +1246,11 @@ fn auto_mode_checks_the_clusters_node_role() {
     let r = s.run();
     let c = chain(&r);
     assert_eq!(c.verdict.status, Status::NotChecked, "{}", dump(&r));
-    assert!(c.verdict.reason.contains("aws eks describe-cluster --name orders-use2"), "{}", c.verdict.reason);
+    assert!(
+        c.verdict
+            .reason
+            .contains("aws eks describe-cluster --name orders-use2"),
+        "{}",
+        c.verdict.reason
+    );
 }

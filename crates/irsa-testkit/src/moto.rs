@@ -57,7 +57,11 @@ impl Moto {
             .env("MOTO_ACCOUNT_ID", account)
             .env(
                 "MOTO_IAM_LOAD_MANAGED_POLICIES",
-                if aws_managed_policies { "true" } else { "false" },
+                if aws_managed_policies {
+                    "true"
+                } else {
+                    "false"
+                },
             )
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -42,6 +42,10 @@ pub fn pod_identity_pods<'a>(cx: &Context<'a>) -> Vec<&'a Pod> {
         .collect()
 }
 
+/// The pods on one node (of one namespace) whose node role is unknown, why, and the
+/// commands that tell.
+type NodeGap<'p, 's> = (Vec<&'p Pod>, &'s str, &'s [String]);
+
 fn pods_text(pods: &[&Pod]) -> String {
     let mut names: Vec<String> = pods
         .iter()
@@ -146,7 +150,7 @@ impl Rule for PodIdentityNodeRole {
         // Unknown node roles: what tells is per node; one gap per node and namespace, on
         // the first of its pods there (the report's subjects are pods, not nodes; per
         // namespace, so the controller's per-namespace evaluations say the same).
-        let mut by_node: BTreeMap<(&str, &str), (Vec<&Pod>, &str, &[String])> = BTreeMap::new();
+        let mut by_node: BTreeMap<(&str, &str), NodeGap<'_, '_>> = BTreeMap::new();
         for (p, why, add) in &links.unknown {
             let node = p.spec.node_name.as_deref().unwrap_or_default();
             by_node
@@ -185,10 +189,11 @@ mod tests {
             not_collected: vec![],
             boundary: irsa_policy::Boundary::None,
         };
-        let d = irsa_policy::IdentityEvaluator::new(&set).evaluate(&irsa_policy::IdentityRequest::new(
-            crate::node_role::ACTION,
-            "arn:aws:eks:us-east-1:111122223333:cluster/c",
-        ));
+        let d =
+            irsa_policy::IdentityEvaluator::new(&set).evaluate(&irsa_policy::IdentityRequest::new(
+                crate::node_role::ACTION,
+                "arn:aws:eks:us-east-1:111122223333:cluster/c",
+            ));
         assert!(d.is_allowed(), "{d:?}");
     }
 }
