@@ -302,14 +302,23 @@ pub fn check_role(cx: &Context<'_>, arn: &str) -> RoleCheck {
             }
         }
     }
+    // A missing policy stands replaced by its documented copy when its commands name
+    // the ARN of an AWS managed policy that has one (by ARN, never by name: a customer
+    // managed policy may carry the same name).
+    let documented_arns: Vec<&str> = r
+        .attached_policies
+        .iter()
+        .flatten()
+        .filter_map(|a| a.arn.as_deref())
+        .filter(|a| documented_policy(a).is_some())
+        .collect();
     let replaced = |m: &irsa_model::MissingPolicy| {
-        r.attached_policies.iter().flatten().any(|a| {
-            a.arn
-                .as_deref()
-                .is_some_and(|x| documented_policy(x).is_some())
-                && m.name.starts_with(&format!("managed policy {}", a.name))
-                && !m.name.contains("does not parse")
-        })
+        !m.name.contains("does not parse")
+            && documented_arns.iter().any(|arn| {
+                m.commands
+                    .iter()
+                    .any(|c| c.split_whitespace().any(|w| w.trim_matches('\'') == *arn))
+            })
     };
     let mut named: Vec<NamedPolicy<'_>> = policies
         .documents

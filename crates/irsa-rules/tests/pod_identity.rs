@@ -1092,6 +1092,22 @@ fn a_documented_aws_managed_policy_grants_only_when_its_document_is_missing() {
     ));
     let r = pi.run();
     assert_eq!(chain(&r).verdict.status, Status::NotChecked, "{}", dump(&r));
+    // Both attached (same name, one AWS managed): the customer one's document still decides.
+    let mut pi = pi_healthy();
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files.extend(node_role_files(
+        NODE_ROLE,
+        &[
+            (WORKER_POLICY, None),
+            (
+                "arn:aws:iam::391252439823:policy/AmazonEKSWorkerNodePolicy",
+                None,
+            ),
+        ],
+    ));
+    let r = pi.run();
+    assert_eq!(chain(&r).verdict.status, Status::NotChecked, "{}", dump(&r));
 }
 
 #[test]
