@@ -91,6 +91,26 @@ impl Hop<'_> {
     }
 }
 
+/// The first call of a chain: the agent on each pod's node asks EKS Auth with the node's
+/// role, which must allow `eks-auth:AssumeRoleForPodIdentity`
+/// (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeLink {
+    /// Every pod's node role allows it (the roles).
+    Allowed(Vec<String>),
+    /// A node role refuses it (the role, why).
+    Denied {
+        /// The node role.
+        role: String,
+        /// Why.
+        why: String,
+    },
+    /// Not checked (why, with the commands that tell).
+    Unknown(String),
+    /// No pod runs as the ServiceAccount: nothing calls EKS Auth.
+    NoPods,
+}
+
 /// One association in scope, analysed.
 #[derive(Debug, Clone)]
 pub struct PiChain<'a> {
@@ -100,6 +120,8 @@ pub struct PiChain<'a> {
     pub first: Option<Hop<'a>>,
     /// The target role, if the association names one.
     pub target: Option<Hop<'a>>,
+    /// The node roles of its pods.
+    pub node: NodeLink,
 }
 
 impl<'a> PiChain<'a> {
@@ -261,7 +283,34 @@ pub fn analyse<'a>(cx: &Context<'a>, a: &'a PodIdentityAssociation) -> PiChain<'
         assoc: a,
         first,
         target,
+        node: node_link(cx, &a.namespace, &a.service_account),
     }
+}
+
+/// The node-role link of a ServiceAccount's pods.
+pub fn node_link(cx: &Context<'_>, ns: &str, sa: &str) -> NodeLink {
+    let pods: Vec<&Pod> = cx.pods_of_sa(ns, sa).collect();
+    if pods.is_empty() {
+        return NodeLink::NoPods;
+    }
+    let nodes = crate::node_role::node_links(cx, &pods);
+    if let Some((role, why)) = nodes.denied() {
+        return NodeLink::Denied {
+            role: role.to_string(),
+            why: why.to_string(),
+        };
+    }
+    if let Some(why) = nodes.not_checked() {
+        return NodeLink::Unknown(why);
+    }
+    if nodes.judged == 0 {
+        return NodeLink::Unknown(if pods.iter().all(|p| p.spec.node_name.is_none()) {
+            format!("no pod of {ns}/{sa} is scheduled on a node yet, so the IAM role its eks-pod-identity-agent calls EKS Auth with is not checked")
+        } else {
+            format!("no pod of {ns}/{sa} runs on a node where the eks-pod-identity-agent runs (Linux EC2 or EKS Auto Mode), so no node role was checked")
+        });
+    }
+    NodeLink::Allowed(nodes.roles.keys().cloned().collect())
 }
 
 /// Whether a container runs with the Pod Identity variables.
@@ -405,8 +454,33 @@ pub fn sdk_effect(cause: Cause) -> &'static str {
 }
 
 /// The prediction of `AssumeRoleForPodIdentity` for a chain (the shape IRSA chains use:
-/// `Success` = credentials issued for the role, `Error` = the agent's refusal).
+/// `Success` = credentials issued for the role, `Error` = the agent's refusal): the
+/// roles' trust first, then the node roles the agent calls with.
 pub fn prediction(c: &PiChain<'_>) -> StsPrediction {
+    use irsa_policy::sts::{StsError, StsStep};
+    let hops = hops_prediction(c);
+    if !matches!(hops, StsPrediction::Success { .. }) {
+        return hops;
+    }
+    match &c.node {
+        NodeLink::Denied { .. } => StsPrediction::Error(StsError {
+            code: "AccessDeniedException",
+            message: crate::rules::pod_identity_node_role::NODE_ROLE_DENIED
+                .trim_start_matches("(AccessDeniedException): ")
+                .to_string(),
+            status: 403,
+            step: StsStep::CallerPermissions,
+        }),
+        NodeLink::Unknown(why) => StsPrediction::Undetermined {
+            step: StsStep::CallerPermissions,
+            why: why.clone(),
+        },
+        NodeLink::Allowed(_) | NodeLink::NoPods => hops,
+    }
+}
+
+/// [`prediction`] of the roles' trust alone (the association's role, the target role).
+fn hops_prediction(c: &PiChain<'_>) -> StsPrediction {
     use irsa_policy::sts::{StsError, StsStep};
     let undetermined = |why: String| StsPrediction::Undetermined {
         step: StsStep::TrustPolicy,
@@ -511,32 +585,18 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
     };
     let about: Vec<&Finding> = findings.iter().filter(about).collect();
     let gap = |f: &Finding| f.cause == Cause::CollectionGap;
-    let prediction = prediction(c);
-    // The first call of the chain: the agent on each pod's node asks EKS Auth with the
-    // node's role, which must allow eks-auth:AssumeRoleForPodIdentity
-    // (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html).
-    let nodes = crate::node_role::node_links(cx, &pods);
-    let node_denied = nodes.denied();
-    let node_unknown = nodes.not_checked().or_else(|| {
-        (!pods.is_empty() && nodes.judged == 0).then(|| {
-            if pods.iter().all(|p| p.spec.node_name.is_none()) {
-                format!("no pod of {ns}/{sa} is scheduled on a node yet, so the IAM role its eks-pod-identity-agent calls EKS Auth with is not checked")
-            } else {
-                format!("no pod of {ns}/{sa} runs on a node where the eks-pod-identity-agent runs (Linux EC2 or EKS Auto Mode), so no node role was checked")
-            }
-        })
-    });
-    let sts = match (&prediction, node_denied, &node_unknown) {
-        (StsPrediction::Error(e), ..) => e.text(),
-        (StsPrediction::Undetermined { why, .. }, ..) => format!("not checked: {why}"),
-        (StsPrediction::Success { .. }, Some(_), _) => format!(
-            "AssumeRoleForPodIdentity: {}",
-            crate::rules::pod_identity_node_role::NODE_ROLE_DENIED
-        ),
-        (StsPrediction::Success { .. }, None, Some(why)) => format!("not checked: {why}"),
-        (StsPrediction::Success { .. }, None, None) => {
-            "credentials issued (EKS Pod Identity)".to_string()
-        }
+    // The roles' trust decides first; then the node roles the agent calls EKS Auth with
+    // (`c.node`, also part of the chain's prediction).
+    let prediction = hops_prediction(c);
+    let (node_denied, node_unknown) = match &c.node {
+        NodeLink::Denied { role, why } => (Some((role.as_str(), why.as_str())), None),
+        NodeLink::Unknown(why) => (None, Some(why.clone())),
+        NodeLink::Allowed(_) | NodeLink::NoPods => (None, None),
+    };
+    let sts = match self::prediction(c) {
+        StsPrediction::Success { .. } => "credentials issued (EKS Pod Identity)".to_string(),
+        StsPrediction::Error(e) => e.text(),
+        StsPrediction::Undetermined { why, .. } => format!("not checked: {why}"),
     };
     let n = pods.len();
     let decide = |status: Status, f: Option<&Finding>, reason: String| {
@@ -629,13 +689,19 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
             None,
             // Here every pod's node role allows eks-auth:AssumeRoleForPodIdentity
             // (`node_unknown` and `node_denied` are handled above).
-            format!(
-                "{n} pod(s) get {} via EKS Pod Identity (node role{} {} allow{} eks-auth:AssumeRoleForPodIdentity)",
-                c.role_text(),
-                if nodes.roles.len() == 1 { "" } else { "s" },
-                nodes.roles.keys().map(String::as_str).collect::<Vec<_>>().join(", "),
-                if nodes.roles.len() == 1 { "s" } else { "" },
-            ),
+            {
+                let roles = match &c.node {
+                    NodeLink::Allowed(r) => r.clone(),
+                    _ => Vec::new(),
+                };
+                format!(
+                    "{n} pod(s) get {} via EKS Pod Identity (node role{} {} allow{} eks-auth:AssumeRoleForPodIdentity)",
+                    c.role_text(),
+                    if roles.len() == 1 { "" } else { "s" },
+                    roles.join(", "),
+                    if roles.len() == 1 { "s" } else { "" },
+                )
+            },
         ),
         n,
     )
