@@ -863,13 +863,117 @@ fn fixes_act_in_the_right_account_and_templates_are_marked() {
             assert!(String::from_utf8_lossy(&o.stderr).contains("switch to account 444455556666"));
         }
     }
-    // Same-account fixes carry no guard.
+    // A fix without an account carries no account guard, and every aws write has one:
+    // the same-named role of the snapshot's own account too (reports-exporter, in
+    // 111122223333, the credentials' account), which a shell on a staging profile
+    // would otherwise rewrite there.
     for f in &fixes {
-        if f.get("account").is_none() {
-            assert!(!f["command"]
+        let Some(cmd) = f["command"].as_str() else {
+            // Advice spelling out a template names where it must run.
+            if f.get("account").is_some() {
+                assert!(f["summary"].as_str().unwrap().ends_with(&format!(
+                    "(run it with account {}'s credentials)",
+                    f["account"].as_str().unwrap()
+                )));
+            }
+            continue;
+        };
+        assert_eq!(
+            f.get("account").is_some(),
+            cmd.contains("get-caller-identity"),
+            "{f}"
+        );
+        if cmd.lines().any(|l| {
+            l.starts_with("aws iam ")
+                && !l.starts_with("aws iam get-")
+                && !l.starts_with("aws iam list-")
+        }) {
+            assert!(f.get("account").is_some(), "unguarded write: {f}");
+        }
+    }
+    let trust = fixes
+        .iter()
+        .find(|f| {
+            f["command"]
                 .as_str()
-                .unwrap_or_default()
-                .contains("get-caller-identity"));
+                .is_some_and(|c| c.contains("--role-name reports-exporter"))
+        })
+        .expect("the reports-exporter trust fix");
+    assert_eq!(trust["account"], "111122223333");
+    let trust_cmd = trust["command"].as_str().unwrap();
+    // kubectl writes: guarded by the cluster's API server.
+    let endpoint = "https://5C5E2D1A0C1E4B2C8F6B0E7D9A3B1C2D.gr7.us-east-1.eks.amazonaws.com";
+    let restart = fixes
+        .iter()
+        .find(|f| {
+            f["command"]
+                .as_str()
+                .is_some_and(|c| c.ends_with("kubectl rollout restart deployment/api -n payments"))
+        })
+        .expect("a rollout restart");
+    assert_eq!(restart["cluster"]["endpoint"], endpoint);
+    assert_eq!(restart["cluster"]["name"], "shop-use1");
+    assert!(restart.get("account").is_none());
+    for f in &fixes {
+        let cmd = f["command"].as_str().unwrap_or_default();
+        if cmd.contains("kubectl ") {
+            assert!(
+                cmd.starts_with(&format!(
+                    "[ \"$(kubectl config view --minify -o jsonpath='{{.clusters[0].cluster.server}}')\" = {endpoint} ] ||"
+                )),
+                "{cmd}"
+            );
+        }
+    }
+    std::fs::write(
+        dir.path().join("kubectl"),
+        "#!/bin/sh\nif [ \"$1 $2\" = \"config view\" ]; then printf %s \"$FAKE_SERVER\"; else echo \"$*\" >> \"$LOG\"; fi\n",
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(dir.path().join("kubectl"))
+        .status()
+        .unwrap();
+    for (cmd, account, server, runs) in [
+        (trust_cmd, "111122223333", endpoint, true),
+        (trust_cmd, "444455556666", endpoint, false),
+        (
+            restart["command"].as_str().unwrap(),
+            "444455556666",
+            endpoint,
+            true,
+        ),
+        (
+            restart["command"].as_str().unwrap(),
+            "111122223333",
+            "https://0A1B2C3D4E5F60718293A4B5C6D7E8F9.gr7.us-east-1.eks.amazonaws.com",
+            false,
+        ),
+    ] {
+        let log = dir.path().join("run.log");
+        let _ = std::fs::remove_file(&log);
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .current_dir(dir.path())
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    dir.path().display(),
+                    std::env::var("PATH").unwrap()
+                ),
+            )
+            .env("FAKE_ACCOUNT", account)
+            .env("FAKE_SERVER", server)
+            .env("LOG", &log)
+            .output()
+            .unwrap();
+        assert_eq!(log.exists(), runs, "{account} {server}: {cmd}");
+        assert_eq!(o.status.success(), runs, "{cmd}");
+        if !runs {
+            assert!(String::from_utf8_lossy(&o.stderr).contains("not run: "));
         }
     }
     // Templates: marked, with their placeholders.
@@ -889,6 +993,79 @@ fn fixes_act_in_the_right_account_and_templates_are_marked() {
             );
         }
     }
+}
+
+/// Without `aws eks describe-cluster` in the snapshot, a kubectl fix cannot check
+/// kubectl's context: it says where to run it instead (text and JSON), and aws writes
+/// are still guarded by the account the snapshot names.
+#[test]
+fn a_fix_for_an_undescribed_cluster_says_where_to_run_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap");
+    copy_dir(std::path::Path::new(&examples("many-problems")), &snap);
+    std::fs::remove_file(snap.join("eks-describe-cluster.json")).unwrap();
+    let snap = snap.to_string_lossy().to_string();
+    let o = run(&[
+        "check",
+        "--snapshot",
+        &snap,
+        "--issuer",
+        "https://oidc.eks.us-east-1.amazonaws.com/id/5C5E2D1A0C1E4B2C8F6B0E7D9A3B1C2D",
+        "-o",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let fixes: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["fix"].as_array().unwrap())
+        .collect();
+    let kubectl: Vec<&&Value> = fixes
+        .iter()
+        .filter(|f| {
+            f["command"]
+                .as_str()
+                .is_some_and(|c| c.contains("kubectl "))
+        })
+        .collect();
+    assert!(kubectl.len() >= 5, "{}", kubectl.len());
+    for f in kubectl {
+        assert_eq!(f["cluster"], serde_json::json!({}), "{f}");
+        assert!(
+            f["summary"]
+                .as_str()
+                .unwrap()
+                .ends_with("(with kubectl's current context on the cluster this snapshot was taken from: the snapshot does not describe the cluster, so the command cannot check that)"),
+            "{f}"
+        );
+        assert!(
+            !f["command"].as_str().unwrap().contains("config view"),
+            "{f}"
+        );
+    }
+    let trust = fixes
+        .iter()
+        .find(|f| {
+            f["command"]
+                .as_str()
+                .is_some_and(|c| c.contains("--role-name reports-exporter"))
+        })
+        .unwrap();
+    assert_eq!(trust["account"], "111122223333");
+    let text = stdout(&run(&[
+        "check",
+        "--snapshot",
+        &snap,
+        "--issuer",
+        "https://oidc.eks.us-east-1.amazonaws.com/id/5C5E2D1A0C1E4B2C8F6B0E7D9A3B1C2D",
+        "--color",
+        "never",
+    ]));
+    assert!(
+        text.contains("the cluster this snapshot was taken from"),
+        "{text}"
+    );
 }
 
 /// The report leads with the answer: the verdict per ServiceAccount first; passes

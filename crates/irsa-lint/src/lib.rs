@@ -466,6 +466,9 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
     } = built;
     let rule_options = Options::default();
     let mut report = irsa_rules::check(&snap, &scope, &rule_options);
+    // lint's fixes are edits of the repository, checked by no live account or cluster:
+    // the rules' own text, without the guards `check` adds for a pasted command.
+    irsa_rules::fix_target::unguard(&mut report.findings);
     // Links whose trust policy was evaluated, and the roles they evaluated.
     let (chains, roles_evaluated) = {
         let cx = irsa_rules::Context::new(&snap, &scope, &rule_options);

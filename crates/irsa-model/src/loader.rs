@@ -564,17 +564,25 @@ impl Loader {
                 let Some(p) = self.parse_pre::<raw::PodObject>(pre.pod(), text, ctx, "Pod") else {
                     return;
                 };
-                let (ns, name) = names(&p.metadata);
+                let owner = controller(&p.metadata);
+                // The parsed pod is this pod's alone: its strings move into the model.
+                let meta = p.metadata;
+                let ns = meta.namespace.unwrap_or_else(|| "default".into());
+                let name = meta.name.unwrap_or_default();
                 if in_list && ctx.command.is_none_or(|c| c.selector.is_none()) {
                     self.snap.coverage.pods.add(Some(&ns));
                 }
+                let seen = self
+                    .pod_index
+                    .get(&(ns.as_str(), name.as_str()) as &dyn crate::keys::Pair)
+                    .copied();
                 let pod = Pod {
-                    namespace: ns.clone(),
-                    name: name.clone(),
-                    created: p.metadata.creation_timestamp.clone(),
-                    labels: p.metadata.labels.clone().unwrap_or_default(),
-                    annotations: p.metadata.annotations.clone().unwrap_or_default(),
-                    owner: controller(&p.metadata),
+                    namespace: ns,
+                    name,
+                    created: meta.creation_timestamp,
+                    labels: meta.labels.unwrap_or_default(),
+                    annotations: meta.annotations.unwrap_or_default(),
+                    owner,
                     spec: pod_spec(p.spec.unwrap_or_default()),
                     ready: p.status.as_ref().and_then(|s| {
                         s.conditions
@@ -586,10 +594,13 @@ impl Loader {
                     phase: p.status.and_then(|s| s.phase),
                     source,
                 };
-                match self.pod_index.get(&(ns.clone(), name.clone())) {
-                    Some(&i) => self.snap.pods[i] = pod,
+                match seen {
+                    Some(i) => self.snap.pods[i] = pod,
                     None => {
-                        self.pod_index.insert((ns, name), self.snap.pods.len());
+                        self.pod_index.insert(
+                            (pod.namespace.clone(), pod.name.clone()),
+                            self.snap.pods.len(),
+                        );
                         self.snap.pods.push(pod);
                     }
                 }
@@ -1188,13 +1199,14 @@ impl Loader {
         // Indexes.
         let mut by_sa: HashMap<(String, String), Vec<usize>> = HashMap::new();
         for (i, p) in self.snap.pods.iter().enumerate() {
-            by_sa
-                .entry((
-                    p.namespace.clone(),
-                    p.spec.effective_service_account().to_string(),
-                ))
-                .or_default()
-                .push(i);
+            let sa = p.spec.effective_service_account();
+            // Keys are built once per ServiceAccount, not once per pod.
+            match by_sa.get_mut(&(p.namespace.as_str(), sa) as &dyn crate::keys::Pair) {
+                Some(pods) => pods.push(i),
+                None => {
+                    by_sa.insert((p.namespace.clone(), sa.to_string()), vec![i]);
+                }
+            }
         }
         self.snap.pods_by_sa = by_sa;
         self.snap.workload_index = self

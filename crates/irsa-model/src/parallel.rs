@@ -60,9 +60,28 @@ pub fn map_weighted<T: Sync, R: Send>(
     weight: impl Fn(&T) -> usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
+    map_runs(items, weight, MIN_PARALLEL_BYTES, f)
+}
+
+/// Below this many items [`map_items`] runs on the calling thread.
+const MIN_PARALLEL_ITEMS: usize = if cfg!(test) { 8 } else { 512 };
+
+/// `f` over `items`, in order, in contiguous runs of about equal length on up to
+/// [`threads`] threads (for many items of about equal cost: the ServiceAccounts of a
+/// large cluster); on this thread alone when there are few.
+pub fn map_items<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    map_runs(items, |_| 1, MIN_PARALLEL_ITEMS, f)
+}
+
+fn map_runs<T: Sync, R: Send>(
+    items: &[T],
+    weight: impl Fn(&T) -> usize,
+    min_total: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let total: usize = items.iter().map(&weight).sum();
     let n = threads().min(items.len());
-    if n <= 1 || total < MIN_PARALLEL_BYTES {
+    if n <= 1 || total < min_total {
         return items.iter().map(f).collect();
     }
     // Cut into `n` contiguous runs of about equal weight.
@@ -443,6 +462,18 @@ mod tests {
         }
         THREADS_FOR_TEST.with(|t| t.set(None));
         assert!(map_dynamic(&[] as &[u8], |_| 1).is_empty());
+        for threads in [1, 2, 3] {
+            THREADS_FOR_TEST.with(|t| t.set(Some(threads)));
+            for len in [0, 1, 7, 8, 9, 100] {
+                let items: Vec<usize> = (0..len).collect();
+                assert_eq!(
+                    map_items(&items, |&i| i + 1),
+                    items.iter().map(|i| i + 1).collect::<Vec<_>>(),
+                    "{len} items on {threads} threads"
+                );
+            }
+        }
+        THREADS_FOR_TEST.with(|t| t.set(None));
     }
 
     #[test]

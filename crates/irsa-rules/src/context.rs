@@ -148,8 +148,13 @@ pub struct Context<'a> {
     /// Literal `sub` values (and wildcard patterns) that roles' trust policies name
     /// for this cluster's issuer: candidate roles for a ServiceAccount.
     trusted_subjects: std::collections::HashMap<String, Vec<&'a str>>,
-    trusted_patterns: Vec<(String, &'a str)>,
+    /// Wildcard `sub` patterns by their literal prefix (what precedes the first
+    /// wildcard): only patterns whose prefix starts a `sub` can match it.
+    trusted_patterns: std::collections::HashMap<String, Vec<(String, &'a str)>>,
     workloads_by_sa: std::collections::HashMap<(String, String), Vec<usize>>,
+    /// The snapshot's ServiceAccounts, then those known from pods, by (namespace, name):
+    /// hashed (the rules look one up per pod and container).
+    service_accounts: std::collections::HashMap<(&'a str, &'a str), &'a ServiceAccount>,
     selected: Option<(String, String)>,
     inferred: &'a [ServiceAccount],
 }
@@ -184,8 +189,9 @@ impl<'a> Context<'a> {
             cluster,
             irsa: Vec::new(),
             trusted_subjects: Default::default(),
-            trusted_patterns: Vec::new(),
+            trusted_patterns: Default::default(),
             workloads_by_sa: Default::default(),
+            service_accounts: Default::default(),
             selected: None,
             inferred,
         };
@@ -198,10 +204,15 @@ impl<'a> Context<'a> {
                 .or_default()
                 .push(i);
         }
+        // Inferred ones first, so that the snapshot's own object wins for a key both have.
+        for sa in inferred.iter().chain(snap.service_accounts.values()) {
+            cx.service_accounts
+                .insert((sa.namespace.as_str(), sa.name.as_str()), sa);
+        }
         cx.index_trusted_subjects();
         cx.selected = cx.find_selected_service_account();
         let selected_sa = cx.selected.clone();
-        let irsa: Vec<SaIrsa<'a>> = snap
+        let annotated: Vec<(&'a ServiceAccount, &'a String)> = snap
             .service_accounts
             .values()
             .chain(inferred.iter())
@@ -211,13 +222,14 @@ impl<'a> Context<'a> {
                     .as_ref()
                     .is_none_or(|(ns, n)| ns == &sa.namespace && n == &sa.name)
             })
-            .filter_map(|sa| {
-                let annotation = sa.annotations.get(ROLE_ANNOTATION)?;
-                let mut analysis = cx.analyse(sa, annotation);
-                analysis.inferred = inferred.iter().any(|i| std::ptr::eq(i, sa));
-                Some(analysis)
-            })
+            .filter_map(|sa| Some((sa, sa.annotations.get(ROLE_ANNOTATION)?)))
             .collect();
+        // Each ServiceAccount's analysis reads the context only: on every core, in order.
+        let irsa: Vec<SaIrsa<'a>> = irsa_model::map_items(&annotated, |&(sa, annotation)| {
+            let mut analysis = cx.analyse(sa, annotation);
+            analysis.inferred = inferred.iter().any(|i| std::ptr::eq(i, sa));
+            analysis
+        });
         cx.irsa = irsa;
         cx
     }
@@ -238,7 +250,10 @@ impl<'a> Context<'a> {
                     }
                     for v in &c.values {
                         if irsa_policy::glob::has_wildcards(v) {
-                            self.trusted_patterns.push((v.clone(), r.arn.as_str()));
+                            self.trusted_patterns
+                                .entry(literal_prefix(v).to_string())
+                                .or_default()
+                                .push((v.clone(), r.arn.as_str()));
                         } else {
                             self.trusted_subjects
                                 .entry(v.clone())
@@ -260,12 +275,23 @@ impl<'a> Context<'a> {
         let sub = service_account_subject(namespace, name);
         let mut candidates: Vec<&'a str> =
             self.trusted_subjects.get(&sub).cloned().unwrap_or_default();
-        candidates.extend(
-            self.trusted_patterns
-                .iter()
-                .filter(|(p, _)| irsa_policy::glob::wildcard_match(p, &sub, false))
-                .map(|(_, r)| *r),
-        );
+        if !self.trusted_patterns.is_empty() {
+            let prefixes = sub
+                .char_indices()
+                .map(|(i, _)| &sub[..i])
+                .chain(std::iter::once(sub.as_str()));
+            for prefix in prefixes {
+                let Some(patterns) = self.trusted_patterns.get(prefix) else {
+                    continue;
+                };
+                candidates.extend(
+                    patterns
+                        .iter()
+                        .filter(|(p, _)| irsa_policy::glob::wildcard_match(p, &sub, false))
+                        .map(|(_, r)| *r),
+                );
+            }
+        }
         candidates.sort();
         candidates.dedup();
         candidates
@@ -386,15 +412,18 @@ impl<'a> Context<'a> {
     /// The role annotation of a ServiceAccount: on the object, else as its pods carry it
     /// when the object is not in the snapshot.
     pub fn role_annotation(&self, namespace: &str, name: &str) -> Option<&'a str> {
-        self.snap
-            .service_account(namespace, name)
-            .or_else(|| {
-                self.inferred
-                    .iter()
-                    .find(|s| s.namespace == namespace && s.name == name)
-            })
+        self.service_account_or_inferred(namespace, name)
             .and_then(|s| s.annotations.get(ROLE_ANNOTATION))
             .map(String::as_str)
+    }
+
+    /// A ServiceAccount of the snapshot, else one known only from its pods.
+    pub fn service_account_or_inferred(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<&'a ServiceAccount> {
+        self.service_accounts.get(&(namespace, name)).copied()
     }
 
     /// ServiceAccounts known only from their pods (not in the snapshot).
@@ -643,8 +672,8 @@ pub fn service_accounts_from_pods(snap: &Snapshot) -> Vec<ServiceAccount> {
     let mut by_sa: BTreeMap<(String, String), Votes> = BTreeMap::new();
     for p in &snap.pods {
         let sa = p.spec.effective_service_account();
-        if snap.service_account(&p.namespace, sa).is_some()
-            || snap.coverage.service_accounts.covers(&p.namespace)
+        if snap.coverage.service_accounts.covers(&p.namespace)
+            || snap.service_account(&p.namespace, sa).is_some()
         {
             continue;
         }
@@ -693,6 +722,23 @@ pub fn service_accounts_from_pods(snap: &Snapshot) -> Vec<ServiceAccount> {
             })
         })
         .collect()
+}
+
+/// What a `sub` pattern matches literally before its first wildcard: every `sub` it
+/// matches starts with this. Cut also at `$` (a policy variable such as `${*}`, an
+/// escaped literal) and at the escaped-wildcard markers, so the prefix is never longer
+/// than what the pattern certainly matches literally.
+fn literal_prefix(pattern: &str) -> &str {
+    let end = pattern
+        .find([
+            '*',
+            '?',
+            '$',
+            irsa_policy::glob::LITERAL_STAR,
+            irsa_policy::glob::LITERAL_QUESTION,
+        ])
+        .unwrap_or(pattern.len());
+    &pattern[..end]
 }
 
 /// Findings and passes collected from the rules.
@@ -750,5 +796,46 @@ impl Finding {
     pub fn fix(&mut self, fix: crate::finding::Fix) -> &mut Finding {
         self.fix.push(fix);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::literal_prefix;
+    use irsa_policy::glob::wildcard_match;
+
+    /// A pattern matches only `sub` values that start with its literal prefix: the index
+    /// of trusted patterns by prefix finds every pattern a full scan finds.
+    #[test]
+    fn a_pattern_matches_only_subs_starting_with_its_literal_prefix() {
+        let patterns = [
+            "system:serviceaccount:team-a:*",
+            "system:serviceaccount:*:web",
+            "*",
+            "system:serviceaccount:team-?:web",
+            "system:serviceaccount:${*}:web*",
+            "system:serviceaccount:team-a:web",
+            "",
+        ];
+        let subs = [
+            "system:serviceaccount:team-a:web",
+            "system:serviceaccount:team-b:web",
+            "system:serviceaccount:${*}:web-1",
+            "system:serviceaccount:team-a:",
+            "",
+        ];
+        for p in patterns {
+            for s in subs {
+                if wildcard_match(p, s, false) {
+                    assert!(s.starts_with(literal_prefix(p)), "{p:?} matches {s:?}");
+                }
+            }
+        }
+        assert_eq!(
+            literal_prefix("system:serviceaccount:team-a:*"),
+            "system:serviceaccount:team-a:"
+        );
+        assert_eq!(literal_prefix("a${*}b*"), "a");
+        assert_eq!(literal_prefix("*"), "");
     }
 }

@@ -151,16 +151,44 @@ pub struct Fix {
     /// Copy-pasteable shell commands (may span lines).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
-    /// The AWS account the command acts in, when it is not the one the snapshot's
-    /// credentials are in (the command then checks the caller's account first).
+    /// The AWS account the command's AWS writes act in (the role's or provider's, else the
+    /// cluster's): the command checks the caller's account (`aws sts get-caller-identity`)
+    /// before them. With several accounts, the first; all of them in `accounts`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// Every account the command acts in, in order, when there are several (each part
+    /// is guarded by its own account: paste the fix once with each account's credentials).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    /// The Kubernetes cluster the command's `kubectl` writes act in. With an `endpoint`,
+    /// the command checks kubectl's current context first; without one (the snapshot does
+    /// not describe the cluster) it cannot, and the summary says so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<FixCluster>,
     /// A template: placeholders (`<ARN>`) to replace before running it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub template: bool,
     /// The placeholders of a template, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub placeholders: Vec<String>,
+    /// The summary and command as the rule wrote them, before the guards were added
+    /// (`lint`, which has no account or cluster to check against, shows these).
+    #[serde(skip)]
+    pub(crate) unguarded: Option<(String, Option<String>)>,
+}
+
+/// The cluster a fix's `kubectl` commands must run in (`aws eks describe-cluster`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FixCluster {
+    /// EKS cluster name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Cluster ARN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// The API server URL the command compares kubectl's current context's server with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
 }
 
 impl Fix {
@@ -170,8 +198,19 @@ impl Fix {
             summary: summary.into(),
             command: Some(command.into()),
             account: None,
+            accounts: Vec::new(),
+            cluster: None,
             template: false,
             placeholders: Vec::new(),
+            unguarded: None,
+        }
+    }
+    /// The command as the rule wrote it, without the account and cluster guards
+    /// `fix_target` puts before its writes.
+    pub fn rule_command(&self) -> Option<&str> {
+        match &self.unguarded {
+            Some((_, command)) => command.as_deref(),
+            None => self.command.as_deref(),
         }
     }
     /// A fix that is advice only.
@@ -180,8 +219,11 @@ impl Fix {
             summary: summary.into(),
             command: None,
             account: None,
+            accounts: Vec::new(),
+            cluster: None,
             template: false,
             placeholders: Vec::new(),
+            unguarded: None,
         }
     }
 }

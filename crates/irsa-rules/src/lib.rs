@@ -20,7 +20,7 @@ pub mod scope;
 pub mod verdict;
 
 pub use context::{Context, Options, Scope};
-pub use finding::{Cause, Finding, Fix, Pass, Severity, Subject};
+pub use finding::{Cause, Finding, Fix, FixCluster, Pass, Severity, Subject};
 pub use messages::Message;
 pub use registry::{all_rules, rule_by_code, Rule, RuleMeta};
 pub use verdict::{NotChecked, Status, Verdict};
@@ -219,24 +219,25 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
             .iter()
             .any(|c| c.assoc.namespace == ns && c.assoc.service_account == sa)
     };
-    let mut chains: Vec<Chain> = cx
+    // The association decides what the webhook injects: one verdict, Pod Identity's.
+    let irsa_chains: Vec<&context::SaIrsa<'_>> = cx
         .irsa
         .iter()
-        // The association decides what the webhook injects: one verdict, Pod Identity's.
         .filter(|i| !has_association(&i.sa.namespace, &i.sa.name))
-        .map(|i| {
-            let (verdict, pods) = verdict::verdict(&cx, i, &index);
-            Chain {
-                subject: i.subject(),
-                role_arn: i.annotation.to_string(),
-                pods,
-                prediction: i.prediction.clone(),
-                verdict,
-                from_pods: i.inferred,
-                mechanism: Mechanism::Irsa,
-            }
-        })
         .collect();
+    // One verdict per ServiceAccount, on every core, in order.
+    let mut chains: Vec<Chain> = irsa_model::map_items(&irsa_chains, |i| {
+        let (verdict, pods) = verdict::verdict(&cx, i, &index);
+        Chain {
+            subject: i.subject(),
+            role_arn: i.annotation.to_string(),
+            pods,
+            prediction: i.prediction.clone(),
+            verdict,
+            from_pods: i.inferred,
+            mechanism: Mechanism::Irsa,
+        }
+    });
     for c in &pi_chains {
         let (verdict, pods) = pod_identity::verdict(&cx, c, &out.findings);
         chains.push(Chain {

@@ -83,8 +83,28 @@ fn class1_sidecar_with_the_pair_but_no_mount() {
         "{m}"
     );
     assert_eq!(f.role_arn.as_deref(), Some(ROLE));
-    assert!(f.fix.iter().any(|x| x.command.as_deref()
+    assert!(f.fix.iter().any(|x| x.rule_command()
         == Some("kubectl rollout restart deployment/inventory-api -n inventory")));
+    // Pasted, it runs only where kubectl's current context is this cluster.
+    let restart = f
+        .fix
+        .iter()
+        .find(|x| {
+            x.rule_command()
+                .is_some_and(|c| c.contains("rollout restart"))
+        })
+        .unwrap();
+    let guarded = restart.command.as_deref().unwrap();
+    assert!(
+        guarded.starts_with("[ \"$(kubectl config view --minify")
+            && guarded
+                .ends_with("&&\nkubectl rollout restart deployment/inventory-api -n inventory"),
+        "{guarded}"
+    );
+    assert!(restart
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.endpoint.is_some()));
     // The pods no longer pass as "carrying the token", and the verdict is a failure.
     assert!(!r.passes.iter().any(|p| p.rule == "IRSA411"));
     verdict_is(&r, Status::Fails, Some(Cause::PodTokenMount));
@@ -225,7 +245,7 @@ fn class1_preset_in_the_template_is_fixed_on_the_template() {
     expect(&r, &[Cause::PodTokenMount], &[]);
     let f = finding(&r, Cause::PodTokenMount);
     assert_eq!(
-        f.fix[0].command.as_deref(),
+        f.fix[0].rule_command(),
         Some("kubectl set env deployment/inventory-api -n inventory -c inventory-api AWS_WEB_IDENTITY_TOKEN_FILE- AWS_ROLE_ARN-")
     );
 }
@@ -372,8 +392,7 @@ fn class2_pods_whose_workload_is_not_in_the_snapshot() {
         "only annotated one: a warning"
     );
     assert!(f.fix[0]
-        .command
-        .as_deref()
+        .rule_command()
         .unwrap()
         .starts_with("kubectl patch deployment/storefront -n inventory --type merge"));
 }
@@ -410,8 +429,7 @@ fn class3_failed_create_condition_proves_sa_missing_without_a_listing() {
         .render()
         .contains("error looking up service account inventory/inventory-api"));
     assert!(
-        f.fix[0].command.as_deref()
-            == Some("kubectl create serviceaccount -n inventory inventory-api")
+        f.fix[0].rule_command() == Some("kubectl create serviceaccount -n inventory inventory-api")
     );
     // Twin: no condition, no listing: not checked (a warning gap), never "missing".
     let mut s = healthy();

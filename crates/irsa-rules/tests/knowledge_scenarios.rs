@@ -485,7 +485,7 @@ fn well_known_controller_image_twins() {
             .into_iter()
             .find(|f| f.severity == Severity::Error)
             .unwrap();
-        let cmd = f.fix[0].command.clone().unwrap_or_default();
+        let cmd = f.fix[0].rule_command().unwrap_or_default();
         assert!(
             cmd.starts_with(
                 "kubectl set image deployment/inventory-api -n inventory inventory-api="
@@ -786,10 +786,18 @@ fn ebs_csi_permissions_by_release() {
     w.image("public.ecr.aws/ebs-csi-driver/aws-ebs-csi-driver:v1.54.0")
         .policy("ebs-csi", documented("aws-ebs-csi-driver", "v1.46.0"));
     let r = w.run();
+    let fix = &permission_errors(&r)[0].fix[0];
     assert_eq!(
-        permission_errors(&r)[0].fix[0].command.as_deref(),
+        fix.rule_command(),
         Some("aws iam attach-role-policy --role-name orders-use2-inventory-api --policy-arn arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy")
     );
+    // Guarded by the role's account (the managed policy's ARN names none).
+    assert_eq!(fix.account.as_deref(), Some("391252439823"));
+    assert!(fix
+        .command
+        .as_deref()
+        .unwrap()
+        .contains("= 391252439823 ] ||"));
 }
 
 #[test]

@@ -432,7 +432,15 @@ fn trust_is_irsa_only() {
     let r = pi.run();
     let f = fails_with(&r, Cause::PodIdentityTrust);
     assert!(f.message.render().contains("pods.eks.amazonaws.com"));
-    let cmd = f.fix[0].command.as_deref().unwrap();
+    let cmd = f.fix[0].rule_command().unwrap();
+    // The role of the cluster's own account: pasted, it still checks the caller's account
+    // (a same-named role in staging must not be rewritten).
+    let pasted = f.fix[0].command.as_deref().unwrap();
+    assert!(
+        pasted.contains("\nEOF\n[ \"$(aws sts get-caller-identity --query Account --output text)\" = 391252439823 ] ||"),
+        "{pasted}"
+    );
+    assert_eq!(f.fix[0].account.as_deref(), Some("391252439823"));
     assert!(cmd.ends_with("\nEOF\naws iam update-assume-role-policy --role-name orders-use2-inventory-api-pi --policy-document file://trust-orders-use2-inventory-api-pi.json"), "{cmd}");
     // The fix's policy keeps the IRSA statement and, once applied, makes the twin healthy.
     let doc: Value = serde_json::from_str(heredoc(cmd)).unwrap();
@@ -639,7 +647,7 @@ fn proxy_without_no_proxy() {
         .find(|f| f.cause == Cause::PodIdentityAgent)
         .unwrap();
     assert_eq!(
-        f.fix[0].command.as_deref(),
+        f.fix[0].rule_command(),
         Some("kubectl set env deployment/inventory-api -n inventory -c inventory-api NO_PROXY=169.254.170.23")
     );
     // Twin: NO_PROXY covers the agent.
@@ -668,7 +676,7 @@ fn pods_created_before_the_association() {
         f.message.render()
     );
     assert_eq!(
-        f.fix[0].command.as_deref(),
+        f.fix[0].rule_command(),
         Some("kubectl rollout restart deployment/inventory-api -n inventory")
     );
 }
@@ -689,7 +697,7 @@ fn pod_on_fargate_or_windows() {
         let r = pi.run();
         let f = fails_with(&r, Cause::PodIdentityNotInjected);
         assert!(f.message.render().contains("not available"));
-        assert!(f.fix[0].command.as_deref().unwrap().starts_with("kubectl annotate serviceaccount inventory-api -n inventory eks.amazonaws.com/role-arn="));
+        assert!(f.fix[0].rule_command().unwrap().starts_with("kubectl annotate serviceaccount inventory-api -n inventory eks.amazonaws.com/role-arn="));
     }
 }
 

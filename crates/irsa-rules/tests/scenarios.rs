@@ -119,7 +119,7 @@ fn row03_annotation_missing_while_a_role_trusts_it() {
         .find(|f| f.cause == Cause::SaAnnotationMissing)
         .unwrap();
     assert_eq!(f.role_arn.as_deref(), Some(ROLE));
-    assert!(f.fix[0].command.as_deref().unwrap().starts_with("kubectl annotate serviceaccount -n inventory inventory-api eks.amazonaws.com/role-arn=arn:aws:iam::391252439823:role/orders-use2-inventory-api --overwrite"));
+    assert!(f.fix[0].rule_command().unwrap().starts_with("kubectl annotate serviceaccount -n inventory inventory-api eks.amazonaws.com/role-arn=arn:aws:iam::391252439823:role/orders-use2-inventory-api --overwrite"));
 }
 
 #[test]
@@ -221,7 +221,7 @@ fn row05_pods_created_before_the_annotation() {
         .find(|f| f.cause == Cause::PodNotMutated)
         .unwrap();
     assert_eq!(
-        f.fix[0].command.as_deref(),
+        f.fix[0].rule_command(),
         Some("kubectl rollout restart deployment/inventory-api -n inventory")
     );
 }
@@ -432,7 +432,12 @@ fn row12_no_provider_for_the_issuer() {
         f.predicted_error.as_deref(),
         Some("InvalidIdentityToken: No OpenIDConnect provider found in your account for https://oidc.eks.us-east-2.amazonaws.com/id/C9013FD37C32992483E5BAA666194EC2")
     );
-    assert!(f.fix[0].command.as_deref().unwrap().starts_with("eksctl utils associate-iam-oidc-provider --cluster orders-use2 --region us-east-2 --approve"));
+    assert!(f.fix[0].rule_command().unwrap().starts_with("eksctl utils associate-iam-oidc-provider --cluster orders-use2 --region us-east-2 --approve"));
+    // eksctl creates it in the caller's account: pasted, it checks that is the cluster's.
+    assert_eq!(f.fix[0].account.as_deref(), Some("391252439823"));
+    assert!(f.fix[0].command.as_deref().unwrap().starts_with(
+        "[ \"$(aws sts get-caller-identity --query Account --output text)\" = 391252439823 ] ||"
+    ));
     assert!(
         matches!(&r.chains[0].prediction, irsa_policy::StsPrediction::Error(e) if e.code == "InvalidIdentityToken")
     );
@@ -1172,7 +1177,7 @@ fn pods_keep_an_old_audience_the_provider_refuses() {
     assert!(m.contains("`vault`") && m.contains("3 pods"), "{m}");
     assert!(m.contains("`sts.amazonaws.com`"), "{m}");
     assert_eq!(
-        f.fix.last().unwrap().command.as_deref(),
+        f.fix.last().unwrap().rule_command(),
         Some("kubectl rollout restart deployment/inventory-api -n inventory")
     );
     // The ServiceAccount's verdict is judged with what its pods carry: it fails.
@@ -1243,7 +1248,7 @@ fn annotation_changed_to_a_refused_audience_while_pods_keep_the_default() {
     let f = audience_findings(&r)[0];
     assert_eq!(f.severity, Severity::Error);
     assert_eq!(
-        f.fix[0].command.as_deref(),
+        f.fix[0].rule_command(),
         Some("kubectl annotate serviceaccount -n inventory inventory-api eks.amazonaws.com/audience-")
     );
 }
@@ -1265,9 +1270,10 @@ fn audience_written_by_hand_in_every_kind_of_spec() {
         m.contains("pod template") && m.contains("never replaces"),
         "{m}"
     );
-    assert!(f[0].fix.iter().any(
-        |x| x.command.as_deref() == Some("kubectl edit deployment/inventory-api -n inventory")
-    ));
+    assert!(f[0]
+        .fix
+        .iter()
+        .any(|x| x.rule_command() == Some("kubectl edit deployment/inventory-api -n inventory")));
     // `--pod`: the workload is not judged, yet its template still shows the audience was
     // written there: the fix edits the template, a restart alone would not help.
     let pod = s.v("pods")["items"][0]["metadata"]["name"]
@@ -1286,9 +1292,10 @@ fn audience_written_by_hand_in_every_kind_of_spec() {
         "{}",
         dump(&r)
     );
-    assert!(f[0].fix.iter().any(
-        |x| x.command.as_deref() == Some("kubectl edit deployment/inventory-api -n inventory")
-    ));
+    assert!(f[0]
+        .fix
+        .iter()
+        .any(|x| x.rule_command() == Some("kubectl edit deployment/inventory-api -n inventory")));
     // An init container of a bare pod reading a volume of its own at a preset path.
     let mut s = healthy();
     let bare = {
@@ -1382,7 +1389,7 @@ fn static_keys_in_pods_that_their_template_lacks() {
     );
     let f = finding(&r, Cause::CredentialPrecedence);
     assert_eq!(
-        f.fix.last().unwrap().command.as_deref(),
+        f.fix.last().unwrap().rule_command(),
         Some("kubectl rollout restart deployment/inventory-api -n inventory")
     );
     assert_eq!(r.chains[0].verdict.status, irsa_rules::Status::Fails);

@@ -219,8 +219,16 @@ fn write_fix(out: &mut String, fix: &Fix, pad: &str, o: &Options, st: &Style) {
                 let _ = writeln!(out, "{}", st.paint("36", &format!("# {line}")));
             }
         } else {
-            // Flush left: a pasted heredoc only ends at an unindented `EOF`.
-            let _ = writeln!(out, "{}", st.paint("36", cmd));
+            // Flush left: a pasted heredoc only ends at an unindented `EOF`. The guards
+            // (account, cluster) dimmed, so the command stands out on a terminal.
+            for line in cmd.lines() {
+                let code = if irsa_rules::fix_target::is_guard(line) {
+                    "2;36"
+                } else {
+                    "36"
+                };
+                let _ = writeln!(out, "{}", st.paint(code, line));
+            }
         }
     }
 }

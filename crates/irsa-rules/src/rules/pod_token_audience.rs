@@ -239,10 +239,10 @@ impl Rule for PodTokenAudience {
         for i in &cx.irsa {
             let ns = i.sa.namespace.as_str();
             // (kind, name, audience) → what runs with it.
-            let mut seen: BTreeMap<(String, String, Option<String>), Seen<'_>> = BTreeMap::new();
+            let mut seen: BTreeMap<(&str, &str, Option<&str>), Seen<'_>> = BTreeMap::new();
             // Workload templates with a token of their own (top-level: a ReplicaSet or
             // Job its Deployment or CronJob owns has the same template).
-            let mut template_aud: BTreeMap<(String, String), Vec<Option<String>>> = BTreeMap::new();
+            let mut template_aud: BTreeMap<(&str, &str), Vec<Option<&str>>> = BTreeMap::new();
             for w in cx
                 .workloads_of_sa(ns, &i.sa.name)
                 .filter(|w| w.owner.is_none())
@@ -251,12 +251,12 @@ impl Rule for PodTokenAudience {
                     let Some((v, t)) = token_of(&w.template, c, true) else {
                         continue;
                     };
-                    let key = (w.kind.name().to_string(), w.name.clone());
+                    let key = (w.kind.name(), w.name.as_str());
                     template_aud
-                        .entry(key.clone())
+                        .entry(key)
                         .or_default()
-                        .push(t.audience.clone());
-                    seen.entry((key.0, key.1, t.audience.clone()))
+                        .push(t.audience.as_deref());
+                    seen.entry((key.0, key.1, t.audience.as_deref()))
                         .or_insert(Seen {
                             origin: Origin::Template,
                             volume: &v.name,
@@ -269,28 +269,26 @@ impl Rule for PodTokenAudience {
             }
             for p in cx.pods_of_sa(ns, &i.sa.name) {
                 let owner = cx.snap.controller_of(p);
-                let (kind, name) = match &owner {
-                    Some((k, n)) => (k.name().to_string(), n.to_string()),
-                    None => ("Pod".to_string(), p.name.clone()),
+                let (kind, name) = match owner {
+                    Some((k, n)) => (k.name(), n),
+                    None => ("Pod", p.name.as_str()),
                 };
-                let mut counted: Vec<Option<String>> = Vec::new();
+                let mut counted: Vec<Option<&str>> = Vec::new();
                 for c in p.spec.all_containers() {
                     let Some((v, t)) = token_of(&p.spec, c, false) else {
                         continue;
                     };
-                    if counted.contains(&t.audience) {
+                    let audience = t.audience.as_deref();
+                    if counted.contains(&audience) {
                         continue;
                     }
-                    counted.push(t.audience.clone());
+                    counted.push(audience);
                     // Its template already projects this audience: one finding there.
-                    let key = (kind.clone(), name.clone());
                     if template_aud
-                        .get(&key)
-                        .is_some_and(|a| a.contains(&t.audience))
+                        .get(&(kind, name))
+                        .is_some_and(|a| a.contains(&audience))
                     {
-                        if let Some(s) =
-                            seen.get_mut(&(kind.clone(), name.clone(), t.audience.clone()))
-                        {
+                        if let Some(s) = seen.get_mut(&(kind, name, audience)) {
                             s.pods += 1;
                             s.pod.get_or_insert(p);
                         }
@@ -309,25 +307,23 @@ impl Rule for PodTokenAudience {
                                 .filter_map(|tc| token_of(&w.template, tc, true))
                                 .any(|(_, tt)| tt.audience == t.audience)
                         });
-                    let s = seen
-                        .entry((kind.clone(), name.clone(), t.audience.clone()))
-                        .or_insert(Seen {
-                            origin: if from_template.is_some() {
-                                Origin::Template
-                            } else {
-                                Origin::Pod
-                            },
-                            volume: &v.name,
-                            container: &c.name,
-                            pod: Some(p),
-                            workload: from_template,
-                            pods: 0,
-                        });
+                    let s = seen.entry((kind, name, audience)).or_insert(Seen {
+                        origin: if from_template.is_some() {
+                            Origin::Template
+                        } else {
+                            Origin::Pod
+                        },
+                        volume: &v.name,
+                        container: &c.name,
+                        pod: Some(p),
+                        workload: from_template,
+                        pods: 0,
+                    });
                     s.pods += 1;
                 }
             }
-            for ((kind, name, audience), s) in &seen {
-                if audience.as_deref() == Some(i.audience.as_str()) {
+            for (&(kind, name, audience), s) in &seen {
+                if audience == Some(i.audience.as_str()) {
                     continue; // what the ServiceAccount-level rules judge
                 }
                 let sa = format!("{}/{}", i.sa.namespace, i.sa.name);

@@ -15,6 +15,7 @@ use crate::messages::Message;
 use crate::registry::Rule;
 use crate::rules::pod_helpers::{skipped_containers, ROLE_ENV, TOKEN_ENV, TOKEN_VOLUME};
 use irsa_model::{Container, Pod, PodSpec, ProjectedToken, Volume, WorkloadKind};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 declare_rule!(PodTokenMount, code: "IRSA411", name: "pod-token-mount", cause: PodTokenMount, severity: Error,
@@ -61,30 +62,42 @@ pub fn is_windows(spec: &PodSpec) -> bool {
 /// `C:\var\run\…\token` while the mount path stays `/var/run/…` (handler.go, testdata
 /// `windowsPodWithoutVolumes`): drive letters and `\` are normalised and case ignored
 /// there. `None` for a relative path (resolved against the working directory: unknown).
-fn segments(path: &str, windows: bool) -> Option<Vec<String>> {
-    let mut p = path.trim().to_string();
+/// The segments of an absolute path (`None`: relative). Borrowed from `path` on Linux
+/// pods (this runs for every container of a large cluster); a Windows path is folded
+/// to `/` and lowercase first.
+fn segments(path: &str, windows: bool) -> Option<Vec<Cow<'_, str>>> {
+    let p = path.trim();
     if windows {
-        p = p.replace('\\', "/").to_lowercase();
+        let mut p = p.replace('\\', "/").to_lowercase();
         let b = p.as_bytes();
         if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
             p = p[2..].to_string();
         }
+        if !p.starts_with('/') {
+            return None;
+        }
+        return Some(
+            relative_segments(&p)
+                .into_iter()
+                .map(|s| Cow::Owned(s.into_owned()))
+                .collect(),
+        );
     }
     if !p.starts_with('/') {
         return None;
     }
-    Some(relative_segments(&p))
+    Some(relative_segments(p))
 }
 
-fn relative_segments(p: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+fn relative_segments(p: &str) -> Vec<Cow<'_, str>> {
+    let mut out: Vec<Cow<'_, str>> = Vec::new();
     for s in p.split('/') {
         match s {
             "" | "." => {}
             ".." => {
                 out.pop();
             }
-            s => out.push(s.to_string()),
+            s => out.push(Cow::Borrowed(s)),
         }
     }
     out
@@ -213,7 +226,7 @@ impl Rule for PodTokenMount {
         // Grouped by the pods' top-level controller (or the bare pod), container and variable.
         let mut broken: BTreeMap<(String, String, String, String, &'static str), Broken<'_>> =
             BTreeMap::new();
-        let mut ok_by_sa: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut ok_by_sa: BTreeMap<(&str, &str), usize> = BTreeMap::new();
         for p in cx.pods_in_scope() {
             if !cx.sa_in_scope(&p.namespace, p.spec.effective_service_account()) {
                 continue;
@@ -223,10 +236,10 @@ impl Rule for PodTokenMount {
             for c in p.spec.all_containers() {
                 for var in [TOKEN_ENV, POD_IDENTITY_TOKEN_ENV] {
                     // A value from a reference cannot be read offline.
-                    let Some(path) = c.env(var).and_then(|e| e.value.clone()) else {
+                    let Some(path) = c.env(var).and_then(|e| e.value.as_deref()) else {
                         continue;
                     };
-                    match token_file_provided(&p.spec, c, &path) {
+                    match token_file_provided(&p.spec, c, path) {
                         None => {}
                         Some(Ok(())) => pod_ok = true,
                         Some(Err(missing)) => {
@@ -242,7 +255,7 @@ impl Rule for PodTokenMount {
                                     pod: p,
                                     container: c,
                                     var,
-                                    path,
+                                    path: path.to_string(),
                                     missing,
                                     pods: 1,
                                 });
@@ -252,10 +265,7 @@ impl Rule for PodTokenMount {
             }
             if pod_ok && !pod_broken {
                 *ok_by_sa
-                    .entry((
-                        p.namespace.clone(),
-                        p.spec.effective_service_account().to_string(),
-                    ))
+                    .entry((p.namespace.as_str(), p.spec.effective_service_account()))
                     .or_default() += 1;
             }
         }
