@@ -312,7 +312,7 @@ impl Rule for PodTokenMount {
         for ((ns, sa), count) in ok_by_sa {
             out.pass(
                 &Self::META,
-                Subject::namespaced("ServiceAccount", &ns, &sa),
+                Subject::namespaced("ServiceAccount", ns, sa),
                 Message::new("pod-token-mount-ok")
                     .arg("count", count.to_string())
                     .arg("sa", format!("{ns}/{sa}")),
