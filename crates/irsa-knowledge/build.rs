@@ -1,5 +1,6 @@
-//! Embeds every data file (`data/sdks/*.toml`, `data/controllers/*.toml`), so a new
-//! SDK or controller is added by adding a file: no list to edit.
+//! Embeds every data file (`data/sdks/*.toml`, `data/controllers/*.toml`,
+//! `data/managed-policies/*.toml`), so a new SDK, controller or documented AWS managed
+//! policy is added by adding a file: no list to edit.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -8,7 +9,11 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut out = String::new();
-    for (constant, dir) in [("SDK_FILES", "sdks"), ("CONTROLLER_FILES", "controllers")] {
+    for (constant, dir) in [
+        ("SDK_FILES", "sdks"),
+        ("CONTROLLER_FILES", "controllers"),
+        ("MANAGED_POLICY_FILES", "managed-policies"),
+    ] {
         let dir = root.join(dir);
         println!("cargo:rerun-if-changed={}", dir.display());
         let mut files: Vec<_> = std::fs::read_dir(&dir)

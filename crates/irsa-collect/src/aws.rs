@@ -6,8 +6,10 @@
 //! `ListOpenIDConnectProviders` + one `GetOpenIDConnectProvider` (the issuer's),
 //! one `ListPodIdentityAssociations` + one `DescribePodIdentityAssociation` per
 //! association (one per ServiceAccount that has one, never per pod) + one
-//! `DescribeAddon` (the `eks-pod-identity-agent` add-on), and per distinct role (those
-//! the ServiceAccounts name, and the associations' roles and target roles) the reads of
+//! `DescribeAddon` (the `eks-pod-identity-agent` add-on), one `ListNodegroups` + one
+//! `DescribeNodegroup` per managed node group (never per node), and per distinct role
+//! (those the ServiceAccounts name, the associations' roles and target roles, and the
+//! node roles of the node groups and of EKS Auto Mode) the reads of
 //! [`Aws::role`], then per distinct policy those roles name its document (`GetPolicy` +
 //! `GetPolicyVersion`, `GetRolePolicy`: see `policies`), with bounded concurrency. A failed read becomes an envelope with
 //! the AWS error (which names the missing permission), never a crash.
@@ -906,6 +908,11 @@ impl Aws {
             "resourcesVpcConfig": {"endpointPublicAccess": vpc.map(|v| v.endpoint_public_access()), "endpointPrivateAccess": vpc.map(|v| v.endpoint_private_access())},
             "identity": {"oidc": {"issuer": c.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer())}},
             "status": c.status().map(|s| s.as_str().to_string()), "platformVersion": c.platform_version(),
+            "kubernetesNetworkConfig": {"ipFamily": c.kubernetes_network_config().and_then(|k| k.ip_family()).map(|f| f.as_str().to_string())},
+            // EKS Auto Mode: its node role is the one its built-in agent calls EKS Auth with.
+            "computeConfig": c.compute_config().map(|k| json!({
+                "enabled": k.enabled(), "nodePools": k.node_pools(), "nodeRoleArn": k.node_role_arn(),
+            })),
         }}))
     }
 
@@ -1262,6 +1269,112 @@ impl Aws {
         (file, v)
     }
 
+    /// The cluster's managed node groups: `ListNodegroups` (all pages), then
+    /// `DescribeNodegroup` of each (`--concurrency` at a time), in the CLI's JSON shape
+    /// (https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeNodegroup.html):
+    /// their `nodeRole` is the role the eks-pod-identity-agent calls EKS Auth with. Calls
+    /// grow with node groups, never with nodes or pods. Returns the files and the node
+    /// roles (distinct), for [`Aws::roles`].
+    async fn nodegroups(
+        &self,
+        opts: &AwsOptions,
+        cluster: Result<&str, &str>,
+        stats: &Stats,
+    ) -> (Vec<(String, Value)>, Vec<RoleArn>) {
+        let file = "eks-list-nodegroups.json".to_string();
+        let cluster = match cluster {
+            Ok(c) => c.to_string(),
+            Err(why) => {
+                return (
+                    vec![(
+                        file,
+                        envelope_error(
+                            "aws eks list-nodegroups --cluster-name <cluster>",
+                            &format!(
+                                "not read: the EKS cluster is unknown ({why}); pass --cluster NAME"
+                            ),
+                        ),
+                    )],
+                    Vec::new(),
+                )
+            }
+        };
+        let cmd = format!("aws eks list-nodegroups --cluster-name {cluster}");
+        let pages = all_pages("eks:ListNodegroups", |token| {
+            let cluster = &cluster;
+            async move {
+                let o = call!(
+                    self,
+                    stats,
+                    Service::Eks,
+                    self.eks
+                        .list_nodegroups()
+                        .cluster_name(cluster)
+                        .set_next_token(token)
+                )?;
+                Ok((o.nodegroups().to_vec(), o.next_token().map(String::from)))
+            }
+        })
+        .await;
+        let names = match pages {
+            Ok(n) => n,
+            Err(e) => return (vec![(file, envelope_error(&cmd, &e))], Vec::new()),
+        };
+        let mut files = vec![(file, envelope(&cmd, json!({"nodegroups": names})))];
+        let described: Vec<(String, Value)> = stream::iter(names.iter().map(|n| {
+            let cluster = &cluster;
+            async move {
+                let cmd = format!(
+                    "aws eks describe-nodegroup --cluster-name {cluster} --nodegroup-name {n}"
+                );
+                let file = format!("eks-describe-nodegroup-{n}.json");
+                let v = match call!(
+                    self,
+                    stats,
+                    Service::Eks,
+                    self.eks
+                        .describe_nodegroup()
+                        .cluster_name(cluster)
+                        .nodegroup_name(n)
+                ) {
+                    Ok(o) => match o.nodegroup() {
+                        Some(g) => envelope(
+                            &cmd,
+                            json!({"nodegroup": {
+                                "nodegroupName": g.nodegroup_name(), "nodegroupArn": g.nodegroup_arn(),
+                                "clusterName": g.cluster_name(), "version": g.version(),
+                                "status": g.status().map(|s| s.as_str().to_string()),
+                                "amiType": g.ami_type().map(|a| a.as_str().to_string()),
+                                "nodeRole": g.node_role(),
+                                "createdAt": date(g.created_at()), "modifiedAt": date(g.modified_at()),
+                            }}),
+                        ),
+                        None => envelope_error(&cmd, "the answer carries no node group"),
+                    },
+                    Err(e) => envelope_error(&cmd, &e),
+                };
+                (file, v)
+            }
+        }))
+        .buffer_unordered(opts.concurrency.max(1))
+        .collect()
+        .await;
+        let mut roles: Vec<RoleArn> = Vec::new();
+        for (_, v) in &described {
+            if let Some(r) = v
+                .pointer("/output/nodegroup/nodeRole")
+                .and_then(Value::as_str)
+                .and_then(|r| RoleArn::parse(r).ok())
+            {
+                if !roles.contains(&r) {
+                    roles.push(r);
+                }
+            }
+        }
+        files.extend(described);
+        (files, roles)
+    }
+
     /// The Pod Identity side of a known cluster: the associations listed, each described
     /// (`--concurrency` at a time), and the agent's add-on; with the roles and target
     /// roles the associations name, for [`Aws::roles`].
@@ -1272,9 +1385,10 @@ impl Aws {
         stats: &Stats,
     ) -> (Vec<(String, Value)>, Vec<RoleArn>) {
         let known = cluster.as_deref().map_err(String::as_str);
-        let (list, addon) = futures::join!(
+        let (list, addon, (nodegroup_files, node_roles)) = futures::join!(
             self.pod_identity(cluster.clone(), stats),
-            self.agent_addon(known, stats)
+            self.agent_addon(known, stats),
+            self.nodegroups(opts, known, stats)
         );
         let ids: Vec<String> = list
             .1
@@ -1312,15 +1426,23 @@ impl Aws {
                 }
             }
         }
+        // The node roles: the agent calls EKS Auth with them (read once per distinct role).
+        for r in node_roles {
+            if !roles.contains(&r) {
+                roles.push(r);
+            }
+        }
         let mut files = vec![list, addon];
         files.extend(described);
+        files.extend(nodegroup_files);
         (files, roles)
     }
 
     /// The cluster side: `DescribeCluster` (or discovery), then, concurrently, the OIDC
     /// providers and the Pod Identity side (associations, their descriptions, the
-    /// agent's add-on). Independent of the ServiceAccounts' roles; returns the files and
-    /// the roles the associations name (read by the caller through [`Aws::roles`]).
+    /// agent's add-on, the node groups). Independent of the ServiceAccounts' roles;
+    /// returns the files and the roles the associations name plus the node roles (of the
+    /// node groups and of EKS Auto Mode), read by the caller through [`Aws::roles`].
     pub async fn cluster_side(
         &self,
         opts: &AwsOptions,
@@ -1339,8 +1461,14 @@ impl Aws {
                 .await
                 .map_err(|e| ("aws eks describe-cluster --name <cluster>".to_string(), e)),
         };
+        let mut auto_node_role: Option<RoleArn> = None;
         let (cluster, issuer) = match described {
             Ok((name, v)) => {
+                // EKS Auto Mode's node role (its built-in agent calls EKS Auth with it).
+                auto_node_role = v
+                    .pointer("/cluster/computeConfig/nodeRoleArn")
+                    .and_then(Value::as_str)
+                    .and_then(|r| RoleArn::parse(r).ok());
                 let issuer = v
                     .pointer("/cluster/identity/oidc/issuer")
                     .and_then(Value::as_str)
@@ -1372,7 +1500,11 @@ impl Aws {
         );
         files.extend(p);
         files.extend(pia);
-        (files, association_roles)
+        let mut roles = association_roles;
+        if let Some(r) = auto_node_role.filter(|r| !roles.contains(r)) {
+            roles.push(r);
+        }
+        (files, roles)
     }
 
     /// Every role's reads, `--concurrency` roles at a time. Roles of another account

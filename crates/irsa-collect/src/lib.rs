@@ -20,13 +20,15 @@ use std::time::Duration;
 
 /// Every AWS action the collectors call (all read-only); docs/iam-policy.json grants
 /// exactly these, and a test keeps the two in step.
-pub const AWS_ACTIONS: [&str; 14] = [
+pub const AWS_ACTIONS: [&str; 16] = [
     "sts:GetCallerIdentity",
     "eks:ListClusters",
     "eks:DescribeCluster",
     "eks:ListPodIdentityAssociations",
     "eks:DescribePodIdentityAssociation",
     "eks:DescribeAddon",
+    "eks:ListNodegroups",
+    "eks:DescribeNodegroup",
     "iam:ListOpenIDConnectProviders",
     "iam:GetOpenIDConnectProvider",
     "iam:GetRole",

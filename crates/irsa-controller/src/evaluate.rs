@@ -164,6 +164,10 @@ pub struct AwsFiles {
     /// The namespaces each role's trust policy names in its `:sub` conditions (`"*"`:
     /// a pattern whose namespace part is not literal).
     pub trusted_namespaces: BTreeMap<String, BTreeSet<String>>,
+    /// The node roles (managed node groups' `nodeRole`, EKS Auto Mode's
+    /// `computeConfig.nodeRoleArn`): the eks-pod-identity-agent on any node calls EKS
+    /// Auth with its node's role, so every namespace's evaluation reads them.
+    pub node_roles: BTreeSet<String>,
 }
 
 /// What every evaluation reads besides a namespace's objects.
@@ -201,6 +205,7 @@ impl Shared {
         let mut out: BTreeSet<String> = annotated
             .iter()
             .chain(aws.association_roles.get(namespace).into_iter().flatten())
+            .chain(aws.node_roles.iter())
             .filter(|r| aws.roles.contains_key(*r))
             .cloned()
             .collect();
@@ -215,9 +220,20 @@ impl Shared {
 
 impl AwsFiles {
     /// Replaces the cluster side, and indexes the roles its Pod Identity associations
-    /// name by namespace.
+    /// name by namespace, and the node roles.
     pub fn set_cluster(&mut self, cluster: Vec<(String, Value)>) {
         self.association_roles.clear();
+        self.node_roles.clear();
+        for (_, v) in &cluster {
+            let role = v
+                .pointer("/output/nodegroup/nodeRole")
+                .or(v.pointer("/output/cluster/computeConfig/nodeRoleArn"))
+                .and_then(Value::as_str)
+                .and_then(|r| irsa_policy::RoleArn::parse(r).ok());
+            if let Some(r) = role {
+                self.node_roles.insert(r.to_string());
+            }
+        }
         for (name, v) in &cluster {
             if !name.starts_with("eks-describe-pod-identity-association-") {
                 continue;
@@ -405,8 +421,15 @@ fn add_agent(loader: &mut Loader, shared: &Shared, except: Option<&str>) {
 /// from the cluster-level one (which holds none); the controller publishes them with
 /// the cluster-scoped findings. (A role shared by ServiceAccounts of several
 /// namespaces gets one such finding per namespace that runs it, where one `check`
-/// names the first ServiceAccount's controllers only.)
-pub const NAMESPACE_FED: [&str; 1] = ["IRSA102"];
+/// names the first ServiceAccount's controllers only.) `pod-identity-node-role` judges
+/// the node roles under the pods that use EKS Pod Identity, and its findings and passes
+/// are about the node role (or the node): a node role under pods of several namespaces
+/// gets one such finding per namespace, naming that namespace's pods.
+pub const NAMESPACE_FED: [&str; 2] = ["IRSA102", "IRSA608"];
+
+/// [`NAMESPACE_FED`] rules whose passes about cluster-scoped subjects also come from the
+/// namespace evaluations (the cluster-level one holds no pod, so it has none of them).
+pub const NAMESPACE_FED_PASSES: [&str; 1] = ["IRSA608"];
 
 /// Evaluates one namespace; its findings about namespaced subjects and its chains are
 /// the namespace's part of a whole-cluster `check`, and its findings of the
@@ -444,7 +467,10 @@ pub fn namespace(
         });
     report
         .passes
-        .retain(|p| p.subject.namespace.as_deref() == Some(ns));
+        .retain(|p| match p.subject.namespace.as_deref() {
+            Some(n) => n == ns,
+            None => NAMESPACE_FED_PASSES.contains(&p.rule),
+        });
     report
 }
 
@@ -468,7 +494,9 @@ pub fn cluster(service_accounts: &Result<Vec<String>, String>, shared: &Shared) 
     report
         .findings
         .retain(|f| f.subject.namespace.is_none() && !NAMESPACE_FED.contains(&f.rule));
-    report.passes.retain(|p| p.subject.namespace.is_none());
+    report
+        .passes
+        .retain(|p| p.subject.namespace.is_none() && !NAMESPACE_FED_PASSES.contains(&p.rule));
     report.chains.clear();
     report
 }

@@ -123,8 +123,24 @@ if [ -n "$issuer" ] && [ -n "$account" ]; then
     --open-id-connect-provider-arn "arn:$partition:iam::$account:oidc-provider/${issuer#https://}" --output json
 fi
 
-# Every role a ServiceAccount names: the role (trust policy), its permission policies.
-roles=$(sed -n 's/^ *"eks\.amazonaws\.com\/role-arn": *"\([^"]*\)".*/\1/p' "$out/serviceaccounts.json" | sort -u)
+# The managed node groups and their node role: the eks-pod-identity-agent calls EKS Auth
+# with it (it must allow eks-auth:AssumeRoleForPodIdentity).
+node_roles=""
+if [ -n "$CLUSTER" ]; then
+  run eks-list-nodegroups.json aws eks list-nodegroups --cluster-name "$CLUSTER" --output json
+  if [ -f "$out/eks-list-nodegroups.json" ]; then
+    for ng in $(sed -n 's/^ *"\([^"]*\)",\{0,1\}$/\1/p' "$out/eks-list-nodegroups.json"); do
+      run "eks-describe-nodegroup-$ng.json" aws eks describe-nodegroup --cluster-name "$CLUSTER" --nodegroup-name "$ng" --output json
+      node_roles="$node_roles $(value_of nodeRole "$out/eks-describe-nodegroup-$ng.json")"
+    done
+  fi
+  # EKS Auto Mode's node role.
+  [ -f "$out/eks-describe-cluster.json" ] && node_roles="$node_roles $(value_of nodeRoleArn "$out/eks-describe-cluster.json")"
+fi
+
+# Every role a ServiceAccount names, and the node roles: the role (trust policy), its
+# permission policies.
+roles=$( { sed -n 's/^ *"eks\.amazonaws\.com\/role-arn": *"\([^"]*\)".*/\1/p' "$out/serviceaccounts.json"; for r in $node_roles; do echo "$r"; done; } | sort -u)
 for arn in $roles; do
   name=${arn##*/}
   role_account=$(printf '%s' "$arn" | cut -d: -f5)

@@ -81,7 +81,14 @@ fn world_with(
     forbidden: &[&str],
     policy: Option<&std::path::Path>,
 ) -> Option<World> {
-    let Some(moto) = Moto::start(example_kind.account()) else {
+    // The Pod Identity example's node role attaches AmazonEKSWorkerNodePolicy: moto
+    // must hold the AWS managed policies.
+    let started = if matches!(example_kind, Example::PodIdentity) {
+        Moto::start_with_aws_managed_policies(example_kind.account())
+    } else {
+        Moto::start(example_kind.account())
+    };
+    let Some(moto) = started else {
         required("moto (pip install 'moto[server]')");
         return None;
     };

@@ -24,7 +24,7 @@ fn example() -> PathBuf {
 
 #[test]
 fn live_pod_identity_equals_collect_then_check() {
-    let Some(moto) = Moto::start(ACCOUNT) else {
+    let Some(moto) = Moto::start_with_aws_managed_policies(ACCOUNT) else {
         required("moto (pip install 'moto[server]')");
         return;
     };
@@ -92,6 +92,21 @@ fn live_pod_identity_equals_collect_then_check() {
         verdict(&live_json, "cart"),
         v("pod-identity", "works", ""),
         "{stderr}"
+    );
+    // "works" includes the node role: the node group's, read live (ListNodegroups,
+    // DescribeNodegroup, the role and AmazonEKSWorkerNodePolicy's document from moto).
+    let cart = live_json["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["subject"]["name"] == "cart")
+        .unwrap();
+    assert!(
+        cart["verdict"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("arn:aws:iam::111122223333:role/shop-use1-node"),
+        "{cart:#}"
     );
     assert_eq!(verdict(&live_json, "orders"), v("irsa", "works", ""));
     assert_eq!(
@@ -163,7 +178,7 @@ fn live_pod_identity_equals_collect_then_check() {
 #[test]
 fn a_failed_association_read_is_a_named_gap_never_a_verdict() {
     use irsa_testkit::{Fault, FaultProxy, FaultRule, When};
-    let Some(moto) = Moto::start(ACCOUNT) else {
+    let Some(moto) = Moto::start_with_aws_managed_policies(ACCOUNT) else {
         required("moto (pip install 'moto[server]')");
         return;
     };

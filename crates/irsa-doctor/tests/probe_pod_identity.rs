@@ -42,7 +42,7 @@ fn world(drop_association: Option<&str>) -> Option<World> {
 
 /// The world of a snapshot directory shaped like the example.
 fn world_of(dir: &std::path::Path, drop_association: Option<&str>) -> Option<World> {
-    let Some(moto) = Moto::start(ACCOUNT) else {
+    let Some(moto) = Moto::start_with_aws_managed_policies(ACCOUNT) else {
         required("moto (pip install 'moto[server]')");
         return None;
     };

@@ -271,6 +271,8 @@ for a in "$@"; do [ "$prev" = "--role-name" ] && role=$a; prev=$a; done
 case "$1 $2" in
   "eks describe-cluster") cat "$FIX/cluster.json" ;;
   "eks list-pod-identity-associations") printf '{\n    "associations": []\n}\n' ;;
+  "eks list-nodegroups") cat "$FIX/nodegroups.json" ;;
+  "eks describe-nodegroup") cat "$FIX/nodegroup.json" ;;
   "sts get-caller-identity") cat "$FIX/whoami.json" ;;
   "iam list-open-id-connect-providers") cat "$FIX/providers.json" ;;
   "iam get-open-id-connect-provider") cat "$FIX/provider.json" ;;
@@ -309,7 +311,42 @@ fn fixtures(dir: &Path) {
         "clientVersion": {"major": "1", "minor": "30", "gitVersion": "v1.30.2"},
         "serverVersion": {"major": "1", "minor": "30+", "gitVersion": "v1.30.4-eks-a737599"}
     });
+    // A managed node group, its node role (read once, like any role).
+    let account = raw("sts-get-caller-identity.json")["Account"].clone();
+    let node_role = format!(
+        "arn:aws:iam::{}:role/prod-use1-node",
+        account.as_str().unwrap()
+    );
+    std::fs::write(
+        dir.join("get-role-prod-use1-node.json"),
+        serde_json::to_string_pretty(&json!({"Role": {"Path": "/", "RoleName": "prod-use1-node",
+            "RoleId": "AROAGAAZMKSYKCSI7UYN2", "Arn": node_role, "CreateDate": "2024-01-10T10:00:00+00:00",
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+            "MaxSessionDuration": 3600}})).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("list-attached-role-policies-prod-use1-node.json"),
+        serde_json::to_string_pretty(
+            &json!({"AttachedPolicies": [{"PolicyName": "AmazonEKSWorkerNodePolicy",
+            "PolicyArn": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"}]}),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("list-role-policies-prod-use1-node.json"),
+        serde_json::to_string_pretty(&json!({"PolicyNames": []})).unwrap(),
+    )
+    .unwrap();
     for (name, v) in [
+        ("nodegroups.json", json!({"nodegroups": ["general"]})),
+        (
+            "nodegroup.json",
+            json!({"nodegroup": {"nodegroupName": "general", "clusterName": "prod-use1",
+                "status": "ACTIVE", "amiType": "AL2023_x86_64_STANDARD", "nodeRole": node_role}}),
+        ),
         ("sa.json", sa),
         ("pods.json", raw("kubectl-get-pods.json")),
         ("workloads.json", workloads),
@@ -426,6 +463,18 @@ fn collect_script_writes_a_ready_snapshot() {
         }
     }
     assert!(calls.contains("get serviceaccounts -n kube-system -o json"));
+    // The node group's node role is read once (the agent calls EKS Auth with it).
+    assert!(
+        calls.contains("eks describe-nodegroup --cluster-name prod-use1 --nodegroup-name general"),
+        "{calls}"
+    );
+    assert_eq!(
+        calls
+            .matches("iam get-role --role-name prod-use1-node")
+            .count(),
+        1,
+        "{calls}"
+    );
     // The cross-account role is recorded as not collected, never read with these credentials.
     assert!(!calls.contains("shared-reader"), "{calls}");
     let rec = read_json(&snap.join("iam-get-role-shared-reader.json"));

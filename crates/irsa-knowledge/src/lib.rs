@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod controller;
+pub mod managed_policy;
 pub mod sdk;
 pub mod version;
 
@@ -18,6 +19,7 @@ pub use controller::{
     AtVersion, BundledSdk, Controller, MatchedBy, OwnCredentials, PermissionRow, PolicyInfo,
     RequiredStatement, RuntimeRow,
 };
+pub use managed_policy::{documented_policies, documented_policy, DocumentedPolicy};
 pub use sdk::{Ecosystem, Feature, Level, Sdk, Verdict};
 pub use version::{Version, VersionRange, VersionSpec};
 

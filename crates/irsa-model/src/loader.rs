@@ -745,7 +745,11 @@ impl Loader {
                 endpoint_public: vpc.as_ref().and_then(|v| v.endpoint_public_access),
                 endpoint_private: vpc.as_ref().and_then(|v| v.endpoint_private_access),
                 ip_family: c.kubernetes_network_config.and_then(|n| n.ip_family),
-                auto_mode: c.compute_config.and_then(|c| c.enabled),
+                auto_mode: c.compute_config.as_ref().and_then(|c| c.enabled),
+                auto_mode_node_role: c
+                    .compute_config
+                    .and_then(|c| c.node_role_arn)
+                    .filter(|r| !r.is_empty()),
                 platform_version: c.platform_version,
                 source,
             });

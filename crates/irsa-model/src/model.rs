@@ -408,6 +408,10 @@ pub struct Cluster {
     pub ip_family: Option<String>,
     /// `computeConfig.enabled`: EKS Auto Mode (Pod Identity built in).
     pub auto_mode: Option<bool>,
+    /// `computeConfig.nodeRoleArn`: the IAM role of EKS Auto Mode's built-in node pools
+    /// (a custom NodeClass may name another role, `spec.role`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_mode_node_role: Option<String>,
     /// `platformVersion` (`eks.4`).
     pub platform_version: Option<String>,
     /// Source file.

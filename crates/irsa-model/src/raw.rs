@@ -402,8 +402,10 @@ pub struct NetworkConfig {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ComputeConfig {
     pub enabled: Option<bool>,
+    pub node_role_arn: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -554,3 +554,30 @@ fn kubectl_version_output() {
     let s = load(&[("v.json", text)]);
     assert_eq!(s.kubernetes_version(), Some((1, 18)));
 }
+
+/// EKS Auto Mode in `aws eks describe-cluster`: `computeConfig.enabled` and the node role
+/// of its built-in node pools (`nodeRoleArn`, API_ComputeConfigResponse.html); a cluster
+/// without Auto Mode has neither (twin).
+#[test]
+fn auto_mode_node_role_of_describe_cluster() {
+    let auto = r#"{"cluster": {"name": "auto", "arn": "arn:aws:eks:us-west-2:111122223333:cluster/auto",
+        "version": "1.31", "identity": {"oidc": {"issuer": "https://oidc.eks.us-west-2.amazonaws.com/id/ABC"}},
+        "computeConfig": {"enabled": true, "nodePools": ["general-purpose", "system"],
+            "nodeRoleArn": "arn:aws:iam::111122223333:role/AmazonEKSAutoNodeRole"}}}"#;
+    let s = load(&[("c.json", auto)]);
+    let c = s.cluster().unwrap();
+    assert_eq!(c.auto_mode, Some(true));
+    assert_eq!(
+        c.auto_mode_node_role.as_deref(),
+        Some("arn:aws:iam::111122223333:role/AmazonEKSAutoNodeRole")
+    );
+    let plain = auto.replace(
+        r#""computeConfig": {"enabled": true, "nodePools": ["general-purpose", "system"],
+            "nodeRoleArn": "arn:aws:iam::111122223333:role/AmazonEKSAutoNodeRole"}"#,
+        r#""computeConfig": {"enabled": false, "nodeRoleArn": ""}"#,
+    );
+    let s = load(&[("c.json", plain.as_str())]);
+    let c = s.cluster().unwrap();
+    assert_eq!(c.auto_mode, Some(false));
+    assert_eq!(c.auto_mode_node_role, None);
+}

@@ -59,6 +59,9 @@ pub enum StsStep {
     Audience,
     /// Trust policy evaluation.
     TrustPolicy,
+    /// The caller's own permission to make the call (EKS Pod Identity: the node role's
+    /// `eks-auth:AssumeRoleForPodIdentity`, which the agent calls EKS Auth with).
+    CallerPermissions,
 }
 
 /// An error response from STS.

@@ -12,6 +12,7 @@ pub mod finding;
 pub mod fix_target;
 pub mod fixes;
 pub mod messages;
+pub mod node_role;
 pub mod pod_identity;
 pub mod registry;
 pub mod rules;

@@ -41,8 +41,8 @@ pub const AGENT_UNREACHABLE: &str =
     "Connect timeout on endpoint URL: \"http://169.254.170.23/v1/credentials\"";
 
 /// Codes of the Pod Identity rules (their gaps concern Pod Identity chains only).
-pub const RULE_CODES: [&str; 7] = [
-    "IRSA601", "IRSA602", "IRSA603", "IRSA604", "IRSA605", "IRSA606", "IRSA607",
+pub const RULE_CODES: [&str; 8] = [
+    "IRSA601", "IRSA602", "IRSA603", "IRSA604", "IRSA605", "IRSA606", "IRSA607", "IRSA608",
 ];
 
 /// A role's trust policy, decided for one Pod Identity hop.
@@ -91,6 +91,26 @@ impl Hop<'_> {
     }
 }
 
+/// The first call of a chain: the agent on each pod's node asks EKS Auth with the node's
+/// role, which must allow `eks-auth:AssumeRoleForPodIdentity`
+/// (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeLink {
+    /// Every pod's node role allows it (the roles).
+    Allowed(Vec<String>),
+    /// A node role refuses it (the role, why).
+    Denied {
+        /// The node role.
+        role: String,
+        /// Why.
+        why: String,
+    },
+    /// Not checked (why, with the commands that tell).
+    Unknown(String),
+    /// No pod runs as the ServiceAccount: nothing calls EKS Auth.
+    NoPods,
+}
+
 /// One association in scope, analysed.
 #[derive(Debug, Clone)]
 pub struct PiChain<'a> {
@@ -100,6 +120,8 @@ pub struct PiChain<'a> {
     pub first: Option<Hop<'a>>,
     /// The target role, if the association names one.
     pub target: Option<Hop<'a>>,
+    /// The node roles of its pods.
+    pub node: NodeLink,
 }
 
 impl<'a> PiChain<'a> {
@@ -261,7 +283,34 @@ pub fn analyse<'a>(cx: &Context<'a>, a: &'a PodIdentityAssociation) -> PiChain<'
         assoc: a,
         first,
         target,
+        node: node_link(cx, &a.namespace, &a.service_account),
     }
+}
+
+/// The node-role link of a ServiceAccount's pods.
+pub fn node_link(cx: &Context<'_>, ns: &str, sa: &str) -> NodeLink {
+    let pods: Vec<&Pod> = cx.pods_of_sa(ns, sa).collect();
+    if pods.is_empty() {
+        return NodeLink::NoPods;
+    }
+    let nodes = crate::node_role::node_links(cx, &pods);
+    if let Some((role, why)) = nodes.denied() {
+        return NodeLink::Denied {
+            role: role.to_string(),
+            why: why.to_string(),
+        };
+    }
+    if let Some(why) = nodes.not_checked() {
+        return NodeLink::Unknown(why);
+    }
+    if nodes.judged == 0 {
+        return NodeLink::Unknown(if pods.iter().all(|p| p.spec.node_name.is_none()) {
+            format!("no pod of {ns}/{sa} is scheduled on a node yet, so the IAM role its eks-pod-identity-agent calls EKS Auth with is not checked")
+        } else {
+            format!("no pod of {ns}/{sa} runs on a node where the eks-pod-identity-agent runs (Linux EC2 or EKS Auto Mode), so no node role was checked")
+        });
+    }
+    NodeLink::Allowed(nodes.roles.keys().cloned().collect())
 }
 
 /// Whether a container runs with the Pod Identity variables.
@@ -405,8 +454,33 @@ pub fn sdk_effect(cause: Cause) -> &'static str {
 }
 
 /// The prediction of `AssumeRoleForPodIdentity` for a chain (the shape IRSA chains use:
-/// `Success` = credentials issued for the role, `Error` = the agent's refusal).
+/// `Success` = credentials issued for the role, `Error` = the agent's refusal): the
+/// roles' trust first, then the node roles the agent calls with.
 pub fn prediction(c: &PiChain<'_>) -> StsPrediction {
+    use irsa_policy::sts::{StsError, StsStep};
+    let hops = hops_prediction(c);
+    if !matches!(hops, StsPrediction::Success { .. }) {
+        return hops;
+    }
+    match &c.node {
+        NodeLink::Denied { .. } => StsPrediction::Error(StsError {
+            code: "AccessDeniedException",
+            message: crate::rules::pod_identity_node_role::NODE_ROLE_DENIED
+                .trim_start_matches("(AccessDeniedException): ")
+                .to_string(),
+            status: 403,
+            step: StsStep::CallerPermissions,
+        }),
+        NodeLink::Unknown(why) => StsPrediction::Undetermined {
+            step: StsStep::CallerPermissions,
+            why: why.clone(),
+        },
+        NodeLink::Allowed(_) | NodeLink::NoPods => hops,
+    }
+}
+
+/// [`prediction`] of the roles' trust alone (the association's role, the target role).
+fn hops_prediction(c: &PiChain<'_>) -> StsPrediction {
     use irsa_policy::sts::{StsError, StsStep};
     let undetermined = |why: String| StsPrediction::Undetermined {
         step: StsStep::TrustPolicy,
@@ -511,8 +585,15 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
     };
     let about: Vec<&Finding> = findings.iter().filter(about).collect();
     let gap = |f: &Finding| f.cause == Cause::CollectionGap;
-    let prediction = prediction(c);
-    let sts = match &prediction {
+    // The roles' trust decides first; then the node roles the agent calls EKS Auth with
+    // (`c.node`, also part of the chain's prediction).
+    let prediction = hops_prediction(c);
+    let (node_denied, node_unknown) = match &c.node {
+        NodeLink::Denied { role, why } => (Some((role.as_str(), why.as_str())), None),
+        NodeLink::Unknown(why) => (None, Some(why.clone())),
+        NodeLink::Allowed(_) | NodeLink::NoPods => (None, None),
+    };
+    let sts = match self::prediction(c) {
         StsPrediction::Success { .. } => "credentials issued (EKS Pod Identity)".to_string(),
         StsPrediction::Error(e) => e.text(),
         StsPrediction::Undetermined { why, .. } => format!("not checked: {why}"),
@@ -549,12 +630,35 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
     if let Some(f) = error {
         return (decide(Status::Fails, Some(f), f.message.render()), n);
     }
+    if let Some((role, why)) = node_denied {
+        // IRSA608's finding on the node role (not on this ServiceAccount: one per role).
+        let f = findings.iter().find(|f| {
+            f.rule == "IRSA608"
+                && f.severity == Severity::Error
+                && f.role_arn.as_deref() == Some(role)
+        });
+        let reason = f.map(|f| f.message.render()).unwrap_or_else(|| {
+            format!("node role {role} does not allow eks-auth:AssumeRoleForPodIdentity: {why}")
+        });
+        let mut v = decide(Status::Fails, f, reason);
+        v.cause = Some(Cause::PodIdentityAgent);
+        v.rule = Some("IRSA608");
+        v.sdk = "gets AccessDeniedException from the agent (EKS Auth refuses the node role): no credentials".into();
+        return (v, n);
+    }
     if let StsPrediction::Undetermined { why, .. } = &prediction {
         let f = first(&|f| gap(f) && f.severity <= Severity::Warning);
         return (decide(Status::NotChecked, f, why.clone()), n);
     }
     if let Some(f) = first(&|f| gap(f) && f.severity <= Severity::Warning) {
         return (decide(Status::NotChecked, Some(f), f.message.render()), n);
+    }
+    // An unchecked node role is an unchecked link: never "works" (nor "at risk").
+    if let Some(why) = &node_unknown {
+        let f = findings
+            .iter()
+            .find(|f| f.rule == "IRSA608" && gap(f) && f.severity <= Severity::Warning);
+        return (decide(Status::NotChecked, f, why.clone()), n);
     }
     let warning = first(&|f| f.severity == Severity::Warning && !gap(f));
     if n == 0 {
@@ -583,14 +687,21 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
         decide(
             Status::Works,
             None,
-            // The agent calls EKS Auth with the node's role, which needs
-            // eks-auth:AssumeRoleForPodIdentity (in AmazonEKSWorkerNodePolicy,
-            // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html):
-            // not evaluated yet, and said so.
-            format!(
-                "{n} pod(s) get {} via EKS Pod Identity (the node role's eks-auth:AssumeRoleForPodIdentity permission is not checked)",
-                c.role_text()
-            ),
+            // Here every pod's node role allows eks-auth:AssumeRoleForPodIdentity
+            // (`node_unknown` and `node_denied` are handled above).
+            {
+                let roles = match &c.node {
+                    NodeLink::Allowed(r) => r.clone(),
+                    _ => Vec::new(),
+                };
+                format!(
+                    "{n} pod(s) get {} via EKS Pod Identity (node role{} {} allow{} eks-auth:AssumeRoleForPodIdentity)",
+                    c.role_text(),
+                    if roles.len() == 1 { "" } else { "s" },
+                    roles.join(", "),
+                    if roles.len() == 1 { "s" } else { "" },
+                )
+            },
         ),
         n,
     )
@@ -617,6 +728,10 @@ pub fn template(id: &str) -> Option<&'static str> {
         "pi-agent-no-ipv6" => "the cluster is IPv6 but the eks-pod-identity-agent binds only {hosts}: pods reach the agent at [fd00:ec2::23], which nothing serves",
         "pi-agent-addon" => "the eks-pod-identity-agent add-on is {status}{issues}",
         "pi-agent-node" => "pod {namespace}/{pod} runs on node {node}, where {state}: it gets no credentials from 169.254.170.23",
+        "pi-node-role-ok" => "node role {role} ({origin}) allows eks-auth:AssumeRoleForPodIdentity, the eks-pod-identity-agent's call: {by}{documented}",
+        "pi-node-role-denied" => "node role {role} ({origin}) does not allow eks-auth:AssumeRoleForPodIdentity: {why}; EKS Auth refuses the eks-pod-identity-agent on its nodes, so {count} pod(s) using EKS Pod Identity there ({pods}) get no credentials",
+        "gap-pi-node-role" => "whether node role {role} ({origin}) allows eks-auth:AssumeRoleForPodIdentity (the eks-pod-identity-agent's call) is not checked: {why}",
+        "gap-pi-node" => "the IAM role of node {node} (pods {pods} use EKS Pod Identity) is not checked, so whether its eks-pod-identity-agent may call eks-auth:AssumeRoleForPodIdentity is not known: {why}",
         "pi-proxy" => "container {container} of {kind} {namespace}/{name} sets {proxy_var} and its NO_PROXY does not exclude 169.254.170.23: an SDK that honours the proxy variables sends the credentials request to the proxy",
         "gap-pi-agent" => "whether the eks-pod-identity-agent runs is not checked: the DaemonSets of kube-system are not in the snapshot; add `kubectl get daemonsets -n kube-system -o json` (or `aws eks describe-addon {cluster_args} --addon-name eks-pod-identity-agent`)",
         "gap-pi-agent-node" => "whether the eks-pod-identity-agent is ready on node {node} (pod {namespace}/{pod}) is not checked: the agent's pods are not in the snapshot; add `kubectl get pods -n {agent_namespace} -o json`",

@@ -94,6 +94,7 @@ pub fn all_rules() -> Vec<&'static dyn Rule> {
         &rules::pod_identity_trust::PodIdentityTrustRule,
         &rules::pod_identity_session_tags::PodIdentitySessionTags,
         &rules::pod_identity_agent::PodIdentityAgent,
+        &rules::pod_identity_node_role::PodIdentityNodeRole,
         &rules::pod_identity_not_injected::PodIdentityNotInjected,
         &rules::pod_identity_sdk::PodIdentitySdk,
         &rules::mechanism_conflict::MechanismConflict,

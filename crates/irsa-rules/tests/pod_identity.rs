@@ -115,6 +115,67 @@ fn inject(pod: &mut Value) {
             {"serviceAccountToken": {"audience": "pods.eks.amazonaws.com", "expirationSeconds": 86400, "path": "eks-pod-identity-token"}}]}}));
 }
 
+const NODE_ROLE: &str = "arn:aws:iam::391252439823:role/orders-use2-node";
+const WORKER_POLICY: &str = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy";
+
+/// `aws eks describe-nodegroup` as the CLI prints it (API_Nodegroup.html).
+fn describe_nodegroup(name: &str, node_role: &str) -> Value {
+    json!({"command": format!("aws eks describe-nodegroup --cluster-name orders-use2 --nodegroup-name {name} --region us-east-2"),
+        "output": {"nodegroup": {"nodegroupName": name,
+        "nodegroupArn": format!("arn:aws:eks:us-east-2:391252439823:nodegroup/orders-use2/{name}/7ec6ad6e-1b2c-3d4e-5f60-718293a4b5c6"),
+        "clusterName": "orders-use2", "version": "1.29", "releaseVersion": "1.29.3-20240415",
+        "createdAt": "2024-04-01T09:40:11.512000+00:00", "modifiedAt": "2024-04-01T09:52:40.101000+00:00",
+        "status": "ACTIVE", "capacityType": "ON_DEMAND",
+        "scalingConfig": {"minSize": 3, "maxSize": 6, "desiredSize": 3}, "instanceTypes": ["m5.large"],
+        "subnets": ["subnet-0a1b2c3d4e5f60718", "subnet-0b2c3d4e5f6071829"], "amiType": "AL2_x86_64",
+        "nodeRole": node_role, "labels": {}, "diskSize": 20,
+        "resources": {"autoScalingGroups": [{"name": "eks-orders-use2-general-7ec6ad6e-1b2c-3d4e-5f60-718293a4b5c6"}]},
+        "health": {"issues": []}, "updateConfig": {"maxUnavailable": 1}, "tags": {}}}})
+}
+
+/// The AmazonEKSWorkerNodePolicy v3 document, as `aws iam get-policy-version` prints it
+/// (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonEKSWorkerNodePolicy.html).
+fn worker_policy_document() -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Sid": "WorkerNodePermissions", "Effect": "Allow",
+        "Action": ["ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeRouteTables",
+            "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVolumes",
+            "ec2:DescribeVolumesModifications", "ec2:DescribeVpcs", "eks:DescribeCluster",
+            "eks-auth:AssumeRoleForPodIdentity"], "Resource": "*"}]})
+}
+
+/// The node role's reads (`get-role`, `list-attached-role-policies`, `list-role-policies`,
+/// and for each attached policy with a document, `get-policy` + `get-policy-version`).
+fn node_role_files(arn: &str, attached: &[(&str, Option<Value>)]) -> Vec<(String, Value)> {
+    let name = arn.rsplit('/').next().unwrap();
+    let ec2_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let mut files = vec![
+        (
+            format!("iam-get-role-{name}.json"),
+            json!({"command": format!("aws iam get-role --role-name {name}"), "output": get_role(arn, ec2_trust)}),
+        ),
+        (
+            format!("iam-list-attached-role-policies-{name}.json"),
+            json!({"command": format!("aws iam list-attached-role-policies --role-name {name}"),
+            "output": {"AttachedPolicies": attached.iter().map(|(p, _)| json!({"PolicyName": p.rsplit('/').next().unwrap(), "PolicyArn": p})).collect::<Vec<_>>()}}),
+        ),
+        (
+            format!("iam-list-role-policies-{name}.json"),
+            json!({"command": format!("aws iam list-role-policies --role-name {name}"), "output": {"PolicyNames": []}}),
+        ),
+    ];
+    for (i, (p, doc)) in attached.iter().enumerate() {
+        let Some(doc) = doc else { continue };
+        files.push((format!("iam-get-policy-{name}-{i}.json"), json!({"command": format!("aws iam get-policy --policy-arn {p}"),
+            "output": {"Policy": {"PolicyName": p.rsplit('/').next().unwrap(), "Arn": p, "Path": "/", "DefaultVersionId": "v3",
+                "AttachmentCount": 1, "IsAttachable": true}}})));
+        files.push((format!("iam-get-policy-version-{name}-{i}.json"), json!({"command": format!("aws iam get-policy-version --policy-arn {p} --version-id v3"),
+            "output": {"PolicyVersion": {"Document": doc, "VersionId": "v3", "IsDefaultVersion": true,
+                "CreateDate": "2023-11-27T00:06:13+00:00"}}})));
+    }
+    files
+}
+
 struct Pi {
     s: Scenario,
     assoc: Value,
@@ -123,6 +184,8 @@ struct Pi {
     agent_pods: Vec<Value>,
     nodes: Vec<Value>,
     addon: Option<Value>,
+    /// The node group(s) described and their node role's reads.
+    node_files: Vec<(String, Value)>,
 }
 
 fn pi_healthy() -> Pi {
@@ -162,6 +225,15 @@ fn pi_healthy() -> Pi {
             "addonArn": "arn:aws:eks:us-east-2:391252439823:addon/orders-use2/eks-pod-identity-agent/9ec6ad6e",
             "createdAt": "2024-04-01T09:58:00.000000+00:00", "modifiedAt": "2024-04-01T10:01:00.000000+00:00", "tags": {}}}),
         ),
+        node_files: std::iter::once((
+            "eks-describe-nodegroup-orders-use2-general.json".to_string(),
+            describe_nodegroup("orders-use2-general", NODE_ROLE),
+        ))
+        .chain(node_role_files(
+            NODE_ROLE,
+            &[(WORKER_POLICY, Some(worker_policy_document()))],
+        ))
+        .collect(),
     }
 }
 
@@ -199,6 +271,9 @@ impl Pi {
         );
         if let Some(a) = &self.addon {
             s.add("eks-describe-addon.json", a.clone());
+        }
+        for (name, v) in &self.node_files {
+            s.add(name, v.clone());
         }
         s
     }
@@ -882,4 +957,322 @@ fn association_role_lacking_a_controllers_action() {
             assert_eq!(f.role_arn.as_deref(), Some(target), "{}", dump(&r));
         }
     }
+}
+
+// ---- the node role (IRSA608) ----------------------------------------------------------
+
+fn node_role_finding(r: &irsa_rules::Report) -> Vec<&irsa_rules::Finding> {
+    r.findings.iter().filter(|f| f.rule == "IRSA608").collect()
+}
+
+#[test]
+fn node_role_without_the_permission_fails_with_the_fix_in_its_account() {
+    let mut pi = pi_healthy();
+    let ecr = "arn:aws:iam::391252439823:policy/orders-use2-node-ecr";
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files.extend(node_role_files(
+        NODE_ROLE,
+        &[(ecr, Some(json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": ["ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Resource": "*"}]})))],
+    ));
+    let r = pi.run();
+    let f = fails_with(&r, Cause::PodIdentityAgent);
+    assert_eq!(f.rule, "IRSA608", "{}", dump(&r));
+    assert_eq!(f.role_arn.as_deref(), Some(NODE_ROLE));
+    assert!(f
+        .message
+        .render()
+        .contains("node group orders-use2-general"));
+    assert!(
+        f.message.render().contains("3 pods using EKS Pod Identity"),
+        "{}",
+        f.message.render()
+    );
+    assert_eq!(
+        f.predicted_error.as_deref(),
+        Some(irsa_rules::rules::pod_identity_node_role::NODE_ROLE_DENIED)
+    );
+    // In the node role's account (the fix refuses to run with another account's credentials).
+    let cmd = f.fix[0].command.as_deref().unwrap();
+    assert!(cmd.contains("= 391252439823 ]"), "{cmd}");
+    assert!(cmd.ends_with("\naws iam attach-role-policy --role-name orders-use2-node --policy-arn arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"), "{cmd}");
+    assert!(f.fix[0].summary.contains("account 391252439823"));
+    assert!(f.fix[1]
+        .command
+        .as_deref()
+        .unwrap()
+        .contains("aws iam put-role-policy --role-name orders-use2-node"));
+    let c = chain(&r);
+    assert_eq!(c.verdict.cause, Some(Cause::PodIdentityAgent));
+    assert_eq!(c.verdict.rule, Some("IRSA608"));
+    assert!(
+        c.verdict.sts.contains("AccessDeniedException"),
+        "{}",
+        c.verdict.sts
+    );
+    // Healthy twin: AmazonEKSWorkerNodePolicy attached, its document collected.
+    let r = pi_healthy().run();
+    assert!(node_role_finding(&r).is_empty(), "{}", dump(&r));
+    let c = chain(&r);
+    assert_eq!(c.verdict.status, Status::Works);
+    assert!(c.verdict.reason.contains(NODE_ROLE), "{}", c.verdict.reason);
+    assert!(r.passes.iter().any(|p| p.rule == "IRSA608"
+        && p.message
+            .render()
+            .contains("WorkerNodePermissions of managed policy AmazonEKSWorkerNodePolicy (v3)")));
+}
+
+#[test]
+fn a_deny_or_a_boundary_refuses_even_with_the_managed_policy() {
+    let mut pi = pi_healthy();
+    let deny = "arn:aws:iam::391252439823:policy/no-pod-identity";
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files.extend(node_role_files(
+        NODE_ROLE,
+        &[
+            (WORKER_POLICY, Some(worker_policy_document())),
+            (deny, Some(json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoPodIdentity", "Effect": "Deny",
+                "Action": "eks-auth:*", "Resource": "*"}]}))),
+        ],
+    ));
+    let r = pi.run();
+    let f = fails_with(&r, Cause::PodIdentityAgent);
+    assert!(
+        f.message.render().contains("NoPodIdentity"),
+        "{}",
+        f.message.render()
+    );
+}
+
+#[test]
+fn a_documented_aws_managed_policy_grants_only_when_its_document_is_missing() {
+    // The attachment is known, the document was not collected: the version AWS documents
+    // decides, and the pass says so.
+    let mut pi = pi_healthy();
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files
+        .extend(node_role_files(NODE_ROLE, &[(WORKER_POLICY, None)]));
+    let r = pi.run();
+    assert_eq!(chain(&r).verdict.status, Status::Works, "{}", dump(&r));
+    let pass = r.passes.iter().find(|p| p.rule == "IRSA608").expect("pass");
+    assert!(
+        pass.message
+            .render()
+            .contains("AmazonEKSWorkerNodePolicy.html"),
+        "{}",
+        pass.message.render()
+    );
+    // Twin: another attached policy whose document is missing (it may deny): not checked.
+    let mut pi = pi_healthy();
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files.extend(node_role_files(
+        NODE_ROLE,
+        &[
+            (WORKER_POLICY, None),
+            ("arn:aws:iam::391252439823:policy/node-extra", None),
+        ],
+    ));
+    let r = pi.run();
+    let c = chain(&r);
+    assert_eq!(c.verdict.status, Status::NotChecked, "{}", dump(&r));
+    assert!(
+        c.verdict.reason.contains(
+            "aws iam get-policy --policy-arn arn:aws:iam::391252439823:policy/node-extra"
+        ),
+        "{}",
+        c.verdict.reason
+    );
+    // A customer-managed policy that merely carries the AWS name is not the AWS one.
+    let mut pi = pi_healthy();
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files.extend(node_role_files(
+        NODE_ROLE,
+        &[(
+            "arn:aws:iam::391252439823:policy/AmazonEKSWorkerNodePolicy",
+            None,
+        )],
+    ));
+    let r = pi.run();
+    assert_eq!(chain(&r).verdict.status, Status::NotChecked, "{}", dump(&r));
+    // Both attached (same name, one AWS managed): the customer one's document still decides.
+    let mut pi = pi_healthy();
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files.extend(node_role_files(
+        NODE_ROLE,
+        &[
+            (WORKER_POLICY, None),
+            (
+                "arn:aws:iam::391252439823:policy/AmazonEKSWorkerNodePolicy",
+                None,
+            ),
+        ],
+    ));
+    let r = pi.run();
+    assert_eq!(chain(&r).verdict.status, Status::NotChecked, "{}", dump(&r));
+}
+
+#[test]
+fn a_condition_on_tags_is_not_checked_never_a_pass() {
+    let mut pi = pi_healthy();
+    let scoped = "arn:aws:iam::391252439823:policy/pod-identity-tagged";
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    pi.node_files.extend(node_role_files(
+        NODE_ROLE,
+        &[(
+            scoped,
+            Some(
+                json!({"Version": "2012-10-17", "Statement": [{"Sid": "Tagged", "Effect": "Allow",
+            "Action": "eks-auth:AssumeRoleForPodIdentity", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/team": "inventory"}}}]}),
+            ),
+        )],
+    ));
+    let r = pi.run();
+    let c = chain(&r);
+    assert_eq!(c.verdict.status, Status::NotChecked, "{}", dump(&r));
+    assert!(
+        c.verdict.sts.starts_with("not checked:"),
+        "{}",
+        c.verdict.sts
+    );
+    let gap = node_role_finding(&r)
+        .into_iter()
+        .find(|f| f.cause == Cause::CollectionGap)
+        .expect("gap");
+    assert!(
+        gap.message.render().contains("aws:ResourceTag/team"),
+        "{}",
+        gap.message.render()
+    );
+}
+
+#[test]
+fn node_role_unknown_is_not_checked_and_names_the_read() {
+    // The node role's reads are missing.
+    let mut pi = pi_healthy();
+    pi.node_files
+        .retain(|(n, _)| n.starts_with("eks-describe-nodegroup"));
+    let r = pi.run();
+    let c = chain(&r);
+    assert_eq!(c.verdict.status, Status::NotChecked, "{}", dump(&r));
+    assert!(
+        c.verdict
+            .reason
+            .contains("aws iam get-role --role-name orders-use2-node"),
+        "{}",
+        c.verdict.reason
+    );
+    // The node group is not described.
+    let mut pi = pi_healthy();
+    pi.node_files
+        .retain(|(n, _)| !n.starts_with("eks-describe-nodegroup"));
+    let r = pi.run();
+    let c = chain(&r);
+    assert_eq!(c.verdict.status, Status::NotChecked, "{}", dump(&r));
+    assert!(c.verdict.reason.contains(
+        "aws eks describe-nodegroup --cluster-name orders-use2 --nodegroup-name orders-use2-general --region us-east-2"), "{}", c.verdict.reason);
+    // Self-managed (and Karpenter) nodes: the role is an instance profile's.
+    let mut pi = pi_healthy();
+    for n in pi.nodes.iter_mut() {
+        let labels = n["metadata"]["labels"].as_object_mut().unwrap();
+        labels.remove("eks.amazonaws.com/nodegroup");
+        labels.insert("karpenter.sh/nodepool".into(), json!("default"));
+    }
+    let r = pi.run();
+    let c = chain(&r);
+    assert_eq!(c.verdict.status, Status::NotChecked, "{}", dump(&r));
+    assert!(
+        c.verdict.reason.contains("Karpenter"),
+        "{}",
+        c.verdict.reason
+    );
+    assert!(
+        c.verdict.reason.contains("aws ec2 describe-instances"),
+        "{}",
+        c.verdict.reason
+    );
+    // One gap per node, never per pod.
+    let gaps = node_role_finding(&r).len();
+    assert!(gaps <= NODES.len(), "{gaps}: {}", dump(&r));
+    // The nodes are not in the snapshot.
+    let mut pi = pi_healthy();
+    pi.nodes.clear();
+    let mut s = pi.scenario();
+    s.extra.retain(|(n, _)| n != "nodes.json");
+    let r = s.run();
+    assert_eq!(chain(&r).verdict.status, Status::NotChecked, "{}", dump(&r));
+}
+
+fn auto_mode(pi: &mut Pi, node_role: &str) -> Scenario {
+    pi.daemonset = Value::Null;
+    pi.agent_pods.clear();
+    pi.addon = None;
+    for n in pi.nodes.iter_mut() {
+        let labels = n["metadata"]["labels"].as_object_mut().unwrap();
+        labels.remove("eks.amazonaws.com/nodegroup");
+        labels.insert("eks.amazonaws.com/compute-type".into(), json!("auto"));
+    }
+    pi.node_files
+        .retain(|(n, _)| !n.starts_with("eks-describe-nodegroup"));
+    let mut s = pi.scenario();
+    s.files.get_mut("cluster").unwrap()["cluster"]["computeConfig"] = json!({"enabled": true,
+        "nodePools": ["general-purpose", "system"], "nodeRoleArn": node_role});
+    s
+}
+
+#[test]
+fn auto_mode_checks_the_clusters_node_role() {
+    let auto_role = "arn:aws:iam::391252439823:role/AmazonEKSAutoNodeRole";
+    let minimal = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodeMinimalPolicy";
+    // The role AWS documents for Auto Mode: AmazonEKSWorkerNodeMinimalPolicy (its
+    // document not collected: the documented version grants).
+    let mut pi = pi_healthy();
+    pi.node_files = node_role_files(auto_role, &[(minimal, None)]);
+    let r = auto_mode(&mut pi, auto_role).run();
+    let c = chain(&r);
+    assert_eq!(c.verdict.status, Status::Works, "{}", dump(&r));
+    assert!(c.verdict.reason.contains(auto_role));
+    // Broken twin: the Auto Mode node role has nothing for EKS Auth.
+    let mut pi = pi_healthy();
+    pi.node_files = node_role_files(
+        auto_role,
+        &[(
+            "arn:aws:iam::391252439823:policy/ecr-pull",
+            Some(json!({"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "ecr:BatchGetImage", "Resource": "*"}]})),
+        )],
+    );
+    let r = auto_mode(&mut pi, auto_role).run();
+    let f = fails_with(&r, Cause::PodIdentityAgent);
+    assert!(
+        f.message.render().contains("EKS Auto Mode"),
+        "{}",
+        f.message.render()
+    );
+    assert!(f.fix[0].command.as_deref().unwrap().ends_with(
+        "aws iam attach-role-policy --role-name AmazonEKSAutoNodeRole --policy-arn arn:aws:iam::aws:policy/AmazonEKSWorkerNodeMinimalPolicy"));
+    // The cluster's node role unknown (describe-cluster without it): not checked.
+    let mut pi = pi_healthy();
+    pi.node_files = node_role_files(auto_role, &[(minimal, None)]);
+    let mut s = auto_mode(&mut pi, auto_role);
+    s.files.get_mut("cluster").unwrap()["cluster"]["computeConfig"] =
+        json!({"enabled": true, "nodePools": ["general-purpose", "system"]});
+    let r = s.run();
+    let c = chain(&r);
+    assert_eq!(c.verdict.status, Status::NotChecked, "{}", dump(&r));
+    assert!(
+        c.verdict
+            .reason
+            .contains("aws eks describe-cluster --name orders-use2"),
+        "{}",
+        c.verdict.reason
+    );
 }

@@ -27,6 +27,19 @@ impl Moto {
     /// Starts `python3 -m moto.server` (installed by `.ci/run`); `None` when moto is
     /// not installed, so callers can say so instead of passing.
     pub fn start(account: &str) -> Option<Moto> {
+        Moto::start_with(account, false)
+    }
+
+    /// [`Moto::start`] with moto's copy of the AWS managed policies loaded
+    /// (`MOTO_IAM_LOAD_MANAGED_POLICIES=true`): roles can attach
+    /// `arn:aws:iam::aws:policy/…` (AmazonEKSWorkerNodePolicy on a node role), and
+    /// `get-policy`/`get-policy-version` answer with their documents. Off by default: it
+    /// slows moto's IAM start by seconds.
+    pub fn start_with_aws_managed_policies(account: &str) -> Option<Moto> {
+        Moto::start_with(account, true)
+    }
+
+    fn start_with(account: &str, aws_managed_policies: bool) -> Option<Moto> {
         let port = TcpListener::bind("127.0.0.1:0")
             .ok()?
             .local_addr()
@@ -42,6 +55,14 @@ impl Moto {
                 &port.to_string(),
             ])
             .env("MOTO_ACCOUNT_ID", account)
+            .env(
+                "MOTO_IAM_LOAD_MANAGED_POLICIES",
+                if aws_managed_policies {
+                    "true"
+                } else {
+                    "false"
+                },
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Seeds a moto server with the AWS side of an example snapshot, through the AWS API:
-the EKS cluster, an IAM OIDC provider for moto's (random) issuer, and every role of the
-example with its trust policy (rewritten to moto's issuer), attached and inline policies.
+the EKS cluster, an IAM OIDC provider for moto's (random) issuer, every role of the
+example with its trust policy (rewritten to moto's issuer), attached and inline policies
+(AWS managed ones attached as such: moto must load them), and its managed node groups.
 Usage: seed_moto.py ENDPOINT SNAPSHOT_DIR CLUSTER REGION [POLICY_JSON]  -> prints {"issuer": ...}
 With POLICY_JSON (docs/iam-policy.json), also creates one user per action of it, allowed
 every other action, and prints their access keys under "users"."""
@@ -48,6 +49,10 @@ for path in sorted(glob.glob(os.path.join(snap, "iam-get-role*.json"))):
     attached = os.path.join(snap, f"iam-list-attached-role-policies-{role['RoleName']}.json")
     if os.path.exists(attached):
         for p in load(attached)["output"]["AttachedPolicies"]:
+            if ":iam::aws:policy/" in p["PolicyArn"]:
+                # An AWS managed policy: moto's own copy (Moto::start_with_aws_managed_policies).
+                iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=p["PolicyArn"])
+                continue
             arn = iam.create_policy(PolicyName=p["PolicyName"], PolicyDocument=json.dumps(
                 {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))["Policy"]["Arn"]
             iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
@@ -56,6 +61,12 @@ for path in sorted(glob.glob(os.path.join(snap, "iam-get-role*.json"))):
         for n in load(inline)["output"]["PolicyNames"]:
             iam.put_role_policy(RoleName=role["RoleName"], PolicyName=n, PolicyDocument=json.dumps(
                 {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}))
+# Managed node groups (their nodeRole is what the Pod Identity agent calls EKS Auth with).
+for path in sorted(glob.glob(os.path.join(snap, "eks-describe-nodegroup*.json"))):
+    v = load(path)
+    ng = v.get("output", v)["nodegroup"]
+    eks.create_nodegroup(clusterName=cluster, nodegroupName=ng["nodegroupName"], nodeRole=ng["nodeRole"],
+                         subnets=ng.get("subnets") or ["subnet-0a1b2c3d"])
 users = {}
 if len(sys.argv) > 5:
     actions = load(sys.argv[5])["Statement"][0]["Action"]

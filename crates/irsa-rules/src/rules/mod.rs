@@ -14,6 +14,7 @@ pub mod oidc_provider_thumbprint;
 pub mod pod_helpers;
 pub mod pod_identity_agent;
 pub mod pod_identity_association;
+pub mod pod_identity_node_role;
 pub mod pod_identity_not_injected;
 pub mod pod_identity_sdk;
 pub mod pod_identity_session_tags;

@@ -624,7 +624,7 @@ fn widen_placeholders(resource: &str) -> String {
     out
 }
 
-fn describe_unknowns(why: &[Unknown]) -> String {
+pub(crate) fn describe_unknowns(why: &[Unknown]) -> String {
     let mut parts: Vec<String> = Vec::new();
     for u in why {
         let p = match u {
