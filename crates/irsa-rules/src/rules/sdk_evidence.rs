@@ -190,14 +190,8 @@ pub fn cli_image_component(container: &Container) -> Option<Component> {
     })
 }
 
-/// The one command that would show this container's SDK: by the language its
-/// image suggests, else a command that prints every kind this tool reads.
-pub fn evidence_command(t: &Target<'_>, container: &Container) -> String {
-    evidence_command_with(t, container, &evidence_exec(container.image.as_deref()))
-}
-
-/// The `kubectl exec` of [`evidence_command`] around `inner`, what [`evidence_exec`] gives
-/// for the container's image.
+/// The one command that would show this container's SDK: `kubectl exec` into it of
+/// `inner`, what [`evidence_exec`] gives for the container's image.
 pub fn evidence_command_with(t: &Target<'_>, container: &Container, inner: &str) -> String {
     let target = match t.workload {
         Some(k) => format!("{}/{}", k.name().to_lowercase(), t.name),
@@ -211,7 +205,8 @@ pub fn evidence_command_with(t: &Target<'_>, container: &Container, inner: &str)
     )
 }
 
-/// What [`evidence_command`] runs in a container of `image`.
+/// What to run in a container of `image` to show its SDK: by the language the image
+/// suggests, else a command that prints every kind this tool reads.
 pub fn evidence_exec(image: Option<&str>) -> String {
     let image = image.unwrap_or("").to_ascii_lowercase();
     let last = image.rsplit('/').next().unwrap_or("");
