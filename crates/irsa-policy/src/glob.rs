@@ -87,6 +87,17 @@ pub fn has_wildcards(s: &str) -> bool {
     s.contains(['*', '?'])
 }
 
+/// What a pattern matches literally before its first wildcard: every value it
+/// matches starts with this. Cut also at `$` (a policy variable such as `${*}`, an
+/// escaped literal) and at the escaped-wildcard markers, so the prefix is never longer
+/// than what the pattern certainly matches literally.
+pub fn literal_prefix(pattern: &str) -> &str {
+    let end = pattern
+        .find(['*', '?', '$', LITERAL_STAR, LITERAL_QUESTION])
+        .unwrap_or(pattern.len());
+    &pattern[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::wildcard_match as m;
@@ -124,5 +135,44 @@ mod tests {
         assert!(m("a\u{E000}", "a*", false));
         assert!(!m("a\u{E000}", "ab", false));
         assert!(m("a\u{E001}*", "a?xyz", false));
+    }
+
+    /// A pattern matches only `sub` values that start with its literal prefix: the index
+    /// of trusted patterns by prefix finds every pattern a full scan finds.
+    #[test]
+    fn a_pattern_matches_only_subs_starting_with_its_literal_prefix() {
+        let patterns = [
+            "system:serviceaccount:team-a:*",
+            "system:serviceaccount:*:web",
+            "*",
+            "system:serviceaccount:team-?:web",
+            "system:serviceaccount:${*}:web*",
+            "system:serviceaccount:team-a:web",
+            "",
+        ];
+        let subs = [
+            "system:serviceaccount:team-a:web",
+            "system:serviceaccount:team-b:web",
+            "system:serviceaccount:${*}:web-1",
+            "system:serviceaccount:team-a:",
+            "",
+        ];
+        for p in patterns {
+            for s in subs {
+                if m(p, s, false) {
+                    assert!(
+                        s.starts_with(super::literal_prefix(p)),
+                        "{p:?} matches {s:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            super::literal_prefix("system:serviceaccount:team-a:*"),
+            "system:serviceaccount:team-a:"
+        );
+        assert_eq!(super::literal_prefix("a${*}b*"), "a");
+        assert_eq!(super::literal_prefix("*"), "");
+        assert_eq!(super::literal_prefix("a\u{E000}b*"), "a");
     }
 }

@@ -212,24 +212,29 @@ impl<'a> Context<'a> {
         cx.index_trusted_subjects();
         cx.selected = cx.find_selected_service_account();
         let selected_sa = cx.selected.clone();
-        let annotated: Vec<(&'a ServiceAccount, &'a String)> = snap
+        // (ServiceAccount, its role annotation, whether it is known only from its pods).
+        let annotated: Vec<(&'a ServiceAccount, &'a String, bool)> = snap
             .service_accounts
             .values()
-            .chain(inferred.iter())
-            .filter(|sa| scope.namespace_in(&sa.namespace))
-            .filter(|sa| {
+            .map(|sa| (sa, false))
+            .chain(inferred.iter().map(|sa| (sa, true)))
+            .filter(|(sa, _)| scope.namespace_in(&sa.namespace))
+            .filter(|(sa, _)| {
                 selected_sa
                     .as_ref()
                     .is_none_or(|(ns, n)| ns == &sa.namespace && n == &sa.name)
             })
-            .filter_map(|sa| Some((sa, sa.annotations.get(ROLE_ANNOTATION)?)))
+            .filter_map(|(sa, from_pods)| {
+                Some((sa, sa.annotations.get(ROLE_ANNOTATION)?, from_pods))
+            })
             .collect();
         // Each ServiceAccount's analysis reads the context only: on every core, in order.
-        let irsa: Vec<SaIrsa<'a>> = irsa_model::map_items(&annotated, |&(sa, annotation)| {
-            let mut analysis = cx.analyse(sa, annotation);
-            analysis.inferred = inferred.iter().any(|i| std::ptr::eq(i, sa));
-            analysis
-        });
+        let irsa: Vec<SaIrsa<'a>> =
+            irsa_model::map_items(&annotated, |&(sa, annotation, from_pods)| {
+                let mut analysis = cx.analyse(sa, annotation);
+                analysis.inferred = from_pods;
+                analysis
+            });
         cx.irsa = irsa;
         cx
     }
@@ -251,7 +256,7 @@ impl<'a> Context<'a> {
                     for v in &c.values {
                         if irsa_policy::glob::has_wildcards(v) {
                             self.trusted_patterns
-                                .entry(literal_prefix(v).to_string())
+                                .entry(irsa_policy::glob::literal_prefix(v).to_string())
                                 .or_default()
                                 .push((v.clone(), r.arn.as_str()));
                         } else {
@@ -724,23 +729,6 @@ pub fn service_accounts_from_pods(snap: &Snapshot) -> Vec<ServiceAccount> {
         .collect()
 }
 
-/// What a `sub` pattern matches literally before its first wildcard: every `sub` it
-/// matches starts with this. Cut also at `$` (a policy variable such as `${*}`, an
-/// escaped literal) and at the escaped-wildcard markers, so the prefix is never longer
-/// than what the pattern certainly matches literally.
-fn literal_prefix(pattern: &str) -> &str {
-    let end = pattern
-        .find([
-            '*',
-            '?',
-            '$',
-            irsa_policy::glob::LITERAL_STAR,
-            irsa_policy::glob::LITERAL_QUESTION,
-        ])
-        .unwrap_or(pattern.len());
-    &pattern[..end]
-}
-
 /// Findings and passes collected from the rules.
 #[derive(Debug, Default)]
 pub struct Out {
@@ -796,46 +784,5 @@ impl Finding {
     pub fn fix(&mut self, fix: crate::finding::Fix) -> &mut Finding {
         self.fix.push(fix);
         self
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::literal_prefix;
-    use irsa_policy::glob::wildcard_match;
-
-    /// A pattern matches only `sub` values that start with its literal prefix: the index
-    /// of trusted patterns by prefix finds every pattern a full scan finds.
-    #[test]
-    fn a_pattern_matches_only_subs_starting_with_its_literal_prefix() {
-        let patterns = [
-            "system:serviceaccount:team-a:*",
-            "system:serviceaccount:*:web",
-            "*",
-            "system:serviceaccount:team-?:web",
-            "system:serviceaccount:${*}:web*",
-            "system:serviceaccount:team-a:web",
-            "",
-        ];
-        let subs = [
-            "system:serviceaccount:team-a:web",
-            "system:serviceaccount:team-b:web",
-            "system:serviceaccount:${*}:web-1",
-            "system:serviceaccount:team-a:",
-            "",
-        ];
-        for p in patterns {
-            for s in subs {
-                if wildcard_match(p, s, false) {
-                    assert!(s.starts_with(literal_prefix(p)), "{p:?} matches {s:?}");
-                }
-            }
-        }
-        assert_eq!(
-            literal_prefix("system:serviceaccount:team-a:*"),
-            "system:serviceaccount:team-a:"
-        );
-        assert_eq!(literal_prefix("a${*}b*"), "a");
-        assert_eq!(literal_prefix("*"), "");
     }
 }
