@@ -20,21 +20,6 @@
 
 use crate::finding::{Finding, Fix, FixCluster};
 use irsa_model::Snapshot;
-/// The account of an ARN (`arn:aws:iam::111122223333:role/x` → `111122223333`).
-fn account_of_arn(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_), Some(_), Some(_), Some(acct)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    (acct.len() == 12 && acct.bytes().all(|b| b.is_ascii_digit())).then_some(acct)
-}
-
 /// The placeholders of a command (`<ARN>`, `<role ARN>`), in order, deduplicated.
 pub fn placeholders(command: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
@@ -209,7 +194,7 @@ fn arn_account_in<'l>(line: &'l str, service: Option<&str>) -> Option<&'l str> {
     line.split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '=')
         .filter(|w| w.starts_with("arn:"))
         .filter(|w| service.is_none_or(|s| w.split(':').nth(2) == Some(s)))
-        .find_map(account_of_arn)
+        .find_map(irsa_policy::arn::account_of)
 }
 
 /// Where the writes of one command line must act, in order, deduplicated. With
@@ -435,10 +420,10 @@ fn cluster_name(place: &Place) -> String {
 /// The account a finding's fixes act in by default: its provider's or role's.
 fn finding_account(f: &Finding) -> Option<&str> {
     match f.subject.kind.as_str() {
-        "OidcProvider" | "Role" => account_of_arn(&f.subject.name),
+        "OidcProvider" | "Role" => irsa_policy::arn::account_of(&f.subject.name),
         _ => None,
     }
-    .or_else(|| f.role_arn.as_deref().and_then(account_of_arn))
+    .or_else(|| f.role_arn.as_deref().and_then(irsa_policy::arn::account_of))
 }
 
 fn finish_fix(fix: &mut Fix, place: &Place) {
