@@ -7,7 +7,7 @@
 //! `irsa_doctor_write_refusals`, retried five minutes later; diagnosis, metrics and
 //! PolicyReports go on.
 
-use crate::metrics::{Metrics, ReasonLabels, RefusalLabels, RequestLabels};
+use crate::metrics::{status_code, Metrics, ReasonLabels, RefusalLabels};
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Api, Client};
@@ -72,13 +72,6 @@ pub struct Announcer {
     metrics: Arc<Metrics>,
 }
 
-fn status_code(e: &kube::Error) -> u16 {
-    match e {
-        kube::Error::Api(s) => s.code,
-        _ => 0,
-    }
-}
-
 impl Announcer {
     /// A publisher as `instance` (the pod's name).
     pub fn new(client: Client, instance: String, metrics: Arc<Metrics>) -> Announcer {
@@ -97,14 +90,7 @@ impl Announcer {
     }
 
     fn request(&self, verb: &str, code: u16) {
-        self.metrics
-            .kube_requests
-            .get_or_create(&RequestLabels {
-                verb: verb.into(),
-                resource: "events".into(),
-                code: code.to_string(),
-            })
-            .inc();
+        self.metrics.kube_request(verb, "events", code);
     }
 
     /// Reads back the Events this controller published (in `namespace`, or all), so

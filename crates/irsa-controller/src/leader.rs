@@ -6,7 +6,7 @@
 //! resourceVersion read (two candidates cannot both win). Only the leader reads AWS
 //! and writes Events and PolicyReports, so two replicas never report twice.
 
-use crate::metrics::{Metrics, RequestLabels};
+use crate::metrics::{status_code, Metrics};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{ObjectMeta, PostParams};
@@ -98,21 +98,7 @@ impl Elector {
     }
 
     fn count(&self, verb: &str, code: u16) {
-        self.metrics
-            .kube_requests
-            .get_or_create(&RequestLabels {
-                verb: verb.into(),
-                resource: "leases".into(),
-                code: code.to_string(),
-            })
-            .inc();
-    }
-
-    fn code(e: &kube::Error) -> u16 {
-        match e {
-            kube::Error::Api(s) => s.code,
-            _ => 0,
-        }
+        self.metrics.kube_request(verb, "leases", code);
     }
 
     fn spec(&self, acquired: Option<MicroTime>, transitions: i32) -> LeaseSpec {
@@ -135,7 +121,7 @@ impl Elector {
                 l
             }
             Err(e) => {
-                self.count("get", Self::code(&e));
+                self.count("get", status_code(&e));
                 return Err(e);
             }
         };
@@ -152,12 +138,12 @@ impl Elector {
                     self.count("create", 201);
                     Ok(true)
                 }
-                Err(e) if Self::code(&e) == 409 => {
+                Err(e) if status_code(&e) == 409 => {
                     self.count("create", 409);
                     Ok(false)
                 }
                 Err(e) => {
-                    self.count("create", Self::code(&e));
+                    self.count("create", status_code(&e));
                     Err(e)
                 }
             };
@@ -202,12 +188,12 @@ impl Elector {
                 self.count("update", 200);
                 Ok(true)
             }
-            Err(e) if Self::code(&e) == 409 => {
+            Err(e) if status_code(&e) == 409 => {
                 self.count("update", 409);
                 Ok(false)
             }
             Err(e) => {
-                self.count("update", Self::code(&e));
+                self.count("update", status_code(&e));
                 Err(e)
             }
         }

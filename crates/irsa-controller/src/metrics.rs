@@ -148,7 +148,26 @@ impl Default for Metrics {
     }
 }
 
+/// The HTTP status of a Kubernetes API error (0: no answer from the server).
+pub fn status_code(e: &kube::Error) -> u16 {
+    match e {
+        kube::Error::Api(s) => s.code,
+        _ => 0,
+    }
+}
+
 impl Metrics {
+    /// Counts one Kubernetes request by verb, resource and answer.
+    pub fn kube_request(&self, verb: &str, resource: &str, code: u16) {
+        self.kube_requests
+            .get_or_create(&RequestLabels {
+                verb: verb.into(),
+                resource: resource.into(),
+                code: code.to_string(),
+            })
+            .inc();
+    }
+
     /// Registers everything.
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("irsa_doctor");

@@ -15,7 +15,7 @@
 //! or when RBAC refuses the write, that is said once, counted in
 //! `irsa_doctor_write_refusals`, retried five minutes later, and everything else goes on.
 
-use crate::metrics::{Metrics, RefusalLabels, RequestLabels};
+use crate::metrics::{status_code, Metrics, RefusalLabels};
 use irsa_rules::{Cause, Finding, Pass, Severity};
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
 use kube::{Api, Client};
@@ -174,13 +174,6 @@ pub struct Reports {
     first_seen: Mutex<BTreeMap<String, i64>>,
 }
 
-fn code_of(e: &kube::Error) -> u16 {
-    match e {
-        kube::Error::Api(s) => s.code,
-        _ => 0,
-    }
-}
-
 fn hash(v: &Value) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -297,7 +290,7 @@ impl Reports {
                 Ok(false)
             }
             Err(e) => {
-                let code = code_of(&e);
+                let code = status_code(&e);
                 self.request(&ar.plural, code);
                 match code {
                     403 => {
@@ -318,14 +311,7 @@ impl Reports {
     }
 
     fn request(&self, resource: &str, code: u16) {
-        self.metrics
-            .kube_requests
-            .get_or_create(&RequestLabels {
-                verb: "patch".into(),
-                resource: resource.into(),
-                code: code.to_string(),
-            })
-            .inc();
+        self.metrics.kube_request("patch", resource, code);
     }
 
     /// Forgets a namespace that is gone.
