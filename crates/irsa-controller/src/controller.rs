@@ -134,18 +134,6 @@ impl Ctx {
         }
     }
 
-    fn reference(
-        &self,
-        kind: &str,
-        namespace: Option<&str>,
-        name: &str,
-    ) -> Option<k8s_openapi::api::core::v1::ObjectReference> {
-        match kind {
-            "Webhook" => self.stores.reference("Webhook", None, name),
-            _ => self.stores.reference(kind, namespace, name),
-        }
-    }
-
     /// Publishes a scope (`""`: cluster-scoped subjects) from its last evaluation.
     async fn publish(&self, scope: &str) -> Result<bool, ReconcileError> {
         let own = if scope.is_empty() {
@@ -186,7 +174,8 @@ impl Ctx {
         if let Some(a) = &self.announcer {
             let wanted = state::announcements(&own.findings, &chains);
             let reference = |x: &crate::events::Announcement| {
-                self.reference(&x.about.0, x.about.1.as_deref(), &x.about.2)
+                self.stores
+                    .reference(&x.about.0, x.about.1.as_deref(), &x.about.2)
             };
             deferred |= a.announce(scope, wanted, reference).await?;
         }
@@ -196,7 +185,10 @@ impl Ctx {
                 (!scope.is_empty()).then_some(scope),
                 &own.findings,
                 &own.passes,
-                &|s| self.reference(&s.kind, s.namespace.as_deref(), &s.name),
+                &|s| {
+                    self.stores
+                        .reference(&s.kind, s.namespace.as_deref(), &s.name)
+                },
                 &mut |key| {
                     keys.insert(key.to_string());
                     r.first_seen(scope, key)
