@@ -312,6 +312,13 @@ pub fn check_role(cx: &Context<'_>, arn: &str) -> RoleCheck {
         .filter_map(|a| a.arn.as_deref())
         .filter(|a| documented_policy(a).is_some())
         .collect();
+    // What tells the real default versions of those documented policies.
+    let documented_commands = || -> Vec<String> {
+        documented_arns
+            .iter()
+            .map(|a| format!("aws iam get-policy --policy-arn {}", crate::fixes::sh(a)))
+            .collect()
+    };
     let replaced = |m: &irsa_model::MissingPolicy| {
         !m.name.contains("does not parse")
             && documented_arns.iter().any(|arn| {
@@ -383,14 +390,14 @@ pub fn check_role(cx: &Context<'_>, arn: &str) -> RoleCheck {
         // A documented copy may differ from the real default version: it only grants.
         IdentityDecision::ExplicitDeny { .. } => RoleCheck::Unknown {
             why: "only a documented copy of an AWS managed policy decides it".into(),
-            add: documented_commands(r),
+            add: documented_commands(),
         },
         IdentityDecision::NotAllowed | IdentityDecision::BoundaryDoesNotAllow { .. }
             if !documented.is_empty() =>
         {
             RoleCheck::Unknown {
                 why: "the documented copies of its AWS managed policies do not grant it, and their collected documents would decide".into(),
-                add: documented_commands(r),
+                add: documented_commands(),
             }
         }
         IdentityDecision::NotAllowed => RoleCheck::Denied {
@@ -415,16 +422,6 @@ pub fn check_role(cx: &Context<'_>, arn: &str) -> RoleCheck {
             add: missing_commands.into_iter().chain(boundary_commands).collect(),
         },
     }
-}
-
-fn documented_commands(r: &Role) -> Vec<String> {
-    r.attached_policies
-        .iter()
-        .flatten()
-        .filter_map(|a| a.arn.as_deref())
-        .filter(|a| documented_policy(a).is_some())
-        .map(|a| format!("aws iam get-policy --policy-arn {}", crate::fixes::sh(a)))
-        .collect()
 }
 
 /// The node-role link of a set of pods: every distinct role with its check and the
