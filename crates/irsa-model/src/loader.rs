@@ -351,20 +351,6 @@ impl Loader {
         }
     }
 
-    /// `text` as `T`: parsed already on a worker thread when `pre` holds it, else here.
-    fn parse_pre<'t, T: Deserialize<'t>>(
-        &mut self,
-        pre: Option<Result<T, serde_json::Error>>,
-        text: &'t str,
-        ctx: &Ctx<'_>,
-        what: &str,
-    ) -> Option<T> {
-        match pre {
-            Some(result) => self.parsed(result, text, ctx, what),
-            None => self.parse(text, ctx, what),
-        }
-    }
-
     fn dispatch_json(&mut self, text: &str, ctx: &Ctx<'_>) {
         // One pass: an envelope's output object is read with the envelope, so a large
         // listing inside it is scanned once. Anything else this pass does not settle
@@ -529,64 +515,35 @@ impl Loader {
         };
         match kind {
             "ServiceAccount" => {
-                let Some(o) = self.parse_pre::<raw::Object<IgnoredAny>>(
-                    pre.object(),
-                    text,
-                    ctx,
-                    "ServiceAccount",
-                ) else {
+                let parsed = pre.service_account().unwrap_or_else(|| {
+                    serde_json::from_str::<raw::Object<IgnoredAny>>(text).map(service_account_model)
+                });
+                let Some(mut sa) = self.parsed(parsed, text, ctx, "ServiceAccount") else {
                     return;
                 };
-                let (ns, name) = names(&o.metadata);
+                sa.source = source;
                 if in_list && ctx.command.is_none_or(|c| c.selector.is_none()) {
-                    self.snap.coverage.service_accounts.add(Some(&ns));
+                    self.snap.coverage.service_accounts.add(Some(&sa.namespace));
                 }
-                self.snap.service_accounts.insert(
-                    (ns.clone(), name.clone()),
-                    ServiceAccount {
-                        namespace: ns,
-                        name,
-                        created: o.metadata.creation_timestamp,
-                        annotations: o.metadata.annotations.unwrap_or_default(),
-                        labels: o.metadata.labels.unwrap_or_default(),
-                        source,
-                    },
-                );
+                self.snap
+                    .service_accounts
+                    .insert((sa.namespace.clone(), sa.name.clone()), sa);
             }
             "Pod" => {
-                let Some(p) = self.parse_pre::<raw::PodObject>(pre.pod(), text, ctx, "Pod") else {
+                let parsed = pre
+                    .pod()
+                    .unwrap_or_else(|| serde_json::from_str::<raw::PodObject>(text).map(pod_model));
+                let Some(mut pod) = self.parsed(parsed, text, ctx, "Pod") else {
                     return;
                 };
-                let owner = controller(&p.metadata);
-                // The parsed pod is this pod's alone: its strings move into the model.
-                let meta = p.metadata;
-                let ns = meta.namespace.unwrap_or_else(|| "default".into());
-                let name = meta.name.unwrap_or_default();
+                pod.source = source;
                 if in_list && ctx.command.is_none_or(|c| c.selector.is_none()) {
-                    self.snap.coverage.pods.add(Some(&ns));
+                    self.snap.coverage.pods.add(Some(&pod.namespace));
                 }
                 let seen = self
                     .pod_index
-                    .get(&(ns.as_str(), name.as_str()) as &dyn crate::keys::Pair)
+                    .get(&(pod.namespace.as_str(), pod.name.as_str()) as &dyn crate::keys::Pair)
                     .copied();
-                let pod = Pod {
-                    namespace: ns,
-                    name,
-                    created: meta.creation_timestamp,
-                    labels: meta.labels.unwrap_or_default(),
-                    annotations: meta.annotations.unwrap_or_default(),
-                    owner,
-                    spec: pod_spec(p.spec.unwrap_or_default()),
-                    ready: p.status.as_ref().and_then(|s| {
-                        s.conditions
-                            .as_ref()?
-                            .iter()
-                            .find(|c| c.kind.as_deref() == Some("Ready"))
-                            .map(|c| c.status.as_deref() == Some("True"))
-                    }),
-                    phase: p.status.and_then(|s| s.phase),
-                    source,
-                };
                 match seen {
                     Some(i) => self.snap.pods[i] = pod,
                     None => {
@@ -599,37 +556,17 @@ impl Loader {
                 }
             }
             "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job" | "CronJob" => {
-                let Some(o) =
-                    self.parse_pre::<raw::WorkloadObject>(pre.workload(), text, ctx, kind)
-                else {
+                let wk = WorkloadKind::from_kind(kind).expect("matched above");
+                let parsed = pre.workload().unwrap_or_else(|| {
+                    serde_json::from_str::<raw::WorkloadObject>(text).map(|o| workload_model(wk, o))
+                });
+                let Some(mut w) = self.parsed(parsed, text, ctx, kind) else {
                     return;
                 };
-                let wk = WorkloadKind::from_kind(kind).expect("matched above");
+                w.source = source;
                 if wk == WorkloadKind::DaemonSet {
-                    crate::pod_identity::observe_daemonset(&mut self.snap, text, &source);
+                    crate::pod_identity::observe_daemonset(&mut self.snap, text, &w.source);
                 }
-                let (ns, name) = names(&o.metadata);
-                let template = o.spec.and_then(|s| match s.template {
-                    Some(t) => Some(t),
-                    None => s.job_template.and_then(|j| j.spec).and_then(|s| s.template),
-                });
-                let (template, labels) = match template {
-                    Some(t) => (
-                        pod_spec(t.spec.unwrap_or_default()),
-                        t.metadata.labels.unwrap_or_default(),
-                    ),
-                    None => (PodSpec::default(), BTreeMap::new()),
-                };
-                let w = Workload {
-                    kind: wk,
-                    namespace: ns,
-                    name,
-                    owner: controller(&o.metadata),
-                    template,
-                    template_labels: labels,
-                    conditions: conditions(o.status),
-                    source,
-                };
                 let key = (w.kind, w.namespace.clone(), w.name.clone());
                 match self.workload_index.get(&key) {
                     Some(&i) => self.snap.workloads[i] = w,
@@ -1241,11 +1178,71 @@ pub fn load_paths(paths: &[PathBuf], flags: ContextFlags) -> Snapshot {
     l.finish()
 }
 
-fn names(m: &raw::Meta) -> (String, String) {
-    (
-        m.namespace.clone().unwrap_or_else(|| "default".into()),
-        m.name.clone().unwrap_or_default(),
-    )
+/// A ServiceAccount as the model keeps it, but for its source file (which the loader
+/// sets): built on the thread that parsed it.
+pub(crate) fn service_account_model(o: raw::Object<IgnoredAny>) -> ServiceAccount {
+    let m = o.metadata;
+    ServiceAccount {
+        namespace: m.namespace.unwrap_or_else(|| "default".into()),
+        name: m.name.unwrap_or_default(),
+        created: m.creation_timestamp,
+        annotations: m.annotations.unwrap_or_default(),
+        labels: m.labels.unwrap_or_default(),
+        source: Source::default(),
+    }
+}
+
+/// A pod as the model keeps it, but for its source file (which the loader sets): built
+/// on the thread that parsed it, so the parsed pod's strings move into the model where
+/// they were allocated.
+pub(crate) fn pod_model(p: raw::PodObject) -> Pod {
+    let owner = controller(&p.metadata);
+    let meta = p.metadata;
+    Pod {
+        namespace: meta.namespace.unwrap_or_else(|| "default".into()),
+        name: meta.name.unwrap_or_default(),
+        created: meta.creation_timestamp,
+        labels: meta.labels.unwrap_or_default(),
+        annotations: meta.annotations.unwrap_or_default(),
+        owner,
+        spec: pod_spec(p.spec.unwrap_or_default()),
+        ready: p.status.as_ref().and_then(|s| {
+            s.conditions
+                .as_ref()?
+                .iter()
+                .find(|c| c.kind.as_deref() == Some("Ready"))
+                .map(|c| c.status.as_deref() == Some("True"))
+        }),
+        phase: p.status.and_then(|s| s.phase),
+        source: Source::default(),
+    }
+}
+
+/// A workload as the model keeps it, but for its source file (which the loader sets).
+pub(crate) fn workload_model(kind: WorkloadKind, o: raw::WorkloadObject) -> Workload {
+    let owner = controller(&o.metadata);
+    let meta = o.metadata;
+    let template = o.spec.and_then(|s| match s.template {
+        Some(t) => Some(t),
+        None => s.job_template.and_then(|j| j.spec).and_then(|s| s.template),
+    });
+    let (template, template_labels) = match template {
+        Some(t) => (
+            pod_spec(t.spec.unwrap_or_default()),
+            t.metadata.labels.unwrap_or_default(),
+        ),
+        None => (PodSpec::default(), BTreeMap::new()),
+    };
+    Workload {
+        kind,
+        namespace: meta.namespace.unwrap_or_else(|| "default".into()),
+        name: meta.name.unwrap_or_default(),
+        owner,
+        template,
+        template_labels,
+        conditions: conditions(o.status),
+        source: Source::default(),
+    }
 }
 
 fn controller(m: &raw::Meta) -> Option<Owner> {

@@ -3,6 +3,7 @@
 //! shapes, runs on worker threads first. Results come back in input order, so the
 //! snapshot (and every byte of every report) does not depend on thread timing.
 
+use crate::model::{Pod, ServiceAccount, Workload, WorkloadKind};
 use crate::raw;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
@@ -160,10 +161,11 @@ pub fn map_dynamic<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) ->
         .collect()
 }
 
-/// List items prepared in batches of [`BATCH`] on other threads while `apply` takes
-/// the batches already prepared, in order, on this one (parsing and applying overlap;
-/// at most three batches are held prepared but not applied). A list of one batch is
-/// prepared and applied here.
+/// List items prepared in batches of [`BATCH`] on every core while `apply` takes the
+/// batches already prepared, in order, on this thread (parsing and applying overlap).
+/// This thread parses too: when the next batch to apply is not ready it prepares the
+/// next batch not yet taken, so on two cores both parse. At most `threads + 2` batches
+/// are held prepared but not applied. A list of one batch is prepared and applied here.
 pub fn pipeline<'t>(
     items: &[&'t serde_json::value::RawValue],
     list_kind: Option<&str>,
@@ -187,28 +189,131 @@ pub fn pipeline<'t>(
         }
         return;
     }
+    let batches: Vec<&[&'t serde_json::value::RawValue]> = items.chunks(BATCH).collect();
+    let shared = Batches::new(batches.len(), n + 1);
+    let parse = |k: usize| {
+        // A panic while preparing is the caller's, as if it had prepared here: it is
+        // carried to this thread in the batch's place.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(batches[k], 1)))
+    };
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(1);
-        // This thread applies: the others prepare.
-        let producer = scope.spawn(move || {
-            for batch in items.chunks(BATCH) {
-                if tx.send(prepare(batch, n - 1)).is_err() {
-                    return;
+        for _ in 1..n {
+            scope.spawn(|| {
+                while let Some(k) = shared.take() {
+                    shared.put(k, parse(k));
                 }
-            }
-        });
-        let mut batches = items.chunks(BATCH);
-        for prepared in rx.iter() {
-            let batch = batches.next().expect("one prepared batch per batch");
-            for (item, pre) in batch.iter().zip(prepared) {
-                apply(item, pre);
-            }
+            });
         }
-        // A panic while preparing is the caller's, as if it had prepared here.
-        if let Err(e) = producer.join() {
-            std::panic::resume_unwind(e);
+        // Stops the workers if applying panics (they would wait for it forever).
+        let _stop = StopOnDrop(&shared);
+        for (k, batch) in batches.iter().enumerate() {
+            let prepared = loop {
+                match shared.ready_or_take(k) {
+                    Next::Ready(r) => break r,
+                    Next::Take(j) => shared.put(j, parse(j)),
+                }
+            };
+            match prepared {
+                Ok(prepared) => {
+                    for (item, pre) in batch.iter().zip(prepared) {
+                        apply(item, pre);
+                    }
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
         }
     });
+}
+
+type Prepared = std::thread::Result<Vec<Item>>;
+
+/// The batches of one [`pipeline`]: which is taken next, which are prepared, and how
+/// far applying has come (workers take at most `ahead` batches past it).
+struct Batches {
+    state: std::sync::Mutex<BatchState>,
+    changed: std::sync::Condvar,
+    ahead: usize,
+}
+
+struct BatchState {
+    slots: Vec<Option<Prepared>>,
+    next: usize,
+    applying: usize,
+    stopped: bool,
+}
+
+enum Next {
+    Ready(Prepared),
+    Take(usize),
+}
+
+impl Batches {
+    fn new(len: usize, ahead: usize) -> Batches {
+        Batches {
+            state: std::sync::Mutex::new(BatchState {
+                slots: std::iter::repeat_with(|| None).take(len).collect(),
+                next: 0,
+                applying: 0,
+                stopped: false,
+            }),
+            changed: std::sync::Condvar::new(),
+            ahead,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BatchState> {
+        // Nothing panics while holding the lock; a poisoned lock's state is whole.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next batch for a worker to prepare, waiting while it is too far ahead of
+    /// applying; None when every batch is taken (or applying stopped).
+    fn take(&self) -> Option<usize> {
+        let mut st = self.lock();
+        loop {
+            if st.stopped || st.next >= st.slots.len() {
+                return None;
+            }
+            if st.next < st.applying + self.ahead {
+                st.next += 1;
+                return Some(st.next - 1);
+            }
+            st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn put(&self, k: usize, prepared: Prepared) {
+        self.lock().slots[k] = Some(prepared);
+        self.changed.notify_all();
+    }
+
+    /// Batch `k` when prepared (then applying has reached it); else a batch for the
+    /// applying thread to prepare itself; else waits.
+    fn ready_or_take(&self, k: usize) -> Next {
+        let mut st = self.lock();
+        loop {
+            if let Some(r) = st.slots[k].take() {
+                st.applying = k;
+                drop(st);
+                self.changed.notify_all();
+                return Next::Ready(r);
+            }
+            if st.next < st.slots.len() && st.next < k + self.ahead {
+                st.next += 1;
+                return Next::Take(st.next - 1);
+            }
+            st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+struct StopOnDrop<'a>(&'a Batches);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.lock().stopped = true;
+        self.0.changed.notify_all();
+    }
 }
 
 /// A list item's kind and, for the kinds that make up large lists, its typed shape.
@@ -219,35 +324,35 @@ pub struct Item {
     pub body: Pre,
 }
 
-/// An object parsed off the loader's thread.
+/// An object parsed, and built into the model's shape, off the loader's thread.
 pub enum Pre {
     /// Not parsed yet: the loader parses it.
     None,
-    /// A ServiceAccount (metadata only).
-    Object(Result<raw::Object<IgnoredAny>, serde_json::Error>),
+    /// A ServiceAccount.
+    ServiceAccount(Result<ServiceAccount, serde_json::Error>),
     /// A pod.
-    Pod(Result<raw::PodObject, serde_json::Error>),
+    Pod(Result<Pod, serde_json::Error>),
     /// A Deployment, DaemonSet, StatefulSet, ReplicaSet, Job or CronJob.
-    Workload(Result<raw::WorkloadObject, serde_json::Error>),
+    Workload(Result<Workload, serde_json::Error>),
 }
 
 impl Pre {
-    /// The parsed metadata-only object, if that is what this is.
-    pub fn object(self) -> Option<Result<raw::Object<IgnoredAny>, serde_json::Error>> {
+    /// The ServiceAccount, if that is what this is.
+    pub fn service_account(self) -> Option<Result<ServiceAccount, serde_json::Error>> {
         match self {
-            Pre::Object(r) => Some(r),
+            Pre::ServiceAccount(r) => Some(r),
             _ => None,
         }
     }
-    /// The parsed pod, if that is what this is.
-    pub fn pod(self) -> Option<Result<raw::PodObject, serde_json::Error>> {
+    /// The pod, if that is what this is.
+    pub fn pod(self) -> Option<Result<Pod, serde_json::Error>> {
         match self {
             Pre::Pod(r) => Some(r),
             _ => None,
         }
     }
-    /// The parsed workload, if that is what this is.
-    pub fn workload(self) -> Option<Result<raw::WorkloadObject, serde_json::Error>> {
+    /// The workload, if that is what this is.
+    pub fn workload(self) -> Option<Result<Workload, serde_json::Error>> {
         match self {
             Pre::Workload(r) => Some(r),
             _ => None,
@@ -264,12 +369,21 @@ pub fn prepare_item(text: &str, list_kind: Option<&str>) -> Item {
     };
     let kind = own.or_else(|| list_kind.map(str::to_string));
     let body = match kind.as_deref() {
-        Some("ServiceAccount") => Pre::Object(serde_json::from_str(text)),
-        Some("Pod") => Pre::Pod(serde_json::from_str(text)),
-        Some("Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job" | "CronJob") => {
-            Pre::Workload(serde_json::from_str(text))
+        Some("ServiceAccount") => Pre::ServiceAccount(
+            serde_json::from_str::<raw::Object<IgnoredAny>>(text)
+                .map(crate::loader::service_account_model),
+        ),
+        Some("Pod") => {
+            Pre::Pod(serde_json::from_str::<raw::PodObject>(text).map(crate::loader::pod_model))
         }
-        _ => Pre::None,
+        Some(k) => match WorkloadKind::from_kind(k) {
+            Some(wk) => Pre::Workload(
+                serde_json::from_str::<raw::WorkloadObject>(text)
+                    .map(|o| crate::loader::workload_model(wk, o)),
+            ),
+            None => Pre::None,
+        },
+        None => Pre::None,
     };
     Item { kind, body }
 }
@@ -540,11 +654,60 @@ mod tests {
         assert!(matches!(own.body, Pre::Pod(Ok(_))));
         let listed = prepare_item(r#"{"metadata": {"name": "a"}}"#, Some("ServiceAccount"));
         assert_eq!(listed.kind.as_deref(), Some("ServiceAccount"));
-        assert!(matches!(listed.body, Pre::Object(Ok(_))));
+        match listed.body {
+            Pre::ServiceAccount(Ok(sa)) => {
+                assert_eq!((sa.namespace.as_str(), sa.name.as_str()), ("default", "a"))
+            }
+            _ => panic!("a ServiceAccount is built on the parsing thread"),
+        }
         let none = prepare_item(r#"{"metadata": {}}"#, None);
         assert!(none.kind.is_none());
         // A pod that does not fit the shape keeps its error for the loader to report.
         let bad = prepare_item(r#"{"kind": "Pod", "spec": {"containers": 5}}"#, None);
         assert!(matches!(bad.body, Pre::Pod(Err(_))));
+    }
+
+    /// Items of a list as the pipeline takes them (several batches).
+    fn list(n: usize) -> String {
+        let items: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"kind": "Pod", "metadata": {{"name": "p{i}"}}}}"#))
+            .collect();
+        format!("[{}]", items.join(","))
+    }
+
+    #[test]
+    fn the_pipeline_applies_every_item_once_in_order_on_any_thread_count() {
+        let text = list(BATCH * 5 + 3);
+        let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(&text).unwrap();
+        for threads in [1, 2, 3, 8] {
+            THREADS_FOR_TEST.with(|t| t.set(Some(threads)));
+            let mut names = Vec::new();
+            pipeline(&items, None, |_, item| match item.body {
+                Pre::Pod(Ok(p)) => names.push(p.name),
+                _ => panic!("every item is a pod"),
+            });
+            THREADS_FOR_TEST.with(|t| t.set(None));
+            let want: Vec<String> = (0..items.len()).map(|i| format!("p{i}")).collect();
+            assert_eq!(names, want, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn a_panic_while_applying_stops_the_parsing_threads_and_reaches_the_caller() {
+        let text = list(BATCH * 6);
+        let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(&text).unwrap();
+        THREADS_FOR_TEST.with(|t| t.set(Some(3)));
+        let mut applied = 0;
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pipeline(&items, None, |_, _| {
+                applied += 1;
+                assert!(applied < BATCH + 5, "applying fails");
+            })
+        }));
+        THREADS_FOR_TEST.with(|t| t.set(None));
+        // Returning at all shows the workers stopped (they would otherwise wait for
+        // applying to catch up, and the scope would wait for them).
+        assert!(caught.is_err());
+        assert_eq!(applied, BATCH + 5);
     }
 }
