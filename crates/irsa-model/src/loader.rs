@@ -107,35 +107,57 @@ impl Loader {
     }
 
     /// Adds files in order; they are read and decoded on every core, a window at a time
-    /// (at most [`READ_AHEAD_BYTES`] held read but not yet loaded; a larger file alone).
+    /// (at most [`READ_AHEAD_BYTES`] together; a larger file alone). While one window
+    /// loads, the next is read on another thread when it is at least as large: reading
+    /// a large file (copying it and faulting in its pages) then overlaps loading the
+    /// files before it, and a small window is never held read while a large one loads
+    /// (that would add to the peak memory, which comes with the largest file).
     fn add_files(&mut self, files: &[PathBuf]) {
-        let mut rest = files;
-        while !rest.is_empty() {
+        let sizes: Vec<u64> = files
+            .iter()
+            .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+            .collect();
+        let mut windows: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut start = 0;
+        while start < files.len() {
             let mut bytes = 0u64;
-            let mut n = 0;
-            for f in rest {
-                let len = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
-                if n > 0 && bytes + len > READ_AHEAD_BYTES {
-                    break;
-                }
-                bytes += len;
-                n += 1;
+            let mut end = start;
+            while end < files.len() && (end == start || bytes + sizes[end] <= READ_AHEAD_BYTES) {
+                bytes += sizes[end];
+                end += 1;
             }
-            let (window, next) = rest.split_at(n);
-            rest = next;
-            let sizes: Vec<(usize, &PathBuf)> = window
-                .iter()
-                .map(|f| {
-                    let len = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
-                    (usize::try_from(len).unwrap_or(usize::MAX).max(4096), f)
+            windows.push(start..end);
+            start = end;
+        }
+        let bytes = |w: &std::ops::Range<usize>| sizes[w.clone()].iter().sum::<u64>();
+        let read_window = |w: &std::ops::Range<usize>| {
+            let weighted: Vec<(usize, &PathBuf)> = w
+                .clone()
+                .map(|i| {
+                    let len = usize::try_from(sizes[i]).unwrap_or(usize::MAX).max(4096);
+                    (len, &files[i])
                 })
                 .collect();
-            let read =
-                crate::parallel::map_weighted(&sizes, |(len, _)| *len, |(_, f)| read_file(f));
-            for (f, r) in window.iter().zip(read) {
-                self.add_read(f, r);
+            crate::parallel::map_weighted(&weighted, |(len, _)| *len, |(_, f)| read_file(f))
+        };
+        let read_ahead = crate::parallel::threads() > 1;
+        std::thread::scope(|scope| {
+            let mut ahead = None;
+            for (k, w) in windows.iter().enumerate() {
+                let read = match ahead.take() {
+                    Some(handle) => crate::parallel::joined(handle),
+                    None => read_window(w),
+                };
+                if let Some(next) = windows.get(k + 1) {
+                    if read_ahead && bytes(next) >= bytes(w) {
+                        ahead = Some(scope.spawn(|| read_window(next)));
+                    }
+                }
+                for (f, r) in files[w.clone()].iter().zip(read) {
+                    self.add_read(f, r);
+                }
             }
-        }
+        });
     }
 
     fn add_file(&mut self, path: &Path) {

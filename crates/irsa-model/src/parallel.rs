@@ -54,6 +54,14 @@ pub fn threads() -> usize {
         .min(8)
 }
 
+/// A scoped thread's result; its panic is the caller's, as if it had run here.
+pub fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    match handle.join() {
+        Ok(r) => r,
+        Err(e) => std::panic::resume_unwind(e),
+    }
+}
+
 /// `f` over `items`, in order, on up to [`threads`] threads (contiguous runs of items,
 /// balanced by `weight`); on this thread alone when the work is small.
 pub fn map_weighted<T: Sync, R: Send>(
