@@ -168,7 +168,11 @@ pub fn daemon_set(d: &mut DaemonSet) {
     meta(&mut d.metadata);
     let agent = irsa_model::pod_identity::is_agent_named(
         d.metadata.name.as_deref(),
-        d.metadata.labels.as_ref(),
+        d.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(irsa_model::pod_identity::NAME_LABEL))
+            .map(String::as_str),
     );
     if let Some(s) = &mut d.spec {
         let words: Vec<_> = s

@@ -112,11 +112,17 @@ fn describe(e: &watcher::Error) -> String {
 /// (the loader's own test, `irsa_model::pod_identity::is_agent_named`; its pods carry
 /// the chart's label, or are owned by the DaemonSet of that name).
 fn is_agent(m: &kube::api::ObjectMeta) -> bool {
-    irsa_model::pod_identity::is_agent_named(m.name.as_deref(), m.labels.as_ref())
-        || m.owner_references
-            .iter()
-            .flatten()
-            .any(|o| o.kind == "DaemonSet" && o.name == irsa_model::pod_identity::AGENT_NAME)
+    irsa_model::pod_identity::is_agent_named(
+        m.name.as_deref(),
+        m.labels
+            .as_ref()
+            .and_then(|l| l.get(irsa_model::pod_identity::NAME_LABEL))
+            .map(String::as_str),
+    ) || m
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.kind == "DaemonSet" && o.name == irsa_model::pod_identity::AGENT_NAME)
 }
 
 /// Whether two versions differ in anything but their resourceVersion.

@@ -92,11 +92,9 @@ fn inputs(dir: &Path) -> (BTreeMap<String, Objects>, Shared) {
             .flatten()
         {
             let v: Value = serde_json::from_str(ds).unwrap();
-            let labels: Option<BTreeMap<String, String>> =
-                serde_json::from_value(v["metadata"]["labels"].clone()).ok();
             if irsa_model::pod_identity::is_agent_named(
                 v["metadata"]["name"].as_str(),
-                labels.as_ref(),
+                v["metadata"]["labels"][irsa_model::pod_identity::NAME_LABEL].as_str(),
             ) {
                 agent_ns.insert(ns.clone());
             }

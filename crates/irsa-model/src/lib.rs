@@ -20,6 +20,7 @@ pub mod pod_identity;
 mod raw;
 pub mod recorded;
 pub mod software;
+mod string_map;
 
 pub use loader::{load_paths, Loader, REDACTED};
 pub use model::*;
@@ -29,3 +30,4 @@ pub use pod_identity::{
     AgentDaemonSet, Compute, Nodegroup, PodIdentityAssociation, PodIdentityFacts,
 };
 pub use software::{Software, SoftwareSource};
+pub use string_map::StringMap;

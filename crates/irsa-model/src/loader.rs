@@ -1253,7 +1253,7 @@ pub(crate) fn workload_model(kind: WorkloadKind, o: raw::WorkloadObject) -> Work
             pod_spec(t.spec.unwrap_or_default()),
             t.metadata.labels.unwrap_or_default(),
         ),
-        None => (PodSpec::default(), BTreeMap::new()),
+        None => (PodSpec::default(), crate::StringMap::new()),
     };
     Workload {
         kind,

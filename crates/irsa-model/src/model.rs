@@ -3,6 +3,7 @@
 //! no such ServiceAccount" from "ServiceAccounts of that namespace were not listed".
 
 use crate::pod_identity::PodIdentityAssociation;
+use crate::StringMap;
 use irsa_policy::{Partition, PolicyDocument, PolicyError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -24,9 +25,9 @@ pub struct ServiceAccount {
     /// Creation time (RFC 3339), if printed.
     pub created: Option<String>,
     /// Annotations.
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: StringMap,
     /// Labels.
-    pub labels: BTreeMap<String, String>,
+    pub labels: StringMap,
     /// Source file.
     pub source: Source,
 }
@@ -137,7 +138,7 @@ pub struct PodSpec {
     /// Pod `securityContext.runAsNonRoot`.
     pub run_as_non_root: Option<bool>,
     /// `nodeSelector`.
-    pub node_selector: BTreeMap<String, String>,
+    pub node_selector: StringMap,
     /// `hostNetwork`.
     pub host_network: bool,
     /// `nodeName`: the node a pod was scheduled on (pods only).
@@ -169,9 +170,9 @@ pub struct Pod {
     /// Creation time.
     pub created: Option<String>,
     /// Labels.
-    pub labels: BTreeMap<String, String>,
+    pub labels: StringMap,
     /// Annotations.
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: StringMap,
     /// Controller owner.
     pub owner: Option<Owner>,
     /// Spec.
@@ -248,7 +249,7 @@ pub struct Workload {
     /// Pod template spec.
     pub template: PodSpec,
     /// Pod template labels.
-    pub template_labels: BTreeMap<String, String>,
+    pub template_labels: StringMap,
     /// `status.conditions` (a ReplicaSet's `ReplicaFailure`/`FailedCreate` names why
     /// it cannot create pods).
     pub conditions: Vec<Condition>,
@@ -305,14 +306,14 @@ pub struct SelectorRequirement {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct LabelSelector {
     /// `matchLabels`.
-    pub match_labels: BTreeMap<String, String>,
+    pub match_labels: StringMap,
     /// `matchExpressions`.
     pub match_expressions: Vec<SelectorRequirement>,
 }
 
 impl LabelSelector {
     /// Whether the labels satisfy the selector.
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub fn matches(&self, labels: &StringMap) -> bool {
         self.match_labels
             .iter()
             .all(|(k, v)| labels.get(k) == Some(v))
@@ -369,7 +370,7 @@ pub struct Node {
     /// Kubelet version (`v1.29.3-eks-ae9a62a`).
     pub kubelet_version: Option<String>,
     /// Labels.
-    pub labels: BTreeMap<String, String>,
+    pub labels: StringMap,
     /// `status.nodeInfo.operatingSystem`.
     pub os: Option<String>,
     /// `status.addresses` of type `InternalIP`.
@@ -920,14 +921,14 @@ mod tests {
     #[test]
     fn selectors() {
         let s = LabelSelector {
-            match_labels: BTreeMap::new(),
+            match_labels: StringMap::new(),
             match_expressions: vec![SelectorRequirement {
                 key: "eks.amazonaws.com/skip-pod-identity-webhook".into(),
                 operator: "DoesNotExist".into(),
                 values: vec![],
             }],
         };
-        assert!(s.matches(&BTreeMap::new()));
+        assert!(s.matches(&StringMap::new()));
         assert!(!s.matches(
             &[(
                 "eks.amazonaws.com/skip-pod-identity-webhook".to_string(),

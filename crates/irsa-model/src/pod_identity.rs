@@ -15,7 +15,6 @@
 
 use crate::model::Source;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// The agent's default IPv4 link-local address.
 pub const AGENT_IPV4: &str = "169.254.170.23";
@@ -334,16 +333,23 @@ impl RawNodegroup {
 /// Whether a DaemonSet is the Pod Identity agent: the add-on's name, or the Helm
 /// chart's `app.kubernetes.io/name` label (the chart names it after the release).
 pub(crate) fn is_agent(meta: &crate::raw::Meta) -> bool {
-    is_agent_named(meta.name.as_deref(), meta.labels.as_ref())
+    is_agent_named(
+        meta.name.as_deref(),
+        meta.labels
+            .as_ref()
+            .and_then(|l| l.get(NAME_LABEL))
+            .map(String::as_str),
+    )
 }
 
-/// [`is_agent`] from a name and labels (the controller picks the agent's objects with
-/// it); also true of the agent's pods, which carry the chart's label.
-pub fn is_agent_named(name: Option<&str>, labels: Option<&BTreeMap<String, String>>) -> bool {
-    name == Some(AGENT_NAME)
-        || labels
-            .and_then(|l| l.get("app.kubernetes.io/name"))
-            .is_some_and(|v| v.starts_with(AGENT_NAME))
+/// The Helm chart's label naming the application.
+pub const NAME_LABEL: &str = "app.kubernetes.io/name";
+
+/// [`is_agent`] from a name and the [`NAME_LABEL`] label's value (the controller picks
+/// the agent's objects with it); also true of the agent's pods, which carry the
+/// chart's label.
+pub fn is_agent_named(name: Option<&str>, name_label: Option<&str>) -> bool {
+    name == Some(AGENT_NAME) || name_label.is_some_and(|v| v.starts_with(AGENT_NAME))
 }
 
 /// The hosts the agent's `server` binds and its port, from the container's command
@@ -588,7 +594,7 @@ pub enum Compute {
 }
 
 /// What kind of compute a node is.
-pub fn compute_of(labels: &BTreeMap<String, String>, os: Option<&str>, name: &str) -> Compute {
+pub fn compute_of(labels: &crate::StringMap, os: Option<&str>, name: &str) -> Compute {
     match labels.get(node_labels::COMPUTE_TYPE).map(String::as_str) {
         Some("fargate") => return Compute::Fargate,
         Some("auto") => return Compute::Auto,
@@ -679,13 +685,17 @@ mod tests {
 
     #[test]
     fn compute() {
-        let l = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+        let l = |k: &str, v: &str| crate::StringMap::from([(k.to_string(), v.to_string())]);
         assert_eq!(
             compute_of(&l(node_labels::COMPUTE_TYPE, "fargate"), None, "x"),
             Compute::Fargate
         );
         assert_eq!(
-            compute_of(&BTreeMap::new(), None, "fargate-ip-10-0-1-2.ec2.internal"),
+            compute_of(
+                &crate::StringMap::new(),
+                None,
+                "fargate-ip-10-0-1-2.ec2.internal"
+            ),
             Compute::Fargate
         );
         assert_eq!(
@@ -693,7 +703,7 @@ mod tests {
             Compute::Windows
         );
         assert_eq!(
-            compute_of(&BTreeMap::new(), Some("windows"), "ip-1"),
+            compute_of(&crate::StringMap::new(), Some("windows"), "ip-1"),
             Compute::Windows
         );
         assert_eq!(

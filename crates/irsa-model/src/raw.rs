@@ -7,7 +7,6 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// Just enough of a document to decide what it is. An envelope's `output` is kept as
 /// text (`O` = `&RawValue`) or read in the same pass ([`Output`]).
@@ -124,8 +123,8 @@ pub struct Meta {
     pub name: Option<String>,
     pub namespace: Option<String>,
     pub creation_timestamp: Option<String>,
-    pub labels: Option<BTreeMap<String, String>>,
-    pub annotations: Option<BTreeMap<String, String>>,
+    pub labels: Option<crate::StringMap>,
+    pub annotations: Option<crate::StringMap>,
     pub owner_references: Option<Vec<OwnerRef>>,
 }
 
@@ -156,7 +155,7 @@ pub struct PodSpec {
     pub init_containers: Option<Vec<Container>>,
     pub volumes: Option<Vec<Volume>>,
     pub security_context: Option<PodSecurityContext>,
-    pub node_selector: Option<BTreeMap<String, String>>,
+    pub node_selector: Option<crate::StringMap>,
     pub host_network: Option<bool>,
     pub node_name: Option<String>,
 }
@@ -335,7 +334,7 @@ pub struct Rule {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelSelector {
-    pub match_labels: Option<BTreeMap<String, String>>,
+    pub match_labels: Option<crate::StringMap>,
     pub match_expressions: Option<Vec<LabelExpression>>,
 }
 

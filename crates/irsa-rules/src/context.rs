@@ -712,7 +712,7 @@ pub fn service_accounts_from_pods(snap: &Snapshot) -> Vec<ServiceAccount> {
             let (role, (_, _, audience, path)) = votes
                 .into_iter()
                 .max_by(|a, b| (a.1 .0, &a.1 .1).cmp(&(b.1 .0, &b.1 .1)))?;
-            let mut annotations = std::collections::BTreeMap::new();
+            let mut annotations = irsa_model::StringMap::new();
             annotations.insert(ROLE_ANNOTATION.to_string(), role);
             if let Some(a) = audience.filter(|a| a != DEFAULT_AUDIENCE) {
                 annotations.insert(AUDIENCE_ANNOTATION.to_string(), a);

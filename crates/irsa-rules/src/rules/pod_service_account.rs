@@ -13,7 +13,7 @@ use crate::messages::Message;
 use crate::registry::Rule;
 use irsa_model::{PodSpec, ServiceAccount, Workload, WorkloadKind};
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 declare_rule!(PodServiceAccountRule, code: "IRSA401", name: "pod-service-account", cause: PodServiceAccount, severity: Warning,
     summary: "Workloads run as the annotated ServiceAccount meant for them, not `default` or another.",
@@ -49,7 +49,7 @@ fn name_match(sa: &str, workload: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('-'))
 }
 
-fn label_match(sa: &ServiceAccount, labels: &BTreeMap<String, String>) -> bool {
+fn label_match(sa: &ServiceAccount, labels: &irsa_model::StringMap) -> bool {
     let shared: Vec<&str> = TIE_LABELS
         .iter()
         .copied()
@@ -61,7 +61,7 @@ fn label_match(sa: &ServiceAccount, labels: &BTreeMap<String, String>) -> bool {
 fn best_match<'s>(
     unused: &[&'s ServiceAccount],
     name: &str,
-    labels: &BTreeMap<String, String>,
+    labels: &irsa_model::StringMap,
 ) -> Option<(&'s ServiceAccount, Match)> {
     unused
         .iter()
@@ -80,7 +80,7 @@ struct Runner<'a> {
     namespace: &'a str,
     name: String,
     spec: &'a PodSpec,
-    labels: &'a BTreeMap<String, String>,
+    labels: &'a irsa_model::StringMap,
     workload: Option<&'a Workload>,
     pod: Option<&'a irsa_model::Pod>,
 }
