@@ -95,6 +95,44 @@ impl Hash for dyn Triple + '_ {
     }
 }
 
+/// Positions of items in a vector, found by a key each item carries: the index keeps
+/// the positions alone (eight bytes each), not a copy of every key. The vector must
+/// not be reordered while the index is in use; replacing an item in place with one of
+/// the same key keeps it valid.
+#[derive(Debug, Clone, Default)]
+pub struct Positions {
+    table: hashbrown::HashTable<usize>,
+    state: std::hash::RandomState,
+}
+
+impl Positions {
+    /// The position of the item whose key (`key_at(position)`) is `key`.
+    pub fn find<K: Hash + Eq>(&self, key: K, key_at: impl Fn(usize) -> K) -> Option<usize> {
+        use std::hash::BuildHasher;
+        let hash = self.state.hash_one(&key);
+        self.table.find(hash, |&i| key_at(i) == key).copied()
+    }
+
+    /// Records position `i` for `key`, which the index does not hold yet; `key_at`
+    /// gives the key of the item at a position (the table rehashes as it grows).
+    pub fn insert<K: Hash>(&mut self, key: K, i: usize, key_at: impl Fn(usize) -> K) {
+        use std::hash::BuildHasher;
+        let Positions { table, state } = self;
+        let hash = state.hash_one(&key);
+        table.insert_unique(hash, i, |&j| state.hash_one(key_at(j)));
+    }
+
+    /// Positions recorded.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether none is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +198,25 @@ mod tests {
         assert_eq!(get(WorkloadKind::ReplicaSet, "ns", "web"), Some(2));
         assert_eq!(get(WorkloadKind::Job, "ns", "web"), None);
         assert_eq!(get(WorkloadKind::Deployment, "nsw", "eb"), None);
+    }
+
+    #[test]
+    fn positions_find_each_item_by_its_key_and_nothing_else() {
+        let items: Vec<(String, String)> = (0..3000)
+            .map(|i| (format!("ns-{}", i % 7), format!("name-{i}")))
+            .collect();
+        let key_at = |j: usize| (items[j].0.as_str(), items[j].1.as_str());
+        let mut index = Positions::default();
+        for (i, (a, b)) in items.iter().enumerate() {
+            assert_eq!(index.find((a.as_str(), b.as_str()), key_at), None);
+            index.insert((a.as_str(), b.as_str()), i, key_at);
+        }
+        assert_eq!(index.len(), items.len());
+        for (i, (a, b)) in items.iter().enumerate() {
+            assert_eq!(index.find((a.as_str(), b.as_str()), key_at), Some(i));
+        }
+        // The same name in another namespace, or a name split elsewhere, is not found.
+        assert_eq!(index.find(("ns-1", "name-0"), key_at), None);
+        assert_eq!(index.find(("ns-0name-0", ""), key_at), None);
     }
 }

@@ -42,8 +42,12 @@ pub const REDACTED: &str = "<redacted>";
 #[derive(Default)]
 pub struct Loader {
     snap: Snapshot,
-    pod_index: HashMap<(String, String), usize>,
-    workload_index: HashMap<(WorkloadKind, String, String), usize>,
+    /// Positions in `snap.pods` by (namespace, name).
+    pod_index: crate::keys::Positions,
+    /// The source of the objects last read (shared by the objects of one file).
+    last_source: Option<Source>,
+    /// Positions in `snap.workloads` by (kind, namespace, name).
+    workload_index: crate::keys::Positions,
     attached_by_role: HashMap<String, Vec<AttachedPolicy>>,
     inline_by_role: HashMap<String, Vec<String>>,
     trust_by_role: Vec<(String, Result<PolicyDocument, PolicyError>, String)>,
@@ -531,10 +535,20 @@ impl Loader {
         }
     }
 
+    /// The source of objects read from `path`: one shared path per file.
+    fn source(&mut self, path: &str) -> Source {
+        match &self.last_source {
+            Some(s) if &*s.path == path => s.clone(),
+            _ => {
+                let s = Source::new(path);
+                self.last_source = Some(s.clone());
+                s
+            }
+        }
+    }
+
     fn object(&mut self, kind: &str, text: &str, ctx: &Ctx<'_>, in_list: bool, pre: Pre) {
-        let source = Source {
-            path: ctx.path.to_string(),
-        };
+        let source = self.source(ctx.path);
         match kind {
             "ServiceAccount" => {
                 let parsed = pre.service_account().unwrap_or_else(|| {
@@ -562,18 +576,16 @@ impl Loader {
                 if in_list && ctx.command.is_none_or(|c| c.selector.is_none()) {
                     self.snap.coverage.pods.add(Some(&pod.namespace));
                 }
-                let seen = self
-                    .pod_index
-                    .get(&(pod.namespace.as_str(), pod.name.as_str()) as &dyn crate::keys::Pair)
-                    .copied();
-                match seen {
-                    Some(i) => self.snap.pods[i] = pod,
+                let pods = &mut self.snap.pods;
+                let key = (pod.namespace.as_str(), pod.name.as_str());
+                let key_at = |j: usize| (pods[j].namespace.as_str(), pods[j].name.as_str());
+                match self.pod_index.find(key, key_at) {
+                    Some(i) => pods[i] = pod,
                     None => {
-                        self.pod_index.insert(
-                            (pod.namespace.clone(), pod.name.clone()),
-                            self.snap.pods.len(),
-                        );
-                        self.snap.pods.push(pod);
+                        let i = pods.len();
+                        pods.push(pod);
+                        let key_at = |j: usize| (pods[j].namespace.as_str(), pods[j].name.as_str());
+                        self.pod_index.insert(key_at(i), i, key_at);
                     }
                 }
             }
@@ -589,12 +601,15 @@ impl Loader {
                 if wk == WorkloadKind::DaemonSet {
                     crate::pod_identity::observe_daemonset(&mut self.snap, text, &w.source);
                 }
-                let key = (w.kind, w.namespace.clone(), w.name.clone());
-                match self.workload_index.get(&key) {
-                    Some(&i) => self.snap.workloads[i] = w,
+                let all = &mut self.snap.workloads;
+                let key_at = |j: usize| workload_key(&all[j]);
+                match self.workload_index.find(workload_key(&w), key_at) {
+                    Some(i) => all[i] = w,
                     None => {
-                        self.workload_index.insert(key, self.snap.workloads.len());
-                        self.snap.workloads.push(w);
+                        let i = all.len();
+                        all.push(w);
+                        let key_at = |j: usize| workload_key(&all[j]);
+                        self.workload_index.insert(key_at(i), i, key_at);
                     }
                 }
             }
@@ -667,9 +682,7 @@ impl Loader {
     }
 
     fn aws_output<O>(&mut self, peek: &raw::Peek<'_, O>, text: &str, ctx: &Ctx<'_>) {
-        let source = Source {
-            path: ctx.path.to_string(),
-        };
+        let source = self.source(ctx.path);
         let role_name = ctx.command.and_then(|c| c.role_name.clone());
         if peek.cluster.is_some() {
             let Some(d) =
@@ -1126,7 +1139,7 @@ impl Loader {
                             attached_policies: None,
                             inline_policies: None,
                             max_session_duration: None,
-                            source: Source { path },
+                            source: Source::new(&path),
                         },
                     );
                 }
@@ -1161,13 +1174,9 @@ impl Loader {
             }
         }
         self.snap.pods_by_sa = by_sa;
-        self.snap.workload_index = self
-            .snap
-            .workloads
-            .iter()
-            .enumerate()
-            .map(|(i, w)| ((w.kind, w.namespace.clone(), w.name.clone()), i))
-            .collect();
+        // The loader's index of workloads serves the snapshot (positions only: the
+        // workloads have been replaced in place, never reordered).
+        self.snap.workload_index = std::mem::take(&mut self.workload_index);
         self.snap
     }
 }
@@ -1265,6 +1274,11 @@ pub(crate) fn workload_model(kind: WorkloadKind, o: raw::WorkloadObject) -> Work
         conditions: conditions(o.status),
         source: Source::default(),
     }
+}
+
+/// A workload's key in the indexes.
+pub(crate) fn workload_key(w: &Workload) -> (WorkloadKind, &str, &str) {
+    (w.kind, w.namespace.as_str(), w.name.as_str())
 }
 
 fn controller(m: &raw::Meta) -> Option<Owner> {

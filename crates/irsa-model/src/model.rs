@@ -11,8 +11,24 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// Where an object came from (file and, for lists, position).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Source {
-    /// File path as given.
-    pub path: String,
+    /// File path as given: shared by every object of the file (a large cluster's pods
+    /// come from one file).
+    #[serde(serialize_with = "serialize_str")]
+    pub path: std::sync::Arc<str>,
+}
+
+impl Source {
+    /// An object read from `path`.
+    pub fn new(path: &str) -> Source {
+        Source { path: path.into() }
+    }
+}
+
+fn serialize_str<S: serde::Serializer>(
+    text: &std::sync::Arc<str>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(text)
 }
 
 /// A ServiceAccount.
@@ -688,7 +704,8 @@ pub struct Snapshot {
     /// Command-line context.
     pub flags: ContextFlags,
     pub(crate) pods_by_sa: HashMap<(String, String), Vec<usize>>,
-    pub(crate) workload_index: HashMap<(WorkloadKind, String, String), usize>,
+    /// Positions in `workloads` by (kind, namespace, name).
+    pub(crate) workload_index: crate::keys::Positions,
 }
 
 impl Snapshot {
@@ -724,8 +741,10 @@ impl Snapshot {
     /// A workload.
     pub fn workload(&self, kind: WorkloadKind, namespace: &str, name: &str) -> Option<&Workload> {
         self.workload_index
-            .get(&(kind, namespace, name) as &dyn crate::keys::Triple)
-            .map(|i| &self.workloads[*i])
+            .find((kind, namespace, name), |j| {
+                crate::loader::workload_key(&self.workloads[j])
+            })
+            .map(|i| &self.workloads[i])
     }
 
     /// The top-level controller of a pod (ReplicaSet → Deployment, Job → CronJob),

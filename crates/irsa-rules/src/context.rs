@@ -699,7 +699,7 @@ pub fn service_accounts_from_pods(snap: &Snapshot) -> Vec<ServiceAccount> {
             .entry((p.namespace.clone(), sa.to_string()))
             .or_default()
             .entry(role)
-            .or_insert((0, String::new(), None, p.source.path.clone()));
+            .or_insert((0, String::new(), None, p.source.path.to_string()));
         e.0 += 1;
         if created >= e.1 {
             e.1 = created;
@@ -723,7 +723,7 @@ pub fn service_accounts_from_pods(snap: &Snapshot) -> Vec<ServiceAccount> {
                 created: None,
                 annotations,
                 labels: Default::default(),
-                source: irsa_model::Source { path },
+                source: irsa_model::Source::new(&path),
             })
         })
         .collect()
