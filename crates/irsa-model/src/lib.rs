@@ -21,6 +21,7 @@ mod raw;
 pub mod recorded;
 pub mod software;
 mod string_map;
+pub mod text;
 
 pub use loader::{load_paths, Loader, REDACTED};
 pub use model::*;
@@ -31,3 +32,4 @@ pub use pod_identity::{
 };
 pub use software::{Software, SoftwareSource};
 pub use string_map::StringMap;
+pub use text::Text;

@@ -11,6 +11,7 @@ use crate::command::CommandInfo;
 use crate::model::*;
 use crate::parallel::Pre;
 use crate::raw;
+use crate::text::Interner;
 use irsa_policy::{OidcProviderArn, Partition, PolicyDocument, PolicyError};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
@@ -566,9 +567,10 @@ impl Loader {
                     .insert((sa.namespace.clone(), sa.name.clone()), sa);
             }
             "Pod" => {
-                let parsed = pre
-                    .pod()
-                    .unwrap_or_else(|| serde_json::from_str::<raw::PodObject>(text).map(pod_model));
+                let parsed = pre.pod().unwrap_or_else(|| {
+                    serde_json::from_str::<raw::PodObject>(text)
+                        .map(|p| pod_model(p, &mut Interner::default()))
+                });
                 let Some(mut pod) = self.parsed(parsed, text, ctx, "Pod") else {
                     return;
                 };
@@ -592,7 +594,8 @@ impl Loader {
             "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job" | "CronJob" => {
                 let wk = WorkloadKind::from_kind(kind).expect("matched above");
                 let parsed = pre.workload().unwrap_or_else(|| {
-                    serde_json::from_str::<raw::WorkloadObject>(text).map(|o| workload_model(wk, o))
+                    serde_json::from_str::<raw::WorkloadObject>(text)
+                        .map(|o| workload_model(wk, o, &mut Interner::default()))
                 });
                 let Some(mut w) = self.parsed(parsed, text, ctx, kind) else {
                     return;
@@ -1226,8 +1229,8 @@ pub(crate) fn service_account_model(o: raw::Object<IgnoredAny>) -> ServiceAccoun
 /// A pod as the model keeps it, but for its source file (which the loader sets): built
 /// on the thread that parsed it, so the parsed pod's strings move into the model where
 /// they were allocated.
-pub(crate) fn pod_model(p: raw::PodObject) -> Pod {
-    let owner = controller(&p.metadata);
+pub(crate) fn pod_model(p: raw::PodObject, pool: &mut Interner) -> Pod {
+    let owner = controller(&p.metadata, pool);
     let meta = p.metadata;
     Pod {
         namespace: meta.namespace.unwrap_or_else(|| "default".into()),
@@ -1236,7 +1239,7 @@ pub(crate) fn pod_model(p: raw::PodObject) -> Pod {
         labels: meta.labels.unwrap_or_default(),
         annotations: meta.annotations.unwrap_or_default(),
         owner,
-        spec: pod_spec(p.spec.unwrap_or_default()),
+        spec: pod_spec(p.spec.unwrap_or_default(), pool),
         ready: p.status.as_ref().and_then(|s| {
             s.conditions
                 .as_ref()?
@@ -1250,8 +1253,12 @@ pub(crate) fn pod_model(p: raw::PodObject) -> Pod {
 }
 
 /// A workload as the model keeps it, but for its source file (which the loader sets).
-pub(crate) fn workload_model(kind: WorkloadKind, o: raw::WorkloadObject) -> Workload {
-    let owner = controller(&o.metadata);
+pub(crate) fn workload_model(
+    kind: WorkloadKind,
+    o: raw::WorkloadObject,
+    pool: &mut Interner,
+) -> Workload {
+    let owner = controller(&o.metadata, pool);
     let meta = o.metadata;
     let template = o.spec.and_then(|s| match s.template {
         Some(t) => Some(t),
@@ -1259,7 +1266,7 @@ pub(crate) fn workload_model(kind: WorkloadKind, o: raw::WorkloadObject) -> Work
     });
     let (template, template_labels) = match template {
         Some(t) => (
-            pod_spec(t.spec.unwrap_or_default()),
+            pod_spec(t.spec.unwrap_or_default(), pool),
             t.metadata.labels.unwrap_or_default(),
         ),
         None => (PodSpec::default(), crate::StringMap::new()),
@@ -1281,13 +1288,13 @@ pub(crate) fn workload_key(w: &Workload) -> (WorkloadKind, &str, &str) {
     (w.kind, w.namespace.as_str(), w.name.as_str())
 }
 
-fn controller(m: &raw::Meta) -> Option<Owner> {
+fn controller(m: &raw::Meta, pool: &mut Interner) -> Option<Owner> {
     let refs = m.owner_references.as_ref()?;
     refs.iter()
         .find(|r| r.controller == Some(true))
         .or_else(|| refs.first())
         .map(|r| Owner {
-            kind: r.kind.clone(),
+            kind: pool.text(r.kind.clone()),
             name: r.name.clone(),
         })
 }
@@ -1299,19 +1306,19 @@ fn attached(p: raw::AttachedPolicy) -> AttachedPolicy {
     }
 }
 
-fn container(c: raw::Container) -> Container {
+fn container(c: raw::Container, pool: &mut Interner) -> Container {
     let sc = c.security_context.unwrap_or_default();
     Container {
-        name: c.name,
-        image: c.image,
+        name: pool.text(c.name),
+        image: pool.opt(c.image),
         env: c
             .env
             .unwrap_or_default()
             .into_iter()
             .map(|e| EnvVar {
-                name: e.name,
+                name: pool.text(e.name),
                 from_ref: e.value_from.is_some(),
-                value: e.value,
+                value: pool.opt(e.value),
             })
             .collect(),
         env_from: c
@@ -1336,8 +1343,8 @@ fn container(c: raw::Container) -> Container {
             .unwrap_or_default()
             .into_iter()
             .map(|m| VolumeMount {
-                name: m.name,
-                path: m.mount_path.unwrap_or_default(),
+                name: pool.text(m.name),
+                path: pool.text(m.mount_path.unwrap_or_default()),
                 // `subPathExpr` expands env vars at run time: kept as written.
                 sub_path: m.sub_path.or(m.sub_path_expr).filter(|p| !p.is_empty()),
             })
@@ -1347,7 +1354,7 @@ fn container(c: raw::Container) -> Container {
     }
 }
 
-fn pod_spec(s: raw::PodSpec) -> PodSpec {
+fn pod_spec(s: raw::PodSpec, pool: &mut Interner) -> PodSpec {
     let sc = s.security_context.unwrap_or_default();
     PodSpec {
         service_account_name: s
@@ -1358,20 +1365,20 @@ fn pod_spec(s: raw::PodSpec) -> PodSpec {
             .containers
             .unwrap_or_default()
             .into_iter()
-            .map(container)
+            .map(|c| container(c, pool))
             .collect(),
         init_containers: s
             .init_containers
             .unwrap_or_default()
             .into_iter()
-            .map(container)
+            .map(|c| container(c, pool))
             .collect(),
         volumes: s
             .volumes
             .unwrap_or_default()
             .into_iter()
             .map(|v| Volume {
-                name: v.name,
+                name: pool.text(v.name),
                 tokens: v
                     .projected
                     .and_then(|p| p.sources)
@@ -1379,9 +1386,9 @@ fn pod_spec(s: raw::PodSpec) -> PodSpec {
                     .into_iter()
                     .filter_map(|src| src.service_account_token)
                     .map(|t| ProjectedToken {
-                        audience: t.audience,
+                        audience: pool.opt(t.audience),
                         expiration_seconds: t.expiration_seconds,
-                        path: t.path.unwrap_or_default(),
+                        path: pool.text(t.path.unwrap_or_default()),
                     })
                     .collect(),
             })
@@ -1391,7 +1398,7 @@ fn pod_spec(s: raw::PodSpec) -> PodSpec {
         run_as_non_root: sc.run_as_non_root,
         node_selector: s.node_selector.unwrap_or_default(),
         host_network: s.host_network.unwrap_or(false),
-        node_name: s.node_name.filter(|n| !n.is_empty()),
+        node_name: pool.opt(s.node_name.filter(|n| !n.is_empty())),
     }
 }
 

@@ -3,7 +3,7 @@
 //! no such ServiceAccount" from "ServiceAccounts of that namespace were not listed".
 
 use crate::pod_identity::PodIdentityAssociation;
-use crate::StringMap;
+use crate::{StringMap, Text};
 use irsa_policy::{Partition, PolicyDocument, PolicyError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -52,7 +52,7 @@ pub struct ServiceAccount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Owner {
     /// Kind (`ReplicaSet`, `Job`, `DaemonSet`, ...).
-    pub kind: String,
+    pub kind: Text,
     /// Name.
     pub name: String,
 }
@@ -61,9 +61,9 @@ pub struct Owner {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EnvVar {
     /// Name.
-    pub name: String,
+    pub name: Text,
     /// Literal value; `None` when absent or set through `valueFrom`.
-    pub value: Option<String>,
+    pub value: Option<Text>,
     /// Set through `valueFrom` (secret, config map, field ref).
     pub from_ref: bool,
 }
@@ -83,9 +83,9 @@ pub struct EnvFrom {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Container {
     /// Name.
-    pub name: String,
+    pub name: Text,
     /// Image.
-    pub image: Option<String>,
+    pub image: Option<Text>,
     /// Env vars in order.
     pub env: Vec<EnvVar>,
     /// `envFrom` sources.
@@ -109,9 +109,9 @@ impl Container {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VolumeMount {
     /// The volume's name.
-    pub name: String,
+    pub name: Text,
     /// `mountPath` as written (Unix or Windows style).
-    pub path: String,
+    pub path: Text,
     /// `subPath`: the path inside the volume mounted at `path`, when not the whole volume.
     pub sub_path: Option<String>,
 }
@@ -120,18 +120,18 @@ pub struct VolumeMount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProjectedToken {
     /// Audience (`None` = the API server's default audience).
-    pub audience: Option<String>,
+    pub audience: Option<Text>,
     /// Expiry in seconds.
     pub expiration_seconds: Option<i64>,
     /// File name inside the volume.
-    pub path: String,
+    pub path: Text,
 }
 
 /// A pod volume (only what matters here).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Volume {
     /// Name.
-    pub name: String,
+    pub name: Text,
     /// Projected service-account tokens in it.
     pub tokens: Vec<ProjectedToken>,
 }
@@ -158,7 +158,7 @@ pub struct PodSpec {
     /// `hostNetwork`.
     pub host_network: bool,
     /// `nodeName`: the node a pod was scheduled on (pods only).
-    pub node_name: Option<String>,
+    pub node_name: Option<Text>,
 }
 
 impl PodSpec {

@@ -89,10 +89,27 @@ fn map_runs<T: Sync, R: Send>(
     threads: usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
+    map_runs_with(items, weight, min_total, threads, || (), |_, item| f(item))
+}
+
+/// [`map_runs`] where each run has state of its own (`init()` at its start), which `f`
+/// may use: a run of parsed objects shares one [`crate::text::Interner`].
+fn map_runs_with<T: Sync, R: Send, S>(
+    items: &[T],
+    weight: impl Fn(&T) -> usize,
+    min_total: usize,
+    threads: usize,
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, &T) -> R + Sync,
+) -> Vec<R> {
     let total: usize = items.iter().map(&weight).sum();
     let n = threads.min(items.len());
+    let run = |run: &[T]| -> Vec<R> {
+        let mut state = init();
+        run.iter().map(|item| f(&mut state, item)).collect()
+    };
     if n <= 1 || total < min_total {
-        return items.iter().map(f).collect();
+        return run(items);
     }
     // Cut into `n` contiguous runs of about equal weight.
     let mut cuts = Vec::with_capacity(n + 1);
@@ -105,22 +122,15 @@ fn map_runs<T: Sync, R: Send>(
         }
     }
     cuts.push(items.len());
-    let f = &f;
+    let run = &run;
     let runs: Vec<&[T]> = cuts.windows(2).map(|w| &items[w[0]..w[1]]).collect();
     std::thread::scope(|scope| {
         let (first, rest) = runs.split_first().expect("at least one run");
-        let handles: Vec<_> = rest
-            .iter()
-            .map(|&run| scope.spawn(move || run.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        let mut out: Vec<R> = first.iter().map(f).collect();
+        let handles: Vec<_> = rest.iter().map(|&r| scope.spawn(move || run(r))).collect();
+        let mut out: Vec<R> = run(first);
         out.reserve(items.len() - out.len());
         for h in handles {
-            match h.join() {
-                Ok(part) => out.extend(part),
-                // A worker's panic is the caller's: the same as parsing here.
-                Err(e) => std::panic::resume_unwind(e),
-            }
+            out.extend(joined(h));
         }
         out
     })
@@ -180,12 +190,13 @@ pub fn pipeline<'t>(
     mut apply: impl FnMut(&'t serde_json::value::RawValue, Item),
 ) {
     let prepare = |batch: &[&'t serde_json::value::RawValue], threads: usize| -> Vec<Item> {
-        map_runs(
+        map_runs_with(
             batch,
             |i| i.get().len(),
             MIN_PARALLEL_BYTES,
             threads,
-            |item| prepare_item(item.get(), list_kind),
+            crate::text::Interner::default,
+            |pool, item| prepare_item(item.get(), list_kind, pool),
         )
     };
     let n = threads();
@@ -370,7 +381,7 @@ impl Pre {
 
 /// What a worker learns of one list item: its kind (its own, else the list's) and, for
 /// ServiceAccounts, pods and workloads, the typed object.
-pub fn prepare_item(text: &str, list_kind: Option<&str>) -> Item {
+pub fn prepare_item(text: &str, list_kind: Option<&str>, pool: &mut crate::text::Interner) -> Item {
     let own = match sniff_kind(text) {
         Some(kind) => kind.map(str::to_string),
         None => own_kind(text),
@@ -381,13 +392,13 @@ pub fn prepare_item(text: &str, list_kind: Option<&str>) -> Item {
             serde_json::from_str::<raw::Object<IgnoredAny>>(text)
                 .map(crate::loader::service_account_model),
         ),
-        Some("Pod") => {
-            Pre::Pod(serde_json::from_str::<raw::PodObject>(text).map(crate::loader::pod_model))
-        }
+        Some("Pod") => Pre::Pod(
+            serde_json::from_str::<raw::PodObject>(text).map(|p| crate::loader::pod_model(p, pool)),
+        ),
         Some(k) => match WorkloadKind::from_kind(k) {
             Some(wk) => Pre::Workload(
                 serde_json::from_str::<raw::WorkloadObject>(text)
-                    .map(|o| crate::loader::workload_model(wk, o)),
+                    .map(|o| crate::loader::workload_model(wk, o, pool)),
             ),
             None => Pre::None,
         },
@@ -654,13 +665,19 @@ mod tests {
 
     #[test]
     fn an_item_takes_the_list_kind_only_when_it_has_none() {
+        let pool = &mut crate::text::Interner::default();
         let own = prepare_item(
             r#"{"kind": "Pod", "metadata": {"name": "a"}}"#,
             Some("Node"),
+            pool,
         );
         assert_eq!(own.kind.as_deref(), Some("Pod"));
         assert!(matches!(own.body, Pre::Pod(Ok(_))));
-        let listed = prepare_item(r#"{"metadata": {"name": "a"}}"#, Some("ServiceAccount"));
+        let listed = prepare_item(
+            r#"{"metadata": {"name": "a"}}"#,
+            Some("ServiceAccount"),
+            pool,
+        );
         assert_eq!(listed.kind.as_deref(), Some("ServiceAccount"));
         match listed.body {
             Pre::ServiceAccount(Ok(sa)) => {
@@ -668,10 +685,10 @@ mod tests {
             }
             _ => panic!("a ServiceAccount is built on the parsing thread"),
         }
-        let none = prepare_item(r#"{"metadata": {}}"#, None);
+        let none = prepare_item(r#"{"metadata": {}}"#, None, pool);
         assert!(none.kind.is_none());
         // A pod that does not fit the shape keeps its error for the loader to report.
-        let bad = prepare_item(r#"{"kind": "Pod", "spec": {"containers": 5}}"#, None);
+        let bad = prepare_item(r#"{"kind": "Pod", "spec": {"containers": 5}}"#, None, pool);
         assert!(matches!(bad.body, Pre::Pod(Err(_))));
     }
 

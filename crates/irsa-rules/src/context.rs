@@ -682,18 +682,18 @@ pub fn service_accounts_from_pods(snap: &Snapshot) -> Vec<ServiceAccount> {
         {
             continue;
         }
-        let Some(role) = p
-            .spec
-            .all_containers()
-            .find_map(|c| c.env("AWS_ROLE_ARN").and_then(|e| e.value.clone()))
-        else {
+        let Some(role) = p.spec.all_containers().find_map(|c| {
+            c.env("AWS_ROLE_ARN")
+                .and_then(|e| e.value.as_ref())
+                .map(|v| v.to_string())
+        }) else {
             continue;
         };
         let audience = p
             .spec
             .volume("aws-iam-token")
             .and_then(|v| v.tokens.first())
-            .and_then(|t| t.audience.clone());
+            .and_then(|t| t.audience.as_ref().map(|a| a.to_string()));
         let created = p.created.clone().unwrap_or_default();
         let e = by_sa
             .entry((p.namespace.clone(), sa.to_string()))

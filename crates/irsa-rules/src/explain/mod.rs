@@ -409,7 +409,11 @@ fn denied_notes(ex: &mut Explanation, d: &Denied, context: Option<&Snapshot>) {
                 .collect();
             let mut images: Vec<String> = specs
                 .iter()
-                .flat_map(|s| s.containers.iter().filter_map(|c| c.image.clone()))
+                .flat_map(|s| {
+                    s.containers
+                        .iter()
+                        .filter_map(|c| c.image.as_ref().map(|i| i.to_string()))
+                })
                 .collect();
             images.sort();
             images.dedup();

@@ -29,7 +29,7 @@ pub fn mutated_containers<'a>(
 ) -> impl Iterator<Item = &'a Container> {
     pod.spec
         .all_containers()
-        .filter(move |c| !skipped.contains(&c.name))
+        .filter(move |c| !skipped.iter().any(|s| *s == c.name))
 }
 
 /// Whether a container carries the injected pair.

@@ -37,7 +37,7 @@ impl Rule for PodStaleRole {
                     .spec
                     .all_containers()
                     .filter_map(|c| c.env(ROLE_ENV))
-                    .find_map(|e| e.value.clone());
+                    .find_map(|e| e.value.as_ref().map(|v| v.to_string()));
                 let from_exec = cx.snap.exec.iter().find_map(|e| match &e.evidence {
                     ExecEvidence::Env(m) if e.namespace == p.namespace && e.pod == p.name => {
                         m.get(ROLE_ENV).cloned()

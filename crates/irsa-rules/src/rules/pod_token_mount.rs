@@ -140,8 +140,8 @@ pub fn projected_token<'s>(
     };
     let Some(volume) = spec.volume(&m.name) else {
         return Some(Err(Missing::NoVolume {
-            volume: m.name.clone(),
-            mount: m.path.clone(),
+            volume: m.name.to_string(),
+            mount: m.path.to_string(),
         }));
     };
     let mut inside = m
@@ -158,9 +158,9 @@ pub fn projected_token<'s>(
         return Some(Ok((volume, t)));
     }
     Some(Err(Missing::NotAToken {
-        volume: m.name.clone(),
-        mount: m.path.clone(),
-        projects: volume.tokens.iter().map(|t| t.path.clone()).collect(),
+        volume: m.name.to_string(),
+        mount: m.path.to_string(),
+        projects: volume.tokens.iter().map(|t| t.path.to_string()).collect(),
     }))
 }
 
@@ -249,7 +249,7 @@ impl Rule for PodTokenMount {
                                 None => ("Pod".to_string(), p.name.clone()),
                             };
                             broken
-                                .entry((p.namespace.clone(), kind, name, c.name.clone(), var))
+                                .entry((p.namespace.clone(), kind, name, c.name.to_string(), var))
                                 .and_modify(|b| b.pods += 1)
                                 .or_insert(Broken {
                                     pod: p,
@@ -379,8 +379,8 @@ mod tests {
             mounts: mounts
                 .iter()
                 .map(|(n, p, s)| VolumeMount {
-                    name: n.to_string(),
-                    path: p.to_string(),
+                    name: (*n).into(),
+                    path: (*p).into(),
                     sub_path: s.map(str::to_string),
                 })
                 .collect(),
