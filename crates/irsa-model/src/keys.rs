@@ -102,8 +102,13 @@ impl Hash for dyn Triple + '_ {
 #[derive(Debug, Clone, Default)]
 pub struct Positions {
     table: hashbrown::HashTable<usize>,
-    state: std::hash::RandomState,
+    state: foldhash::fast::RandomState,
 }
+
+/// A hash map with the hasher of the indexes queried once per pod: foldhash, seeded
+/// at random per process as std's is, several times faster than SipHash on the short
+/// keys (names, namespaces, ARNs) these maps hold.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 impl Positions {
     /// The position of the item whose key (`key_at(position)`) is `key`.

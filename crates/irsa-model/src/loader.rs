@@ -1165,7 +1165,7 @@ impl Loader {
             .collection_failures
             .sort_by(|a, b| a.command.cmp(&b.command));
         // Indexes.
-        let mut by_sa: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        let mut by_sa: crate::keys::FastMap<(String, String), Vec<usize>> = Default::default();
         for (i, p) in self.snap.pods.iter().enumerate() {
             let sa = p.spec.effective_service_account();
             // Keys are built once per ServiceAccount, not once per pod.

@@ -6,7 +6,7 @@ use crate::pod_identity::PodIdentityAssociation;
 use crate::{StringMap, Text};
 use irsa_policy::{Partition, PolicyDocument, PolicyError};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where an object came from (file and, for lists, position).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -703,7 +703,7 @@ pub struct Snapshot {
     pub inputs: InputReport,
     /// Command-line context.
     pub flags: ContextFlags,
-    pub(crate) pods_by_sa: HashMap<(String, String), Vec<usize>>,
+    pub(crate) pods_by_sa: crate::keys::FastMap<(String, String), Vec<usize>>,
     /// Positions in `workloads` by (kind, namespace, name).
     pub(crate) workload_index: crate::keys::Positions,
 }

@@ -5,6 +5,7 @@
 use crate::finding::{Finding, Pass, Severity, Subject};
 use crate::messages::Message;
 use crate::registry::RuleMeta;
+use irsa_model::keys::FastMap;
 use irsa_model::{Pod, PodSpec, Role, ServiceAccount, Snapshot, Workload};
 use irsa_policy::{
     diagnose, predict, service_account_subject, Diagnosis, Issuer, Known, OidcProviderArn,
@@ -147,14 +148,14 @@ pub struct Context<'a> {
     pub irsa: Vec<SaIrsa<'a>>,
     /// Literal `sub` values (and wildcard patterns) that roles' trust policies name
     /// for this cluster's issuer: candidate roles for a ServiceAccount.
-    trusted_subjects: std::collections::HashMap<String, Vec<&'a str>>,
+    trusted_subjects: FastMap<String, Vec<&'a str>>,
     /// Wildcard `sub` patterns by their literal prefix (what precedes the first
     /// wildcard): only patterns whose prefix starts a `sub` can match it.
-    trusted_patterns: std::collections::HashMap<String, Vec<(String, &'a str)>>,
-    workloads_by_sa: std::collections::HashMap<(String, String), Vec<usize>>,
+    trusted_patterns: FastMap<String, Vec<(String, &'a str)>>,
+    workloads_by_sa: FastMap<(String, String), Vec<usize>>,
     /// The snapshot's ServiceAccounts, then those known from pods, by (namespace, name):
     /// hashed (the rules look one up per pod and container).
-    service_accounts: std::collections::HashMap<(&'a str, &'a str), &'a ServiceAccount>,
+    service_accounts: FastMap<(&'a str, &'a str), &'a ServiceAccount>,
     selected: Option<(String, String)>,
     inferred: &'a [ServiceAccount],
 }

@@ -5,9 +5,10 @@
 
 use crate::context::{Context, SaIrsa};
 use crate::finding::{Cause, Finding, Severity, Subject};
+use irsa_model::keys::FastMap;
 use irsa_policy::StsPrediction;
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// The outcome for a ServiceAccount's pods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -140,11 +141,11 @@ pub struct FindingIndex<'f> {
     /// Cluster, webhook and provider findings: about many chains.
     shared: Indexed<'f>,
     /// Namespaced subjects: (kind, namespace, name).
-    by_subject: HashMap<(&'f str, &'f str, &'f str), Indexed<'f>>,
+    by_subject: FastMap<(&'f str, &'f str, &'f str), Indexed<'f>>,
     /// Namespaced findings that name a role: (namespace, role).
-    by_role_in_namespace: HashMap<(&'f str, &'f str), Indexed<'f>>,
+    by_role_in_namespace: FastMap<(&'f str, &'f str), Indexed<'f>>,
     /// Role subjects, by role ARN.
-    by_role: HashMap<&'f str, Indexed<'f>>,
+    by_role: FastMap<&'f str, Indexed<'f>>,
 }
 
 impl<'f> FindingIndex<'f> {
@@ -152,9 +153,9 @@ impl<'f> FindingIndex<'f> {
     pub fn new(findings: &'f [Finding]) -> FindingIndex<'f> {
         let mut ix = FindingIndex {
             shared: Vec::new(),
-            by_subject: HashMap::new(),
-            by_role_in_namespace: HashMap::new(),
-            by_role: HashMap::new(),
+            by_subject: FastMap::default(),
+            by_role_in_namespace: FastMap::default(),
+            by_role: FastMap::default(),
         };
         for (n, f) in findings.iter().enumerate() {
             let s = &f.subject;
