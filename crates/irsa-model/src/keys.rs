@@ -110,6 +110,9 @@ pub struct Positions {
 /// keys (names, namespaces, ARNs) these maps hold.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
+/// A hash set with [`FastMap`]'s hasher.
+pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 impl Positions {
     /// The position of the item whose key (`key_at(position)`) is `key`.
     pub fn find<K: Hash + Eq>(&self, key: K, key_at: impl Fn(usize) -> K) -> Option<usize> {

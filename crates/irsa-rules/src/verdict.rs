@@ -167,7 +167,17 @@ impl<'f> FindingIndex<'f> {
                         .entry((kind, ns, &s.name))
                         .or_default()
                         .push((n, f));
-                    if let Some(role) = f.role_arn.as_deref() {
+                    // By role, only what `Links::about` can accept through the role
+                    // alone: a finding about a ServiceAccount, pod or workload is
+                    // found by its subject, unless it is a workload running as another
+                    // ServiceAccount (its finding names this chain's role). Indexing
+                    // every finding by role made each ServiceAccount read the findings
+                    // of every other ServiceAccount sharing its role in the namespace.
+                    let by_subject_only = f.cause != Cause::PodServiceAccount
+                        && (kind == "ServiceAccount"
+                            || kind == "Pod"
+                            || irsa_model::WorkloadKind::from_kind(kind).is_some());
+                    if let Some(role) = f.role_arn.as_deref().filter(|_| !by_subject_only) {
                         ix.by_role_in_namespace
                             .entry((ns, role))
                             .or_default()

@@ -11,9 +11,9 @@ use crate::finding::{Fix, Severity, Subject};
 use crate::fixes::{patch_template, sh};
 use crate::messages::Message;
 use crate::registry::Rule;
+use irsa_model::keys::{FastMap, FastSet};
 use irsa_model::{PodSpec, ServiceAccount, Workload, WorkloadKind};
 use serde_json::json;
-use std::collections::BTreeSet;
 
 declare_rule!(PodServiceAccountRule, code: "IRSA401", name: "pod-service-account", cause: PodServiceAccount, severity: Warning,
     summary: "Workloads run as the annotated ServiceAccount meant for them, not `default` or another.",
@@ -93,7 +93,7 @@ impl Rule for PodServiceAccountRule {
         let snap = cx.snap;
         // Used = run by a top-level workload or by a pod (an old ReplicaSet left by a
         // Deployment change still names the previous ServiceAccount: it does not count).
-        let used: BTreeSet<(&str, &str)> = snap
+        let used: FastSet<(&str, &str)> = snap
             .workloads
             .iter()
             .filter(|w| w.owner.is_none())
@@ -104,11 +104,21 @@ impl Rule for PodServiceAccountRule {
                     .map(|p| (p.namespace.as_str(), p.spec.effective_service_account())),
             )
             .collect();
-        let unused_in = |ns: &str| -> Vec<&ServiceAccount> {
-            snap.service_accounts_in(ns)
+        // Worked out once per namespace (a namespace has many runners).
+        let mut unused_by_namespace: FastMap<&str, Vec<&ServiceAccount>> = FastMap::default();
+        let mut unused_in = |ns: &'_ str| -> Vec<&ServiceAccount> {
+            if let Some(v) = unused_by_namespace.get(ns) {
+                return v.clone();
+            }
+            let v: Vec<&ServiceAccount> = snap
+                .service_accounts_in(ns)
                 .filter(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
                 .filter(|sa| !used.contains(&(sa.namespace.as_str(), sa.name.as_str())))
-                .collect()
+                .collect();
+            if let Some(first) = v.first() {
+                unused_by_namespace.insert(first.namespace.as_str(), v.clone());
+            }
+            v
         };
         // Every runner of the namespaces in scope: with `--service-account`, the one that
         // should run as it (but runs as another) is the finding about it.
@@ -129,7 +139,7 @@ impl Rule for PodServiceAccountRule {
                 pod: None,
             })
             .collect();
-        let mut seen: BTreeSet<(String, String, String)> = BTreeSet::new();
+        let mut seen: FastSet<(&str, &str, &str)> = FastSet::default();
         for p in snap.pods.iter().filter(|p| {
             scope.namespace_in(&p.namespace) && scope.pod.as_ref().is_none_or(|n| n == &p.name)
         }) {
@@ -140,20 +150,19 @@ impl Rule for PodServiceAccountRule {
             {
                 continue; // judged on its workload
             }
-            let (kind, name) = match controller {
+            let (kind, name): (&str, &str) = match controller {
                 // A Deployment's ReplicaSet is named `<deployment>-<hash>`.
                 Some((WorkloadKind::ReplicaSet, rs)) => match rs.rsplit_once('-') {
-                    Some((d, _)) if p.labels.contains_key("pod-template-hash") => {
-                        ("Deployment", d.to_string())
-                    }
-                    _ => ("ReplicaSet", rs.to_string()),
+                    Some((d, _)) if p.labels.contains_key("pod-template-hash") => ("Deployment", d),
+                    _ => ("ReplicaSet", rs),
                 },
-                Some((k, n)) => (k.name(), n.to_string()),
-                None => ("Pod", p.name.clone()),
+                Some((k, n)) => (k.name(), n),
+                None => ("Pod", &p.name),
             };
-            if !seen.insert((p.namespace.clone(), kind.to_string(), name.clone())) {
+            if !seen.insert((&p.namespace, kind, name)) {
                 continue;
             }
+            let name = name.to_string();
             runners.push(Runner {
                 kind,
                 namespace: &p.namespace,

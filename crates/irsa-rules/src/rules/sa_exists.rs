@@ -11,7 +11,7 @@ use crate::fixes::{annotate, sh};
 use crate::messages::Message;
 use crate::registry::Rule;
 use crate::rules::k8s_evidence::{sa_not_found, SaNotFound};
-use std::collections::BTreeSet;
+use irsa_model::keys::FastSet;
 
 declare_rule!(SaExists, code: "IRSA301", name: "sa-exists", cause: SaMissing, severity: Error,
     summary: "The ServiceAccount each workload (or bare pod) runs as exists.",
@@ -104,15 +104,17 @@ impl Rule for SaExists {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        let mut users: Vec<(String, String, String, String)> = cx
+        // (kind, namespace, workload, ServiceAccount), borrowed: one per workload and
+        // bare pod of a large cluster.
+        let mut users: Vec<(&str, &str, &str, &str)> = cx
             .workloads_in_scope()
             .filter(|w| w.owner.is_none())
             .map(|w| {
                 (
-                    w.kind.name().to_string(),
-                    w.namespace.clone(),
-                    w.name.clone(),
-                    w.template.effective_service_account().to_string(),
+                    w.kind.name(),
+                    w.namespace.as_str(),
+                    w.name.as_str(),
+                    w.template.effective_service_account(),
                 )
             })
             .collect();
@@ -127,15 +129,16 @@ impl Rule for SaExists {
                 })
                 .map(|p| {
                     (
-                        "Pod".to_string(),
-                        p.namespace.clone(),
-                        p.name.clone(),
-                        p.spec.effective_service_account().to_string(),
+                        "Pod",
+                        p.namespace.as_str(),
+                        p.name.as_str(),
+                        p.spec.effective_service_account(),
                     )
                 }),
         );
-        if let Some((ns, name)) = cx.selected_service_account() {
-            users.push(("ServiceAccount".into(), ns.clone(), name.clone(), name));
+        let selected = cx.selected_service_account();
+        if let Some((ns, name)) = &selected {
+            users.push(("ServiceAccount", ns, name, name));
         }
         let evidence: Vec<SaNotFound> = sa_not_found(cx)
             .into_iter()
@@ -143,70 +146,71 @@ impl Rule for SaExists {
             // The ServiceAccount exists now: the report predates its creation.
             .filter(|e| cx.snap.service_account(&e.namespace, &e.name).is_none())
             .collect();
-        let inferred: BTreeSet<(String, String)> = cx
+        let inferred: FastSet<(&str, &str)> = cx
             .inferred_service_accounts()
             .iter()
-            .map(|s| (s.namespace.clone(), s.name.clone()))
+            .map(|s| (s.namespace.as_str(), s.name.as_str()))
             .collect();
-        let mut gaps = BTreeSet::new();
-        let mut done = BTreeSet::new();
-        let mut proven: BTreeSet<(String, String)> = BTreeSet::new();
+        // Membership only (findings come in the order of `users`).
+        let mut gaps: FastSet<(&str, &str)> = FastSet::default();
+        let mut done: FastSet<(&str, &str, &str)> = FastSet::default();
+        let mut proven: FastSet<(String, String)> = FastSet::default();
         for (kind, ns, workload, sa) in users {
-            if sa == "default" || !done.insert((kind.clone(), ns.clone(), workload.clone())) {
+            if sa == "default" || !done.insert((kind, ns, workload)) {
                 continue;
             }
-            if cx.snap.service_account(&ns, &sa).is_some() {
+            if cx.snap.service_account(ns, sa).is_some() {
                 continue;
             }
             let subject = if kind == "ServiceAccount" {
-                Subject::namespaced("ServiceAccount", &ns, &sa)
+                Subject::namespaced("ServiceAccount", ns, sa)
             } else {
-                Subject::namespaced(&kind, &ns, &workload)
+                Subject::namespaced(kind, ns, workload)
             };
-            if !cx.snap.coverage.service_accounts.covers(&ns) {
+            if !cx.snap.coverage.service_accounts.covers(ns) {
                 if let Some(e) = evidence.iter().find(|e| e.namespace == ns && e.name == sa) {
-                    if proven.insert((ns.clone(), sa.clone())) {
+                    if proven.insert((ns.to_string(), sa.to_string())) {
                         // The workload the user edits; a recorded NotFound names no workload.
                         let subject = if e.who.is_empty() {
                             subject
                         } else {
                             e.reporter.clone()
                         };
-                        report_missing(cx, out, subject, reported(e), &ns, &sa);
+                        report_missing(cx, out, subject, reported(e), ns, sa);
                     }
                     continue;
                 }
-                if inferred.contains(&(ns.clone(), sa.clone())) {
+                if inferred.contains(&(ns, sa)) {
                     continue; // named below, with the role its pods carry
                 }
-                if gaps.insert((ns.clone(), sa.clone())) {
+                if gaps.insert((ns, sa)) {
                     // Whether these pods should use IRSA at all is unknown: a chain in
                     // scope that cannot be evaluated (warning).
                     let f = out.report(
                         &Self::META,
-                        Subject::namespaced("ServiceAccount", &ns, &sa),
+                        Subject::namespaced("ServiceAccount", ns, sa),
                         Message::new("gap-sa")
-                            .arg("namespace", &ns)
-                            .arg("name", &sa)
-                            .arg("why", unread_because(cx, &ns)),
+                            .arg("namespace", ns)
+                            .arg("name", sa)
+                            .arg("why", unread_because(cx, ns)),
                     );
                     f.cause = Cause::CollectionGap;
                     f.severity(Severity::Warning);
                 }
                 continue;
             }
-            proven.insert((ns.clone(), sa.clone()));
+            proven.insert((ns.to_string(), sa.to_string()));
             report_missing(
                 cx,
                 out,
                 subject,
                 Message::new("sa-missing")
-                    .arg("kind", &kind)
-                    .arg("namespace", &ns)
-                    .arg("workload", &workload)
-                    .arg("name", &sa),
-                &ns,
-                &sa,
+                    .arg("kind", kind)
+                    .arg("namespace", ns)
+                    .arg("workload", workload)
+                    .arg("name", sa),
+                ns,
+                sa,
             );
         }
         // Reported by Kubernetes for workloads whose pods never came to exist.
