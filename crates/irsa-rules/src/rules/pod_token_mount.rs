@@ -226,7 +226,8 @@ impl Rule for PodTokenMount {
         // Grouped by the pods' top-level controller (or the bare pod), container and variable.
         let mut broken: BTreeMap<(String, String, String, String, &'static str), Broken<'_>> =
             BTreeMap::new();
-        let mut ok_by_sa: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        // Hashed per pod, sorted once at the end (passes in ServiceAccount order).
+        let mut ok_by_sa: irsa_model::keys::FastMap<(&str, &str), usize> = Default::default();
         for p in cx.pods_in_scope() {
             if !cx.sa_in_scope(&p.namespace, p.spec.effective_service_account()) {
                 continue;
@@ -309,6 +310,8 @@ impl Rule for PodTokenMount {
                 f.fix(fix);
             }
         }
+        let mut ok_by_sa: Vec<((&str, &str), usize)> = ok_by_sa.into_iter().collect();
+        ok_by_sa.sort_unstable_by_key(|(k, _)| *k);
         for ((ns, sa), count) in ok_by_sa {
             out.pass(
                 &Self::META,
