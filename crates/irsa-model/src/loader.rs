@@ -1215,14 +1215,36 @@ pub fn load_paths(paths: &[PathBuf], flags: ContextFlags) -> Snapshot {
 /// A ServiceAccount as the model keeps it, but for its source file (which the loader
 /// sets): built on the thread that parsed it.
 pub(crate) fn service_account_model(o: raw::Object<IgnoredAny>) -> ServiceAccount {
-    let m = o.metadata;
+    let m = Metadata::from(o.metadata);
     ServiceAccount {
-        namespace: m.namespace.unwrap_or_else(|| "default".into()),
-        name: m.name.unwrap_or_default(),
-        created: m.creation_timestamp,
-        annotations: m.annotations.unwrap_or_default(),
-        labels: m.labels.unwrap_or_default(),
+        namespace: m.namespace,
+        name: m.name,
+        created: m.created,
+        annotations: m.annotations,
+        labels: m.labels,
         source: Source::default(),
+    }
+}
+
+/// What the model keeps of an object's metadata (a missing namespace is `default`, as
+/// the API server fills it in).
+struct Metadata {
+    namespace: String,
+    name: String,
+    created: Option<String>,
+    labels: crate::StringMap,
+    annotations: crate::StringMap,
+}
+
+impl From<raw::Meta> for Metadata {
+    fn from(m: raw::Meta) -> Metadata {
+        Metadata {
+            namespace: m.namespace.unwrap_or_else(|| "default".into()),
+            name: m.name.unwrap_or_default(),
+            created: m.creation_timestamp,
+            labels: m.labels.unwrap_or_default(),
+            annotations: m.annotations.unwrap_or_default(),
+        }
     }
 }
 
@@ -1231,13 +1253,13 @@ pub(crate) fn service_account_model(o: raw::Object<IgnoredAny>) -> ServiceAccoun
 /// they were allocated.
 pub(crate) fn pod_model(p: raw::PodObject, pool: &mut Interner) -> Pod {
     let owner = controller(&p.metadata, pool);
-    let meta = p.metadata;
+    let meta = Metadata::from(p.metadata);
     Pod {
-        namespace: meta.namespace.unwrap_or_else(|| "default".into()),
-        name: meta.name.unwrap_or_default(),
-        created: meta.creation_timestamp,
-        labels: meta.labels.unwrap_or_default(),
-        annotations: meta.annotations.unwrap_or_default(),
+        namespace: meta.namespace,
+        name: meta.name,
+        created: meta.created,
+        labels: meta.labels,
+        annotations: meta.annotations,
         owner,
         spec: pod_spec(p.spec.unwrap_or_default(), pool),
         ready: p.status.as_ref().and_then(|s| {
@@ -1259,7 +1281,7 @@ pub(crate) fn workload_model(
     pool: &mut Interner,
 ) -> Workload {
     let owner = controller(&o.metadata, pool);
-    let meta = o.metadata;
+    let meta = Metadata::from(o.metadata);
     let template = o.spec.and_then(|s| match s.template {
         Some(t) => Some(t),
         None => s.job_template.and_then(|j| j.spec).and_then(|s| s.template),
@@ -1273,8 +1295,8 @@ pub(crate) fn workload_model(
     };
     Workload {
         kind,
-        namespace: meta.namespace.unwrap_or_else(|| "default".into()),
-        name: meta.name.unwrap_or_default(),
+        namespace: meta.namespace,
+        name: meta.name,
         owner,
         template,
         template_labels,
