@@ -1180,6 +1180,8 @@ impl Loader {
         // The loader's index of workloads serves the snapshot (positions only: the
         // workloads have been replaced in place, never reordered).
         self.snap.workload_index = std::mem::take(&mut self.workload_index);
+        let snap = &self.snap;
+        self.snap.controllers = crate::map_items(&snap.pods, |p| snap.find_controller(p));
         self.snap
     }
 }

@@ -706,6 +706,21 @@ pub struct Snapshot {
     pub(crate) pods_by_sa: crate::keys::FastMap<(String, String), Vec<usize>>,
     /// Positions in `workloads` by (kind, namespace, name).
     pub(crate) workload_index: crate::keys::Positions,
+    /// Each pod's top-level controller, worked out once when loading ends (the rules
+    /// ask for it once per pod and rule); empty for a snapshot built otherwise. Nothing
+    /// changes pods or workloads after loading; a pod from elsewhere (a copy) is worked
+    /// out again, as is every pod when the lengths differ.
+    pub(crate) controllers: Vec<Option<ControllerAt>>,
+}
+
+/// Where a pod's top-level controller's name is kept: a prefix (`len` bytes) of the
+/// pod's own owner reference's name, or of the owner reference of a workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ControllerAt {
+    kind: WorkloadKind,
+    /// None: the pod's owner; Some(i): the owner of `workloads[i]`.
+    workload: Option<u32>,
+    len: u32,
 }
 
 impl Snapshot {
@@ -740,29 +755,74 @@ impl Snapshot {
 
     /// A workload.
     pub fn workload(&self, kind: WorkloadKind, namespace: &str, name: &str) -> Option<&Workload> {
-        self.workload_index
-            .find((kind, namespace, name), |j| {
-                crate::loader::workload_key(&self.workloads[j])
-            })
+        self.workload_position(kind, namespace, name)
             .map(|i| &self.workloads[i])
+    }
+
+    fn workload_position(&self, kind: WorkloadKind, namespace: &str, name: &str) -> Option<usize> {
+        self.workload_index.find((kind, namespace, name), |j| {
+            crate::loader::workload_key(&self.workloads[j])
+        })
     }
 
     /// The top-level controller of a pod (ReplicaSet → Deployment, Job → CronJob),
     /// as (kind, name). When the ReplicaSet is not in the snapshot, a ReplicaSet named
     /// `<deployment>-<hash>` is attributed to that Deployment if it is present.
     pub fn controller_of<'s>(&'s self, pod: &'s Pod) -> Option<(WorkloadKind, &'s str)> {
+        let memo = (self.controllers.len() == self.pods.len())
+            .then(|| self.position_of(pod))
+            .flatten()
+            .and_then(|i| self.controllers.get(i));
+        match memo {
+            Some(at) => self.controller_name(pod, (*at)?),
+            None => self.controller_name(pod, self.find_controller(pod)?),
+        }
+    }
+
+    /// The position of `pod` in `pods`, when it is one of them (not a copy).
+    fn position_of(&self, pod: &Pod) -> Option<usize> {
+        let size = std::mem::size_of::<Pod>();
+        let offset = (pod as *const Pod as usize).checked_sub(self.pods.as_ptr() as usize)?;
+        let i = offset / size;
+        (offset % size == 0 && self.pods.get(i).is_some_and(|p| std::ptr::eq(p, pod))).then_some(i)
+    }
+
+    fn controller_name<'s>(
+        &'s self,
+        pod: &'s Pod,
+        at: ControllerAt,
+    ) -> Option<(WorkloadKind, &'s str)> {
+        let owner = match at.workload {
+            None => pod.owner.as_ref()?,
+            Some(i) => self.workloads.get(i as usize)?.owner.as_ref()?,
+        };
+        Some((at.kind, owner.name.get(..at.len as usize)?))
+    }
+
+    /// Works out [`Snapshot::controller_of`] (once per pod, when loading ends).
+    pub(crate) fn find_controller(&self, pod: &Pod) -> Option<ControllerAt> {
         let owner = pod.owner.as_ref()?;
         let mut kind = WorkloadKind::from_kind(&owner.kind)?;
         let mut name: &str = &owner.name;
+        let mut from: Option<u32> = None;
+        let at = |kind, from, name: &str| {
+            Some(ControllerAt {
+                kind,
+                workload: from,
+                len: u32::try_from(name.len()).ok()?,
+            })
+        };
         for _ in 0..3 {
-            match self.workload(kind, &pod.namespace, name) {
-                Some(w) => {
+            match self.workload_position(kind, &pod.namespace, name) {
+                Some(i) => {
+                    let w = &self.workloads[i];
                     match w.owner.as_ref().and_then(|o| {
                         WorkloadKind::from_kind(&o.kind).map(|k| (k, o.name.as_str()))
                     }) {
                         Some((k, n)) => {
                             kind = k;
                             name = n;
+                            from = Some(u32::try_from(i).ok()?);
                         }
                         None => break,
                     }
@@ -774,7 +834,8 @@ impl Snapshot {
                                 .workload(WorkloadKind::Deployment, &pod.namespace, deploy)
                                 .is_some()
                             {
-                                return Some((WorkloadKind::Deployment, deploy));
+                                // A prefix of the ReplicaSet's name.
+                                return at(WorkloadKind::Deployment, from, deploy);
                             }
                         }
                     }
@@ -782,7 +843,7 @@ impl Snapshot {
                 }
             }
         }
-        Some((kind, name))
+        at(kind, from, name)
     }
 
     /// The cluster to diagnose: `--cluster`, else the only one described.

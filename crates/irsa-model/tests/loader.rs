@@ -581,3 +581,49 @@ fn auto_mode_node_role_of_describe_cluster() {
     assert_eq!(c.auto_mode, Some(false));
     assert_eq!(c.auto_mode_node_role, None);
 }
+
+#[test]
+fn each_pods_controller_is_worked_out_once_and_says_what_working_it_out_says() {
+    // Pod → ReplicaSet → Deployment; pod → ReplicaSet (absent) named after a present
+    // Deployment; pod → Job → CronJob; pod → absent ReplicaSet; pod → DaemonSet; a
+    // bare pod; an owner of a kind that is not a workload.
+    let objects = r#"{"apiVersion": "v1", "kind": "List", "items": [
+      {"kind": "Deployment", "metadata": {"name": "web", "namespace": "a"}},
+      {"kind": "ReplicaSet", "metadata": {"name": "web-5d8f", "namespace": "a",
+        "ownerReferences": [{"kind": "Deployment", "name": "web", "controller": true}]}},
+      {"kind": "Deployment", "metadata": {"name": "api", "namespace": "a"}},
+      {"kind": "CronJob", "metadata": {"name": "nightly", "namespace": "b"}},
+      {"kind": "Job", "metadata": {"name": "nightly-123", "namespace": "b",
+        "ownerReferences": [{"kind": "CronJob", "name": "nightly", "controller": true}]}},
+      {"kind": "Pod", "metadata": {"name": "p1", "namespace": "a",
+        "ownerReferences": [{"kind": "ReplicaSet", "name": "web-5d8f", "controller": true}]}},
+      {"kind": "Pod", "metadata": {"name": "p2", "namespace": "a",
+        "ownerReferences": [{"kind": "ReplicaSet", "name": "api-77c9", "controller": true}]}},
+      {"kind": "Pod", "metadata": {"name": "p3", "namespace": "b",
+        "ownerReferences": [{"kind": "Job", "name": "nightly-123", "controller": true}]}},
+      {"kind": "Pod", "metadata": {"name": "p4", "namespace": "b",
+        "ownerReferences": [{"kind": "ReplicaSet", "name": "gone-1", "controller": true}]}},
+      {"kind": "Pod", "metadata": {"name": "p5", "namespace": "b",
+        "ownerReferences": [{"kind": "DaemonSet", "name": "agent", "controller": true}]}},
+      {"kind": "Pod", "metadata": {"name": "p6", "namespace": "b"}},
+      {"kind": "Pod", "metadata": {"name": "p7", "namespace": "b",
+        "ownerReferences": [{"kind": "Node", "name": "ip-10-0-0-1", "controller": true}]}}
+    ]}"#;
+    let s = load(&[("objects.json", objects)]);
+    let want = [
+        Some((WorkloadKind::Deployment, "web")),
+        Some((WorkloadKind::Deployment, "api")),
+        Some((WorkloadKind::CronJob, "nightly")),
+        Some((WorkloadKind::ReplicaSet, "gone-1")),
+        Some((WorkloadKind::DaemonSet, "agent")),
+        None,
+        None,
+    ];
+    assert_eq!(s.pods.len(), want.len());
+    for (pod, want) in s.pods.iter().zip(want) {
+        assert_eq!(s.controller_of(pod), want, "{}", pod.name);
+        // A copy of the pod (not one of the snapshot's) is worked out afresh.
+        let copy = pod.clone();
+        assert_eq!(s.controller_of(&copy), want, "{} (copy)", pod.name);
+    }
+}
