@@ -52,7 +52,7 @@ bench() {
     rm -f "$jq_runs" "$us_runs"
     awk -v n="$name" -v s="$size" -v f="$files" -v jw="$jw" -v jc="$jc" -v jm="$jm" \
         -v uw="$uw" -v uc="$uc" -v um="$um" 'BEGIN {
-        printf "%-22s %7.1f MB %3d files | jq %6.2fs wall %6.2fs cpu %5.0f MB | irsa-doctor %6.2fs wall %6.2fs cpu %5.0f MB | wall %.2fx jq, cpu %.2fx jq, peak RSS %.2fx input\n",
+        printf "%-22s %7.1f MB %3d files | jq %6.2fs wall %6.2fs cpu %5.0f MiB | irsa-doctor %6.2fs wall %6.2fs cpu %5.0f MiB | wall %.2fx jq, cpu %.2fx jq, peak RSS %.2fx input\n",
             n, s / 1e6, f, jw, jc, jm / 1024, uw, uc, um / 1024, uw / jw, uc / jc, um * 1024 / s }'
 }
 
