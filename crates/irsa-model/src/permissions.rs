@@ -372,6 +372,27 @@ pub struct RolePolicies<'s> {
     pub lists_known: bool,
 }
 
+impl<'s> RolePolicies<'s> {
+    /// The documents read, as the identity evaluator takes them.
+    pub fn named(&self) -> Vec<irsa_policy::NamedPolicy<'_>> {
+        self.documents
+            .iter()
+            .map(|(name, document)| irsa_policy::NamedPolicy { name, document })
+            .collect()
+    }
+
+    /// The boundary, as the identity evaluator takes it.
+    pub fn evaluated_boundary(&self) -> irsa_policy::Boundary<'_> {
+        match &self.boundary {
+            BoundaryState::None => irsa_policy::Boundary::None,
+            BoundaryState::Read { name, document } => {
+                irsa_policy::Boundary::Policy(irsa_policy::NamedPolicy { name, document })
+            }
+            BoundaryState::Unknown { why, .. } => irsa_policy::Boundary::NotCollected(why),
+        }
+    }
+}
+
 /// The commands that read a managed policy's default document.
 fn get_policy_commands(arn: &str, default_version: Option<&str>) -> Vec<String> {
     match default_version {

@@ -36,7 +36,7 @@ use irsa_knowledge::documented_policy;
 use irsa_model::pod_identity::{node_labels, Compute};
 use irsa_model::{BoundaryState, Pod, Role};
 use irsa_policy::{
-    Boundary, IdentityDecision, IdentityEvaluator, IdentityPolicies, IdentityRequest, NamedPolicy,
+    IdentityDecision, IdentityEvaluator, IdentityPolicies, IdentityRequest, NamedPolicy,
     PolicyDocument, RoleArn,
 };
 use std::collections::BTreeMap;
@@ -327,14 +327,7 @@ pub fn check_role(cx: &Context<'_>, arn: &str) -> RoleCheck {
                     .any(|c| c.split_whitespace().any(|w| w.trim_matches('\'') == *arn))
             })
     };
-    let mut named: Vec<NamedPolicy<'_>> = policies
-        .documents
-        .iter()
-        .map(|(n, d)| NamedPolicy {
-            name: n,
-            document: d,
-        })
-        .collect();
+    let mut named = policies.named();
     named.extend(documented.iter().map(|(n, _, d)| NamedPolicy {
         name: n,
         document: d,
@@ -351,14 +344,10 @@ pub fn check_role(cx: &Context<'_>, arn: &str) -> RoleCheck {
         .filter(|m| !replaced(m))
         .flat_map(|m| m.commands.clone())
         .collect();
-    let (boundary, boundary_commands) = match &policies.boundary {
-        BoundaryState::None => (Boundary::None, vec![]),
-        BoundaryState::Read { name, document } => {
-            (Boundary::Policy(NamedPolicy { name, document }), vec![])
-        }
-        BoundaryState::Unknown { why, commands } => {
-            (Boundary::NotCollected(why.as_str()), commands.clone())
-        }
+    let boundary = policies.evaluated_boundary();
+    let boundary_commands = match &policies.boundary {
+        BoundaryState::Unknown { commands, .. } => commands.clone(),
+        _ => vec![],
     };
     let set = IdentityPolicies {
         policies: named,

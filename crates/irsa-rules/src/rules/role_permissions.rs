@@ -15,8 +15,7 @@ use irsa_knowledge::{knowledge, Controller, PermissionRow, Version};
 use irsa_model::{BoundaryState, Role, RolePolicies};
 use irsa_policy::identity::Unknown;
 use irsa_policy::{
-    Boundary, IdentityDecision, IdentityEvaluator, IdentityPolicies, IdentityRequest, NamedPolicy,
-    OUT_OF_VIEW,
+    IdentityDecision, IdentityEvaluator, IdentityPolicies, IdentityRequest, OUT_OF_VIEW,
 };
 use std::collections::BTreeSet;
 
@@ -309,24 +308,11 @@ fn check_controller(
     let partition = role.arn.split(':').nth(1).unwrap_or("aws");
     let account = role.arn.split(':').nth(4).unwrap_or("");
     let known = Known::of(cx, account);
-    let named: Vec<NamedPolicy<'_>> = policies
-        .documents
-        .iter()
-        .map(|(n, d)| NamedPolicy {
-            name: n,
-            document: d,
-        })
-        .collect();
     let missing_names: Vec<&str> = policies.missing.iter().map(|m| m.name.as_str()).collect();
-    let boundary = match &policies.boundary {
-        BoundaryState::None => Boundary::None,
-        BoundaryState::Read { name, document } => Boundary::Policy(NamedPolicy { name, document }),
-        BoundaryState::Unknown { why, .. } => Boundary::NotCollected(why),
-    };
     let set = IdentityPolicies {
-        policies: named,
+        policies: policies.named(),
         not_collected: missing_names,
-        boundary,
+        boundary: policies.evaluated_boundary(),
     };
     let evaluator = IdentityEvaluator::new(&set);
     let mut missing: Vec<(String, String)> = Vec::new(); // (action, why)
