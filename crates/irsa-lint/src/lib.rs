@@ -597,7 +597,13 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         // The agent's DaemonSet declared in the manifests: what IRSA604 says of it is
         // where it is written (its pod spec's `hostNetwork`, else the pod spec).
         if f.rule == "IRSA604" && f.message.id == "pi-agent-not-host-network" {
-            let key = |k: &str| f.message.args.get(k).cloned().unwrap_or_default();
+            let key = |k: &str| {
+                f.message
+                    .args
+                    .get(k)
+                    .map(str::to_string)
+                    .unwrap_or_default()
+            };
             if let Some(a) = anchors.get(&("DaemonSet".into(), key("namespace"), key("name"))) {
                 let spec = a.node.at(&["spec", "template", "spec"]);
                 let n = spec

@@ -154,7 +154,7 @@ impl Locator<'_> {
         let quoted = rendered.split('`').skip(1).step_by(2).map(str::to_string);
         let texts = CANDIDATE_ARGS
             .iter()
-            .filter_map(|a| f.message.args.get(a).cloned())
+            .filter_map(|a| f.message.args.get(a).map(str::to_string))
             .chain(quoted);
         let mut found = None;
         'outer: for text in texts {
@@ -245,12 +245,12 @@ impl Locator<'_> {
         let quoted = rendered.split('`').skip(1).step_by(2).map(str::to_string);
         let texts = CANDIDATE_ARGS
             .iter()
-            .filter_map(|a| f.message.args.get(a).cloned())
+            .filter_map(|a| f.message.args.get(a).map(str::to_string))
             .chain(quoted)
             .chain(
                 NAMING_ARGS
                     .iter()
-                    .filter_map(|a| f.message.args.get(a).cloned()),
+                    .filter_map(|a| f.message.args.get(a).map(str::to_string)),
             );
         for text in texts {
             for candidate in candidates(&text) {

@@ -627,3 +627,42 @@ fn each_pods_controller_is_worked_out_once_and_says_what_working_it_out_says() {
         assert_eq!(s.controller_of(&copy), want, "{} (copy)", pod.name);
     }
 }
+
+/// The model holds each list at its length: parsed lists are not kept with the spare
+/// room of their parsing (a large cluster's model was a third larger with it).
+#[test]
+fn model_lists_are_held_at_their_length() {
+    let env: Vec<String> = (0..5)
+        .map(|i| format!(r#"{{"name":"V{i}","value":"x"}}"#))
+        .collect();
+    let pod = |i: usize| {
+        format!(
+            r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p{i}","namespace":"n"}},
+            "spec":{{"serviceAccountName":"s","containers":[{{"name":"c","env":[{}],
+            "volumeMounts":[{{"name":"t","mountPath":"/t"}}]}}],
+            "volumes":[{{"name":"t","projected":{{"sources":[{{"configMap":{{"name":"m"}}}},
+            {{"serviceAccountToken":{{"path":"token"}}}}]}}}}]}}}}"#,
+            env.join(",")
+        )
+    };
+    let items: Vec<String> = (0..5).map(pod).collect();
+    let list = format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
+        items.join(",")
+    );
+    let envelope = format!(r#"{{"command":"kubectl get pods -A -o json","output":{list}}}"#);
+    for (name, text) in [("pods.json", &list), ("envelope.json", &envelope)] {
+        let snap = load(&[(name, text)]);
+        assert_eq!(snap.pods.len(), 5, "{name}");
+        let c = &snap.pods[0].spec.containers[0];
+        assert_eq!((c.env.len(), c.env.capacity()), (5, 5), "{name}");
+        assert_eq!(c.mounts.capacity(), 1, "{name}");
+        let spec = &snap.pods[0].spec;
+        assert_eq!(spec.containers.capacity(), 1, "{name}");
+        assert_eq!(spec.volumes[0].tokens.len(), 1, "{name}");
+        assert_eq!(spec.volumes[0].tokens.capacity(), 1, "{name}");
+    }
+    // A listing of pods sizes the pod vector once, from the listing.
+    let snap = load(&[("envelope.json", &envelope)]);
+    assert_eq!(snap.pods.capacity(), 5);
+}
