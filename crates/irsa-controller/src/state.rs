@@ -75,7 +75,7 @@ pub fn announcements(
         if f.severity > Severity::Warning || f.cause == Cause::CollectionGap {
             continue;
         }
-        if !EVENT_KINDS.contains(&f.subject.kind.as_str()) {
+        if !EVENT_KINDS.contains(&&*f.subject.kind) {
             continue;
         }
         out.insert(announcement(

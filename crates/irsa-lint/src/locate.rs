@@ -201,7 +201,7 @@ impl Locator<'_> {
     fn subject_anchor(&self, f: &Finding) -> Option<&Anchor> {
         let s = &f.subject;
         let key = (
-            s.kind.clone(),
+            s.kind.to_string(),
             s.namespace.clone().unwrap_or_default(),
             s.name.clone(),
         );

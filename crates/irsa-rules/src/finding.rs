@@ -4,6 +4,7 @@
 
 use crate::messages::Message;
 use serde::Serialize;
+use std::borrow::Cow;
 
 macro_rules! causes {
     ($($variant:ident => $id:literal),* $(,)?) => {
@@ -109,7 +110,8 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Subject {
     /// `Cluster`, `OidcProvider`, `Role`, `ServiceAccount`, `Pod`, `Deployment`, ... `Webhook`, `Input`.
-    pub kind: String,
+    /// The kinds this tool names are shared constants, not a copy per finding.
+    pub kind: Cow<'static, str>,
     /// Namespace, for namespaced objects.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -117,11 +119,37 @@ pub struct Subject {
     pub name: String,
 }
 
+/// The subject kinds of `report-contract.md` (its workload kinds are the ones a pod's
+/// owner chain names).
+const KINDS: &[&str] = &[
+    "Cluster",
+    "OidcProvider",
+    "Role",
+    "ServiceAccount",
+    "Pod",
+    "Deployment",
+    "DaemonSet",
+    "StatefulSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "Webhook",
+    "Input",
+];
+
+/// `kind` as a shared constant when it is one of [`KINDS`], else a copy.
+fn subject_kind(kind: &str) -> Cow<'static, str> {
+    match KINDS.iter().find(|k| **k == kind) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(kind.to_string()),
+    }
+}
+
 impl Subject {
     /// A namespaced subject.
     pub fn namespaced(kind: &str, namespace: &str, name: &str) -> Subject {
         Subject {
-            kind: kind.into(),
+            kind: subject_kind(kind),
             namespace: Some(namespace.into()),
             name: name.into(),
         }
@@ -129,7 +157,7 @@ impl Subject {
     /// A cluster-scoped subject.
     pub fn global(kind: &str, name: &str) -> Subject {
         Subject {
-            kind: kind.into(),
+            kind: subject_kind(kind),
             namespace: None,
             name: name.into(),
         }
@@ -262,4 +290,25 @@ pub struct Pass {
     /// What holds.
     #[serde(skip)]
     pub message: Message,
+}
+
+#[cfg(test)]
+mod subject_tests {
+    use super::*;
+
+    #[test]
+    fn contract_kinds_are_shared_and_others_copied() {
+        let s = Subject::namespaced("Pod", "ns", "p");
+        assert!(matches!(s.kind, Cow::Borrowed(_)));
+        assert_eq!(s.kind, "Pod");
+        let r = Subject::namespaced("ReplicationController", "ns", "rc");
+        assert!(matches!(r.kind, Cow::Owned(_)));
+        assert_eq!(r.kind, "ReplicationController");
+        // Shared or copied, a kind serialises, compares and orders as its text.
+        assert_eq!(
+            serde_json::to_string(&Subject::global("Role", "arn")).unwrap(),
+            r#"{"kind":"Role","name":"arn"}"#
+        );
+        assert!(Subject::global("Cluster", "c") < Subject::global("Input", "c"));
+    }
 }

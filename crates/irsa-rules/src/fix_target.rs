@@ -419,7 +419,7 @@ fn cluster_name(place: &Place) -> String {
 
 /// The account a finding's fixes act in by default: its provider's or role's.
 fn finding_account(f: &Finding) -> Option<&str> {
-    match f.subject.kind.as_str() {
+    match &*f.subject.kind {
         "OidcProvider" | "Role" => irsa_policy::arn::account_of(&f.subject.name),
         _ => None,
     }

@@ -192,6 +192,10 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
     let outs = irsa_model::map_dynamic(&rules, |rule| {
         let mut out = context::Out::default();
         rule.check(&cx, &mut out);
+        // At their length before they are joined: the joined copy and these are held
+        // together for a moment, the largest of a run.
+        out.findings.shrink_to_fit();
+        out.passes.shrink_to_fit();
         out
     });
     let mut out = context::Out {

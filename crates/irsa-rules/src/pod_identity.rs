@@ -561,7 +561,7 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
         let s = &f.subject;
         let in_ns = s.namespace.as_deref() == Some(ns);
         let pi_rule = RULE_CODES.contains(&f.rule);
-        let on_chain = match s.kind.as_str() {
+        let on_chain = match &*s.kind {
             // Cluster-wide: what breaks every pod (no agent at all, the webhook) and what
             // cannot be checked. Counts of ready agent pods or a degraded add-on are about
             // other nodes unless the pod's own node says so (its finding is on the pod).

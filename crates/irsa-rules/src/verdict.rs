@@ -101,7 +101,7 @@ impl Links<'_> {
     fn about(&self, f: &Finding) -> bool {
         let s = &f.subject;
         let in_ns = s.namespace.as_deref() == Some(self.namespace);
-        match s.kind.as_str() {
+        match &*s.kind {
             // EKS Pod Identity's cluster-wide findings (its agent) are not about web identity.
             "Cluster" | "Webhook" => !crate::pod_identity::RULE_CODES.contains(&f.rule),
             "Input" => false,
@@ -159,7 +159,7 @@ impl<'f> FindingIndex<'f> {
         };
         for (n, f) in findings.iter().enumerate() {
             let s = &f.subject;
-            match (s.kind.as_str(), s.namespace.as_deref()) {
+            match (&*s.kind, s.namespace.as_deref()) {
                 ("Input", _) => {}
                 ("Role", _) => ix.by_role.entry(&s.name).or_default().push((n, f)),
                 (kind, Some(ns)) => {

@@ -1167,7 +1167,7 @@ fn pods_keep_an_old_audience_the_provider_refuses() {
     );
     assert_eq!(
         (
-            f.subject.kind.as_str(),
+            &*f.subject.kind,
             f.subject.namespace.as_deref(),
             f.subject.name.as_str()
         ),
@@ -1323,7 +1323,7 @@ fn audience_written_by_hand_in_every_kind_of_spec() {
     let f = audience_findings(&r);
     assert_eq!(f.len(), 1, "{}", dump(&r));
     assert_eq!(
-        (f[0].subject.kind.as_str(), f[0].subject.name.as_str()),
+        (&*f[0].subject.kind, f[0].subject.name.as_str()),
         ("Pod", "debug")
     );
     assert!(f[0].message.render().contains("container `fetch`"));

@@ -279,7 +279,7 @@ pub fn report(r: &Report, inputs: &InputReport, sources: &str, o: &Options) -> S
     let has_error = |kinds: &[&str]| {
         r.findings
             .iter()
-            .any(|f| f.severity == Severity::Error && kinds.contains(&f.subject.kind.as_str()))
+            .any(|f| f.severity == Severity::Error && kinds.contains(&&*f.subject.kind))
     };
     let mut sections = SECTIONS.to_vec();
     sections.sort_by_key(|(_, kinds)| !has_error(kinds));
@@ -287,12 +287,12 @@ pub fn report(r: &Report, inputs: &InputReport, sources: &str, o: &Options) -> S
         let passes: Vec<_> = r
             .passes
             .iter()
-            .filter(|p| kinds.contains(&p.subject.kind.as_str()))
+            .filter(|p| kinds.contains(&&*p.subject.kind))
             .collect();
         let findings: Vec<_> = r
             .findings
             .iter()
-            .filter(|f| kinds.contains(&f.subject.kind.as_str()))
+            .filter(|f| kinds.contains(&&*f.subject.kind))
             .filter(visible)
             .collect();
         if findings.is_empty() && (passes.is_empty() || o.errors_only) {
