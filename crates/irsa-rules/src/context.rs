@@ -432,6 +432,21 @@ impl<'a> Context<'a> {
         self.service_accounts.get(&(namespace, name)).copied()
     }
 
+    /// A ServiceAccount of the snapshot (not one known only from its pods): the same
+    /// answer as [`Snapshot::service_account`], from the hashed index rules share (a
+    /// lookup per pod in the snapshot's ordered map grew with the log of the cluster).
+    pub fn snapshot_service_account(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<&'a ServiceAccount> {
+        let sa = self.service_accounts.get(&(namespace, name)).copied()?;
+        // The index holds the snapshot's object whenever it has one, so an entry that is
+        // not one of the inferred ones is the snapshot's.
+        let inferred = self.inferred.as_ptr_range();
+        (!inferred.contains(&(sa as *const ServiceAccount))).then_some(sa)
+    }
+
     /// ServiceAccounts known only from their pods (not in the snapshot).
     pub fn inferred_service_accounts(&self) -> &'a [ServiceAccount] {
         self.inferred
@@ -785,5 +800,57 @@ impl Finding {
     pub fn fix(&mut self, fix: crate::finding::Fix) -> &mut Finding {
         self.fix.push(fix);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sa(namespace: &str, name: &str, role: &str) -> ServiceAccount {
+        ServiceAccount {
+            namespace: namespace.into(),
+            name: name.into(),
+            created: None,
+            annotations: [(ROLE_ANNOTATION.to_string(), role.to_string())]
+                .into_iter()
+                .collect(),
+            labels: Default::default(),
+            source: Default::default(),
+        }
+    }
+
+    #[test]
+    fn snapshot_service_account_answers_as_the_snapshot_does() {
+        let mut snap = Snapshot::default();
+        for s in [sa("a", "own", "r1"), sa("a", "both", "r2")] {
+            snap.service_accounts
+                .insert((s.namespace.clone(), s.name.clone()), s);
+        }
+        // Known from pods only, and (for "both") also in the snapshot.
+        let inferred = vec![sa("a", "pods-only", "r3"), sa("a", "both", "from-pods")];
+        let (scope, options) = (Scope::default(), Options::default());
+        let cx = Context::with_inferred(&snap, &inferred, &scope, &options);
+        for (ns, name) in [
+            ("a", "own"),
+            ("a", "both"),
+            ("a", "pods-only"),
+            ("a", "none"),
+            ("b", "own"),
+        ] {
+            assert_eq!(
+                cx.snapshot_service_account(ns, name),
+                snap.service_account(ns, name),
+                "{ns}/{name}"
+            );
+        }
+        // The snapshot's own object, not the one inferred from pods.
+        let both = cx.snapshot_service_account("a", "both").unwrap();
+        assert_eq!(
+            both.annotations.get(ROLE_ANNOTATION).map(String::as_str),
+            Some("r2")
+        );
+        // ... while the inferred-inclusive lookup still finds the pods-only one.
+        assert!(cx.service_account_or_inferred("a", "pods-only").is_some());
     }
 }

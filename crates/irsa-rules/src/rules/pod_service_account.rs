@@ -177,8 +177,8 @@ impl Rule for PodServiceAccountRule {
             let actual = r.spec.effective_service_account();
             // The ServiceAccount object decides; one that was not read is not taken as
             // annotated (an unused annotated sibling that matches is the stronger fact).
-            if snap
-                .service_account(r.namespace, actual)
+            if cx
+                .snapshot_service_account(r.namespace, actual)
                 .is_some_and(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
             {
                 continue;

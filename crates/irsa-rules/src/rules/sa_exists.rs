@@ -144,7 +144,7 @@ impl Rule for SaExists {
             .into_iter()
             .filter(|e| cx.sa_in_scope(&e.namespace, &e.name))
             // The ServiceAccount exists now: the report predates its creation.
-            .filter(|e| cx.snap.service_account(&e.namespace, &e.name).is_none())
+            .filter(|e| cx.snapshot_service_account(&e.namespace, &e.name).is_none())
             .collect();
         let inferred: FastSet<(&str, &str)> = cx
             .inferred_service_accounts()
@@ -159,7 +159,7 @@ impl Rule for SaExists {
             if sa == "default" || !done.insert((kind, ns, workload)) {
                 continue;
             }
-            if cx.snap.service_account(ns, sa).is_some() {
+            if cx.snapshot_service_account(ns, sa).is_some() {
                 continue;
             }
             let subject = if kind == "ServiceAccount" {
