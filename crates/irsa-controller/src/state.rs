@@ -96,8 +96,8 @@ pub fn announcements(
             a.about
                 == (
                     "ServiceAccount".to_string(),
-                    sa.namespace.clone(),
-                    sa.name.clone(),
+                    sa.namespace.as_deref().map(str::to_string),
+                    sa.name.to_string(),
                 )
                 && a.reason == reason_of(*cause)
         });
@@ -173,8 +173,13 @@ pub fn publish_metrics(
     }
     for (chain, state) in chains {
         let labels = ChainLabels {
-            namespace: chain.subject.namespace.clone().unwrap_or_default(),
-            serviceaccount: chain.subject.name.clone(),
+            namespace: chain
+                .subject
+                .namespace
+                .clone()
+                .unwrap_or_default()
+                .to_string(),
+            serviceaccount: chain.subject.name.to_string(),
             role: chain.role_arn.clone(),
         };
         match state {

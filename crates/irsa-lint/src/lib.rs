@@ -323,7 +323,7 @@ fn agent_addon(
     };
     let gap = report.findings.remove(i);
     // The rule names the cluster it diagnosed, or `<cluster>` when no input names one.
-    let diagnosed = Some(gap.subject.name.clone()).filter(|n| n != "<cluster>");
+    let diagnosed = Some(gap.subject.name.to_string()).filter(|n| n != "<cluster>");
     let mut clusters: Vec<Option<String>> = associations
         .iter()
         .filter(|a| scope.namespace_in(&a.namespace))

@@ -102,8 +102,8 @@ impl Locator<'_> {
         let about_trust = f.message.id.starts_with("trust-") || f.message.id == "gap-not-decided";
         let trust = f
             .role_arn
-            .as_ref()
-            .or_else(|| (f.subject.kind == "Role").then_some(&f.subject.name))
+            .as_deref()
+            .or_else(|| (f.subject.kind == "Role").then_some(&*f.subject.name))
             .and_then(|arn| self.trust_nodes.get(arn));
         match (about_trust, trust, subject) {
             (true, Some((path, node)), subject) => {
@@ -193,8 +193,12 @@ impl Locator<'_> {
     fn is_implied(&self, f: &Finding) -> bool {
         f.subject.kind == "ServiceAccount"
             && self.implied.contains_key(&(
-                f.subject.namespace.clone().unwrap_or_default(),
-                f.subject.name.clone(),
+                f.subject
+                    .namespace
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_string(),
+                f.subject.name.to_string(),
             ))
     }
 
@@ -202,8 +206,8 @@ impl Locator<'_> {
         let s = &f.subject;
         let key = (
             s.kind.to_string(),
-            s.namespace.clone().unwrap_or_default(),
-            s.name.clone(),
+            s.namespace.as_deref().unwrap_or_default().to_string(),
+            s.name.to_string(),
         );
         self.anchors.get(&key).or_else(|| {
             // Providers are named by ARN or URL; clusters by name.
@@ -211,7 +215,7 @@ impl Locator<'_> {
                 .then(|| {
                     self.anchors
                         .iter()
-                        .find(|((k, _, arn), _)| k == "OidcProvider" && arn.ends_with(&s.name))
+                        .find(|((k, _, arn), _)| k == "OidcProvider" && arn.ends_with(&*s.name))
                         .map(|(_, a)| a)
                 })
                 .flatten()

@@ -71,7 +71,7 @@ fn agent_findings(r: &LintReport) -> Vec<(String, String, String, usize, usize)>
                 .to_string();
             (
                 f.message.id.to_string(),
-                f.subject.name.clone(),
+                f.subject.name.to_string(),
                 file,
                 l.line,
                 l.column,

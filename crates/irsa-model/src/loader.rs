@@ -561,7 +561,8 @@ impl Loader {
         match kind {
             "ServiceAccount" => {
                 let parsed = pre.service_account().unwrap_or_else(|| {
-                    serde_json::from_str::<raw::Object<IgnoredAny>>(text).map(service_account_model)
+                    serde_json::from_str::<raw::Object<IgnoredAny>>(text)
+                        .map(|o| service_account_model(o, &mut Interner::default()))
                 });
                 let Some(mut sa) = self.parsed(parsed, text, ctx, "ServiceAccount") else {
                     return;
@@ -572,7 +573,7 @@ impl Loader {
                 }
                 self.snap
                     .service_accounts
-                    .insert((sa.namespace.clone(), sa.name.clone()), sa);
+                    .insert((sa.namespace.to_string(), sa.name.to_string()), sa);
             }
             "Pod" => {
                 let parsed = pre.pod().unwrap_or_else(|| {
@@ -1180,7 +1181,7 @@ impl Loader {
             match by_sa.get_mut(&(p.namespace.as_str(), sa) as &dyn crate::keys::Pair) {
                 Some(pods) => pods.push(i),
                 None => {
-                    by_sa.insert((p.namespace.clone(), sa.to_string()), vec![i]);
+                    by_sa.insert((p.namespace.to_string(), sa.to_string()), vec![i]);
                 }
             }
         }
@@ -1224,11 +1225,14 @@ pub fn load_paths(paths: &[PathBuf], flags: ContextFlags) -> Snapshot {
 
 /// A ServiceAccount as the model keeps it, but for its source file (which the loader
 /// sets): built on the thread that parsed it.
-pub(crate) fn service_account_model(o: raw::Object<IgnoredAny>) -> ServiceAccount {
+pub(crate) fn service_account_model(
+    o: raw::Object<IgnoredAny>,
+    pool: &mut Interner,
+) -> ServiceAccount {
     let m = Metadata::from(o.metadata);
     ServiceAccount {
-        namespace: m.namespace,
-        name: m.name,
+        namespace: pool.text(m.namespace),
+        name: m.name.into(),
         created: m.created,
         annotations: m.annotations,
         labels: m.labels,
@@ -1265,8 +1269,8 @@ pub(crate) fn pod_model(p: raw::PodObject, pool: &mut Interner) -> Pod {
     let owner = controller(&p.metadata, pool);
     let meta = Metadata::from(p.metadata);
     Pod {
-        namespace: meta.namespace,
-        name: meta.name,
+        namespace: pool.text(meta.namespace),
+        name: meta.name.into(),
         created: meta.created,
         labels: meta.labels,
         annotations: meta.annotations,

@@ -35,9 +35,9 @@ fn serialize_str<S: serde::Serializer>(
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServiceAccount {
     /// Namespace.
-    pub namespace: String,
+    pub namespace: Text,
     /// Name.
-    pub name: String,
+    pub name: Text,
     /// Creation time (RFC 3339), if printed.
     pub created: Option<String>,
     /// Annotations.
@@ -180,9 +180,9 @@ impl PodSpec {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Pod {
     /// Namespace.
-    pub namespace: String,
+    pub namespace: Text,
     /// Name.
-    pub name: String,
+    pub name: Text,
     /// Creation time.
     pub created: Option<String>,
     /// Labels.

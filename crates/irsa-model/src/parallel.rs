@@ -390,7 +390,7 @@ pub fn prepare_item(text: &str, list_kind: Option<&str>, pool: &mut crate::text:
     let body = match kind.as_deref() {
         Some("ServiceAccount") => Pre::ServiceAccount(
             serde_json::from_str::<raw::Object<IgnoredAny>>(text)
-                .map(crate::loader::service_account_model),
+                .map(|o| crate::loader::service_account_model(o, pool)),
         ),
         Some("Pod") => Pre::Pod(
             serde_json::from_str::<raw::PodObject>(text).map(|p| crate::loader::pod_model(p, pool)),

@@ -17,6 +17,11 @@ use std::sync::Arc;
 pub struct Text(Arc<str>);
 
 impl Text {
+    /// Whether both are the same copy (not merely equal).
+    pub fn shares(&self, other: &Text) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// The string.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -69,6 +74,19 @@ impl From<String> for Text {
 impl From<&str> for Text {
     fn from(s: &str) -> Text {
         Text(Arc::from(s))
+    }
+}
+
+impl From<&String> for Text {
+    fn from(s: &String) -> Text {
+        Text(Arc::from(s.as_str()))
+    }
+}
+
+/// Another holder of the same string (no copy).
+impl From<&Text> for Text {
+    fn from(t: &Text) -> Text {
+        t.clone()
     }
 }
 

@@ -347,7 +347,7 @@ impl<'a> Context<'a> {
         if let Some(pod) = &self.scope.pod {
             let p = self.pods_in_scope().find(|p| &p.name == pod)?;
             return Some((
-                p.namespace.clone(),
+                p.namespace.to_string(),
                 p.spec.effective_service_account().to_string(),
             ));
         }
@@ -445,6 +445,15 @@ impl<'a> Context<'a> {
         // not one of the inferred ones is the snapshot's.
         let inferred = self.inferred.as_ptr_range();
         (!inferred.contains(&(sa as *const ServiceAccount))).then_some(sa)
+    }
+
+    /// The subject naming a ServiceAccount, with the model's own strings when the
+    /// ServiceAccount is known (shared, not copied, in every finding and pass about it).
+    pub fn service_account_subject(&self, namespace: &str, name: &str) -> Subject {
+        match self.service_account_or_inferred(namespace, name) {
+            Some(sa) => Subject::namespaced("ServiceAccount", &sa.namespace, &sa.name),
+            None => Subject::namespaced("ServiceAccount", namespace, name),
+        }
     }
 
     /// ServiceAccounts known only from their pods (not in the snapshot).
@@ -712,7 +721,7 @@ pub fn service_accounts_from_pods(snap: &Snapshot) -> Vec<ServiceAccount> {
             .and_then(|t| t.audience.as_ref().map(|a| a.to_string()));
         let created = p.created.clone().unwrap_or_default();
         let e = by_sa
-            .entry((p.namespace.clone(), sa.to_string()))
+            .entry((p.namespace.to_string(), sa.to_string()))
             .or_default()
             .entry(role)
             .or_insert((0, String::new(), None, p.source.path.to_string()));
@@ -734,8 +743,8 @@ pub fn service_accounts_from_pods(snap: &Snapshot) -> Vec<ServiceAccount> {
                 annotations.insert(AUDIENCE_ANNOTATION.to_string(), a);
             }
             Some(ServiceAccount {
-                namespace,
-                name,
+                namespace: namespace.into(),
+                name: name.into(),
                 created: None,
                 annotations,
                 labels: Default::default(),
@@ -825,7 +834,7 @@ mod tests {
         let mut snap = Snapshot::default();
         for s in [sa("a", "own", "r1"), sa("a", "both", "r2")] {
             snap.service_accounts
-                .insert((s.namespace.clone(), s.name.clone()), s);
+                .insert((s.namespace.to_string(), s.name.to_string()), s);
         }
         // Known from pods only, and (for "both") also in the snapshot.
         let inferred = vec![sa("a", "pods-only", "r3"), sa("a", "both", "from-pods")];

@@ -3,6 +3,7 @@
 //! `causes.md`: reports, `explain` and external tests key on them.
 
 use crate::messages::Message;
+use irsa_model::Text;
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -114,9 +115,10 @@ pub struct Subject {
     pub kind: Cow<'static, str>,
     /// Namespace, for namespaced objects.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// Name (ARN for roles and providers, path for inputs).
-    pub name: String,
+    pub namespace: Option<Text>,
+    /// Name (ARN for roles and providers, path for inputs). Shared with the model when
+    /// made from its object's names (a report repeats them in every finding and pass).
+    pub name: Text,
 }
 
 /// The subject kinds of `report-contract.md` (its workload kinds are the ones a pod's
@@ -147,7 +149,7 @@ fn subject_kind(kind: &str) -> Cow<'static, str> {
 
 impl Subject {
     /// A namespaced subject.
-    pub fn namespaced(kind: &str, namespace: &str, name: &str) -> Subject {
+    pub fn namespaced(kind: &str, namespace: impl Into<Text>, name: impl Into<Text>) -> Subject {
         Subject {
             kind: subject_kind(kind),
             namespace: Some(namespace.into()),
@@ -155,7 +157,7 @@ impl Subject {
         }
     }
     /// A cluster-scoped subject.
-    pub fn global(kind: &str, name: &str) -> Subject {
+    pub fn global(kind: &str, name: impl Into<Text>) -> Subject {
         Subject {
             kind: subject_kind(kind),
             namespace: None,

@@ -4,6 +4,8 @@
 //! renders every message of every scenario and rejects unknown ids and unfilled
 //! placeholders).
 
+use irsa_model::Text;
+
 /// A message: id + parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Message {
@@ -15,10 +17,69 @@ pub struct Message {
 
 /// A message's named parameters, in name order. A report of a large cluster holds tens
 /// of thousands of messages of one to four parameters each: a sorted vector of exactly
-/// that size, not a map's node of eleven slots (460 bytes) per message. Values are
-/// boxed at their length (a formatted `String` carries up to as much again unused).
+/// that size, not a map's node of eleven slots (460 bytes) per message.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct Args(Vec<(&'static str, Box<str>)>);
+pub struct Args(Vec<(&'static str, Value)>);
+
+/// A parameter's value: the model's own string when it is one (the names a report
+/// repeats: namespaces, pods, ServiceAccounts), else a copy held at its length (a
+/// formatted `String` carries up to as much again unused).
+#[derive(Clone)]
+pub struct Value(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Shared(Text),
+    Owned(Box<str>),
+}
+
+impl Value {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Shared(t) => t,
+            Repr::Owned(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Value {}
+
+impl From<Text> for Value {
+    fn from(t: Text) -> Value {
+        Value(Repr::Shared(t))
+    }
+}
+
+impl From<&Text> for Value {
+    fn from(t: &Text) -> Value {
+        Value(Repr::Shared(t.clone()))
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value(Repr::Owned(s.into_boxed_str()))
+    }
+}
+
+impl From<&String> for Value {
+    fn from(s: &String) -> Value {
+        Value(Repr::Owned(s.as_str().into()))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value(Repr::Owned(s.into()))
+    }
+}
 
 impl Args {
     /// The value of a parameter.
@@ -26,11 +87,11 @@ impl Args {
         self.0
             .binary_search_by(|(k, _)| (*k).cmp(name))
             .ok()
-            .map(|i| &*self.0[i].1)
+            .map(|i| self.0[i].1.as_str())
     }
     /// Sets a parameter (replacing its value if it was set).
-    pub fn insert(&mut self, name: &'static str, value: String) {
-        let value = value.into_boxed_str();
+    pub fn insert(&mut self, name: &'static str, value: impl Into<Value>) {
+        let value = value.into();
         match self.0.binary_search_by(|(k, _)| (*k).cmp(name)) {
             Ok(i) => self.0[i].1 = value,
             Err(i) => {
@@ -43,7 +104,7 @@ impl Args {
     }
     /// The parameters in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
-        self.0.iter().map(|(k, v)| (*k, &**v))
+        self.0.iter().map(|(k, v)| (*k, v.as_str()))
     }
     /// How many parameters are set.
     pub fn len(&self) -> usize {
@@ -70,8 +131,8 @@ impl Message {
         }
     }
     /// Adds a parameter.
-    pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Message {
-        self.args.insert(name, value.into());
+    pub fn arg(mut self, name: &'static str, value: impl Into<Value>) -> Message {
+        self.args.insert(name, value);
         self
     }
     /// Renders in English.

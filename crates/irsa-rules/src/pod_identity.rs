@@ -573,7 +573,7 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
             "Role" => roles.contains(&s.name.as_str()),
             "ServiceAccount" => in_ns && s.name == sa,
             "Pod" => in_ns && pod_names.contains(s.name.as_str()),
-            k => in_ns && workloads.contains(&(k.to_string(), s.name.clone())),
+            k => in_ns && workloads.contains(&(k.to_string(), s.name.to_string())),
         };
         // Gaps of the IRSA rules (the annotated role not collected, …) are about the
         // mechanism the webhook ignores here.

@@ -1482,3 +1482,42 @@ fn static_keys_in_pods_of_every_workload_kind() {
         );
     }
 }
+
+/// Findings and passes about a ServiceAccount or a pod name it with the model's own
+/// strings (a large cluster's report repeats every name several times); the healthy
+/// twin and a broken one (pods not mutated) both do.
+#[test]
+fn report_subjects_share_the_model_names() {
+    let mut broken = healthy();
+    broken.pods().for_each(unmutate);
+    for s in [healthy(), broken] {
+        let snap = s.snapshot();
+        let r = check(&snap, &Scope::default(), &Options::default());
+        let subjects: Vec<(&str, &irsa_rules::Subject)> = r
+            .findings
+            .iter()
+            .map(|f| (f.rule, &f.subject))
+            .chain(r.passes.iter().map(|p| (p.rule, &p.subject)))
+            .filter(|(_, s)| s.kind == "ServiceAccount" || s.kind == "Pod")
+            .collect();
+        assert!(!subjects.is_empty());
+        for (rule, subject) in subjects {
+            let ns = subject.namespace.as_ref().expect("namespaced");
+            let (model_ns, model_name) = if subject.kind == "Pod" {
+                let p = snap
+                    .pods
+                    .iter()
+                    .find(|p| p.namespace == **ns && p.name == subject.name)
+                    .expect("pod in the snapshot");
+                (&p.namespace, &p.name)
+            } else {
+                let Some(sa) = snap.service_account(ns, &subject.name) else {
+                    continue; // a ServiceAccount the snapshot lacks has no model name
+                };
+                (&sa.namespace, &sa.name)
+            };
+            assert!(subject.name.shares(model_name), "{rule} {subject:?}");
+            assert!(ns.shares(model_ns), "{rule} {subject:?}");
+        }
+    }
+}

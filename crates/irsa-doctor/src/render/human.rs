@@ -99,7 +99,7 @@ fn wrap(o: &Options, first: &str, rest: &str, text: &str) -> String {
 fn who(s: &Subject) -> String {
     match &s.namespace {
         Some(ns) => format!("{ns}/{}", s.name),
-        None => s.name.clone(),
+        None => s.name.to_string(),
     }
 }
 

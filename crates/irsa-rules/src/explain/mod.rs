@@ -383,7 +383,7 @@ fn denied_notes(ex: &mut Explanation, d: &Denied, context: Option<&Snapshot>) {
                     .get("eks.amazonaws.com/role-arn")
                     .is_some_and(|a| a.trim().rsplit('/').next() == Some(role))
             })
-            .map(|s| (s.namespace.clone(), s.name.clone()))
+            .map(|s| (s.namespace.to_string(), s.name.to_string()))
             .collect();
         for a in &snap.pod_identity {
             if a.role_arn.as_deref().and_then(|r| r.rsplit('/').next()) == Some(role) {
@@ -803,7 +803,7 @@ fn service_account(
     if found.next().is_some() {
         return None;
     }
-    Some((first.namespace.clone(), first.name.clone()))
+    Some((first.namespace.to_string(), first.name.to_string()))
 }
 
 fn next_steps(ex: &Explanation, context: Option<&Snapshot>, scope: &Scope) -> Vec<NextStep> {

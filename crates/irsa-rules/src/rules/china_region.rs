@@ -62,7 +62,7 @@ impl Rule for ChinaRegion {
                             sh(&region)
                         )),
                     ),
-                    None => ("Pod".to_string(), p.name.clone(), None),
+                    None => ("Pod".to_string(), p.name.to_string(), None),
                 };
                 if !reported.insert((kind.clone(), name.clone())) {
                     continue;

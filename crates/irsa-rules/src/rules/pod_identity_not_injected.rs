@@ -49,7 +49,7 @@ impl Rule for PodIdentityNotInjected {
             let Some(a) = association_of(cx, &p.namespace, sa) else {
                 continue;
             };
-            let key = (p.namespace.clone(), sa.to_string());
+            let key = (p.namespace.to_string(), sa.to_string());
             // EKS Pod Identity runs on Linux EC2 nodes only: not on Fargate, not on
             // Windows (https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html#pod-id-considerations).
             let unsupported = match pod_compute(cx, p) {

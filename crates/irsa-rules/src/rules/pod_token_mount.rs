@@ -247,10 +247,16 @@ impl Rule for PodTokenMount {
                             pod_broken = true;
                             let (kind, name) = match cx.snap.controller_of(p) {
                                 Some((k, n)) => (k.name().to_string(), n.to_string()),
-                                None => ("Pod".to_string(), p.name.clone()),
+                                None => ("Pod".to_string(), p.name.to_string()),
                             };
                             broken
-                                .entry((p.namespace.clone(), kind, name, c.name.to_string(), var))
+                                .entry((
+                                    p.namespace.to_string(),
+                                    kind,
+                                    name,
+                                    c.name.to_string(),
+                                    var,
+                                ))
                                 .and_modify(|b| b.pods += 1)
                                 .or_insert(Broken {
                                     pod: p,
@@ -315,7 +321,7 @@ impl Rule for PodTokenMount {
         for ((ns, sa), count) in ok_by_sa {
             out.pass(
                 &Self::META,
-                Subject::namespaced("ServiceAccount", ns, sa),
+                cx.service_account_subject(ns, sa),
                 Message::new("pod-token-mount-ok")
                     .arg("count", count.to_string())
                     .arg("sa", format!("{ns}/{sa}")),

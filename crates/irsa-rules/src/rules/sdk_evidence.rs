@@ -4,9 +4,10 @@
 //! `sdk-too-old` (and anything else that needs "which SDK runs here").
 
 use crate::context::Context;
+use crate::finding::Subject;
 use crate::fixes::sh;
 use irsa_knowledge::{knowledge, Component, Ecosystem, Feature, ImageMatch, Sdk};
-use irsa_model::{Container, ExecEvidence, Pod, PodSpec, Snapshot, Software, WorkloadKind};
+use irsa_model::{Container, ExecEvidence, Pod, PodSpec, Snapshot, Software, Text, WorkloadKind};
 
 /// A pod template to judge: a top-level workload, or a bare pod.
 pub struct Target<'a> {
@@ -22,6 +23,19 @@ pub struct Target<'a> {
     pub spec: &'a PodSpec,
     /// Which credentials its pods get.
     pub feature: Feature,
+    /// A bare pod's namespace and name as the model holds them (shared by the
+    /// findings about it).
+    pub pod_names: Option<(&'a Text, &'a Text)>,
+}
+
+impl Target<'_> {
+    /// The subject of findings about it.
+    pub fn subject(&self) -> Subject {
+        match self.pod_names {
+            Some((namespace, name)) => Subject::namespaced(self.kind, namespace, name),
+            None => Subject::namespaced(self.kind, self.namespace, self.name),
+        }
+    }
 }
 
 /// Workloads (top-level) and bare pods in scope whose ServiceAccount gets pod
@@ -53,6 +67,7 @@ pub fn targets<'a>(cx: &'a Context<'a>) -> Vec<Target<'a>> {
                 name: &w.name,
                 spec: &w.template,
                 feature,
+                pod_names: None,
             });
         }
     }
@@ -66,6 +81,7 @@ pub fn targets<'a>(cx: &'a Context<'a>) -> Vec<Target<'a>> {
                 name: &p.name,
                 spec: &p.spec,
                 feature,
+                pod_names: Some((&p.namespace, &p.name)),
             });
         }
     }

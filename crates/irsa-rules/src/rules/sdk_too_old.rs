@@ -21,7 +21,7 @@ use crate::rules::sdk_evidence::{
 use irsa_knowledge::{
     knowledge, Component, Ecosystem, Feature, ImageMatch, SdkAssessment, Verdict, VersionSpec,
 };
-use irsa_model::Container;
+use irsa_model::{Container, Text};
 use std::collections::HashMap;
 
 declare_rule!(SdkTooOld, code: "IRSA408", name: "sdk-too-old", cause: SdkTooOld, severity: Error,
@@ -54,15 +54,19 @@ struct Where<'a> {
 
 impl Where<'_> {
     fn subject(&self) -> Subject {
-        Subject::namespaced(self.t.kind, self.t.namespace, self.t.name)
+        self.t.subject()
     }
     fn message(&self, id: &'static str) -> Message {
-        Message::new(id)
+        let m = Message::new(id)
             .arg("container", &self.container.name)
-            .arg("kind", self.t.kind)
-            .arg("namespace", self.t.namespace)
-            .arg("name", self.t.name)
-            .arg("reads", reads(self.t.feature))
+            .arg("kind", self.t.kind);
+        let m = match self.t.pod_names {
+            Some((namespace, name)) => m.arg("namespace", namespace).arg("name", name),
+            None => m
+                .arg("namespace", self.t.namespace)
+                .arg("name", self.t.name),
+        };
+        m.arg("reads", reads(self.t.feature))
             .arg("consequence", consequence(self.t.feature))
     }
     fn restart(&self) -> Option<Fix> {
@@ -107,6 +111,8 @@ impl Rule for SdkTooOld {
 struct Images<'a> {
     identified: HashMap<&'a str, Option<ImageMatch<'static>>>,
     exec: HashMap<Option<&'a str>, String>,
+    /// Why an image is not checked, once per image (thousands of pods run one image).
+    unknown: HashMap<Option<&'a str>, Text>,
 }
 
 fn judge_container<'a>(cx: &Context<'_>, w: &Where<'a>, memo: &mut Images<'a>, out: &mut Out) {
@@ -155,8 +161,11 @@ fn judge_container<'a>(cx: &Context<'_>, w: &Where<'a>, memo: &mut Images<'a>, o
         return;
     }
     let image = w.container.image.as_deref().unwrap_or("(none)");
-    let why = if listed_none.is_empty() {
-        format!("image `{image}` is not a release this tool knows")
+    let why: Text = if listed_none.is_empty() {
+        memo.unknown
+            .entry(w.container.image.as_deref())
+            .or_insert_with(|| format!("image `{image}` is not a release this tool knows").into())
+            .clone()
     } else {
         format!(
             "image `{image}` is not a release this tool knows, and {} lists no AWS SDK",
@@ -166,6 +175,7 @@ fn judge_container<'a>(cx: &Context<'_>, w: &Where<'a>, memo: &mut Images<'a>, o
                 .collect::<Vec<_>>()
                 .join(", ")
         )
+        .into()
     };
     let f = out.report(
         &SdkTooOld::META,
