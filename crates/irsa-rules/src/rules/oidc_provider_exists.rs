@@ -53,7 +53,7 @@ impl Rule for OidcProviderExists {
                 .unwrap_or(irsa_policy::Partition::Aws);
             let subject = Subject::global(
                 "OidcProvider",
-                &irsa_policy::OidcProviderArn::for_issuer(partition, &account, &issuer.host_path)
+                irsa_policy::OidcProviderArn::for_issuer(partition, &account, &issuer.host_path)
                     .to_string(),
             );
             if let Some(p) = found {

@@ -19,7 +19,7 @@ impl Rule for RoleExists {
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         for i in &cx.irsa {
             let Ok(arn) = &i.role_arn else { continue };
-            let subject = Subject::global("Role", &arn.to_string());
+            let subject = Subject::global("Role", arn.to_string());
             match &i.role {
                 RoleState::Found(r) => out.pass(
                     &Self::META,
