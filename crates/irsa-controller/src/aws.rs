@@ -42,11 +42,14 @@ fn failed(files: &[(String, Value)]) -> bool {
     files.iter().any(|(_, v)| v.get("error").is_some())
 }
 
+/// A read that answered that the object does not exist (`NoSuchEntity` for IAM): by the
+/// error's own code, as the snapshot loader reads it, never a code quoted in a message
+/// (an `AccessDenied` whose text mentions `NoSuchEntity` is a failure to read).
 fn decisive(files: &[(String, Value)]) -> bool {
     files.iter().any(|(_, v)| {
         v.get("error")
             .and_then(Value::as_str)
-            .is_some_and(|e| e.contains("NoSuchEntity"))
+            .is_some_and(irsa_model::recorded::is_not_found)
     })
 }
 
@@ -562,5 +565,42 @@ impl Refresher {
     pub fn next_delay(&self) -> Duration {
         let jitter = (fastrand::f64() - 0.5) * 0.2;
         self.interval.mul_f64(1.0 + jitter)
+    }
+}
+
+#[cfg(test)]
+mod decisive_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn read(error: &str) -> Vec<(String, Value)> {
+        vec![(
+            "aws-iam-get-role-r.json".to_string(),
+            json!({"command": "aws iam get-role --role-name r", "error": error}),
+        )]
+    }
+
+    #[test]
+    fn only_a_not_found_answer_is_decisive() {
+        // As `describe` words a service error: `Code: message`.
+        assert!(decisive(&read(
+            "NoSuchEntity: The role with name r cannot be found."
+        )));
+        // As the AWS CLI words it (a recorded snapshot).
+        assert!(decisive(&read(
+            "An error occurred (NoSuchEntity) when calling the GetRole operation: The role with name r cannot be found."
+        )));
+        // Failures to read, even one that quotes the code, keep the previous answer.
+        assert!(!decisive(&read(
+            "AccessDenied: User is not authorized to perform: iam:GetRole (NoSuchEntity is not proven)"
+        )));
+        assert!(!decisive(&read(
+            "throttled (3 attempts): Throttling: Rate exceeded"
+        )));
+        assert!(!decisive(&read("timed out after 30 s (--timeout)")));
+        assert!(!decisive(&[(
+            "aws-iam-get-role-r.json".to_string(),
+            json!({"command": "aws iam get-role --role-name r", "output": {"Role": {}}}),
+        )]));
     }
 }
