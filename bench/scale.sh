@@ -12,7 +12,8 @@
 # input size.
 #   bash bench/scale.sh [PAIRS]            both shapes (default 5 pairs)
 #   bash bench/scale.sh --growth [PAIRS]   small shape at 10k/20k, 30k/60k, 100k/200k
-#                                          ServiceAccounts/pods (writes about 0.8 GB)
+#                                          ServiceAccounts/pods (writes about 0.8 GB), then
+#                                          the 10k -> 100k ratios of wall and CPU time
 #   BIN=path/to/irsa-doctor bash bench/scale.sh   measures that build instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +51,8 @@ bench() {
     uw=$(cut -d' ' -f1 "$us_runs" | median) uc=$(cut -d' ' -f2 "$us_runs" | median)
     um=$(cut -d' ' -f3 "$us_runs" | max)
     rm -f "$jq_runs" "$us_runs"
+    # Kept for the growth line: "wall cpu jq_wall" of the last shape measured.
+    last="$uw $uc $jw"
     awk -v n="$name" -v s="$size" -v f="$files" -v jw="$jw" -v jc="$jc" -v jm="$jm" \
         -v uw="$uw" -v uc="$uc" -v um="$um" 'BEGIN {
         printf "%-22s %7.1f MB %3d files | jq %6.2fs wall %6.2fs cpu %5.0f MiB | irsa-doctor %6.2fs wall %6.2fs cpu %5.0f MiB | wall %.2fx jq, cpu %.2fx jq, peak RSS %.2fx input\n",
@@ -63,9 +66,13 @@ if [ "$growth" = 0 ]; then
     bench "large pods (project)" bench-data/scale
     bench "small pods" bench-data/scale-small
 else
+    first=""
     for n in 10000 30000 100000; do
         d="bench-data/growth-$n"
         [ -d "$d" ] || "$gen" --small "$d" "$n" $((n * 2)) 2000
         bench "small ${n} SAs/$((n * 2)) pods" "$d"
+        [ -n "$first" ] || first="$last"
     done
+    # The curve's end to end: 10x the ServiceAccounts and pods (the input grows 9.7x).
+    echo "$first $last" | awk '{ printf "growth 10k -> 100k ServiceAccounts: wall %.1fx, cpu %.1fx (jq: %.1fx)\n", $4 / $1, $5 / $2, $6 / $3 }'
 fi
