@@ -6,7 +6,7 @@ use crate::finding::{Finding, Pass, Severity, Subject};
 use crate::messages::Message;
 use crate::registry::RuleMeta;
 use irsa_model::keys::FastMap;
-use irsa_model::{Pod, PodSpec, Role, ServiceAccount, Snapshot, Workload};
+use irsa_model::{Pod, PodSpec, Role, ServiceAccount, Snapshot, Text, Workload};
 use irsa_policy::{
     diagnose, predict, service_account_subject, Diagnosis, Issuer, Known, OidcProviderArn,
     Partition, PolicyError, ProviderFacts, RoleArn, RoleArnError, StsPrediction, StsQuestion,
@@ -91,6 +91,8 @@ pub struct SaIrsa<'a> {
     pub trust: TrustState,
     /// Predicted STS answer.
     pub prediction: StsPrediction,
+    /// [`SaIrsa::role_text`], made once: the passes about this ServiceAccount share it.
+    pub role_shown: Text,
     /// The ServiceAccount object is not in the snapshot: its role is the one its pods'
     /// `AWS_ROLE_ARN` carries (see [`service_accounts_from_pods`]).
     pub inferred: bool,
@@ -103,10 +105,7 @@ impl SaIrsa<'_> {
     }
     /// The role ARN text (parsed form when valid, else as written).
     pub fn role_text(&self) -> String {
-        match &self.role_arn {
-            Ok(r) => r.to_string(),
-            Err(_) => self.annotation.to_string(),
-        }
+        self.role_shown.to_string()
     }
     /// The diagnosis, if the trust policy was evaluated.
     pub fn diagnosis(&self) -> Option<(&WebIdentityRequest, &Diagnosis)> {
@@ -524,6 +523,10 @@ impl<'a> Context<'a> {
         };
         let trust = self.trust_state(&role_arn, &role, &sub, &audience);
         let prediction = self.predict_sts(annotation, &role_arn, &sub, &audience, &role, &trust);
+        let role_shown = match &role_arn {
+            Ok(r) => Text::from(r.to_string()),
+            Err(_) => Text::from(annotation),
+        };
         SaIrsa {
             sa,
             annotation,
@@ -533,6 +536,7 @@ impl<'a> Context<'a> {
             role,
             trust,
             prediction,
+            role_shown,
             inferred: false,
         }
     }

@@ -31,6 +31,7 @@ pub struct Value(Repr);
 enum Repr {
     Shared(Text),
     Owned(Box<str>),
+    Static(&'static str),
 }
 
 impl Value {
@@ -39,6 +40,7 @@ impl Value {
         match &self.0 {
             Repr::Shared(t) => t,
             Repr::Owned(s) => s,
+            Repr::Static(s) => s,
         }
     }
 }
@@ -129,6 +131,18 @@ impl Message {
             id,
             args: Args::default(),
         }
+    }
+    /// A message with room for `n` parameters (set at once, not grown one by one).
+    pub fn with_room(id: &'static str, n: usize) -> Message {
+        Message {
+            id,
+            args: Args(Vec::with_capacity(n)),
+        }
+    }
+    /// Adds a parameter whose text is a constant (held, not copied).
+    pub fn arg_static(mut self, name: &'static str, value: &'static str) -> Message {
+        self.args.insert(name, Value(Repr::Static(value)));
+        self
     }
     /// Adds a parameter.
     pub fn arg(mut self, name: &'static str, value: impl Into<Value>) -> Message {

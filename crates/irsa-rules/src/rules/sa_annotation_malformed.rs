@@ -52,7 +52,7 @@ impl Rule for SaAnnotationMalformed {
                         Message::new("sa-annotation-ok")
                             .arg("namespace", ns)
                             .arg("name", name)
-                            .arg("role", arn.to_string()),
+                            .arg("role", &i.role_shown),
                     );
                 }
                 Err(e) => {

@@ -57,17 +57,18 @@ impl Where<'_> {
         self.t.subject()
     }
     fn message(&self, id: &'static str) -> Message {
-        let m = Message::new(id)
+        // Room for these six and the two a gap adds (one message per container).
+        let m = Message::with_room(id, 8)
             .arg("container", &self.container.name)
-            .arg("kind", self.t.kind);
+            .arg_static("kind", self.t.kind);
         let m = match self.t.pod_names {
             Some((namespace, name)) => m.arg("namespace", namespace).arg("name", name),
             None => m
                 .arg("namespace", self.t.namespace)
                 .arg("name", self.t.name),
         };
-        m.arg("reads", reads(self.t.feature))
-            .arg("consequence", consequence(self.t.feature))
+        m.arg_static("reads", reads(self.t.feature))
+            .arg_static("consequence", consequence(self.t.feature))
     }
     fn restart(&self) -> Option<Fix> {
         let k = self.t.workload.filter(|k| k.restartable())?;

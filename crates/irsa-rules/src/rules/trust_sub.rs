@@ -32,7 +32,7 @@ impl Rule for TrustSubRule {
                         &Self::META,
                         i.subject(),
                         crate::messages::Message::new("trust-allows")
-                            .arg("role", i.role_text())
+                            .arg("role", &i.role_shown)
                             .arg("sub", &request.sub)
                             .arg("statement", statement.to_string()),
                     );
