@@ -157,6 +157,10 @@ pub struct Context<'a> {
     service_accounts: FastMap<(&'a str, &'a str), &'a ServiceAccount>,
     selected: Option<(String, String)>,
     inferred: &'a [ServiceAccount],
+    /// Every EKS Pod Identity association in scope, analysed once when the context is
+    /// made (three rules and the verdicts read them; each analysis evaluates trust
+    /// policies and node roles).
+    pod_identity: Vec<crate::pod_identity::PiChain<'a>>,
 }
 
 impl<'a> Context<'a> {
@@ -194,6 +198,7 @@ impl<'a> Context<'a> {
             service_accounts: Default::default(),
             selected: None,
             inferred,
+            pod_identity: Vec::new(),
         };
         for (i, w) in snap.workloads.iter().enumerate() {
             cx.workloads_by_sa
@@ -236,6 +241,9 @@ impl<'a> Context<'a> {
                 analysis
             });
         cx.irsa = irsa;
+        // Last: the analysis reads the rest of the context.
+        let pod_identity = crate::pod_identity::chains(&cx);
+        cx.pod_identity = pod_identity;
         cx
     }
 
@@ -453,6 +461,12 @@ impl<'a> Context<'a> {
             Some(sa) => Subject::namespaced("ServiceAccount", &sa.namespace, &sa.name),
             None => Subject::namespaced("ServiceAccount", namespace, name),
         }
+    }
+
+    /// Every EKS Pod Identity association in scope, analysed
+    /// ([`crate::pod_identity::chains`], once, when the context was made).
+    pub fn pod_identity_chains(&self) -> &[crate::pod_identity::PiChain<'a>] {
+        &self.pod_identity
     }
 
     /// ServiceAccounts known only from their pods (not in the snapshot).

@@ -217,7 +217,7 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
         }
     }
     let index = verdict::FindingIndex::new(&out.findings);
-    let pi_chains = pod_identity::chains(&cx);
+    let pi_chains = cx.pod_identity_chains();
     let has_association = |ns: &str, sa: &str| {
         pi_chains
             .iter()
@@ -242,7 +242,7 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
             mechanism: Mechanism::Irsa,
         }
     });
-    for c in &pi_chains {
+    for c in pi_chains {
         let (verdict, pods) = pod_identity::verdict(&cx, c, &out.findings);
         chains.push(Chain {
             subject: c.subject(),
@@ -255,7 +255,7 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
         });
     }
     let not_checked = not_checked(&out.findings, &chains);
-    summary.checked = checked(&cx, &chains, &pi_chains);
+    summary.checked = checked(&cx, &chains, pi_chains);
     summary.not_checked = not_checked.len();
     let c = summary.checked;
     // Without a ServiceAccount, pod or workload no chain is evaluated; a problem found

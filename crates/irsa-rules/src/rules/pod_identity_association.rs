@@ -6,7 +6,7 @@ use crate::declare_rule;
 use crate::finding::{Cause, Fix, Severity, Subject};
 use crate::fixes::sh;
 use crate::messages::Message;
-use crate::pod_identity::{chains, Hop, PiChain, ACCESS_DENIED};
+use crate::pod_identity::{Hop, PiChain, ACCESS_DENIED};
 use crate::registry::Rule;
 
 declare_rule!(PodIdentityAssociationRule, code: "IRSA601", name: "pod-identity-association", cause: PodIdentityAssociation, severity: Error,
@@ -79,7 +79,7 @@ impl Rule for PodIdentityAssociationRule {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        for c in chains(cx) {
+        for c in cx.pod_identity_chains() {
             let a = c.assoc;
             // The ServiceAccount: absent only when its namespace's ServiceAccounts were listed.
             let sa_exists = cx
@@ -131,9 +131,9 @@ impl Rule for PodIdentityAssociationRule {
                 f.severity(Severity::Warning);
                 continue;
             };
-            check_hop(cx, out, &c, first);
+            check_hop(cx, out, c, first);
             if let Some(t) = &c.target {
-                check_hop(cx, out, &c, t);
+                check_hop(cx, out, c, t);
             }
             // A role of another account needs a target role: the association role must be
             // in the cluster's account (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-assign-target-role.html;

@@ -6,7 +6,7 @@ use crate::declare_rule;
 use crate::finding::{Fix, Severity};
 use crate::fixes::sh;
 use crate::messages::Message;
-use crate::pod_identity::{chains, HopTrust, ACCESS_DENIED};
+use crate::pod_identity::{HopTrust, ACCESS_DENIED};
 use crate::registry::Rule;
 
 declare_rule!(PodIdentitySessionTags, code: "IRSA603", name: "pod-identity-session-tags", cause: PodIdentitySessionTags, severity: Error,
@@ -18,7 +18,7 @@ impl Rule for PodIdentitySessionTags {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        for c in chains(cx) {
+        for c in cx.pod_identity_chains() {
             let a = c.assoc;
             for h in c.first.iter().chain(c.target.iter()) {
                 let HopTrust::Evaluated {

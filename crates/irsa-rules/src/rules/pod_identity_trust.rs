@@ -8,7 +8,7 @@ use crate::declare_rule;
 use crate::finding::{Cause, Fix, Severity, Subject};
 use crate::fixes::sh;
 use crate::messages::Message;
-use crate::pod_identity::{chains, Hop, HopTrust, PiChain, ACCESS_DENIED};
+use crate::pod_identity::{Hop, HopTrust, PiChain, ACCESS_DENIED};
 use crate::registry::Rule;
 use irsa_policy::condition::Tri;
 use irsa_policy::evaluate::Evaluation;
@@ -267,12 +267,12 @@ impl Rule for PodIdentityTrustRule {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        for c in chains(cx) {
+        for c in cx.pod_identity_chains() {
             if let Some(first) = &c.first {
-                check_hop(cx, out, &c, first, false);
+                check_hop(cx, out, c, first, false);
             }
             if let Some(t) = &c.target {
-                check_hop(cx, out, &c, t, true);
+                check_hop(cx, out, c, t, true);
             }
         }
     }
