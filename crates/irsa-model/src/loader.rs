@@ -1309,8 +1309,8 @@ pub(crate) fn workload_model(
     };
     Workload {
         kind,
-        namespace: meta.namespace,
-        name: meta.name,
+        namespace: pool.text(meta.namespace),
+        name: meta.name.into(),
         owner,
         template,
         template_labels,

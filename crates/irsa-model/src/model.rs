@@ -257,9 +257,9 @@ pub struct Workload {
     /// Kind.
     pub kind: WorkloadKind,
     /// Namespace.
-    pub namespace: String,
+    pub namespace: Text,
     /// Name.
-    pub name: String,
+    pub name: Text,
     /// Controller owner (ReplicaSet → Deployment, Job → CronJob).
     pub owner: Option<Owner>,
     /// Pod template spec.

@@ -203,7 +203,7 @@ impl<'a> Context<'a> {
         for (i, w) in snap.workloads.iter().enumerate() {
             cx.workloads_by_sa
                 .entry((
-                    w.namespace.clone(),
+                    w.namespace.to_string(),
                     w.template.effective_service_account().to_string(),
                 ))
                 .or_default()

@@ -543,7 +543,7 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
         pods.iter().map(|p| p.name.as_str()).collect();
     let mut workloads: std::collections::BTreeSet<(String, String)> = cx
         .workloads_of_sa(ns, sa)
-        .map(|w| (w.kind.name().to_string(), w.name.clone()))
+        .map(|w| (w.kind.name().to_string(), w.name.to_string()))
         .collect();
     for p in &pods {
         if let Some((k, n)) = cx.snap.controller_of(p) {

@@ -308,7 +308,7 @@ impl Rule for PodIdentityAgent {
         let mut seen = std::collections::BTreeSet::new();
         for w in cx.workloads_in_scope().filter(|w| w.owner.is_none()) {
             if association_of(cx, &w.namespace, w.template.effective_service_account()).is_some() {
-                seen.insert((w.namespace.clone(), w.name.clone()));
+                seen.insert((w.namespace.to_string(), w.name.to_string()));
                 proxy(out, w.kind.name(), &w.namespace, &w.name, &w.template);
             }
         }

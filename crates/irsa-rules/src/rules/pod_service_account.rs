@@ -132,7 +132,7 @@ impl Rule for PodServiceAccountRule {
             .map(|w| Runner {
                 kind: w.kind.name(),
                 namespace: &w.namespace,
-                name: w.name.clone(),
+                name: w.name.to_string(),
                 spec: &w.template,
                 labels: &w.template_labels,
                 workload: Some(w),

@@ -16,25 +16,19 @@ pub struct Target<'a> {
     /// The workload kind, when it is one.
     pub workload: Option<WorkloadKind>,
     /// Namespace.
-    pub namespace: &'a str,
+    pub namespace: &'a Text,
     /// Name.
-    pub name: &'a str,
+    pub name: &'a Text,
     /// The pod spec.
     pub spec: &'a PodSpec,
     /// Which credentials its pods get.
     pub feature: Feature,
-    /// A bare pod's namespace and name as the model holds them (shared by the
-    /// findings about it).
-    pub pod_names: Option<(&'a Text, &'a Text)>,
 }
 
 impl Target<'_> {
-    /// The subject of findings about it.
+    /// The subject of findings about it (sharing the model's names).
     pub fn subject(&self) -> Subject {
-        match self.pod_names {
-            Some((namespace, name)) => Subject::namespaced(self.kind, namespace, name),
-            None => Subject::namespaced(self.kind, self.namespace, self.name),
-        }
+        Subject::namespaced(self.kind, self.namespace, self.name)
     }
 }
 
@@ -67,7 +61,6 @@ pub fn targets<'a>(cx: &'a Context<'a>) -> Vec<Target<'a>> {
                 name: &w.name,
                 spec: &w.template,
                 feature,
-                pod_names: None,
             });
         }
     }
@@ -81,7 +74,6 @@ pub fn targets<'a>(cx: &'a Context<'a>) -> Vec<Target<'a>> {
                 name: &p.name,
                 spec: &p.spec,
                 feature,
-                pod_names: Some((&p.namespace, &p.name)),
             });
         }
     }
@@ -105,7 +97,7 @@ pub fn exec_software<'a>(
     let default_container = t.spec.containers.first().map(|c| c.name.as_str());
     snap.exec
         .iter()
-        .filter(|e| e.namespace == t.namespace)
+        .filter(|e| e.namespace == *t.namespace)
         .filter(|e| match e.container.as_deref() {
             Some(c) => c == container.name,
             None => default_container == Some(container.name.as_str()),
@@ -139,7 +131,7 @@ fn belongs_to(snap: &Snapshot, pod: &str, t: &Target<'_>) -> bool {
     match snap
         .pods
         .iter()
-        .find(|p| p.namespace == t.namespace && p.name == pod)
+        .find(|p| p.namespace == *t.namespace && p.name == pod)
     {
         Some(p) => owned_by(snap, p, t),
         None => match t.workload {
@@ -156,7 +148,7 @@ fn belongs_to(snap: &Snapshot, pod: &str, t: &Target<'_>) -> bool {
 
 fn owned_by(snap: &Snapshot, p: &Pod, t: &Target<'_>) -> bool {
     match (t.workload, snap.controller_of(p)) {
-        (None, None) => p.name == t.name,
+        (None, None) => p.name == *t.name,
         (Some(k), Some((pk, pn))) => k == pk && pn == t.name,
         _ => false,
     }

@@ -58,16 +58,12 @@ impl Where<'_> {
     }
     fn message(&self, id: &'static str) -> Message {
         // Room for these six and the two a gap adds (one message per container).
-        let m = Message::with_room(id, 8)
+        Message::with_room(id, 8)
             .arg("container", &self.container.name)
-            .arg_static("kind", self.t.kind);
-        let m = match self.t.pod_names {
-            Some((namespace, name)) => m.arg("namespace", namespace).arg("name", name),
-            None => m
-                .arg("namespace", self.t.namespace)
-                .arg("name", self.t.name),
-        };
-        m.arg_static("reads", reads(self.t.feature))
+            .arg_static("kind", self.t.kind)
+            .arg("namespace", self.t.namespace)
+            .arg("name", self.t.name)
+            .arg_static("reads", reads(self.t.feature))
             .arg_static("consequence", consequence(self.t.feature))
     }
     fn restart(&self) -> Option<Fix> {

@@ -43,7 +43,7 @@ impl Rule for TokenFilePermission {
                         ExecEvidence::Id { uid, .. }
                             if uid != 0
                                 && e.namespace == w.namespace
-                                && e.pod.starts_with(&w.name) =>
+                                && e.pod.starts_with(&*w.name) =>
                         {
                             Some(uid)
                         }
