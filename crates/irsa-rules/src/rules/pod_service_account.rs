@@ -104,22 +104,19 @@ impl Rule for PodServiceAccountRule {
                     .map(|p| (p.namespace.as_str(), p.spec.effective_service_account())),
             )
             .collect();
-        // Worked out once per namespace (a namespace has many runners).
+        // The annotated ServiceAccounts nothing runs as, by namespace, in the snapshot's
+        // order: worked out once (a namespace has many runners, most of which find none).
         let mut unused_by_namespace: FastMap<&str, Vec<&ServiceAccount>> = FastMap::default();
-        let mut unused_in = |ns: &'_ str| -> Vec<&ServiceAccount> {
-            if let Some(v) = unused_by_namespace.get(ns) {
-                return v.clone();
+        for sa in snap.service_accounts.values() {
+            if sa.annotations.contains_key(ROLE_ANNOTATION)
+                && !used.contains(&(sa.namespace.as_str(), sa.name.as_str()))
+            {
+                unused_by_namespace
+                    .entry(&sa.namespace)
+                    .or_default()
+                    .push(sa);
             }
-            let v: Vec<&ServiceAccount> = snap
-                .service_accounts_in(ns)
-                .filter(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
-                .filter(|sa| !used.contains(&(sa.namespace.as_str(), sa.name.as_str())))
-                .collect();
-            if let Some(first) = v.first() {
-                unused_by_namespace.insert(first.namespace.as_str(), v.clone());
-            }
-            v
-        };
+        }
         // Every runner of the namespaces in scope: with `--service-account`, the one that
         // should run as it (but runs as another) is the finding about it.
         let scope = cx.scope;
@@ -183,8 +180,10 @@ impl Rule for PodServiceAccountRule {
             {
                 continue;
             }
-            let unused = unused_in(r.namespace);
-            let Some((target, how)) = best_match(&unused, &r.name, r.labels) else {
+            let unused = unused_by_namespace
+                .get(r.namespace)
+                .map_or(&[][..], Vec::as_slice);
+            let Some((target, how)) = best_match(unused, &r.name, r.labels) else {
                 continue;
             };
             if selected
