@@ -154,7 +154,7 @@ impl Rule for SaExists {
         // Membership only (findings come in the order of `users`).
         let mut gaps: FastSet<(&str, &str)> = FastSet::default();
         let mut done: FastSet<(&str, &str, &str)> = FastSet::default();
-        let mut proven: FastSet<(String, String)> = FastSet::default();
+        let mut proven: FastSet<(&str, &str)> = FastSet::default();
         for (kind, ns, workload, sa) in users {
             if sa == "default" || !done.insert((kind, ns, workload)) {
                 continue;
@@ -169,7 +169,7 @@ impl Rule for SaExists {
             };
             if !cx.snap.coverage.service_accounts.covers(ns) {
                 if let Some(e) = evidence.iter().find(|e| e.namespace == ns && e.name == sa) {
-                    if proven.insert((ns.to_string(), sa.to_string())) {
+                    if proven.insert((ns, sa)) {
                         // The workload the user edits; a recorded NotFound names no workload.
                         let subject = if e.who.is_empty() {
                             subject
@@ -199,7 +199,7 @@ impl Rule for SaExists {
                 }
                 continue;
             }
-            proven.insert((ns.to_string(), sa.to_string()));
+            proven.insert((ns, sa));
             report_missing(
                 cx,
                 out,
@@ -215,7 +215,7 @@ impl Rule for SaExists {
         }
         // Reported by Kubernetes for workloads whose pods never came to exist.
         for e in &evidence {
-            if proven.insert((e.namespace.clone(), e.name.clone())) {
+            if proven.insert((&e.namespace, &e.name)) {
                 report_missing(
                     cx,
                     out,
