@@ -1426,32 +1426,22 @@ fn pod_spec(s: raw::PodSpec, pool: &mut Interner) -> PodSpec {
 }
 
 fn conditions(status: Option<raw::WorkloadStatus>) -> Vec<Condition> {
-    status
-        .and_then(|s| s.conditions)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| Condition {
-            kind: c.kind.unwrap_or_default(),
-            status: c.status.unwrap_or_default(),
-            reason: c.reason,
-            message: c.message,
-        })
-        .collect()
+    exact(status.and_then(|s| s.conditions), |c| Condition {
+        kind: c.kind.unwrap_or_default(),
+        status: c.status.unwrap_or_default(),
+        reason: c.reason,
+        message: c.message,
+    })
 }
 
 fn selector(s: raw::LabelSelector) -> LabelSelector {
     LabelSelector {
         match_labels: s.match_labels.unwrap_or_default(),
-        match_expressions: s
-            .match_expressions
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| SelectorRequirement {
-                key: e.key,
-                operator: e.operator,
-                values: e.values.unwrap_or_default(),
-            })
-            .collect(),
+        match_expressions: exact(s.match_expressions, |e| SelectorRequirement {
+            key: e.key,
+            operator: e.operator,
+            values: e.values.unwrap_or_default(),
+        }),
     }
 }
 
