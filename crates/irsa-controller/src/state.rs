@@ -176,7 +176,7 @@ pub fn publish_metrics(
             namespace: chain
                 .subject
                 .namespace
-                .clone()
+                .as_deref()
                 .unwrap_or_default()
                 .to_string(),
             serviceaccount: chain.subject.name.to_string(),
