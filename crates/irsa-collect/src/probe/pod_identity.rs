@@ -203,11 +203,17 @@ pub async fn probe(
 /// credentials for the role, `AccessDeniedException`, or not predicted (no association
 /// listed, its role or trust policy not read, a condition not knowable offline).
 fn offline_prediction(snap: &Snapshot, ns: &str, name: &str) -> StsPrediction {
-    let scope = irsa_rules::Scope::default();
+    // Scoped to this ServiceAccount: the context analyses its association (the first
+    // of the diagnosed cluster, as `pod_identity::association_of` finds it) and no other.
+    let scope = irsa_rules::Scope {
+        namespace: Some(ns.to_string()),
+        service_account: Some(name.to_string()),
+        pod: None,
+    };
     let options = irsa_rules::Options::default();
     let cx = irsa_rules::Context::new(snap, &scope, &options);
-    match irsa_rules::pod_identity::association_of(&cx, ns, name) {
-        Some(a) => irsa_rules::pod_identity::prediction(&irsa_rules::pod_identity::analyse(&cx, a)),
+    match cx.pod_identity_chains().first() {
+        Some(chain) => irsa_rules::pod_identity::prediction(chain),
         None => StsPrediction::Undetermined {
             step: irsa_policy::sts::StsStep::TrustPolicy,
             why: format!("no EKS Pod Identity association of {ns}/{name} is in the snapshot"),
