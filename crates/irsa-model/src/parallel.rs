@@ -382,6 +382,98 @@ impl Pre {
 /// What a worker learns of one list item: its kind (its own, else the list's) and, for
 /// ServiceAccounts, pods and workloads, the typed object.
 pub fn prepare_item(text: &str, list_kind: Option<&str>, pool: &mut crate::text::Interner) -> Item {
+    prepare_known(text, pool).unwrap_or_else(|| prepare_scanned(text, list_kind, pool))
+}
+
+/// [`prepare_item`] for what `kubectl` prints: an item whose leading members (before
+/// any object or array) include `kind`, a plain string naming a kind the loader builds
+/// here. It is read once, with `kind` declared ([`raw::KindedItem`]): when that read
+/// succeeds the item has no other `kind` member, so this is the answer
+/// [`prepare_scanned`] gives, without its scan of the whole item. None (then the
+/// scanning path decides, as if this had not run) for any other item, and for one
+/// that does not read: a second `kind`, or a real error, reported as always.
+fn prepare_known(text: &str, pool: &mut crate::text::Interner) -> Option<Item> {
+    type Kinded<S, T> = raw::KindedItem<S, T>;
+    let kind = leading_kind(text)?;
+    let body = match kind {
+        "ServiceAccount" => Pre::ServiceAccount(Ok(crate::loader::service_account_model(
+            serde_json::from_str::<Kinded<IgnoredAny, IgnoredAny>>(text)
+                .ok()?
+                .object(),
+            pool,
+        ))),
+        "Pod" => Pre::Pod(Ok(crate::loader::pod_model(
+            serde_json::from_str::<Kinded<raw::PodSpec, raw::PodStatus>>(text)
+                .ok()?
+                .into(),
+            pool,
+        ))),
+        k => {
+            let wk = WorkloadKind::from_kind(k)?;
+            Pre::Workload(Ok(crate::loader::workload_model(
+                wk,
+                serde_json::from_str::<Kinded<raw::WorkloadSpec, raw::WorkloadStatus>>(text)
+                    .ok()?
+                    .into(),
+                pool,
+            )))
+        }
+    };
+    Some(Item {
+        kind: Some(kind.to_string()),
+        body,
+    })
+}
+
+/// The value of an item's `kind` member when it comes among the item's leading
+/// members, before any whose value is an object or an array, and both the key and the
+/// value are plain strings (no escapes); None otherwise. (`kubectl` prints
+/// `apiVersion`, then `kind`.) A later `kind` is not looked for: see [`prepare_known`].
+fn leading_kind(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    loop {
+        i = skip_ws(b, i);
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = plain_string_end(b, i)?;
+        let key = &b[i + 1..key_end - 1];
+        i = skip_ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        if key == b"kind" {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let end = plain_string_end(b, i)?;
+            return text.get(i + 1..end - 1);
+        }
+        if matches!(b.get(i), Some(b'{' | b'[') | None) {
+            return None;
+        }
+        i = skip_ws(b, skip_value(b, i)?);
+        if b.get(i) != Some(&b',') {
+            return None;
+        }
+        i += 1;
+    }
+}
+
+/// [`prepare_item`] for any item: its own `kind` by a scan of its top-level members
+/// (or as serde reads it, when the scan cannot tell), else the list's; then the typed
+/// object for the kinds the loader builds here.
+fn prepare_scanned(
+    text: &str,
+    list_kind: Option<&str>,
+    pool: &mut crate::text::Interner,
+) -> Item {
     let own = match sniff_kind(text) {
         Some(kind) => kind.map(str::to_string),
         None => own_kind(text),
@@ -617,6 +709,75 @@ mod tests {
         assert_eq!(sniff_kind(items[0]), Some(Some("Pod")));
         assert_eq!(sniff_kind(items[2]), Some(Some("Pod")));
         assert_eq!(sniff_kind(items[3]), Some(None));
+    }
+
+    /// What an item was prepared into, comparable (errors by their text).
+    fn prepared(item: Item) -> (Option<String>, String) {
+        let body = match item.body {
+            Pre::None => "none".to_string(),
+            Pre::ServiceAccount(r) => format!("{:?}", r.map_err(|e| e.to_string())),
+            Pre::Pod(r) => format!("{:?}", r.map_err(|e| e.to_string())),
+            Pre::Workload(r) => format!("{:?}", r.map_err(|e| e.to_string())),
+        };
+        (item.kind, body)
+    }
+
+    #[test]
+    fn an_item_read_at_once_is_what_the_scan_makes_of_it() {
+        let meta = r#""metadata": {"name": "a", "namespace": "n", "labels": {"kind": "x"}}"#;
+        let pod_spec = r#""spec": {"serviceAccountName": "s", "containers": [{"name": "c", "image": "i"}]}"#;
+        let mut items: Vec<String> = Vec::new();
+        for kind in ["Pod", "ServiceAccount", "Deployment", "DaemonSet", "Node"] {
+            for (a, b) in [
+                // As kubectl prints it.
+                (format!(r#""apiVersion": "v1", "kind": "{kind}""#), String::new()),
+                (format!(r#""kind": "{kind}""#), String::new()),
+                // A second kind: plain, escaped, null, or another kind.
+                (format!(r#""kind": "{kind}""#), r#", "kind": "Node""#.to_string()),
+                (format!(r#""kind": "{kind}""#), format!(r#", "ki\u006ed": "{kind}""#)),
+                (format!(r#""kind": "{kind}""#), r#", "kind": null"#.to_string()),
+                (format!(r#""kind": "{kind}""#), format!(r#", "kind": "{kind}""#)),
+                // The kind after an object member, escaped, or not a plain string.
+                (r#""a": {"kind": "Node"}"#.to_string(), format!(r#", "kind": "{kind}""#)),
+                (format!(r#""ki\u006ed": "{kind}""#), String::new()),
+                (r#""kind": "P\u006fd""#.to_string(), String::new()),
+                (r#""kind": 5"#.to_string(), String::new()),
+                (r#""kind": ["Pod"]"#.to_string(), String::new()),
+                // Members given twice, or of the wrong type.
+                (format!(r#""kind": "{kind}""#), r#", "status": {}, "status": {}"#.to_string()),
+                (format!(r#""kind": "{kind}""#), r#", "metadata": {"name": "b"}"#.to_string()),
+                (format!(r#""kind": "{kind}""#), r#", "spec": 5"#.to_string()),
+                (format!(r#""kind": "{kind}""#), r#", "status": "x""#.to_string()),
+                (format!(r#""x": "a\"b", "kind": "{kind}""#), String::new()),
+            ] {
+                items.push(format!("{{{a}, {meta}, {pod_spec}{b}}}"));
+                items.push(format!("{{{a}{b}}}"));
+            }
+        }
+        let mut known = 0;
+        for item in &items {
+            serde_json::from_str::<IgnoredAny>(item).expect(item);
+            for list_kind in [None, Some("Pod"), Some("ServiceAccount")] {
+                let scanned = prepared(prepare_scanned(item, list_kind, &mut Default::default()));
+                if let Some(at_once) = prepare_known(item, &mut Default::default()) {
+                    known += 1;
+                    assert_eq!(prepared(at_once), scanned, "{item}");
+                }
+                assert_eq!(
+                    prepared(prepare_item(item, list_kind, &mut Default::default())),
+                    scanned,
+                    "{item}"
+                );
+            }
+        }
+        // The items kubectl prints take the direct path; a second kind never does.
+        assert!(known > 0);
+        let kubectl = format!(r#"{{"apiVersion": "v1", "kind": "Pod", {meta}, {pod_spec}}}"#);
+        assert!(prepare_known(&kubectl, &mut Default::default()).is_some());
+        let twice = format!(r#"{{"apiVersion": "v1", "kind": "Pod", {meta}, "kind": "Pod"}}"#);
+        assert!(prepare_known(&twice, &mut Default::default()).is_none());
+        let node = r#"{"apiVersion": "v1", "kind": "Node"}"#;
+        assert!(prepare_known(node, &mut Default::default()).is_none());
     }
 
     #[test]

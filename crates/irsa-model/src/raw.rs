@@ -168,6 +168,51 @@ pub struct PodObject {
     pub status: Option<PodStatus>,
 }
 
+/// A list item read with its `kind` member declared: serde then refuses an item that
+/// gives `kind` twice (under any spelling, escapes included), which is how the loader
+/// knows, without scanning the whole item first, that the `kind` it saw at the item's
+/// start is the item's only one (see `parallel::prepare_item`). The other members are
+/// those of [`Object`], [`PodObject`] and [`WorkloadObject`], read by the same types.
+#[derive(Deserialize)]
+pub struct KindedItem<S, T> {
+    #[allow(dead_code)]
+    pub kind: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    pub metadata: Meta,
+    pub spec: Option<S>,
+    pub status: Option<T>,
+}
+
+impl<S, T> KindedItem<S, T> {
+    /// The object without its status (the shape a ServiceAccount is read in).
+    pub fn object(self) -> Object<S> {
+        Object {
+            metadata: self.metadata,
+            spec: self.spec,
+        }
+    }
+}
+
+impl From<KindedItem<PodSpec, PodStatus>> for PodObject {
+    fn from(i: KindedItem<PodSpec, PodStatus>) -> PodObject {
+        PodObject {
+            metadata: i.metadata,
+            spec: i.spec,
+            status: i.status,
+        }
+    }
+}
+
+impl From<KindedItem<WorkloadSpec, WorkloadStatus>> for WorkloadObject {
+    fn from(i: KindedItem<WorkloadSpec, WorkloadStatus>) -> WorkloadObject {
+        WorkloadObject {
+            metadata: i.metadata,
+            spec: i.spec,
+            status: i.status,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct PodStatus {
     pub phase: Option<String>,
