@@ -381,20 +381,22 @@ pub(crate) fn print_document<T: serde::Serialize>(format: Format, doc: &T) -> Re
             let v = serde_json::to_value(doc)?;
             print_stdout(&serde_yaml_ng::to_string(&v)?)
         }
-        _ => {
-            // Streamed: a report of a large cluster is tens of megabytes.
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-            let written = serde_json::to_writer_pretty(&mut out, doc)
-                .map_err(std::io::Error::from)
-                .and_then(|_| out.write_all(b"\n"))
-                .and_then(|_| out.flush());
-            match written {
-                Ok(()) => Ok(()),
-                // A closed pipe (`| head`) is not an error worth a message.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(e).context("writing to standard output"),
-            }
-        }
+        _ => write_stdout(|out| serde_json::to_writer_pretty(out, doc).map_err(Into::into)),
+    }
+}
+
+/// Writes to standard output as `write` goes, then a newline (streamed: a report of a
+/// large cluster is tens of megabytes).
+fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = write(&mut out)
+        .and_then(|_| out.write_all(b"\n"))
+        .and_then(|_| out.flush());
+    match written {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e).context("writing to standard output"),
     }
 }
 
@@ -427,9 +429,8 @@ fn check(args: CheckArgs) -> Result<u8> {
     // so it needs no memory the snapshot would have given back.
     std::mem::forget(snap);
     match args.out.output {
-        Format::Json | Format::Yaml => {
-            print_document(args.out.output, &render::json::report(&report, &inputs))?
-        }
+        Format::Json => write_stdout(|out| render::json::write_report(out, &report, &inputs))?,
+        Format::Yaml => print_document(Format::Yaml, &render::json::report(&report, &inputs))?,
         Format::Text | Format::Sarif => print_stdout(&render::human::report(
             &report,
             &inputs,

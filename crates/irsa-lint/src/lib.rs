@@ -465,22 +465,24 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         implied,
     } = built;
     let rule_options = Options::default();
-    let mut report = irsa_rules::check(&snap, &scope, &rule_options);
+    // With the links whose trust policy was evaluated, and the roles they evaluated
+    // (of the ServiceAccounts the repository declares: not those known from pods only),
+    // read from the context the rules ran on.
+    let (mut report, (chains, roles_evaluated)) =
+        irsa_rules::check_with(&snap, &scope, &rule_options, |cx| {
+            let diagnosed: Vec<String> = cx
+                .irsa
+                .iter()
+                .filter(|i| !i.inferred)
+                .filter(|i| matches!(i.trust, irsa_rules::context::TrustState::Diagnosed { .. }))
+                .map(|i| i.role_text())
+                .collect();
+            let roles: std::collections::BTreeSet<&String> = diagnosed.iter().collect();
+            (diagnosed.len(), roles.len())
+        });
     // lint's fixes are edits of the repository, checked by no live account or cluster:
     // the rules' own text, without the guards `check` adds for a pasted command.
     irsa_rules::fix_target::unguard(&mut report.findings);
-    // Links whose trust policy was evaluated, and the roles they evaluated.
-    let (chains, roles_evaluated) = {
-        let cx = irsa_rules::Context::new(&snap, &scope, &rule_options);
-        let diagnosed: Vec<String> = cx
-            .irsa
-            .iter()
-            .filter(|i| matches!(i.trust, irsa_rules::context::TrustState::Diagnosed { .. }))
-            .map(|i| i.role_text())
-            .collect();
-        let roles: std::collections::BTreeSet<&String> = diagnosed.iter().collect();
-        (diagnosed.len(), roles.len())
-    };
     // Chains whose STS answer the verdicts leave "not checked" with no gap finding
     // naming why. (A chain without pods is no gap of a repository: pods exist only
     // once deployed, and the pod templates were checked by the rules.)

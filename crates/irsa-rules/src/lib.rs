@@ -172,8 +172,21 @@ impl Report {
 
 /// Runs every rule.
 pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
+    check_with(snap, scope, options, |_| ()).0
+}
+
+/// [`check`], and what `inspect` reads of the context the rules ran on (built once for
+/// both: `lint` counts the trust policies evaluated).
+pub fn check_with<R>(
+    snap: &Snapshot,
+    scope: &Scope,
+    options: &Options,
+    inspect: impl FnOnce(&Context<'_>) -> R,
+) -> (Report, R) {
+    let inferred = context::service_accounts_from_pods(snap);
     if let Some(miss) = scope::scope_miss(snap, scope) {
-        return Report {
+        let cx = Context::with_inferred(snap, &inferred, scope, options);
+        let report = Report {
             findings: Vec::new(),
             passes: Vec::new(),
             chains: Vec::new(),
@@ -182,8 +195,8 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
             nothing_checked: Some(miss),
             rejected_inputs: snap.inputs.rejected.len(),
         };
+        return (report, inspect(&cx));
     }
-    let inferred = context::service_accounts_from_pods(snap);
     let cx = Context::with_inferred(snap, &inferred, scope, options);
     // The rules are independent and read the context only: they run on every core, and
     // their findings are joined in the rules' order (the report does not depend on the
@@ -266,7 +279,7 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
                 && f.subject.kind != "Input"
                 && f.severity <= Severity::Warning
         });
-    Report {
+    let report = Report {
         findings: out.findings,
         passes: out.passes,
         chains,
@@ -274,7 +287,8 @@ pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
         not_checked,
         nothing_checked: (!evaluated_something).then(|| blind(snap)),
         rejected_inputs: snap.inputs.rejected.len(),
-    }
+    };
+    (report, inspect(&cx))
 }
 
 /// Drops a finding equal to an earlier one in rule, subject and rendered message (two
@@ -291,15 +305,16 @@ fn dedup(findings: &mut Vec<Finding>) {
         std::collections::HashMap::with_capacity(findings.len());
     let mut shared_hash: Vec<(u64, usize)> = Vec::new();
     let mut keep = Vec::with_capacity(findings.len());
-    for (i, f) in findings.iter().enumerate() {
-        let text = f.message.render();
-        let h = key(f, &text);
+    // Rendering and hashing each finding is most of the work: on every core.
+    let hashes = irsa_model::map_items(findings, |f| key(f, &f.message.render()));
+    for (i, (f, &h)) in findings.iter().zip(&hashes).enumerate() {
         let duplicate = match first.get(&h) {
             None => {
                 first.insert(h, i);
                 false
             }
             Some(&j) => {
+                let text = f.message.render();
                 let equal = |k: usize| {
                     let g: &Finding = &findings[k];
                     g.rule == f.rule && g.subject == f.subject && g.message.render() == text
@@ -465,4 +480,60 @@ fn blind_reason(snap: &Snapshot) -> String {
         "nothing was checked: the snapshot holds no ServiceAccount, pod or workload ({} other object(s) read); add `kubectl get serviceaccounts -A -o json` and `kubectl get pods -A -o json`",
         i.objects
     )
+}
+
+#[cfg(test)]
+mod dedup_tests {
+    use super::*;
+    use crate::finding::Subject;
+    use crate::messages::Message;
+
+    fn finding(rule: &'static str, ns: &str, message: Message) -> Finding {
+        Finding {
+            rule,
+            cause: Cause::RoleNotFound,
+            severity: Severity::Error,
+            subject: Subject::namespaced("ServiceAccount", ns, "sa"),
+            role_arn: None,
+            message,
+            predicted_error: None,
+            fix: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn dedup_keeps_the_first_of_equal_findings_in_order() {
+        // Enough findings to be hashed on several threads; every third repeats an
+        // earlier one (same rule, subject and text, by another message id for some).
+        let mut findings = Vec::new();
+        let mut expected = Vec::new();
+        for i in 0..3000 {
+            let ns = format!("ns-{}", i / 3);
+            let f = match i % 3 {
+                0 => finding("IRSA103", &ns, Message::new("role-found").arg("role", "r")),
+                1 => finding("IRSA103", &ns, Message::new("role-found").arg("role", "other")),
+                // The text of i - 2's message, by another message id (one without a
+                // template renders its `id` parameter).
+                _ => finding(
+                    "IRSA103",
+                    &ns,
+                    Message::new("no-such-template").arg("id", "role r exists"),
+                ),
+            };
+            if i % 3 != 2 {
+                expected.push(f.message.render());
+            }
+            findings.push(f);
+        }
+        // Same text under another rule or subject: kept.
+        findings.push(finding("IRSA104", "ns-0", Message::new("role-found").arg("role", "r")));
+        findings.push(finding("IRSA103", "ns-x", Message::new("role-found").arg("role", "r")));
+        expected.push("role r exists".into());
+        expected.push("role r exists".into());
+        dedup(&mut findings);
+        let kept: Vec<String> = findings.iter().map(|f| f.message.render()).collect();
+        assert_eq!(kept, expected);
+        assert_eq!(findings[0].subject.namespace.as_deref(), Some("ns-0"));
+        assert_eq!(findings[2000].rule, "IRSA104");
+    }
 }

@@ -8,6 +8,7 @@
 use irsa_model::InputReport;
 use irsa_rules::{Chain, Finding, Message, NotChecked, Pass, Report, Subject, Summary};
 use serde::{Serialize, Serializer};
+use std::io::{self, Write};
 
 /// The report as JSON (or YAML): a borrowed view that serialises as the contract.
 pub fn report<'r>(r: &'r Report, inputs: &'r InputReport) -> Document<'r> {
@@ -113,5 +114,213 @@ struct Rendered<'r>(&'r Message);
 impl Serialize for Rendered<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0.render())
+    }
+}
+
+/// Writes [`report`] as `serde_json::to_writer_pretty` writes it, byte for byte (a test
+/// holds the two equal), with the items of the three long lists (findings, chains,
+/// passed checks) serialised on every core: a round of chunks at a time, written in
+/// order, so what is held is a few chunks of text, never the document. Members in the
+/// order of [`Document`].
+pub fn write_report<W: Write + ?Sized>(w: &mut W, r: &Report, inputs: &InputReport) -> io::Result<()> {
+    let doc = report(r, inputs);
+    w.write_all(b"{")?;
+    member(w, true, "schema", &doc.schema)?;
+    list(w, "findings", &r.findings, Out)?;
+    list(w, "chains", &r.chains, |c| c)?;
+    list(w, "passed", &r.passes, Out)?;
+    member(w, false, "inputs", &doc.inputs)?;
+    member(w, false, "summary", doc.summary)?;
+    member(w, false, "not_checked", doc.not_checked)?;
+    member(w, false, "nothing_checked", doc.nothing_checked)?;
+    w.write_all(b"\n}")
+}
+
+/// Items serialised per chunk (one task for a thread).
+const CHUNK: usize = 256;
+
+/// `,\n  "name": value` (no comma for the first member), the value at depth 1.
+fn member<W: Write + ?Sized>(
+    w: &mut W,
+    first: bool,
+    name: &str,
+    value: &(impl Serialize + ?Sized),
+) -> io::Result<()> {
+    key(w, first, name)?;
+    value
+        .serialize(&mut serde_json::Serializer::with_formatter(&mut *w, Pretty::at(1)))
+        .map_err(io::Error::from)
+}
+
+fn key<W: Write + ?Sized>(w: &mut W, first: bool, name: &str) -> io::Result<()> {
+    w.write_all(if first { b"\n  " } else { b",\n  " })?;
+    serde_json::to_writer(&mut *w, name)?;
+    w.write_all(b": ")
+}
+
+/// A member whose value is a list, its items (as `view` shows them) at depth 2.
+fn list<'r, W: Write + ?Sized, T: Sync, V: Serialize>(
+    w: &mut W,
+    name: &str,
+    items: &'r [T],
+    view: impl Fn(&'r T) -> V + Sync,
+) -> io::Result<()> {
+    key(w, false, name)?;
+    if items.is_empty() {
+        return w.write_all(b"[]");
+    }
+    w.write_all(b"[")?;
+    let chunks: Vec<(usize, &'r [T])> = items
+        .chunks(CHUNK)
+        .enumerate()
+        .map(|(k, c)| (k * CHUNK, c))
+        .collect();
+    let round = irsa_model::threads() * 4;
+    for group in chunks.chunks(round) {
+        let texts = irsa_model::map_weighted(
+            group,
+            // About the bytes of text a chunk makes.
+            |(_, c)| c.len() * 512,
+            |&(start, chunk)| -> io::Result<Vec<u8>> {
+                let mut out = Vec::with_capacity(chunk.len() * 512);
+                for (i, item) in chunk.iter().enumerate() {
+                    out.write_all(if start + i == 0 { b"\n    " } else { b",\n    " })?;
+                    view(item)
+                        .serialize(&mut serde_json::Serializer::with_formatter(
+                            &mut out,
+                            Pretty::at(2),
+                        ))
+                        .map_err(io::Error::from)?;
+                }
+                Ok(out)
+            },
+        );
+        for text in texts {
+            w.write_all(&text?)?;
+        }
+    }
+    w.write_all(b"\n  ]")
+}
+
+/// `serde_json`'s pretty layout (two spaces a level) for a value that starts `depth`
+/// levels down in the document: what `PrettyFormatter` writes for it there.
+struct Pretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    fn at(depth: usize) -> Pretty {
+        Pretty {
+            depth,
+            has_value: false,
+        }
+    }
+
+    fn newline<W: ?Sized + Write>(&self, w: &mut W, comma: bool) -> io::Result<()> {
+        w.write_all(if comma { b",\n" } else { b"\n" })?;
+        for _ in 0..self.depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w, false)?;
+        }
+        w.write_all(bracket)
+    }
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.newline(w, !first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.newline(w, !first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serde_pretty(r: &Report, inputs: &InputReport) -> Vec<u8> {
+        serde_json::to_vec_pretty(&report(r, inputs)).expect("serialises")
+    }
+
+    fn written(r: &Report, inputs: &InputReport) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_report(&mut out, r, inputs).expect("writes");
+        out
+    }
+
+    #[test]
+    fn the_report_is_written_as_serde_json_pretty_prints_it() {
+        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let mut compared = 0;
+        for name in ["healthy", "lbc-webidentityerr", "many-problems", "pod-identity-mixed"] {
+            let mut snap = irsa_model::load_paths(
+                &[examples.join(name)],
+                irsa_model::ContextFlags::default(),
+            );
+            let mut r = irsa_rules::check(
+                &snap,
+                &irsa_rules::Scope::default(),
+                &irsa_rules::Options::default(),
+            );
+            let inputs = std::mem::take(&mut snap.inputs);
+            assert!(!r.findings.is_empty() || !r.passes.is_empty(), "{name}");
+            assert_eq!(written(&r, &inputs), serde_pretty(&r, &inputs), "{name}");
+            // Long lists (several chunks and rounds of them) and empty ones.
+            let (f, p, c) = (r.findings.clone(), r.passes.clone(), r.chains.clone());
+            for _ in 0..12 {
+                r.findings.extend(f.iter().cloned());
+                r.passes.extend(p.iter().cloned());
+                r.chains.extend(c.iter().cloned());
+            }
+            while !p.is_empty() && r.passes.len() < 3 * CHUNK * irsa_model::threads() * 4 + 7 {
+                r.passes.extend(p.iter().cloned());
+            }
+            assert_eq!(written(&r, &inputs), serde_pretty(&r, &inputs), "{name} long");
+            r.findings.clear();
+            r.chains.clear();
+            r.not_checked.clear();
+            r.nothing_checked = Some("nothing".into());
+            assert_eq!(written(&r, &inputs), serde_pretty(&r, &inputs), "{name} empty");
+            compared += 1;
+        }
+        assert_eq!(compared, 4);
     }
 }
