@@ -383,11 +383,15 @@ impl Loader {
         // listing inside it is scanned once. Anything else this pass does not settle
         // (a parse error, a text output, an envelope around a single document) takes
         // the general path below, which reads it again and reports it as always.
-        let Ok(peek) = serde_json::from_str::<raw::Peek<'_, raw::Output<'_>>>(text) else {
+        // A large list's first items are prepared on another core meanwhile.
+        let (parsed, ahead) = crate::parallel::parse_ahead(text, || {
+            serde_json::from_str::<raw::Peek<'_, raw::Output<'_>>>(text)
+        });
+        let Ok(peek) = parsed else {
             return self.dispatch_json_in_two_passes(text, ctx);
         };
         let Some(command) = &peek.command else {
-            return self.dispatch_document(&peek, text, ctx);
+            return self.dispatch_list_or_document(&peek, text, ctx, ahead);
         };
         match &peek.output {
             Some(raw::Output::Document(doc))
@@ -400,7 +404,7 @@ impl Loader {
                     file: ctx.file,
                     command: Some(&info),
                 };
-                self.dispatch_document(doc, text, &ctx);
+                self.dispatch_list_or_document(doc, text, &ctx, ahead);
             }
             _ => self.dispatch_json_in_two_passes(text, ctx),
         }
@@ -465,6 +469,17 @@ impl Loader {
     /// `text` is the document's (for a list inside an envelope, the envelope's: a list
     /// reads only its items).
     fn dispatch_document<O>(&mut self, peek: &raw::Peek<'_, O>, text: &str, ctx: &Ctx<'_>) {
+        self.dispatch_list_or_document(peek, text, ctx, crate::parallel::Ahead::default());
+    }
+
+    /// [`Loader::dispatch_document`], with the list items prepared ahead of it.
+    fn dispatch_list_or_document<O>(
+        &mut self,
+        peek: &raw::Peek<'_, O>,
+        text: &str,
+        ctx: &Ctx<'_>,
+        ahead: crate::parallel::Ahead,
+    ) {
         if let Some(items) = &peek.items {
             let item_kind = peek
                 .kind
@@ -484,7 +499,7 @@ impl Loader {
             // Items are parsed on every core, a batch at a time (bounding what is held
             // parsed but not yet applied), then applied here in list order: the
             // snapshot does not depend on thread timing.
-            crate::parallel::pipeline(items, item_kind.as_deref(), |item, pre| match pre.kind {
+            crate::parallel::pipeline(items, item_kind.as_deref(), ahead, |item, pre| match pre.kind {
                 Some(k) => {
                     if !listed_kinds.contains(&k) {
                         listed_kinds.push(k.clone());

@@ -184,11 +184,27 @@ pub fn map_dynamic<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) ->
 /// This thread parses too: when the next batch to apply is not ready it prepares the
 /// next batch not yet taken, so on two cores both parse. At most `threads + 2` batches
 /// are held prepared but not applied. A list of one batch is prepared and applied here.
+///
+/// Items prepared ahead ([`parse_ahead`]) are applied first, as far as they are the
+/// list's own items in order (the same text at the same place); the rest are prepared
+/// here.
 pub fn pipeline<'t>(
     items: &[&'t serde_json::value::RawValue],
     list_kind: Option<&str>,
+    ahead: Ahead,
     mut apply: impl FnMut(&'t serde_json::value::RawValue, Item),
 ) {
+    let done = items
+        .iter()
+        .zip(&ahead.items)
+        .take_while(|(item, (at, len, _))| {
+            item.get().as_ptr() as usize == *at && item.get().len() == *len
+        })
+        .count();
+    for (item, (_, _, pre)) in items.iter().zip(ahead.items.into_iter().take(done)) {
+        apply(item, pre);
+    }
+    let items = &items[done..]; if std::env::var("AHEAD_DEBUG").is_ok() { eprintln!("ahead used {done}"); }
     let prepare = |batch: &[&'t serde_json::value::RawValue], threads: usize| -> Vec<Item> {
         map_runs_with(
             batch,
@@ -242,6 +258,124 @@ pub fn pipeline<'t>(
             }
         }
     });
+}
+
+/// Below this many bytes a document's list items are not prepared ahead.
+const MIN_AHEAD_BYTES: usize = if cfg!(test) { 1024 } else { 4 << 20 };
+
+#[cfg(test)]
+thread_local! {
+    /// Tests set how many items [`parse_ahead`] prepares, whatever the parse's timing.
+    pub static AHEAD_FOR_TEST: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// List items prepared while their document was being parsed: (address and length of
+/// the item's text, what it was prepared into), in list order.
+#[derive(Default)]
+pub struct Ahead {
+    items: Vec<(usize, usize, Item)>,
+}
+
+/// `parse` (serde's parse of a large document, which finds its list items) on this
+/// thread while another thread prepares the list's first items: the loader's one pass
+/// over the text is serial, and the second core would wait for it. That thread finds
+/// the items by a scan of its own (the document's `items`, or its `output`'s), takes
+/// only items [`prepare_known`] reads, and stops when `parse` returns. [`pipeline`]
+/// uses an item prepared ahead only when it is the very text serde found at that
+/// place (so the result is what preparing it there would give, whatever the timing).
+pub fn parse_ahead<R>(text: &str, parse: impl FnOnce() -> R) -> (R, Ahead) {
+    #[cfg(test)]
+    let limit = AHEAD_FOR_TEST.with(|a| a.get());
+    #[cfg(not(test))]
+    let limit: Option<usize> = None;
+    if text.len() < MIN_AHEAD_BYTES || (threads() < 2 && limit.is_none()) {
+        return (parse(), Ahead::default());
+    }
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let helper = scope.spawn(|| prepare_ahead(text, &stop, limit));
+        let parsed = parse();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (parsed, joined(helper))
+    })
+}
+
+/// The items of `text`'s list from the first, prepared until `stop` (or, in tests, to
+/// `limit` items), or until an item [`prepare_known`] does not read. (`i` is always at
+/// an ASCII byte: `{`, after a value, after whitespace or a comma.)
+fn prepare_ahead(text: &str, stop: &std::sync::atomic::AtomicBool, limit: Option<usize>) -> Ahead {
+    let mut ahead = Ahead::default();
+    let b = text.as_bytes();
+    let Some(mut i) = list_start(b) else {
+        return ahead;
+    };
+    let mut pool = crate::text::Interner::default();
+    loop {
+        let stopped = match limit {
+            Some(n) => ahead.items.len() >= n,
+            None => stop.load(std::sync::atomic::Ordering::Relaxed),
+        };
+        if stopped {
+            return ahead;
+        }
+        i = skip_ws(b, i);
+        if b.get(i) != Some(&b'{') {
+            return ahead;
+        }
+        // The item's typed read finds where it ends.
+        let Some((pre, len)) = prepare_known_at(&text[i..], false, &mut pool) else {
+            return ahead;
+        };
+        ahead.items.push((text[i..].as_ptr() as usize, len, pre));
+        i = skip_ws(b, i + len);
+        if b.get(i) != Some(&b',') {
+            return ahead;
+        }
+        i += 1;
+    }
+}
+
+/// Where the items of a list start (after its `[`): the top-level object's `items`, or
+/// its `output` object's (an envelope), whichever the scan meets first (it does not
+/// skip a large output to look further). None when the scan does not find them.
+fn list_start(b: &[u8]) -> Option<usize> {
+    let (key, at) = member(b, skip_ws(b, 0), &[b"items", b"output"])?;
+    let at = if key == b"output" {
+        member(b, at, &[b"items"])?.1
+    } else {
+        at
+    };
+    (b.get(at) == Some(&b'[')).then_some(at + 1)
+}
+
+/// The first member of the object at `at` named one of `names` (its key without
+/// escapes), and where its value starts; None when there is none or the scan cannot tell.
+fn member<'n>(b: &[u8], at: usize, names: &[&'n [u8]]) -> Option<(&'n [u8], usize)> {
+    if b.get(at) != Some(&b'{') {
+        return None;
+    }
+    let mut i = at + 1;
+    loop {
+        i = skip_ws(b, i);
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = plain_string_end(b, i)?;
+        let key = &b[i + 1..key_end - 1];
+        i = skip_ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        if let Some(name) = names.iter().find(|n| **n == key) {
+            return Some((name, i));
+        }
+        i = skip_ws(b, skip_value(b, i)?);
+        if b.get(i) != Some(&b',') {
+            return None;
+        }
+        i += 1;
+    }
 }
 
 type Prepared = std::thread::Result<Vec<Item>>;
@@ -393,36 +527,51 @@ pub fn prepare_item(text: &str, list_kind: Option<&str>, pool: &mut crate::text:
 /// scanning path decides, as if this had not run) for any other item, and for one
 /// that does not read: a second `kind`, or a real error, reported as always.
 fn prepare_known(text: &str, pool: &mut crate::text::Interner) -> Option<Item> {
+    prepare_known_at(text, false, pool).map(|(item, _)| item)
+}
+
+/// [`prepare_known`] of the item `text` holds (`whole`: nothing else) or starts with
+/// (else), and the length of its text.
+fn prepare_known_at(
+    text: &str,
+    whole: bool,
+    pool: &mut crate::text::Interner,
+) -> Option<(Item, usize)> {
     type Kinded<S, T> = raw::KindedItem<S, T>;
     let kind = leading_kind(text)?;
-    let body = match kind {
-        "ServiceAccount" => Pre::ServiceAccount(Ok(crate::loader::service_account_model(
-            serde_json::from_str::<Kinded<IgnoredAny, IgnoredAny>>(text)
-                .ok()?
-                .object(),
-            pool,
-        ))),
-        "Pod" => Pre::Pod(Ok(crate::loader::pod_model(
-            serde_json::from_str::<Kinded<raw::PodSpec, raw::PodStatus>>(text)
-                .ok()?
-                .into(),
-            pool,
-        ))),
+    let (body, len) = match kind {
+        "ServiceAccount" => {
+            let (o, len) = read::<Kinded<IgnoredAny, IgnoredAny>>(text, whole)?;
+            let sa = crate::loader::service_account_model(o.object(), pool);
+            (Pre::ServiceAccount(Ok(sa)), len)
+        }
+        "Pod" => {
+            let (o, len) = read::<Kinded<raw::PodSpec, raw::PodStatus>>(text, whole)?;
+            (Pre::Pod(Ok(crate::loader::pod_model(o.into(), pool))), len)
+        }
         k => {
             let wk = WorkloadKind::from_kind(k)?;
-            Pre::Workload(Ok(crate::loader::workload_model(
-                wk,
-                serde_json::from_str::<Kinded<raw::WorkloadSpec, raw::WorkloadStatus>>(text)
-                    .ok()?
-                    .into(),
-                pool,
-            )))
+            let (o, len) = read::<Kinded<raw::WorkloadSpec, raw::WorkloadStatus>>(text, whole)?;
+            let w = crate::loader::workload_model(wk, o.into(), pool);
+            (Pre::Workload(Ok(w)), len)
         }
     };
-    Some(Item {
+    let item = Item {
         kind: Some(kind.to_string()),
         body,
-    })
+    };
+    Some((item, len))
+}
+
+/// The value `text` holds (`whole`), or the one it starts with and the length of its
+/// text (the parse finds where it ends: no scan of its own first).
+fn read<'t, T: Deserialize<'t>>(text: &'t str, whole: bool) -> Option<(T, usize)> {
+    if whole {
+        return serde_json::from_str::<T>(text).ok().map(|v| (v, text.len()));
+    }
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<T>();
+    let value = values.next()?.ok()?;
+    Some((value, values.byte_offset()))
 }
 
 /// The value of an item's `kind` member when it comes among the item's leading
@@ -780,6 +929,110 @@ mod tests {
         assert!(prepare_known(node, &mut Default::default()).is_none());
     }
 
+    /// A list as kubectl prints it (or inside an envelope), of pods and ServiceAccounts
+    /// whose strings hold brackets, braces, escaped quotes and non-ASCII text.
+    fn list_text(n: usize, envelope: bool, odd: Option<usize>) -> String {
+        let items: Vec<String> = (0..n)
+            .map(|i| {
+                let kind = if i % 3 == 2 { "ServiceAccount" } else { "Pod" };
+                let second = if odd == Some(i) { r#", "kind": "Node""# } else { "" };
+                format!(
+                    r#"{{
+            "apiVersion": "v1",
+            "kind": "{kind}",
+            "metadata": {{"name": "p-{i}", "namespace": "ns-{}", "annotations": {{"a": "[{{\"x]}}\\\" ✔"}}}},
+            "spec": {{"serviceAccountName": "sa", "containers": [{{"name": "c", "image": "i:{i}"}}]}}{second}
+        }}"#,
+                    i % 4
+                )
+            })
+            .collect();
+        let list = format!(
+            r#"{{"apiVersion": "v1", "items": [
+        {}
+    ], "kind": "List", "metadata": {{"resourceVersion": ""}}}}"#,
+            items.join(",\n        ")
+        );
+        if envelope {
+            format!(r#"{{"command": "kubectl get pods -A -o json", "note": [1, {{"b": "]"}}], "output": {list}}}"#)
+        } else {
+            list
+        }
+    }
+
+    #[test]
+    fn items_prepared_ahead_are_the_lists_own_in_order() {
+        let never = std::sync::atomic::AtomicBool::new(false);
+        for (envelope, odd) in [(false, None), (true, None), (false, Some(4)), (true, Some(0))] {
+            let text = list_text(9, envelope, odd);
+            let peek: raw::Peek<'_, raw::Output<'_>> = serde_json::from_str(&text).expect("valid");
+            let items: Vec<&serde_json::value::RawValue> = match &peek.output {
+                Some(raw::Output::Document(doc)) => doc.items.clone().expect("items"),
+                _ => peek.items.clone().expect("items"),
+            };
+            assert_eq!(items.len(), 9);
+            // Items are taken up to the first one read another way (a second kind).
+            let readable = odd.unwrap_or(9);
+            for limit in [0, 1, 4, 9, 12] {
+                let ahead = prepare_ahead(&text, &never, Some(limit));
+                assert_eq!(ahead.items.len(), limit.min(readable), "{limit} {envelope} {odd:?}");
+                for (k, (at, len, pre)) in ahead.items.into_iter().enumerate() {
+                    let got = items[k].get();
+                    assert_eq!((got.as_ptr() as usize, got.len()), (at, len));
+                    let here = prepare_item(items[k].get(), None, &mut Default::default());
+                    assert_eq!(prepared(pre), prepared(here));
+                }
+            }
+        }
+        // Items prepared ahead from another text (of the same shape) are not used.
+        let a = list_text(9, false, None);
+        let b = a.replace("\"i:", "\"j:");
+        let peek: raw::Peek<'_> = serde_json::from_str(&b).expect("valid");
+        let mut images = Vec::new();
+        pipeline(
+            &peek.items.expect("items"),
+            None,
+            prepare_ahead(&a, &never, Some(9)),
+            |_, item| {
+                if let Pre::Pod(Ok(p)) = item.body {
+                    images.extend(p.spec.containers.iter().filter_map(|c| c.image.clone()));
+                }
+            },
+        );
+        assert_eq!(images.len(), 6);
+        assert!(images.iter().all(|i| i.starts_with("j:")), "{images:?}");
+        // A document whose list the scan does not find (an escaped key) gets none.
+        let text = list_text(3, false, None).replacen(r#""items""#, r#""it\u0065ms""#, 1);
+        assert!(prepare_ahead(&text, &never, Some(3)).items.is_empty());
+    }
+
+    #[test]
+    fn a_list_loads_the_same_whatever_was_prepared_ahead() {
+        let load = |text: &str, threads: usize, ahead: Option<usize>| {
+            THREADS_FOR_TEST.with(|t| t.set(Some(threads)));
+            AHEAD_FOR_TEST.with(|a| a.set(ahead));
+            let mut l = crate::loader::Loader::new(Default::default());
+            l.add_text("pods.json", text);
+            let snap = l.finish();
+            THREADS_FOR_TEST.with(|t| t.set(None));
+            AHEAD_FOR_TEST.with(|a| a.set(None));
+            (snap.pods, snap.service_accounts, snap.inputs.rejected.len(), snap.inputs.skipped)
+        };
+        for (envelope, odd) in [(false, None), (true, None), (false, Some(70)), (true, Some(3))] {
+            // Over two batches of items.
+            let text = list_text(2 * BATCH + 9, envelope, odd);
+            let alone = load(&text, 1, Some(0));
+            // Pods, but the one given a second kind (a `List`'s item without one is skipped).
+            let pods = (0..2 * BATCH + 9).filter(|&i| i % 3 != 2 && odd != Some(i)).count();
+            assert_eq!(alone.0.len(), pods);
+            for threads in [1, 2, 3] {
+                for ahead in [None, Some(0), Some(1), Some(70), Some(BATCH + 1), Some(9999)] {
+                    assert_eq!(load(&text, threads, ahead), alone, "{threads} {ahead:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn dynamic_runs_return_results_in_input_order() {
         let items: Vec<usize> = (0..500).collect();
@@ -868,7 +1121,7 @@ mod tests {
         for threads in [1, 2, 3, 8] {
             THREADS_FOR_TEST.with(|t| t.set(Some(threads)));
             let mut names = Vec::new();
-            pipeline(&items, None, |_, item| match item.body {
+            pipeline(&items, None, Ahead::default(), |_, item| match item.body {
                 Pre::Pod(Ok(p)) => names.push(p.name),
                 _ => panic!("every item is a pod"),
             });
@@ -885,7 +1138,7 @@ mod tests {
         THREADS_FOR_TEST.with(|t| t.set(Some(3)));
         let mut applied = 0;
         let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            pipeline(&items, None, |_, _| {
+            pipeline(&items, None, Ahead::default(), |_, _| {
                 applied += 1;
                 assert!(applied < BATCH + 5, "applying fails");
             })
