@@ -499,14 +499,16 @@ impl Loader {
             // Items are parsed on every core, a batch at a time (bounding what is held
             // parsed but not yet applied), then applied here in list order: the
             // snapshot does not depend on thread timing.
-            crate::parallel::pipeline(items, item_kind.as_deref(), ahead, |item, pre| match pre.kind {
-                Some(k) => {
-                    if !listed_kinds.contains(&k) {
-                        listed_kinds.push(k.clone());
+            crate::parallel::pipeline(items, item_kind.as_deref(), ahead, |item, pre| {
+                match pre.kind {
+                    Some(k) => {
+                        if !listed_kinds.contains(&k) {
+                            listed_kinds.push(k.clone());
+                        }
+                        self.object(&k, item.get(), ctx, true, pre.body);
                     }
-                    self.object(&k, item.get(), ctx, true, pre.body);
+                    None => self.skip("list item without kind"),
                 }
-                None => self.skip("list item without kind"),
             });
             if let Some(k) = &item_kind {
                 if !listed_kinds.contains(k) {

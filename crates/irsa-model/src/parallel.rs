@@ -204,7 +204,10 @@ pub fn pipeline<'t>(
     for (item, (_, _, pre)) in items.iter().zip(ahead.items.into_iter().take(done)) {
         apply(item, pre);
     }
-    let items = &items[done..]; if std::env::var("AHEAD_DEBUG").is_ok() { eprintln!("ahead used {done}"); }
+    let items = &items[done..];
+    if std::env::var("AHEAD_DEBUG").is_ok() {
+        eprintln!("ahead used {done}");
+    }
     let prepare = |batch: &[&'t serde_json::value::RawValue], threads: usize| -> Vec<Item> {
         map_runs_with(
             batch,
@@ -567,7 +570,9 @@ fn prepare_known_at(
 /// text (the parse finds where it ends: no scan of its own first).
 fn read<'t, T: Deserialize<'t>>(text: &'t str, whole: bool) -> Option<(T, usize)> {
     if whole {
-        return serde_json::from_str::<T>(text).ok().map(|v| (v, text.len()));
+        return serde_json::from_str::<T>(text)
+            .ok()
+            .map(|v| (v, text.len()));
     }
     let mut values = serde_json::Deserializer::from_str(text).into_iter::<T>();
     let value = values.next()?.ok()?;
@@ -618,11 +623,7 @@ fn leading_kind(text: &str) -> Option<&str> {
 /// [`prepare_item`] for any item: its own `kind` by a scan of its top-level members
 /// (or as serde reads it, when the scan cannot tell), else the list's; then the typed
 /// object for the kinds the loader builds here.
-fn prepare_scanned(
-    text: &str,
-    list_kind: Option<&str>,
-    pool: &mut crate::text::Interner,
-) -> Item {
+fn prepare_scanned(text: &str, list_kind: Option<&str>, pool: &mut crate::text::Interner) -> Item {
     let own = match sniff_kind(text) {
         Some(kind) => kind.map(str::to_string),
         None => own_kind(text),
@@ -874,29 +875,57 @@ mod tests {
     #[test]
     fn an_item_read_at_once_is_what_the_scan_makes_of_it() {
         let meta = r#""metadata": {"name": "a", "namespace": "n", "labels": {"kind": "x"}}"#;
-        let pod_spec = r#""spec": {"serviceAccountName": "s", "containers": [{"name": "c", "image": "i"}]}"#;
+        let pod_spec =
+            r#""spec": {"serviceAccountName": "s", "containers": [{"name": "c", "image": "i"}]}"#;
         let mut items: Vec<String> = Vec::new();
         for kind in ["Pod", "ServiceAccount", "Deployment", "DaemonSet", "Node"] {
             for (a, b) in [
                 // As kubectl prints it.
-                (format!(r#""apiVersion": "v1", "kind": "{kind}""#), String::new()),
+                (
+                    format!(r#""apiVersion": "v1", "kind": "{kind}""#),
+                    String::new(),
+                ),
                 (format!(r#""kind": "{kind}""#), String::new()),
                 // A second kind: plain, escaped, null, or another kind.
-                (format!(r#""kind": "{kind}""#), r#", "kind": "Node""#.to_string()),
-                (format!(r#""kind": "{kind}""#), format!(r#", "ki\u006ed": "{kind}""#)),
-                (format!(r#""kind": "{kind}""#), r#", "kind": null"#.to_string()),
-                (format!(r#""kind": "{kind}""#), format!(r#", "kind": "{kind}""#)),
+                (
+                    format!(r#""kind": "{kind}""#),
+                    r#", "kind": "Node""#.to_string(),
+                ),
+                (
+                    format!(r#""kind": "{kind}""#),
+                    format!(r#", "ki\u006ed": "{kind}""#),
+                ),
+                (
+                    format!(r#""kind": "{kind}""#),
+                    r#", "kind": null"#.to_string(),
+                ),
+                (
+                    format!(r#""kind": "{kind}""#),
+                    format!(r#", "kind": "{kind}""#),
+                ),
                 // The kind after an object member, escaped, or not a plain string.
-                (r#""a": {"kind": "Node"}"#.to_string(), format!(r#", "kind": "{kind}""#)),
+                (
+                    r#""a": {"kind": "Node"}"#.to_string(),
+                    format!(r#", "kind": "{kind}""#),
+                ),
                 (format!(r#""ki\u006ed": "{kind}""#), String::new()),
                 (r#""kind": "P\u006fd""#.to_string(), String::new()),
                 (r#""kind": 5"#.to_string(), String::new()),
                 (r#""kind": ["Pod"]"#.to_string(), String::new()),
                 // Members given twice, or of the wrong type.
-                (format!(r#""kind": "{kind}""#), r#", "status": {}, "status": {}"#.to_string()),
-                (format!(r#""kind": "{kind}""#), r#", "metadata": {"name": "b"}"#.to_string()),
+                (
+                    format!(r#""kind": "{kind}""#),
+                    r#", "status": {}, "status": {}"#.to_string(),
+                ),
+                (
+                    format!(r#""kind": "{kind}""#),
+                    r#", "metadata": {"name": "b"}"#.to_string(),
+                ),
                 (format!(r#""kind": "{kind}""#), r#", "spec": 5"#.to_string()),
-                (format!(r#""kind": "{kind}""#), r#", "status": "x""#.to_string()),
+                (
+                    format!(r#""kind": "{kind}""#),
+                    r#", "status": "x""#.to_string(),
+                ),
                 (format!(r#""x": "a\"b", "kind": "{kind}""#), String::new()),
             ] {
                 items.push(format!("{{{a}, {meta}, {pod_spec}{b}}}"));
@@ -954,7 +983,9 @@ mod tests {
             items.join(",\n        ")
         );
         if envelope {
-            format!(r#"{{"command": "kubectl get pods -A -o json", "note": [1, {{"b": "]"}}], "output": {list}}}"#)
+            format!(
+                r#"{{"command": "kubectl get pods -A -o json", "note": [1, {{"b": "]"}}], "output": {list}}}"#
+            )
         } else {
             list
         }
@@ -963,7 +994,12 @@ mod tests {
     #[test]
     fn items_prepared_ahead_are_the_lists_own_in_order() {
         let never = std::sync::atomic::AtomicBool::new(false);
-        for (envelope, odd) in [(false, None), (true, None), (false, Some(4)), (true, Some(0))] {
+        for (envelope, odd) in [
+            (false, None),
+            (true, None),
+            (false, Some(4)),
+            (true, Some(0)),
+        ] {
             let text = list_text(9, envelope, odd);
             let peek: raw::Peek<'_, raw::Output<'_>> = serde_json::from_str(&text).expect("valid");
             let items: Vec<&serde_json::value::RawValue> = match &peek.output {
@@ -975,7 +1011,11 @@ mod tests {
             let readable = odd.unwrap_or(9);
             for limit in [0, 1, 4, 9, 12] {
                 let ahead = prepare_ahead(&text, &never, Some(limit));
-                assert_eq!(ahead.items.len(), limit.min(readable), "{limit} {envelope} {odd:?}");
+                assert_eq!(
+                    ahead.items.len(),
+                    limit.min(readable),
+                    "{limit} {envelope} {odd:?}"
+                );
                 for (k, (at, len, pre)) in ahead.items.into_iter().enumerate() {
                     let got = items[k].get();
                     assert_eq!((got.as_ptr() as usize, got.len()), (at, len));
@@ -1016,17 +1056,36 @@ mod tests {
             let snap = l.finish();
             THREADS_FOR_TEST.with(|t| t.set(None));
             AHEAD_FOR_TEST.with(|a| a.set(None));
-            (snap.pods, snap.service_accounts, snap.inputs.rejected.len(), snap.inputs.skipped)
+            (
+                snap.pods,
+                snap.service_accounts,
+                snap.inputs.rejected.len(),
+                snap.inputs.skipped,
+            )
         };
-        for (envelope, odd) in [(false, None), (true, None), (false, Some(70)), (true, Some(3))] {
+        for (envelope, odd) in [
+            (false, None),
+            (true, None),
+            (false, Some(70)),
+            (true, Some(3)),
+        ] {
             // Over two batches of items.
             let text = list_text(2 * BATCH + 9, envelope, odd);
             let alone = load(&text, 1, Some(0));
             // Pods, but the one given a second kind (a `List`'s item without one is skipped).
-            let pods = (0..2 * BATCH + 9).filter(|&i| i % 3 != 2 && odd != Some(i)).count();
+            let pods = (0..2 * BATCH + 9)
+                .filter(|&i| i % 3 != 2 && odd != Some(i))
+                .count();
             assert_eq!(alone.0.len(), pods);
             for threads in [1, 2, 3] {
-                for ahead in [None, Some(0), Some(1), Some(70), Some(BATCH + 1), Some(9999)] {
+                for ahead in [
+                    None,
+                    Some(0),
+                    Some(1),
+                    Some(70),
+                    Some(BATCH + 1),
+                    Some(9999),
+                ] {
                     assert_eq!(load(&text, threads, ahead), alone, "{threads} {ahead:?}");
                 }
             }

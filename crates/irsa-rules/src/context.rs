@@ -195,7 +195,11 @@ impl<'a> Context<'a> {
             trusted_subjects: Default::default(),
             trusted_patterns: Default::default(),
             workloads_by_sa: Default::default(),
-            service_accounts: Default::default(),
+            // Sized once (not grown by doubling: a large cluster's was rehashed often).
+            service_accounts: FastMap::with_capacity_and_hasher(
+                inferred.len() + snap.service_accounts.len(),
+                Default::default(),
+            ),
             selected: None,
             inferred,
             pod_identity: Vec::new(),

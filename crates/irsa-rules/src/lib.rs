@@ -511,7 +511,11 @@ mod dedup_tests {
             let ns = format!("ns-{}", i / 3);
             let f = match i % 3 {
                 0 => finding("IRSA103", &ns, Message::new("role-found").arg("role", "r")),
-                1 => finding("IRSA103", &ns, Message::new("role-found").arg("role", "other")),
+                1 => finding(
+                    "IRSA103",
+                    &ns,
+                    Message::new("role-found").arg("role", "other"),
+                ),
                 // The text of i - 2's message, by another message id (one without a
                 // template renders its `id` parameter).
                 _ => finding(
@@ -526,8 +530,16 @@ mod dedup_tests {
             findings.push(f);
         }
         // Same text under another rule or subject: kept.
-        findings.push(finding("IRSA104", "ns-0", Message::new("role-found").arg("role", "r")));
-        findings.push(finding("IRSA103", "ns-x", Message::new("role-found").arg("role", "r")));
+        findings.push(finding(
+            "IRSA104",
+            "ns-0",
+            Message::new("role-found").arg("role", "r"),
+        ));
+        findings.push(finding(
+            "IRSA103",
+            "ns-x",
+            Message::new("role-found").arg("role", "r"),
+        ));
         expected.push("role r exists".into());
         expected.push("role r exists".into());
         dedup(&mut findings);

@@ -153,7 +153,9 @@ impl<'f> FindingIndex<'f> {
     pub fn new(findings: &'f [Finding]) -> FindingIndex<'f> {
         let mut ix = FindingIndex {
             shared: Vec::new(),
-            by_subject: FastMap::default(),
+            // Sized once: grown by doubling, a large cluster's index was rehashed a
+            // dozen times, each time read through at random.
+            by_subject: FastMap::with_capacity_and_hasher(findings.len(), Default::default()),
             by_role_in_namespace: FastMap::default(),
             by_role: FastMap::default(),
         };

@@ -122,7 +122,11 @@ impl Serialize for Rendered<'_> {
 /// passed checks) serialised on every core: a round of chunks at a time, written in
 /// order, so what is held is a few chunks of text, never the document. Members in the
 /// order of [`Document`].
-pub fn write_report<W: Write + ?Sized>(w: &mut W, r: &Report, inputs: &InputReport) -> io::Result<()> {
+pub fn write_report<W: Write + ?Sized>(
+    w: &mut W,
+    r: &Report,
+    inputs: &InputReport,
+) -> io::Result<()> {
     let doc = report(r, inputs);
     w.write_all(b"{")?;
     member(w, true, "schema", &doc.schema)?;
@@ -148,7 +152,10 @@ fn member<W: Write + ?Sized>(
 ) -> io::Result<()> {
     key(w, first, name)?;
     value
-        .serialize(&mut serde_json::Serializer::with_formatter(&mut *w, Pretty::at(1)))
+        .serialize(&mut serde_json::Serializer::with_formatter(
+            &mut *w,
+            Pretty::at(1),
+        ))
         .map_err(io::Error::from)
 }
 
@@ -184,7 +191,11 @@ fn list<'r, W: Write + ?Sized, T: Sync, V: Serialize>(
             |&(start, chunk)| -> io::Result<Vec<u8>> {
                 let mut out = Vec::with_capacity(chunk.len() * 512);
                 for (i, item) in chunk.iter().enumerate() {
-                    out.write_all(if start + i == 0 { b"\n    " } else { b",\n    " })?;
+                    out.write_all(if start + i == 0 {
+                        b"\n    "
+                    } else {
+                        b",\n    "
+                    })?;
                     view(item)
                         .serialize(&mut serde_json::Serializer::with_formatter(
                             &mut out,
@@ -290,11 +301,14 @@ mod tests {
     fn the_report_is_written_as_serde_json_pretty_prints_it() {
         let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
         let mut compared = 0;
-        for name in ["healthy", "lbc-webidentityerr", "many-problems", "pod-identity-mixed"] {
-            let mut snap = irsa_model::load_paths(
-                &[examples.join(name)],
-                irsa_model::ContextFlags::default(),
-            );
+        for name in [
+            "healthy",
+            "lbc-webidentityerr",
+            "many-problems",
+            "pod-identity-mixed",
+        ] {
+            let mut snap =
+                irsa_model::load_paths(&[examples.join(name)], irsa_model::ContextFlags::default());
             let mut r = irsa_rules::check(
                 &snap,
                 &irsa_rules::Scope::default(),
@@ -313,12 +327,20 @@ mod tests {
             while !p.is_empty() && r.passes.len() < 3 * CHUNK * irsa_model::threads() * 4 + 7 {
                 r.passes.extend(p.iter().cloned());
             }
-            assert_eq!(written(&r, &inputs), serde_pretty(&r, &inputs), "{name} long");
+            assert_eq!(
+                written(&r, &inputs),
+                serde_pretty(&r, &inputs),
+                "{name} long"
+            );
             r.findings.clear();
             r.chains.clear();
             r.not_checked.clear();
             r.nothing_checked = Some("nothing".into());
-            assert_eq!(written(&r, &inputs), serde_pretty(&r, &inputs), "{name} empty");
+            assert_eq!(
+                written(&r, &inputs),
+                serde_pretty(&r, &inputs),
+                "{name} empty"
+            );
             compared += 1;
         }
         assert_eq!(compared, 4);
