@@ -1047,6 +1047,75 @@ mod tests {
     }
 
     #[test]
+    fn damaged_lists_are_prepared_ahead_without_panics_or_other_results() {
+        // Lists edited at random bytes (structural characters, quotes, escapes,
+        // non-ASCII): the scan ahead never panics, and where serde still reads the list,
+        // applying it with what was prepared ahead gives what preparing every item gives.
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let base = list_text(12, false, None);
+        let enveloped = list_text(12, true, None);
+        let edits: [&str; 12] = [
+            "{",
+            "}",
+            "[",
+            "]",
+            "\"",
+            "\\",
+            ",",
+            ":",
+            " ",
+            "é",
+            "\"kind\": \"Pod\", ",
+            "",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let apply = |text: &str, ahead: Ahead| -> Option<Vec<(Option<String>, String)>> {
+            let peek: raw::Peek<'_, raw::Output<'_>> = serde_json::from_str(text).ok()?;
+            let items = match &peek.output {
+                Some(raw::Output::Document(doc)) => doc.items.clone(),
+                _ => peek.items.clone(),
+            }?;
+            let mut out = Vec::new();
+            pipeline(&items, None, ahead, |_, item| out.push(prepared(item)));
+            Some(out)
+        };
+        let mut read = 0;
+        for round in 0..600 {
+            let mut text = if round % 2 == 0 {
+                base.clone()
+            } else {
+                enveloped.clone()
+            };
+            for _ in 0..1 + next() % 3 {
+                // An edit at a character boundary: replace, insert or delete.
+                let mut at = (next() as usize) % text.len();
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let edit = edits[(next() as usize) % edits.len()];
+                let end = (at + (next() as usize) % 3).min(text.len());
+                let end = (end..=text.len())
+                    .find(|e| text.is_char_boundary(*e))
+                    .unwrap_or(text.len());
+                text.replace_range(at..end, edit);
+            }
+            let ahead = prepare_ahead(&text, &never, Some(usize::MAX));
+            if let Some(with) = apply(&text, ahead) {
+                read += 1;
+                assert_eq!(Some(with), apply(&text, Ahead::default()), "{text}");
+            }
+        }
+        // Some edits leave the list readable (in strings, whitespace, duplicated kinds).
+        assert!(read > 50, "{read}");
+    }
+
+    #[test]
     fn a_list_loads_the_same_whatever_was_prepared_ahead() {
         let load = |text: &str, threads: usize, ahead: Option<usize>| {
             THREADS_FOR_TEST.with(|t| t.set(Some(threads)));
