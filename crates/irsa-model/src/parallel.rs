@@ -342,9 +342,9 @@ fn prepare_ahead(text: &str, stop: &std::sync::atomic::AtomicBool, limit: Option
 /// its `output` object's (an envelope), whichever the scan meets first (it does not
 /// skip a large output to look further). None when the scan does not find them.
 fn list_start(b: &[u8]) -> Option<usize> {
-    let (key, at) = member(b, skip_ws(b, 0), &[b"items", b"output"])?;
+    let (key, at) = member(b, skip_ws(b, 0), &[b"items", b"output"], true)?;
     let at = if key == b"output" {
-        member(b, at, &[b"items"])?.1
+        member(b, at, &[b"items"], true)?.1
     } else {
         at
     };
@@ -352,8 +352,9 @@ fn list_start(b: &[u8]) -> Option<usize> {
 }
 
 /// The first member of the object at `at` named one of `names` (its key without
-/// escapes), and where its value starts; None when there is none or the scan cannot tell.
-fn member<'n>(b: &[u8], at: usize, names: &[&'n [u8]]) -> Option<(&'n [u8], usize)> {
+/// escapes), and where its value starts; None when there is none or the scan cannot
+/// tell, and (unless `deep`) when a member before it holds an object or an array.
+fn member<'n>(b: &[u8], at: usize, names: &[&'n [u8]], deep: bool) -> Option<(&'n [u8], usize)> {
     if b.get(at) != Some(&b'{') {
         return None;
     }
@@ -372,6 +373,9 @@ fn member<'n>(b: &[u8], at: usize, names: &[&'n [u8]]) -> Option<(&'n [u8], usiz
         i = skip_ws(b, i + 1);
         if let Some(name) = names.iter().find(|n| **n == key) {
             return Some((name, i));
+        }
+        if !deep && matches!(b.get(i), Some(b'{' | b'[') | None) {
+            return None;
         }
         i = skip_ws(b, skip_value(b, i)?);
         if b.get(i) != Some(&b',') {
@@ -585,39 +589,12 @@ fn read<'t, T: Deserialize<'t>>(text: &'t str, whole: bool) -> Option<(T, usize)
 /// `apiVersion`, then `kind`.) A later `kind` is not looked for: see [`prepare_known`].
 fn leading_kind(text: &str) -> Option<&str> {
     let b = text.as_bytes();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
+    let (_, i) = member(b, skip_ws(b, 0), &[b"kind"], false)?;
+    if b.get(i) != Some(&b'"') {
         return None;
     }
-    i += 1;
-    loop {
-        i = skip_ws(b, i);
-        if b.get(i) != Some(&b'"') {
-            return None;
-        }
-        let key_end = plain_string_end(b, i)?;
-        let key = &b[i + 1..key_end - 1];
-        i = skip_ws(b, key_end);
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
-        i = skip_ws(b, i + 1);
-        if key == b"kind" {
-            if b.get(i) != Some(&b'"') {
-                return None;
-            }
-            let end = plain_string_end(b, i)?;
-            return text.get(i + 1..end - 1);
-        }
-        if matches!(b.get(i), Some(b'{' | b'[') | None) {
-            return None;
-        }
-        i = skip_ws(b, skip_value(b, i)?);
-        if b.get(i) != Some(&b',') {
-            return None;
-        }
-        i += 1;
-    }
+    let end = plain_string_end(b, i)?;
+    text.get(i + 1..end - 1)
 }
 
 /// [`prepare_item`] for any item: its own `kind` by a scan of its top-level members
