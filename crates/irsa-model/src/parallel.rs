@@ -364,13 +364,8 @@ fn member<'n>(b: &[u8], at: usize, names: &[&'n [u8]], deep: bool) -> Option<(&'
         if b.get(i) != Some(&b'"') {
             return None;
         }
-        let key_end = plain_string_end(b, i)?;
-        let key = &b[i + 1..key_end - 1];
-        i = skip_ws(b, key_end);
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
-        i = skip_ws(b, i + 1);
+        let key;
+        (key, i) = member_key(b, i)?;
         if let Some(name) = names.iter().find(|n| **n == key) {
             return Some((name, i));
         }
@@ -657,13 +652,8 @@ fn sniff_kind(text: &str) -> Option<Option<&str>> {
             Some(b'"') => {}
             _ => return None,
         }
-        let key_end = plain_string_end(b, i)?;
-        let key = &b[i + 1..key_end - 1];
-        i = skip_ws(b, key_end);
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
-        i = skip_ws(b, i + 1);
+        let key;
+        (key, i) = member_key(b, i)?;
         if key == b"kind" {
             if kind.is_some() {
                 return Some(None); // given twice: serde refuses the item's kind
@@ -691,6 +681,18 @@ fn sniff_kind(text: &str) -> Option<Option<&str>> {
             _ => return None,
         }
     }
+}
+
+/// A member's key (a string without escapes) at `i`, and where its value starts (after
+/// the colon and any whitespace).
+fn member_key(b: &[u8], i: usize) -> Option<(&[u8], usize)> {
+    let key_end = plain_string_end(b, i)?;
+    let key = &b[i + 1..key_end - 1];
+    let colon = skip_ws(b, key_end);
+    if b.get(colon) != Some(&b':') {
+        return None;
+    }
+    Some((key, skip_ws(b, colon + 1)))
 }
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
