@@ -338,13 +338,22 @@ fn prepare_ahead(text: &str, stop: &std::sync::atomic::AtomicBool, limit: Option
     }
 }
 
+/// How far into a document (and into its `output`) the scan ahead looks for its list:
+/// kubectl prints `items` second, after `apiVersion`; an envelope starts with its command.
+const AHEAD_SCAN_BYTES: usize = 64 * 1024;
+
 /// Where the items of a list start (after its `[`): the top-level object's `items`, or
 /// its `output` object's (an envelope), whichever the scan meets first (it does not
 /// skip a large output to look further). None when the scan does not find them.
 fn list_start(b: &[u8]) -> Option<usize> {
-    let (key, at) = member(b, skip_ws(b, 0), &[b"items", b"output"], true)?;
+    let (key, at) = member(
+        b,
+        skip_ws(b, 0),
+        &[b"items", b"output"],
+        Some(AHEAD_SCAN_BYTES),
+    )?;
     let at = if key == b"output" {
-        member(b, at, &[b"items"], true)?.1
+        member(b, at, &[b"items"], Some(AHEAD_SCAN_BYTES))?.1
     } else {
         at
     };
@@ -352,9 +361,18 @@ fn list_start(b: &[u8]) -> Option<usize> {
 }
 
 /// The first member of the object at `at` named one of `names` (its key without
-/// escapes), and where its value starts; None when there is none or the scan cannot
-/// tell, and (unless `deep`) when a member before it holds an object or an array.
-fn member<'n>(b: &[u8], at: usize, names: &[&'n [u8]], deep: bool) -> Option<(&'n [u8], usize)> {
+/// escapes), and where its value starts. None when there is none or the scan cannot
+/// tell; when a member before it holds an object or an array and `deep` is None; and
+/// when the members before it take more than `deep` bytes (a scan ahead that would read
+/// through a large document that has no list, for nothing).
+fn member<'n>(
+    b: &[u8],
+    at: usize,
+    names: &[&'n [u8]],
+    deep: Option<usize>,
+) -> Option<(&'n [u8], usize)> {
+    // What the scan may read: the object's start and `deep` bytes of it.
+    let b = &b[..deep.map_or(b.len(), |n| b.len().min(at.saturating_add(n)))];
     if b.get(at) != Some(&b'{') {
         return None;
     }
@@ -369,7 +387,7 @@ fn member<'n>(b: &[u8], at: usize, names: &[&'n [u8]], deep: bool) -> Option<(&'
         if let Some(name) = names.iter().find(|n| **n == key) {
             return Some((name, i));
         }
-        if !deep && matches!(b.get(i), Some(b'{' | b'[') | None) {
+        if deep.is_none() && matches!(b.get(i), Some(b'{' | b'[') | None) {
             return None;
         }
         i = skip_ws(b, skip_value(b, i)?);
@@ -584,7 +602,7 @@ fn read<'t, T: Deserialize<'t>>(text: &'t str, whole: bool) -> Option<(T, usize)
 /// `apiVersion`, then `kind`.) A later `kind` is not looked for: see [`prepare_known`].
 fn leading_kind(text: &str) -> Option<&str> {
     let b = text.as_bytes();
-    let (_, i) = member(b, skip_ws(b, 0), &[b"kind"], false)?;
+    let (_, i) = member(b, skip_ws(b, 0), &[b"kind"], None)?;
     if b.get(i) != Some(&b'"') {
         return None;
     }
@@ -1020,6 +1038,16 @@ mod tests {
         );
         assert_eq!(images.len(), 6);
         assert!(images.iter().all(|i| i.starts_with("j:")), "{images:?}");
+        // A list after a member larger than the scan reads is not looked for (a large
+        // document without a list is not read through for nothing); one after a small
+        // member is.
+        let big = format!("[{}1]", "1, ".repeat(AHEAD_SCAN_BYTES / 3));
+        let small = list_text(3, false, None);
+        for (first, found) in [(big.as_str(), 0), ("[1, {\"a\": [2]}]", 3)] {
+            let text = small.replacen('{', &format!("{{\"first\": {first}, "), 1);
+            serde_json::from_str::<IgnoredAny>(&text).expect("valid");
+            assert_eq!(prepare_ahead(&text, &never, Some(3)).items.len(), found);
+        }
         // A document whose list the scan does not find (an escaped key) gets none.
         let text = list_text(3, false, None).replacen(r#""items""#, r#""it\u0065ms""#, 1);
         assert!(prepare_ahead(&text, &never, Some(3)).items.is_empty());
