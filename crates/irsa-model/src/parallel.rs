@@ -205,9 +205,6 @@ pub fn pipeline<'t>(
         apply(item, pre);
     }
     let items = &items[done..];
-    if std::env::var("AHEAD_DEBUG").is_ok() {
-        eprintln!("ahead used {done}");
-    }
     let prepare = |batch: &[&'t serde_json::value::RawValue], threads: usize| -> Vec<Item> {
         map_runs_with(
             batch,
@@ -547,7 +544,7 @@ pub fn prepare_item(text: &str, list_kind: Option<&str>, pool: &mut crate::text:
 /// scanning path decides, as if this had not run) for any other item, and for one
 /// that does not read: a second `kind`, or a real error, reported as always.
 fn prepare_known(text: &str, pool: &mut crate::text::Interner) -> Option<Item> {
-    prepare_known_at(text, false, pool).map(|(item, _)| item)
+    prepare_known_at(text, true, pool).map(|(item, _)| item)
 }
 
 /// [`prepare_known`] of the item `text` holds (`whole`: nothing else) or starts with
