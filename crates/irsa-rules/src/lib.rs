@@ -184,8 +184,8 @@ pub fn check_with<R>(
     inspect: impl FnOnce(&Context<'_>) -> R,
 ) -> (Report, R) {
     let inferred = context::service_accounts_from_pods(snap);
+    let cx = Context::with_inferred(snap, &inferred, scope, options);
     if let Some(miss) = scope::scope_miss(snap, scope) {
-        let cx = Context::with_inferred(snap, &inferred, scope, options);
         let report = Report {
             findings: Vec::new(),
             passes: Vec::new(),
@@ -197,7 +197,6 @@ pub fn check_with<R>(
         };
         return (report, inspect(&cx));
     }
-    let cx = Context::with_inferred(snap, &inferred, scope, options);
     // The rules are independent and read the context only: they run on every core, and
     // their findings are joined in the rules' order (the report does not depend on the
     // threads' timing).
