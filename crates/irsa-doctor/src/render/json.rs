@@ -137,7 +137,8 @@ pub fn write_report<W: Write + ?Sized>(
     member(w, false, "summary", doc.summary)?;
     member(w, false, "not_checked", doc.not_checked)?;
     member(w, false, "nothing_checked", doc.nothing_checked)?;
-    w.write_all(b"\n}")
+    Pretty::at(0).newline(w, false)?;
+    w.write_all(b"}")
 }
 
 /// Items serialised per chunk (one task for a thread).
@@ -160,7 +161,7 @@ fn member<W: Write + ?Sized>(
 }
 
 fn key<W: Write + ?Sized>(w: &mut W, first: bool, name: &str) -> io::Result<()> {
-    w.write_all(if first { b"\n  " } else { b",\n  " })?;
+    Pretty::at(1).newline(w, !first)?;
     serde_json::to_writer(&mut *w, name)?;
     w.write_all(b": ")
 }
@@ -191,11 +192,7 @@ fn list<'r, W: Write + ?Sized, T: Sync, V: Serialize>(
             |&(start, chunk)| -> io::Result<Vec<u8>> {
                 let mut out = Vec::with_capacity(chunk.len() * 512);
                 for (i, item) in chunk.iter().enumerate() {
-                    out.write_all(if start + i == 0 {
-                        b"\n    "
-                    } else {
-                        b",\n    "
-                    })?;
+                    Pretty::at(2).newline(&mut out, start + i > 0)?;
                     view(item)
                         .serialize(&mut serde_json::Serializer::with_formatter(
                             &mut out,
@@ -210,7 +207,8 @@ fn list<'r, W: Write + ?Sized, T: Sync, V: Serialize>(
             w.write_all(&text?)?;
         }
     }
-    w.write_all(b"\n  ]")
+    Pretty::at(1).newline(w, false)?;
+    w.write_all(b"]")
 }
 
 /// `serde_json`'s pretty layout (two spaces a level) for a value that starts `depth`
