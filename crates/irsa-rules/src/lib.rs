@@ -201,15 +201,23 @@ pub fn check_with<R>(
     // their findings are joined in the rules' order (the report does not depend on the
     // threads' timing).
     let rules = all_rules();
-    let outs = irsa_model::map_dynamic(&rules, |rule| {
+    let order = registry::start_order(&rules);
+    let started = irsa_model::map_dynamic(&order, |&i| {
         let mut out = context::Out::default();
-        rule.check(&cx, &mut out);
+        rules[i].check(&cx, &mut out);
         // At their length before they are joined: the joined copy and these are held
         // together for a moment, the largest of a run.
         out.findings.shrink_to_fit();
         out.passes.shrink_to_fit();
         out
     });
+    // Back to report order.
+    let mut outs: Vec<context::Out> = std::iter::repeat_with(context::Out::default)
+        .take(rules.len())
+        .collect();
+    for (&i, out) in order.iter().zip(started) {
+        outs[i] = out;
+    }
     let mut out = context::Out {
         findings: Vec::with_capacity(outs.iter().map(|o| o.findings.len()).sum()),
         passes: Vec::with_capacity(outs.iter().map(|o| o.passes.len()).sum()),
