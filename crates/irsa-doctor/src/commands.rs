@@ -343,6 +343,10 @@ pub(crate) fn print_stdout(text: &str) -> Result<()> {
 
 /// Parses `--sdk NAME=VERSION`, rejecting names the SDK table does not know.
 fn parse_sdks(given: &[String]) -> Result<Vec<(String, String)>> {
+    if given.is_empty() {
+        // Without loading the SDK table (the loading rules do it, later, off this thread).
+        return Ok(Vec::new());
+    }
     let known = irsa_rules::rules::sdk_too_old::known_sdk_names();
     let mut sdks = Vec::new();
     for s in given {
@@ -414,6 +418,7 @@ fn check(args: CheckArgs) -> Result<u8> {
     }
     validate_source(&args.source)?;
     let sdks = parse_sdks(&args.sdk)?;
+    irsa_rules::preload_knowledge();
     let (mut snap, label, fatal) = gather(&args.source, &args.scope.namespace, args.out.verbose)?;
     let scope = Scope {
         namespace: args.scope.namespace.clone(),

@@ -170,6 +170,20 @@ impl Report {
     }
 }
 
+/// Parses the compiled-in knowledge tables (SDK minimums, controllers, documented
+/// policies) on another thread, now: a command that reads a snapshot calls this first,
+/// so that they load while its files are read rather than before (a rule that needs
+/// them waits for them if they are not loaded yet).
+pub fn preload_knowledge() {
+    // Without a thread to spare they load when first needed, as without this call.
+    let _ = std::thread::Builder::new()
+        .name("knowledge".into())
+        .spawn(|| {
+            irsa_knowledge::knowledge();
+            irsa_knowledge::managed_policy::documented_policies();
+        });
+}
+
 /// Runs every rule.
 pub fn check(snap: &Snapshot, scope: &Scope, options: &Options) -> Report {
     check_with(snap, scope, options, |_| ()).0
