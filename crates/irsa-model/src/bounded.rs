@@ -173,8 +173,8 @@ pub fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, String> {
     bytes
         .try_reserve_exact(meta.len() as usize)
         .map_err(|_| "not enough memory to read it: split it".to_string())?;
-    let mut file = file;
-    std::io::Seek::rewind(&mut file).map_err(|e| format!("cannot read: {e}"))?;
+    // (Reading in pieces does not move the file's offset: a stream read after it starts
+    // at the beginning, and a pipe, which cannot seek, is never read in pieces.)
     file.take(MAX_INPUT_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| match e.kind() {
@@ -254,6 +254,31 @@ mod tests {
         for n in [1, 2, 3, 8] {
             crate::parallel::THREADS_FOR_TEST.with(|t| t.set(Some(n)));
             assert!(read_capped(f.path()).unwrap() == want, "{n} threads");
+        }
+        crate::parallel::THREADS_FOR_TEST.with(|t| t.set(None));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_is_read_as_a_stream() {
+        // `--snapshot <(kubectl get pods -A -o json)` and the like: no length to take,
+        // no offset to read at or go back to.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pods.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let text = "{\"kind\": \"List\", \"items\": []}\n".repeat(1000);
+        for n in [1, 2] {
+            crate::parallel::THREADS_FOR_TEST.with(|t| t.set(Some(n)));
+            let writer = {
+                let (fifo, text) = (fifo.clone(), text.clone());
+                std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
+            };
+            assert_eq!(read_capped(&fifo).unwrap(), text.as_bytes(), "{n} threads");
+            writer.join().unwrap();
         }
         crate::parallel::THREADS_FOR_TEST.with(|t| t.set(None));
     }
