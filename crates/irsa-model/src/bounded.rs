@@ -162,8 +162,14 @@ pub fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, String> {
             meta.len() as f64 / (1024.0 * 1024.0 * 1024.0)
         )));
     }
+    // Not a file under /dev (`/dev/stdin` redirected from a file is a regular file, and
+    // on some systems its offset is the shell's, which a read at offsets would ignore).
     #[cfg(unix)]
-    if meta.is_file() && meta.len() >= PARALLEL_READ_BYTES && crate::parallel::threads() > 1 {
+    if meta.is_file()
+        && meta.len() >= PARALLEL_READ_BYTES
+        && crate::parallel::threads() > 1
+        && !path.starts_with("/dev")
+    {
         if let Some(bytes) = read_in_pieces(&file, meta.len()) {
             return Ok(bytes);
         }
@@ -191,14 +197,16 @@ pub fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, String> {
 }
 
 /// Regular files at least this large are read in pieces on every core.
+#[cfg_attr(not(unix), allow(dead_code))]
 const PARALLEL_READ_BYTES: u64 = 8 << 20;
 
 /// A regular file of `len` bytes read in one piece per core, each at its offset into its
 /// part of one buffer: reading is mostly faulting in the buffer's fresh pages and
 /// copying from the page cache, both of which go as fast on every core (a 55 MB list of
 /// pods was read in 45 ms on one core, the longest step before parsing could start).
-/// None when the file is not `len` bytes long any more (it is being written): the
-/// caller reads it again as a stream.
+/// None when the file is not `len` bytes long any more (it was cut or grew while read):
+/// the caller reads it again as a stream. (A file rewritten in place at the same length
+/// while read gives a mix of both texts, as a stream read of it always could.)
 #[cfg(unix)]
 fn read_in_pieces(file: &std::fs::File, len: u64) -> Option<Vec<u8>> {
     use std::os::unix::fs::FileExt;
@@ -206,6 +214,9 @@ fn read_in_pieces(file: &std::fs::File, len: u64) -> Option<Vec<u8>> {
     // Whether the memory is there (else the stream read says so); then the buffer,
     // zeroed by the allocator: the fresh pages of a large allocation are zero already,
     // so none is touched here, each is faulted in by the thread that reads into it.
+    // (The check frees what it reserved: under a hard memory limit another thread may
+    // take it first, and the allocation below then ends the process, as any other
+    // allocation would; std has no fallible zeroed allocation.)
     Vec::<u8>::new().try_reserve_exact(len).ok()?;
     let mut bytes = vec![0u8; len];
     let pieces = crate::parallel::threads().min(len.div_ceil(PARALLEL_READ_BYTES as usize / 2));
@@ -293,10 +304,14 @@ mod tests {
         // Shorter than taken (it was cut while read) and longer (it grew).
         assert!(read_in_pieces(&file, len as u64 + 1).is_none());
         assert!(read_in_pieces(&file, len as u64 - 1).is_none());
-        assert_eq!(
-            read_in_pieces(&file, len as u64).unwrap(),
-            std::fs::read(f.path()).unwrap()
-        );
+        // The right length, in as many pieces as threads (the last one shorter).
+        for n in [2, 3, 8] {
+            crate::parallel::THREADS_FOR_TEST.with(|t| t.set(Some(n)));
+            assert!(
+                read_in_pieces(&file, len as u64).unwrap() == std::fs::read(f.path()).unwrap(),
+                "{n} threads"
+            );
+        }
         crate::parallel::THREADS_FOR_TEST.with(|t| t.set(None));
     }
 

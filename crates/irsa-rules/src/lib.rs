@@ -175,7 +175,11 @@ impl Report {
 /// so that they load while its files are read rather than before (a rule that needs
 /// them waits for them if they are not loaded yet).
 pub fn preload_knowledge() {
-    // Without a thread to spare they load when first needed, as without this call.
+    // On one thread (or without a thread to spare) they load when first needed, as
+    // without this call.
+    if irsa_model::threads() <= 1 {
+        return;
+    }
     let _ = std::thread::Builder::new()
         .name("knowledge".into())
         .spawn(|| {

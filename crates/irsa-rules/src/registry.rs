@@ -102,8 +102,8 @@ pub fn all_rules() -> Vec<&'static dyn Rule> {
     ]
 }
 
-/// The rules whose work grows with the pods, heaviest first: on more than one core the
-/// rules start in this order, then the others in report order, so that no heavy rule
+/// The rules whose work grows with the pods, heaviest first: the rules start in this
+/// order, then the others in report order, so that on more than one core no heavy rule
 /// is left to run alone at the end while the other cores idle (the report is joined in
 /// report order whatever the start order). Single-core times on the scale benchmark's
 /// small-pod snapshot (`bench/scale.sh`: 20,000 pods, 10,000 ServiceAccounts), in ms:
@@ -125,7 +125,7 @@ const HEAVIEST_FIRST: &[&str] = &[
     "env-preset-conflict",
 ];
 
-/// The order the rules of `rules` start in on more than one core (indexes into
+/// The order the rules of `rules` start in (indexes into
 /// `rules`): [`HEAVIEST_FIRST`], then the others in their order.
 pub fn start_order(rules: &[&'static dyn Rule]) -> Vec<usize> {
     let rank = |i: usize| {
