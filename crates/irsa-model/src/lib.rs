@@ -25,7 +25,9 @@ pub mod text;
 
 pub use loader::{load_paths, Loader, REDACTED};
 pub use model::*;
-pub use parallel::{map_dynamic, map_items, map_weighted, parse_threads, threads, THREADS_ENV};
+pub use parallel::{
+    map_dynamic, map_items, map_weighted, ordered, parse_threads, threads, THREADS_ENV,
+};
 pub use permissions::{BoundaryState, ManagedPolicy, MissingPolicy, Permissions, RolePolicies};
 pub use pod_identity::{
     AgentDaemonSet, Compute, Nodegroup, PodIdentityAssociation, PodIdentityFacts,

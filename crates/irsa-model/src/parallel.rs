@@ -225,39 +225,67 @@ pub fn pipeline<'t>(
         return;
     }
     let batches: Vec<&[&'t serde_json::value::RawValue]> = items.chunks(BATCH).collect();
-    let shared = Batches::new(batches.len(), n + 1);
-    let parse = |k: usize| {
-        // A panic while preparing is the caller's, as if it had prepared here: it is
-        // carried to this thread in the batch's place.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(batches[k], 1)))
-    };
+    ordered(
+        batches.len(),
+        n + 1,
+        |k| prepare(batches[k], 1),
+        |k, prepared| {
+            for (item, pre) in batches[k].iter().zip(prepared) {
+                apply(item, pre);
+            }
+            Ok::<(), std::convert::Infallible>(())
+        },
+    )
+    .unwrap_or_else(|never| match never {});
+}
+
+/// `produce(k)` for every task `k` below `tasks`, on every core, and `consume(k, result)`
+/// for each in order on this thread, as soon as it is produced: the results do not
+/// depend on the threads' timing. This thread produces too (the next task not yet
+/// taken, whenever the one to consume next is not ready), so on two cores both do;
+/// at most `ahead` tasks past the one consumed last are taken. A panic while producing
+/// is the caller's, carried to this thread in the task's place; an error from
+/// `consume` stops the workers and is returned.
+pub fn ordered<R: Send, E>(
+    tasks: usize,
+    ahead: usize,
+    produce: impl Fn(usize) -> R + Sync,
+    mut consume: impl FnMut(usize, R) -> Result<(), E>,
+) -> Result<(), E> {
+    let n = threads().min(tasks);
+    if n <= 1 {
+        for k in 0..tasks {
+            consume(k, produce(k))?;
+        }
+        return Ok(());
+    }
+    let shared: Tasks<R> = Tasks::new(tasks, ahead.max(1));
+    let run = |k: usize| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| produce(k)));
     std::thread::scope(|scope| {
         for _ in 1..n {
             scope.spawn(|| {
                 while let Some(k) = shared.take() {
-                    shared.put(k, parse(k));
+                    shared.put(k, run(k));
                 }
             });
         }
-        // Stops the workers if applying panics (they would wait for it forever).
+        // Stops the workers when consuming ends early (an error or a panic): they would
+        // wait for it forever.
         let _stop = StopOnDrop(&shared);
-        for (k, batch) in batches.iter().enumerate() {
-            let prepared = loop {
+        for k in 0..tasks {
+            let produced = loop {
                 match shared.ready_or_take(k) {
                     Next::Ready(r) => break r,
-                    Next::Take(j) => shared.put(j, parse(j)),
+                    Next::Take(j) => shared.put(j, run(j)),
                 }
             };
-            match prepared {
-                Ok(prepared) => {
-                    for (item, pre) in batch.iter().zip(prepared) {
-                        apply(item, pre);
-                    }
-                }
+            match produced {
+                Ok(r) => consume(k, r)?,
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-    });
+        Ok(())
+    })
 }
 
 /// Below this many bytes a document's list items are not prepared ahead.
@@ -395,35 +423,33 @@ fn member<'n>(
     }
 }
 
-type Prepared = std::thread::Result<Vec<Item>>;
-
-/// The batches of one [`pipeline`]: which is taken next, which are prepared, and how
-/// far applying has come (workers take at most `ahead` batches past it).
-struct Batches {
-    state: std::sync::Mutex<BatchState>,
+/// The tasks of one [`ordered`] run: which is taken next, which are produced, and how
+/// far consuming has come (workers take at most `ahead` tasks past it).
+struct Tasks<R> {
+    state: std::sync::Mutex<TaskState<R>>,
     changed: std::sync::Condvar,
     ahead: usize,
 }
 
-struct BatchState {
-    slots: Vec<Option<Prepared>>,
+struct TaskState<R> {
+    slots: Vec<Option<std::thread::Result<R>>>,
     next: usize,
-    applying: usize,
+    consuming: usize,
     stopped: bool,
 }
 
-enum Next {
-    Ready(Prepared),
+enum Next<R> {
+    Ready(std::thread::Result<R>),
     Take(usize),
 }
 
-impl Batches {
-    fn new(len: usize, ahead: usize) -> Batches {
-        Batches {
-            state: std::sync::Mutex::new(BatchState {
+impl<R> Tasks<R> {
+    fn new(len: usize, ahead: usize) -> Tasks<R> {
+        Tasks {
+            state: std::sync::Mutex::new(TaskState {
                 slots: std::iter::repeat_with(|| None).take(len).collect(),
                 next: 0,
-                applying: 0,
+                consuming: 0,
                 stopped: false,
             }),
             changed: std::sync::Condvar::new(),
@@ -431,20 +457,20 @@ impl Batches {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BatchState> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TaskState<R>> {
         // Nothing panics while holding the lock; a poisoned lock's state is whole.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The next batch for a worker to prepare, waiting while it is too far ahead of
-    /// applying; None when every batch is taken (or applying stopped).
+    /// The next task for a worker, waiting while it is too far ahead of consuming; None
+    /// when every task is taken (or consuming stopped).
     fn take(&self) -> Option<usize> {
         let mut st = self.lock();
         loop {
             if st.stopped || st.next >= st.slots.len() {
                 return None;
             }
-            if st.next < st.applying + self.ahead {
+            if st.next < st.consuming + self.ahead {
                 st.next += 1;
                 return Some(st.next - 1);
             }
@@ -452,18 +478,18 @@ impl Batches {
         }
     }
 
-    fn put(&self, k: usize, prepared: Prepared) {
-        self.lock().slots[k] = Some(prepared);
+    fn put(&self, k: usize, produced: std::thread::Result<R>) {
+        self.lock().slots[k] = Some(produced);
         self.changed.notify_all();
     }
 
-    /// Batch `k` when prepared (then applying has reached it); else a batch for the
-    /// applying thread to prepare itself; else waits.
-    fn ready_or_take(&self, k: usize) -> Next {
+    /// Task `k`'s result when produced (then consuming has reached it); else a task
+    /// for the consuming thread to produce itself; else waits.
+    fn ready_or_take(&self, k: usize) -> Next<R> {
         let mut st = self.lock();
         loop {
             if let Some(r) = st.slots[k].take() {
-                st.applying = k;
+                st.consuming = k;
                 drop(st);
                 self.changed.notify_all();
                 return Next::Ready(r);
@@ -477,9 +503,9 @@ impl Batches {
     }
 }
 
-struct StopOnDrop<'a>(&'a Batches);
+struct StopOnDrop<'a, R>(&'a Tasks<R>);
 
-impl Drop for StopOnDrop<'_> {
+impl<R> Drop for StopOnDrop<'_, R> {
     fn drop(&mut self) {
         self.0.lock().stopped = true;
         self.0.changed.notify_all();
@@ -1280,5 +1306,80 @@ mod tests {
         // applying to catch up, and the scope would wait for them).
         assert!(caught.is_err());
         assert_eq!(applied, BATCH + 5);
+    }
+
+    #[test]
+    fn ordered_tasks_are_consumed_once_each_in_order_whatever_the_timing() {
+        for threads in [1, 2, 3, 8] {
+            for ahead in [1, 2, 9] {
+                THREADS_FOR_TEST.with(|t| t.set(Some(threads)));
+                let mut seen = Vec::new();
+                let done = ordered(
+                    100,
+                    ahead,
+                    |k| {
+                        // Uneven work, so that the tasks finish out of order.
+                        if k % 3 == 0 {
+                            std::thread::sleep(std::time::Duration::from_micros(300));
+                        }
+                        k * 2
+                    },
+                    |k, r| {
+                        assert_eq!(r, k * 2, "task {k}'s own result");
+                        seen.push(k);
+                        Ok::<(), ()>(())
+                    },
+                );
+                THREADS_FOR_TEST.with(|t| t.set(None));
+                assert_eq!(done, Ok(()));
+                assert_eq!(
+                    seen,
+                    (0..100).collect::<Vec<_>>(),
+                    "{threads} threads, {ahead} ahead"
+                );
+            }
+        }
+        assert_eq!(ordered(0, 3, |k| k, |_, _| Err::<(), ()>(())), Ok(()));
+    }
+
+    #[test]
+    fn an_error_while_consuming_stops_the_producing_threads_and_is_returned() {
+        THREADS_FOR_TEST.with(|t| t.set(Some(3)));
+        let produced = std::sync::atomic::AtomicUsize::new(0);
+        let r = ordered(
+            1000,
+            4,
+            |k| {
+                produced.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                k
+            },
+            |k, _| {
+                if k == 10 {
+                    Err(format!("write {k} failed"))
+                } else {
+                    Ok(())
+                }
+            },
+        );
+        THREADS_FOR_TEST.with(|t| t.set(None));
+        // Returning at all shows the workers stopped; they took at most `ahead` tasks
+        // past the last one consumed.
+        assert_eq!(r, Err("write 10 failed".to_string()));
+        assert!(produced.into_inner() <= 10 + 1 + 4 + 1);
+    }
+
+    #[test]
+    fn a_panic_while_producing_reaches_the_caller() {
+        THREADS_FOR_TEST.with(|t| t.set(Some(2)));
+        let caught = std::panic::catch_unwind(|| {
+            ordered(
+                50,
+                3,
+                |k| assert!(k != 17, "task 17 fails"),
+                |_, ()| Ok::<(), ()>(()),
+            )
+        });
+        THREADS_FOR_TEST.with(|t| t.set(None));
+        assert!(caught.is_err());
     }
 }

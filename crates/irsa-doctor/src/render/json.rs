@@ -119,9 +119,9 @@ impl Serialize for Rendered<'_> {
 
 /// Writes [`report`] as `serde_json::to_writer_pretty` writes it, byte for byte (a test
 /// holds the two equal), with the items of the three long lists (findings, chains,
-/// passed checks) serialised on every core: a round of chunks at a time, written in
-/// order, so what is held is a few chunks of text, never the document. Members in the
-/// order of [`Document`].
+/// passed checks) serialised in chunks on every core and written in order as each is
+/// ready (at most a few chunks per core ahead of writing: what is held is a few chunks
+/// of text, never the document). Members in the order of [`Document`].
 pub fn write_report<W: Write + ?Sized>(
     w: &mut W,
     r: &Report,
@@ -178,35 +178,25 @@ fn list<'r, W: Write + ?Sized, T: Sync, V: Serialize>(
         return w.write_all(b"[]");
     }
     w.write_all(b"[")?;
-    let chunks: Vec<(usize, &'r [T])> = items
-        .chunks(CHUNK)
-        .enumerate()
-        .map(|(k, c)| (k * CHUNK, c))
-        .collect();
-    let round = irsa_model::threads() * 4;
-    for group in chunks.chunks(round) {
-        let texts = irsa_model::map_weighted(
-            group,
-            // About the bytes of text a chunk makes.
-            |(_, c)| c.len() * 512,
-            |&(start, chunk)| -> io::Result<Vec<u8>> {
-                let mut out = Vec::with_capacity(chunk.len() * 512);
-                for (i, item) in chunk.iter().enumerate() {
-                    Pretty::at(2).newline(&mut out, start + i > 0)?;
-                    view(item)
-                        .serialize(&mut serde_json::Serializer::with_formatter(
-                            &mut out,
-                            Pretty::at(2),
-                        ))
-                        .map_err(io::Error::from)?;
-                }
-                Ok(out)
-            },
-        );
-        for text in texts {
-            w.write_all(&text?)?;
-        }
-    }
+    let chunks: Vec<&'r [T]> = items.chunks(CHUNK).collect();
+    irsa_model::ordered(
+        chunks.len(),
+        irsa_model::threads() * 4,
+        |k| -> io::Result<Vec<u8>> {
+            let mut out = Vec::with_capacity(chunks[k].len() * 512);
+            for (i, item) in chunks[k].iter().enumerate() {
+                Pretty::at(2).newline(&mut out, k * CHUNK + i > 0)?;
+                view(item)
+                    .serialize(&mut serde_json::Serializer::with_formatter(
+                        &mut out,
+                        Pretty::at(2),
+                    ))
+                    .map_err(io::Error::from)?;
+            }
+            Ok(out)
+        },
+        |_, text| w.write_all(&text?),
+    )?;
     Pretty::at(1).newline(w, false)?;
     w.write_all(b"]")
 }
@@ -293,6 +283,51 @@ mod tests {
         let mut out = Vec::new();
         write_report(&mut out, r, inputs).expect("writes");
         out
+    }
+
+    /// A writer that fails once `room` bytes are written (a full disk, a closed pipe).
+    struct FailsAfter {
+        room: usize,
+    }
+
+    impl Write for FailsAfter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if buf.len() > self.room {
+                return Err(io::Error::new(io::ErrorKind::BrokenPipe, "closed"));
+            }
+            self.room -= buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_write_ends_the_report_with_its_error() {
+        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let mut snap = irsa_model::load_paths(
+            &[examples.join("many-problems")],
+            irsa_model::ContextFlags::default(),
+        );
+        let mut r = irsa_rules::check(
+            &snap,
+            &irsa_rules::Scope::default(),
+            &irsa_rules::Options::default(),
+        );
+        let inputs = std::mem::take(&mut snap.inputs);
+        let p = r.passes.clone();
+        while r.passes.len() < 40 * CHUNK {
+            r.passes.extend(p.iter().cloned());
+        }
+        let whole = written(&r, &inputs).len();
+        // In the first list, in the middle of the long one, and at the very end: the
+        // error comes back (the threads serialising ahead stop; a hang would time out).
+        for room in [100, whole / 2, whole - 1] {
+            let e = write_report(&mut FailsAfter { room }, &r, &inputs).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::BrokenPipe, "after {room} bytes");
+        }
+        assert!(write_report(&mut FailsAfter { room: whole }, &r, &inputs).is_ok());
     }
 
     #[test]
