@@ -45,6 +45,8 @@ pub struct Loader {
     snap: Snapshot,
     /// Positions in `snap.pods` by (namespace, name).
     pod_index: crate::keys::Positions,
+    /// The Pod Identity associations' positions by namespace/ServiceAccount.
+    pi_index: crate::keys::Positions,
     /// The source of the objects last read (shared by the objects of one file).
     last_source: Option<Source>,
     /// Positions in `snap.workloads` by (kind, namespace, name).
@@ -823,7 +825,11 @@ impl Loader {
             ) {
                 self.snap.coverage.pod_identity_listed = true;
                 for a in l.associations {
-                    crate::pod_identity::add_association(&mut self.snap, a.into_model(false));
+                    crate::pod_identity::add_association(
+                        &mut self.snap,
+                        &mut self.pi_index,
+                        a.into_model(false),
+                    );
                 }
             }
         } else if peek.association.is_some() {
@@ -834,6 +840,7 @@ impl Loader {
             ) {
                 crate::pod_identity::add_association(
                     &mut self.snap,
+                    &mut self.pi_index,
                     d.association.into_model(true),
                 );
             }

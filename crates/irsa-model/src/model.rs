@@ -912,11 +912,7 @@ impl Snapshot {
         account: &str,
         issuer_host_path: &str,
     ) -> Option<Vec<irsa_policy::ProviderFacts>> {
-        let known = self.providers_listed_in(account)
-            || self
-                .providers_in(account)
-                .any(|p| p.url == issuer_host_path);
-        known.then(|| {
+        self.provider_known(account, issuer_host_path).then(|| {
             self.providers_in(account)
                 .map(|p| irsa_policy::ProviderFacts {
                     url: p.url.clone(),
@@ -924,6 +920,15 @@ impl Snapshot {
                 })
                 .collect()
         })
+    }
+
+    /// Whether [`Snapshot::provider_facts`] knows the providers of `account`: they were
+    /// listed, or the one for `issuer_host_path` was read.
+    pub fn provider_known(&self, account: &str, issuer_host_path: &str) -> bool {
+        self.providers_listed_in(account)
+            || self
+                .providers_in(account)
+                .any(|p| p.url == issuer_host_path)
     }
 
     /// Whether the providers of `account` were listed.

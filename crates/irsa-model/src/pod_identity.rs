@@ -437,12 +437,20 @@ impl RawDaemonSet {
 /// namespace/ServiceAccount (the described one carries the role and wins; two
 /// associations for one ServiceAccount cannot exist: EKS refuses the second with
 /// `ResourceInUseException`, <https://docs.aws.amazon.com/eks/latest/APIReference/API_CreatePodIdentityAssociation.html>).
-pub(crate) fn add_association(snap: &mut crate::model::Snapshot, entry: PodIdentityAssociation) {
-    match snap
-        .pod_identity
-        .iter_mut()
-        .find(|x| x.namespace == entry.namespace && x.service_account == entry.service_account)
-    {
+/// `index` holds the associations' positions by namespace/ServiceAccount (a list of
+/// thousands was merged by a scan per row).
+pub(crate) fn add_association(
+    snap: &mut crate::model::Snapshot,
+    index: &mut crate::keys::Positions,
+    entry: PodIdentityAssociation,
+) {
+    let all = &mut snap.pod_identity;
+    let key_at = |j: usize| (all[j].namespace.as_str(), all[j].service_account.as_str());
+    let found = index.find(
+        (entry.namespace.as_str(), entry.service_account.as_str()),
+        key_at,
+    );
+    match found.map(|i| &mut all[i]) {
         Some(existing) => {
             if entry.described || !existing.described {
                 let keep_id = existing.association_id.clone();
@@ -452,7 +460,12 @@ pub(crate) fn add_association(snap: &mut crate::model::Snapshot, entry: PodIdent
                 }
             }
         }
-        None => snap.pod_identity.push(entry),
+        None => {
+            let i = all.len();
+            all.push(entry);
+            let key_at = |j: usize| (all[j].namespace.as_str(), all[j].service_account.as_str());
+            index.insert(key_at(i), i, key_at);
+        }
     }
 }
 

@@ -161,6 +161,9 @@ pub struct Context<'a> {
     /// made (three rules and the verdicts read them; each analysis evaluates trust
     /// policies and node roles).
     pod_identity: Vec<crate::pod_identity::PiChain<'a>>,
+    /// The snapshot's associations' positions by (namespace, ServiceAccount), in order
+    /// (rules look one up per pod).
+    associations_by_sa: FastMap<(&'a str, &'a str), Vec<usize>>,
 }
 
 impl<'a> Context<'a> {
@@ -203,7 +206,14 @@ impl<'a> Context<'a> {
             selected: None,
             inferred,
             pod_identity: Vec::new(),
+            associations_by_sa: FastMap::default(),
         };
+        for (i, a) in snap.pod_identity.iter().enumerate() {
+            cx.associations_by_sa
+                .entry((a.namespace.as_str(), a.service_account.as_str()))
+                .or_default()
+                .push(i);
+        }
         for (i, w) in snap.workloads.iter().enumerate() {
             cx.workloads_by_sa
                 .entry((
@@ -249,6 +259,20 @@ impl<'a> Context<'a> {
         let pod_identity = crate::pod_identity::chains(&cx);
         cx.pod_identity = pod_identity;
         cx
+    }
+
+    /// The snapshot's associations of namespace/ServiceAccount, in snapshot order.
+    pub fn associations_of<'s>(
+        &'s self,
+        namespace: &'s str,
+        sa: &'s str,
+    ) -> impl Iterator<Item = &'a irsa_model::PodIdentityAssociation> + 's {
+        let snap = self.snap;
+        self.associations_by_sa
+            .get(&(namespace, sa))
+            .into_iter()
+            .flatten()
+            .map(move |&i| &snap.pod_identity[i])
     }
 
     fn index_trusted_subjects(&mut self) {

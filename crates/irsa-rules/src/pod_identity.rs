@@ -195,14 +195,11 @@ pub fn association_of<'a>(
     sa: &str,
 ) -> Option<&'a PodIdentityAssociation> {
     let cluster = cx.cluster.name.as_deref();
-    cx.snap.pod_identity.iter().find(|a| {
-        a.namespace == namespace
-            && a.service_account == sa
-            && match (a.cluster.as_deref(), cluster) {
-                (Some(a), Some(c)) => a == c,
-                _ => true,
-            }
-    })
+    cx.associations_of(namespace, sa)
+        .find(|a| match (a.cluster.as_deref(), cluster) {
+            (Some(a), Some(c)) => a == c,
+            _ => true,
+        })
 }
 
 /// Every association in scope, analysed.
@@ -532,10 +529,62 @@ fn hops_prediction(c: &PiChain<'_>) -> StsPrediction {
     }
 }
 
+/// The findings the Pod Identity verdicts read, indexed once for all of them (a verdict
+/// per association scanned every finding: thousands of associations took seconds).
+pub struct PiFindings<'f> {
+    findings: &'f [Finding],
+    /// Positions by (kind, namespace or "" , name); roles by ("Role", "", ARN).
+    by_subject: irsa_model::keys::FastMap<(&'f str, &'f str, &'f str), Vec<usize>>,
+    /// Positions of the cluster's and the webhook's findings.
+    cluster_wide: Vec<usize>,
+    /// Positions of IRSA608's findings (the node roles').
+    node_role: Vec<usize>,
+}
+
+impl<'f> PiFindings<'f> {
+    /// Indexes `findings` (in report order).
+    pub fn new(findings: &'f [Finding]) -> PiFindings<'f> {
+        let mut ix = PiFindings {
+            findings,
+            by_subject: Default::default(),
+            cluster_wide: Vec::new(),
+            node_role: Vec::new(),
+        };
+        for (n, f) in findings.iter().enumerate() {
+            let s = &f.subject;
+            match &*s.kind {
+                "Cluster" | "Webhook" => ix.cluster_wide.push(n),
+                // A role is the chain's whatever namespace its finding carries.
+                "Role" => ix
+                    .by_subject
+                    .entry(("Role", "", &s.name))
+                    .or_default()
+                    .push(n),
+                kind => ix
+                    .by_subject
+                    .entry((kind, s.namespace.as_deref().unwrap_or(""), &s.name))
+                    .or_default()
+                    .push(n),
+            }
+            if f.rule == "IRSA608" {
+                ix.node_role.push(n);
+            }
+        }
+        ix
+    }
+
+    fn at<'s>(&'s self, kind: &'s str, namespace: &'s str, name: &'s str) -> &'s [usize] {
+        self.by_subject
+            .get(&(kind, namespace, name))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
 /// The verdict of a ServiceAccount that gets its role from an association: what EKS
 /// Auth answers the agent, then what the SDK in its pods does. An error anywhere on the
 /// way decides it; an unknown link makes it "not checked", never "works".
-pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verdict, usize) {
+pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, index: &PiFindings<'_>) -> (Verdict, usize) {
+    let findings = index.findings;
     let ns = c.assoc.namespace.as_str();
     let sa = c.assoc.service_account.as_str();
     let pods: Vec<&Pod> = cx.pods_of_sa(ns, sa).collect();
@@ -583,7 +632,26 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
             || f.role_arn.as_deref().is_some_and(|r| roles.contains(&r));
         on_chain && relevant(f.cause) && gap_ok
     };
-    let about: Vec<&Finding> = findings.iter().filter(about).collect();
+    // Every finding `about` can hold for is on one of the chain's subjects (or the
+    // cluster's): those, in report order, then `about` as written.
+    let mut candidates: Vec<usize> = index.cluster_wide.clone();
+    for role in &roles {
+        candidates.extend_from_slice(index.at("Role", "", role));
+    }
+    candidates.extend_from_slice(index.at("ServiceAccount", ns, sa));
+    for p in &pod_names {
+        candidates.extend_from_slice(index.at("Pod", ns, p));
+    }
+    for (kind, name) in &workloads {
+        candidates.extend_from_slice(index.at(kind, ns, name));
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    let about: Vec<&Finding> = candidates
+        .into_iter()
+        .map(|n| &findings[n])
+        .filter(about)
+        .collect();
     let gap = |f: &Finding| f.cause == Cause::CollectionGap;
     // The roles' trust decides first; then the node roles the agent calls EKS Auth with
     // (`c.node`, also part of the chain's prediction).
@@ -632,11 +700,11 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
     }
     if let Some((role, why)) = node_denied {
         // IRSA608's finding on the node role (not on this ServiceAccount: one per role).
-        let f = findings.iter().find(|f| {
-            f.rule == "IRSA608"
-                && f.severity == Severity::Error
-                && f.role_arn.as_deref() == Some(role)
-        });
+        let f = index
+            .node_role
+            .iter()
+            .map(|&n| &findings[n])
+            .find(|f| f.severity == Severity::Error && f.role_arn.as_deref() == Some(role));
         let reason = f.map(|f| f.message.render()).unwrap_or_else(|| {
             format!("node role {role} does not allow eks-auth:AssumeRoleForPodIdentity: {why}")
         });
@@ -655,9 +723,11 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, findings: &[Finding]) -> (Verd
     }
     // An unchecked node role is an unchecked link: never "works" (nor "at risk").
     if let Some(why) = &node_unknown {
-        let f = findings
+        let f = index
+            .node_role
             .iter()
-            .find(|f| f.rule == "IRSA608" && gap(f) && f.severity <= Severity::Warning);
+            .map(|&n| &findings[n])
+            .find(|f| gap(f) && f.severity <= Severity::Warning);
         return (decide(Status::NotChecked, f, why.clone()), n);
     }
     let warning = first(&|f| f.severity == Severity::Warning && !gap(f));
