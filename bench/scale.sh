@@ -6,6 +6,8 @@
 #          printed, 10,000 Deployments, 2,000 roles in get-account-authorization-details)
 #   small: 10,000 ServiceAccounts, 20,000 pods of about 3 KB, 2,000 roles in one
 #          `aws iam list-roles` output
+#   small + Pod Identity: the small shape with an EKS Pod Identity association listed
+#          for each of its 10,000 ServiceAccounts
 # Each shape runs PAIRS pairs (jq, then irsa-doctor) and prints the medians of wall time
 # and CPU time (user + sys: on a shared machine the wall time also counts waiting for a
 # core), the largest peak RSS, and the ratios: time against jq, peak memory against the
@@ -27,9 +29,9 @@ command -v jq >/dev/null || { echo "needs jq (apt-get install -y jq)" >&2; exit 
 bin="${BIN:-./target/release/irsa-doctor}"
 gen=./target/release/examples/gen-scale
 
-# One run: "wall cpu peak_kb".
+# One run: "wall cpu peak_kb" (whatever the exit status: a snapshot with gaps exits 2).
 measure() {
-    /usr/bin/time -f "%e %U %S %M" "$@" 2>&1 >/dev/null | tail -1 |
+    { /usr/bin/time -f "%e %U %S %M" "$@" 2>&1 >/dev/null || true; } | tail -1 |
         awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }'
 }
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -65,6 +67,26 @@ if [ "$growth" = 0 ]; then
     [ -d bench-data/scale-small ] || "$gen" --small bench-data/scale-small
     bench "large pods (project)" bench-data/scale
     bench "small pods" bench-data/scale-small
+    # The small shape with an EKS Pod Identity association listed for every
+    # ServiceAccount (10,000): the verdicts and lookups that meet every association.
+    if [ ! -d bench-data/scale-pi ]; then
+        cp -r bench-data/scale-small bench-data/scale-pi
+        python3 - bench-data/scale-pi <<'PY'
+import json, sys
+d = sys.argv[1]
+cluster = json.load(open(f"{d}/aws-eks-describe-cluster.json"))
+cluster = cluster.get("output", cluster)["cluster"]["name"]
+sas = json.load(open(f"{d}/kubectl-get-sa.json"))
+sas = sas.get("output", sas)["items"]
+rows = [{"clusterName": cluster, "namespace": s["metadata"].get("namespace", "default"),
+         "serviceAccount": s["metadata"]["name"], "associationId": f"a-{i:017d}",
+         "associationArn": f"arn:aws:eks:us-east-2:391252439823:podidentityassociation/{cluster}/a-{i:017d}"}
+        for i, s in enumerate(sas)]
+json.dump({"command": f"aws eks list-pod-identity-associations --cluster-name {cluster}",
+           "output": {"associations": rows}}, open(f"{d}/eks-list-pod-identity-associations.json", "w"))
+PY
+    fi
+    bench "small + Pod Identity" bench-data/scale-pi
 else
     first=""
     for n in 10000 30000 100000; do
