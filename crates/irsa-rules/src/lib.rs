@@ -280,13 +280,18 @@ pub fn check_with<R>(
             mechanism: Mechanism::Irsa,
         }
     });
-    let pi_findings = pod_identity::PiFindings::new(if pi_chains.is_empty() {
-        &[]
-    } else {
-        &out.findings
-    });
+    // The node roles' findings, which a Pod Identity verdict reads when its pods' node
+    // role is refused or unknown.
+    let node_role: Vec<&Finding> = match pi_chains {
+        [] => Vec::new(),
+        _ => out
+            .findings
+            .iter()
+            .filter(|f| f.rule == "IRSA608")
+            .collect(),
+    };
     for c in pi_chains {
-        let (verdict, pods) = pod_identity::verdict(&cx, c, &pi_findings);
+        let (verdict, pods) = pod_identity::verdict(&cx, c, &index, &node_role);
         chains.push(Chain {
             subject: c.subject(),
             role_arn: c.role_text(),

@@ -15,7 +15,7 @@
 
 use crate::context::{Context, RoleState};
 use crate::finding::{Cause, Finding, Severity, Subject};
-use crate::verdict::{Status, Verdict};
+use crate::verdict::{FindingIndex, Status, Verdict};
 use irsa_model::pod_identity::{Compute, PodIdentityAssociation, AGENT_NAME};
 use irsa_model::{Container, Pod};
 use irsa_policy::pod_identity::{
@@ -529,62 +529,17 @@ fn hops_prediction(c: &PiChain<'_>) -> StsPrediction {
     }
 }
 
-/// The findings the Pod Identity verdicts read, indexed once for all of them (a verdict
-/// per association scanned every finding: thousands of associations took seconds).
-pub struct PiFindings<'f> {
-    findings: &'f [Finding],
-    /// Positions by (kind, namespace or "" , name); roles by ("Role", "", ARN).
-    by_subject: irsa_model::keys::FastMap<(&'f str, &'f str, &'f str), Vec<usize>>,
-    /// Positions of the cluster's and the webhook's findings.
-    cluster_wide: Vec<usize>,
-    /// Positions of IRSA608's findings (the node roles').
-    node_role: Vec<usize>,
-}
-
-impl<'f> PiFindings<'f> {
-    /// Indexes `findings` (in report order).
-    pub fn new(findings: &'f [Finding]) -> PiFindings<'f> {
-        let mut ix = PiFindings {
-            findings,
-            by_subject: Default::default(),
-            cluster_wide: Vec::new(),
-            node_role: Vec::new(),
-        };
-        for (n, f) in findings.iter().enumerate() {
-            let s = &f.subject;
-            match &*s.kind {
-                "Cluster" | "Webhook" => ix.cluster_wide.push(n),
-                // A role is the chain's whatever namespace its finding carries.
-                "Role" => ix
-                    .by_subject
-                    .entry(("Role", "", &s.name))
-                    .or_default()
-                    .push(n),
-                kind => ix
-                    .by_subject
-                    .entry((kind, s.namespace.as_deref().unwrap_or(""), &s.name))
-                    .or_default()
-                    .push(n),
-            }
-            if f.rule == "IRSA608" {
-                ix.node_role.push(n);
-            }
-        }
-        ix
-    }
-
-    fn at<'s>(&'s self, kind: &'s str, namespace: &'s str, name: &'s str) -> &'s [usize] {
-        self.by_subject
-            .get(&(kind, namespace, name))
-            .map_or(&[], Vec::as_slice)
-    }
-}
-
 /// The verdict of a ServiceAccount that gets its role from an association: what EKS
 /// Auth answers the agent, then what the SDK in its pods does. An error anywhere on the
 /// way decides it; an unknown link makes it "not checked", never "works".
-pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, index: &PiFindings<'_>) -> (Verdict, usize) {
-    let findings = index.findings;
+///
+/// `index` holds the report's findings; `node_role` IRSA608's, in report order.
+pub fn verdict(
+    cx: &Context<'_>,
+    c: &PiChain<'_>,
+    index: &FindingIndex<'_>,
+    node_role: &[&Finding],
+) -> (Verdict, usize) {
     let ns = c.assoc.namespace.as_str();
     let sa = c.assoc.service_account.as_str();
     let pods: Vec<&Pod> = cx.pods_of_sa(ns, sa).collect();
@@ -634,22 +589,16 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, index: &PiFindings<'_>) -> (Ve
     };
     // Every finding `about` can hold for is on one of the chain's subjects (or the
     // cluster's): those, in report order, then `about` as written.
-    let mut candidates: Vec<usize> = index.cluster_wide.clone();
-    for role in &roles {
-        candidates.extend_from_slice(index.at("Role", "", role));
-    }
-    candidates.extend_from_slice(index.at("ServiceAccount", ns, sa));
-    for p in &pod_names {
-        candidates.extend_from_slice(index.at("Pod", ns, p));
-    }
-    for (kind, name) in &workloads {
-        candidates.extend_from_slice(index.at(kind, ns, name));
-    }
-    candidates.sort_unstable();
-    candidates.dedup();
-    let about: Vec<&Finding> = candidates
+    let about: Vec<&Finding> = index
+        .on_chain(
+            ns,
+            sa,
+            &roles,
+            false,
+            pod_names.iter().copied(),
+            workloads.iter().map(|(k, n)| (k.as_str(), n.as_str())),
+        )
         .into_iter()
-        .map(|n| &findings[n])
         .filter(about)
         .collect();
     let gap = |f: &Finding| f.cause == Cause::CollectionGap;
@@ -700,10 +649,9 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, index: &PiFindings<'_>) -> (Ve
     }
     if let Some((role, why)) = node_denied {
         // IRSA608's finding on the node role (not on this ServiceAccount: one per role).
-        let f = index
-            .node_role
+        let f = node_role
             .iter()
-            .map(|&n| &findings[n])
+            .copied()
             .find(|f| f.severity == Severity::Error && f.role_arn.as_deref() == Some(role));
         let reason = f.map(|f| f.message.render()).unwrap_or_else(|| {
             format!("node role {role} does not allow eks-auth:AssumeRoleForPodIdentity: {why}")
@@ -723,10 +671,9 @@ pub fn verdict(cx: &Context<'_>, c: &PiChain<'_>, index: &PiFindings<'_>) -> (Ve
     }
     // An unchecked node role is an unchecked link: never "works" (nor "at risk").
     if let Some(why) = &node_unknown {
-        let f = index
-            .node_role
+        let f = node_role
             .iter()
-            .map(|&n| &findings[n])
+            .copied()
             .find(|f| gap(f) && f.severity <= Severity::Warning);
         return (decide(Status::NotChecked, f, why.clone()), n);
     }

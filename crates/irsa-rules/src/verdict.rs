@@ -193,27 +193,52 @@ impl<'f> FindingIndex<'f> {
     }
 
     fn candidates(&self, links: &Links<'_>) -> Vec<&'f Finding> {
-        let ns = links.namespace;
+        self.on_chain(
+            links.namespace,
+            links.name,
+            &[links.role.as_str(), links.annotation],
+            true,
+            links.pods.iter().copied(),
+            links.workloads.iter().copied(),
+        )
+        .into_iter()
+        .filter(|f| links.about(f))
+        .collect()
+    }
+
+    /// Every finding that can be about a chain, in report order: the cluster-wide ones,
+    /// those of its roles (and, with `role_in_namespace`, the namespace's findings that
+    /// name one of them), of the ServiceAccount `namespace/name`, of its pods and of
+    /// its workloads (`(kind, name)`). The caller keeps those its chain is about.
+    pub(crate) fn on_chain<'a>(
+        &self,
+        namespace: &str,
+        name: &str,
+        roles: &[&str],
+        role_in_namespace: bool,
+        pods: impl IntoIterator<Item = &'a str>,
+        workloads: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<&'f Finding> {
+        let ns = namespace;
         let mut c: Indexed<'f> = self.shared.clone();
         let mut take =
             |v: Option<&Vec<(usize, &'f Finding)>>| c.extend(v.into_iter().flatten().copied());
-        for role in [links.role.as_str(), links.annotation] {
+        for &role in roles {
             take(self.by_role.get(role));
-            take(self.by_role_in_namespace.get(&(ns, role)));
+            if role_in_namespace {
+                take(self.by_role_in_namespace.get(&(ns, role)));
+            }
         }
-        take(self.by_subject.get(&("ServiceAccount", ns, links.name)));
-        for p in &links.pods {
+        take(self.by_subject.get(&("ServiceAccount", ns, name)));
+        for p in pods {
             take(self.by_subject.get(&("Pod", ns, p)));
         }
-        for (kind, name) in &links.workloads {
-            take(self.by_subject.get(&(*kind, ns, *name)));
+        for (kind, name) in workloads {
+            take(self.by_subject.get(&(kind, ns, name)));
         }
         c.sort_by_key(|(n, _)| *n);
         c.dedup_by_key(|(n, _)| *n);
-        c.into_iter()
-            .map(|(_, f)| f)
-            .filter(|f| links.about(f))
-            .collect()
+        c.into_iter().map(|(_, f)| f).collect()
     }
 }
 
