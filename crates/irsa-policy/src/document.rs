@@ -19,9 +19,13 @@ pub struct PolicyDocument {
     pub statements: Vec<Statement>,
     /// Things IAM would reject in a trust policy or that are suspicious; not fatal.
     pub issues: Vec<DocumentIssue>,
-    /// The document as parsed, to derive corrected documents from.
+    /// The document as parsed, as compact JSON text (white space outside strings
+    /// removed, members in document order): what IAM counts against its size quota,
+    /// and what corrected documents are derived from ([`PolicyDocument::raw_value`]).
+    /// Text, not a `Value` tree: a tree of a typical trust policy is several kilobytes
+    /// of maps, held for every role of a snapshot while a fix reads a few of them.
     #[serde(skip)]
-    pub raw: Value,
+    pub raw: Box<str>,
 }
 
 /// `Allow` or `Deny`.
@@ -52,6 +56,13 @@ pub struct Statement {
     pub not_action: Option<Vec<String>>,
     /// Whether a `Resource`/`NotResource` element is present (not allowed in trust policies).
     pub has_resource: bool,
+    /// `Resource` patterns (a string or an array; a value of another type, which IAM
+    /// refuses, as no pattern). Read by the identity evaluator.
+    #[serde(skip)]
+    pub resource: Option<Vec<String>>,
+    /// `NotResource` patterns, read as `resource` is.
+    #[serde(skip)]
+    pub not_resource: Option<Vec<String>>,
     /// Conditions, in document order (AND of all).
     pub conditions: Vec<Condition>,
 }
@@ -316,12 +327,22 @@ impl PolicyDocument {
                 ))
             }
         };
+        // Writing a `Value` cannot fail (its map keys are strings).
+        let raw = serde_json::to_string(&Value::Object(obj))
+            .unwrap_or_default()
+            .into_boxed_str();
         Ok(PolicyDocument {
             version,
             statements,
             issues,
-            raw: Value::Object(obj),
+            raw,
         })
+    }
+
+    /// The document as parsed, as a JSON value (to edit into a corrected document).
+    pub fn raw_value(&self) -> Value {
+        // The text is what `from_value` wrote from a value: it reads back as that value.
+        serde_json::from_str(&self.raw).unwrap_or(Value::Null)
     }
 
     /// Whether policy variables (`${...}`) are substituted (Version 2012-10-17 only).
@@ -521,6 +542,19 @@ fn parse_statement(
         }
     }
     let has_resource = m.contains_key("Resource") || m.contains_key("NotResource");
+    let resources = |name: &str| -> Option<Vec<String>> {
+        match m.get(name)? {
+            Value::String(x) => Some(vec![x.clone()]),
+            Value::Array(items) => Some(
+                items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+            ),
+            _ => Some(vec![]),
+        }
+    };
+    let (resource, not_resource) = (resources("Resource"), resources("NotResource"));
     if has_resource {
         issues.push(DocumentIssue::ResourceInTrustPolicy { statement: index });
     }
@@ -543,6 +577,8 @@ fn parse_statement(
         action,
         not_action,
         has_resource,
+        resource,
+        not_resource,
         conditions,
     })
 }

@@ -29,7 +29,6 @@ use crate::context::{KeyLookup, Lookup};
 use crate::document::{Effect, PolicyDocument, Statement};
 use crate::glob::wildcard_match;
 use serde::Serialize;
-use serde_json::Value;
 
 /// What is never visible to this evaluator (printed with every verdict).
 pub const OUT_OF_VIEW: &str = "service control policies and resource control policies of AWS Organizations, resource-based policies (bucket, key and queue policies), and VPC endpoint policies are not collected and not evaluated";
@@ -214,14 +213,11 @@ pub fn evaluate_identity(
     IdentityEvaluator::new(policies).evaluate(request)
 }
 
-/// `Resource` and `NotResource` of a statement, read once.
-type Resources = (Option<Vec<String>>, Option<Vec<String>>);
-
-/// A policy with its statements' resources read once.
+/// A policy prepared for many requests.
 struct Prepared<'a> {
     name: &'a str,
     vars: bool,
-    statements: Vec<(&'a Statement, Resources)>,
+    statements: &'a [Statement],
 }
 
 impl<'a> Prepared<'a> {
@@ -229,12 +225,7 @@ impl<'a> Prepared<'a> {
         Prepared {
             name: p.name,
             vars: p.document.substitutes_variables(),
-            statements: p
-                .document
-                .statements
-                .iter()
-                .map(|s| (s, resources_of(p.document, s)))
-                .collect(),
+            statements: &p.document.statements,
         }
     }
 }
@@ -350,8 +341,8 @@ fn decide(
 fn evaluate_policy(p: &Prepared<'_>, request: &IdentityRequest) -> PolicyOutcome {
     let mut out = PolicyOutcome::default();
     let vars = p.vars;
-    for (s, (resource, not_resource)) in &p.statements {
-        let s: &Statement = s;
+    for s in p.statements {
+        let (resource, not_resource) = (&s.resource, &s.not_resource);
         let sref = || StatementRef {
             policy: p.name.to_string(),
             statement: s.index,
@@ -434,29 +425,6 @@ fn evaluate_policy(p: &Prepared<'_>, request: &IdentityRequest) -> PolicyOutcome
         }
     }
     out
-}
-
-/// `Resource` / `NotResource` of a statement, read from the document as written
-/// (the statement model keeps only their presence, for trust policies).
-fn resources_of(doc: &PolicyDocument, s: &Statement) -> Resources {
-    let raw = match doc.raw.get("Statement") {
-        Some(Value::Array(items)) => items.get(s.index),
-        Some(single @ Value::Object(_)) => Some(single),
-        _ => None,
-    };
-    let list = |name: &str| -> Option<Vec<String>> {
-        match raw?.get(name)? {
-            Value::String(x) => Some(vec![x.clone()]),
-            Value::Array(items) => Some(
-                items
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect(),
-            ),
-            _ => Some(vec![]),
-        }
-    };
-    (list("Resource"), list("NotResource"))
 }
 
 /// Whether some pattern covers the requested pattern: True (every call it stands for

@@ -28,6 +28,13 @@ impl PolicySize {
         PolicySize { compact }
     }
 
+    /// Measures a policy's compact text ([`crate::PolicyDocument::raw`]).
+    pub fn of_text(compact: &str) -> PolicySize {
+        PolicySize {
+            compact: compact.chars().count(),
+        }
+    }
+
     /// Characters left under `quota` (negative when over).
     pub fn headroom(&self, quota: usize) -> i64 {
         quota as i64 - self.compact as i64

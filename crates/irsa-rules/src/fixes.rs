@@ -362,7 +362,7 @@ pub fn corrected_trust_policy(
     };
     // 1. Repair the closest statement when it already trusts this cluster's provider.
     if let (Some(idx), true) = (diagnosis.closest, diagnosis.closest_trusts_provider) {
-        let mut fixed = doc.raw.clone();
+        let mut fixed = doc.raw_value();
         let misses: Vec<&NearMiss> = diagnosis
             .findings
             .iter()
@@ -391,7 +391,7 @@ pub fn corrected_trust_policy(
         }
     }
     // 2. Otherwise add a statement for this cluster (never replace another's).
-    let mut added = doc.raw.clone();
+    let mut added = doc.raw_value();
     if let Some(obj) = added.as_object_mut() {
         obj.entry("Version").or_insert(json!("2012-10-17"));
         if !obj.contains_key("Statement") {

@@ -74,7 +74,7 @@ fn corrected(
     request: &PodIdentityRequest,
     statement: Value,
 ) -> Option<Value> {
-    let mut fixed = doc.raw.clone();
+    let mut fixed = doc.raw_value();
     match fixed.get_mut("Statement") {
         Some(Value::Array(a)) => a.push(statement),
         Some(single @ Value::Object(_)) => {

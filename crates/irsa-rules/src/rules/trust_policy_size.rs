@@ -32,7 +32,7 @@ impl Rule for TrustPolicySizeRule {
             if !seen.insert(r.arn.clone()) {
                 continue;
             }
-            let size = PolicySize::of(&doc.raw);
+            let size = PolicySize::of_text(&doc.raw);
             let next = PolicySize::typical_statement_cost(&host);
             let (severity, extra) = if size.compact > MAX_QUOTA {
                 (
