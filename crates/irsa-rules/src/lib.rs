@@ -202,7 +202,7 @@ pub fn check_with<R>(
     inspect: impl FnOnce(&Context<'_>) -> R,
 ) -> (Report, R) {
     let inferred = context::service_accounts_from_pods(snap);
-    let cx = Context::with_inferred(snap, &inferred, scope, options);
+    let mut cx = Context::with_inferred(snap, &inferred, scope, options);
     if let Some(miss) = scope::scope_miss(snap, scope) {
         let report = Report {
             findings: Vec::new(),
@@ -229,6 +229,10 @@ pub fn check_with<R>(
         out.passes.shrink_to_fit();
         out
     });
+    // The rules are done with the context as built: what `inspect` reads is that, and
+    // what only they read is freed before the report is joined.
+    let inspected = inspect(&cx);
+    cx.release_trust();
     // Back to report order.
     let mut outs: Vec<context::Out> = std::iter::repeat_with(context::Out::default)
         .take(rules.len())
@@ -323,7 +327,7 @@ pub fn check_with<R>(
         nothing_checked: (!evaluated_something).then(|| blind(snap)),
         rejected_inputs: snap.inputs.rejected.len(),
     };
-    (report, inspect(&cx))
+    (report, inspected)
 }
 
 /// Drops a finding equal to an earlier one in rule, subject and rendered message (two
@@ -411,7 +415,7 @@ fn checked(cx: &Context<'_>, chains: &[Chain], pi: &[pod_identity::PiChain<'_>])
     let roles: BTreeSet<&str> = cx
         .irsa
         .iter()
-        .filter(|i| matches!(i.role, context::RoleState::NotFound(_)) || i.diagnosis().is_some())
+        .filter(|i| matches!(i.role, context::RoleState::NotFound(_)) || i.trust_evaluated())
         .map(|i| i.role_shown.as_str())
         .chain(
             pi.iter()

@@ -48,7 +48,7 @@ impl Rule for TrustUndetermined {
                         }
                     }
                 }
-                TrustState::NotEvaluable(_) => {}
+                TrustState::NotEvaluable(_) | TrustState::Released => {}
             }
         }
     }
