@@ -147,6 +147,21 @@ impl<'de> Visitor<'de> for Bounded<'_> {
 /// Reads a file of at most [`MAX_INPUT_BYTES`]; a bigger one (or an endless stream) is
 /// refused with a message saying what to do, without reading it.
 pub fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    read_capped_with(path, false).map(|(bytes, _)| bytes)
+}
+
+/// [`read_capped`], a large JSON object compacted as it is read (see [`crate::compact`]):
+/// the bytes and how they map back to the file, when they were compacted.
+pub(crate) fn read_capped_compacting(
+    path: &std::path::Path,
+) -> Result<(Vec<u8>, Option<crate::compact::Compaction>), String> {
+    read_capped_with(path, true)
+}
+
+fn read_capped_with(
+    path: &std::path::Path,
+    compact: bool,
+) -> Result<(Vec<u8>, Option<crate::compact::Compaction>), String> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
     let too_big = |size: String| {
@@ -165,13 +180,24 @@ pub fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, String> {
     // Not a file under /dev (`/dev/stdin` redirected from a file is a regular file, and
     // on some systems its offset is the shell's, which a read at offsets would ignore).
     #[cfg(unix)]
+    if compact
+        && meta.is_file()
+        && meta.len() >= crate::compact::MIN_BYTES
+        && !path.starts_with("/dev")
+    {
+        if let Some((bytes, c)) = crate::compact::read(&file, meta.len(), path) {
+            return Ok((bytes, Some(c)));
+        }
+        // Not worth it, not plain JSON, or it changed while read: read it as it is.
+    }
+    #[cfg(unix)]
     if meta.is_file()
         && meta.len() >= PARALLEL_READ_BYTES
         && crate::parallel::threads() > 1
         && !path.starts_with("/dev")
     {
         if let Some(bytes) = read_in_pieces(&file, meta.len()) {
-            return Ok(bytes);
+            return Ok((bytes, None));
         }
         // It changed size while read: read it again, as a stream.
     }
@@ -193,7 +219,7 @@ pub fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, String> {
     if bytes.len() as u64 > MAX_INPUT_BYTES {
         return Err(too_big("the input does not end".to_string()));
     }
-    Ok(bytes)
+    Ok((bytes, None))
 }
 
 /// Regular files at least this large are read in pieces on every core.

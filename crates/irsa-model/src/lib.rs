@@ -8,6 +8,7 @@
 
 pub mod bounded;
 pub mod command;
+mod compact;
 mod events;
 pub mod files;
 pub mod keys;

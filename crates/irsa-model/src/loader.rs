@@ -61,6 +61,8 @@ pub struct Loader {
     current: String,
     /// Files named with `role=NAME:FILE`: read that way, not again from their folder.
     role_files: Vec<PathBuf>,
+    /// How the text of the file being read maps back to it, when it was compacted.
+    compaction: Option<crate::compact::Compaction>,
 }
 
 struct Ctx<'a> {
@@ -172,7 +174,7 @@ impl Loader {
     }
 
     /// Adds a file read by [`read_file`] (on any thread).
-    fn add_read(&mut self, path: &Path, read: Result<Result<String, &'static str>, String>) {
+    fn add_read(&mut self, path: &Path, read: FileRead) {
         if !self.role_files.is_empty()
             && std::fs::canonicalize(path).is_ok_and(|c| self.role_files.contains(&c))
         {
@@ -181,10 +183,14 @@ impl Loader {
         let shown = path.display().to_string();
         match read {
             Err(e) => self.reject(&shown, None, e),
-            Ok(decoded) => {
+            Ok((decoded, compaction)) => {
                 self.snap.inputs.files += 1;
                 match decoded {
-                    Ok(text) => self.add_text(&shown, &text),
+                    Ok(text) => {
+                        self.compaction = compaction;
+                        self.add_text(&shown, &text);
+                        self.compaction = None;
+                    }
                     Err(why) => {
                         self.current = shown;
                         self.skip(why);
@@ -373,7 +379,12 @@ impl Loader {
         match result {
             Ok(v) => Some(v),
             Err(e) => {
-                let pos = absolute_position(ctx.file, text, e.line(), e.column());
+                let pos = match (&self.compaction, ctx.file) {
+                    (Some(c), Some(file)) if file.len() == c.compact_len() => {
+                        compacted_position(c, file, text, e.line(), e.column())
+                    }
+                    _ => absolute_position(ctx.file, text, e.line(), e.column()),
+                };
                 self.reject(ctx.path, pos, format!("{what}: {}", clean_json_error(&e)));
                 None
             }
@@ -1224,9 +1235,20 @@ const READ_AHEAD_BYTES: u64 = 16 << 20;
 
 /// A file's text: its bytes decoded (UTF-8 or UTF-16), or why they are not text; a
 /// file over the input size limit is not read (see [`crate::bounded::read_capped`]).
-fn read_file(path: &Path) -> Result<Result<String, &'static str>, String> {
-    crate::bounded::read_capped(path).map(crate::files::decode)
+fn read_file(path: &Path) -> FileRead {
+    crate::bounded::read_capped_compacting(path)
+        .map(|(bytes, compaction)| (crate::files::decode(bytes), compaction))
 }
+
+/// What [`read_file`] gives: the text (or why it is not text) and, for a large JSON
+/// object, how its compacted text maps back to the file; or why it was not read.
+type FileRead = Result<
+    (
+        Result<String, &'static str>,
+        Option<crate::compact::Compaction>,
+    ),
+    String,
+>;
 
 /// Loads paths into a snapshot.
 pub fn load_paths(paths: &[PathBuf], flags: ContextFlags) -> Snapshot {
@@ -1546,6 +1568,24 @@ fn clean_json_error(e: &serde_json::Error) -> String {
     s.split(" at line ").next().unwrap_or(&s).to_string()
 }
 
+/// Converts serde_json's position inside `slice`, a slice of the compacted text `file`,
+/// to the position it gives for the same point of the file itself.
+fn compacted_position(
+    c: &crate::compact::Compaction,
+    file: &str,
+    slice: &str,
+    line: usize,
+    column: usize,
+) -> Option<(usize, usize)> {
+    let start = file.as_ptr() as usize;
+    let at = slice.as_ptr() as usize;
+    // A compacted text is one line (JSON has no line feed inside a string).
+    if line != 1 || at < start || at + slice.len() > start + file.len() {
+        return None;
+    }
+    c.position(file.as_bytes(), at - start + column)
+}
+
 /// Converts a position inside `slice` to a position in `file` (when `slice` is part of it).
 fn absolute_position(
     file: Option<&str>,
@@ -1683,5 +1723,109 @@ mod tests {
         for threads in [2, 3, 8, 2, 2] {
             assert_eq!(with(threads), alone, "{threads} threads");
         }
+    }
+
+    /// A text of `pods` pods (about 300 bytes each), white space between its tokens
+    /// drawn by `next`: indentation, tabs, CRLF, runs of spaces.
+    fn pretty_pods(pods: usize, next: &mut impl FnMut() -> u64) -> String {
+        let spaces = ["", " ", "\n", "\n    ", "\r\n\t", "  \n        ", "\t"];
+        let mut ws = || spaces[(next() as usize) % spaces.len()];
+        let mut out = String::new();
+        out += &format!(
+            "{}{{{}\"apiVersion\":{}\"v1\",{}\"items\":{}[",
+            ws(),
+            ws(),
+            ws(),
+            ws(),
+            ws()
+        );
+        for i in 0..pods {
+            if i > 0 {
+                out += &format!("{},{}", ws(), ws());
+            }
+            out += &format!(
+                "{{{a}\"kind\":{b}\"Pod\",{c}\"metadata\":{d}{{\"name\":{e}\"p-{i}\",{f}\"namespace\":\"ns-{ns}\",\"labels\":{{\"x\":{g}\"a \\\"quoted\\\" \\\\ value ✔ {i}\"}}}},{h}\"spec\":{{\"serviceAccountName\":\"sa-{ns}\",{j}\"securityContext\":{{\"runAsUser\":{k}{uid}{l},\"runAsNonRoot\":{m}true}},\"containers\":[{{\"name\":\"c\",\"image\":\"i:{i}\",\"ports\":[{n}80{o},{p}443{q}]}}]}}{r}}}",
+                a = ws(), b = ws(), c = ws(), d = ws(), e = ws(), f = ws(), g = ws(), h = ws(),
+                j = ws(), k = ws(), l = ws(), m = ws(), n = ws(), o = ws(), p = ws(), q = ws(), r = ws(),
+                ns = i % 5,
+                uid = 1000 + i,
+            );
+        }
+        out += &format!(
+            "{}],{}\"kind\":{}\"List\"{}}}{}",
+            ws(),
+            ws(),
+            ws(),
+            ws(),
+            ws()
+        );
+        out
+    }
+
+    #[test]
+    fn a_large_json_file_compacted_as_it_is_read_loads_as_its_text_does() {
+        // Whatever the white space, the edits (a comma taken out between two numbers, a
+        // line feed or a NUL put into a string, a value of the wrong type, a cut end)
+        // and the number of threads: the same objects, skips and rejections, at the
+        // file's own lines and columns.
+        let edits = [
+            "", ",", "\n", " ", "\"", "{", "}", "[", "]", ":", "1", "true", "\u{0}", "é", "\"x\"",
+            "\\",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (mut compacted, mut rejected) = (0, 0);
+        for round in 0..160 {
+            let mut text = pretty_pods(40, &mut next);
+            for _ in 0..(round % 4) {
+                let mut at = (next() as usize) % text.len();
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let end = (at + (next() as usize) % 3).min(text.len());
+                let end = (end..=text.len())
+                    .find(|e| text.is_char_boundary(*e))
+                    .unwrap_or(text.len());
+                text.replace_range(at..end, edits[(next() as usize) % edits.len()]);
+            }
+            if round % 9 == 8 {
+                let mut cut = text.len() - (next() as usize) % 200;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+            }
+            let path = dir.path().join(format!("pods-{round}.json"));
+            std::fs::write(&path, &text).unwrap();
+            let shown = path.display().to_string();
+            let mut l = Loader::new(ContextFlags::default());
+            l.add_text(&shown, &text);
+            let mut want = l.finish();
+            want.inputs.files = 1;
+            let want = read(&want);
+            let file = std::fs::File::open(&path).unwrap();
+            if crate::compact::read(&file, text.len() as u64, &path).is_some() {
+                compacted += 1;
+            }
+            rejected += usize::from(want.contains("Rejected {"));
+            for threads in [1, 2, 3] {
+                crate::parallel::THREADS_FOR_TEST.with(|t| t.set(Some(threads)));
+                let got = read(&load_paths(
+                    std::slice::from_ref(&path),
+                    ContextFlags::default(),
+                ));
+                crate::parallel::THREADS_FOR_TEST.with(|t| t.set(None));
+                assert_eq!(got, want, "round {round}, {threads} threads:\n{text}");
+            }
+        }
+        // Most rounds were compacted, and many were rejected at a position.
+        assert!(compacted > 100, "{compacted}");
+        assert!(rejected > 30, "{rejected}");
     }
 }
