@@ -389,6 +389,14 @@ impl Kube {
         let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let retryable = method == http::Method::GET;
         let mut attempts: u32 = 0;
+        // The failure that was retried first: when the last attempt fails otherwise (it
+        // could not connect after the server had cut its answers short, say), the report
+        // names both, not only the last.
+        let mut retried: Option<String> = None;
+        let before = |retried: &Option<String>, last: &str| match retried {
+            Some(first) if first != last => format!("; the attempts before it: {first}"),
+            _ => String::new(),
+        };
         loop {
             attempts += 1;
             stats.kubernetes.fetch_add(1, Ordering::Relaxed);
@@ -417,11 +425,12 @@ impl Kube {
             let (text, wait) = match outcome {
                 Err(_) if per_try < self.timeout => return Err(deadline.passed()),
                 Err(_) => {
+                    let text = format!("timed out after {} (--timeout)", seconds(self.timeout));
                     return Err(format!(
-                        "timed out after {} (--timeout){}",
-                        seconds(self.timeout),
-                        attempts_note(attempts)
-                    ))
+                        "{text}{}{}",
+                        attempts_note(attempts),
+                        before(&retried, &text)
+                    ));
                 }
                 Ok(Attempt::Body(text)) => return Ok(text),
                 Ok(Attempt::Status {
@@ -436,7 +445,11 @@ impl Kube {
                         MAX_BACKOFF_RETRIES
                     };
                     if !again || attempts > most {
-                        return Err(format!("{text}{}", attempts_note(attempts)));
+                        return Err(format!(
+                            "{text}{}{}",
+                            attempts_note(attempts),
+                            before(&retried, &text)
+                        ));
                     }
                     let wait = match retry_after {
                         Some(s) => Duration::from_secs(s),
@@ -446,7 +459,11 @@ impl Kube {
                 }
                 Ok(Attempt::Transport { text, transient }) => {
                     if !(transient && retryable) || attempts > MAX_BACKOFF_RETRIES {
-                        return Err(format!("{text}{}", attempts_note(attempts)));
+                        return Err(format!(
+                            "{text}{}{}",
+                            attempts_note(attempts),
+                            before(&retried, &text)
+                        ));
                     }
                     (text, backoff(attempts))
                 }
@@ -458,6 +475,7 @@ impl Kube {
                     seconds(wait)
                 ));
             }
+            retried.get_or_insert(text);
             tokio::time::sleep(wait).await;
         }
     }
