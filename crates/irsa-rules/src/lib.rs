@@ -565,8 +565,8 @@ mod not_checked_tests {
             },
             verdict: Verdict {
                 status,
-                sts: String::new(),
-                sdk: String::new(),
+                sts: "".into(),
+                sdk: "".into(),
                 reason: format!("chain of {name}"),
                 cause: None,
                 rule: None,

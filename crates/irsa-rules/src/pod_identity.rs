@@ -610,22 +610,23 @@ pub fn verdict(
         NodeLink::Unknown(why) => (None, Some(why.clone())),
         NodeLink::Allowed(_) | NodeLink::NoPods => (None, None),
     };
-    let sts = match self::prediction(c) {
-        StsPrediction::Success { .. } => "credentials issued (EKS Pod Identity)".to_string(),
-        StsPrediction::Error(e) => e.text(),
-        StsPrediction::Undetermined { why, .. } => format!("not checked: {why}"),
+    let sts: std::borrow::Cow<'static, str> = match self::prediction(c) {
+        StsPrediction::Success { .. } => "credentials issued (EKS Pod Identity)".into(),
+        StsPrediction::Error(e) => e.text().into(),
+        StsPrediction::Undetermined { why, .. } => format!("not checked: {why}").into(),
     };
     let n = pods.len();
     let decide = |status: Status, f: Option<&Finding>, reason: String| {
         let sdk = match (status, f) {
             (Status::Works | Status::AtRisk, _) => {
-                "gets the role's credentials from the EKS Pod Identity agent (container credentials)".to_string()
+                "gets the role's credentials from the EKS Pod Identity agent (container credentials)"
             }
-            (Status::Fails, Some(f)) => sdk_effect(f.cause).to_string(),
-            (Status::Fails, None) => sdk_effect(Cause::PodIdentityTrust).to_string(),
-            (Status::NoPods, _) => "not run: no pod uses this ServiceAccount".to_string(),
-            (Status::NotChecked, _) => "not checked".to_string(),
-        };
+            (Status::Fails, Some(f)) => sdk_effect(f.cause),
+            (Status::Fails, None) => sdk_effect(Cause::PodIdentityTrust),
+            (Status::NoPods, _) => "not run: no pod uses this ServiceAccount",
+            (Status::NotChecked, _) => "not checked",
+        }
+        .into();
         Verdict {
             status,
             sts: sts.clone(),

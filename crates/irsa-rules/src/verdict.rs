@@ -8,6 +8,7 @@ use crate::finding::{Cause, Finding, Severity, Subject};
 use irsa_model::keys::FastMap;
 use irsa_policy::StsPrediction;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 /// The outcome for a ServiceAccount's pods.
@@ -39,15 +40,19 @@ impl Status {
     }
 }
 
+/// [`Verdict::sts`] when STS issues credentials.
+pub(crate) const CREDENTIALS_ISSUED: &str = "credentials issued";
+
 /// The verdict of one chain.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
     /// The outcome.
     pub status: Status,
     /// STS's answer in words (`credentials issued`, the error, or `not checked: …`).
-    pub sts: String,
-    /// What the SDK in the pods does.
-    pub sdk: String,
+    /// (Constant texts are shared, not copied into each of a large cluster's chains.)
+    pub sts: Cow<'static, str>,
+    /// What the SDK in the pods does (one of a few constant texts).
+    pub sdk: Cow<'static, str>,
     /// Why, in one line (the deciding finding's message, or the gap).
     pub reason: String,
     /// The deciding finding's cause, if a finding decides.
@@ -133,25 +138,45 @@ impl Links<'_> {
 }
 
 /// Findings in report order (position, finding).
-type Indexed<'f> = Vec<(usize, &'f Finding)>;
+/// Positions of findings in the report, in order; the first held in place (most
+/// subjects have one finding: a large cluster's index held a vector for each).
+#[derive(Debug, Default, Clone)]
+struct Indexed {
+    first: Option<u32>,
+    more: Vec<u32>,
+}
+
+impl Indexed {
+    fn push(&mut self, n: u32) {
+        match self.first {
+            None => self.first = Some(n),
+            Some(_) => self.more.push(n),
+        }
+    }
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.first.into_iter().chain(self.more.iter().copied())
+    }
+}
 
 /// Findings indexed by what they could be about, so each chain looks only at its own
 /// candidates (verdicts stay linear in the number of ServiceAccounts and findings).
 pub struct FindingIndex<'f> {
+    findings: &'f [Finding],
     /// Cluster, webhook and provider findings: about many chains.
-    shared: Indexed<'f>,
+    shared: Vec<u32>,
     /// Namespaced subjects: (kind, namespace, name).
-    by_subject: FastMap<(&'f str, &'f str, &'f str), Indexed<'f>>,
+    by_subject: FastMap<(&'f str, &'f str, &'f str), Indexed>,
     /// Namespaced findings that name a role: (namespace, role).
-    by_role_in_namespace: FastMap<(&'f str, &'f str), Indexed<'f>>,
+    by_role_in_namespace: FastMap<(&'f str, &'f str), Indexed>,
     /// Role subjects, by role ARN.
-    by_role: FastMap<&'f str, Indexed<'f>>,
+    by_role: FastMap<&'f str, Indexed>,
 }
 
 impl<'f> FindingIndex<'f> {
     /// Indexes the findings (in report order).
     pub fn new(findings: &'f [Finding]) -> FindingIndex<'f> {
         let mut ix = FindingIndex {
+            findings,
             shared: Vec::new(),
             // Sized once: grown by doubling, a large cluster's index was rehashed a
             // dozen times, each time read through at random.
@@ -159,16 +184,18 @@ impl<'f> FindingIndex<'f> {
             by_role_in_namespace: FastMap::default(),
             by_role: FastMap::default(),
         };
-        for (n, f) in findings.iter().enumerate() {
+        // (A report of more than 4 billion findings is not indexed past them.)
+        for (n, f) in findings.iter().enumerate().take(u32::MAX as usize) {
+            let n = n as u32;
             let s = &f.subject;
             match (&*s.kind, s.namespace.as_deref()) {
                 ("Input", _) => {}
-                ("Role", _) => ix.by_role.entry(&s.name).or_default().push((n, f)),
+                ("Role", _) => ix.by_role.entry(&s.name).or_default().push(n),
                 (kind, Some(ns)) => {
                     ix.by_subject
                         .entry((kind, ns, &s.name))
                         .or_default()
-                        .push((n, f));
+                        .push(n);
                     // By role, only what `Links::about` can accept through the role
                     // alone: a finding about a ServiceAccount, pod or workload is
                     // found by its subject, unless it is a workload running as another
@@ -183,10 +210,10 @@ impl<'f> FindingIndex<'f> {
                         ix.by_role_in_namespace
                             .entry((ns, role))
                             .or_default()
-                            .push((n, f));
+                            .push(n);
                     }
                 }
-                (_, None) => ix.shared.push((n, f)),
+                (_, None) => ix.shared.push(n),
             }
         }
         ix
@@ -220,9 +247,8 @@ impl<'f> FindingIndex<'f> {
         workloads: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Vec<&'f Finding> {
         let ns = namespace;
-        let mut c: Indexed<'f> = self.shared.clone();
-        let mut take =
-            |v: Option<&Vec<(usize, &'f Finding)>>| c.extend(v.into_iter().flatten().copied());
+        let mut c: Vec<u32> = self.shared.clone();
+        let mut take = |v: Option<&Indexed>| c.extend(v.into_iter().flat_map(Indexed::iter));
         for &role in roles {
             take(self.by_role.get(role));
             if role_in_namespace {
@@ -236,9 +262,9 @@ impl<'f> FindingIndex<'f> {
         for (kind, name) in workloads {
             take(self.by_subject.get(&(kind, ns, name)));
         }
-        c.sort_by_key(|(n, _)| *n);
-        c.dedup_by_key(|(n, _)| *n);
-        c.into_iter().map(|(_, f)| f).collect()
+        c.sort_unstable();
+        c.dedup();
+        c.into_iter().map(|n| &self.findings[n as usize]).collect()
     }
 }
 
@@ -276,19 +302,20 @@ pub fn verdict(cx: &Context<'_>, i: &SaIrsa<'_>, index: &FindingIndex<'_>) -> (V
     let sdk_unknown = about
         .iter()
         .any(|f| f.rule == "IRSA408" && f.cause == Cause::CollectionGap);
-    let decide = |status: Status, sts: String, f: Option<&Finding>, reason: String| {
+    let decide = |status: Status, sts: Cow<'static, str>, f: Option<&Finding>, reason: String| {
         let sdk = match (status, f) {
             (Status::Works | Status::AtRisk, _) if sdk_unknown => {
-                "reads the token and assumes the role if its SDK supports web identity: which SDK a container runs is not checked (IRSA408)".to_string()
+                "reads the token and assumes the role if its SDK supports web identity: which SDK a container runs is not checked (IRSA408)"
             }
             (Status::Works | Status::AtRisk, _) => {
-                "reads the token and assumes the role (web identity)".to_string()
+                "reads the token and assumes the role (web identity)"
             }
-            (Status::Fails, Some(f)) => sdk_effect(f.cause).to_string(),
-            (Status::Fails, None) => sdk_effect(Cause::TrustAction).to_string(),
-            (Status::NoPods, _) => "not run: no pod uses this ServiceAccount".to_string(),
-            (Status::NotChecked, _) => "not checked".to_string(),
-        };
+            (Status::Fails, Some(f)) => sdk_effect(f.cause),
+            (Status::Fails, None) => sdk_effect(Cause::TrustAction),
+            (Status::NoPods, _) => "not run: no pod uses this ServiceAccount",
+            (Status::NotChecked, _) => "not checked",
+        }
+        .into();
         Verdict {
             status,
             sts,
@@ -298,10 +325,10 @@ pub fn verdict(cx: &Context<'_>, i: &SaIrsa<'_>, index: &FindingIndex<'_>) -> (V
             rule: f.map(|f| f.rule),
         }
     };
-    let sts = match &i.prediction {
-        StsPrediction::Success { .. } => "credentials issued".to_string(),
-        StsPrediction::Error(e) => e.text(),
-        StsPrediction::Undetermined { why, .. } => format!("not checked: {why}"),
+    let sts: Cow<'static, str> = match &i.prediction {
+        StsPrediction::Success { .. } => CREDENTIALS_ISSUED.into(),
+        StsPrediction::Error(e) => e.text().into(),
+        StsPrediction::Undetermined { why, .. } => format!("not checked: {why}").into(),
     };
     let n = pods.len();
     let error = first(&|f| f.severity == Severity::Error && !gap(f));

@@ -19,12 +19,16 @@ impl Rule for RoleExists {
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         for i in &cx.irsa {
             let Ok(arn) = &i.role_arn else { continue };
-            let subject = Subject::global("Role", arn.to_string());
+            // `role_shown` is this ARN's text: shared by the pass, not copied into it.
+            let subject = Subject::global("Role", i.role_shown.clone());
             match &i.role {
                 RoleState::Found(r) => out.pass(
                     &Self::META,
                     subject,
-                    Message::new("role-found").arg("role", &r.arn),
+                    match r.arn == *i.role_shown {
+                        true => Message::new("role-found").arg("role", &i.role_shown),
+                        false => Message::new("role-found").arg("role", &r.arn),
+                    },
                 ),
                 RoleState::NotFound(why) => {
                     out.report(
