@@ -204,21 +204,65 @@ pub struct Fix {
     /// The summary and command as the rule wrote them, before the guards were added
     /// (`lint`, which has no account or cluster to check against, shows these).
     #[serde(skip)]
-    pub(crate) unguarded: Option<(String, Option<String>)>,
+    pub(crate) unguarded: Option<Unguarded>,
+}
+
+/// A fix's summary and command as the rule wrote them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Unguarded {
+    /// Parts of the guarded ones (most fixes: notes are added after the summary, guards
+    /// before the command): the summary's length, and where the command starts (None:
+    /// there was no command). Not a copy of each: a large cluster has tens of thousands.
+    Parts {
+        summary: usize,
+        command: Option<usize>,
+    },
+    /// Copies, when the guarded texts do not hold them so.
+    Copy(String, Option<String>),
+}
+
+impl Unguarded {
+    /// How to get `summary` and `command` (the rule's) back from `fix` (guarded).
+    pub(crate) fn of(summary: String, command: Option<String>, fix: &Fix) -> Unguarded {
+        let summary_kept = fix.summary.starts_with(&summary);
+        let command_at = match (&command, &fix.command) {
+            (None, _) => Some(None),
+            (Some(c), Some(now)) if now.ends_with(c.as_str()) => Some(Some(now.len() - c.len())),
+            _ => None,
+        };
+        match (summary_kept, command_at) {
+            (true, Some(command)) => Unguarded::Parts {
+                summary: summary.len(),
+                command,
+            },
+            _ => Unguarded::Copy(summary, command),
+        }
+    }
+    /// The rule's summary and command, given the guarded fix.
+    pub(crate) fn texts<'f>(&'f self, fix: &'f Fix) -> (&'f str, Option<&'f str>) {
+        match self {
+            Unguarded::Parts { summary, command } => (
+                &fix.summary[..*summary],
+                command.and_then(|at| fix.command.as_deref().map(|c| &c[at..])),
+            ),
+            Unguarded::Copy(summary, command) => (summary, command.as_deref()),
+        }
+    }
 }
 
 /// The cluster a fix's `kubectl` commands must run in (`aws eks describe-cluster`).
+/// (Its texts are shared by every fix of a report: one cluster, thousands of fixes.)
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FixCluster {
     /// EKS cluster name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// Cluster ARN.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub arn: Option<String>,
+    pub arn: Option<Text>,
     /// The API server URL the command compares kubectl's current context's server with.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
+    pub endpoint: Option<Text>,
 }
 
 impl Fix {
@@ -239,7 +283,7 @@ impl Fix {
     /// `fix_target` puts before its writes.
     pub fn rule_command(&self) -> Option<&str> {
         match &self.unguarded {
-            Some((_, command)) => command.as_deref(),
+            Some(u) => u.texts(self).1,
             None => self.command.as_deref(),
         }
     }
@@ -297,6 +341,34 @@ pub struct Pass {
 #[cfg(test)]
 mod subject_tests {
     use super::*;
+
+    #[test]
+    fn a_guarded_fix_gives_back_the_rules_texts_whether_kept_in_place_or_copied() {
+        let rule = Fix::command("annotate it", "kubectl annotate sa x a=b");
+        // Guards before the command, a note after the summary: the rule's texts are parts.
+        let mut guarded = rule.clone();
+        guarded.summary.push_str(" (on cluster c)");
+        guarded.command = Some(format!("[ guard ] &&\n{}", rule.command.clone().unwrap()));
+        let u = Unguarded::of(rule.summary.clone(), rule.command.clone(), &guarded);
+        assert!(matches!(u, Unguarded::Parts { .. }), "{u:?}");
+        assert_eq!(
+            u.texts(&guarded),
+            ("annotate it", Some("kubectl annotate sa x a=b"))
+        );
+        // A command guarded part by part does not hold the rule's whole: a copy.
+        let mut split = rule.clone();
+        split.command = Some("[ a ] && kubectl annotate sa x\n[ b ] && a=b".into());
+        let u = Unguarded::of(rule.summary.clone(), rule.command.clone(), &split);
+        assert!(matches!(u, Unguarded::Copy(..)), "{u:?}");
+        assert_eq!(
+            u.texts(&split),
+            ("annotate it", Some("kubectl annotate sa x a=b"))
+        );
+        // Advice: no command before, none after.
+        let advice = Fix::advice("edit it (run it on cluster c)");
+        let u = Unguarded::of("edit it".into(), None, &advice);
+        assert_eq!(u.texts(&advice), ("edit it", None));
+    }
 
     #[test]
     fn contract_kinds_are_shared_and_others_copied() {

@@ -18,8 +18,10 @@
 //! chain ends and the next part gets its own guard (pasting the fix with each account's
 //! credentials runs each part once). Heredoc bodies and comment lines are left alone.
 
+use crate::finding::Unguarded;
 use crate::finding::{Finding, Fix, FixCluster};
 use irsa_model::Snapshot;
+use irsa_model::Text;
 /// The placeholders of a command (`<ARN>`, `<role ARN>`), in order, deduplicated.
 pub fn placeholders(command: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
@@ -413,8 +415,9 @@ fn cluster_name(place: &Place) -> String {
     place
         .cluster
         .as_ref()
-        .and_then(|c| c.name.clone().or_else(|| c.arn.clone()))
-        .unwrap_or_else(|| "of this snapshot".into())
+        .and_then(|c| c.name.as_deref().or(c.arn.as_deref()))
+        .unwrap_or("of this snapshot")
+        .to_string()
 }
 
 /// The account a finding's fixes act in by default: its provider's or role's.
@@ -466,7 +469,7 @@ fn finish_fix(fix: &mut Fix, place: &Place) {
         fix.summary.push_str(" (with the credentials of the account this snapshot was taken from: the snapshot names no account to check that)");
     }
     if changed {
-        fix.unguarded = Some(before);
+        fix.unguarded = Some(Unguarded::of(before.0, before.1, fix));
     }
     fix.placeholders = placeholders(&command);
     fix.template = !fix.placeholders.is_empty();
@@ -498,7 +501,10 @@ fn advise_where(fix: &mut Fix, place: &Place) {
         fix.cluster = Some(place.cluster.clone().unwrap_or_default());
     }
     if !notes.is_empty() {
-        fix.unguarded = Some((fix.summary.clone(), None));
+        fix.unguarded = Some(Unguarded::Parts {
+            summary: fix.summary.len(),
+            command: None,
+        });
         fix.summary = format!("{} (run it {})", fix.summary, notes.join(", "));
     }
 }
@@ -506,13 +512,17 @@ fn advise_where(fix: &mut Fix, place: &Place) {
 /// Guards and marks every fix of every finding.
 pub fn finish(findings: &mut [Finding], snap: &Snapshot) {
     let cluster = snap.cluster().map(|c| FixCluster {
-        name: Some(c.name.clone()).filter(|n| !n.is_empty()),
-        arn: c.arn.clone(),
-        endpoint: c.endpoint.clone().filter(|e| !e.is_empty()),
+        name: Some(Text::from(&c.name)).filter(|n| !n.is_empty()),
+        arn: c.arn.as_ref().map(Text::from),
+        endpoint: c
+            .endpoint
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .map(Text::from),
     });
     let cluster = cluster.or_else(|| {
         snap.flags.cluster.clone().map(|name| FixCluster {
-            name: Some(name),
+            name: Some(name.into()),
             ..FixCluster::default()
         })
     });
@@ -536,7 +546,9 @@ pub fn finish(findings: &mut [Finding], snap: &Snapshot) {
 pub fn unguard(findings: &mut [Finding]) {
     for f in findings {
         for fix in &mut f.fix {
-            if let Some((summary, command)) = fix.unguarded.take() {
+            if let Some(u) = fix.unguarded.take() {
+                let (summary, command) = u.texts(fix);
+                let (summary, command) = (summary.to_string(), command.map(str::to_string));
                 fix.summary = summary;
                 fix.command = command;
             }
