@@ -177,29 +177,24 @@ fn read_capped_with(
             meta.len() as f64 / (1024.0 * 1024.0 * 1024.0)
         )));
     }
-    // Not a file under /dev (`/dev/stdin` redirected from a file is a regular file, and
-    // on some systems its offset is the shell's, which a read at offsets would ignore).
+    // Read at offsets: a regular file, not one under /dev (`/dev/stdin` redirected from
+    // a file is a regular file, and on some systems its offset is the shell's, which a
+    // read at offsets would ignore).
     #[cfg(unix)]
-    if compact
-        && meta.is_file()
-        && meta.len() >= crate::compact::MIN_BYTES
-        && !path.starts_with("/dev")
-    {
-        if let Some((bytes, c)) = crate::compact::read(&file, meta.len(), path) {
-            return Ok((bytes, Some(c)));
+    if meta.is_file() && !path.starts_with("/dev") {
+        if compact {
+            if let Some((bytes, c)) = crate::compact::read(&file, meta.len(), path) {
+                return Ok((bytes, Some(c)));
+            }
+            // Small, not worth it, not plain JSON, or it changed while read: read it as
+            // it is.
         }
-        // Not worth it, not plain JSON, or it changed while read: read it as it is.
-    }
-    #[cfg(unix)]
-    if meta.is_file()
-        && meta.len() >= PARALLEL_READ_BYTES
-        && crate::parallel::threads() > 1
-        && !path.starts_with("/dev")
-    {
-        if let Some(bytes) = read_in_pieces(&file, meta.len()) {
-            return Ok((bytes, None));
+        if meta.len() >= PARALLEL_READ_BYTES && crate::parallel::threads() > 1 {
+            if let Some(bytes) = read_in_pieces(&file, meta.len()) {
+                return Ok((bytes, None));
+            }
+            // It changed size while read: read it again, as a stream.
         }
-        // It changed size while read: read it again, as a stream.
     }
     let mut bytes = Vec::new();
     bytes

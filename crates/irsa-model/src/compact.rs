@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 /// Files at least this large are compacted as they are read.
 #[cfg_attr(not(unix), allow(dead_code))]
-pub(crate) const MIN_BYTES: u64 = if cfg!(test) { 4096 } else { 8 << 20 };
+const MIN_BYTES: u64 = if cfg!(test) { 4096 } else { 8 << 20 };
 /// A mark every this many compacted bytes (a translation re-reads at most about this much
 /// of the file).
 const MARK_EVERY: usize = if cfg!(test) { 97 } else { 64 << 10 };
@@ -391,12 +391,9 @@ fn run(
 /// The offset of the first line feed at or after `from`.
 #[cfg(unix)]
 fn line_feed_from(file: &std::fs::File, len: u64, mut from: u64) -> Result<Option<u64>, NotPlain> {
-    use std::os::unix::fs::FileExt;
     let mut buf = vec![0u8; 4096];
     while from < len {
-        let n = (buf.len() as u64).min(len - from) as usize;
-        file.read_exact_at(&mut buf[..n], from)
-            .map_err(|_| NotPlain)?;
+        let n = read_at(file, &mut buf, from, len).ok_or(NotPlain)?;
         if let Some(i) = buf[..n].iter().position(|b| *b == b'\n') {
             return Ok(Some(from + i as u64));
         }
@@ -409,16 +406,15 @@ fn line_feed_from(file: &std::fs::File, len: u64, mut from: u64) -> Result<Optio
 /// there: `before` follows a line feed) ends a number or a literal.
 #[cfg(unix)]
 fn last_kept_is_atom(file: &std::fs::File, mut before: u64) -> Result<bool, NotPlain> {
-    use std::os::unix::fs::FileExt;
     let mut buf = vec![0u8; 4096];
     while before > 0 {
         let n = (buf.len() as u64).min(before) as usize;
-        file.read_exact_at(&mut buf[..n], before - n as u64)
-            .map_err(|_| NotPlain)?;
+        let from = before - n as u64;
+        read_at(file, &mut buf[..n], from, before).ok_or(NotPlain)?;
         if let Some(b) = buf[..n].iter().rev().find(|b| !is_space(**b)) {
             return Ok(is_atom(*b));
         }
-        before -= n as u64;
+        before = from;
     }
     Ok(false)
 }
@@ -506,30 +502,20 @@ mod tests {
 
     #[test]
     fn the_word_at_a_time_scans_stop_where_a_byte_at_a_time_scan_does() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15);
         // Bytes drawn mostly from one class, with every special byte somewhere.
         let specials = [
             b'"', b'\\', 0, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xff, b'\n', b'a',
         ];
         for _ in 0..20_000 {
             let len = (next() % 40) as usize;
-            let fill = if next() % 2 == 0 { b' ' } else { b'x' };
+            let fill = if next().is_multiple_of(2) { b' ' } else { b'x' };
             let b: Vec<u8> = (0..len)
                 .map(|_| match next() % 8 {
                     0 => specials[(next() as usize) % specials.len()],
                     _ => fill,
                 })
                 .collect();
-            let plain = b
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-                .unwrap_or(b.len());
             if let Some(word) = b.get(..8) {
                 let want = word
                     .iter()
@@ -538,7 +524,6 @@ mod tests {
                 let got = plain_in_word(u64::from_le_bytes(word.try_into().unwrap()));
                 assert_eq!(got, want, "{word:?}");
             }
-            let _ = plain;
             let spaces = b.iter().position(|&c| c != b' ').unwrap_or(b.len());
             assert_eq!(space_run(&b), spaces, "{b:?}");
         }

@@ -1098,13 +1098,7 @@ mod tests {
             "\"kind\": \"Pod\", ",
             "",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15);
         let apply = |text: &str, ahead: Ahead| -> Option<Vec<(Option<String>, String)>> {
             let peek: raw::Peek<'_, raw::Output<'_>> = serde_json::from_str(text).ok()?;
             let items = match &peek.output {
@@ -1123,17 +1117,7 @@ mod tests {
                 enveloped.clone()
             };
             for _ in 0..1 + next() % 3 {
-                // An edit at a character boundary: replace, insert or delete.
-                let mut at = (next() as usize) % text.len();
-                while !text.is_char_boundary(at) {
-                    at -= 1;
-                }
-                let edit = edits[(next() as usize) % edits.len()];
-                let end = (at + (next() as usize) % 3).min(text.len());
-                let end = (end..=text.len())
-                    .find(|e| text.is_char_boundary(*e))
-                    .unwrap_or(text.len());
-                text.replace_range(at..end, edit);
+                crate::test_support::edit(&mut text, &edits, &mut next);
             }
             let ahead = prepare_ahead(&text, &never, Some(usize::MAX));
             if let Some(with) = apply(&text, ahead) {
