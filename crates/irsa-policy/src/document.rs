@@ -541,7 +541,6 @@ fn parse_statement(
             });
         }
     }
-    let has_resource = m.contains_key("Resource") || m.contains_key("NotResource");
     let resources = |name: &str| -> Option<Vec<String>> {
         match m.get(name)? {
             Value::String(x) => Some(vec![x.clone()]),
@@ -555,6 +554,7 @@ fn parse_statement(
         }
     };
     let (resource, not_resource) = (resources("Resource"), resources("NotResource"));
+    let has_resource = resource.is_some() || not_resource.is_some();
     if has_resource {
         issues.push(DocumentIssue::ResourceInTrustPolicy { statement: index });
     }

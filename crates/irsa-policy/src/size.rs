@@ -22,10 +22,7 @@ pub struct PolicySize {
 impl PolicySize {
     /// Measures a parsed policy value.
     pub fn of(raw: &Value) -> PolicySize {
-        let compact = serde_json::to_string(raw)
-            .map(|s| s.chars().count())
-            .unwrap_or(0);
-        PolicySize { compact }
+        PolicySize::of_text(&serde_json::to_string(raw).unwrap_or_default())
     }
 
     /// Measures a policy's compact text ([`crate::PolicyDocument::raw`]).
