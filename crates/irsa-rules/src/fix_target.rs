@@ -18,10 +18,8 @@
 //! chain ends and the next part gets its own guard (pasting the fix with each account's
 //! credentials runs each part once). Heredoc bodies and comment lines are left alone.
 
-use crate::finding::Unguarded;
-use crate::finding::{Finding, Fix, FixCluster};
-use irsa_model::Snapshot;
-use irsa_model::Text;
+use crate::finding::{Finding, Fix, FixCluster, Unguarded};
+use irsa_model::{Snapshot, Text};
 /// The placeholders of a command (`<ARN>`, `<role ARN>`), in order, deduplicated.
 pub fn placeholders(command: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();

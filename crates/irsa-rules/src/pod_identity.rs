@@ -15,7 +15,7 @@
 
 use crate::context::{Context, RoleState};
 use crate::finding::{Cause, Finding, Severity, Subject};
-use crate::verdict::{FindingIndex, Status, Verdict};
+use crate::verdict::{FindingIndex, SdkWords, Status, Verdict};
 use irsa_model::pod_identity::{Compute, PodIdentityAssociation, AGENT_NAME};
 use irsa_model::{Container, Pod};
 use irsa_policy::pod_identity::{
@@ -616,25 +616,14 @@ pub fn verdict(
         StsPrediction::Undetermined { why, .. } => format!("not checked: {why}").into(),
     };
     let n = pods.len();
+    let words = SdkWords {
+        working:
+            "gets the role's credentials from the EKS Pod Identity agent (container credentials)",
+        effect: sdk_effect,
+        failing: Cause::PodIdentityTrust,
+    };
     let decide = |status: Status, f: Option<&Finding>, reason: String| {
-        let sdk = match (status, f) {
-            (Status::Works | Status::AtRisk, _) => {
-                "gets the role's credentials from the EKS Pod Identity agent (container credentials)"
-            }
-            (Status::Fails, Some(f)) => sdk_effect(f.cause),
-            (Status::Fails, None) => sdk_effect(Cause::PodIdentityTrust),
-            (Status::NoPods, _) => "not run: no pod uses this ServiceAccount",
-            (Status::NotChecked, _) => "not checked",
-        }
-        .into();
-        Verdict {
-            status,
-            sts: sts.clone(),
-            sdk,
-            reason,
-            cause: f.map(|f| f.cause),
-            rule: f.map(|f| f.rule),
-        }
+        Verdict::decided(status, sts.clone(), f, reason, &words)
     };
     let first = |pred: &dyn Fn(&Finding) -> bool| about.iter().copied().find(|f| pred(f));
     let error = first(&|f| f.severity == Severity::Error && !gap(f));

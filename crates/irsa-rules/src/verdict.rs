@@ -40,9 +40,6 @@ impl Status {
     }
 }
 
-/// [`Verdict::sts`] when STS issues credentials.
-pub(crate) const CREDENTIALS_ISSUED: &str = "credentials issued";
-
 /// The verdict of one chain.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
@@ -61,6 +58,44 @@ pub struct Verdict {
     /// The deciding finding's rule, if a finding decides.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<&'static str>,
+}
+
+/// What the SDK in a chain's pods does, in words: the same for every verdict of one
+/// mechanism but for these.
+pub(crate) struct SdkWords {
+    /// When the pods get the role's credentials (works, at risk).
+    pub working: &'static str,
+    /// When a finding of this cause makes them fail.
+    pub effect: fn(Cause) -> &'static str,
+    /// The cause to say the effect of when they fail with no finding deciding.
+    pub failing: Cause,
+}
+
+impl Verdict {
+    /// The verdict `status`, decided by `deciding` when a finding decides it.
+    pub(crate) fn decided(
+        status: Status,
+        sts: Cow<'static, str>,
+        deciding: Option<&Finding>,
+        reason: String,
+        words: &SdkWords,
+    ) -> Verdict {
+        let sdk = match (status, deciding) {
+            (Status::Works | Status::AtRisk, _) => words.working,
+            (Status::Fails, Some(f)) => (words.effect)(f.cause),
+            (Status::Fails, None) => (words.effect)(words.failing),
+            (Status::NoPods, _) => "not run: no pod uses this ServiceAccount",
+            (Status::NotChecked, _) => "not checked",
+        };
+        Verdict {
+            status,
+            sts,
+            sdk: sdk.into(),
+            reason,
+            cause: deciding.map(|f| f.cause),
+            rule: deciding.map(|f| f.rule),
+        }
+    }
 }
 
 /// What the SDK in the pod ends up doing when a finding of this cause holds.
@@ -137,7 +172,6 @@ impl Links<'_> {
     }
 }
 
-/// Findings in report order (position, finding).
 /// Positions of findings in the report, in order; the first held in place (most
 /// subjects have one finding: a large cluster's index held a vector for each).
 #[derive(Debug, Default, Clone)]
@@ -302,31 +336,20 @@ pub fn verdict(cx: &Context<'_>, i: &SaIrsa<'_>, index: &FindingIndex<'_>) -> (V
     let sdk_unknown = about
         .iter()
         .any(|f| f.rule == "IRSA408" && f.cause == Cause::CollectionGap);
+    let words = SdkWords {
+        working: if sdk_unknown {
+            "reads the token and assumes the role if its SDK supports web identity: which SDK a container runs is not checked (IRSA408)"
+        } else {
+            "reads the token and assumes the role (web identity)"
+        },
+        effect: sdk_effect,
+        failing: Cause::TrustAction,
+    };
     let decide = |status: Status, sts: Cow<'static, str>, f: Option<&Finding>, reason: String| {
-        let sdk = match (status, f) {
-            (Status::Works | Status::AtRisk, _) if sdk_unknown => {
-                "reads the token and assumes the role if its SDK supports web identity: which SDK a container runs is not checked (IRSA408)"
-            }
-            (Status::Works | Status::AtRisk, _) => {
-                "reads the token and assumes the role (web identity)"
-            }
-            (Status::Fails, Some(f)) => sdk_effect(f.cause),
-            (Status::Fails, None) => sdk_effect(Cause::TrustAction),
-            (Status::NoPods, _) => "not run: no pod uses this ServiceAccount",
-            (Status::NotChecked, _) => "not checked",
-        }
-        .into();
-        Verdict {
-            status,
-            sts,
-            sdk,
-            reason,
-            cause: f.map(|f| f.cause),
-            rule: f.map(|f| f.rule),
-        }
+        Verdict::decided(status, sts, f, reason, &words)
     };
     let sts: Cow<'static, str> = match &i.prediction {
-        StsPrediction::Success { .. } => CREDENTIALS_ISSUED.into(),
+        StsPrediction::Success { .. } => "credentials issued".into(),
         StsPrediction::Error(e) => e.text().into(),
         StsPrediction::Undetermined { why, .. } => format!("not checked: {why}").into(),
     };

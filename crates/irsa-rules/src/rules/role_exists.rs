@@ -25,9 +25,10 @@ impl Rule for RoleExists {
                 RoleState::Found(r) => out.pass(
                     &Self::META,
                     subject,
-                    match r.arn == *i.role_shown {
-                        true => Message::new("role-found").arg("role", &i.role_shown),
-                        false => Message::new("role-found").arg("role", &r.arn),
+                    if r.arn == *i.role_shown {
+                        Message::new("role-found").arg("role", &i.role_shown)
+                    } else {
+                        Message::new("role-found").arg("role", &r.arn)
                     },
                 ),
                 RoleState::NotFound(why) => {
