@@ -393,9 +393,12 @@ impl Kube {
         // could not connect after the server had cut its answers short, say), the report
         // names both, not only the last.
         let mut retried: Option<String> = None;
-        let before = |retried: &Option<String>, last: &str| match retried {
-            Some(first) if first != last => format!("; the attempts before it: {first}"),
-            _ => String::new(),
+        let failed = |last: &str, attempts: u32, retried: &Option<String>| {
+            let before = match retried {
+                Some(first) if first != last => format!("; the attempts before it: {first}"),
+                _ => String::new(),
+            };
+            format!("{last}{}{before}", attempts_note(attempts))
         };
         loop {
             attempts += 1;
@@ -426,11 +429,7 @@ impl Kube {
                 Err(_) if per_try < self.timeout => return Err(deadline.passed()),
                 Err(_) => {
                     let text = format!("timed out after {} (--timeout)", seconds(self.timeout));
-                    return Err(format!(
-                        "{text}{}{}",
-                        attempts_note(attempts),
-                        before(&retried, &text)
-                    ));
+                    return Err(failed(&text, attempts, &retried));
                 }
                 Ok(Attempt::Body(text)) => return Ok(text),
                 Ok(Attempt::Status {
@@ -445,11 +444,7 @@ impl Kube {
                         MAX_BACKOFF_RETRIES
                     };
                     if !again || attempts > most {
-                        return Err(format!(
-                            "{text}{}{}",
-                            attempts_note(attempts),
-                            before(&retried, &text)
-                        ));
+                        return Err(failed(&text, attempts, &retried));
                     }
                     let wait = match retry_after {
                         Some(s) => Duration::from_secs(s),
@@ -459,11 +454,7 @@ impl Kube {
                 }
                 Ok(Attempt::Transport { text, transient }) => {
                     if !(transient && retryable) || attempts > MAX_BACKOFF_RETRIES {
-                        return Err(format!(
-                            "{text}{}{}",
-                            attempts_note(attempts),
-                            before(&retried, &text)
-                        ));
+                        return Err(failed(&text, attempts, &retried));
                     }
                     (text, backoff(attempts))
                 }

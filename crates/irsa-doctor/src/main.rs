@@ -8,18 +8,19 @@ mod render;
 mod script;
 
 use clap::FromArgMatches;
+use std::process::ExitCode;
 
 /// jemalloc, not the system allocator: a run makes millions of small allocations (a
 /// large cluster's objects, then its report) on every core. Measured on the scale
 /// benchmark (`bench/scale.sh`) against glibc's malloc, in interleaved pairs: 0.84-0.85x
 /// the wall time and 0.86-0.91x the CPU time, and 0.93-0.95x the peak memory (glibc
 /// keeps an arena per thread, jemalloc reuses freed pages across them). Its settings
-/// are built in (`.cargo/config.toml`: freed pages go back to the system after a
-/// second, which bounds a long-running controller's footprint).
+/// are built in (`.cargo/config.toml`: freed pages go back to the system within a
+/// second, those of allocations of 1 MiB or more at once, which bounds a long-running
+/// controller's footprint).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // kube-rs and the AWS SDK both use rustls; one crypto provider (ring) for both.
