@@ -603,7 +603,7 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
                 f.message
                     .args
                     .get(k)
-                    .map(str::to_string)
+                    .map(|v| v.into_owned())
                     .unwrap_or_default()
             };
             if let Some(a) = anchors.get(&("DaemonSet".into(), key("namespace"), key("name"))) {
@@ -623,7 +623,7 @@ pub fn lint(sources: &[Source], mut rejected: Vec<Rejected>, options: &LintOptio
         if f.message.id == "gap-not-decided" {
             if let Some(g) = gaps
                 .iter()
-                .find(|g| f.message.args.get("why") == Some(&g.why))
+                .find(|g| f.message.args.get("why").as_deref() == Some(g.why.as_str()))
             {
                 *loc = Some(Location::at(&g.path, g.pos));
             }

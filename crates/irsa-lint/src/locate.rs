@@ -154,7 +154,7 @@ impl Locator<'_> {
         let quoted = rendered.split('`').skip(1).step_by(2).map(str::to_string);
         let texts = CANDIDATE_ARGS
             .iter()
-            .filter_map(|a| f.message.args.get(a).map(str::to_string))
+            .filter_map(|a| f.message.args.get(a).map(|v| v.into_owned()))
             .chain(quoted);
         let mut found = None;
         'outer: for text in texts {
@@ -249,12 +249,12 @@ impl Locator<'_> {
         let quoted = rendered.split('`').skip(1).step_by(2).map(str::to_string);
         let texts = CANDIDATE_ARGS
             .iter()
-            .filter_map(|a| f.message.args.get(a).map(str::to_string))
+            .filter_map(|a| f.message.args.get(a).map(|v| v.into_owned()))
             .chain(quoted)
             .chain(
                 NAMING_ARGS
                     .iter()
-                    .filter_map(|a| f.message.args.get(a).map(str::to_string)),
+                    .filter_map(|a| f.message.args.get(a).map(|v| v.into_owned())),
             );
         for text in texts {
             for candidate in candidates(&text) {

@@ -5,6 +5,7 @@
 //! placeholders).
 
 use irsa_model::Text;
+use std::borrow::Cow;
 
 /// A message: id + parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -18,8 +19,15 @@ pub struct Message {
 /// A message's named parameters, in name order. A report of a large cluster holds tens
 /// of thousands of messages of one to four parameters each: a sorted vector of exactly
 /// that size, not a map's node of eleven slots (460 bytes) per message.
-#[derive(Clone, PartialEq, Eq, Default)]
+#[derive(Clone, Eq, Default)]
 pub struct Args(Vec<(&'static str, Value)>);
+
+/// The same parameters with the same texts, as rendered.
+impl PartialEq for Args {
+    fn eq(&self, other: &Args) -> bool {
+        self.0.len() == other.0.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+    }
+}
 
 /// A parameter's value: the model's own string when it is one (the names a report
 /// repeats: namespaces, pods, ServiceAccounts), else a copy held at its length (a
@@ -32,22 +40,58 @@ enum Repr {
     Shared(Text),
     Owned(Box<str>),
     Static(&'static str),
+    /// `kubectl exec` into the message's container, running this command: written from
+    /// the message's own `kind`, `namespace`, `name` and `container` when it is
+    /// rendered ([`crate::rules::sdk_evidence::exec_command`]). A large cluster's report
+    /// holds one such command per container it cannot check (20,000 copies of about 230
+    /// bytes in a cluster of 20,000 pods), each spelling out names the message holds
+    /// already.
+    Exec(Text),
 }
 
 impl Value {
-    /// The text.
-    pub fn as_str(&self) -> &str {
+    /// `kubectl exec` into the container the message names (its `kind`, `namespace`,
+    /// `name` and `container`), running `command` there (`command` as
+    /// [`crate::rules::sdk_evidence::evidence_exec`] gives it).
+    pub fn exec_in_container(command: Text) -> Value {
+        Value(Repr::Exec(command))
+    }
+
+    /// The text, within the message whose parameters are `args`.
+    fn text<'v>(&'v self, args: &'v Args) -> Cow<'v, str> {
         match &self.0 {
-            Repr::Shared(t) => t,
-            Repr::Owned(s) => s,
-            Repr::Static(s) => s,
+            Repr::Shared(t) => Cow::Borrowed(t),
+            Repr::Owned(s) => Cow::Borrowed(s),
+            Repr::Static(s) => Cow::Borrowed(s),
+            Repr::Exec(command) => {
+                // The names as written (another command is not one: no recursion).
+                let arg = |name| match args.value(name).map(|v| &v.0) {
+                    Some(Repr::Shared(t)) => t.as_str(),
+                    Some(Repr::Owned(s)) => s,
+                    Some(Repr::Static(s)) => s,
+                    Some(Repr::Exec(_)) | None => "",
+                };
+                Cow::Owned(crate::rules::sdk_evidence::exec_command(
+                    arg("kind"),
+                    arg("namespace"),
+                    arg("name"),
+                    arg("container"),
+                    command,
+                ))
+            }
         }
     }
 }
 
+/// Equal texts (an [`Value::exec_in_container`] equals another of the same command;
+/// [`Args`] compare what they render).
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
-        self.as_str() == other.as_str()
+        match (&self.0, &other.0) {
+            (Repr::Exec(a), Repr::Exec(b)) => a == b,
+            (Repr::Exec(_), _) | (_, Repr::Exec(_)) => false,
+            _ => self.text(&Args::default()) == other.text(&Args::default()),
+        }
     }
 }
 
@@ -85,11 +129,14 @@ impl From<&str> for Value {
 
 impl Args {
     /// The value of a parameter.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.value(name).map(|v| v.text(self))
+    }
+    fn value(&self, name: &str) -> Option<&Value> {
         self.0
             .binary_search_by(|(k, _)| (*k).cmp(name))
             .ok()
-            .map(|i| self.0[i].1.as_str())
+            .map(|i| &self.0[i].1)
     }
     /// Sets a parameter (replacing its value if it was set).
     pub fn insert(&mut self, name: &'static str, value: impl Into<Value>) {
@@ -105,8 +152,8 @@ impl Args {
         }
     }
     /// The parameters in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
-        self.0.iter().map(|(k, v)| (*k, v.as_str()))
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, Cow<'_, str>)> + '_ {
+        self.0.iter().map(|(k, v)| (*k, v.text(self)))
     }
     /// How many parameters are set.
     pub fn len(&self) -> usize {
@@ -161,7 +208,7 @@ impl Message {
                 Some(end) => {
                     let name = &after[..end];
                     match (name, self.args.get(name)) {
-                        (_, Some(v)) => out.push_str(v),
+                        (_, Some(v)) => out.push_str(&v),
                         ("id", None) => out.push_str(self.id),
                         _ => {
                             out.push('{');
@@ -398,5 +445,57 @@ mod tests {
         let unfilled = Message::new("sa-ok").arg("namespace", "a");
         assert!(unfilled.render().contains("{name}"));
         assert_eq!(Message::new("nope").render(), "nope");
+    }
+
+    #[test]
+    fn an_exec_parameter_renders_the_command_its_message_names() {
+        let inner: Text = "sh -c 'pip list' 2>&1".into();
+        let gap = |kind: &'static str, ns: &str, name: &str, container: &str| {
+            Message::new("gap-sdk")
+                .arg("container", container)
+                .arg_static("kind", kind)
+                .arg("namespace", ns)
+                .arg("name", name)
+                .arg("why", "image `x` is not a release this tool knows")
+                .arg("command", Value::exec_in_container(inner.clone()))
+        };
+        // A pod, a workload (kubectl picks one of its pods), and names the shell would
+        // split: each as the command written out in full renders it.
+        for (kind, ns, name, container, command) in [
+            (
+                "Pod",
+                "team-a",
+                "api-0",
+                "app",
+                "kubectl exec -n team-a api-0 -c app -- sh -c 'pip list' 2>&1",
+            ),
+            (
+                "Deployment",
+                "team-a",
+                "api",
+                "app",
+                "kubectl exec -n team-a deployment/api -c app -- sh -c 'pip list' 2>&1",
+            ),
+            (
+                "Pod",
+                "odd ns",
+                "it's",
+                "c;d",
+                "kubectl exec -n 'odd ns' 'it'\\''s' -c 'c;d' -- sh -c 'pip list' 2>&1",
+            ),
+        ] {
+            let lazy = gap(kind, ns, name, container);
+            let written = gap(kind, ns, name, container).arg("command", command);
+            assert_eq!(lazy.render(), written.render());
+            assert!(
+                lazy.render().contains(&format!("`{command}`")),
+                "{}",
+                lazy.render()
+            );
+            assert_eq!(lazy.args.get("command").as_deref(), Some(command));
+            assert_eq!(lazy, written, "a message equals the one it renders as");
+            // Another container is another command.
+            assert_ne!(lazy.render(), gap(kind, ns, name, "other").render());
+        }
     }
 }

@@ -198,18 +198,25 @@ pub fn cli_image_component(container: &Container) -> Option<Component> {
     })
 }
 
-/// The one command that would show this container's SDK: `kubectl exec` into it of
-/// `inner`, what [`evidence_exec`] gives for the container's image.
-pub fn evidence_command_with(t: &Target<'_>, container: &Container, inner: &str) -> String {
-    let target = match t.workload {
-        Some(k) => format!("{}/{}", k.name().to_lowercase(), t.name),
-        None => t.name.to_string(),
+/// The one command that would show a container's SDK: `kubectl exec` into `container`
+/// of `kind` (`Pod`, or a workload kind: `kubectl exec deployment/NAME` picks one of its
+/// pods) `namespace`/`name`, running `inner` (what [`evidence_exec`] gives for the
+/// container's image).
+pub fn exec_command(
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    container: &str,
+    inner: &str,
+) -> String {
+    let target = match kind {
+        "Pod" => sh(name),
+        _ => sh(&format!("{}/{name}", kind.to_lowercase())),
     };
     format!(
-        "kubectl exec -n {} {} -c {} -- {inner}",
-        sh(t.namespace),
-        sh(&target),
-        sh(&container.name)
+        "kubectl exec -n {} {target} -c {} -- {inner}",
+        sh(namespace),
+        sh(container)
     )
 }
 

@@ -12,11 +12,11 @@ use crate::context::{Context, Out};
 use crate::declare_rule;
 use crate::finding::{Cause, Fix, Severity, Subject};
 use crate::fixes::sh;
-use crate::messages::Message;
+use crate::messages::{Message, Value};
 use crate::registry::Rule;
 use crate::rules::sdk_evidence::{
-    cli_image_component, controller_image_with, evidence_command_with, evidence_exec,
-    exec_software, targets, upgrade_hint, Target,
+    cli_image_component, controller_image_with, evidence_exec, exec_software, targets,
+    upgrade_hint, Target,
 };
 use irsa_knowledge::{
     knowledge, Component, Ecosystem, Feature, ImageMatch, SdkAssessment, Verdict, VersionSpec,
@@ -107,7 +107,7 @@ impl Rule for SdkTooOld {
 #[derive(Default)]
 struct Images<'a> {
     identified: HashMap<&'a str, Option<ImageMatch<'static>>>,
-    exec: HashMap<Option<&'a str>, String>,
+    exec: HashMap<Option<&'a str>, Text>,
     /// Why an image is not checked, once per image (thousands of pods run one image).
     unknown: HashMap<Option<&'a str>, Text>,
 }
@@ -177,14 +177,15 @@ fn judge_container<'a>(cx: &Context<'_>, w: &Where<'a>, memo: &mut Images<'a>, o
     let f = out.report(
         &SdkTooOld::META,
         w.subject(),
+        // The command's `kubectl exec` is written from the message's own names when it
+        // is rendered: only what runs in the container is held, once per image.
         w.message("gap-sdk").arg("why", why).arg(
             "command",
-            evidence_command_with(
-                w.t,
-                w.container,
+            Value::exec_in_container(
                 memo.exec
                     .entry(w.container.image.as_deref())
-                    .or_insert_with(|| evidence_exec(w.container.image.as_deref())),
+                    .or_insert_with(|| evidence_exec(w.container.image.as_deref()).into())
+                    .clone(),
             ),
         ),
     );
