@@ -61,18 +61,21 @@ pub enum RoleState<'a> {
 pub enum TrustState {
     /// Diagnosed.
     Diagnosed {
-        /// The request evaluated.
-        request: WebIdentityRequest,
+        /// The request evaluated (boxed as the diagnosis is: a state held per
+        /// ServiceAccount is as large as its largest kind, and after
+        /// [`Context::release_trust`] this kind is freed, its room is not).
+        request: Box<WebIdentityRequest>,
         /// The diagnosis.
         diagnosis: Box<Diagnosis>,
     },
     /// The policy did not parse.
-    Unparsable(PolicyError),
+    Unparsable(Box<PolicyError>),
     /// Not evaluable: why (no issuer, role not collected, ...).
     NotEvaluable(String),
     /// Diagnosed, and the request and diagnosis since freed: [`crate::check`] frees them
-    /// once every rule has read them (what the report keeps of them is in the findings
-    /// and in [`SaIrsa::prediction`], which the verdicts read). A rule never sees it.
+    /// once the rules that read them have run (what the report keeps of them is in the
+    /// findings and in [`SaIrsa::prediction`], which the verdicts read). A rule that
+    /// reads them never sees it.
     Released,
 }
 
@@ -111,12 +114,24 @@ impl SaIrsa<'_> {
     pub fn role_text(&self) -> String {
         self.role_shown.to_string()
     }
-    /// The diagnosis, if the trust policy was evaluated (and not yet released).
+    /// The diagnosis, if the trust policy was evaluated. Only the rules that
+    /// [`crate::registry::reads_trust_diagnoses`] names may ask: it is released before
+    /// the others run (debug builds check).
     pub fn diagnosis(&self) -> Option<(&WebIdentityRequest, &Diagnosis)> {
-        match &self.trust {
+        match self.trust() {
             TrustState::Diagnosed { request, diagnosis } => Some((request, diagnosis)),
             _ => None,
         }
+    }
+    /// The trust evaluation, as [`SaIrsa::diagnosis`] may read it (never released:
+    /// debug builds check).
+    pub fn trust(&self) -> &TrustState {
+        debug_assert!(
+            !matches!(self.trust, TrustState::Released),
+            "a trust diagnosis was read after it was released: name the rule in \
+             registry::reads_trust_diagnoses"
+        );
+        &self.trust
     }
     /// Whether the trust policy was evaluated for this ServiceAccount.
     pub fn trust_evaluated(&self) -> bool {
@@ -175,18 +190,41 @@ pub struct Context<'a> {
     /// The snapshot's associations' positions by (namespace, ServiceAccount), in order
     /// (rules look one up per pod).
     associations_by_sa: FastMap<(&'a str, &'a str), Vec<usize>>,
+    /// [`Context::release_indexes`] ran.
+    released: bool,
 }
 
 impl<'a> Context<'a> {
-    /// Frees the trust policies' requests and diagnoses ([`TrustState::Released`]): the
-    /// rules read them, the verdicts after them do not. At ten thousand ServiceAccounts
-    /// they are 7 MB held while a report is put together, its largest moment.
+    /// Frees the trust policies' requests and diagnoses ([`TrustState::Released`]) once
+    /// the rules that read them are done ([`crate::registry::reads_trust_diagnoses`]):
+    /// the other rules and the verdicts do not read them. At ten thousand
+    /// ServiceAccounts they are 7 MB, which the rules that grow with the pods then reuse.
     pub(crate) fn release_trust(&mut self) {
         for i in &mut self.irsa {
             if let TrustState::Diagnosed { .. } = i.trust {
                 i.trust = TrustState::Released;
             }
         }
+    }
+
+    /// Frees the indexes only the rules read, once they are done: of the subjects the
+    /// trust policies name and of ServiceAccounts (2 MB at ten thousand ServiceAccounts,
+    /// held while a report is put together, its largest moment; the verdicts read the
+    /// workloads by ServiceAccount). The methods that read them must not be called
+    /// after it: debug builds check.
+    pub(crate) fn release_indexes(&mut self) {
+        self.trusted_subjects = Default::default();
+        self.trusted_patterns = Default::default();
+        self.service_accounts = Default::default();
+        self.released = true;
+    }
+
+    /// Debug builds: an index [`Context::release_indexes`] freed is not read.
+    fn check_not_released(&self) {
+        debug_assert!(
+            !self.released,
+            "a rules-only index was read after Context::release_indexes"
+        );
     }
 
     /// Builds the context and the per-ServiceAccount analyses.
@@ -229,6 +267,7 @@ impl<'a> Context<'a> {
             inferred,
             pod_identity: Vec::new(),
             associations_by_sa: FastMap::default(),
+            released: false,
         };
         for (i, a) in snap.pod_identity.iter().enumerate() {
             cx.associations_by_sa
@@ -335,6 +374,7 @@ impl<'a> Context<'a> {
         let Some(issuer) = &self.cluster.issuer else {
             return vec![];
         };
+        self.check_not_released();
         let sub = service_account_subject(namespace, name);
         let mut candidates: Vec<&'a str> =
             self.trusted_subjects.get(&sub).cloned().unwrap_or_default();
@@ -387,6 +427,7 @@ impl<'a> Context<'a> {
     /// value, not a wildcard) and allows it. A role trusting `system:serviceaccount:NS:*`
     /// does not ask every ServiceAccount of NS to use it.
     pub fn roles_naming(&self, namespace: &str, name: &str) -> Vec<&'a str> {
+        self.check_not_released();
         let sub = service_account_subject(namespace, name);
         let named = self.trusted_subjects.get(&sub);
         self.roles_trusting(namespace, name)
@@ -486,6 +527,7 @@ impl<'a> Context<'a> {
         namespace: &str,
         name: &str,
     ) -> Option<&'a ServiceAccount> {
+        self.check_not_released();
         self.service_accounts.get(&(namespace, name)).copied()
     }
 
@@ -497,6 +539,7 @@ impl<'a> Context<'a> {
         namespace: &str,
         name: &str,
     ) -> Option<&'a ServiceAccount> {
+        self.check_not_released();
         let sa = self.service_accounts.get(&(namespace, name)).copied()?;
         // The index holds the snapshot's object whenever it has one, so an entry that is
         // not one of the inferred ones is the snapshot's.
@@ -624,7 +667,7 @@ impl<'a> Context<'a> {
                 None => TrustState::NotEvaluable(
                     "the role's trust policy is not in the snapshot".into(),
                 ),
-                Some(Err(e)) => TrustState::Unparsable(e.clone()),
+                Some(Err(e)) => TrustState::Unparsable(Box::new(e.clone())),
                 Some(Ok(doc)) => {
                     let request = WebIdentityRequest {
                         provider_arn: OidcProviderArn::for_issuer(
@@ -639,7 +682,10 @@ impl<'a> Context<'a> {
                         region: None,
                     };
                     let diagnosis = Box::new(diagnose(doc, &request));
-                    TrustState::Diagnosed { request, diagnosis }
+                    TrustState::Diagnosed {
+                        request: Box::new(request),
+                        diagnosis,
+                    }
                 }
             },
         }

@@ -125,6 +125,27 @@ const HEAVIEST_FIRST: &[&str] = &[
     "env-preset-conflict",
 ];
 
+/// The rules that read the ServiceAccounts' trust policy diagnoses
+/// ([`crate::context::SaIrsa::diagnosis`]): they run before the others, and the
+/// diagnoses are freed before the others run (debug builds check that no other rule
+/// reads one).
+const READS_TRUST_DIAGNOSES: &[&str] = &[
+    "trust-action",
+    "trust-principal",
+    "trust-sub",
+    "trust-aud",
+    "trust-condition-key",
+    "trust-operator",
+    "trust-deny",
+    "trust-too-broad",
+    "trust-not-checked",
+];
+
+/// Whether `rule` reads the trust policy diagnoses (see [`READS_TRUST_DIAGNOSES`]).
+pub fn reads_trust_diagnoses(rule: &dyn Rule) -> bool {
+    READS_TRUST_DIAGNOSES.contains(&rule.meta().name)
+}
+
 /// The order the rules of `rules` start in (indexes into
 /// `rules`): [`HEAVIEST_FIRST`], then the others in their order.
 pub fn start_order(rules: &[&'static dyn Rule]) -> Vec<usize> {
@@ -150,6 +171,16 @@ pub fn rule_by_code(code: &str) -> Option<&'static dyn Rule> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_rule_named_as_reading_trust_diagnoses_exists() {
+        // A renamed rule would run after the diagnoses are freed (debug builds would
+        // then stop at its first read).
+        let rules = all_rules();
+        for name in READS_TRUST_DIAGNOSES {
+            assert!(rules.iter().any(|r| r.meta().name == *name), "{name}");
+        }
+    }
 
     #[test]
     fn every_heavy_rule_named_exists() {

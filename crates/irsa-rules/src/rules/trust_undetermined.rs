@@ -18,7 +18,7 @@ impl Rule for TrustUndetermined {
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         for i in &cx.irsa {
-            match &i.trust {
+            match i.trust() {
                 TrustState::Unparsable(e) => {
                     out.report(&Self::META, i.subject(), Message::new("trust-unparsable").arg("role", i.role_text()).arg("error", e.to_string()))
                         .role(i.role_text())
