@@ -5,7 +5,7 @@
 
 use crate::context::{Context, SaIrsa};
 use crate::finding::{Cause, Finding, Severity, Subject};
-use irsa_model::keys::FastMap;
+use irsa_model::keys::PositionLists;
 use irsa_policy::StsPrediction;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -172,85 +172,78 @@ impl Links<'_> {
     }
 }
 
-/// Positions of findings in the report, in order; the first held in place (most
-/// subjects have one finding: a large cluster's index held a vector for each).
-#[derive(Debug, Default, Clone)]
-struct Indexed {
-    first: Option<u32>,
-    more: Vec<u32>,
-}
-
-impl Indexed {
-    fn push(&mut self, n: u32) {
-        match self.first {
-            None => self.first = Some(n),
-            Some(_) => self.more.push(n),
-        }
-    }
-    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.first.into_iter().chain(self.more.iter().copied())
-    }
-}
-
 /// Findings indexed by what they could be about, so each chain looks only at its own
-/// candidates (verdicts stay linear in the number of ServiceAccounts and findings).
+/// candidates (verdicts stay linear in the number of ServiceAccounts and findings). The
+/// indexes hold positions in the report, not copies of the keys (see
+/// [`PositionLists`]).
 pub struct FindingIndex<'f> {
     findings: &'f [Finding],
     /// Cluster, webhook and provider findings: about many chains.
     shared: Vec<u32>,
     /// Namespaced subjects: (kind, namespace, name).
-    by_subject: FastMap<(&'f str, &'f str, &'f str), Indexed>,
+    by_subject: PositionLists,
     /// Namespaced findings that name a role: (namespace, role).
-    by_role_in_namespace: FastMap<(&'f str, &'f str), Indexed>,
+    by_role_in_namespace: PositionLists,
     /// Role subjects, by role ARN.
-    by_role: FastMap<&'f str, Indexed>,
+    by_role: PositionLists,
+}
+
+/// A namespaced subject's (kind, namespace, name); None for a role, an input or a
+/// cluster-wide subject.
+fn subject_key(f: &Finding) -> Option<(&str, &str, &str)> {
+    let s = &f.subject;
+    match (&*s.kind, s.namespace.as_deref()) {
+        ("Input" | "Role", _) | (_, None) => None,
+        (kind, Some(ns)) => Some((kind, ns, &s.name)),
+    }
+}
+
+/// A role subject's ARN.
+fn role_key(f: &Finding) -> Option<&str> {
+    (f.subject.kind == "Role").then_some(&*f.subject.name)
+}
+
+/// (namespace, role) of a namespaced finding that names a role, for what
+/// `Links::about` can accept through the role alone: a finding about a ServiceAccount,
+/// pod or workload is found by its subject, unless it is a workload running as another
+/// ServiceAccount (its finding names this chain's role). Indexing every finding by role
+/// made each ServiceAccount read the findings of every other ServiceAccount sharing its
+/// role in the namespace.
+fn role_in_namespace_key(f: &Finding) -> Option<(&str, &str)> {
+    let (kind, ns, _) = subject_key(f)?;
+    let by_subject_only = f.cause != Cause::PodServiceAccount
+        && (kind == "ServiceAccount"
+            || kind == "Pod"
+            || irsa_model::WorkloadKind::from_kind(kind).is_some());
+    Some((ns, f.role_arn.as_deref().filter(|_| !by_subject_only)?))
 }
 
 impl<'f> FindingIndex<'f> {
-    /// Indexes the findings (in report order).
+    /// Indexes the findings (in report order; a report of more than 4 billion findings
+    /// is not indexed past them).
     pub fn new(findings: &'f [Finding]) -> FindingIndex<'f> {
-        let mut ix = FindingIndex {
+        let n = findings.len();
+        FindingIndex {
             findings,
-            shared: Vec::new(),
-            // Sized once: grown by doubling, a large cluster's index was rehashed a
-            // dozen times, each time read through at random.
-            by_subject: FastMap::with_capacity_and_hasher(findings.len(), Default::default()),
-            by_role_in_namespace: FastMap::default(),
-            by_role: FastMap::default(),
-        };
-        // (A report of more than 4 billion findings is not indexed past them.)
-        for (n, f) in findings.iter().enumerate().take(u32::MAX as usize) {
-            let n = n as u32;
-            let s = &f.subject;
-            match (&*s.kind, s.namespace.as_deref()) {
-                ("Input", _) => {}
-                ("Role", _) => ix.by_role.entry(&s.name).or_default().push(n),
-                (kind, Some(ns)) => {
-                    ix.by_subject
-                        .entry((kind, ns, &s.name))
-                        .or_default()
-                        .push(n);
-                    // By role, only what `Links::about` can accept through the role
-                    // alone: a finding about a ServiceAccount, pod or workload is
-                    // found by its subject, unless it is a workload running as another
-                    // ServiceAccount (its finding names this chain's role). Indexing
-                    // every finding by role made each ServiceAccount read the findings
-                    // of every other ServiceAccount sharing its role in the namespace.
-                    let by_subject_only = f.cause != Cause::PodServiceAccount
-                        && (kind == "ServiceAccount"
-                            || kind == "Pod"
-                            || irsa_model::WorkloadKind::from_kind(kind).is_some());
-                    if let Some(role) = f.role_arn.as_deref().filter(|_| !by_subject_only) {
-                        ix.by_role_in_namespace
-                            .entry((ns, role))
-                            .or_default()
-                            .push(n);
-                    }
-                }
-                (_, None) => ix.shared.push(n),
-            }
+            shared: findings
+                .iter()
+                .enumerate()
+                .take(u32::MAX as usize)
+                .filter(|(_, f)| {
+                    !matches!(&*f.subject.kind, "Input" | "Role") && f.subject.namespace.is_none()
+                })
+                .map(|(i, _)| i as u32)
+                .collect(),
+            by_subject: PositionLists::new(n, |i| subject_key(&findings[i])),
+            by_role_in_namespace: PositionLists::new(n, |i| role_in_namespace_key(&findings[i])),
+            by_role: PositionLists::new(n, |i| role_key(&findings[i])),
         }
-        ix
+    }
+
+    fn subject(&self, key: (&str, &str, &str)) -> impl Iterator<Item = u32> + '_ {
+        self.by_subject
+            .get(key, |i| subject_key(&self.findings[i]).expect("indexed"))
+            .map(|i| i as u32)
     }
 
     fn candidates(&self, links: &Links<'_>) -> Vec<&'f Finding> {
@@ -281,20 +274,26 @@ impl<'f> FindingIndex<'f> {
         workloads: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Vec<&'f Finding> {
         let ns = namespace;
+        let findings = self.findings;
         let mut c: Vec<u32> = self.shared.clone();
-        let mut take = |v: Option<&Indexed>| c.extend(v.into_iter().flat_map(Indexed::iter));
         for &role in roles {
-            take(self.by_role.get(role));
+            let at = |i: usize| role_key(&findings[i]).expect("indexed");
+            c.extend(self.by_role.get(role, at).map(|i| i as u32));
             if role_in_namespace {
-                take(self.by_role_in_namespace.get(&(ns, role)));
+                let at = |i: usize| role_in_namespace_key(&findings[i]).expect("indexed");
+                c.extend(
+                    self.by_role_in_namespace
+                        .get((ns, role), at)
+                        .map(|i| i as u32),
+                );
             }
         }
-        take(self.by_subject.get(&("ServiceAccount", ns, name)));
+        c.extend(self.subject(("ServiceAccount", ns, name)));
         for p in pods {
-            take(self.by_subject.get(&("Pod", ns, p)));
+            c.extend(self.subject(("Pod", ns, p)));
         }
         for (kind, name) in workloads {
-            take(self.by_subject.get(&(kind, ns, name)));
+            c.extend(self.subject((kind, ns, name)));
         }
         c.sort_unstable();
         c.dedup();
