@@ -1329,7 +1329,7 @@ pub(crate) fn pod_model(p: raw::PodObject, pool: &mut Interner) -> Pod {
                 .find(|c| c.kind.as_deref() == Some("Ready"))
                 .map(|c| c.status.as_deref() == Some("True"))
         }),
-        phase: p.status.and_then(|s| s.phase),
+        phase: pool.opt(p.status.and_then(|s| s.phase)),
         source: Source::default(),
     }
 }
@@ -1377,7 +1377,7 @@ fn controller(m: &raw::Meta, pool: &mut Interner) -> Option<Owner> {
         .or_else(|| refs.first())
         .map(|r| Owner {
             kind: pool.text(r.kind.clone()),
-            name: r.name.clone(),
+            name: pool.text(r.name.clone()),
         })
 }
 
@@ -1445,10 +1445,11 @@ fn exact_filter<T, U>(v: Option<Vec<T>>, f: impl FnMut(T) -> Option<U>) -> Vec<U
 fn pod_spec(s: raw::PodSpec, pool: &mut Interner) -> PodSpec {
     let sc = s.security_context.unwrap_or_default();
     PodSpec {
-        service_account_name: s
-            .service_account_name
-            .or(s.service_account)
-            .filter(|n| !n.is_empty()),
+        service_account_name: pool.opt(
+            s.service_account_name
+                .or(s.service_account)
+                .filter(|n| !n.is_empty()),
+        ),
         containers: exact(s.containers, |c| container(c, pool)),
         init_containers: exact(s.init_containers, |c| container(c, pool)),
         volumes: exact(s.volumes, |v| Volume {

@@ -53,8 +53,8 @@ pub struct ServiceAccount {
 pub struct Owner {
     /// Kind (`ReplicaSet`, `Job`, `DaemonSet`, ...).
     pub kind: Text,
-    /// Name.
-    pub name: String,
+    /// Name (shared: the pods of a ReplicaSet or Job name it alike).
+    pub name: Text,
 }
 
 /// One env var of a container.
@@ -140,7 +140,7 @@ pub struct Volume {
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct PodSpec {
     /// `serviceAccountName` (or the deprecated `serviceAccount`), if set.
-    pub service_account_name: Option<String>,
+    pub service_account_name: Option<Text>,
     /// Containers.
     pub containers: Vec<Container>,
     /// Init containers.
@@ -194,7 +194,7 @@ pub struct Pod {
     /// Spec.
     pub spec: PodSpec,
     /// `status.phase`.
-    pub phase: Option<String>,
+    pub phase: Option<Text>,
     /// The `Ready` condition of `status.conditions` (`None`: not printed).
     pub ready: Option<bool>,
     /// Source file.

@@ -76,7 +76,7 @@ fn top_controller(
             .and_then(|w| w.owner.clone())
             .and_then(|o| WorkloadKind::from_kind(&o.kind).map(|k| (k, o.name)));
         match owner {
-            Some((k, n)) => (kind, name) = (k, n),
+            Some((k, n)) => (kind, name) = (k, n.to_string()),
             None => break,
         }
     }
