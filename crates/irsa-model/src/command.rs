@@ -49,14 +49,24 @@ pub fn split_words(command: &str) -> Vec<String> {
 /// Quotes a word for a POSIX shell when needed (fix commands print names taken from
 /// the snapshot: a crafted name must not turn into a second command).
 pub fn shell_quote(word: &str) -> String {
+    let mut out = String::with_capacity(word.len() + 2);
+    shell_quote_into(&mut out, word);
+    out
+}
+
+/// [`shell_quote`], written at the end of `out` (a command built word by word makes no
+/// string per word).
+pub fn shell_quote_into(out: &mut String, word: &str) {
     if !word.is_empty()
         && word
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c))
     {
-        word.to_string()
+        out.push_str(word);
     } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
+        out.push('\'');
+        out.push_str(&word.replace('\'', r"'\''"));
+        out.push('\'');
     }
 }
 

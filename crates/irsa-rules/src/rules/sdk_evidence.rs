@@ -209,15 +209,23 @@ pub fn exec_command(
     container: &str,
     inner: &str,
 ) -> String {
-    let target = match kind {
-        "Pod" => sh(name),
-        _ => sh(&format!("{}/{name}", kind.to_lowercase())),
-    };
-    format!(
-        "kubectl exec -n {} {target} -c {} -- {inner}",
-        sh(namespace),
-        sh(container)
-    )
+    use irsa_model::command::shell_quote_into as sh_into;
+    // (Written each time a report renders the gap: one string, none per word.)
+    let mut out = String::with_capacity(
+        40 + kind.len() + namespace.len() + name.len() + container.len() + inner.len(),
+    );
+    out.push_str("kubectl exec -n ");
+    sh_into(&mut out, namespace);
+    out.push(' ');
+    match kind {
+        "Pod" => sh_into(&mut out, name),
+        _ => sh_into(&mut out, &format!("{}/{name}", kind.to_lowercase())),
+    }
+    out.push_str(" -c ");
+    sh_into(&mut out, container);
+    out.push_str(" -- ");
+    out.push_str(inner);
+    out
 }
 
 /// What to run in a container of `image` to show its SDK: by the language the image
