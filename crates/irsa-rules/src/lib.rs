@@ -358,15 +358,33 @@ pub fn check_with<R>(
 fn dedup(findings: &mut Vec<Finding>) {
     use std::hash::BuildHasher;
     let state = std::collections::hash_map::RandomState::new();
+    // Only a finding that shares its rule and subject with another can be a duplicate:
+    // those alone are rendered (most findings of a large cluster are alone on their
+    // subject). Findings whose (rule, subject) hashes meet are candidates, so a
+    // collision only adds one.
+    let group = |f: &Finding| state.hash_one((f.rule, &f.subject));
+    let groups: Vec<u64> = findings.iter().map(group).collect();
+    let mut seen: std::collections::HashMap<u64, u32> =
+        std::collections::HashMap::with_capacity(findings.len());
+    for &g in &groups {
+        *seen.entry(g).or_default() += 1;
+    }
+    let candidates: Vec<usize> = (0..findings.len())
+        .filter(|&i| seen[&groups[i]] > 1)
+        .collect();
+    drop((groups, seen));
     let key = |f: &Finding, text: &str| state.hash_one((f.rule, &f.subject, text));
     // The first kept finding of each hash; the rare later ones that share a hash.
     let mut first: std::collections::HashMap<u64, usize> =
-        std::collections::HashMap::with_capacity(findings.len());
+        std::collections::HashMap::with_capacity(candidates.len());
     let mut shared_hash: Vec<(u64, usize)> = Vec::new();
-    let mut keep = Vec::with_capacity(findings.len());
-    // Rendering and hashing each finding is most of the work: on every core.
-    let hashes = irsa_model::map_items(findings, |f| key(f, &f.message.render()));
-    for (i, (f, &h)) in findings.iter().zip(&hashes).enumerate() {
+    let mut keep = vec![true; findings.len()];
+    // Rendering and hashing each candidate is most of the work: on every core.
+    let hashes = irsa_model::map_items(&candidates, |&i| {
+        key(&findings[i], &findings[i].message.render())
+    });
+    for (&i, &h) in candidates.iter().zip(&hashes) {
+        let f = &findings[i];
         let duplicate = match first.get(&h) {
             None => {
                 first.insert(h, i);
@@ -385,7 +403,7 @@ fn dedup(findings: &mut Vec<Finding>) {
                 duplicate
             }
         };
-        keep.push(!duplicate);
+        keep[i] = !duplicate;
     }
     let mut flags = keep.into_iter();
     findings.retain(|_| flags.next().unwrap_or(true));
