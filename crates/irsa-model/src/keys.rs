@@ -106,16 +106,15 @@ pub struct Positions {
 }
 
 /// Every position of each key among items that carry a key each (some may carry none),
-/// in order: the index keeps four bytes per key and four per item (a table of the
-/// first position of each key, and each position's next one of the same key), not a
-/// copy of every key and a list per key. A large cluster's report indexes tens of
-/// thousands of findings by subject; a map of (kind, namespace, name) to a list held 80
-/// bytes per finding, at the moment a report is largest.
+/// in order: the first position of each key ([`Positions`]) and each position's next
+/// one of the same key (four bytes per item), not a copy of every key and a list per
+/// key. A large cluster's report indexes tens of thousands of findings by subject; a
+/// map of (kind, namespace, name) to a list held 80 bytes per finding, at the moment a
+/// report is largest.
 #[derive(Debug, Clone, Default)]
 pub struct PositionLists {
-    table: hashbrown::HashTable<u32>,
+    first: Positions,
     next: Vec<u32>,
-    state: foldhash::fast::RandomState,
 }
 
 /// The positions of one key of a [`PositionLists`], in order.
@@ -142,53 +141,49 @@ const NO_POSITION: u32 = u32::MAX;
 impl PositionLists {
     /// Indexes positions `0..len` (at most `u32::MAX - 1` of them; any further are not
     /// indexed) by `key_of(position)`, leaving out those whose key is None.
-    pub fn new<K: Hash + Eq>(len: usize, key_of: impl Fn(usize) -> Option<K>) -> PositionLists {
-        use std::hash::BuildHasher;
+    pub fn new<K: Hash + Eq + Copy>(
+        len: usize,
+        key_of: impl Fn(usize) -> Option<K>,
+    ) -> PositionLists {
         let len = len.min(NO_POSITION as usize);
-        let mut lists = PositionLists {
-            table: hashbrown::HashTable::new(),
-            next: vec![NO_POSITION; len],
-            state: foldhash::fast::RandomState::default(),
-        };
-        let PositionLists { table, next, state } = &mut lists;
-        // The key of an indexed position (every position in the table has one).
-        let key_at = |i: u32| key_of(i as usize).expect("only keyed positions are indexed");
-        // Last to first, each in front of its key's list: the lists come out in order.
-        for i in (0..len).rev() {
+        let mut first = Positions::default();
+        let mut next = vec![NO_POSITION; len];
+        // The last position of each key's list so far, kept at its first (while built).
+        let mut last = vec![NO_POSITION; len];
+        // The key of an indexed position (every position in the index has one).
+        let key_at = |j: usize| key_of(j).expect("only keyed positions are indexed");
+        for i in 0..len {
             let Some(key) = key_of(i) else { continue };
-            let hash = state.hash_one(&key);
-            match table.find_mut(hash, |&j| key_at(j) == key) {
+            match first.find(key, key_at) {
                 Some(head) => {
-                    next[i] = *head;
-                    *head = i as u32;
+                    let tail = match last[head] {
+                        NO_POSITION => head,
+                        t => t as usize,
+                    };
+                    next[tail] = i as u32;
+                    last[head] = i as u32;
                 }
-                None => {
-                    table.insert_unique(hash, i as u32, |&j| state.hash_one(key_at(j)));
-                }
+                None => first.insert(key, i, key_at),
             }
         }
-        lists
+        PositionLists { first, next }
     }
 
     /// The positions whose key is `key`, in order (`key_at` gives the key of an indexed
     /// position, as `key_of` did).
     pub fn get<K: Hash + Eq>(&self, key: K, key_at: impl Fn(usize) -> K) -> PositionsOf<'_> {
-        use std::hash::BuildHasher;
-        let hash = self.state.hash_one(&key);
-        let head = self
-            .table
-            .find(hash, |&j| key_at(j as usize) == key)
-            .copied()
-            .unwrap_or(NO_POSITION);
         PositionsOf {
             next: &self.next,
-            at: head,
+            at: self
+                .first
+                .find(key, key_at)
+                .map_or(NO_POSITION, |i| i as u32),
         }
     }
 
     /// Keys indexed.
     pub fn keys(&self) -> usize {
-        self.table.len()
+        self.first.len()
     }
 }
 
@@ -237,13 +232,8 @@ mod tests {
     fn position_lists_give_every_position_of_a_key_in_order() {
         // Items with repeated keys, some without one, keys that differ only in where a
         // pair splits; checked against a map of lists built the plain way.
-        let mut seed = 7u64;
-        let mut rand = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = crate::test_support::xorshift(7);
+        let mut rand = |n: u64| next() % n;
         let items: Vec<Option<(String, String)>> = (0..3000)
             .map(|_| match rand(10) {
                 0 => None,
