@@ -57,20 +57,22 @@ impl Value {
         Value(Repr::Exec(command))
     }
 
+    /// The text as written; None for a command written from its message's names.
+    fn written(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Shared(t) => Some(t),
+            Repr::Owned(s) => Some(s),
+            Repr::Static(s) => Some(s),
+            Repr::Exec(_) => None,
+        }
+    }
+
     /// The text, within the message whose parameters are `args`.
     fn text<'v>(&'v self, args: &'v Args) -> Cow<'v, str> {
         match &self.0 {
-            Repr::Shared(t) => Cow::Borrowed(t),
-            Repr::Owned(s) => Cow::Borrowed(s),
-            Repr::Static(s) => Cow::Borrowed(s),
             Repr::Exec(command) => {
                 // The names as written (another command is not one: no recursion).
-                let arg = |name| match args.value(name).map(|v| &v.0) {
-                    Some(Repr::Shared(t)) => t.as_str(),
-                    Some(Repr::Owned(s)) => s,
-                    Some(Repr::Static(s)) => s,
-                    Some(Repr::Exec(_)) | None => "",
-                };
+                let arg = |name| args.value(name).and_then(Value::written).unwrap_or("");
                 Cow::Owned(crate::rules::sdk_evidence::exec_command(
                     arg("kind"),
                     arg("namespace"),
@@ -79,6 +81,7 @@ impl Value {
                     command,
                 ))
             }
+            _ => Cow::Borrowed(self.written().unwrap_or_default()),
         }
     }
 }
@@ -89,8 +92,7 @@ impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
         match (&self.0, &other.0) {
             (Repr::Exec(a), Repr::Exec(b)) => a == b,
-            (Repr::Exec(_), _) | (_, Repr::Exec(_)) => false,
-            _ => self.text(&Args::default()) == other.text(&Args::default()),
+            _ => self.written().is_some() && self.written() == other.written(),
         }
     }
 }
