@@ -371,10 +371,10 @@ impl<'a> Context<'a> {
     /// Roles whose trust policy allows this ServiceAccount of this cluster (verified
     /// by evaluation, not just by text).
     pub fn roles_trusting(&self, namespace: &str, name: &str) -> Vec<&'a str> {
+        self.check_not_released();
         let Some(issuer) = &self.cluster.issuer else {
             return vec![];
         };
-        self.check_not_released();
         let sub = service_account_subject(namespace, name);
         let mut candidates: Vec<&'a str> =
             self.trusted_subjects.get(&sub).cloned().unwrap_or_default();

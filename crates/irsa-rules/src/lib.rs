@@ -230,7 +230,7 @@ pub fn check_with<R>(
         let mut out = context::Out::default();
         rules[i].check(cx, &mut out);
         // At their length before they are joined: the joined copy and these are held
-        // together for a moment, the largest of a run.
+        // together for a moment.
         out.findings.shrink_to_fit();
         out.passes.shrink_to_fit();
         out
