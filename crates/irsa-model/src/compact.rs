@@ -23,6 +23,8 @@ const MIN_BYTES: u64 = if cfg!(test) { 4096 } else { 8 << 20 };
 const MARK_EVERY: usize = if cfg!(test) { 97 } else { 64 << 10 };
 /// Bytes read at a time by each thread.
 const CHUNK: usize = if cfg!(test) { 211 } else { 256 << 10 };
+/// Pieces of a file per thread compacting it (see [`read`]).
+const PIECES_PER_THREAD: usize = 3;
 /// Bytes sampled to decide whether compaction is worth it.
 const SAMPLE: usize = if cfg!(test) { 1024 } else { 64 << 10 };
 /// Compaction is done when a sample keeps at most this share of its bytes (in percent).
@@ -257,23 +259,28 @@ pub(crate) fn read(file: &std::fs::File, len: u64, path: &Path) -> Option<(Vec<u
     // Zeroed by the allocator: the fresh pages of a large allocation are zero already,
     // and only those the compacted text is written to are faulted in.
     let mut bytes = vec![0u8; total];
-    let pieces = crate::parallel::threads()
+    // More pieces than threads, each thread taking the next one not yet taken: the
+    // loader reads the files before this one on another thread meanwhile, and a thread
+    // that shares its core with it would otherwise finish its half last, alone (a
+    // tenth of the small-pod benchmark's wall time). Each piece after the first is
+    // moved once when they are joined, so not many more.
+    let pieces = (crate::parallel::threads() * PIECES_PER_THREAD)
         .min(total.div_ceil(MIN_BYTES as usize / 2))
         .max(1);
     let piece = total.div_ceil(pieces);
-    // Each piece's part of the buffer takes its compacted text from its start.
-    let runs: Vec<Result<Run, NotPlain>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = bytes
-            .chunks_mut(piece)
-            .enumerate()
-            .map(|(k, out)| {
-                let start = (k * piece) as u64;
-                let end = start + out.len() as u64;
-                scope.spawn(move || run(file, len, start, end, out))
-            })
-            .collect();
-        handles.into_iter().map(crate::parallel::joined).collect()
+    // Each piece's part of the buffer takes its compacted text from its start. (A lock
+    // per piece, taken once, by the thread that compacts it.)
+    let parts: Vec<(u64, std::sync::Mutex<&mut [u8]>)> = bytes
+        .chunks_mut(piece)
+        .enumerate()
+        .map(|(k, out)| ((k * piece) as u64, std::sync::Mutex::new(out)))
+        .collect();
+    let runs: Vec<Result<Run, NotPlain>> = crate::parallel::map_dynamic(&parts, |(start, out)| {
+        let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
+        let end = start + out.len() as u64;
+        run(file, len, *start, end, &mut out)
     });
+    drop(parts);
     let runs: Vec<Run> = runs.into_iter().collect::<Result<_, _>>().ok()?;
     // All of it, and no more than it was when its length was taken.
     let mut probe = [0u8; 1];

@@ -43,7 +43,7 @@ impl RawEvent {
         let object = self.involved_object.or(self.regarding)?;
         let namespace = object
             .namespace
-            .or(self.metadata.namespace)
+            .or(self.metadata.namespace.map(|n| n.0.into()))
             .unwrap_or_else(|| "default".into());
         Some(Event {
             namespace,

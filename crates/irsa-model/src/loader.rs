@@ -11,7 +11,7 @@ use crate::command::CommandInfo;
 use crate::model::*;
 use crate::parallel::Pre;
 use crate::raw;
-use crate::text::Interner;
+use crate::text::{Interner, Text};
 use irsa_policy::{OidcProviderArn, Partition, PolicyDocument, PolicyError};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
@@ -591,8 +591,9 @@ impl Loader {
         match kind {
             "ServiceAccount" => {
                 let parsed = pre.service_account().unwrap_or_else(|| {
-                    serde_json::from_str::<raw::Object<IgnoredAny>>(text)
-                        .map(|o| service_account_model(o, &mut Interner::default()))
+                    Interner::default()
+                        .reading(|| serde_json::from_str::<raw::Object<IgnoredAny>>(text))
+                        .map(service_account_model)
                 });
                 let Some(mut sa) = self.parsed(parsed, text, ctx, "ServiceAccount") else {
                     return;
@@ -607,8 +608,9 @@ impl Loader {
             }
             "Pod" => {
                 let parsed = pre.pod().unwrap_or_else(|| {
-                    serde_json::from_str::<raw::PodObject>(text)
-                        .map(|p| pod_model(p, &mut Interner::default()))
+                    Interner::default()
+                        .reading(|| serde_json::from_str::<raw::PodObject>(text))
+                        .map(pod_model)
                 });
                 let Some(mut pod) = self.parsed(parsed, text, ctx, "Pod") else {
                     return;
@@ -633,8 +635,9 @@ impl Loader {
             "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job" | "CronJob" => {
                 let wk = WorkloadKind::from_kind(kind).expect("matched above");
                 let parsed = pre.workload().unwrap_or_else(|| {
-                    serde_json::from_str::<raw::WorkloadObject>(text)
-                        .map(|o| workload_model(wk, o, &mut Interner::default()))
+                    Interner::default()
+                        .reading(|| serde_json::from_str::<raw::WorkloadObject>(text))
+                        .map(|o| workload_model(wk, o))
                 });
                 let Some(mut w) = self.parsed(parsed, text, ctx, kind) else {
                     return;
@@ -1271,13 +1274,10 @@ pub fn load_paths(paths: &[PathBuf], flags: ContextFlags) -> Snapshot {
 
 /// A ServiceAccount as the model keeps it, but for its source file (which the loader
 /// sets): built on the thread that parsed it.
-pub(crate) fn service_account_model(
-    o: raw::Object<IgnoredAny>,
-    pool: &mut Interner,
-) -> ServiceAccount {
+pub(crate) fn service_account_model(o: raw::Object<IgnoredAny>) -> ServiceAccount {
     let m = Metadata::from(o.metadata);
     ServiceAccount {
-        namespace: pool.text(m.namespace),
+        namespace: m.namespace,
         name: m.name.into(),
         created: m.created,
         annotations: m.annotations,
@@ -1289,7 +1289,7 @@ pub(crate) fn service_account_model(
 /// What the model keeps of an object's metadata (a missing namespace is `default`, as
 /// the API server fills it in).
 struct Metadata {
-    namespace: String,
+    namespace: Text,
     name: String,
     created: Option<String>,
     labels: crate::StringMap,
@@ -1299,7 +1299,7 @@ struct Metadata {
 impl From<raw::Meta> for Metadata {
     fn from(m: raw::Meta) -> Metadata {
         Metadata {
-            namespace: m.namespace.unwrap_or_else(|| "default".into()),
+            namespace: m.namespace.map_or_else(|| "default".into(), |n| n.0),
             name: m.name.unwrap_or_default(),
             created: m.creation_timestamp,
             labels: m.labels.unwrap_or_default(),
@@ -1311,17 +1311,17 @@ impl From<raw::Meta> for Metadata {
 /// A pod as the model keeps it, but for its source file (which the loader sets): built
 /// on the thread that parsed it, so the parsed pod's strings move into the model where
 /// they were allocated.
-pub(crate) fn pod_model(p: raw::PodObject, pool: &mut Interner) -> Pod {
-    let owner = controller(&p.metadata, pool);
+pub(crate) fn pod_model(p: raw::PodObject) -> Pod {
+    let owner = controller(&p.metadata);
     let meta = Metadata::from(p.metadata);
     Pod {
-        namespace: pool.text(meta.namespace),
+        namespace: meta.namespace,
         name: meta.name.into(),
         created: meta.created,
         labels: meta.labels,
         annotations: meta.annotations,
         owner,
-        spec: pod_spec(p.spec.unwrap_or_default(), pool),
+        spec: pod_spec(p.spec.unwrap_or_default()),
         ready: p.status.as_ref().and_then(|s| {
             s.conditions
                 .as_ref()?
@@ -1329,18 +1329,14 @@ pub(crate) fn pod_model(p: raw::PodObject, pool: &mut Interner) -> Pod {
                 .find(|c| c.kind.as_deref() == Some("Ready"))
                 .map(|c| c.status.as_deref() == Some("True"))
         }),
-        phase: pool.opt(p.status.and_then(|s| s.phase)),
+        phase: p.status.and_then(|s| s.phase).map(|p| p.0),
         source: Source::default(),
     }
 }
 
 /// A workload as the model keeps it, but for its source file (which the loader sets).
-pub(crate) fn workload_model(
-    kind: WorkloadKind,
-    o: raw::WorkloadObject,
-    pool: &mut Interner,
-) -> Workload {
-    let owner = controller(&o.metadata, pool);
+pub(crate) fn workload_model(kind: WorkloadKind, o: raw::WorkloadObject) -> Workload {
+    let owner = controller(&o.metadata);
     let meta = Metadata::from(o.metadata);
     let template = o.spec.and_then(|s| match s.template {
         Some(t) => Some(t),
@@ -1348,14 +1344,14 @@ pub(crate) fn workload_model(
     });
     let (template, template_labels) = match template {
         Some(t) => (
-            pod_spec(t.spec.unwrap_or_default(), pool),
+            pod_spec(t.spec.unwrap_or_default()),
             t.metadata.labels.unwrap_or_default(),
         ),
         None => (PodSpec::default(), crate::StringMap::new()),
     };
     Workload {
         kind,
-        namespace: pool.text(meta.namespace),
+        namespace: meta.namespace,
         name: meta.name.into(),
         owner,
         template,
@@ -1370,14 +1366,14 @@ pub(crate) fn workload_key(w: &Workload) -> (WorkloadKind, &str, &str) {
     (w.kind, w.namespace.as_str(), w.name.as_str())
 }
 
-fn controller(m: &raw::Meta, pool: &mut Interner) -> Option<Owner> {
+fn controller(m: &raw::Meta) -> Option<Owner> {
     let refs = m.owner_references.as_ref()?;
     refs.iter()
         .find(|r| r.controller == Some(true))
         .or_else(|| refs.first())
         .map(|r| Owner {
-            kind: pool.text(r.kind.clone()),
-            name: pool.text(r.name.clone()),
+            kind: r.kind.0.clone(),
+            name: r.name.0.clone(),
         })
 }
 
@@ -1388,15 +1384,15 @@ fn attached(p: raw::AttachedPolicy) -> AttachedPolicy {
     }
 }
 
-fn container(c: raw::Container, pool: &mut Interner) -> Container {
+fn container(c: raw::Container) -> Container {
     let sc = c.security_context.unwrap_or_default();
     Container {
-        name: pool.text(c.name),
-        image: pool.opt(c.image),
+        name: c.name.0,
+        image: c.image.map(|i| i.0),
         env: exact(c.env, |e| EnvVar {
-            name: pool.text(e.name),
+            name: e.name.0,
             from_ref: e.value_from.is_some(),
-            value: pool.opt(e.value),
+            value: e.value.map(|v| v.0),
         }),
         env_from: exact_filter(c.env_from, |e| {
             let (kind, r) = match (e.secret_ref, e.config_map_ref) {
@@ -1411,8 +1407,8 @@ fn container(c: raw::Container, pool: &mut Interner) -> Container {
             })
         }),
         mounts: exact(c.volume_mounts, |m| VolumeMount {
-            name: pool.text(m.name),
-            path: pool.text(m.mount_path.unwrap_or_default()),
+            name: m.name.0,
+            path: m.mount_path.unwrap_or_default().0,
             // `subPathExpr` expands env vars at run time: kept as written.
             sub_path: m.sub_path.or(m.sub_path_expr).filter(|p| !p.is_empty()),
         }),
@@ -1442,24 +1438,24 @@ fn exact_filter<T, U>(v: Option<Vec<T>>, f: impl FnMut(T) -> Option<U>) -> Vec<U
     out
 }
 
-fn pod_spec(s: raw::PodSpec, pool: &mut Interner) -> PodSpec {
+fn pod_spec(s: raw::PodSpec) -> PodSpec {
     let sc = s.security_context.unwrap_or_default();
     PodSpec {
-        service_account_name: pool.opt(
-            s.service_account_name
-                .or(s.service_account)
-                .filter(|n| !n.is_empty()),
-        ),
-        containers: exact(s.containers, |c| container(c, pool)),
-        init_containers: exact(s.init_containers, |c| container(c, pool)),
+        service_account_name: s
+            .service_account_name
+            .or(s.service_account)
+            .filter(|n| !n.as_str().is_empty())
+            .map(|n| n.0),
+        containers: exact(s.containers, container),
+        init_containers: exact(s.init_containers, container),
         volumes: exact(s.volumes, |v| Volume {
-            name: pool.text(v.name),
+            name: v.name.0,
             tokens: exact_filter(v.projected.and_then(|p| p.sources), |src| {
                 let t = src.service_account_token?;
                 Some(ProjectedToken {
-                    audience: pool.opt(t.audience),
+                    audience: t.audience.map(|a| a.0),
                     expiration_seconds: t.expiration_seconds,
-                    path: pool.text(t.path.unwrap_or_default()),
+                    path: t.path.unwrap_or_default().0,
                 })
             }),
         }),
@@ -1468,7 +1464,7 @@ fn pod_spec(s: raw::PodSpec, pool: &mut Interner) -> PodSpec {
         run_as_non_root: sc.run_as_non_root,
         node_selector: s.node_selector.unwrap_or_default(),
         host_network: s.host_network.unwrap_or(false),
-        node_name: pool.opt(s.node_name.filter(|n| !n.is_empty())),
+        node_name: s.node_name.filter(|n| !n.as_str().is_empty()).map(|n| n.0),
     }
 }
 

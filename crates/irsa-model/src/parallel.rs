@@ -201,10 +201,13 @@ pub fn pipeline<'t>(
             item.get().as_ptr() as usize == *at && item.get().len() == *len
         })
         .count();
-    for (item, (_, _, pre)) in items.iter().zip(ahead.items.into_iter().take(done)) {
-        apply(item, pre);
-    }
-    let items = &items[done..];
+    let (first, items) = items.split_at(done);
+    let mut prepared_ahead = ahead.items.into_iter().map(|(_, _, pre)| pre);
+    let mut apply_ahead = |apply: &mut dyn FnMut(&'t serde_json::value::RawValue, Item)| {
+        for (item, pre) in first.iter().zip(prepared_ahead.by_ref()) {
+            apply(item, pre);
+        }
+    };
     let prepare = |batch: &[&'t serde_json::value::RawValue], threads: usize| -> Vec<Item> {
         map_runs_with(
             batch,
@@ -217,6 +220,7 @@ pub fn pipeline<'t>(
     };
     let n = threads();
     if n <= 1 || items.len() <= BATCH {
+        apply_ahead(&mut apply);
         for batch in items.chunks(BATCH) {
             for (item, pre) in batch.iter().zip(prepare(batch, n)) {
                 apply(item, pre);
@@ -225,13 +229,24 @@ pub fn pipeline<'t>(
         return;
     }
     let batches: Vec<&[&'t serde_json::value::RawValue]> = items.chunks(BATCH).collect();
+    // Task 0 applies the items prepared ahead (it has nothing to prepare): the other
+    // threads prepare the batches after them meanwhile (applied first, on their own,
+    // they were thousands of pods applied here while the other core waited).
     ordered(
-        batches.len(),
+        batches.len() + 1,
         n + 1,
-        |k| prepare(batches[k], 1),
+        |k| match k {
+            0 => Vec::new(),
+            k => prepare(batches[k - 1], 1),
+        },
         |k, prepared| {
-            for (item, pre) in batches[k].iter().zip(prepared) {
-                apply(item, pre);
+            match k {
+                0 => apply_ahead(&mut apply),
+                k => {
+                    for (item, pre) in batches[k - 1].iter().zip(prepared) {
+                        apply(item, pre);
+                    }
+                }
             }
             Ok::<(), std::convert::Infallible>(())
         },
@@ -584,18 +599,20 @@ fn prepare_known_at(
     let kind = leading_kind(text)?;
     let (body, len) = match kind {
         "ServiceAccount" => {
-            let (o, len) = read::<Kinded<IgnoredAny, IgnoredAny>>(text, whole)?;
-            let sa = crate::loader::service_account_model(o.object(), pool);
+            let (o, len) = pool.reading(|| read::<Kinded<IgnoredAny, IgnoredAny>>(text, whole))?;
+            let sa = crate::loader::service_account_model(o.object());
             (Pre::ServiceAccount(Ok(sa)), len)
         }
         "Pod" => {
-            let (o, len) = read::<Kinded<raw::PodSpec, raw::PodStatus>>(text, whole)?;
-            (Pre::Pod(Ok(crate::loader::pod_model(o.into(), pool))), len)
+            let (o, len) =
+                pool.reading(|| read::<Kinded<raw::PodSpec, raw::PodStatus>>(text, whole))?;
+            (Pre::Pod(Ok(crate::loader::pod_model(o.into()))), len)
         }
         k => {
             let wk = WorkloadKind::from_kind(k)?;
-            let (o, len) = read::<Kinded<raw::WorkloadSpec, raw::WorkloadStatus>>(text, whole)?;
-            let w = crate::loader::workload_model(wk, o.into(), pool);
+            let (o, len) = pool
+                .reading(|| read::<Kinded<raw::WorkloadSpec, raw::WorkloadStatus>>(text, whole))?;
+            let w = crate::loader::workload_model(wk, o.into());
             (Pre::Workload(Ok(w)), len)
         }
     };
@@ -644,16 +661,17 @@ fn prepare_scanned(text: &str, list_kind: Option<&str>, pool: &mut crate::text::
     let kind = own.or_else(|| list_kind.map(str::to_string));
     let body = match kind.as_deref() {
         Some("ServiceAccount") => Pre::ServiceAccount(
-            serde_json::from_str::<raw::Object<IgnoredAny>>(text)
-                .map(|o| crate::loader::service_account_model(o, pool)),
+            pool.reading(|| serde_json::from_str::<raw::Object<IgnoredAny>>(text))
+                .map(crate::loader::service_account_model),
         ),
         Some("Pod") => Pre::Pod(
-            serde_json::from_str::<raw::PodObject>(text).map(|p| crate::loader::pod_model(p, pool)),
+            pool.reading(|| serde_json::from_str::<raw::PodObject>(text))
+                .map(crate::loader::pod_model),
         ),
         Some(k) => match WorkloadKind::from_kind(k) {
             Some(wk) => Pre::Workload(
-                serde_json::from_str::<raw::WorkloadObject>(text)
-                    .map(|o| crate::loader::workload_model(wk, o, pool)),
+                pool.reading(|| serde_json::from_str::<raw::WorkloadObject>(text))
+                    .map(|o| crate::loader::workload_model(wk, o)),
             ),
             None => Pre::None,
         },
@@ -1217,6 +1235,70 @@ mod tests {
             let out = map_weighted(&items, |i| (i % 7 + 1) * MIN_PARALLEL_BYTES, |i| i * 3);
             assert_eq!(out, items.iter().map(|i| i * 3).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn the_objects_parsed_in_one_run_share_their_repeated_strings() {
+        // `kind` first (as kubectl prints it), or last (read by the scanning path).
+        let pod = |name: &str, image: &str, kind_first: bool| {
+            let body = format!(
+                r#""metadata":{{"name":"{name}","namespace":"team-a","ownerReferences":[{{"kind":"ReplicaSet","name":"rs","controller":true}}]}},"spec":{{"serviceAccountName":"app","nodeName":"n1","containers":[{{"name":"c","image":"{image}","env":[{{"name":"AWS_REGION","value":"us-east-2"}}],"volumeMounts":[{{"name":"tok","mountPath":"/var/run/x"}}]}}],"volumes":[{{"name":"tok","projected":{{"sources":[{{"serviceAccountToken":{{"audience":"sts.amazonaws.com","path":"token"}}}}]}}}}]}},"status":{{"phase":"Running"}}"#
+            );
+            match kind_first {
+                true => format!(r#"{{"apiVersion":"v1","kind":"Pod",{body}}}"#),
+                false => format!(r#"{{"apiVersion":"v1",{body},"kind":"Pod"}}"#),
+            }
+        };
+        let pool = &mut crate::text::Interner::default();
+        let read = |pool: &mut crate::text::Interner, text: &str| {
+            prepare_item(text, None, pool).body.pod().unwrap().unwrap()
+        };
+        let a = read(pool, &pod("a", "nginx:1.27", true));
+        let b = read(pool, &pod("b", "nginx:1.27", false));
+        let c = read(pool, &pod("c", "nginx:1.28", true));
+        let (ca, cb) = (&a.spec.containers[0], &b.spec.containers[0]);
+        let (ta, tb) = (&a.spec.volumes[0].tokens[0], &b.spec.volumes[0].tokens[0]);
+        let (oa, ob) = (a.owner.as_ref().unwrap(), b.owner.as_ref().unwrap());
+        for (x, y) in [
+            (&a.namespace, &b.namespace),
+            (a.phase.as_ref().unwrap(), b.phase.as_ref().unwrap()),
+            (&oa.kind, &ob.kind),
+            (&oa.name, &ob.name),
+            (
+                a.spec.service_account_name.as_ref().unwrap(),
+                b.spec.service_account_name.as_ref().unwrap(),
+            ),
+            (
+                a.spec.node_name.as_ref().unwrap(),
+                b.spec.node_name.as_ref().unwrap(),
+            ),
+            (&ca.name, &cb.name),
+            (ca.image.as_ref().unwrap(), cb.image.as_ref().unwrap()),
+            (&ca.env[0].name, &cb.env[0].name),
+            (
+                ca.env[0].value.as_ref().unwrap(),
+                cb.env[0].value.as_ref().unwrap(),
+            ),
+            (&ca.mounts[0].name, &cb.mounts[0].name),
+            (&ca.mounts[0].path, &cb.mounts[0].path),
+            (&a.spec.volumes[0].name, &b.spec.volumes[0].name),
+            (ta.audience.as_ref().unwrap(), tb.audience.as_ref().unwrap()),
+            (&ta.path, &tb.path),
+        ] {
+            assert!(x.shares(y), "{x} is one copy");
+        }
+        // Names that differ are their own; values that differ are not shared.
+        assert_eq!((a.name.as_str(), b.name.as_str()), ("a", "b"));
+        let cc = &c.spec.containers[0];
+        assert_eq!(cc.image.as_deref(), Some("nginx:1.28"));
+        assert!(cc.name.shares(&ca.name));
+        // Another run (another pool) has copies of its own, equal.
+        let d = read(
+            &mut crate::text::Interner::default(),
+            &pod("d", "nginx:1.27", true),
+        );
+        assert_eq!(d.namespace, a.namespace);
+        assert!(!d.namespace.shares(&a.namespace));
     }
 
     #[test]

@@ -419,8 +419,8 @@ impl RawDaemonSet {
             namespace: self
                 .metadata
                 .namespace
-                .clone()
-                .unwrap_or_else(|| "default".into()),
+                .as_ref()
+                .map_or_else(|| "default".into(), |n| n.0.to_string()),
             name: self.metadata.name.clone().unwrap_or_default(),
             host_network,
             bind_hosts,

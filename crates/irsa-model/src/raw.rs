@@ -4,6 +4,7 @@
 //! to new API fields). Lists carry items as raw JSON so one odd item of an unrelated
 //! kind cannot reject the whole file.
 
+use crate::text::Pooled;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -121,7 +122,7 @@ pub struct ServerVersion {
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
     pub name: Option<String>,
-    pub namespace: Option<String>,
+    pub namespace: Option<Pooled>,
     pub creation_timestamp: Option<String>,
     pub labels: Option<crate::StringMap>,
     pub annotations: Option<crate::StringMap>,
@@ -131,8 +132,8 @@ pub struct Meta {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OwnerRef {
-    pub kind: String,
-    pub name: String,
+    pub kind: Pooled,
+    pub name: Pooled,
     pub controller: Option<bool>,
 }
 
@@ -149,15 +150,15 @@ pub struct Object<S> {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSpec {
-    pub service_account_name: Option<String>,
-    pub service_account: Option<String>,
+    pub service_account_name: Option<Pooled>,
+    pub service_account: Option<Pooled>,
     pub containers: Option<Vec<Container>>,
     pub init_containers: Option<Vec<Container>>,
     pub volumes: Option<Vec<Volume>>,
     pub security_context: Option<PodSecurityContext>,
     pub node_selector: Option<crate::StringMap>,
     pub host_network: Option<bool>,
-    pub node_name: Option<String>,
+    pub node_name: Option<Pooled>,
 }
 
 #[derive(Deserialize)]
@@ -215,7 +216,7 @@ impl From<KindedItem<WorkloadSpec, WorkloadStatus>> for WorkloadObject {
 
 #[derive(Deserialize)]
 pub struct PodStatus {
-    pub phase: Option<String>,
+    pub phase: Option<Pooled>,
     pub conditions: Option<Vec<StatusCondition>>,
 }
 
@@ -230,8 +231,8 @@ pub struct PodSecurityContext {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Container {
-    pub name: String,
-    pub image: Option<String>,
+    pub name: Pooled,
+    pub image: Option<Pooled>,
     pub env: Option<Vec<EnvVar>>,
     pub env_from: Option<Vec<EnvFrom>>,
     pub volume_mounts: Option<Vec<VolumeMount>>,
@@ -241,8 +242,8 @@ pub struct Container {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvVar {
-    pub name: String,
-    pub value: Option<String>,
+    pub name: Pooled,
+    pub value: Option<Pooled>,
     pub value_from: Option<serde::de::IgnoredAny>,
 }
 
@@ -262,15 +263,15 @@ pub struct NameRef {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeMount {
-    pub name: String,
-    pub mount_path: Option<String>,
+    pub name: Pooled,
+    pub mount_path: Option<Pooled>,
     pub sub_path: Option<String>,
     pub sub_path_expr: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct Volume {
-    pub name: String,
+    pub name: Pooled,
     pub projected: Option<Projected>,
 }
 
@@ -288,9 +289,9 @@ pub struct ProjectionSource {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceAccountToken {
-    pub audience: Option<String>,
+    pub audience: Option<Pooled>,
     pub expiration_seconds: Option<i64>,
-    pub path: Option<String>,
+    pub path: Option<Pooled>,
 }
 
 #[derive(Deserialize)]

@@ -7,7 +7,6 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Borrow;
-use std::collections::HashSet;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -145,21 +144,71 @@ impl Serialize for Text {
 }
 
 impl<'de> Deserialize<'de> for Text {
+    /// One allocation (the shared copy), not a `String` first.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
-        String::deserialize(d).map(Text::from)
+        d.deserialize_str(TextVisitor { pooled: false })
     }
+}
+
+/// Reads a string into a [`Text`]: through the pool of the thread's [`Interner::reading`]
+/// (`pooled`, when one is open), else as a copy of its own.
+struct TextVisitor {
+    pooled: bool,
+}
+
+impl serde::de::Visitor<'_> for TextVisitor {
+    type Value = Text;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Text, E> {
+        if self.pooled {
+            if let Some(t) = POOL.with(|p| p.borrow_mut().as_mut().map(|pool| pool.text(s))) {
+                return Ok(t);
+            }
+        }
+        Ok(Text::from(s))
+    }
+}
+
+/// A string of a parsed object that repeats across a cluster's objects (see the module
+/// doc): read straight into the pool of [`Interner::reading`], so a string the pool
+/// holds already costs no allocation at all (not a `String` read, then dropped).
+/// Without an open pool it is a [`Text`] of its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pooled(pub Text);
+
+impl<'de> Deserialize<'de> for Pooled {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Pooled, D::Error> {
+        d.deserialize_str(TextVisitor { pooled: true }).map(Pooled)
+    }
+}
+
+impl Pooled {
+    /// The string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+thread_local! {
+    /// The pool [`Pooled`] strings are read into on this thread, while
+    /// [`Interner::reading`] runs.
+    static POOL: std::cell::RefCell<Option<Interner>> = const { std::cell::RefCell::new(None) };
 }
 
 /// One copy of each distinct string: [`Interner::text`] returns the copy already held
 /// when there is one. Used for one batch of parsed objects at a time, so it never
-/// outgrows what the batch itself holds.
+/// outgrows what the batch itself holds. Hashed with [`crate::keys::FastSet`]'s
+/// hasher (foldhash, seeded per process): every repeated string of every parsed pod is
+/// looked up here, and SipHash took a tenth of the parse.
 #[derive(Default)]
-pub struct Interner(HashSet<Text>);
+pub struct Interner(crate::keys::FastSet<Text>);
 
 impl Interner {
     /// `s` as a shared [`Text`], the same allocation as every equal string before it.
-    pub fn text(&mut self, s: String) -> Text {
-        if let Some(t) = self.0.get(s.as_str()) {
+    pub fn text(&mut self, s: &str) -> Text {
+        if let Some(t) = self.0.get(s) {
             return t.clone();
         }
         let t = Text::from(s);
@@ -167,9 +216,27 @@ impl Interner {
         t
     }
 
-    /// [`Interner::text`] of an optional string.
-    pub fn opt(&mut self, s: Option<String>) -> Option<Text> {
-        s.map(|s| self.text(s))
+    /// `read()` with this pool open on this thread: the [`Pooled`] strings it
+    /// deserializes share this pool's copies (and add theirs). The pool is this one
+    /// again afterwards, with what was added, whatever `read` returns.
+    pub fn reading<R>(&mut self, read: impl FnOnce() -> R) -> R {
+        /// Puts the pool back, and the one open before it, also if `read` panics.
+        struct Restore<'a> {
+            pool: &'a mut Interner,
+            before: Option<Interner>,
+        }
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                let before = self.before.take();
+                if let Some(p) = POOL.with(|p| p.replace(before)) {
+                    *self.pool = p;
+                }
+            }
+        }
+        let open = std::mem::take(self);
+        let before = POOL.with(|p| p.replace(Some(open)));
+        let _restore = Restore { pool: self, before };
+        read()
     }
 }
 
@@ -180,9 +247,9 @@ mod tests {
     #[test]
     fn equal_strings_share_one_copy_and_read_as_str() {
         let mut pool = Interner::default();
-        let a = pool.text("nginx:1.27".to_string());
-        let b = pool.text("nginx:1.27".to_string());
-        let c = pool.text("nginx:1.28".to_string());
+        let a = pool.text("nginx:1.27");
+        let b = pool.text("nginx:1.27");
+        let c = pool.text("nginx:1.28");
         assert!(Arc::ptr_eq(&a.0, &b.0));
         assert!(!Arc::ptr_eq(&a.0, &c.0));
         assert_eq!(a, "nginx:1.27");
@@ -194,5 +261,52 @@ mod tests {
         let back: Text = serde_json::from_str("\"x\"").unwrap();
         assert_eq!(back, "x");
         assert_eq!(Text::default(), "");
+    }
+
+    #[test]
+    fn pooled_strings_share_the_open_pool_and_only_while_it_is_open() {
+        #[derive(Deserialize)]
+        struct Two {
+            a: Pooled,
+            b: Option<Pooled>,
+            own: Text,
+        }
+        let text = r#"{"a":"us-east-2","b":"us-\u0065ast-2","own":"us-east-2"}"#;
+        let mut pool = Interner::default();
+        let held = pool.text("us-east-2");
+        let two: Two = pool.reading(|| serde_json::from_str(text)).unwrap();
+        // Escaped or not, both are the pool's copy; a plain Text is a copy of its own.
+        assert!(two.a.0.shares(&held));
+        assert!(two.b.unwrap().0.shares(&held));
+        assert!(!two.own.shares(&held));
+        assert_eq!(two.own, "us-east-2");
+        // What a read adds stays in the pool.
+        let added: Pooled = pool
+            .reading(|| serde_json::from_str(r#""eu-west-1""#))
+            .unwrap();
+        assert!(pool.text("eu-west-1").shares(&added.0));
+        // Closed: a copy of its own, equal.
+        let alone: Pooled = serde_json::from_str(r#""us-east-2""#).unwrap();
+        assert!(!alone.0.shares(&held));
+        assert_eq!(alone.as_str(), "us-east-2");
+        // The same errors as a String's.
+        let bad = serde_json::from_str::<Pooled>("5").unwrap_err().to_string();
+        assert_eq!(
+            bad,
+            serde_json::from_str::<String>("5").unwrap_err().to_string()
+        );
+    }
+
+    #[test]
+    fn a_panic_while_reading_leaves_the_pool_and_closes_it() {
+        let mut pool = Interner::default();
+        let held = pool.text("kept");
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.reading(|| -> () { panic!("while reading") })
+        }));
+        assert!(r.is_err());
+        assert!(pool.text("kept").shares(&held));
+        let after: Pooled = serde_json::from_str(r#""kept""#).unwrap();
+        assert!(!after.0.shares(&held), "no pool is left open");
     }
 }
