@@ -294,30 +294,33 @@ impl Rule for PodTokenAudience {
                         }
                         continue;
                     }
-                    // Its workload is in the snapshot but not judged here (`--pod`): the
-                    // template still tells whether the audience was written by hand there
-                    // (then a restart does not help).
-                    let from_template = owner
-                        .as_ref()
-                        .and_then(|(k, n)| cx.snap.workload(*k, &p.namespace, n))
-                        .filter(|w| {
-                            w.template
-                                .all_containers()
-                                .filter(|tc| tc.name == c.name)
-                                .filter_map(|tc| token_of(&w.template, tc, true))
-                                .any(|(_, tt)| tt.audience == t.audience)
-                        });
-                    let s = seen.entry((kind, name, audience)).or_insert(Seen {
-                        origin: if from_template.is_some() {
-                            Origin::Template
-                        } else {
-                            Origin::Pod
-                        },
-                        volume: &v.name,
-                        container: &c.name,
-                        pod: Some(p),
-                        workload: from_template,
-                        pods: 0,
+                    // The first pod seen with it describes it. Its workload is in the
+                    // snapshot but not judged here (`--pod`): the template still tells
+                    // whether the audience was written by hand there (then a restart does
+                    // not help).
+                    let s = seen.entry((kind, name, audience)).or_insert_with(|| {
+                        let from_template = owner
+                            .as_ref()
+                            .and_then(|(k, n)| cx.snap.workload(*k, &p.namespace, n))
+                            .filter(|w| {
+                                w.template
+                                    .all_containers()
+                                    .filter(|tc| tc.name == c.name)
+                                    .filter_map(|tc| token_of(&w.template, tc, true))
+                                    .any(|(_, tt)| tt.audience == t.audience)
+                            });
+                        Seen {
+                            origin: if from_template.is_some() {
+                                Origin::Template
+                            } else {
+                                Origin::Pod
+                            },
+                            volume: &v.name,
+                            container: &c.name,
+                            pod: Some(p),
+                            workload: from_template,
+                            pods: 0,
+                        }
                     });
                     s.pods += 1;
                 }

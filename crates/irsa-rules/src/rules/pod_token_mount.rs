@@ -122,6 +122,100 @@ pub fn projected_token<'s>(
     path: &str,
 ) -> Option<Result<(&'s Volume, &'s ProjectedToken), Missing>> {
     let windows = is_windows(spec);
+    if !windows {
+        if let Some(found) = plain_projected_token(spec, c, path) {
+            return found;
+        }
+    }
+    resolved_projected_token(spec, c, path, windows)
+}
+
+/// `path` when every segment of it (after its leading `/` when `absolute`) is a name:
+/// none empty, `.` or `..`, so that its segments are its text split at `/`. White space
+/// around it is trimmed, as [`segments`] trims it.
+fn plain(path: &str, absolute: bool) -> Option<&str> {
+    let p = path.trim();
+    let rest = match absolute {
+        true => p.strip_prefix('/')?,
+        false => p,
+    };
+    (!rest.is_empty()
+        && rest
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != ".."))
+    .then_some(p)
+}
+
+/// [`projected_token`] on a Linux pod, without a vector of segments per path (it runs
+/// for every container of every pod, in two rules): `None` unless the path, the mounts
+/// and the token paths it compares are all [`plain`] and the covering mount has no
+/// `subPath`, in which case comparing segments is comparing texts. Then the answer is
+/// the one [`resolved_projected_token`] gives.
+#[allow(clippy::type_complexity)]
+fn plain_projected_token<'s>(
+    spec: &'s PodSpec,
+    c: &Container,
+    path: &str,
+) -> Option<Option<Result<(&'s Volume, &'s ProjectedToken), Missing>>> {
+    let target = plain(path, true)?;
+    // The deepest covering mount; of equally deep ones (the same path) the last, as
+    // `max_by_key` takes it.
+    let mut best: Option<(&irsa_model::VolumeMount, &str, usize)> = None;
+    for m in &c.mounts {
+        let at = plain(&m.path, true)?;
+        let covers = target
+            .strip_prefix(at)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        if covers {
+            let depth = at.bytes().filter(|b| *b == b'/').count();
+            if best.is_none_or(|(_, _, d)| depth >= d) {
+                best = Some((m, at, depth));
+            }
+        }
+    }
+    let Some((m, at, _)) = best else {
+        return Some(Some(Err(Missing::NoMount)));
+    };
+    if m.sub_path.is_some() {
+        return None;
+    }
+    let Some(volume) = spec.volume(&m.name) else {
+        return Some(Some(Err(Missing::NoVolume {
+            volume: m.name.to_string(),
+            mount: m.path.to_string(),
+        })));
+    };
+    let inside = target[at.len()..].trim_start_matches('/');
+    let mut found = None;
+    for t in &volume.tokens {
+        // An empty `inside` (the path is the mount itself) matches only a token path
+        // with no name in it, which is not plain.
+        if plain(&t.path, false)? == t.path.as_str() {
+            if found.is_none() && t.path == inside {
+                found = Some(t);
+            }
+        } else {
+            return None;
+        }
+    }
+    Some(Some(match found {
+        Some(t) => Ok((volume, t)),
+        None => Err(Missing::NotAToken {
+            volume: m.name.to_string(),
+            mount: m.path.to_string(),
+            projects: volume.tokens.iter().map(|t| t.path.to_string()).collect(),
+        }),
+    }))
+}
+
+/// [`projected_token`] by the paths' segments, normalised (`.`, `..`, repeated `/`,
+/// Windows drive letters and case, a mount's `subPath`).
+fn resolved_projected_token<'s>(
+    spec: &'s PodSpec,
+    c: &Container,
+    path: &str,
+    windows: bool,
+) -> Option<Result<(&'s Volume, &'s ProjectedToken), Missing>> {
     let Some(target) = segments(path, windows) else {
         // A Windows path (`C:\…`) on a Linux pod is a relative name that is not there.
         let b = path.trim().as_bytes();
@@ -422,6 +516,113 @@ mod tests {
     }
 
     const FILE: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
+
+    #[test]
+    fn the_plain_paths_shortcut_answers_as_the_resolution_by_segments_does() {
+        // Every combination of these: a path, one or two mounts (name, path, subPath),
+        // the tokens the first volume projects. Where the shortcut answers, its answer
+        // is the general one; and it answers most plain cases.
+        let targets = [
+            "/a/b/token",
+            "/a/b",
+            "/a/b/",
+            " /a/b/token",
+            "/a//b/token",
+            "/a/./b/token",
+            "/a/b/../b/token",
+            "a/b/token",
+            "/a/bc/token",
+            "/a/b/c/token",
+            "/token",
+            "C:\\a\\b\\token",
+        ];
+        let paths = [
+            "/a/b",
+            "/a/b/",
+            "/a",
+            "/",
+            "/a/bc",
+            "/a/b/c",
+            " /a/b",
+            "a/b",
+            "/a/./b",
+            "/a/b/token",
+        ];
+        let names = ["v1", "v2", "missing"];
+        let subs = [None, Some("token"), Some("x")];
+        let token_sets: [&[&str]; 7] = [
+            &[],
+            &["token"],
+            &["c/token"],
+            &["./token"],
+            &["token", "b/token"],
+            &[" token"],
+            &["/token"],
+        ];
+        let mount = |name: &str, path: &str, sub: Option<&str>| irsa_model::VolumeMount {
+            name: name.into(),
+            path: path.into(),
+            sub_path: sub.map(str::to_string),
+        };
+        let mut singles = Vec::new();
+        for p in paths {
+            for n in names {
+                for s in subs {
+                    singles.push(vec![mount(n, p, s)]);
+                }
+            }
+        }
+        let mut pairs = Vec::new();
+        for p in paths {
+            for q in paths {
+                for (n, m) in [("v1", "v2"), ("v2", "v1"), ("v1", "v1")] {
+                    pairs.push(vec![mount(n, p, None), mount(m, q, None)]);
+                }
+            }
+        }
+        let (mut answered, mut plain_cases) = (0, 0);
+        for tokens in token_sets {
+            let (mut s, mut c) = spec(&[], false);
+            s.volumes[0].name = "v1".into();
+            s.volumes[0].tokens = tokens
+                .iter()
+                .map(|t| ProjectedToken {
+                    audience: None,
+                    expiration_seconds: None,
+                    path: (*t).into(),
+                })
+                .collect();
+            s.volumes[1].name = "v2".into();
+            s.volumes[1].tokens = vec![ProjectedToken {
+                audience: None,
+                expiration_seconds: None,
+                path: "token".into(),
+            }];
+            for mounts in singles.iter().chain(&pairs) {
+                c.mounts = mounts.clone();
+                for target in targets {
+                    let general = resolved_projected_token(&s, &c, target, false);
+                    let short = plain_projected_token(&s, &c, target);
+                    if let Some(short) = &short {
+                        answered += 1;
+                        assert_eq!(short, &general, "{target} {mounts:?} {tokens:?}");
+                    }
+                    assert_eq!(projected_token(&s, &c, target), general);
+                    let all_plain = plain(target, true).is_some()
+                        && mounts.iter().all(|m| plain(&m.path, true).is_some())
+                        && mounts.iter().all(|m| m.sub_path.is_none())
+                        && tokens.iter().all(|t| plain(t, false) == Some(*t));
+                    if all_plain {
+                        plain_cases += 1;
+                        assert!(short.is_some(), "{target} {mounts:?} {tokens:?}");
+                    }
+                }
+            }
+        }
+        // Every case with plain paths throughout took the shortcut (and some others).
+        assert!(plain_cases > 1000, "{plain_cases}");
+        assert!(answered > plain_cases, "{answered} {plain_cases}");
+    }
 
     #[test]
     fn the_webhooks_mount_provides_the_file() {
