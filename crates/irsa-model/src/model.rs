@@ -336,8 +336,8 @@ impl LabelSelector {
             && self.match_expressions.iter().all(|e| {
                 let val = labels.get(&e.key);
                 match e.operator.as_str() {
-                    "In" => val.is_some_and(|v| e.values.contains(v)),
-                    "NotIn" => val.is_none_or(|v| !e.values.contains(v)),
+                    "In" => val.is_some_and(|v| e.values.iter().any(|x| x == v.as_str())),
+                    "NotIn" => val.is_none_or(|v| !e.values.iter().any(|x| x == v.as_str())),
                     "Exists" => val.is_some(),
                     "DoesNotExist" => val.is_none(),
                     _ => false,

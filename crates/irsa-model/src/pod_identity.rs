@@ -14,6 +14,7 @@
 //!   affinity excluding `eks.amazonaws.com/compute-type` fargate, hybrid and auto).
 
 use crate::model::Source;
+use crate::Text;
 use serde::{Deserialize, Serialize};
 
 /// The agent's default IPv4 link-local address.
@@ -338,7 +339,7 @@ pub(crate) fn is_agent(meta: &crate::raw::Meta) -> bool {
         meta.labels
             .as_ref()
             .and_then(|l| l.get(NAME_LABEL))
-            .map(String::as_str),
+            .map(Text::as_str),
     )
 }
 
@@ -608,7 +609,7 @@ pub enum Compute {
 
 /// What kind of compute a node is.
 pub fn compute_of(labels: &crate::StringMap, os: Option<&str>, name: &str) -> Compute {
-    match labels.get(node_labels::COMPUTE_TYPE).map(String::as_str) {
+    match labels.get(node_labels::COMPUTE_TYPE).map(Text::as_str) {
         Some("fargate") => return Compute::Fargate,
         Some("auto") => return Compute::Auto,
         Some("hybrid") => return Compute::Hybrid,
@@ -620,8 +621,8 @@ pub fn compute_of(labels: &crate::StringMap, os: Option<&str>, name: &str) -> Co
     }
     let os = labels
         .get(node_labels::OS)
-        .map(String::as_str)
-        .or(labels.get("beta.kubernetes.io/os").map(String::as_str))
+        .map(Text::as_str)
+        .or(labels.get("beta.kubernetes.io/os").map(Text::as_str))
         .or(os);
     if os.is_some_and(|o| o.eq_ignore_ascii_case("windows")) {
         return Compute::Windows;

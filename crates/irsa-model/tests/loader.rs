@@ -108,7 +108,7 @@ fn multi_document_yaml() {
     assert_eq!(
         sa.annotations
             .get("eks.amazonaws.com/role-arn")
-            .map(String::as_str),
+            .map(|v| v.as_str()),
         Some("arn:aws:iam::111122223333:role/web")
     );
     let pod = &s.pods[0];

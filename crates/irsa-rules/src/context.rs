@@ -293,7 +293,7 @@ impl<'a> Context<'a> {
         cx.selected = cx.find_selected_service_account();
         let selected_sa = cx.selected.clone();
         // (ServiceAccount, its role annotation, whether it is known only from its pods).
-        let annotated: Vec<(&'a ServiceAccount, &'a String, bool)> = snap
+        let annotated: Vec<(&'a ServiceAccount, &'a Text, bool)> = snap
             .service_accounts
             .values()
             .map(|sa| (sa, false))
@@ -518,7 +518,7 @@ impl<'a> Context<'a> {
     pub fn role_annotation(&self, namespace: &str, name: &str) -> Option<&'a str> {
         self.service_account_or_inferred(namespace, name)
             .and_then(|s| s.annotations.get(ROLE_ANNOTATION))
-            .map(String::as_str)
+            .map(|v| v.as_str())
     }
 
     /// A ServiceAccount of the snapshot, else one known only from its pods.
@@ -974,7 +974,7 @@ mod tests {
         // The snapshot's own object, not the one inferred from pods.
         let both = cx.snapshot_service_account("a", "both").unwrap();
         assert_eq!(
-            both.annotations.get(ROLE_ANNOTATION).map(String::as_str),
+            both.annotations.get(ROLE_ANNOTATION).map(|v| v.as_str()),
             Some("r2")
         );
         // ... while the inferred-inclusive lookup still finds the pods-only one.

@@ -158,7 +158,7 @@ pub fn pod_node(cx: &Context<'_>, p: &Pod) -> PodNode {
         return match facts.nodegroup(ng).map(|n| n.node_role.clone()) {
             Some(Some(arn)) if !arn.is_empty() => PodNode::Role {
                 arn,
-                origin: RoleOrigin::Nodegroup(ng.clone()),
+                origin: RoleOrigin::Nodegroup(ng.to_string()),
             },
             _ => PodNode::Unknown {
                 why: format!(

@@ -336,14 +336,14 @@ pub fn pod_compute(cx: &Context<'_>, p: &Pod) -> Option<Compute> {
     let sel = &p.spec.node_selector;
     match sel
         .get("eks.amazonaws.com/compute-type")
-        .map(String::as_str)
+        .map(|v| v.as_str())
     {
         Some("fargate") => return Some(Compute::Fargate),
         Some("auto") => return Some(Compute::Auto),
         Some("hybrid") => return Some(Compute::Hybrid),
         _ => {}
     }
-    if sel.get("kubernetes.io/os").map(String::as_str) == Some("windows") {
+    if sel.get("kubernetes.io/os").map(|v| v.as_str()) == Some("windows") {
         return Some(Compute::Windows);
     }
     if p.spec

@@ -312,7 +312,7 @@ pub async fn probe(
     let sa = snap.service_account(ns, name);
     let role_arn = sa
         .and_then(|s| s.annotations.get("eks.amazonaws.com/role-arn"))
-        .cloned();
+        .map(|a| a.to_string());
     let mut r = ProbeReport {
         schema: "irsa-doctor/probe/v1",
         service_account: format!("{ns}/{name}"),
