@@ -180,7 +180,7 @@ pub fn publish_metrics(
                 .unwrap_or_default()
                 .to_string(),
             serviceaccount: chain.subject.name.to_string(),
-            role: chain.role_arn.clone(),
+            role: chain.role_arn.to_string(),
         };
         match state {
             ChainState::Works => {

@@ -85,7 +85,7 @@ pub struct SaIrsa<'a> {
     /// The ServiceAccount.
     pub sa: &'a ServiceAccount,
     /// The annotation value as written.
-    pub annotation: &'a str,
+    pub annotation: &'a Text,
     /// Parsed role ARN.
     pub role_arn: Result<RoleArn, RoleArnError>,
     /// Token audience.
@@ -615,7 +615,7 @@ impl<'a> Context<'a> {
                 .is_none_or(|(sns, sn)| sns == ns && sn == name)
     }
 
-    fn analyse(&self, sa: &'a ServiceAccount, annotation: &'a str) -> SaIrsa<'a> {
+    fn analyse(&self, sa: &'a ServiceAccount, annotation: &'a Text) -> SaIrsa<'a> {
         let role_arn = RoleArn::parse(annotation);
         let audience = sa
             .annotations
@@ -630,9 +630,13 @@ impl<'a> Context<'a> {
         };
         let trust = self.trust_state(&role_arn, &role, &sub, &audience);
         let prediction = self.predict_sts(annotation, &role_arn, &sub, &audience, &role, &trust);
+        // The annotation's own copy when it is written as the ARN is shown (the usual case).
         let role_shown = match &role_arn {
-            Ok(r) => Text::from(r.to_string()),
-            Err(_) => Text::from(annotation),
+            Ok(r) => match r.to_string() {
+                shown if shown == annotation.as_str() => annotation.clone(),
+                shown => Text::from(shown),
+            },
+            Err(_) => annotation.clone(),
         };
         SaIrsa {
             sa,

@@ -37,7 +37,7 @@ pub struct Chain {
     /// The ServiceAccount.
     pub subject: Subject,
     /// The annotated role (as written).
-    pub role_arn: String,
+    pub role_arn: irsa_model::Text,
     /// Pods running as it.
     pub pods: usize,
     /// Predicted STS answer.
@@ -296,7 +296,7 @@ pub fn check_with<R>(
         let (verdict, pods) = verdict::verdict(&cx, i, &index);
         Chain {
             subject: i.subject(),
-            role_arn: i.annotation.to_string(),
+            role_arn: i.annotation.clone(),
             pods,
             prediction: i.prediction.clone(),
             verdict,
@@ -318,7 +318,7 @@ pub fn check_with<R>(
         let (verdict, pods) = pod_identity::verdict(&cx, c, &index, &node_role);
         chains.push(Chain {
             subject: c.subject(),
-            role_arn: c.role_text(),
+            role_arn: c.role_text().into(),
             pods,
             prediction: pod_identity::prediction(c),
             verdict,
@@ -595,7 +595,7 @@ mod not_checked_tests {
     fn chain(name: &str, status: Status) -> Chain {
         Chain {
             subject: sa(name),
-            role_arn: String::new(),
+            role_arn: Default::default(),
             pods: 1,
             prediction: StsPrediction::Undetermined {
                 step: irsa_policy::sts::StsStep::RoleArn,

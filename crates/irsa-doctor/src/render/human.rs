@@ -122,7 +122,7 @@ fn verdict(c: &Chain, st: &Style) -> (u8, String) {
     let who = who(&c.subject);
     let role = match &c.prediction {
         StsPrediction::Success { role } => role.clone(),
-        _ => c.role_arn.clone(),
+        _ => c.role_arn.to_string(),
     };
     // Pod Identity chains: the agent (EKS Auth) issues the credentials, not STS.
     let (role, issuer) = match c.mechanism {

@@ -47,7 +47,7 @@ impl Rule for PodStaleRole {
                 let Some(injected) = from_spec.or(from_exec) else {
                     continue;
                 };
-                if injected == current {
+                if injected.as_str() == current.as_str() {
                     continue;
                 }
                 out.report(
