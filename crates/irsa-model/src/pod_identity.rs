@@ -14,7 +14,6 @@
 //!   affinity excluding `eks.amazonaws.com/compute-type` fargate, hybrid and auto).
 
 use crate::model::Source;
-use crate::Text;
 use serde::{Deserialize, Serialize};
 
 /// The agent's default IPv4 link-local address.
@@ -336,10 +335,7 @@ impl RawNodegroup {
 pub(crate) fn is_agent(meta: &crate::raw::Meta) -> bool {
     is_agent_named(
         meta.name.as_deref(),
-        meta.labels
-            .as_ref()
-            .and_then(|l| l.get(NAME_LABEL))
-            .map(Text::as_str),
+        meta.labels.as_ref().and_then(|l| l.get_str(NAME_LABEL)),
     )
 }
 
@@ -609,7 +605,7 @@ pub enum Compute {
 
 /// What kind of compute a node is.
 pub fn compute_of(labels: &crate::StringMap, os: Option<&str>, name: &str) -> Compute {
-    match labels.get(node_labels::COMPUTE_TYPE).map(Text::as_str) {
+    match labels.get_str(node_labels::COMPUTE_TYPE) {
         Some("fargate") => return Compute::Fargate,
         Some("auto") => return Compute::Auto,
         Some("hybrid") => return Compute::Hybrid,
@@ -620,9 +616,8 @@ pub fn compute_of(labels: &crate::StringMap, os: Option<&str>, name: &str) -> Co
         return Compute::Fargate;
     }
     let os = labels
-        .get(node_labels::OS)
-        .map(Text::as_str)
-        .or(labels.get("beta.kubernetes.io/os").map(Text::as_str))
+        .get_str(node_labels::OS)
+        .or(labels.get_str("beta.kubernetes.io/os"))
         .or(os);
     if os.is_some_and(|o| o.eq_ignore_ascii_case("windows")) {
         return Compute::Windows;

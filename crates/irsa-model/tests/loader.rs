@@ -106,9 +106,7 @@ fn multi_document_yaml() {
     assert!(s.inputs.rejected.is_empty(), "{:?}", s.inputs.rejected);
     let sa = s.service_account("team-a", "web").unwrap();
     assert_eq!(
-        sa.annotations
-            .get("eks.amazonaws.com/role-arn")
-            .map(|v| v.as_str()),
+        sa.annotations.get_str("eks.amazonaws.com/role-arn"),
         Some("arn:aws:iam::111122223333:role/web")
     );
     let pod = &s.pods[0];

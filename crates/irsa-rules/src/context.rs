@@ -517,8 +517,7 @@ impl<'a> Context<'a> {
     /// when the object is not in the snapshot.
     pub fn role_annotation(&self, namespace: &str, name: &str) -> Option<&'a str> {
         self.service_account_or_inferred(namespace, name)
-            .and_then(|s| s.annotations.get(ROLE_ANNOTATION))
-            .map(|v| v.as_str())
+            .and_then(|s| s.annotations.get_str(ROLE_ANNOTATION))
     }
 
     /// A ServiceAccount of the snapshot, else one known only from its pods.
@@ -977,10 +976,7 @@ mod tests {
         }
         // The snapshot's own object, not the one inferred from pods.
         let both = cx.snapshot_service_account("a", "both").unwrap();
-        assert_eq!(
-            both.annotations.get(ROLE_ANNOTATION).map(|v| v.as_str()),
-            Some("r2")
-        );
+        assert_eq!(both.annotations.get_str(ROLE_ANNOTATION), Some("r2"));
         // ... while the inferred-inclusive lookup still finds the pods-only one.
         assert!(cx.service_account_or_inferred("a", "pods-only").is_some());
     }

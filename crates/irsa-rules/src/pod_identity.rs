@@ -334,16 +334,13 @@ pub fn pod_compute(cx: &Context<'_>, p: &Pod) -> Option<Compute> {
         return Some(Compute::Fargate);
     }
     let sel = &p.spec.node_selector;
-    match sel
-        .get("eks.amazonaws.com/compute-type")
-        .map(|v| v.as_str())
-    {
+    match sel.get_str("eks.amazonaws.com/compute-type") {
         Some("fargate") => return Some(Compute::Fargate),
         Some("auto") => return Some(Compute::Auto),
         Some("hybrid") => return Some(Compute::Hybrid),
         _ => {}
     }
-    if sel.get("kubernetes.io/os").map(|v| v.as_str()) == Some("windows") {
+    if sel.get_str("kubernetes.io/os") == Some("windows") {
         return Some(Compute::Windows);
     }
     if p.spec

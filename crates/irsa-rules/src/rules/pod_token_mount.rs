@@ -55,7 +55,7 @@ pub enum Missing {
 pub fn is_windows(spec: &PodSpec) -> bool {
     ["kubernetes.io/os", "beta.kubernetes.io/os"]
         .iter()
-        .any(|k| spec.node_selector.get(*k).map(|v| v.as_str()) == Some("windows"))
+        .any(|k| spec.node_selector.get_str(*k) == Some("windows"))
 }
 
 /// Splits an absolute path into segments. On Windows the webhook writes the variable as
