@@ -240,7 +240,7 @@ pub fn evaluate_condition<C: KeyLookup + ?Sized>(
         _ => {}
     }
     let family = base.family();
-    let has_variable = substitute_variables && c.values.iter().any(|v| v.contains("${"));
+    let has_variable = substitute_variables && c.has_variable;
     if has_variable && family == Family::Bool {
         return undocumented(VARIABLE_UNDER_BOOL);
     }
@@ -462,8 +462,14 @@ fn positive_match(base: BaseOperator, policy: &str, actual: &str) -> Cmp {
 }
 
 /// `StringEquals`: exact, with `${*}`/`${?}` placeholders standing for `*`/`?`.
+/// Whether a policy value holds a policy variable (`${…}`): a byte search for `$`
+/// first, as most values (every `sub` of a long list) hold none.
+pub(crate) fn has_variable(value: &str) -> bool {
+    value.as_bytes().contains(&b'$') && value.contains("${")
+}
+
 fn literal_eq(policy: &str, actual: &str) -> bool {
-    if policy.contains([LITERAL_STAR, LITERAL_QUESTION]) {
+    if crate::glob::has_literal_marker(policy) {
         crate::glob::unescape_literals(policy) == actual
     } else {
         policy == actual

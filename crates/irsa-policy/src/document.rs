@@ -105,6 +105,31 @@ pub struct Condition {
     pub key_lower: String,
     /// The values as strings (numbers and booleans are converted, as IAM does).
     pub values: Vec<String>,
+    /// Whether a value holds a policy variable (`${…}`), found once when parsed (a
+    /// role's trust policy listing the `sub` of each ServiceAccount it serves is
+    /// evaluated once per ServiceAccount, and seldom holds one). Kept in step with
+    /// `values` by [`Condition::new`].
+    #[serde(skip)]
+    pub has_variable: bool,
+}
+
+impl Condition {
+    /// A condition entry; `key_lower` and `has_variable` are worked out here.
+    pub fn new(
+        operator: Operator,
+        operator_text: String,
+        key: String,
+        values: Vec<String>,
+    ) -> Self {
+        Condition {
+            operator,
+            operator_text,
+            key_lower: key.to_lowercase(),
+            key,
+            has_variable: values.iter().any(|v| crate::condition::has_variable(v)),
+            values,
+        }
+    }
 }
 
 /// Something in a parsed document that IAM would refuse or that deserves a note.
@@ -465,13 +490,12 @@ fn parse_conditions(
             ));
         };
         for (key, values) in keys {
-            out.push(Condition {
-                operator: operator.clone(),
-                operator_text: op_text.clone(),
-                key: key.clone(),
-                key_lower: key.to_lowercase(),
-                values: condition_value_strings(values, &format!("{path}.{op_text}.{key}"))?,
-            });
+            out.push(Condition::new(
+                operator.clone(),
+                op_text.clone(),
+                key.clone(),
+                condition_value_strings(values, &format!("{path}.{op_text}.{key}"))?,
+            ));
         }
     }
     Ok(out)
