@@ -199,6 +199,10 @@ impl Positions {
     /// The position of the item whose key (`key_at(position)`) is `key`.
     pub fn find<K: Hash + Eq>(&self, key: K, key_at: impl Fn(usize) -> K) -> Option<usize> {
         use std::hash::BuildHasher;
+        // An empty index (a snapshot without workloads, asked once per pod) hashes nothing.
+        if self.table.is_empty() {
+            return None;
+        }
         let hash = self.state.hash_one(&key);
         self.table.find(hash, |&i| key_at(i) == key).copied()
     }

@@ -103,6 +103,10 @@ pub struct SaIrsa<'a> {
     /// The ServiceAccount object is not in the snapshot: its role is the one its pods'
     /// `AWS_ROLE_ARN` carries (see [`service_accounts_from_pods`]).
     pub inferred: bool,
+    /// Positions in the snapshot's pods of the pods running as this ServiceAccount
+    /// (in or out of scope: [`Context::pods_of_irsa`] selects), looked up once here
+    /// rather than by every rule that walks them.
+    pub pods: &'a [usize],
 }
 
 impl SaIrsa<'_> {
@@ -181,6 +185,11 @@ pub struct Context<'a> {
     /// The snapshot's ServiceAccounts, then those known from pods, by (namespace, name):
     /// hashed (the rules look one up per pod and container).
     service_accounts: FastMap<(&'a str, &'a str), &'a ServiceAccount>,
+    /// For each of the snapshot's pods (by position), [`Context::role_annotation`] of
+    /// its namespace and ServiceAccount: several rules ask it of every pod, and a hash
+    /// lookup reads the ServiceAccount's names, object and annotations, which in a large
+    /// cluster sit outside the processor's caches (8 bytes a pod).
+    pod_roles: Vec<Option<&'a Text>>,
     selected: Option<(String, String)>,
     inferred: &'a [ServiceAccount],
     /// Every EKS Pod Identity association in scope, analysed once when the context is
@@ -216,6 +225,7 @@ impl<'a> Context<'a> {
         self.trusted_subjects = Default::default();
         self.trusted_patterns = Default::default();
         self.service_accounts = Default::default();
+        self.pod_roles = Vec::new();
         self.released = true;
     }
 
@@ -265,6 +275,7 @@ impl<'a> Context<'a> {
             ),
             selected: None,
             inferred,
+            pod_roles: Vec::new(),
             pod_identity: Vec::new(),
             associations_by_sa: FastMap::default(),
             released: false,
@@ -289,6 +300,10 @@ impl<'a> Context<'a> {
             cx.service_accounts
                 .insert((sa.namespace.as_str(), sa.name.as_str()), sa);
         }
+        cx.pod_roles = irsa_model::map_items(&snap.pods, |p| {
+            cx.service_account_or_inferred(&p.namespace, p.spec.effective_service_account())
+                .and_then(|sa| sa.annotations.get(ROLE_ANNOTATION))
+        });
         cx.index_trusted_subjects();
         cx.selected = cx.find_selected_service_account();
         let selected_sa = cx.selected.clone();
@@ -520,6 +535,20 @@ impl<'a> Context<'a> {
             .and_then(|s| s.annotations.get_str(ROLE_ANNOTATION))
     }
 
+    /// [`Context::role_annotation`] of the ServiceAccount `pod` runs as (worked out once
+    /// per pod of the snapshot; a pod from elsewhere is looked up).
+    pub fn pod_role_annotation(&self, pod: &Pod) -> Option<&'a str> {
+        self.check_not_released();
+        match self
+            .snap
+            .pod_position(pod)
+            .and_then(|i| self.pod_roles.get(i))
+        {
+            Some(role) => role.map(Text::as_str),
+            None => self.role_annotation(&pod.namespace, pod.spec.effective_service_account()),
+        }
+    }
+
     /// A ServiceAccount of the snapshot, else one known only from its pods.
     pub fn service_account_or_inferred(
         &self,
@@ -564,6 +593,16 @@ impl<'a> Context<'a> {
     /// ServiceAccounts known only from their pods (not in the snapshot).
     pub fn inferred_service_accounts(&self) -> &'a [ServiceAccount] {
         self.inferred
+    }
+
+    /// Pods in scope running as an analysed ServiceAccount: the same pods, in the same
+    /// order, as [`Context::pods_of_sa`] gives for its namespace and name.
+    pub fn pods_of_irsa<'s>(&'s self, i: &SaIrsa<'a>) -> impl Iterator<Item = &'a Pod> + 's {
+        let (scope, pods) = (self.scope, &self.snap.pods);
+        i.pods
+            .iter()
+            .map(move |&j| &pods[j])
+            .filter(move |p| scope.pod.as_ref().is_none_or(|n| n == &p.name))
     }
 
     /// Pods in scope running as one ServiceAccount (indexed).
@@ -648,6 +687,7 @@ impl<'a> Context<'a> {
             prediction,
             role_shown,
             inferred: false,
+            pods: self.snap.pod_positions_of(&sa.namespace, &sa.name),
         }
     }
 

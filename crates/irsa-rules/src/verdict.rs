@@ -304,7 +304,7 @@ impl<'f> FindingIndex<'f> {
 /// The verdict of one ServiceAccount, from STS's predicted answer and every finding about
 /// its chain.
 pub fn verdict(cx: &Context<'_>, i: &SaIrsa<'_>, index: &FindingIndex<'_>) -> (Verdict, usize) {
-    let pods: Vec<&irsa_model::Pod> = cx.pods_of_sa(&i.sa.namespace, &i.sa.name).collect();
+    let pods: Vec<&irsa_model::Pod> = cx.pods_of_irsa(i).collect();
     let mut workloads: BTreeSet<(&str, &str)> = cx
         .workloads_of_sa(&i.sa.namespace, &i.sa.name)
         .map(|w| (w.kind.name(), w.name.as_str()))

@@ -44,7 +44,7 @@ impl Rule for ChinaRegion {
             }
             let region = cx.cluster.region.clone().unwrap_or_default();
             let mut reported = std::collections::BTreeSet::new();
-            for p in cx.pods_of_sa(&i.sa.namespace, &i.sa.name) {
+            for p in cx.pods_of_irsa(i) {
                 let Some(c) = p.spec.containers.iter().find(|c| {
                     c.env("AWS_DEFAULT_REGION").is_none() && c.env("AWS_REGION").is_none()
                 }) else {

@@ -175,7 +175,7 @@ impl Rule for CredentialPrecedenceRule {
         &Self::META
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
-        let role_of = |ns: &str, sa: &str| cx.role_annotation(ns, sa).map(str::to_string);
+        let role_of = |ns: &str, sa: &str| cx.role_annotation(ns, sa);
         let everything = Beyond {
             template: None,
             recreate: None,
@@ -188,7 +188,7 @@ impl Rule for CredentialPrecedenceRule {
                     &w.namespace,
                     &w.name,
                     &w.template,
-                    &role,
+                    role,
                     &everything,
                 );
             }
@@ -200,7 +200,7 @@ impl Rule for CredentialPrecedenceRule {
         // describes, something a mutating webhook added); bare pods and pods whose
         // workload was not read, for everything.
         for p in cx.pods_in_scope() {
-            let Some(role) = role_of(&p.namespace, p.spec.effective_service_account()) else {
+            let Some(role) = cx.pod_role_annotation(p) else {
                 continue;
             };
             // With `--pod`, the workload is not judged: the pod is, for everything.
@@ -214,7 +214,7 @@ impl Rule for CredentialPrecedenceRule {
                 template,
                 recreate: template.map(|_| recreate_pod(cx, p)),
             };
-            check_spec(out, "Pod", &p.namespace, &p.name, &p.spec, &role, &beyond);
+            check_spec(out, "Pod", &p.namespace, &p.name, &p.spec, role, &beyond);
         }
         for e in &cx.snap.exec {
             let ExecEvidence::Env(m) = &e.evidence else {

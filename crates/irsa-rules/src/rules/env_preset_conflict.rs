@@ -22,7 +22,8 @@ fn check_spec(
     spec: &PodSpec,
     is_template: bool,
 ) {
-    let annotated = cx.role_annotation(ns, spec.effective_service_account());
+    // Asked only for a container with a preset (a hash lookup per pod otherwise).
+    let annotated = || cx.role_annotation(ns, spec.effective_service_account());
     for c in spec.all_containers() {
         let role = c.env(ROLE_ENV);
         let token = c.env(TOKEN_ENV);
@@ -57,7 +58,7 @@ fn check_spec(
                         .arg("set", set)
                         .arg("consequence", consequence),
                 );
-                if annotated.is_none() {
+                if annotated().is_none() {
                     f.severity(Severity::Warning);
                 }
                 let cmd = unset(c, var);
@@ -71,7 +72,7 @@ fn check_spec(
                 }
             }
             (Some(r), Some(_)) if is_template => {
-                if let (Some(v), Some(a)) = (&r.value, annotated) {
+                if let (Some(v), Some(a)) = (&r.value, annotated()) {
                     if v != a {
                         out.report(
                             &EnvPresetConflict::META,

@@ -20,7 +20,7 @@ impl Rule for PodNotMutated {
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         for i in &cx.irsa {
             let mut ok = 0usize;
-            for p in cx.pods_of_sa(&i.sa.namespace, &i.sa.name) {
+            for p in cx.pods_of_irsa(i) {
                 if p.labels.contains_key(SKIP_LABEL) {
                     continue; // the webhook rule names the label
                 }

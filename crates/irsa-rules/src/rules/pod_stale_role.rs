@@ -20,7 +20,7 @@ impl Rule for PodStaleRole {
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         for i in &cx.irsa {
             let current = i.annotation;
-            for p in cx.pods_of_sa(&i.sa.namespace, &i.sa.name) {
+            for p in cx.pods_of_irsa(i) {
                 let preset_in_template = cx
                     .snap
                     .controller_of(p)

@@ -267,7 +267,7 @@ impl Rule for PodTokenAudience {
                         });
                 }
             }
-            for p in cx.pods_of_sa(ns, &i.sa.name) {
+            for p in cx.pods_of_irsa(i) {
                 let owner = cx.snap.controller_of(p);
                 let (kind, name) = match owner {
                     Some((k, n)) => (k.name(), n),

@@ -49,7 +49,7 @@ impl Rule for RegionalStsRule {
         };
         for i in &cx.irsa {
             let pods: Vec<_> = cx
-                .pods_of_sa(&i.sa.namespace, &i.sa.name)
+                .pods_of_irsa(i)
                 .filter(|p| {
                     p.spec.containers.iter().any(|c| {
                         c.env("AWS_STS_REGIONAL_ENDPOINTS")

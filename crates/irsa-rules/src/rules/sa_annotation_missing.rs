@@ -57,11 +57,7 @@ impl Rule for SaAnnotationMissing {
                 .find(|(place, k, _)| {
                     near_miss_key(k) || (*place == "label" && *k == ROLE_ANNOTATION)
                 });
-            let has_pod_identity = cx
-                .snap
-                .pod_identity
-                .iter()
-                .any(|a| a.namespace == sa.namespace && a.service_account == sa.name);
+            let has_pod_identity = cx.associations_of(&sa.namespace, &sa.name).next().is_some();
             let named_by = cx.roles_naming(&sa.namespace, &sa.name);
             let trusted_by = cx.roles_trusting(&sa.namespace, &sa.name);
             let (message, role) = if let Some((place, key, value)) = near {

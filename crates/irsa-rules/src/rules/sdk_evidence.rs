@@ -36,24 +36,21 @@ impl Target<'_> {
 /// credentials: an EKS Pod Identity association (which the webhook injects in
 /// preference to IRSA), else the IRSA annotation.
 pub fn targets<'a>(cx: &'a Context<'a>) -> Vec<Target<'a>> {
-    let feature_of = |ns: &str, sa: &str| -> Option<Feature> {
-        if cx
-            .snap
-            .pod_identity
-            .iter()
-            .any(|a| a.namespace == ns && a.service_account == sa)
-        {
+    // `annotated`: the annotation on the ServiceAccount, or as its pods carry it when
+    // the ServiceAccount itself was not read.
+    let feature_of = |ns: &str, sa: &str, annotated: &dyn Fn() -> bool| -> Option<Feature> {
+        // Indexed: a scan of every association per workload and pod grew with their
+        // product (ten thousand of each: a hundred million comparisons).
+        if cx.associations_of(ns, sa).next().is_some() {
             return Some(Feature::PodIdentity);
         }
-        // The annotation on the ServiceAccount, or as its pods carry it when the
-        // ServiceAccount itself was not read.
-        cx.role_annotation(ns, sa)
-            .is_some()
-            .then_some(Feature::WebIdentity)
+        annotated().then_some(Feature::WebIdentity)
     };
     let mut out = Vec::new();
     for w in cx.workloads_in_scope().filter(|w| w.owner.is_none()) {
-        if let Some(feature) = feature_of(&w.namespace, w.template.effective_service_account()) {
+        let sa = w.template.effective_service_account();
+        let annotated = || cx.role_annotation(&w.namespace, sa).is_some();
+        if let Some(feature) = feature_of(&w.namespace, sa, &annotated) {
             out.push(Target {
                 kind: w.kind.name(),
                 workload: Some(w.kind),
@@ -66,7 +63,10 @@ pub fn targets<'a>(cx: &'a Context<'a>) -> Vec<Target<'a>> {
     }
     // Pods whose workload is not in the snapshot (bare pods, or an owner not read).
     for p in cx.pods_without_workload() {
-        if let Some(feature) = feature_of(&p.namespace, p.spec.effective_service_account()) {
+        let annotated = || cx.pod_role_annotation(p).is_some();
+        if let Some(feature) =
+            feature_of(&p.namespace, p.spec.effective_service_account(), &annotated)
+        {
             out.push(Target {
                 kind: "Pod",
                 workload: None,
@@ -185,12 +185,18 @@ pub fn controller_image_with<'i>(
 /// AWS CLI images (`amazon/aws-cli:<version>`) name the CLI version in their tag.
 pub fn cli_image_component(container: &Container) -> Option<Component> {
     let image = container.image.as_deref()?;
+    // Both repositories end in `aws-cli`: an image without it is neither, and is not
+    // parsed (this runs for every container of every pod).
+    if !image.contains("aws-cli") {
+        return None;
+    }
     let r = irsa_knowledge::ImageRef::parse(image);
     let known =
         r.repository.ends_with("amazon/aws-cli") || r.repository.ends_with("aws-cli/aws-cli");
-    let tag = r.tag?;
-    let version = irsa_knowledge::Version::parse(&tag)
-        .filter(|_| known && tag.starts_with(|c: char| c.is_ascii_digit()))?;
+    let tag = r
+        .tag
+        .filter(|t| known && t.starts_with(|c: char| c.is_ascii_digit()))?;
+    let version = irsa_knowledge::Version::parse(&tag)?;
     Some(Component {
         ecosystem: Ecosystem::Cli,
         name: "aws-cli".into(),

@@ -545,12 +545,7 @@ fn flags(cx: &Context<'_>, out: &mut Out) {
     let feature = selected
         .as_ref()
         .map(|(ns, sa)| {
-            if cx
-                .snap
-                .pod_identity
-                .iter()
-                .any(|a| &a.namespace == ns && &a.service_account == sa)
-            {
+            if cx.associations_of(ns, sa).next().is_some() {
                 Feature::PodIdentity
             } else {
                 Feature::WebIdentity

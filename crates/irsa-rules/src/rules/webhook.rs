@@ -73,7 +73,7 @@ impl Rule for WebhookRule {
                 }
                 // Pods and templates the selector excludes.
                 for i in &cx.irsa {
-                    for p in cx.pods_of_sa(&i.sa.namespace, &i.sa.name) {
+                    for p in cx.pods_of_irsa(i) {
                         if p.labels.contains_key(SKIP_LABEL) {
                             continue; // reported on the workload or below
                         }
@@ -119,10 +119,7 @@ impl Rule for WebhookRule {
                     ));
                 }
             }
-            for p in cx
-                .pods_of_sa(&i.sa.namespace, &i.sa.name)
-                .filter(|p| p.owner.is_none())
-            {
+            for p in cx.pods_of_irsa(i).filter(|p| p.owner.is_none()) {
                 if p.labels.contains_key(SKIP_LABEL) {
                     out.report(
                         &Self::META,
