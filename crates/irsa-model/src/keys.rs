@@ -190,7 +190,10 @@ impl PositionLists {
 /// A hash map with the hasher of the indexes queried once per pod: foldhash, seeded
 /// at random per process as std's is, several times faster than SipHash on the short
 /// keys (names, namespaces, ARNs) these maps hold.
-pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub type FastMap<K, V> = std::collections::HashMap<K, V, FastState>;
+
+/// The hasher state of [`FastMap`] and [`FastSet`] (for hashing a value on its own).
+pub type FastState = foldhash::fast::RandomState;
 
 /// A hash set with [`FastMap`]'s hasher.
 pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;

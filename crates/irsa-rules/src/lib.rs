@@ -357,15 +357,17 @@ pub fn check_with<R>(
 /// collision never drops a finding.
 fn dedup(findings: &mut Vec<Finding>) {
     use std::hash::BuildHasher;
-    let state = std::collections::hash_map::RandomState::new();
+    // foldhash, seeded per process (SipHash took most of this pass at a hundred thousand
+    // ServiceAccounts); which findings are kept does not depend on the hashes.
+    let state = irsa_model::keys::FastState::default();
     // Only a finding that shares its rule and subject with another can be a duplicate:
     // those alone are rendered (most findings of a large cluster are alone on their
     // subject). Findings whose (rule, subject) hashes meet are candidates, so a
     // collision only adds one.
     let group = |f: &Finding| state.hash_one((f.rule, &f.subject));
-    let groups: Vec<u64> = findings.iter().map(group).collect();
-    let mut seen: std::collections::HashMap<u64, u32> =
-        std::collections::HashMap::with_capacity(findings.len());
+    let groups: Vec<u64> = irsa_model::map_items(findings, group);
+    let mut seen: irsa_model::keys::FastMap<u64, u32> =
+        irsa_model::keys::FastMap::with_capacity_and_hasher(findings.len(), Default::default());
     for &g in &groups {
         *seen.entry(g).or_default() += 1;
     }
@@ -375,8 +377,8 @@ fn dedup(findings: &mut Vec<Finding>) {
     drop((groups, seen));
     let key = |f: &Finding, text: &str| state.hash_one((f.rule, &f.subject, text));
     // The first kept finding of each hash; the rare later ones that share a hash.
-    let mut first: std::collections::HashMap<u64, usize> =
-        std::collections::HashMap::with_capacity(candidates.len());
+    let mut first: irsa_model::keys::FastMap<u64, usize> =
+        irsa_model::keys::FastMap::with_capacity_and_hasher(candidates.len(), Default::default());
     let mut shared_hash: Vec<(u64, usize)> = Vec::new();
     let mut keep = vec![true; findings.len()];
     // Rendering and hashing each candidate is most of the work: on every core.

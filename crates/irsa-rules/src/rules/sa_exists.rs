@@ -153,7 +153,8 @@ impl Rule for SaExists {
             .collect();
         // Membership only (findings come in the order of `users`).
         let mut gaps: FastSet<(&str, &str)> = FastSet::default();
-        let mut done: FastSet<(&str, &str, &str)> = FastSet::default();
+        let mut done: FastSet<(&str, &str, &str)> =
+            FastSet::with_capacity_and_hasher(users.len(), Default::default());
         let mut proven: FastSet<(&str, &str)> = FastSet::default();
         for (kind, ns, workload, sa) in users {
             if sa == "default" || !done.insert((kind, ns, workload)) {
