@@ -78,7 +78,7 @@ fn best_match<'s>(
 struct Runner<'a> {
     kind: &'static str,
     namespace: &'a str,
-    name: String,
+    name: &'a str,
     spec: &'a PodSpec,
     labels: &'a irsa_model::StringMap,
     workload: Option<&'a Workload>,
@@ -91,32 +91,6 @@ impl Rule for PodServiceAccountRule {
     }
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         let snap = cx.snap;
-        // Used = run by a top-level workload or by a pod (an old ReplicaSet left by a
-        // Deployment change still names the previous ServiceAccount: it does not count).
-        let used: FastSet<(&str, &str)> = snap
-            .workloads
-            .iter()
-            .filter(|w| w.owner.is_none())
-            .map(|w| (w.namespace.as_str(), w.template.effective_service_account()))
-            .chain(
-                snap.pods
-                    .iter()
-                    .map(|p| (p.namespace.as_str(), p.spec.effective_service_account())),
-            )
-            .collect();
-        // The annotated ServiceAccounts nothing runs as, by namespace, in the snapshot's
-        // order: worked out once (a namespace has many runners, most of which find none).
-        let mut unused_by_namespace: FastMap<&str, Vec<&ServiceAccount>> = FastMap::default();
-        for sa in snap.service_accounts.values() {
-            if sa.annotations.contains_key(ROLE_ANNOTATION)
-                && !used.contains(&(sa.namespace.as_str(), sa.name.as_str()))
-            {
-                unused_by_namespace
-                    .entry(&sa.namespace)
-                    .or_default()
-                    .push(sa);
-            }
-        }
         // Every runner of the namespaces in scope: with `--service-account`, the one that
         // should run as it (but runs as another) is the finding about it.
         let scope = cx.scope;
@@ -129,7 +103,7 @@ impl Rule for PodServiceAccountRule {
             .map(|w| Runner {
                 kind: w.kind.name(),
                 namespace: &w.namespace,
-                name: w.name.to_string(),
+                name: &w.name,
                 spec: &w.template,
                 labels: &w.template_labels,
                 workload: Some(w),
@@ -159,7 +133,6 @@ impl Rule for PodServiceAccountRule {
             if !seen.insert((&p.namespace, kind, name)) {
                 continue;
             }
-            let name = name.to_string();
             runners.push(Runner {
                 kind,
                 namespace: &p.namespace,
@@ -170,20 +143,59 @@ impl Rule for PodServiceAccountRule {
                 pod: Some(p),
             });
         }
+        // The ServiceAccount object decides; one that was not read is not taken as
+        // annotated (an unused annotated sibling that matches is the stronger fact).
+        let annotated_object = |ns: &str, sa: &str| {
+            cx.snapshot_service_account(ns, sa)
+                .is_some_and(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
+        };
+        // Runners of an annotated ServiceAccount are done with: what follows (every
+        // ServiceAccount something runs as, by namespace) is worked out only when one is
+        // left, as in a cluster where every workload runs as its annotated one it is
+        // not needed.
+        runners.retain(|r| match r.pod {
+            // The pod's role annotation is worked out once per pod; it is the object's
+            // unless the ServiceAccount is known only from its pods.
+            Some(p) if cx.inferred_service_accounts().is_empty() => {
+                cx.pod_role_annotation(p).is_none()
+            }
+            _ => !annotated_object(r.namespace, r.spec.effective_service_account()),
+        });
+        if runners.is_empty() {
+            return;
+        }
+        // Used = run by a top-level workload or by a pod (an old ReplicaSet left by a
+        // Deployment change still names the previous ServiceAccount: it does not count).
+        let used: FastSet<(&str, &str)> = snap
+            .workloads
+            .iter()
+            .filter(|w| w.owner.is_none())
+            .map(|w| (w.namespace.as_str(), w.template.effective_service_account()))
+            .chain(
+                snap.pods
+                    .iter()
+                    .map(|p| (p.namespace.as_str(), p.spec.effective_service_account())),
+            )
+            .collect();
+        // The annotated ServiceAccounts nothing runs as, by namespace, in the snapshot's
+        // order: worked out once (a namespace has many runners, most of which find none).
+        let mut unused_by_namespace: FastMap<&str, Vec<&ServiceAccount>> = FastMap::default();
+        for sa in snap.service_accounts.values() {
+            if sa.annotations.contains_key(ROLE_ANNOTATION)
+                && !used.contains(&(sa.namespace.as_str(), sa.name.as_str()))
+            {
+                unused_by_namespace
+                    .entry(&sa.namespace)
+                    .or_default()
+                    .push(sa);
+            }
+        }
         for r in runners {
             let actual = r.spec.effective_service_account();
-            // The ServiceAccount object decides; one that was not read is not taken as
-            // annotated (an unused annotated sibling that matches is the stronger fact).
-            if cx
-                .snapshot_service_account(r.namespace, actual)
-                .is_some_and(|sa| sa.annotations.contains_key(ROLE_ANNOTATION))
-            {
-                continue;
-            }
             let unused = unused_by_namespace
                 .get(r.namespace)
                 .map_or(&[][..], Vec::as_slice);
-            let Some((target, how)) = best_match(unused, &r.name, r.labels) else {
+            let Some((target, how)) = best_match(unused, r.name, r.labels) else {
                 continue;
             };
             if selected
@@ -209,11 +221,11 @@ impl Rule for PodServiceAccountRule {
             };
             let f = out.report(
                 &Self::META,
-                Subject::namespaced(r.kind, r.namespace, &r.name),
+                Subject::namespaced(r.kind, r.namespace, r.name),
                 Message::new("pod-sa-unannotated-sibling")
                     .arg("kind", r.kind)
                     .arg("namespace", r.namespace)
-                    .arg("workload", &r.name)
+                    .arg("workload", r.name)
                     .arg("actual", actual)
                     .arg("implicit", implicit)
                     .arg("annotated", &target.name)
@@ -248,7 +260,7 @@ impl Rule for PodServiceAccountRule {
                         format!(
                             "kubectl patch {}/{} -n {} --type merge -p {}",
                             r.kind.to_lowercase(),
-                            sh(&r.name),
+                            sh(r.name),
                             sh(&p.namespace),
                             sh(&patch.to_string())
                         ),
@@ -260,7 +272,7 @@ impl Rule for PodServiceAccountRule {
                         target.name,
                         r.kind,
                         r.name,
-                        sh(p.map(|p| p.name.as_str()).unwrap_or(&r.name)),
+                        sh(p.map(|p| p.name.as_str()).unwrap_or(r.name)),
                         sh(r.namespace)
                     )));
                 }
