@@ -16,11 +16,17 @@
 #   bash bench/scale.sh --growth [PAIRS]   small shape at 10k/20k, 30k/60k, 100k/200k
 #                                          ServiceAccounts/pods (writes about 0.8 GB), then
 #                                          the 10k -> 100k ratios of wall and CPU time
+#   bash bench/scale.sh --alternate [PAIRS]  the 10k and 100k sizes run one after the
+#                                          other in each pair (no jq): the 10k -> 100k
+#                                          ratios with the machine's drift shared by both
+#                                          ends (the sequential --growth run measures the
+#                                          sizes minutes apart)
 #   BIN=path/to/irsa-doctor bash bench/scale.sh   measures that build instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
 growth=0
 if [ "${1:-}" = "--growth" ]; then growth=1; shift; fi
+if [ "${1:-}" = "--alternate" ]; then growth=2; shift; fi
 pairs="${1:-5}"
 command -v jq >/dev/null || { echo "needs jq (apt-get install -y jq)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install -y time)" >&2; exit 2; }
@@ -87,6 +93,23 @@ json.dump({"command": f"aws eks list-pod-identity-associations --cluster-name {c
 PY
     fi
     bench "small + Pod Identity" bench-data/scale-pi
+elif [ "$growth" = 2 ]; then
+    small=$(mktemp) large=$(mktemp)
+    for n in 10000 100000; do
+        d="bench-data/growth-$n"
+        [ -d "$d" ] || "$gen" --small "$d" "$n" $((n * 2)) 2000
+    done
+    for _ in $(seq "$pairs"); do
+        measure "$bin" check --snapshot bench-data/growth-10000 -o json >>"$small"
+        measure "$bin" check --snapshot bench-data/growth-100000 -o json >>"$large"
+    done
+    sw=$(cut -d' ' -f1 "$small" | median) sc=$(cut -d' ' -f2 "$small" | median)
+    lw=$(cut -d' ' -f1 "$large" | median) lc=$(cut -d' ' -f2 "$large" | median)
+    lm=$(cut -d' ' -f3 "$large" | max)
+    rm -f "$small" "$large"
+    awk -v sw="$sw" -v sc="$sc" -v lw="$lw" -v lc="$lc" -v lm="$lm" 'BEGIN {
+        printf "alternating pairs, 10k -> 100k ServiceAccounts: %.2fs -> %.2fs wall (%.2fx), %.2fs -> %.2fs cpu (%.2fx); peak RSS at 100k %.0f MiB\n",
+            sw, lw, lw / sw, sc, lc, lc / sc, lm / 1024 }'
 else
     first=""
     for n in 10000 30000 100000; do
