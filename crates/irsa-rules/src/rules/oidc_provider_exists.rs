@@ -23,21 +23,24 @@ impl Rule for OidcProviderExists {
         let Some(issuer) = &cx.cluster.issuer else {
             return;
         };
-        let accounts: BTreeSet<String> = cx
+        // Borrowed: a large cluster has a hundred thousand ServiceAccounts in a few accounts.
+        let accounts: BTreeSet<&str> = cx
             .irsa
             .iter()
-            .filter_map(|i| i.role_arn.as_ref().ok().map(|r| r.account.clone()))
+            .filter_map(|i| i.role_arn.as_ref().ok().map(|r| r.account.as_str()))
             .collect();
         for account in accounts {
-            let users: Vec<String> = cx
-                .irsa
-                .iter()
-                .filter(|i| i.role_arn.as_ref().is_ok_and(|r| r.account == account))
-                .map(|i| format!("{}/{}", i.sa.namespace, i.sa.name))
-                .collect();
+            // Named only in the finding of a missing provider.
+            let users = || -> Vec<String> {
+                cx.irsa
+                    .iter()
+                    .filter(|i| i.role_arn.as_ref().is_ok_and(|r| r.account == account))
+                    .map(|i| format!("{}/{}", i.sa.namespace, i.sa.name))
+                    .collect()
+            };
             let found = cx
                 .snap
-                .providers_in(&account)
+                .providers_in(account)
                 .find(|p| p.url == issuer.host_path);
             // Named by the ARN it has (or must have), as the other provider rules name it.
             let partition = cx
@@ -53,7 +56,7 @@ impl Rule for OidcProviderExists {
                 .unwrap_or(irsa_policy::Partition::Aws);
             let subject = Subject::global(
                 "OidcProvider",
-                irsa_policy::OidcProviderArn::for_issuer(partition, &account, &issuer.host_path)
+                irsa_policy::OidcProviderArn::for_issuer(partition, account, &issuer.host_path)
                     .to_string(),
             );
             if let Some(p) = found {
@@ -62,15 +65,15 @@ impl Rule for OidcProviderExists {
                     subject,
                     Message::new("provider-ok")
                         .arg("url", &p.url)
-                        .arg("account", &account),
+                        .arg("account", account),
                 );
                 continue;
             }
-            if !cx.snap.providers_listed_in(&account) {
+            if !cx.snap.providers_listed_in(account) {
                 let f = out.report(
                     &Self::META,
                     subject,
-                    Message::new("gap-providers").arg("account", &account).arg(
+                    Message::new("gap-providers").arg("account", account).arg(
                         "what",
                         format!("a provider for {} exists", issuer.host_path),
                     ),
@@ -81,7 +84,7 @@ impl Rule for OidcProviderExists {
             }
             let near: Vec<String> = cx
                 .snap
-                .providers_in(&account)
+                .providers_in(account)
                 .filter_map(|p| {
                     let d = issuer_differences(&p.url, &issuer.host_path);
                     let close = !d.is_empty()
@@ -104,11 +107,11 @@ impl Rule for OidcProviderExists {
                 subject,
                 Message::new("provider-missing")
                     .arg("url", &issuer.host_path)
-                    .arg("account", &account)
-                    .arg("near", format!("{near}; used by {}", users.join(", "))),
+                    .arg("account", account)
+                    .arg("near", format!("{near}; used by {}", users().join(", "))),
             );
             f.predicts(StsError::no_provider(&issuer.url).text());
-            for fix in create_provider(cx, &account) {
+            for fix in create_provider(cx, account) {
                 f.fix(fix);
             }
         }
