@@ -397,6 +397,50 @@ fn class2_pods_whose_workload_is_not_in_the_snapshot() {
         .starts_with("kubectl patch deployment/storefront -n inventory --type merge"));
 }
 
+/// The same runners judged when some ServiceAccount is known only from its pods (the
+/// rule then asks the ServiceAccount objects, not the per-pod role annotations, which
+/// count those): the same finding, and none for the pod of the inferred one.
+#[test]
+fn class2_pods_judged_alike_with_service_accounts_known_from_pods() {
+    let base = || {
+        let mut s = runs_as_default(false);
+        s.files.remove("deployment");
+        s.extra.retain(|(n, _)| n != "sa-billing.json");
+        s
+    };
+    let without = base().run();
+    let mut s = base();
+    // A mutated pod in a namespace whose ServiceAccounts were not listed.
+    let mut ghost = healthy().v("pods")["items"][0].clone();
+    ghost["metadata"]["namespace"] = json!("elsewhere");
+    ghost["metadata"]["name"] = json!("ghost-7d9c8b6f5-x2x2x");
+    ghost["metadata"]["ownerReferences"][0]["name"] = json!("ghost-7d9c8b6f5");
+    ghost["spec"]["serviceAccountName"] = json!("ghost");
+    ghost["spec"]["serviceAccount"] = json!("ghost");
+    s.v("pods")["items"].as_array_mut().unwrap().push(ghost);
+    let with = s.run();
+    assert!(
+        with.chains.iter().any(|c| c.subject.name == "ghost"),
+        "the ghost ServiceAccount is known from its pod: {}",
+        dump(&with)
+    );
+    let found = |r: &irsa_rules::Report| -> Vec<(String, Severity)> {
+        r.findings
+            .iter()
+            .filter(|f| f.cause == Cause::PodServiceAccount)
+            .map(|f| (f.subject.display(), f.severity))
+            .collect()
+    };
+    assert_eq!(
+        found(&without),
+        vec![(
+            "Deployment inventory/storefront".to_string(),
+            Severity::Warning
+        )]
+    );
+    assert_eq!(found(&with), found(&without), "{}", dump(&with));
+}
+
 // ---- 3. Kubernetes already told us --------------------------------------------------
 
 fn replicaset_failed_create(ns: &str, sa: &str) -> Value {
