@@ -196,7 +196,7 @@ pub type FastMap<K, V> = std::collections::HashMap<K, V, FastState>;
 pub type FastState = foldhash::fast::RandomState;
 
 /// A hash set with [`FastMap`]'s hasher.
-pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+pub type FastSet<K> = std::collections::HashSet<K, FastState>;
 
 impl Positions {
     /// The position of the item whose key (`key_at(position)`) is `key`.

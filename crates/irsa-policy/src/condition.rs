@@ -572,7 +572,7 @@ fn resolve_variables<'v, C: KeyLookup + ?Sized>(
     ctx: &C,
     like: bool,
 ) -> Result<Option<Cow<'v, str>>, (&'static str, &'static str)> {
-    if !value.contains("${") {
+    if !has_variable(value) {
         return Ok(Some(Cow::Borrowed(value)));
     }
     let mut out = String::new();

@@ -434,7 +434,7 @@ fn evaluate_policy(p: &Prepared<'_>, request: &IdentityRequest) -> PolicyOutcome
 fn any_covers(patterns: &[String], requested: &str, ignore_case: bool, vars: bool) -> Tri {
     let mut result = Tri::False;
     for p in patterns {
-        let r = if vars && p.contains("${") {
+        let r = if vars && crate::condition::has_variable(p) {
             let widened = widen_variables(p);
             match relation(&widened, requested, ignore_case) {
                 Tri::False => Tri::False,

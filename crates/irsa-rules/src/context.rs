@@ -597,23 +597,21 @@ impl<'a> Context<'a> {
 
     /// Pods in scope running as an analysed ServiceAccount: the same pods, in the same
     /// order, as [`Context::pods_of_sa`] gives for its namespace and name.
-    pub fn pods_of_irsa<'s>(&'s self, i: &SaIrsa<'a>) -> impl Iterator<Item = &'a Pod> + 's {
-        let (scope, pods) = (self.scope, &self.snap.pods);
-        i.pods
-            .iter()
-            .map(move |&j| &pods[j])
-            .filter(move |p| scope.pod.as_ref().is_none_or(|n| n == &p.name))
+    pub fn pods_of_irsa(&self, i: &SaIrsa<'a>) -> impl Iterator<Item = &'a Pod> + 'a {
+        self.pods_at(i.pods)
     }
 
     /// Pods in scope running as one ServiceAccount (indexed).
-    pub fn pods_of_sa<'s>(
-        &'s self,
-        namespace: &str,
-        sa: &str,
-    ) -> impl Iterator<Item = &'a Pod> + 's {
-        let scope = self.scope;
-        self.snap
-            .pods_of(namespace, sa)
+    pub fn pods_of_sa(&self, namespace: &str, sa: &str) -> impl Iterator<Item = &'a Pod> + 'a {
+        self.pods_at(self.snap.pod_positions_of(namespace, sa))
+    }
+
+    /// The snapshot's pods at `positions` that `--pod` leaves in scope.
+    fn pods_at(&self, positions: &'a [usize]) -> impl Iterator<Item = &'a Pod> + 'a {
+        let (scope, pods) = (self.scope, &self.snap.pods);
+        positions
+            .iter()
+            .map(move |&j| &pods[j])
             .filter(move |p| scope.pod.as_ref().is_none_or(|n| n == &p.name))
     }
 

@@ -36,21 +36,21 @@ impl Target<'_> {
 /// credentials: an EKS Pod Identity association (which the webhook injects in
 /// preference to IRSA), else the IRSA annotation.
 pub fn targets<'a>(cx: &'a Context<'a>) -> Vec<Target<'a>> {
-    // `annotated`: the annotation on the ServiceAccount, or as its pods carry it when
-    // the ServiceAccount itself was not read.
-    let feature_of = |ns: &str, sa: &str, annotated: &dyn Fn() -> bool| -> Option<Feature> {
+    // `annotated`: the ServiceAccount has the role annotation (on its object, or as its
+    // pods carry it when the object was not read).
+    let feature_of = |ns: &str, sa: &str, annotated: bool| -> Option<Feature> {
         // Indexed: a scan of every association per workload and pod grew with their
         // product (ten thousand of each: a hundred million comparisons).
         if cx.associations_of(ns, sa).next().is_some() {
             return Some(Feature::PodIdentity);
         }
-        annotated().then_some(Feature::WebIdentity)
+        annotated.then_some(Feature::WebIdentity)
     };
     let mut out = Vec::new();
     for w in cx.workloads_in_scope().filter(|w| w.owner.is_none()) {
         let sa = w.template.effective_service_account();
-        let annotated = || cx.role_annotation(&w.namespace, sa).is_some();
-        if let Some(feature) = feature_of(&w.namespace, sa, &annotated) {
+        let annotated = cx.role_annotation(&w.namespace, sa).is_some();
+        if let Some(feature) = feature_of(&w.namespace, sa, annotated) {
             out.push(Target {
                 kind: w.kind.name(),
                 workload: Some(w.kind),
@@ -63,9 +63,9 @@ pub fn targets<'a>(cx: &'a Context<'a>) -> Vec<Target<'a>> {
     }
     // Pods whose workload is not in the snapshot (bare pods, or an owner not read).
     for p in cx.pods_without_workload() {
-        let annotated = || cx.pod_role_annotation(p).is_some();
+        let annotated = cx.pod_role_annotation(p).is_some();
         if let Some(feature) =
-            feature_of(&p.namespace, p.spec.effective_service_account(), &annotated)
+            feature_of(&p.namespace, p.spec.effective_service_account(), annotated)
         {
             out.push(Target {
                 kind: "Pod",
